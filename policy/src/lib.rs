@@ -1,0 +1,1 @@
+//! Symbolon policy.
