@@ -1,0 +1,279 @@
+//! The round layer over a [`Transport`]: every message carries a header
+//! (version, session id, sender, addressee, round) that is checked on
+//! receipt, and each round sends at most one message to each peer.
+//!
+//! Wire format of one message (all integers little endian):
+//!
+//! | bytes | field |
+//! | --- | --- |
+//! | 2 | magic `0x53` and version `1` |
+//! | 16 | session id |
+//! | 2 | sender index |
+//! | 2 | addressee index |
+//! | 8 | round number |
+//! | rest | payload (for share vectors: 16-byte field elements) |
+
+use crate::error::{MpcError, Result};
+use crate::field::{Fp, ELEMENT_BYTES};
+use crate::transport::Transport;
+use std::time::Duration;
+
+/// Length of the message header in bytes.
+pub const HEADER_BYTES: usize = 30;
+const MAGIC: [u8; 2] = [0x53, 1];
+
+/// A session id: 16 bytes that every message of the session carries.
+pub type SessionId = [u8; 16];
+
+/// A message received in a round: the sender and the payload.
+#[derive(Debug)]
+pub struct Incoming {
+    /// Sender index.
+    pub peer: usize,
+    bytes: Vec<u8>,
+}
+
+impl Incoming {
+    /// The payload after the header.
+    pub fn payload(&self) -> &[u8] {
+        self.bytes.get(HEADER_BYTES..).unwrap_or(&[])
+    }
+
+    /// Parses the payload as exactly `expected` field elements.
+    pub fn elements(&self, expected: usize) -> Result<Vec<Fp>> {
+        decode_elements(self.payload(), expected, self.peer)
+    }
+}
+
+/// Decodes `expected` little-endian field elements, rejecting any that is not below p.
+pub fn decode_elements(payload: &[u8], expected: usize, peer: usize) -> Result<Vec<Fp>> {
+    if payload.len() % ELEMENT_BYTES != 0 {
+        return Err(MpcError::Malformed {
+            peer,
+            reason: "payload is not a whole number of field elements",
+        });
+    }
+    let got = payload.len() / ELEMENT_BYTES;
+    if got != expected {
+        return Err(MpcError::WrongLength {
+            peer,
+            expected,
+            got,
+        });
+    }
+    let mut out = Vec::with_capacity(expected);
+    for c in payload.chunks_exact(ELEMENT_BYTES) {
+        let mut b = [0u8; ELEMENT_BYTES];
+        b.copy_from_slice(c);
+        out.push(Fp::from_bytes(b).ok_or(MpcError::BadShare {
+            peer,
+            reason: "value is not a field element",
+        })?);
+    }
+    Ok(out)
+}
+
+/// Appends field elements to a message buffer.
+pub fn push_elements(buf: &mut Vec<u8>, xs: &[Fp]) {
+    buf.reserve(xs.len() * ELEMENT_BYTES);
+    for x in xs {
+        buf.extend_from_slice(&x.to_bytes());
+    }
+}
+
+/// A transport bound to one session: numbered rounds, checked headers,
+/// a receive timeout and a byte count.
+pub struct Channel<T: Transport> {
+    transport: T,
+    me: usize,
+    n: usize,
+    session: SessionId,
+    round: u64,
+    timeout: Duration,
+    bytes_sent: u64,
+}
+
+impl<T: Transport> core::fmt::Debug for Channel<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Channel")
+            .field("me", &self.me)
+            .field("n", &self.n)
+            .field("round", &self.round)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Transport> Channel<T> {
+    /// Binds `transport` to `session`; a peer silent for longer than `timeout`
+    /// in any round makes the round fail.
+    pub fn new(transport: T, session: SessionId, timeout: Duration) -> Result<Channel<T>> {
+        let me = transport.party();
+        let n = transport.parties();
+        if me >= n || n > usize::from(u16::MAX) {
+            return Err(MpcError::Config(format!(
+                "party index {me} out of range for {n} parties"
+            )));
+        }
+        Ok(Channel {
+            transport,
+            me,
+            n,
+            session,
+            round: 0,
+            timeout,
+            bytes_sent: 0,
+        })
+    }
+
+    /// Our party index.
+    pub fn party(&self) -> usize {
+        self.me
+    }
+
+    /// Number of parties.
+    pub fn parties(&self) -> usize {
+        self.n
+    }
+
+    /// The current round number (rounds completed so far).
+    pub fn round(&self) -> u64 {
+        self.round
+    }
+
+    /// The session id.
+    pub fn session(&self) -> &SessionId {
+        &self.session
+    }
+
+    /// Bytes handed to the transport so far, headers included.
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent
+    }
+
+    /// The receive timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Starts a message for `to` in the current round: the header, ready
+    /// for the payload to be appended.
+    pub fn message(&self, to: usize) -> Vec<u8> {
+        self.message_with_capacity(to, 0)
+    }
+
+    /// Like [`Channel::message`] with room for `payload` more bytes.
+    pub fn message_with_capacity(&self, to: usize, payload: usize) -> Vec<u8> {
+        let mut m = Vec::with_capacity(HEADER_BYTES + payload);
+        m.extend_from_slice(&MAGIC);
+        m.extend_from_slice(&self.session);
+        m.extend_from_slice(&(self.me as u16).to_le_bytes());
+        m.extend_from_slice(&(to as u16).to_le_bytes());
+        m.extend_from_slice(&self.round.to_le_bytes());
+        m
+    }
+
+    /// Runs one round: sends each `(to, message)` (built with
+    /// [`Channel::message`]), then waits for one message from each party in
+    /// `from`, in that order, checking every header. Every party must call
+    /// this the same number of times, even with nothing to send or receive.
+    pub fn exchange(
+        &mut self,
+        out: Vec<(usize, Vec<u8>)>,
+        from: &[usize],
+    ) -> Result<Vec<Incoming>> {
+        for (to, msg) in out {
+            if to == self.me || to >= self.n {
+                return Err(MpcError::Config(format!("cannot send to party {to}")));
+            }
+            self.bytes_sent += msg.len() as u64;
+            self.transport.send(to, msg)?;
+        }
+        let mut got = Vec::with_capacity(from.len());
+        for &peer in from {
+            let bytes = self.transport.recv(peer, self.timeout)?;
+            self.check_header(peer, &bytes)?;
+            got.push(Incoming { peer, bytes });
+        }
+        self.round += 1;
+        Ok(got)
+    }
+
+    /// Sends our elements to every peer and receives every peer's, for a
+    /// vector of `len` elements: the all-to-all round used by `open`.
+    pub fn all_to_all(&mut self, mine: &[Fp]) -> Result<Vec<Vec<Fp>>> {
+        let peers: Vec<usize> = (0..self.n).filter(|&j| j != self.me).collect();
+        let out = peers
+            .iter()
+            .map(|&j| {
+                let mut m = self.message_with_capacity(j, mine.len() * ELEMENT_BYTES);
+                push_elements(&mut m, mine);
+                (j, m)
+            })
+            .collect();
+        let inc = self.exchange(out, &peers)?;
+        let mut all: Vec<Vec<Fp>> = vec![Vec::new(); self.n];
+        for m in inc {
+            let v = m.elements(mine.len())?;
+            if let Some(slot) = all.get_mut(m.peer) {
+                *slot = v;
+            }
+        }
+        if let Some(slot) = all.get_mut(self.me) {
+            *slot = mine.to_vec();
+        }
+        Ok(all)
+    }
+
+    fn check_header(&self, peer: usize, b: &[u8]) -> Result<()> {
+        if b.len() < HEADER_BYTES {
+            return Err(MpcError::Malformed {
+                peer,
+                reason: "shorter than a header",
+            });
+        }
+        let field = |r: core::ops::Range<usize>| b.get(r).unwrap_or(&[]);
+        if field(0..2) != MAGIC {
+            return Err(MpcError::Malformed {
+                peer,
+                reason: "unknown magic or version",
+            });
+        }
+        if field(2..18) != self.session {
+            return Err(MpcError::WrongSession { peer });
+        }
+        let u16_at = |i: usize| {
+            let s = field(i..i + 2);
+            usize::from(u16::from_le_bytes([
+                s.first().copied().unwrap_or(0),
+                s.get(1).copied().unwrap_or(0),
+            ]))
+        };
+        let from = u16_at(18);
+        if from != peer {
+            return Err(MpcError::WrongSender {
+                peer,
+                claimed: from,
+            });
+        }
+        let to = u16_at(20);
+        if to != self.me {
+            return Err(MpcError::Misrouted { peer, to });
+        }
+        let mut r = [0u8; 8];
+        r.copy_from_slice(field(22..30));
+        let round = u64::from_le_bytes(r);
+        if round != self.round {
+            return Err(MpcError::WrongRound {
+                peer,
+                expected: self.round,
+                got: round,
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives the transport back.
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+}

@@ -1,0 +1,319 @@
+//! Secure comparison: less-than and equality on shared integers, vectorised,
+//! with statistical security [`STAT_SECURITY`] = 40 bits.
+//!
+//! Both follow Catrina and de Hoogh's masked-opening approach. For
+//! d ∈ (−2^m, 2^m) the parties open c = d + 2^m + r′ + 2^ℓ·r″, where
+//! r′ = Σ 2^j·r_j is made of ℓ shared random bits and r″ is a random mask
+//! of 41 bits contributed by t + 1 parties (so at least one honest party's
+//! mask hides the top bits with statistical distance ≤ 2^−40). The low ℓ
+//! bits of c are then compared bitwise, in secret, with the shared bits:
+//! - less-than (ℓ = m): [d < 0] follows from [c mod 2^m < r′], computed
+//!   with a log-depth tree of (equal, greater) pairs: 2 multiplications
+//!   per bit;
+//! - equality (ℓ = m + 1): [d = 0] iff r′ equals a public value derived
+//!   from c, a product of ℓ bit-equalities in a log-depth tree.
+//!
+//! Random bits: t + 1 parties each deal random bits and the results are
+//! XOR-ed (x ⊕ y = x + y − 2xy), so no coalition of t parties knows them.
+//! Every step is vectorised: N comparisons cost the rounds of one.
+
+use crate::error::{MpcError, Result};
+use crate::field::Fp;
+use crate::party::Party;
+use crate::secret::SecretVec;
+use crate::transport::Transport;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+/// Statistical security parameter in bits: what a masked opening leaks is
+/// at statistical distance at most 2^−40 from nothing.
+pub const STAT_SECURITY: u32 = 40;
+
+/// The largest bit length of comparison operands' difference (see
+/// [`check_bits`] for the exact bound, which also depends on t).
+pub const MAX_BITS: u32 = 80;
+
+const MASK_BITS: u32 = STAT_SECURITY + 1;
+
+/// Checks that a comparison on `bits`-bit differences cannot wrap the field.
+pub fn check_bits(bits: u32, t: usize) -> Result<()> {
+    let log_dealers = usize::BITS - t.leading_zeros(); // ≥ log2(t + 1)
+    if bits == 0 || bits > MAX_BITS || bits + 1 + MASK_BITS + log_dealers + 2 > 126 {
+        return Err(MpcError::Config(format!(
+            "comparison bit length must be 1..={MAX_BITS} (and fit the field with t = {t}), got {bits}"
+        )));
+    }
+    Ok(())
+}
+
+/// Shared random bits and masks: returns `nbits` bits and `nmasks` values
+/// in `[0, (t + 1)·2^41)`, dealt by parties `0..=t`.
+pub fn random_bits_and_masks<T: Transport>(
+    party: &mut Party<T>,
+    nbits: usize,
+    nmasks: usize,
+) -> Result<(SecretVec, SecretVec)> {
+    let dealers: Vec<usize> = (0..=party.threshold()).collect();
+    let me = party.index();
+    let mine: Option<Zeroizing<Vec<Fp>>> = dealers.contains(&me).then(|| {
+        let mut bytes = Zeroizing::new(vec![0u8; nbits.div_ceil(8) + nmasks * 8]);
+        OsRng.fill_bytes(&mut bytes);
+        let (bb, mb) = bytes.split_at(nbits.div_ceil(8));
+        let mut v = Vec::with_capacity(nbits + nmasks);
+        v.extend((0..nbits).map(|i| {
+            let byte = bb.get(i / 8).copied().unwrap_or(0);
+            Fp::from_u64(u64::from((byte >> (i % 8)) & 1))
+        }));
+        v.extend(mb.chunks_exact(8).map(|c| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            Fp::from_u64(u64::from_le_bytes(w) >> (64 - MASK_BITS))
+        }));
+        Zeroizing::new(v)
+    });
+    let dealt = party.deal(
+        &dealers,
+        mine.as_deref().map(|v| v.as_slice()),
+        nbits + nmasks,
+    )?;
+    let mut masks = SecretVec::from_shares(vec![Fp::ZERO; nmasks]);
+    let mut bit_vecs = Vec::with_capacity(dealt.len());
+    for d in dealt {
+        let mut parts = d.split(&[nbits, nmasks])?;
+        let m = parts.pop().unwrap_or_default();
+        masks = masks.add(&m)?;
+        bit_vecs.push(parts.pop().unwrap_or_default());
+    }
+    // XOR the dealers' bits together, pairwise, one round per tree level.
+    while bit_vecs.len() > 1 {
+        let carry = if bit_vecs.len() % 2 == 1 {
+            bit_vecs.pop()
+        } else {
+            None
+        };
+        let half = bit_vecs.len() / 2;
+        let (left, right) = bit_vecs.split_at(half);
+        let l = SecretVec::concat(&left.iter().collect::<Vec<_>>());
+        let r = SecretVec::concat(&right.iter().collect::<Vec<_>>());
+        let prod = party.mul(&l, &r)?;
+        let xor = l.add(&r)?.sub(&prod.scale(Fp::new(2)))?;
+        bit_vecs = xor.split(&vec![nbits; half])?;
+        bit_vecs.extend(carry);
+    }
+    let bits = bit_vecs.pop().unwrap_or_default();
+    Ok((bits, masks))
+}
+
+/// Σ_j 2^j · bits[i·w + j] for each i.
+fn compose(bits: &[Fp], w: usize) -> Vec<Fp> {
+    bits.chunks_exact(w.max(1))
+        .map(|c| c.iter().rev().fold(Fp::ZERO, |acc, &b| acc + acc + b))
+        .collect()
+}
+
+/// Opens d + 2^m + r′ + 2^ℓ·r″ and returns (c mod 2^ℓ for each element, bits, r′).
+fn masked_open<T: Transport>(
+    party: &mut Party<T>,
+    d: &SecretVec,
+    m: u32,
+    l: u32,
+) -> Result<(Vec<u128>, SecretVec, Vec<Fp>)> {
+    let n = d.len();
+    let w = l as usize;
+    let (bits, masks) = random_bits_and_masks(party, n * w, n)?;
+    let rprime = compose(bits.shares(), w);
+    let two_m = Fp::pow2(m);
+    let two_l = Fp::pow2(l);
+    let masked: Vec<Fp> = d
+        .shares()
+        .iter()
+        .zip(&rprime)
+        .zip(masks.shares())
+        .map(|((&x, &r), &q)| x + two_m + r + two_l * q)
+        .collect();
+    let c = party.open(&SecretVec::from_shares(masked))?;
+    let low = (1u128 << l) - 1;
+    Ok((c.iter().map(|x| x.value() & low).collect(), bits, rprime))
+}
+
+/// [c < r′] for public c and shared bits of r′ (w bits per element, LSB first).
+fn bit_less_than<T: Transport>(
+    party: &mut Party<T>,
+    c: &[u128],
+    bits: &SecretVec,
+    w: usize,
+) -> Result<Vec<Fp>> {
+    let mut e = Vec::with_capacity(bits.len());
+    let mut g = Vec::with_capacity(bits.len());
+    for (i, chunk) in bits.shares().chunks_exact(w).enumerate() {
+        let ci = c.get(i).copied().unwrap_or(0);
+        for (j, &r) in chunk.iter().enumerate() {
+            if (ci >> j) & 1 == 1 {
+                e.push(r);
+                g.push(Fp::ZERO);
+            } else {
+                e.push(Fp::ONE - r);
+                g.push(r);
+            }
+        }
+    }
+    let mut w = w;
+    while w > 1 {
+        let half = w / 2;
+        let nw = half + w % 2;
+        let need_e = nw > 1;
+        let count = c.len() * half;
+        let mut left = Vec::with_capacity(count * 2);
+        let mut right = Vec::with_capacity(count * 2);
+        for i in 0..c.len() {
+            for k in 0..half {
+                let (lo, hi) = (i * w + 2 * k, i * w + 2 * k + 1);
+                left.push(e.get(hi).copied().unwrap_or_default());
+                right.push(g.get(lo).copied().unwrap_or_default());
+            }
+        }
+        if need_e {
+            for i in 0..c.len() {
+                for k in 0..half {
+                    let (lo, hi) = (i * w + 2 * k, i * w + 2 * k + 1);
+                    left.push(e.get(hi).copied().unwrap_or_default());
+                    right.push(e.get(lo).copied().unwrap_or_default());
+                }
+            }
+        }
+        let prod = party.mul(
+            &SecretVec::from_shares(left),
+            &SecretVec::from_shares(right),
+        )?;
+        let p = prod.shares();
+        let mut ne = Vec::with_capacity(c.len() * nw);
+        let mut ng = Vec::with_capacity(c.len() * nw);
+        for i in 0..c.len() {
+            for k in 0..half {
+                let hi = i * w + 2 * k + 1;
+                let idx = i * half + k;
+                ng.push(
+                    g.get(hi).copied().unwrap_or_default()
+                        + p.get(idx).copied().unwrap_or_default(),
+                );
+                ne.push(if need_e {
+                    p.get(count + idx).copied().unwrap_or_default()
+                } else {
+                    Fp::ZERO
+                });
+            }
+            if w % 2 == 1 {
+                let top = i * w + w - 1;
+                ng.push(g.get(top).copied().unwrap_or_default());
+                ne.push(e.get(top).copied().unwrap_or_default());
+            }
+        }
+        e = ne;
+        g = ng;
+        w = nw;
+    }
+    Ok(g)
+}
+
+/// [d < 0] for each element of d, where every element lies in (−2^m, 2^m).
+pub fn less_than_zero<T: Transport>(
+    party: &mut Party<T>,
+    d: &SecretVec,
+    m: u32,
+) -> Result<SecretVec> {
+    check_bits(m, party.threshold())?;
+    let (cl, bits, rprime) = masked_open(party, d, m, m)?;
+    let u = bit_less_than(party, &cl, &bits, m as usize)?;
+    let two_m = Fp::pow2(m);
+    let inv = two_m.inv().ok_or(MpcError::Unlucky("2^m not invertible"))?;
+    // s mod 2^m = c′ − r′ + 2^m·u; ⌊s / 2^m⌋ = (s − s mod 2^m) / 2^m; [d < 0] = 1 − ⌊s / 2^m⌋.
+    let out = d
+        .shares()
+        .iter()
+        .zip(&cl)
+        .zip(rprime.iter().zip(&u))
+        .map(|((&x, &c), (&r, &u))| {
+            let s = x + two_m;
+            let smod = Fp::new(c) - r + two_m * u;
+            Fp::ONE - (s - smod) * inv
+        })
+        .collect();
+    Ok(SecretVec::from_shares(out))
+}
+
+/// [d = 0] for each element of d, where every element lies in (−2^m, 2^m).
+pub fn equals_zero<T: Transport>(party: &mut Party<T>, d: &SecretVec, m: u32) -> Result<SecretVec> {
+    check_bits(m, party.threshold())?;
+    let l = m + 1;
+    let w = l as usize;
+    let (cl, bits, _) = masked_open(party, d, m, l)?;
+    let low = (1u128 << l) - 1;
+    let mut f = Vec::with_capacity(bits.len());
+    for (i, chunk) in bits.shares().chunks_exact(w).enumerate() {
+        let k = cl.get(i).copied().unwrap_or(0).wrapping_sub(1u128 << m) & low;
+        for (j, &r) in chunk.iter().enumerate() {
+            f.push(if (k >> j) & 1 == 1 { r } else { Fp::ONE - r });
+        }
+    }
+    let mut w = w;
+    let n = d.len();
+    while w > 1 {
+        let half = w / 2;
+        let nw = half + w % 2;
+        let mut left = Vec::with_capacity(n * half);
+        let mut right = Vec::with_capacity(n * half);
+        for i in 0..n {
+            for k in 0..half {
+                left.push(f.get(i * w + 2 * k).copied().unwrap_or_default());
+                right.push(f.get(i * w + 2 * k + 1).copied().unwrap_or_default());
+            }
+        }
+        let p = party.mul(
+            &SecretVec::from_shares(left),
+            &SecretVec::from_shares(right),
+        )?;
+        let mut nf = Vec::with_capacity(n * nw);
+        for i in 0..n {
+            nf.extend_from_slice(p.shares().get(i * half..(i + 1) * half).unwrap_or(&[]));
+            if w % 2 == 1 {
+                nf.push(f.get(i * w + w - 1).copied().unwrap_or_default());
+            }
+        }
+        f = nf;
+        w = nw;
+    }
+    Ok(SecretVec::from_shares(f))
+}
+
+/// [a < b] element-wise, for a and b in `[−2^(bits−1), 2^(bits−1))`.
+pub fn lt<T: Transport>(
+    party: &mut Party<T>,
+    a: &SecretVec,
+    b: &SecretVec,
+    bits: u32,
+) -> Result<SecretVec> {
+    less_than_zero(party, &a.sub(b)?, bits)
+}
+
+/// [a = b] element-wise, for a and b in `[−2^(bits−1), 2^(bits−1))`.
+pub fn eq<T: Transport>(
+    party: &mut Party<T>,
+    a: &SecretVec,
+    b: &SecretVec,
+    bits: u32,
+) -> Result<SecretVec> {
+    equals_zero(party, &a.sub(b)?, bits)
+}
+
+/// [a ≥ k] element-wise for a public threshold k, with a and k in
+/// `[−2^(bits−1), 2^(bits−1))`.
+pub fn ge_public<T: Transport>(
+    party: &mut Party<T>,
+    a: &SecretVec,
+    k: i128,
+    bits: u32,
+) -> Result<SecretVec> {
+    let below = less_than_zero(party, &a.add_scalar(-Fp::from_i128(k)), bits)?;
+    Ok(below.scale(-Fp::ONE).add_scalar(Fp::ONE))
+}

@@ -1,0 +1,280 @@
+//! The prime field GF(p) with the Mersenne prime p = 2^127 − 1.
+//!
+//! Why this prime: a 127-bit field leaves room for 64-bit integers, fixed-point
+//! values with 16 fractional bits, their products and sums of millions of
+//! them, *and* the 40-bit statistical masks that comparisons add on top
+//! (see `SECURITY.md`). A Mersenne modulus makes reduction two additions and a
+//! shift, so a multiplication is four 64×64-bit products and a few adds.
+//! p ≡ 3 (mod 4), and 2^127 ≡ 1, so 2^128 ≡ 2 (mod p).
+
+use zeroize::Zeroize;
+
+/// The modulus, 2^127 − 1.
+pub const MODULUS: u128 = (1u128 << 127) - 1;
+
+/// Number of bytes of one field element on the wire (little endian).
+pub const ELEMENT_BYTES: usize = 16;
+
+/// An element of GF(2^127 − 1), always kept reduced in `[0, p)`.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Zeroize)]
+pub struct Fp(u128);
+
+impl core::fmt::Debug for Fp {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Fp({})", self.0)
+    }
+}
+
+#[inline(always)]
+fn reduce_once(x: u128) -> u128 {
+    // x < 2^128: fold the top bit, then one conditional subtraction.
+    let y = (x & MODULUS) + (x >> 127);
+    if y >= MODULUS {
+        y - MODULUS
+    } else {
+        y
+    }
+}
+
+impl Fp {
+    /// The additive identity.
+    pub const ZERO: Fp = Fp(0);
+    /// The multiplicative identity.
+    pub const ONE: Fp = Fp(1);
+
+    /// Builds an element from any `u128`, reducing it modulo p.
+    #[inline]
+    pub fn new(x: u128) -> Fp {
+        Fp(reduce_once(x))
+    }
+
+    /// Builds an element from a value already known to be below p; `None` otherwise.
+    #[inline]
+    pub fn from_canonical(x: u128) -> Option<Fp> {
+        (x < MODULUS).then_some(Fp(x))
+    }
+
+    /// Builds an element from a signed integer (negative values wrap to p − |x|).
+    #[inline]
+    pub fn from_i128(x: i128) -> Fp {
+        if x >= 0 {
+            Fp::new(x.unsigned_abs())
+        } else {
+            -Fp::new(x.unsigned_abs())
+        }
+    }
+
+    /// Builds an element from a `u64`.
+    #[inline]
+    pub fn from_u64(x: u64) -> Fp {
+        Fp(u128::from(x))
+    }
+
+    /// The canonical representative in `[0, p)`.
+    #[inline]
+    pub fn value(self) -> u128 {
+        self.0
+    }
+
+    /// The centred representative in `(−p/2, p/2]`, read as a signed integer.
+    #[inline]
+    pub fn to_i128(self) -> i128 {
+        if self.0 > MODULUS / 2 {
+            -((MODULUS - self.0) as i128)
+        } else {
+            self.0 as i128
+        }
+    }
+
+    /// 2^k as a field element (k < 127).
+    #[inline]
+    pub fn pow2(k: u32) -> Fp {
+        Fp::new(1u128 << (k % 127))
+    }
+
+    /// self^e by square-and-multiply.
+    pub fn pow(self, mut e: u128) -> Fp {
+        let mut base = self;
+        let mut acc = Fp::ONE;
+        while e > 0 {
+            if e & 1 == 1 {
+                acc *= base;
+            }
+            base = base * base;
+            e >>= 1;
+        }
+        acc
+    }
+
+    /// The multiplicative inverse; `None` for zero.
+    pub fn inv(self) -> Option<Fp> {
+        if self.0 == 0 {
+            None
+        } else {
+            Some(self.pow(MODULUS - 2))
+        }
+    }
+
+    /// Little-endian encoding.
+    #[inline]
+    pub fn to_bytes(self) -> [u8; ELEMENT_BYTES] {
+        self.0.to_le_bytes()
+    }
+
+    /// Decodes a little-endian encoding; `None` if it is not below p.
+    #[inline]
+    pub fn from_bytes(b: [u8; ELEMENT_BYTES]) -> Option<Fp> {
+        Fp::from_canonical(u128::from_le_bytes(b))
+    }
+
+    /// Maps 16 uniformly random bytes to an element (bias at most 2^-126).
+    #[inline]
+    pub fn from_random_bytes(b: [u8; ELEMENT_BYTES]) -> Fp {
+        Fp::new(u128::from_le_bytes(b) & MODULUS)
+    }
+}
+
+impl core::ops::Add for Fp {
+    type Output = Fp;
+    #[inline(always)]
+    fn add(self, rhs: Fp) -> Fp {
+        // Both < 2^127 − 1, so the sum fits in u128.
+        Fp(reduce_once(self.0 + rhs.0))
+    }
+}
+
+impl core::ops::AddAssign for Fp {
+    #[inline(always)]
+    fn add_assign(&mut self, rhs: Fp) {
+        *self = *self + rhs;
+    }
+}
+
+impl core::ops::Neg for Fp {
+    type Output = Fp;
+    #[inline(always)]
+    fn neg(self) -> Fp {
+        if self.0 == 0 {
+            self
+        } else {
+            Fp(MODULUS - self.0)
+        }
+    }
+}
+
+impl core::ops::Sub for Fp {
+    type Output = Fp;
+    #[inline(always)]
+    fn sub(self, rhs: Fp) -> Fp {
+        self + (-rhs)
+    }
+}
+
+impl core::ops::SubAssign for Fp {
+    #[inline(always)]
+    fn sub_assign(&mut self, rhs: Fp) {
+        *self = *self - rhs;
+    }
+}
+
+impl core::ops::Mul for Fp {
+    type Output = Fp;
+    #[inline(always)]
+    fn mul(self, rhs: Fp) -> Fp {
+        let (a0, a1) = (self.0 as u64 as u128, self.0 >> 64);
+        let (b0, b1) = (rhs.0 as u64 as u128, rhs.0 >> 64);
+        // a1, b1 < 2^63, so every partial product and `mid` fit in u128.
+        let p00 = a0 * b0;
+        let mid = a0 * b1 + a1 * b0;
+        let p11 = a1 * b1;
+        let (lo, carry) = p00.overflowing_add(mid << 64);
+        let hi = p11 + (mid >> 64) + u128::from(carry);
+        // value = hi·2^128 + lo ≡ 2·hi + lo (mod p); hi < 2^126.
+        let s = (lo & MODULUS) + (lo >> 127) + (hi << 1);
+        Fp(reduce_once(s))
+    }
+}
+
+impl core::ops::MulAssign for Fp {
+    #[inline(always)]
+    fn mul_assign(&mut self, rhs: Fp) {
+        *self = *self * rhs;
+    }
+}
+
+impl core::iter::Sum for Fp {
+    fn sum<I: Iterator<Item = Fp>>(iter: I) -> Fp {
+        iter.fold(Fp::ZERO, |a, b| a + b)
+    }
+}
+
+/// Inverts every element of `xs` in place with one field inversion
+/// (Montgomery's trick); `None` if any element is zero.
+pub fn batch_invert(xs: &mut [Fp]) -> Option<()> {
+    let mut prefix = Vec::with_capacity(xs.len());
+    let mut acc = Fp::ONE;
+    for x in xs.iter() {
+        prefix.push(acc);
+        acc *= *x;
+    }
+    let mut inv = acc.inv()?;
+    for (x, p) in xs.iter_mut().zip(prefix).rev() {
+        let next = inv * *x;
+        *x = inv * p;
+        inv = next;
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn big_mul(a: u128, b: u128) -> u128 {
+        // Reference: schoolbook with reduction by repeated folding on 4×32-bit limbs.
+        let mut acc = Fp::ZERO;
+        let mut base = Fp::new(a);
+        let mut e = b;
+        while e > 0 {
+            if e & 1 == 1 {
+                acc += base;
+            }
+            base = base + base;
+            e >>= 1;
+        }
+        acc.value()
+    }
+
+    proptest! {
+        #[test]
+        fn mul_matches_double_and_add(a in 0..MODULUS, b in 0..MODULUS) {
+            prop_assert_eq!((Fp::new(a) * Fp::new(b)).value(), big_mul(a, b));
+        }
+
+        #[test]
+        fn inverse_roundtrip(a in 1..MODULUS) {
+            let x = Fp::new(a);
+            prop_assert_eq!(x * x.inv().unwrap(), Fp::ONE);
+        }
+
+        #[test]
+        fn signed_roundtrip(a in -(1i128 << 100)..(1i128 << 100)) {
+            prop_assert_eq!(Fp::from_i128(a).to_i128(), a);
+        }
+    }
+
+    #[test]
+    fn edge_values() {
+        let m1 = Fp::new(MODULUS - 1);
+        assert_eq!(m1 * m1, Fp::ONE);
+        assert_eq!(m1 + Fp::ONE, Fp::ZERO);
+        assert_eq!(Fp::new(MODULUS), Fp::ZERO);
+        assert_eq!(Fp::new(u128::MAX), Fp::new(1));
+        assert!(Fp::from_bytes(MODULUS.to_le_bytes()).is_none());
+        let mut v = vec![Fp::new(3), Fp::new(7), m1];
+        batch_invert(&mut v).unwrap();
+        assert_eq!(v[0] * Fp::new(3), Fp::ONE);
+        assert_eq!(v[2] * m1, Fp::ONE);
+    }
+}

@@ -1,0 +1,441 @@
+//! [`Party`]: one participant's view of an MPC session over Shamir shares.
+
+use crate::channel::{push_elements, Channel, SessionId};
+use crate::error::{MpcError, Result};
+use crate::field::{Fp, ELEMENT_BYTES};
+use crate::prg::PairKey;
+use crate::secret::SecretVec;
+use crate::shamir::{lagrange_at, point, reconstruct_vectors};
+use crate::transport::Transport;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// Parameters every party of a session must agree on.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The session id carried in every message; a fresh random one per session.
+    pub session_id: SessionId,
+    /// The corruption threshold t (shares are of degree t; any t parties
+    /// learn nothing). `None` picks the largest allowed, ⌊(n − 1) / 2⌋.
+    pub threshold: Option<usize>,
+    /// How long to wait for any one message before failing the session.
+    pub timeout: Duration,
+}
+
+impl SessionConfig {
+    /// A configuration with the largest threshold and a 10-second timeout.
+    pub fn new(session_id: SessionId) -> SessionConfig {
+        SessionConfig {
+            session_id,
+            threshold: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Sets the timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> SessionConfig {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the threshold.
+    pub fn with_threshold(mut self, t: usize) -> SessionConfig {
+        self.threshold = Some(t);
+        self
+    }
+}
+
+/// For dealer d: which parties get pseudorandom shares, and how the others'
+/// shares follow from the secret and those.
+#[derive(Debug, Clone)]
+struct DealPlan {
+    seeded: Vec<usize>,
+    // (party, coefficients on [secret, seeded shares...])
+    explicit: Vec<(usize, Vec<Fp>)>,
+}
+
+/// One party of an MPC session: the channel, the pairwise keys and the
+/// protocols over Shamir shares of degree t < n/2 (honest majority,
+/// semi-honest security; see `SECURITY.md`).
+///
+/// Every party must call the same operations in the same order with
+/// vectors of the same lengths; each call is one or more rounds with one
+/// message per peer per round, whatever the vector length.
+pub struct Party<T: Transport> {
+    chan: Channel<T>,
+    me: usize,
+    n: usize,
+    t: usize,
+    out_keys: Vec<Option<PairKey>>,
+    in_keys: Vec<Option<PairKey>>,
+    plans: Vec<DealPlan>,
+    mul_dealers: Vec<usize>,
+    mul_coeffs: Vec<Fp>,
+}
+
+impl<T: Transport> core::fmt::Debug for Party<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Party")
+            .field("me", &self.me)
+            .field("n", &self.n)
+            .field("t", &self.t)
+            .finish_non_exhaustive()
+    }
+}
+
+fn config_err(msg: impl Into<String>) -> MpcError {
+    MpcError::Config(msg.into())
+}
+
+impl<T: Transport> Party<T> {
+    /// Joins a session: checks parameters and runs the one set-up round in
+    /// which every pair of parties agrees on a fresh random seed.
+    pub fn new(transport: T, config: &SessionConfig) -> Result<Party<T>> {
+        let chan = Channel::new(transport, config.session_id, config.timeout)?;
+        let n = chan.parties();
+        let me = chan.party();
+        if n < 3 {
+            return Err(config_err(format!(
+                "secret sharing with an honest majority needs at least 3 parties, got {n}"
+            )));
+        }
+        let t = config.threshold.unwrap_or((n - 1) / 2);
+        if t == 0 || 2 * t >= n {
+            return Err(config_err(format!(
+                "threshold {t} must satisfy 1 <= t < n/2 for n = {n}"
+            )));
+        }
+        let mut party = Party {
+            chan,
+            me,
+            n,
+            t,
+            out_keys: Vec::new(),
+            in_keys: Vec::new(),
+            plans: Vec::new(),
+            mul_dealers: (0..=2 * t).collect(),
+            mul_coeffs: Vec::new(),
+        };
+        party.plans = (0..n).map(|d| plan(d, n, t)).collect::<Result<_>>()?;
+        party.mul_coeffs = lagrange_at(
+            &party
+                .mul_dealers
+                .iter()
+                .map(|&d| point(d))
+                .collect::<Vec<_>>(),
+            Fp::ZERO,
+        )
+        .ok_or(MpcError::Unlucky("repeated point"))?;
+        party.setup_seeds()?;
+        Ok(party)
+    }
+
+    fn setup_seeds(&mut self) -> Result<()> {
+        let n = self.n;
+        let me = self.me;
+        let mut seeds: Vec<Zeroizing<[u8; 32]>> =
+            (0..n).map(|_| Zeroizing::new([0u8; 32])).collect();
+        let mut out = Vec::new();
+        for (j, seed) in seeds.iter_mut().enumerate().skip(me + 1) {
+            OsRng.fill_bytes(&mut seed[..]);
+            let mut m = self.chan.message(j);
+            m.extend_from_slice(&seed[..]);
+            out.push((j, m));
+        }
+        let from: Vec<usize> = (0..me).collect();
+        for inc in self.chan.exchange(out, &from)? {
+            let p = inc.payload();
+            if p.len() != 32 {
+                return Err(MpcError::Malformed {
+                    peer: inc.peer,
+                    reason: "set-up seed is not 32 bytes",
+                });
+            }
+            if let Some(s) = seeds.get_mut(inc.peer) {
+                s.copy_from_slice(p);
+            }
+        }
+        let session = *self.chan.session();
+        self.out_keys = (0..n)
+            .map(|j| {
+                seeds
+                    .get(j)
+                    .filter(|_| j != me)
+                    .map(|s| PairKey::derive(s, &session, me, j))
+            })
+            .collect();
+        self.in_keys = (0..n)
+            .map(|d| {
+                seeds
+                    .get(d)
+                    .filter(|_| d != me)
+                    .map(|s| PairKey::derive(s, &session, d, me))
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// Our party index.
+    pub fn index(&self) -> usize {
+        self.me
+    }
+
+    /// Number of parties.
+    pub fn parties(&self) -> usize {
+        self.n
+    }
+
+    /// The threshold t.
+    pub fn threshold(&self) -> usize {
+        self.t
+    }
+
+    /// Bytes sent so far by this party, headers included.
+    pub fn bytes_sent(&self) -> u64 {
+        self.chan.bytes_sent()
+    }
+
+    /// Rounds run so far.
+    pub fn rounds(&self) -> u64 {
+        self.chan.round()
+    }
+
+    /// The underlying channel, for two-party protocols (linkage, PSI) run
+    /// in the same session.
+    pub fn channel(&mut self) -> &mut Channel<T> {
+        &mut self.chan
+    }
+
+    /// A public vector as a (trivial) sharing.
+    pub fn constant(&self, values: &[Fp]) -> SecretVec {
+        SecretVec::from_shares(values.to_vec())
+    }
+
+    /// One round in which each of `dealers` shares a vector of `len` secrets;
+    /// returns our shares, one vector per dealer, in the order of `dealers`.
+    /// `mine` must be `Some` exactly when we are a dealer.
+    pub fn deal(
+        &mut self,
+        dealers: &[usize],
+        mine: Option<&[Fp]>,
+        len: usize,
+    ) -> Result<Vec<SecretVec>> {
+        let me = self.me;
+        let round = self.chan.round();
+        for (i, &d) in dealers.iter().enumerate() {
+            if d >= self.n || dealers.get(..i).is_some_and(|p| p.contains(&d)) {
+                return Err(config_err(format!("bad dealer list {dealers:?}")));
+            }
+        }
+        let mut out = Vec::new();
+        let mut own: Option<Vec<Fp>> = None;
+        if dealers.contains(&me) {
+            let secrets = mine.ok_or_else(|| config_err("a dealer must supply its values"))?;
+            if secrets.len() != len {
+                return Err(MpcError::LengthMismatch {
+                    left: secrets.len(),
+                    right: len,
+                });
+            }
+            let plan = self.plans.get(me).ok_or_else(|| config_err("no plan"))?;
+            let seeded: Vec<Zeroizing<Vec<Fp>>> = plan
+                .seeded
+                .iter()
+                .map(|&j| {
+                    self.out_keys
+                        .get(j)
+                        .and_then(Option::as_ref)
+                        .map(|k| Zeroizing::new(k.expand(round, len)))
+                        .ok_or_else(|| config_err("missing pair key"))
+                })
+                .collect::<Result<_>>()?;
+            for (k, coeffs) in &plan.explicit {
+                let c0 = coeffs.first().copied().unwrap_or(Fp::ZERO);
+                let mut v: Vec<Fp> = secrets.iter().map(|&x| c0 * x).collect();
+                for (c, sv) in coeffs.iter().skip(1).zip(&seeded) {
+                    for (o, &y) in v.iter_mut().zip(sv.iter()) {
+                        *o += *c * y;
+                    }
+                }
+                if *k == me {
+                    own = Some(v);
+                } else {
+                    let mut m = self.chan.message_with_capacity(*k, len * ELEMENT_BYTES);
+                    push_elements(&mut m, &v);
+                    out.push((*k, m));
+                }
+            }
+        } else if mine.is_some() {
+            return Err(config_err("only dealers supply values"));
+        }
+        let from: Vec<usize> = dealers
+            .iter()
+            .copied()
+            .filter(|&d| d != me && self.plans.get(d).is_some_and(|p| !p.seeded.contains(&me)))
+            .collect();
+        let mut inc = self.chan.exchange(out, &from)?;
+        let mut result = Vec::with_capacity(dealers.len());
+        for &d in dealers {
+            let v = if d == me {
+                own.take().unwrap_or_default()
+            } else if let Some(pos) = inc.iter().position(|m| m.peer == d) {
+                inc.swap_remove(pos).elements(len)?
+            } else {
+                self.in_keys
+                    .get(d)
+                    .and_then(Option::as_ref)
+                    .map(|k| k.expand(round, len))
+                    .ok_or_else(|| config_err("missing pair key"))?
+            };
+            result.push(SecretVec::from_shares(v));
+        }
+        Ok(result)
+    }
+
+    /// Party `owner` secret-shares `values` (which only it passes, as
+    /// `Some`); everyone gets shares of a vector of public length `len`.
+    pub fn input(&mut self, owner: usize, values: Option<&[Fp]>, len: usize) -> Result<SecretVec> {
+        let mine = if owner == self.me { values } else { None };
+        if owner == self.me && values.is_none() {
+            return Err(config_err("the input owner must supply its values"));
+        }
+        self.deal(&[owner], mine, len)?
+            .pop()
+            .ok_or(MpcError::Unlucky("empty deal"))
+    }
+
+    /// Every party shares a vector of the same length in one round; element
+    /// `i` of the result is party `i`'s input.
+    pub fn input_all(&mut self, values: &[Fp]) -> Result<Vec<SecretVec>> {
+        let all: Vec<usize> = (0..self.n).collect();
+        self.deal(&all, Some(values), values.len())
+    }
+
+    /// Opens a shared vector to every party, checking that all `n` shares
+    /// of each element lie on one polynomial of degree t.
+    pub fn open(&mut self, x: &SecretVec) -> Result<Vec<Fp>> {
+        let all = self.chan.all_to_all(x.shares())?;
+        reconstruct_vectors(&all, self.t)
+    }
+
+    /// Opens a shared vector to `recipients` only; they get `Some(values)`,
+    /// the others `None`.
+    pub fn open_to(&mut self, x: &SecretVec, recipients: &[usize]) -> Result<Option<Vec<Fp>>> {
+        let me = self.me;
+        let out = recipients
+            .iter()
+            .copied()
+            .filter(|&r| r != me && r < self.n)
+            .map(|r| {
+                let mut m = self.chan.message_with_capacity(r, x.len() * ELEMENT_BYTES);
+                push_elements(&mut m, x.shares());
+                (r, m)
+            })
+            .collect();
+        let receiving = recipients.contains(&me);
+        let from: Vec<usize> = if receiving {
+            (0..self.n).filter(|&j| j != me).collect()
+        } else {
+            Vec::new()
+        };
+        let inc = self.chan.exchange(out, &from)?;
+        if !receiving {
+            return Ok(None);
+        }
+        let mut all = vec![Vec::new(); self.n];
+        for m in inc {
+            let v = m.elements(x.len())?;
+            if let Some(s) = all.get_mut(m.peer) {
+                *s = v;
+            }
+        }
+        if let Some(s) = all.get_mut(me) {
+            *s = x.shares().to_vec();
+        }
+        reconstruct_vectors(&all, self.t).map(Some)
+    }
+
+    /// Degree reduction: turns local degree-2t values into degree-t shares
+    /// (2t + 1 parties reshare, every party recombines).
+    fn reshare(&mut self, local: &[Fp]) -> Result<SecretVec> {
+        let dealers = self.mul_dealers.clone();
+        let mine = dealers.contains(&self.me).then_some(local);
+        let parts = self.deal(&dealers, mine, local.len())?;
+        let mut out = vec![Fp::ZERO; local.len()];
+        for (c, p) in self.mul_coeffs.iter().zip(&parts) {
+            for (o, &s) in out.iter_mut().zip(p.shares()) {
+                *o += *c * s;
+            }
+        }
+        Ok(SecretVec::from_shares(out))
+    }
+
+    /// Element-wise product of two shared vectors (one round).
+    pub fn mul(&mut self, a: &SecretVec, b: &SecretVec) -> Result<SecretVec> {
+        if a.len() != b.len() {
+            return Err(MpcError::LengthMismatch {
+                left: a.len(),
+                right: b.len(),
+            });
+        }
+        let local: Zeroizing<Vec<Fp>> = Zeroizing::new(
+            a.shares()
+                .iter()
+                .zip(b.shares())
+                .map(|(&x, &y)| x * y)
+                .collect(),
+        );
+        self.reshare(&local)
+    }
+
+    /// Inner products Σ aᵢ·bᵢ of several pairs in one round, whatever their
+    /// lengths: the products are summed locally before degree reduction, so
+    /// each inner product costs what one multiplication costs.
+    pub fn dot_many(&mut self, pairs: &[(&SecretVec, &SecretVec)]) -> Result<SecretVec> {
+        let mut local = Zeroizing::new(Vec::with_capacity(pairs.len()));
+        for (a, b) in pairs {
+            if a.len() != b.len() {
+                return Err(MpcError::LengthMismatch {
+                    left: a.len(),
+                    right: b.len(),
+                });
+            }
+            local.push(
+                a.shares()
+                    .iter()
+                    .zip(b.shares())
+                    .map(|(&x, &y)| x * y)
+                    .sum(),
+            );
+        }
+        self.reshare(&local)
+    }
+
+    /// The inner product of two shared vectors.
+    pub fn dot(&mut self, a: &SecretVec, b: &SecretVec) -> Result<SecretVec> {
+        self.dot_many(&[(a, b)])
+    }
+
+    /// A synchronisation round with no payload (every party waits for every other).
+    pub fn barrier(&mut self) -> Result<()> {
+        self.chan.all_to_all(&[]).map(|_| ())
+    }
+}
+
+/// The dealing plan of dealer `d`: its t successors get pseudorandom shares.
+fn plan(d: usize, n: usize, t: usize) -> Result<DealPlan> {
+    let seeded: Vec<usize> = (1..=t).map(|k| (d + k) % n).collect();
+    let mut xs = vec![Fp::ZERO];
+    xs.extend(seeded.iter().map(|&j| point(j)));
+    let explicit = (0..n)
+        .filter(|k| !seeded.contains(k))
+        .map(|k| {
+            lagrange_at(&xs, point(k))
+                .map(|c| (k, c))
+                .ok_or(MpcError::Unlucky("repeated point"))
+        })
+        .collect::<Result<_>>()?;
+    Ok(DealPlan { seeded, explicit })
+}

@@ -1,0 +1,90 @@
+//! Input, open, linear operations and multiplication against plaintext.
+
+use crate::sim::{agree, run};
+use proptest::prelude::*;
+use symbolon_mpc::encoding::IntCodec;
+use symbolon_mpc::{Fp, SecretVec};
+
+fn enc(xs: &[i64]) -> Vec<Fp> {
+    IntCodec::new(64).unwrap().encode(xs).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    #[test]
+    fn sum_mul_and_linear_ops_match_plaintext(
+        n in 3usize..=5,
+        data in proptest::collection::vec((any::<i32>(), any::<i32>()), 1..20),
+        k in any::<i16>(),
+    ) {
+        let a: Vec<i64> = data.iter().map(|p| i64::from(p.0)).collect();
+        let b: Vec<i64> = data.iter().map(|p| i64::from(p.1)).collect();
+        let len = a.len();
+        let (a2, b2) = (a.clone(), b.clone());
+        let out = agree(run(n, move |p| {
+            let me = p.index();
+            let sa = p.input(0, (me == 0).then(|| enc(&a2)).as_deref(), len)?;
+            let sb = p.input(n - 1, (me == n - 1).then(|| enc(&b2)).as_deref(), len)?;
+            let prod = p.mul(&sa, &sb)?;
+            let lin = sa.add(&sb)?.sub(&sb.scale(Fp::from_i128(i128::from(k))))?.add_scalar(Fp::from_u64(7));
+            let dot = p.dot(&sa, &sb)?;
+            let all = SecretVec::concat(&[&prod, &lin, &dot]);
+            let opened = p.open(&all)?;
+            Ok(opened.iter().map(|x| x.to_i128()).collect::<Vec<i128>>())
+        }));
+        for i in 0..len {
+            let (x, y) = (i128::from(a[i]), i128::from(b[i]));
+            prop_assert_eq!(out[i], x * y);
+            prop_assert_eq!(out[len + i], x + y - y * i128::from(k) + 7);
+        }
+        let dot: i128 = a.iter().zip(&b).map(|(&x, &y)| i128::from(x) * i128::from(y)).sum();
+        prop_assert_eq!(out[2 * len], dot);
+    }
+}
+
+#[test]
+fn input_all_sum_with_every_party_count() {
+    for n in 3..=5 {
+        let out = agree(run(n, move |p| {
+            let me = p.index() as i64;
+            let shared = p.input_all(&enc(&[me, -me * 10]))?;
+            let mut total = shared[0].clone();
+            for s in &shared[1..] {
+                total = total.add(s)?;
+            }
+            Ok(p.open(&total)?
+                .iter()
+                .map(|x| x.to_i128())
+                .collect::<Vec<_>>())
+        }));
+        let s: i128 = (0..n as i128).sum();
+        assert_eq!(out, vec![s, -10 * s]);
+    }
+}
+
+#[test]
+fn open_to_reaches_only_recipients() {
+    let res = run(4, |p| {
+        let x = p.input(1, (p.index() == 1).then(|| enc(&[42])).as_deref(), 1)?;
+        p.open_to(&x, &[2])
+    });
+    let res: Vec<_> = res.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(res[2].as_deref(), Some(&[Fp::from_u64(42)][..]));
+    assert!(res[0].is_none() && res[1].is_none() && res[3].is_none());
+}
+
+#[test]
+fn salary_average_in_memory() {
+    let salaries = [2500i64, 3250, 1800, 4320];
+    let out = agree(run(4, move |p| {
+        let shared = p.input_all(&enc(&[salaries[p.index()]]))?;
+        let total = shared
+            .iter()
+            .skip(1)
+            .try_fold(shared[0].clone(), |acc, s| acc.add(s))?;
+        let sum = p.open(&total)?;
+        Ok(format!("{:.2}", sum[0].to_i128() as f64 / 4.0))
+    }));
+    assert_eq!(out, "2967.50");
+}

@@ -1,0 +1,1 @@
+//! Dropouts, malformed and misrouted messages.

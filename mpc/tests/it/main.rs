@@ -1,0 +1,7 @@
+//! Integration tests: every protocol run in memory with 3, 4 and 5 parties
+//! and checked against the plaintext result; failures and misbehaviour.
+
+mod arithmetic;
+mod comparison;
+mod failure;
+mod sim;
