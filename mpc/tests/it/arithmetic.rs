@@ -88,3 +88,32 @@ fn salary_average_in_memory() {
     }));
     assert_eq!(out, "2967.50");
 }
+
+#[test]
+fn salary_average_over_tcp() {
+    use symbolon_mpc::tcp::loopback_listeners;
+    use symbolon_mpc::{Party, TcpConfig, TcpTransport};
+    let salaries = [2500i64, 3250, 1800, 4320];
+    let (ls, addrs) = loopback_listeners(4).unwrap();
+    let hs: Vec<_> = ls
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let addrs = addrs.clone();
+            std::thread::spawn(move || {
+                let t = TcpTransport::connect(i, &l, &addrs, &TcpConfig::default()).unwrap();
+                let mut p = Party::new(t, &crate::sim::config()).unwrap();
+                let shared = p.input_all(&enc(&[salaries[i]])).unwrap();
+                let total = shared
+                    .iter()
+                    .skip(1)
+                    .try_fold(shared[0].clone(), |a, s| a.add(s))
+                    .unwrap();
+                p.open(&total).unwrap()[0].to_i128() as f64 / 4.0
+            })
+        })
+        .collect();
+    for h in hs {
+        assert_eq!(format!("{:.2}", h.join().unwrap()), "2967.50");
+    }
+}

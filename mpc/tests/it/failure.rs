@@ -1,1 +1,220 @@
-//! Dropouts, malformed and misrouted messages.
+//! Dropouts, malformed and misrouted messages: every honest party that
+//! meets one fails with a clear error, within the timeout, and no party
+//! that depends on the misbehaving one returns a result.
+
+use crate::sim::{config, run_with};
+use std::time::{Duration, Instant};
+use symbolon_mpc::encoding::IntCodec;
+use symbolon_mpc::{MemoryTransport, MpcError, Transport, TransportError};
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    Honest,
+    Truncate,
+    WrongSession,
+    WrongSender,
+    Misroute,
+    WrongRound,
+    NotAFieldElement,
+    ShiftShare,
+    ExtraElement,
+}
+
+/// A transport that corrupts its first message after session set-up.
+struct Evil {
+    inner: MemoryTransport,
+    fault: Fault,
+    done: bool,
+}
+
+impl Transport for Evil {
+    fn party(&self) -> usize {
+        self.inner.party()
+    }
+    fn parties(&self) -> usize {
+        self.inner.parties()
+    }
+    fn send(&mut self, to: usize, mut msg: Vec<u8>) -> Result<(), TransportError> {
+        let round = u64::from_le_bytes(msg[22..30].try_into().unwrap());
+        if round >= 1 && !self.done {
+            self.done = true;
+            match self.fault {
+                Fault::Honest => {}
+                Fault::Truncate => msg.truncate(10),
+                Fault::WrongSession => msg[5] ^= 1,
+                Fault::WrongSender => msg[18] ^= 3,
+                Fault::Misroute => msg[20] = msg[20].wrapping_add(1) % 4,
+                Fault::WrongRound => msg[22] = msg[22].wrapping_add(1),
+                Fault::NotAFieldElement => msg[30..46].fill(0xff),
+                Fault::ShiftShare => msg[30] ^= 1,
+                Fault::ExtraElement => msg.extend_from_slice(&[0u8; 16]),
+            }
+        }
+        self.inner.send(to, msg)
+    }
+    fn recv(&mut self, from: usize, timeout: Duration) -> Result<Vec<u8>, TransportError> {
+        self.inner.recv(from, timeout)
+    }
+}
+
+/// Four parties; party 0 misbehaves on its first message after set-up,
+/// which goes to party 1 in the opening of a shared vector.
+fn run_fault(fault: Fault) -> Vec<symbolon_mpc::Result<Vec<i128>>> {
+    let ts: Vec<Evil> = MemoryTransport::network(4)
+        .into_iter()
+        .enumerate()
+        .map(|(i, inner)| Evil {
+            inner,
+            fault: if i == 0 { fault } else { Fault::Honest },
+            done: false,
+        })
+        .collect();
+    run_with(ts, config().with_timeout(Duration::from_secs(5)), |p| {
+        let c = IntCodec::new(32)?;
+        let x = p.constant(&c.encode(&[7, 8])?);
+        let y = p.open(&x)?;
+        let z = p.mul(&x, &x)?;
+        let w = p.open(&z)?;
+        Ok(y.iter().chain(&w).map(|v| v.to_i128()).collect())
+    })
+}
+
+#[test]
+fn honest_run_of_the_fault_harness_succeeds() {
+    for r in run_fault(Fault::Honest) {
+        assert_eq!(r.unwrap(), vec![7, 8, 49, 64]);
+    }
+}
+
+fn victim_error(fault: Fault) -> MpcError {
+    let mut res = run_fault(fault);
+    res.remove(1).expect_err("party 1 must reject the message")
+}
+
+#[test]
+fn malformed_messages_are_rejected() {
+    assert!(matches!(
+        victim_error(Fault::Truncate),
+        MpcError::Malformed { peer: 0, .. }
+    ));
+    assert!(matches!(
+        victim_error(Fault::WrongSession),
+        MpcError::WrongSession { peer: 0 }
+    ));
+    assert!(matches!(
+        victim_error(Fault::ExtraElement),
+        MpcError::WrongLength {
+            peer: 0,
+            expected: 2,
+            got: 3
+        }
+    ));
+}
+
+#[test]
+fn misrouted_messages_are_rejected() {
+    assert!(matches!(
+        victim_error(Fault::WrongSender),
+        MpcError::WrongSender {
+            peer: 0,
+            claimed: 3
+        }
+    ));
+    assert!(matches!(
+        victim_error(Fault::Misroute),
+        MpcError::Misrouted { peer: 0, to: 2 }
+    ));
+    let e = victim_error(Fault::WrongRound);
+    assert!(matches!(
+        e,
+        MpcError::WrongRound {
+            peer: 0,
+            expected: 1,
+            got: 2
+        }
+    ));
+    assert_eq!(
+        e.to_string(),
+        "message from party 0 is for round 2, expected round 1"
+    );
+}
+
+#[test]
+fn shares_that_do_not_fit_are_rejected() {
+    assert!(matches!(
+        victim_error(Fault::NotAFieldElement),
+        MpcError::BadShare { peer: 0, .. }
+    ));
+    // A share off the polynomial: 4 parties, t = 1, so the redundancy shows it.
+    assert!(matches!(
+        victim_error(Fault::ShiftShare),
+        MpcError::BadShare { .. }
+    ));
+}
+
+#[test]
+fn a_silent_party_makes_every_other_party_fail_within_the_timeout() {
+    let timeout = Duration::from_millis(300);
+    let start = Instant::now();
+    let ts = MemoryTransport::network(4);
+    let res = run_with(ts, config().with_timeout(timeout), move |p| {
+        if p.index() == 2 {
+            // Joins, then stops answering while keeping its channels open.
+            std::thread::sleep(Duration::from_millis(1500));
+            return Ok(0);
+        }
+        let x = p.constant(&[symbolon_mpc::Fp::ONE]);
+        let y = p.mul(&x, &x)?;
+        Ok(p.open(&y)?[0].to_i128())
+    });
+    for (i, r) in res.into_iter().enumerate() {
+        if i == 2 {
+            continue;
+        }
+        let e = r.expect_err("an honest party returned a result");
+        assert!(
+            matches!(
+                e,
+                MpcError::Transport(
+                    TransportError::Timeout { .. } | TransportError::Disconnected { .. }
+                )
+            ),
+            "party {i}: {e}"
+        );
+    }
+    // Everyone but the silent party gave up long before it woke up.
+    assert!(start.elapsed() < Duration::from_millis(1500) + Duration::from_millis(500));
+}
+
+#[test]
+fn a_party_that_leaves_makes_the_others_fail_at_once() {
+    let ts = MemoryTransport::network(3);
+    let start = Instant::now();
+    let res = run_with(ts, config().with_timeout(Duration::from_secs(30)), |p| {
+        if p.index() == 0 {
+            return Err(MpcError::Config("left".to_owned()));
+        }
+        let x = p.constant(&[symbolon_mpc::Fp::ONE]);
+        Ok(p.open(&x)?[0].to_i128())
+    });
+    assert!(res.iter().all(|r| r.is_err()));
+    assert!(matches!(
+        &res[1],
+        Err(MpcError::Transport(TransportError::Disconnected {
+            peer: 0
+        }))
+    ));
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn bad_parameters_are_rejected() {
+    let res = run_with(
+        MemoryTransport::network(4),
+        config().with_threshold(2),
+        |_| Ok(()),
+    );
+    assert!(res.iter().all(|r| matches!(r, Err(MpcError::Config(_)))));
+    let res = run_with(MemoryTransport::network(2), config(), |_| Ok(()));
+    assert!(res.iter().all(|r| matches!(r, Err(MpcError::Config(_)))));
+}
