@@ -63,6 +63,7 @@ pub mod party;
 pub mod prg;
 pub mod secret;
 pub mod shamir;
+pub mod stats;
 pub mod tcp;
 pub mod transport;
 

@@ -5,3 +5,4 @@ mod arithmetic;
 mod comparison;
 mod failure;
 mod sim;
+mod study;
