@@ -272,6 +272,12 @@ impl<T: Transport> Channel<T> {
         Ok(())
     }
 
+    /// Advances the round counter without sending or receiving, for a
+    /// party that sits out a sub-protocol run by others on the same session.
+    pub fn skip_rounds(&mut self, rounds: u64) {
+        self.round += rounds;
+    }
+
     /// Gives the transport back.
     pub fn into_transport(self) -> T {
         self.transport

@@ -2,6 +2,7 @@
 //! and checked against the plaintext result; failures and misbehaviour.
 
 mod arithmetic;
+mod blinding;
 mod comparison;
 mod failure;
 mod sim;

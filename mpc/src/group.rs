@@ -1,0 +1,96 @@
+//! Ristretto255 helpers for the blinding protocols: hashing identifiers to
+//! points, exponentiation by secret scalars, and (de)compression, all
+//! spread over the available cores.
+
+use crate::error::{MpcError, Result};
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::scalar::Scalar;
+use sha2::Sha512;
+
+/// Bytes of one compressed point on the wire.
+pub const POINT_BYTES: usize = 32;
+
+/// Applies `f` to every item, in parallel chunks, keeping the order.
+pub fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads <= 1 || items.len() < 2048 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        let mut out = Vec::with_capacity(items.len());
+        for h in hs {
+            // A worker only runs `f`, which does not panic for our callers.
+            if let Ok(v) = h.join() {
+                out.extend(v);
+            }
+        }
+        out
+    })
+}
+
+/// Hashes identifiers to points, under a domain-separation label.
+pub fn hash_to_points<I: AsRef<[u8]> + Sync>(domain: &[u8], items: &[I]) -> Vec<RistrettoPoint> {
+    par_map(items, |id| {
+        let id = id.as_ref();
+        let mut input = Vec::with_capacity(domain.len() + id.len() + 8);
+        input.extend_from_slice(&(domain.len() as u64).to_le_bytes());
+        input.extend_from_slice(domain);
+        input.extend_from_slice(id);
+        RistrettoPoint::hash_from_bytes::<Sha512>(&input)
+    })
+}
+
+/// Multiplies every point by `k` and compresses the results.
+pub fn mul_compress(points: &[RistrettoPoint], k: &Scalar) -> Vec<[u8; POINT_BYTES]> {
+    par_map(points, |p| (p * k).compress().to_bytes())
+}
+
+/// Decompresses a payload of concatenated points, multiplies each by `k`
+/// and compresses again. Rejects a payload that is not whole points or a
+/// point that is not a valid encoding.
+pub fn reblind(payload: &[u8], k: &Scalar, peer: usize) -> Result<Vec<[u8; POINT_BYTES]>> {
+    let points = decode_points(payload, peer)?;
+    Ok(mul_compress(&points, k))
+}
+
+/// Parses concatenated compressed points.
+pub fn decode_points(payload: &[u8], peer: usize) -> Result<Vec<RistrettoPoint>> {
+    let raw = split_points(payload, peer)?;
+    let decoded = par_map(&raw, |b| CompressedRistretto(*b).decompress());
+    decoded
+        .into_iter()
+        .map(|p| p.ok_or(MpcError::BadPoint { peer }))
+        .collect()
+}
+
+/// Splits a payload into 32-byte chunks.
+pub fn split_points(payload: &[u8], peer: usize) -> Result<Vec<[u8; POINT_BYTES]>> {
+    if payload.len() % POINT_BYTES != 0 {
+        return Err(MpcError::Malformed {
+            peer,
+            reason: "payload is not a whole number of group elements",
+        });
+    }
+    Ok(payload
+        .chunks_exact(POINT_BYTES)
+        .map(|c| {
+            let mut b = [0u8; POINT_BYTES];
+            b.copy_from_slice(c);
+            b
+        })
+        .collect())
+}
+
+/// Concatenates compressed points into a message body.
+pub fn push_points(buf: &mut Vec<u8>, pts: &[[u8; POINT_BYTES]]) {
+    buf.reserve(pts.len() * POINT_BYTES);
+    for p in pts {
+        buf.extend_from_slice(p);
+    }
+}

@@ -1,0 +1,139 @@
+//! Record linkage and PSI against plaintext set operations.
+
+use crate::sim::{agree, run};
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+use std::time::Duration;
+use symbolon_mpc::encoding::IntCodec;
+use symbolon_mpc::linkage;
+use symbolon_mpc::psi::{self, PsiMode, PsiOutput};
+use symbolon_mpc::{Channel, MemoryTransport, MpcError};
+
+fn two_party_psi(a: Vec<String>, b: Vec<String>, mode: PsiMode) -> (PsiOutput, usize) {
+    let mut ts = MemoryTransport::network(2);
+    let tb = ts.pop().unwrap();
+    let ta = ts.pop().unwrap();
+    let sid = *b"psi-test-session";
+    let t = Duration::from_secs(10);
+    let h = std::thread::spawn(move || {
+        let mut c = Channel::new(tb, sid, t).unwrap();
+        psi::send(&mut c, 0, &b, mode).unwrap()
+    });
+    let mut c = Channel::new(ta, sid, t).unwrap();
+    let out = psi::receive(&mut c, 1, &a, mode).unwrap();
+    (out, h.join().unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    #[test]
+    fn psi_matches_plaintext_intersection(
+        a in proptest::collection::btree_set(0u16..300, 0..40),
+        b in proptest::collection::btree_set(0u16..300, 0..40),
+    ) {
+        let av: Vec<String> = a.iter().map(|x| format!("provider-{x}")).collect();
+        let bv: Vec<String> = b.iter().map(|x| format!("provider-{x}")).collect();
+        let expected: Vec<usize> = a.iter().enumerate().filter(|(_, x)| b.contains(x)).map(|(i, _)| i).collect();
+        let (which, seen) = two_party_psi(av.clone(), bv.clone(), PsiMode::Which);
+        prop_assert_eq!(which, PsiOutput::Which(expected.clone()));
+        prop_assert_eq!(seen, a.len());
+        let (count, _) = two_party_psi(av, bv, PsiMode::Count);
+        prop_assert_eq!(count, PsiOutput::Count(expected.len()));
+    }
+}
+
+#[test]
+fn psi_inside_a_three_party_session_with_a_bystander() {
+    let out = run(3, |p| {
+        let me = p.index();
+        let c = p.channel();
+        let r = match me {
+            0 => Some(psi::receive(c, 1, &["a", "b", "c"], PsiMode::Which)?),
+            1 => {
+                psi::send(c, 0, &["c", "d", "a"], PsiMode::Which)?;
+                None
+            }
+            _ => {
+                c.skip_rounds(psi::ROUNDS);
+                None
+            }
+        };
+        // The session goes on afterwards.
+        let x = p.constant(&[symbolon_mpc::Fp::ONE]);
+        p.open(&x)?;
+        Ok(r)
+    });
+    let out: Vec<_> = out.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(out[0], Some(PsiOutput::Which(vec![0, 2])));
+}
+
+#[test]
+fn psi_rejects_invalid_points() {
+    let mut ts = MemoryTransport::network(2);
+    let tb = ts.pop().unwrap();
+    let ta = ts.pop().unwrap();
+    let sid = *b"psi-test-session";
+    let t = Duration::from_secs(5);
+    let h = std::thread::spawn(move || {
+        let mut c = Channel::new(tb, sid, t).unwrap();
+        // A "point" that is not a canonical Ristretto encoding.
+        let mut m = c.message(0);
+        m.extend_from_slice(&[0xff; 32]);
+        let _ = c.exchange(vec![(0, m)], &[0]);
+    });
+    let mut c = Channel::new(ta, sid, t).unwrap();
+    let e = psi::receive(&mut c, 1, &["x"], PsiMode::Count).unwrap_err();
+    assert!(matches!(e, MpcError::BadPoint { peer: 1 }), "{e}");
+    h.join().unwrap();
+}
+
+#[test]
+fn linkage_aligns_records_across_three_to_five_parties() {
+    for n in 3..=5usize {
+        // Party i holds patients i..i+8 plus a few of its own.
+        let ids = move |i: usize| -> Vec<String> {
+            let mut v: Vec<String> = (i..i + 8).map(|k| format!("patient-{k}")).collect();
+            v.push(format!("only-{i}"));
+            v.reverse();
+            v
+        };
+        let res = run(n, move |p| {
+            let mine = ids(p.index());
+            let linked = linkage::link(p.channel(), &mine)?;
+            // Each party inputs the numeric part of its ids in row order; all must agree.
+            let nums: Vec<i64> = mine
+                .iter()
+                .map(|s| {
+                    s.strip_prefix("patient-")
+                        .and_then(|x| x.parse().ok())
+                        .unwrap_or(-1)
+                })
+                .collect();
+            let aligned = linked.align(&nums)?;
+            let c = IntCodec::new(16)?;
+            let shared = p.input_all(&c.encode(&aligned)?)?;
+            // Differences between parties' columns must be zero row by row.
+            let mut diffs = Vec::new();
+            for s in &shared[1..] {
+                diffs.push(s.sub(&shared[0])?);
+            }
+            let d = p.open(&symbolon_mpc::SecretVec::concat(
+                &diffs.iter().collect::<Vec<_>>(),
+            ))?;
+            let first = p.open(&shared[0])?;
+            Ok((
+                linked.rows,
+                d.iter().all(|x| *x == symbolon_mpc::Fp::ZERO),
+                first,
+            ))
+        });
+        let (rows, consistent, first) = agree(res);
+        // Common to all: patients n-1 ..= 7.
+        let expected: BTreeSet<i128> = ((n as i128 - 1)..8).collect();
+        assert_eq!(rows, expected.len());
+        assert!(consistent);
+        let got: BTreeSet<i128> = first.iter().map(|x| x.to_i128()).collect();
+        assert_eq!(got, expected);
+    }
+}
