@@ -1,1 +1,26 @@
-//! Symbolon policy.
+#![doc = include_str!("../README.md")]
+
+pub mod ast;
+pub mod check;
+pub mod compile;
+pub mod diag;
+pub mod eval;
+pub mod explain;
+pub mod lexer;
+pub mod loc;
+pub mod parser;
+pub mod request;
+pub mod schema;
+pub mod suggest;
+pub mod value;
+
+pub use ast::{Effect, PolicySet};
+pub use check::check;
+pub use compile::{ObligationInstance, Policies};
+pub use diag::{Diagnostic, Diagnostics};
+pub use eval::{Outcome, Verdict};
+pub use explain::{Condition, Decision};
+pub use parser::{parse, MAX_NESTING};
+pub use request::{Request, RequestError};
+pub use schema::Schema;
+pub use value::{Type, Value};
