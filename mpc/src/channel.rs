@@ -47,7 +47,7 @@ impl Incoming {
 
 /// Decodes `expected` little-endian field elements, rejecting any that is not below p.
 pub fn decode_elements(payload: &[u8], expected: usize, peer: usize) -> Result<Vec<Fp>> {
-    if payload.len() % ELEMENT_BYTES != 0 {
+    if !payload.len().is_multiple_of(ELEMENT_BYTES) {
         return Err(MpcError::Malformed {
             peer,
             reason: "payload is not a whole number of field elements",

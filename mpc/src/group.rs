@@ -71,7 +71,7 @@ pub fn decode_points(payload: &[u8], peer: usize) -> Result<Vec<RistrettoPoint>>
 
 /// Splits a payload into 32-byte chunks.
 pub fn split_points(payload: &[u8], peer: usize) -> Result<Vec<[u8; POINT_BYTES]>> {
-    if payload.len() % POINT_BYTES != 0 {
+    if !payload.len().is_multiple_of(POINT_BYTES) {
         return Err(MpcError::Malformed {
             peer,
             reason: "payload is not a whole number of group elements",

@@ -234,6 +234,10 @@ pub struct Regression {
 
 /// Ordinary least squares of `y` on the covariates `xs` (plus an intercept),
 /// all fixed-point columns of one length.
+#[expect(
+    clippy::needless_range_loop,
+    reason = "matrix code reads best with indices"
+)]
 ///
 /// Reveals: XᵀX and Xᵀy (the sufficient statistics: counts, sums, sums of
 /// squares and cross products), from which the coefficients are solved in
@@ -284,6 +288,10 @@ pub fn linear_regression<T: Transport>(
 }
 
 /// Gaussian elimination with partial pivoting on an augmented k×(k+1) matrix.
+#[expect(
+    clippy::needless_range_loop,
+    reason = "matrix code reads best with indices"
+)]
 fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
     let k = a.len();
     for col in 0..k {

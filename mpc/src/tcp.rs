@@ -290,10 +290,10 @@ mod tests {
             .collect();
         let mut ts: Vec<TcpTransport> = handles.into_iter().map(|h| h.join().unwrap()).collect();
         let t = Duration::from_secs(2);
-        for i in 0..3 {
+        for (i, tr) in ts.iter_mut().enumerate() {
             for j in 0..3 {
                 if i != j {
-                    ts[i].send(j, vec![i as u8, j as u8]).unwrap();
+                    tr.send(j, vec![i as u8, j as u8]).unwrap();
                 }
             }
         }

@@ -1,6 +1,8 @@
 //! Integration tests: every protocol run in memory with 3, 4 and 5 parties
 //! and checked against the plaintext result; failures and misbehaviour.
 
+#![allow(clippy::unwrap_used, reason = "test helpers fail by panicking")]
+
 mod arithmetic;
 mod blinding;
 mod comparison;
