@@ -91,7 +91,7 @@ fn check_policy(p: &Policy, schema: &Schema, diags: &mut Diagnostics) {
             if t != Type::Bool {
                 c.err(
                     cond.span,
-                    format!("the condition is a {t}, not true or false"),
+                    format!("the condition is {t:#}, not true or false"),
                     Some("compare it with a value, such as `holder.role == \"Hospital\"`"),
                 );
             }
@@ -180,7 +180,7 @@ impl Checker<'_> {
                     self.err(
                         p.value_span,
                         format!(
-                            "parameter `{}` must be a {t}, found a {}",
+                            "parameter `{}` must be {t:#}, found {:#}",
                             p.name.name,
                             p.value.ty()
                         ),
@@ -196,7 +196,7 @@ impl Checker<'_> {
                     o.name.span,
                     format!("obligation `{}` needs parameter `{name}`", def.name),
                     Some(&format!(
-                        "write `obligation {} {{ {name} = ... }}` with a {t}",
+                        "write `obligation {} {{ {name} = ... }}` with {t:#}",
                         def.name
                     )),
                 );
@@ -280,7 +280,7 @@ impl Checker<'_> {
             if t != Type::Bool {
                 self.err(
                     e.span,
-                    format!("`{word}` needs a condition, but `{e}` is a {t}"),
+                    format!("`{word}` needs a condition, but `{e}` is {t:#}"),
                     Some("compare it with a value, such as `holder.role == \"Hospital\"`"),
                 );
             }
@@ -292,7 +292,7 @@ impl Checker<'_> {
         let mismatch = |help: Option<&str>| {
             self.err(
                 e.span,
-                format!("type mismatch: `{l}` is a {lt} but `{r}` is a {rt}, so `{sym}` cannot compare them"),
+                format!("type mismatch: `{l}` is {lt:#} but `{r}` is {rt:#}, so `{sym}` cannot compare them"),
                 help,
             );
         };
@@ -319,7 +319,7 @@ impl Checker<'_> {
                 if !ordered(lt) || !ordered(rt) {
                     self.err(
                         e.span,
-                        format!("`{sym}` orders numbers, datetimes and durations, but `{l}` is a {lt} and `{r}` is a {rt}"),
+                        format!("`{sym}` orders numbers, datetimes and durations, but `{l}` is {lt:#} and `{r}` is {rt:#}"),
                         None,
                     );
                 } else if !lt.comparable(rt) {
@@ -341,7 +341,7 @@ impl Checker<'_> {
                 } else if lt != Type::Str || rt != Type::Set {
                     self.err(
                         e.span,
-                        format!("`in` needs a string on the left and a set of strings on the right, found a {lt} and a {rt}"),
+                        format!("`in` needs a string on the left and a set of strings on the right, found {lt:#} and {rt:#}"),
                         Some("write `holder.role in [\"Hospital\", \"Insurer\"]`"),
                     );
                 }
@@ -361,7 +361,7 @@ impl Checker<'_> {
                     };
                     self.err(
                         e.span,
-                        format!("`contains` needs a set of strings on the left and a string on the right, found a {lt} and a {rt}"),
+                        format!("`contains` needs a set of strings on the left and a string on the right, found {lt:#} and {rt:#}"),
                         help,
                     );
                 }
@@ -371,7 +371,7 @@ impl Checker<'_> {
                     self.err(
                         e.span,
                         format!(
-                            "`{sym}` needs sets of strings on both sides, found a {lt} and a {rt}"
+                            "`{sym}` needs sets of strings on both sides, found {lt:#} and {rt:#}"
                         ),
                         Some("write a set as [\"a\", \"b\"]"),
                     );

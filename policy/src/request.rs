@@ -14,7 +14,7 @@ pub enum RequestError {
     #[error("request: {0}")]
     Shape(String),
     /// An attribute has a value of the wrong type.
-    #[error("request: `{name}` must be a {expected} ({hint}), found {found}")]
+    #[error("request: `{name}` must be {expected:#} ({hint}), found {found}")]
     Type {
         /// The attribute.
         name: String,
@@ -267,7 +267,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "request: `session.parties` must be a integer (a whole number), found \"3\""
+            "request: `session.parties` must be an integer (a whole number), found \"3\""
         );
     }
 }

@@ -50,7 +50,7 @@ pub enum SchemaError {
     )]
     BadRoot(String),
     /// The attribute already exists with another type.
-    #[error("attribute `{name}` is already a {existing}")]
+    #[error("attribute `{name}` is already {existing:#}")]
     Conflict {
         /// The attribute.
         name: String,

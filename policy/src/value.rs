@@ -65,7 +65,11 @@ impl Type {
 }
 
 impl fmt::Display for Type {
+    /// The type's name; with `{:#}`, preceded by its article (`an integer`, `a string`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            f.write_str(if *self == Type::Int { "an " } else { "a " })?;
+        }
         f.write_str(self.name())
     }
 }

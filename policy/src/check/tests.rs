@@ -51,7 +51,7 @@ fn unknown_action_and_obligation() {
     );
     let e =
         check_src("permit read on offer * obligation delete_after { days = \"30\" }").unwrap_err();
-    error("parameter `days` must be a integer, found a string")
+    error("parameter `days` must be an integer, found a string")
         .exactly_one_underline("\"30\"")
         .assert(&e);
 }
@@ -59,7 +59,7 @@ fn unknown_action_and_obligation() {
 #[test]
 fn type_mismatches() {
     let e = check_src("permit read on offer * when session.parties >= \"3\"").unwrap_err();
-    error("`>=` orders numbers, datetimes and durations, but `session.parties` is a integer and `\"3\"` is a string")
+    error("`>=` orders numbers, datetimes and durations, but `session.parties` is an integer and `\"3\"` is a string")
         .exactly_one_underline("session.parties >= \"3\"")
         .assert(&e);
     let e = check_src("permit read on offer * when consent.purposes == \"x\"").unwrap_err();

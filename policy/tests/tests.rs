@@ -1,0 +1,4 @@
+//! Integration tests of the policy crate, in one binary.
+
+mod cases;
+mod decisions;
