@@ -1,4 +1,5 @@
 //! Integration tests of the policy crate, in one binary.
+#![allow(clippy::unwrap_used, reason = "helpers of tests fail loudly")]
 
 mod cases;
 mod decisions;
