@@ -1,2 +1,351 @@
-//! Placeholder.
-fn main() {}
+//! `mpc-bench`: times one MPC operation between P party processes on 127.0.0.1.
+//!
+//! ```text
+//! mpc-bench --op sum|mul|lt|psi --n N --parties P [--timeout SECONDS]
+//! ```
+//!
+//! Starts P copies of itself as party processes connected over TCP on
+//! loopback, runs the operation on random inputs derived from a fresh seed,
+//! checks every party's output against the plaintext computation and prints
+//! one JSON line: `{"op","n","parties","seconds","bytes_sent","correct"}`.
+//! `seconds` is the slowest party's time from a barrier after connection
+//! and session set-up to its result (start-up excluded); `bytes_sent` is the
+//! total over all parties, message headers included.
+//!
+//! - `sum`: every party inputs a length-N vector; the element-wise sum is opened.
+//! - `mul`: parties 0 and 1 input length-N vectors; the element-wise product is opened.
+//! - `lt`: parties 0 and 1 input length-N vectors of 32-bit integers; the
+//!   N comparison bits are opened.
+//! - `psi`: parties 0 (receiver) and 1 (sender) hold N items each, a tenth
+//!   in common; party 0 learns which (other parties sit out).
+
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use symbolon_mpc::encoding::IntCodec;
+use symbolon_mpc::psi::{self, PsiMode, PsiOutput};
+use symbolon_mpc::tcp::loopback_listeners;
+use symbolon_mpc::{compare, Channel, Fp, Party, SessionConfig, TcpConfig, TcpTransport};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Sum,
+    Mul,
+    Lt,
+    Psi,
+}
+
+impl Op {
+    fn parse(s: &str) -> Result<Op, BoxError> {
+        Ok(match s {
+            "sum" => Op::Sum,
+            "mul" => Op::Mul,
+            "lt" => Op::Lt,
+            "psi" => Op::Psi,
+            _ => return Err(format!("unknown op `{s}` (expected sum, mul, lt or psi)").into()),
+        })
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Op::Sum => "sum",
+            Op::Mul => "mul",
+            Op::Lt => "lt",
+            Op::Psi => "psi",
+        }
+    }
+}
+
+struct Args {
+    op: Op,
+    n: usize,
+    parties: usize,
+    timeout: u64,
+    worker: Option<usize>,
+    addrs: Vec<SocketAddr>,
+    seed: [u8; 32],
+}
+
+fn parse_args() -> Result<Args, BoxError> {
+    let mut a = Args {
+        op: Op::Sum,
+        n: 1000,
+        parties: 3,
+        timeout: 120,
+        worker: None,
+        addrs: Vec::new(),
+        seed: [0; 32],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--op" => a.op = Op::parse(&val()?)?,
+            "--n" => a.n = val()?.parse()?,
+            "--parties" => a.parties = val()?.parse()?,
+            "--timeout" => a.timeout = val()?.parse()?,
+            "--worker" => a.worker = Some(val()?.parse()?),
+            "--addrs" => {
+                a.addrs = val()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--seed" => a.seed = from_hex(&val()?)?,
+            "-h" | "--help" => {
+                println!(
+                    "usage: mpc-bench --op sum|mul|lt|psi --n N --parties P [--timeout SECONDS]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument `{other}`").into()),
+        }
+    }
+    let min = if a.op == Op::Psi { 2 } else { 3 };
+    if a.parties < min {
+        return Err(format!("{} needs at least {min} parties", a.op.name()).into());
+    }
+    Ok(a)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn from_hex(s: &str) -> Result<[u8; 32], BoxError> {
+    let mut out = [0u8; 32];
+    if s.len() != 64 {
+        return Err("seed must be 64 hex digits".into());
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2).ok_or("bad hex")?, 16)?;
+    }
+    Ok(out)
+}
+
+fn rng_for(seed: &[u8; 32], label: &str) -> ChaCha20Rng {
+    let mut h = Sha256::new();
+    h.update(seed);
+    h.update(label.as_bytes());
+    ChaCha20Rng::from_seed(h.finalize().into())
+}
+
+/// The inputs of party `i`: integers for sum/mul/lt.
+fn int_inputs(seed: &[u8; 32], op: Op, i: usize, n: usize) -> Vec<i64> {
+    let mut rng = rng_for(seed, &format!("party-{i}"));
+    (0..n)
+        .map(|_| match op {
+            Op::Lt | Op::Mul => i64::from(rng.gen::<i32>() >> 1),
+            _ => i64::from(rng.gen::<u32>()),
+        })
+        .collect()
+}
+
+/// The items of party `i` for PSI: a tenth in common, first.
+fn psi_items(seed: &[u8; 32], i: usize, n: usize) -> Vec<[u8; 16]> {
+    let mut common = rng_for(seed, "psi-common");
+    let mut own = rng_for(seed, &format!("psi-{i}"));
+    (0..n)
+        .map(|k| {
+            let mut b = [0u8; 16];
+            if k < n / 10 {
+                common.fill_bytes(&mut b);
+            } else {
+                own.fill_bytes(&mut b);
+            }
+            b
+        })
+        .collect()
+}
+
+fn digest_ints(xs: impl Iterator<Item = i128>) -> String {
+    let mut h = Sha256::new();
+    for x in xs {
+        h.update(x.to_le_bytes());
+    }
+    hex(&h.finalize())
+}
+
+fn expected_digest(a: &Args) -> String {
+    match a.op {
+        Op::Sum => {
+            let ins: Vec<Vec<i64>> = (0..a.parties)
+                .map(|i| int_inputs(&a.seed, a.op, i, a.n))
+                .collect();
+            digest_ints((0..a.n).map(|k| ins.iter().map(|v| i128::from(v[k])).sum()))
+        }
+        Op::Mul | Op::Lt => {
+            let x = int_inputs(&a.seed, a.op, 0, a.n);
+            let y = int_inputs(&a.seed, a.op, 1, a.n);
+            digest_ints(x.iter().zip(&y).map(|(&p, &q)| {
+                if a.op == Op::Mul {
+                    i128::from(p) * i128::from(q)
+                } else {
+                    i128::from(p < q)
+                }
+            }))
+        }
+        Op::Psi => digest_ints((0..(a.n / 10) as i128).chain(std::iter::empty())),
+    }
+}
+
+fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
+    let addr = *a.addrs.get(me).ok_or("no address for this party")?;
+    let listener = TcpListener::bind(addr)?;
+    let tcp = TcpConfig {
+        connect_timeout: Duration::from_secs(a.timeout),
+        ..TcpConfig::default()
+    };
+    let transport = TcpTransport::connect(me, &listener, &a.addrs, &tcp)?;
+    let mut session = [0u8; 16];
+    session.copy_from_slice(a.seed.get(..16).ok_or("short seed")?);
+    let timeout = Duration::from_secs(a.timeout);
+    let codec = IntCodec::new(33)?;
+    let (seconds, bytes, digest) = if a.op == Op::Psi {
+        let mut chan = Channel::new(transport, session, timeout)?;
+        let items = if me < 2 {
+            psi_items(&a.seed, me, a.n)
+        } else {
+            Vec::new()
+        };
+        chan.exchange(Vec::new(), &[])?; // keep rounds aligned with the others
+        let start = Instant::now();
+        let digest = match me {
+            0 => match psi::receive(&mut chan, 1, &items, PsiMode::Which)? {
+                PsiOutput::Which(v) => digest_ints(v.iter().map(|&i| i as i128)),
+                PsiOutput::Count(c) => c.to_string(),
+            },
+            1 => {
+                psi::send(&mut chan, 0, &items, PsiMode::Which)?;
+                String::new()
+            }
+            _ => {
+                chan.skip_rounds(psi::ROUNDS);
+                String::new()
+            }
+        };
+        (start.elapsed().as_secs_f64(), chan.bytes_sent(), digest)
+    } else {
+        let mut party = Party::new(
+            transport,
+            &SessionConfig::new(session).with_timeout(timeout),
+        )?;
+        party.barrier()?;
+        let before = party.bytes_sent();
+        let start = Instant::now();
+        let mine = int_inputs(&a.seed, a.op, me, a.n);
+        let out = match a.op {
+            Op::Sum => {
+                let shared = party.input_all(&codec.encode(&mine)?)?;
+                let mut total = party.constant(&vec![Fp::ZERO; a.n]);
+                for s in &shared {
+                    total = total.add(s)?;
+                }
+                party.open(&total)?
+            }
+            _ => {
+                let enc = codec.encode(&mine)?;
+                let x = party.input(0, (me == 0).then_some(enc.as_slice()), a.n)?;
+                let y = party.input(1, (me == 1).then_some(enc.as_slice()), a.n)?;
+                let z = if a.op == Op::Mul {
+                    party.mul(&x, &y)?
+                } else {
+                    compare::lt(&mut party, &x, &y, 32)?
+                };
+                party.open(&z)?
+            }
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        (
+            seconds,
+            party.bytes_sent() - before,
+            digest_ints(out.iter().map(|x| x.to_i128())),
+        )
+    };
+    println!(
+        "{}",
+        serde_json::json!({"party": me, "seconds": seconds, "bytes_sent": bytes, "digest": digest})
+    );
+    Ok(())
+}
+
+fn coordinate(mut a: Args) -> Result<(), BoxError> {
+    rand::rngs::OsRng.fill_bytes(&mut a.seed);
+    let (listeners, addrs) = loopback_listeners(a.parties)?;
+    drop(listeners);
+    let addr_list = addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let exe = std::env::current_exe()?;
+    let mut children = Vec::new();
+    for i in 0..a.parties {
+        let child = Command::new(&exe)
+            .args(["--worker", &i.to_string(), "--addrs", &addr_list])
+            .args([
+                "--op",
+                a.op.name(),
+                "--n",
+                &a.n.to_string(),
+                "--parties",
+                &a.parties.to_string(),
+            ])
+            .args(["--timeout", &a.timeout.to_string(), "--seed", &hex(&a.seed)])
+            .stdout(Stdio::piped())
+            .spawn()?;
+        children.push(child);
+    }
+    let expected = expected_digest(&a);
+    let mut seconds = 0f64;
+    let mut bytes = 0u64;
+    let mut correct = true;
+    let mut failures = Vec::new();
+    for (i, mut child) in children.into_iter().enumerate() {
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            BufReader::new(out).read_line(&mut line)?;
+        }
+        let status = child.wait()?;
+        if !status.success() || line.trim().is_empty() {
+            failures.push(format!("party {i} failed ({status})"));
+            correct = false;
+            continue;
+        }
+        let v: serde_json::Value = serde_json::from_str(line.trim())?;
+        seconds = seconds.max(v["seconds"].as_f64().unwrap_or(f64::NAN));
+        bytes += v["bytes_sent"].as_u64().unwrap_or(0);
+        let d = v["digest"].as_str().unwrap_or("");
+        let checks = a.op != Op::Psi || i == 0;
+        if checks && d != expected {
+            correct = false;
+        }
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "op": a.op.name(), "n": a.n, "parties": a.parties,
+            "seconds": seconds, "bytes_sent": bytes, "correct": correct
+        })
+    );
+    if !failures.is_empty() {
+        return Err(failures.join("; ").into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let res = parse_args().and_then(|a| match a.worker {
+        Some(me) => worker(&a, me),
+        None => coordinate(a),
+    });
+    if let Err(e) = res {
+        eprintln!("mpc-bench: {e}");
+        std::process::exit(1);
+    }
+}
