@@ -1,2 +1,89 @@
-//! Placeholder.
-fn main() {}
+//! Criterion benches for the local kernels: field arithmetic, PRG share
+//! expansion, sharing and reconstruction, Ristretto blinding.
+//! Run with `cargo bench -p symbolon-mpc --bench kernels -- --measurement-time 2`.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use rand::rngs::OsRng;
+use symbolon_mpc::field::batch_invert;
+use symbolon_mpc::prg::PairKey;
+use symbolon_mpc::shamir::{random_element, reconstruct_vectors, share};
+use symbolon_mpc::Fp;
+
+const N: usize = 1 << 16;
+
+fn field(c: &mut Criterion) {
+    let a: Vec<Fp> = (0..N).map(|_| random_element(&mut OsRng)).collect();
+    let b: Vec<Fp> = (0..N).map(|_| random_element(&mut OsRng)).collect();
+    let mut g = c.benchmark_group("field");
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("mul", |z| {
+        z.iter(|| {
+            a.iter()
+                .zip(&b)
+                .map(|(&x, &y)| x * y)
+                .fold(Fp::ZERO, |s, v| s + v)
+        })
+    });
+    g.bench_function("add", |z| {
+        z.iter(|| {
+            a.iter()
+                .zip(&b)
+                .map(|(&x, &y)| x + y)
+                .fold(Fp::ZERO, |s, v| s + v)
+        })
+    });
+    g.bench_function("batch_invert", |z| {
+        z.iter(|| {
+            let mut v = a.clone();
+            batch_invert(&mut v);
+            v
+        })
+    });
+    g.finish();
+}
+
+fn sharing(c: &mut Criterion) {
+    let key = PairKey::derive(&[7u8; 32], b"bench-session-id", 0, 1);
+    let mut g = c.benchmark_group("sharing");
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("prg_expand", |z| z.iter(|| key.expand(black_box(3), N)));
+    let secrets: Vec<Fp> = (0..N).map(|_| random_element(&mut OsRng)).collect();
+    g.bench_function("share_3_of_5", |z| {
+        z.iter(|| secrets.iter().map(|&s| share(s, 2, 5, &mut OsRng)).count())
+    });
+    let shares: Vec<Vec<Fp>> = {
+        let per: Vec<Vec<Fp>> = secrets
+            .iter()
+            .map(|&s| share(s, 1, 3, &mut OsRng))
+            .collect();
+        (0..3).map(|k| per.iter().map(|v| v[k]).collect()).collect()
+    };
+    g.bench_function("reconstruct_checked_n3_t1", |z| {
+        z.iter(|| reconstruct_vectors(black_box(&shares), 1))
+    });
+    g.finish();
+}
+
+fn blinding(c: &mut Criterion) {
+    let ids: Vec<[u8; 16]> = (0..256u32)
+        .map(|i| {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&i.to_le_bytes());
+            b
+        })
+        .collect();
+    let k = curve25519_dalek::scalar::Scalar::random(&mut OsRng);
+    let pts = symbolon_mpc::group::hash_to_points(b"bench", &ids);
+    let mut g = c.benchmark_group("ristretto");
+    g.throughput(Throughput::Elements(ids.len() as u64));
+    g.bench_function("hash_to_point", |z| {
+        z.iter(|| symbolon_mpc::group::hash_to_points(b"bench", &ids))
+    });
+    g.bench_function("mul_compress", |z| {
+        z.iter(|| symbolon_mpc::group::mul_compress(&pts, &k))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, field, sharing, blinding);
+criterion_main!(benches);

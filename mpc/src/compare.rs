@@ -159,6 +159,53 @@ fn bit_less_than<T: Transport>(
         }
     }
     let mut w = w;
+    if w > 1 {
+        // First level, specialised: with c public, combining (hi, lo) needs
+        // only the product e_hi·r_lo:
+        //   c_lo = 1: E = e_hi·r_lo,         G = g_hi;
+        //   c_lo = 0: E = e_hi − e_hi·r_lo,  G = g_hi + e_hi·r_lo.
+        let half = w / 2;
+        let nw = half + w % 2;
+        let r = bits.shares();
+        let mut left = Vec::with_capacity(c.len() * half);
+        let mut right = Vec::with_capacity(c.len() * half);
+        for i in 0..c.len() {
+            for k in 0..half {
+                left.push(e.get(i * w + 2 * k + 1).copied().unwrap_or_default());
+                right.push(r.get(i * w + 2 * k).copied().unwrap_or_default());
+            }
+        }
+        let prod = party.mul(
+            &SecretVec::from_shares(left),
+            &SecretVec::from_shares(right),
+        )?;
+        let p = prod.shares();
+        let mut ne = Vec::with_capacity(c.len() * nw);
+        let mut ng = Vec::with_capacity(c.len() * nw);
+        for (i, &ci) in c.iter().enumerate() {
+            for k in 0..half {
+                let hi = i * w + 2 * k + 1;
+                let pk = p.get(i * half + k).copied().unwrap_or_default();
+                let e_hi = e.get(hi).copied().unwrap_or_default();
+                let g_hi = g.get(hi).copied().unwrap_or_default();
+                if (ci >> (2 * k)) & 1 == 1 {
+                    ne.push(pk);
+                    ng.push(g_hi);
+                } else {
+                    ne.push(e_hi - pk);
+                    ng.push(g_hi + pk);
+                }
+            }
+            if w % 2 == 1 {
+                let top = i * w + w - 1;
+                ng.push(g.get(top).copied().unwrap_or_default());
+                ne.push(e.get(top).copied().unwrap_or_default());
+            }
+        }
+        e = ne;
+        g = ng;
+        w = nw;
+    }
     while w > 1 {
         let half = w / 2;
         let nw = half + w % 2;

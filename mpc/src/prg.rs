@@ -2,15 +2,15 @@
 //!
 //! Every pair of parties shares a 32-byte seed from session set-up. When
 //! party `d` deals a sharing, the shares of the `t` parties after it (mod n)
-//! are not sent: both sides expand them from the pair's key with ChaCha20,
-//! on a stream named by the round. This is the pseudorandom-secret-sharing
+//! are not sent: both sides expand them from the pair's key with ChaCha,
+//! on a stream named by the round (ChaCha12, the round count of `rand`'s `StdRng`). This is the pseudorandom-secret-sharing
 //! idea applied per dealer: it cuts the bytes of every input and every
 //! multiplication by the fraction `t / (n − 1)`.
 
 use crate::channel::SessionId;
 use crate::field::{Fp, ELEMENT_BYTES};
 use rand::{RngCore, SeedableRng};
-use rand_chacha::ChaCha20Rng;
+use rand_chacha::ChaCha12Rng;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -38,7 +38,7 @@ impl PairKey {
 
     /// `len` pseudorandom field elements for the given round.
     pub fn expand(&self, round: u64, len: usize) -> Vec<Fp> {
-        let mut rng = ChaCha20Rng::from_seed(self.0);
+        let mut rng = ChaCha12Rng::from_seed(self.0);
         rng.set_stream(round);
         let mut buf = vec![0u8; len * ELEMENT_BYTES];
         rng.fill_bytes(&mut buf);

@@ -85,28 +85,35 @@ pub fn reconstruct_vectors(shares: &[Vec<Fp>], t: usize) -> Result<Vec<Fp>> {
         return Err(MpcError::Config(format!("need {} shares, got {n}", t + 1)));
     }
     let len = shares.first().map_or(0, Vec::len);
+    if let Some(k) = shares.iter().position(|s| s.len() != len) {
+        return Err(MpcError::WrongLength {
+            peer: k,
+            expected: len,
+            got: shares.get(k).map_or(0, Vec::len),
+        });
+    }
     let xs: Vec<Fp> = (0..=t).map(point).collect();
     let at0 = lagrange_at(&xs, Fp::ZERO).ok_or(MpcError::Unlucky("repeated point"))?;
+    let checks: Vec<Vec<Fp>> = (t + 1..n)
+        .map(|k| lagrange_at(&xs, point(k)).ok_or(MpcError::Unlucky("repeated point")))
+        .collect::<Result<_>>()?;
     let base = shares.get(..=t).unwrap_or(&[]);
-    let mut out = vec![Fp::ZERO; len];
-    for (c, s) in at0.iter().zip(base) {
-        for (o, &v) in out.iter_mut().zip(s) {
-            *o += *c * v;
+    let extra = shares.get(t + 1..).unwrap_or(&[]);
+    let mut out = Vec::with_capacity(len);
+    let mut col = vec![Fp::ZERO; t + 1];
+    for i in 0..len {
+        for (c, s) in col.iter_mut().zip(base) {
+            *c = s.get(i).copied().unwrap_or_default();
         }
-    }
-    for (k, sk) in shares.iter().enumerate().skip(t + 1) {
-        let c = lagrange_at(&xs, point(k)).ok_or(MpcError::Unlucky("repeated point"))?;
-        let mut pred = vec![Fp::ZERO; len];
-        for (cj, s) in c.iter().zip(base) {
-            for (p, &v) in pred.iter_mut().zip(s) {
-                *p += *cj * v;
+        out.push(at0.iter().zip(&col).map(|(&a, &b)| a * b).sum());
+        for (k, (coeffs, sk)) in checks.iter().zip(extra).enumerate() {
+            let predicted: Fp = coeffs.iter().zip(&col).map(|(&a, &b)| a * b).sum();
+            if Some(&predicted) != sk.get(i) {
+                return Err(MpcError::BadShare {
+                    peer: t + 1 + k,
+                    reason: "not on the polynomial of the other shares",
+                });
             }
-        }
-        if pred != *sk {
-            return Err(MpcError::BadShare {
-                peer: k,
-                reason: "not on the polynomial of the other shares",
-            });
         }
     }
     Ok(out)

@@ -241,12 +241,26 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
         let mine = int_inputs(&a.seed, a.op, me, a.n);
         let out = match a.op {
             Op::Sum => {
-                let shared = party.input_all(&codec.encode(&mine)?)?;
+                let trace = std::env::var_os("MPC_BENCH_TRACE").is_some();
+                let enc = codec.encode(&mine)?;
+                let t0 = Instant::now();
+                let shared = party.input_all(&enc)?;
+                let t1 = Instant::now();
                 let mut total = party.constant(&vec![Fp::ZERO; a.n]);
                 for s in &shared {
                     total = total.add(s)?;
                 }
-                party.open(&total)?
+                let t2 = Instant::now();
+                let out = party.open(&total)?;
+                if trace {
+                    eprintln!(
+                        "party {me}: input {:?} add {:?} open {:?}",
+                        t1 - t0,
+                        t2 - t1,
+                        t2.elapsed()
+                    );
+                }
+                out
             }
             _ => {
                 let enc = codec.encode(&mine)?;
