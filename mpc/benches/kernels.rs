@@ -2,6 +2,11 @@
 //! expansion, sharing and reconstruction, Ristretto blinding.
 //! Run with `cargo bench -p symbolon-mpc --bench kernels -- --measurement-time 2`.
 
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use rand::rngs::OsRng;
 use symbolon_mpc::field::batch_invert;
@@ -49,7 +54,12 @@ fn sharing(c: &mut Criterion) {
     g.bench_function("prg_expand", |z| z.iter(|| key.expand(black_box(3), N)));
     let secrets: Vec<Fp> = (0..N).map(|_| random_element(&mut OsRng)).collect();
     g.bench_function("share_3_of_5", |z| {
-        z.iter(|| secrets.iter().map(|&s| share(s, 2, 5, &mut OsRng)).count())
+        z.iter(|| {
+            secrets
+                .iter()
+                .map(|&s| share(s, 2, 5, &mut OsRng))
+                .collect::<Vec<_>>()
+        })
     });
     let shares: Vec<Vec<Fp>> = {
         let per: Vec<Vec<Fp>> = secrets
