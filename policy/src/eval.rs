@@ -82,8 +82,9 @@ pub(crate) fn cmp(c: &Cmp, req: &Request) -> EvalResult {
     })
 }
 
-/// Evaluates a condition. `and` and `or` stop at the first child that decides; an error in a
-/// child that is reached is the result.
+/// Evaluates a condition in three-valued (Kleene) logic, an error being "unknown": `and` is false
+/// if any part is false, else unknown if any part is unknown; `or` dually; `not unknown` is
+/// unknown. De Morgan's laws hold exactly, which the ODRL export relies on.
 pub(crate) fn eval(e: &CExpr, req: &Request) -> EvalResult {
     match e {
         CExpr::Const(b) => Ok(*b),
@@ -95,12 +96,15 @@ pub(crate) fn eval(e: &CExpr, req: &Request) -> EvalResult {
         CExpr::Has(id, _) => Ok(req.get(*id).is_some()),
         CExpr::Cmp(c) => cmp(c, req),
         CExpr::And(items) => {
+            let mut err = None;
             for i in items.iter() {
-                if !eval(i, req)? {
-                    return Ok(false);
+                match eval(i, req) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(false),
+                    Err(e) => err = err.or(Some(e)),
                 }
             }
-            Ok(true)
+            err.map_or(Ok(true), Err)
         }
         CExpr::Or(items, _) => {
             let mut err = None;

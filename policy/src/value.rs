@@ -362,8 +362,17 @@ pub fn format_datetime(ms: i64) -> String {
 /// Parses a duration: `30d`, `2w`, `12h`, `15m`, `10s`, `500ms`, or ISO 8601 `P30D`, `PT12H`,
 /// `P1DT2H30M` (weeks, days, hours, minutes, seconds; no months or years, whose length varies).
 pub fn parse_duration(text: &str) -> Option<i64> {
+    if let Some(iso) = text.strip_prefix("-P") {
+        return parse_iso_duration(iso).and_then(i64::checked_neg);
+    }
     if let Some(iso) = text.strip_prefix('P') {
         return parse_iso_duration(iso);
+    }
+    if let Some(rest) = text.strip_prefix('-') {
+        if !rest.starts_with(|c: char| c.is_ascii_digit()) {
+            return None;
+        }
+        return parse_duration(rest).and_then(i64::checked_neg);
     }
     let n = text.bytes().take_while(u8::is_ascii_digit).count();
     let num: i64 = text.get(..n)?.parse().ok()?;
@@ -387,7 +396,23 @@ fn parse_iso_duration(iso: &str) -> Option<i64> {
     for c in iso.chars() {
         match c {
             '0'..='9' => num.push(c),
+            '.' if in_time && !num.is_empty() && !num.contains('.') => num.push(c),
             'T' if !in_time && num.is_empty() => in_time = true,
+            'S' if in_time && num.contains('.') => {
+                let (whole, frac) = num.split_once('.')?;
+                if frac.is_empty() || frac.len() > 3 {
+                    return None;
+                }
+                let padded: String = frac.chars().chain("00".chars()).take(3).collect();
+                let ms = whole
+                    .parse::<i64>()
+                    .ok()?
+                    .checked_mul(1000)?
+                    .checked_add(padded.parse().ok()?)?;
+                total = total.checked_add(ms)?;
+                num.clear();
+                parts += 1;
+            }
             _ => {
                 let n: i64 = num.parse().ok()?;
                 num.clear();
@@ -420,15 +445,23 @@ pub fn format_duration(ms: i64) -> String {
     format!("{ms}ms")
 }
 
-/// Formats a duration in ISO 8601 (`P30D`, `PT12H`, `PT0.5S` is not used: milliseconds round to seconds).
+/// Formats a duration in ISO 8601 (`P30D`, `PT12H`, `PT0.005S`).
 pub fn format_iso_duration(ms: i64) -> String {
-    let (d, rem) = (ms / DAY_MS, ms % DAY_MS);
-    let mut s = String::from("P");
+    let sign = if ms < 0 { "-" } else { "" };
+    let ms = ms.unsigned_abs();
+    let day = DAY_MS.unsigned_abs();
+    let (d, rem) = (ms / day, ms % day);
+    let mut s = format!("{sign}P");
     if d != 0 {
         s.push_str(&format!("{d}D"));
     }
     if rem != 0 || d == 0 {
-        let (h, m, sec) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60);
+        let (h, m, sec, milli) = (
+            rem / 3_600_000,
+            rem / 60_000 % 60,
+            rem / 1000 % 60,
+            rem % 1000,
+        );
         s.push('T');
         if h != 0 {
             s.push_str(&format!("{h}H"));
@@ -436,7 +469,9 @@ pub fn format_iso_duration(ms: i64) -> String {
         if m != 0 {
             s.push_str(&format!("{m}M"));
         }
-        if sec != 0 || (h == 0 && m == 0) {
+        if milli != 0 {
+            s.push_str(&format!("{sec}.{milli:03}S"));
+        } else if sec != 0 || (h == 0 && m == 0) {
             s.push_str(&format!("{sec}S"));
         }
     }
@@ -468,7 +503,11 @@ mod tests {
             Some(5_400_000)
         );
         assert_eq!(parse_duration(&format_iso_duration(0)), Some(0));
+        for ms in [5, 1_005, 90_061_001, -86_400_000, 7 * 86_400_000 + 1] {
+            assert_eq!(parse_duration(&format_iso_duration(ms)), Some(ms), "{ms}");
+        }
         assert!(parse_duration("P").is_none());
+        assert_eq!(parse_duration(&format_duration(-90_000)), Some(-90_000));
         assert_eq!(parse_decimal("-2.05"), Some(-20_500));
         assert_eq!(format_decimal(-20_500), "-2.05");
         assert_eq!(format_decimal(10_000), "1.0");
