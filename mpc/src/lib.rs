@@ -17,6 +17,9 @@
 //!   dot products, linear regression and the disclosure rule (count ≥ k).
 //! - [`linkage`] and [`psi`]: pseudonymous record linkage and private set
 //!   intersection by commutative blinding over Ristretto255.
+//! - [`Channel`]: the round layer every message goes through; it checks the
+//!   session id, sender, addressee and round of each message and fails with
+//!   a clear error when a peer is silent past the timeout.
 //!
 //! `SECURITY.md` states the adversary model, what each protocol reveals and
 //! why the parameters are what they are.
