@@ -4,3 +4,4 @@
 mod cases;
 mod decisions;
 mod odrl;
+mod readme;
