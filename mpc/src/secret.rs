@@ -64,6 +64,15 @@ impl SecretVec {
         ))
     }
 
+    /// Adds `other` element-wise in place.
+    pub fn add_assign(&mut self, other: &SecretVec) -> Result<()> {
+        same_len(self.len(), other.len())?;
+        for (a, &b) in self.shares.iter_mut().zip(&other.shares) {
+            *a += b;
+        }
+        Ok(())
+    }
+
     /// Element-wise difference.
     pub fn sub(&self, other: &SecretVec) -> Result<SecretVec> {
         same_len(self.len(), other.len())?;

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use symbolon_mpc::encoding::IntCodec;
 use symbolon_mpc::psi::{self, PsiMode, PsiOutput};
 use symbolon_mpc::tcp::loopback_listeners;
-use symbolon_mpc::{compare, Channel, Fp, Party, SessionConfig, TcpConfig, TcpTransport};
+use symbolon_mpc::{compare, Channel, Party, SessionConfig, TcpConfig, TcpTransport};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -246,9 +246,10 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
                 let t0 = Instant::now();
                 let shared = party.input_all(&enc)?;
                 let t1 = Instant::now();
-                let mut total = party.constant(&vec![Fp::ZERO; a.n]);
-                for s in &shared {
-                    total = total.add(s)?;
+                let mut parts = shared.into_iter();
+                let mut total = parts.next().unwrap_or_default();
+                for s in parts {
+                    total.add_assign(&s)?;
                 }
                 let t2 = Instant::now();
                 let out = party.open(&total)?;

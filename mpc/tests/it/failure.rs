@@ -218,3 +218,40 @@ fn bad_parameters_are_rejected() {
     let res = run_with(MemoryTransport::network(2), config(), |_| Ok(()));
     assert!(res.iter().all(|r| matches!(r, Err(MpcError::Config(_)))));
 }
+
+#[test]
+fn a_tcp_party_that_disconnects_makes_the_others_fail() {
+    use symbolon_mpc::tcp::loopback_listeners;
+    use symbolon_mpc::{Party, TcpConfig, TcpTransport};
+    let (ls, addrs) = loopback_listeners(3).unwrap();
+    let start = Instant::now();
+    let hs: Vec<_> = ls
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let addrs = addrs.clone();
+            std::thread::spawn(move || -> symbolon_mpc::Result<()> {
+                let t = TcpTransport::connect(i, &l, &addrs, &TcpConfig::default())?;
+                let mut p = Party::new(t, &config().with_timeout(Duration::from_secs(20)))?;
+                if i == 1 {
+                    return Ok(()); // drops the sockets
+                }
+                let x = p.constant(&[symbolon_mpc::Fp::ONE]);
+                p.open(&x).map(|_| ())
+            })
+        })
+        .collect();
+    let res: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(res[0].is_err() && res[2].is_err());
+    assert!(
+        matches!(
+            &res[0],
+            Err(MpcError::Transport(
+                TransportError::Disconnected { peer: 1 } | TransportError::Io { peer: 1, .. }
+            ))
+        ),
+        "{:?}",
+        res[0]
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+}

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, reason = "test helpers fail by panicking")]
 
 mod arithmetic;
+mod bench_cli;
 mod blinding;
 mod comparison;
 mod failure;
