@@ -7,10 +7,10 @@
 //! of 41 bits contributed by t + 1 parties (so at least one honest party's
 //! mask hides the top bits with statistical distance ≤ 2^−40). The low ℓ
 //! bits of c are then compared bitwise, in secret, with the shared bits:
-//! - less-than (ℓ = m): [d < 0] follows from [c mod 2^m < r′], computed
+//! - less-than (ℓ = m): `[d < 0]` follows from `[c mod 2^m < r′]`, computed
 //!   with a log-depth tree of (equal, greater) pairs: 2 multiplications
 //!   per bit;
-//! - equality (ℓ = m + 1): [d = 0] iff r′ equals a public value derived
+//! - equality (ℓ = m + 1): `[d = 0]` iff r′ equals a public value derived
 //!   from c, a product of ℓ bit-equalities in a log-depth tree.
 //!
 //! Random bits: t + 1 parties each deal random bits and the results are
@@ -137,7 +137,7 @@ fn masked_open<T: Transport>(
     Ok((c.iter().map(|x| x.value() & low).collect(), bits, rprime))
 }
 
-/// [c < r′] for public c and shared bits of r′ (w bits per element, LSB first).
+/// `[c < r′]` for public c and shared bits of r′ (w bits per element, LSB first).
 fn bit_less_than<T: Transport>(
     party: &mut Party<T>,
     c: &[u128],
@@ -263,7 +263,7 @@ fn bit_less_than<T: Transport>(
     Ok(g)
 }
 
-/// [d < 0] for each element of d, where every element lies in (−2^m, 2^m).
+/// `[d < 0]` for each element of d, where every element lies in (−2^m, 2^m).
 pub fn less_than_zero<T: Transport>(
     party: &mut Party<T>,
     d: &SecretVec,
@@ -289,7 +289,7 @@ pub fn less_than_zero<T: Transport>(
     Ok(SecretVec::from_shares(out))
 }
 
-/// [d = 0] for each element of d, where every element lies in (−2^m, 2^m).
+/// `[d = 0]` for each element of d, where every element lies in (−2^m, 2^m).
 pub fn equals_zero<T: Transport>(party: &mut Party<T>, d: &SecretVec, m: u32) -> Result<SecretVec> {
     check_bits(m, party.threshold())?;
     let l = m + 1;
@@ -333,7 +333,7 @@ pub fn equals_zero<T: Transport>(party: &mut Party<T>, d: &SecretVec, m: u32) ->
     Ok(SecretVec::from_shares(f))
 }
 
-/// [a < b] element-wise, for a and b in `[−2^(bits−1), 2^(bits−1))`.
+/// `[a < b]` element-wise, for a and b in `[−2^(bits−1), 2^(bits−1))`.
 pub fn lt<T: Transport>(
     party: &mut Party<T>,
     a: &SecretVec,
@@ -343,7 +343,7 @@ pub fn lt<T: Transport>(
     less_than_zero(party, &a.sub(b)?, bits)
 }
 
-/// [a = b] element-wise, for a and b in `[−2^(bits−1), 2^(bits−1))`.
+/// `[a = b]` element-wise, for a and b in `[−2^(bits−1), 2^(bits−1))`.
 pub fn eq<T: Transport>(
     party: &mut Party<T>,
     a: &SecretVec,
@@ -353,7 +353,7 @@ pub fn eq<T: Transport>(
     equals_zero(party, &a.sub(b)?, bits)
 }
 
-/// [a ≥ k] element-wise for a public threshold k, with a and k in
+/// `[a ≥ k]` element-wise for a public threshold k, with a and k in
 /// `[−2^(bits−1), 2^(bits−1))`.
 pub fn ge_public<T: Transport>(
     party: &mut Party<T>,
