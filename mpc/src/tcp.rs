@@ -3,7 +3,7 @@
 //! Frames are a little-endian `u64` length then the bytes; every frame is
 //! checked against a size cap before it is read. Each connection has a reader
 //! thread that hands frames to the session, so a party never blocks on a peer
-//! that is busy writing to it. There is no encryption or peer authentication
+//! that is busy writing to it; the queue is bounded. There is no encryption or peer authentication
 //! here beyond the handshake's party index: use it on 127.0.0.1, and give the
 //! connector's authenticated, encrypted streams to a deployment.
 
@@ -11,10 +11,15 @@ use crate::error::TransportError;
 use crate::transport::Transport;
 use std::io::{BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
 const HELLO_MAGIC: [u8; 4] = *b"SYMP";
+
+/// Frames a reader thread queues before it stops reading (and TCP pushes
+/// back on the sender). The protocols keep at most a few frames in flight
+/// per peer, so this bound is never reached by an honest peer.
+const QUEUE_FRAMES: usize = 64;
 
 /// Options for [`TcpTransport::connect`].
 #[derive(Debug, Clone)]
@@ -145,7 +150,7 @@ impl TcpTransport {
                     s.set_nodelay(true).map_err(io(j))?;
                     let r = s.try_clone().map_err(io(j))?;
                     streams.push(s.try_clone().map_err(io(j))?);
-                    let (tx, rx) = channel();
+                    let (tx, rx) = sync_channel(QUEUE_FRAMES);
                     let cap = config.max_frame;
                     std::thread::Builder::new()
                         .name(format!("mpc-tcp-{me}-from-{j}"))
@@ -180,7 +185,7 @@ fn dial(addr: &SocketAddr, deadline: Instant, peer: usize) -> Result<TcpStream, 
     }
 }
 
-fn read_loop(mut s: TcpStream, peer: usize, cap: u64, tx: &Sender<Frame>) {
+fn read_loop(mut s: TcpStream, peer: usize, cap: u64, tx: &SyncSender<Frame>) {
     loop {
         let mut len = [0u8; 8];
         if let Err(e) = s.read_exact(&mut len) {

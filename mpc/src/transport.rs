@@ -16,6 +16,10 @@ use crate::error::TransportError;
 use std::time::Duration;
 
 /// A channel from one party to every other party of a session.
+///
+/// The interface is blocking: a session runs on its own thread (in an
+/// async runtime, inside `spawn_blocking`), and an implementation over
+/// async streams can bridge with bounded channels.
 pub trait Transport: Send {
     /// Our own index in `0..parties()`.
     fn party(&self) -> usize;
