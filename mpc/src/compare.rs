@@ -263,8 +263,39 @@ fn bit_less_than<T: Transport>(
     Ok(g)
 }
 
+/// Comparisons run in batches of this many elements: large enough that
+/// round trips do not matter, small enough that the working set (about
+/// 2 kB of shares per comparison) stays in cache.
+pub const BATCH: usize = 8192;
+
+/// Runs `f` on consecutive pieces of at most [`BATCH`] elements.
+fn batched<T: Transport>(
+    party: &mut Party<T>,
+    d: &SecretVec,
+    m: u32,
+    f: fn(&mut Party<T>, &SecretVec, u32) -> Result<SecretVec>,
+) -> Result<SecretVec> {
+    if d.len() <= BATCH {
+        return f(party, d, m);
+    }
+    let mut out = Vec::with_capacity(d.len());
+    for piece in d.shares().chunks(BATCH) {
+        out.extend_from_slice(f(party, &SecretVec::from_shares(piece.to_vec()), m)?.shares());
+    }
+    Ok(SecretVec::from_shares(out))
+}
+
 /// `[d < 0]` for each element of d, where every element lies in (−2^m, 2^m).
 pub fn less_than_zero<T: Transport>(
+    party: &mut Party<T>,
+    d: &SecretVec,
+    m: u32,
+) -> Result<SecretVec> {
+    check_bits(m, party.threshold())?;
+    batched(party, d, m, less_than_zero_batch)
+}
+
+fn less_than_zero_batch<T: Transport>(
     party: &mut Party<T>,
     d: &SecretVec,
     m: u32,
@@ -291,6 +322,15 @@ pub fn less_than_zero<T: Transport>(
 
 /// `[d = 0]` for each element of d, where every element lies in (−2^m, 2^m).
 pub fn equals_zero<T: Transport>(party: &mut Party<T>, d: &SecretVec, m: u32) -> Result<SecretVec> {
+    check_bits(m, party.threshold())?;
+    batched(party, d, m, equals_zero_batch)
+}
+
+fn equals_zero_batch<T: Transport>(
+    party: &mut Party<T>,
+    d: &SecretVec,
+    m: u32,
+) -> Result<SecretVec> {
     check_bits(m, party.threshold())?;
     let l = m + 1;
     let w = l as usize;

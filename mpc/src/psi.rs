@@ -23,6 +23,7 @@ use curve25519_dalek::scalar::Scalar;
 use rand::rngs::OsRng;
 use rand::seq::SliceRandom;
 use std::collections::HashSet;
+use zeroize::Zeroize;
 
 /// Rounds the protocol takes.
 pub const ROUNDS: u64 = 2;
@@ -54,16 +55,17 @@ pub fn receive<T: Transport, I: AsRef<[u8]> + Sync>(
     items: &[I],
     mode: PsiMode,
 ) -> Result<PsiOutput> {
-    let alpha = Scalar::random(&mut OsRng);
+    let mut alpha = Scalar::random(&mut OsRng);
     let blinded = mul_compress(&hash_to_points(DOMAIN, items), &alpha);
     let mut m = chan.message_with_capacity(sender, blinded.len() * POINT_BYTES);
     push_points(&mut m, &blinded);
     let theirs = chan.exchange(vec![(sender, m)], &[sender])?;
     let theirs = theirs.first().ok_or(MpcError::Unlucky("no message"))?;
-    // Round 2 message is independent of this work: overlap nothing, keep it simple.
+    // The round-2 message does not depend on this work; keep it simple.
     let theirs_final: HashSet<[u8; POINT_BYTES]> = reblind(theirs.payload(), &alpha, sender)?
         .into_iter()
         .collect();
+    alpha.zeroize();
     let back = chan.exchange(Vec::new(), &[sender])?;
     let back = back.first().ok_or(MpcError::Unlucky("no message"))?;
     let mine_final = split_points(back.payload(), sender)?;
@@ -93,7 +95,7 @@ pub fn send<T: Transport, I: AsRef<[u8]> + Sync>(
     items: &[I],
     mode: PsiMode,
 ) -> Result<usize> {
-    let beta = Scalar::random(&mut OsRng);
+    let mut beta = Scalar::random(&mut OsRng);
     let mut mine = mul_compress(&hash_to_points(DOMAIN, items), &beta);
     mine.shuffle(&mut OsRng);
     let mut m = chan.message_with_capacity(receiver, mine.len() * POINT_BYTES);
@@ -101,6 +103,7 @@ pub fn send<T: Transport, I: AsRef<[u8]> + Sync>(
     let theirs = chan.exchange(vec![(receiver, m)], &[receiver])?;
     let theirs = theirs.first().ok_or(MpcError::Unlucky("no message"))?;
     let mut back = reblind(theirs.payload(), &beta, receiver)?;
+    beta.zeroize();
     if mode == PsiMode::Count {
         back.shuffle(&mut OsRng);
     }

@@ -77,3 +77,27 @@ fn too_wide_comparison_is_rejected() {
     });
     assert!(res.into_iter().all(|r| r.is_err()));
 }
+
+#[test]
+fn comparisons_longer_than_one_batch() {
+    let len = compare::BATCH + 9;
+    let a: Vec<i64> = (0..len as i64).map(|i| i % 4 - 2).collect();
+    let a2 = a.clone();
+    let out = agree(run(3, move |p| {
+        let c = IntCodec::new(2)?;
+        let me = p.index();
+        let sa = p.input(
+            0,
+            (me == 0).then(|| c.encode(&a2)).transpose()?.as_deref(),
+            len,
+        )?;
+        let zero = p.constant(&c.encode(&vec![0; len])?);
+        let lt = compare::lt(p, &sa, &zero, 2)?;
+        let eq = compare::eq(p, &sa, &zero, 2)?;
+        Ok((p.open(&lt)?, p.open(&eq)?))
+    }));
+    for i in 0..len {
+        assert_eq!(out.0[i].value(), u128::from(a[i] < 0), "lt at {i}");
+        assert_eq!(out.1[i].value(), u128::from(a[i] == 0), "eq at {i}");
+    }
+}
