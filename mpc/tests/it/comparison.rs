@@ -96,8 +96,8 @@ fn comparisons_longer_than_one_batch() {
         let eq = compare::eq(p, &sa, &zero, 2)?;
         Ok((p.open(&lt)?, p.open(&eq)?))
     }));
-    for i in 0..len {
-        assert_eq!(out.0[i].value(), u128::from(a[i] < 0), "lt at {i}");
-        assert_eq!(out.1[i].value(), u128::from(a[i] == 0), "eq at {i}");
+    for (i, &x) in a.iter().enumerate() {
+        assert_eq!(out.0[i].value(), u128::from(x < 0), "lt at {i}");
+        assert_eq!(out.1[i].value(), u128::from(x == 0), "eq at {i}");
     }
 }
