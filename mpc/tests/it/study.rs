@@ -142,3 +142,50 @@ fn histogram_group_by_and_disclosure_match_plaintext() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4))]
+
+    #[test]
+    fn histogram_group_by_and_disclosure_on_random_data(
+        n in 3usize..=5,
+        rows in proptest::collection::vec((0i64..4, -1000i64..1000), 1..25),
+        k in 1u64..6,
+    ) {
+        let groups = 4usize;
+        let labels: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let values: Vec<i64> = rows.iter().map(|r| r.1).collect();
+        let edges = [-500i64, 0, 500];
+        let len = rows.len();
+        let (l2, v2) = (labels.clone(), values.clone());
+        let (hist, counts, sums, disclosed) = agree(run(n, move |p| {
+            let c = IntCodec::new(16)?;
+            let me = p.index();
+            let last = p.parties() - 1;
+            let sl = p.input(last, (me == last).then(|| c.encode(&l2)).transpose()?.as_deref(), len)?;
+            let sv = p.input(0, (me == 0).then(|| c.encode(&v2)).transpose()?.as_deref(), len)?;
+            let hist = stats::histogram(p, &sv, &c.encode(&edges)?, 16)?;
+            let g = stats::group_by(p, &sl, groups, &[&sv], 4)?;
+            let d = stats::disclose(p, &g.counts, &[&g.sums[0]], k, 32)?;
+            let ints = |v: Vec<Fp>| v.iter().map(|x| x.to_i128()).collect::<Vec<_>>();
+            Ok((ints(p.open(&hist)?), ints(p.open(&g.counts)?), ints(p.open(&g.sums[0])?), d))
+        }));
+        let mut want_hist = vec![0i128; edges.len() + 1];
+        for &v in &values {
+            want_hist[edges.iter().filter(|&&e| v >= e).count()] += 1;
+        }
+        prop_assert_eq!(hist, want_hist);
+        for g in 0..groups {
+            let members: Vec<i64> = labels.iter().zip(&values).filter(|(l, _)| **l == g as i64).map(|(_, v)| *v).collect();
+            let cnt = members.len() as i128;
+            let sum: i128 = members.iter().map(|&v| i128::from(v)).sum();
+            prop_assert_eq!(counts[g], cnt);
+            prop_assert_eq!(sums[g], sum);
+            if cnt >= i128::from(k) {
+                prop_assert_eq!(&disclosed[g], &Disclosed::Released { count: cnt, values: vec![Fp::from_i128(sum)] });
+            } else {
+                prop_assert_eq!(&disclosed[g], &Disclosed::Suppressed);
+            }
+        }
+    }
+}
