@@ -361,15 +361,95 @@ impl<T: Transport> Party<T> {
     /// (2t + 1 parties reshare, every party recombines).
     fn reshare(&mut self, local: &[Fp]) -> Result<SecretVec> {
         let dealers = self.mul_dealers.clone();
+        let coeffs = self.mul_coeffs.clone();
         let mine = dealers.contains(&self.me).then_some(local);
-        let parts = self.deal(&dealers, mine, local.len())?;
-        let mut out = vec![Fp::ZERO; local.len()];
-        for (c, p) in self.mul_coeffs.iter().zip(&parts) {
-            for (o, &s) in out.iter_mut().zip(p.shares()) {
-                *o += *c * s;
+        self.deal_combine(&dealers, mine, local.len(), &coeffs)
+            .map(SecretVec::from_shares)
+    }
+
+    /// [`Party::deal`] fused with a linear combination of the dealt
+    /// vectors (Σ coeffs[i] · dealt[i]), without materialising them.
+    fn deal_combine(
+        &mut self,
+        dealers: &[usize],
+        mine: Option<&[Fp]>,
+        len: usize,
+        coeffs: &[Fp],
+    ) -> Result<Vec<Fp>> {
+        let me = self.me;
+        let round = self.chan.round();
+        let mut acc = vec![Fp::ZERO; len];
+        let mut out = Vec::new();
+        if let Some(cm) = dealers
+            .iter()
+            .position(|&d| d == me)
+            .and_then(|i| coeffs.get(i))
+            .copied()
+        {
+            let secrets = mine.ok_or_else(|| config_err("a dealer must supply its values"))?;
+            if secrets.len() != len {
+                return Err(MpcError::LengthMismatch {
+                    left: secrets.len(),
+                    right: len,
+                });
+            }
+            let plan = self.plans.get(me).ok_or_else(|| config_err("no plan"))?;
+            let seeded: Vec<Zeroizing<Vec<Fp>>> = plan
+                .seeded
+                .iter()
+                .map(|&j| {
+                    self.out_keys
+                        .get(j)
+                        .and_then(Option::as_ref)
+                        .map(|k| Zeroizing::new(k.expand(round, len)))
+                        .ok_or_else(|| config_err("missing pair key"))
+                })
+                .collect::<Result<_>>()?;
+            for (k, c) in &plan.explicit {
+                let c0 = c.first().copied().unwrap_or(Fp::ZERO);
+                let mut v: Zeroizing<Vec<Fp>> =
+                    Zeroizing::new(secrets.iter().map(|&x| c0 * x).collect());
+                for (cj, sv) in c.iter().skip(1).zip(&seeded) {
+                    for (o, &y) in v.iter_mut().zip(sv.iter()) {
+                        *o += *cj * y;
+                    }
+                }
+                if *k == me {
+                    for (a, &x) in acc.iter_mut().zip(v.iter()) {
+                        *a += cm * x;
+                    }
+                } else {
+                    let mut m = self.chan.message_with_capacity(*k, len * ELEMENT_BYTES);
+                    push_elements(&mut m, &v);
+                    out.push((*k, m));
+                }
             }
         }
-        Ok(SecretVec::from_shares(out))
+        let from: Vec<usize> = dealers
+            .iter()
+            .copied()
+            .filter(|&d| d != me && self.plans.get(d).is_some_and(|p| !p.seeded.contains(&me)))
+            .collect();
+        let inc = self.chan.exchange(out, &from)?;
+        for (&d, &c) in dealers.iter().zip(coeffs) {
+            if d == me {
+                continue;
+            }
+            if let Some(m) = inc.iter().find(|m| m.peer == d) {
+                accumulate(m.payload(), len, d, c, &mut acc)?;
+            } else {
+                let key = self
+                    .in_keys
+                    .get(d)
+                    .and_then(Option::as_ref)
+                    .ok_or_else(|| config_err("missing pair key"))?;
+                let s = Zeroizing::new(key.expand(round, len));
+                for (a, &x) in acc.iter_mut().zip(s.iter()) {
+                    *a += c * x;
+                }
+            }
+        }
+        Ok(acc)
     }
 
     /// Element-wise product of two shared vectors (one round).
@@ -422,6 +502,35 @@ impl<T: Transport> Party<T> {
     pub fn barrier(&mut self) -> Result<()> {
         self.chan.all_to_all(&[]).map(|_| ())
     }
+}
+
+/// acc += c · (the field elements in `payload`), checking there are `len`
+/// of them and that each is below p.
+fn accumulate(payload: &[u8], len: usize, peer: usize, c: Fp, acc: &mut [Fp]) -> Result<()> {
+    if payload.len() != len * ELEMENT_BYTES {
+        return Err(if payload.len().is_multiple_of(ELEMENT_BYTES) {
+            MpcError::WrongLength {
+                peer,
+                expected: len,
+                got: payload.len() / ELEMENT_BYTES,
+            }
+        } else {
+            MpcError::Malformed {
+                peer,
+                reason: "payload is not a whole number of field elements",
+            }
+        });
+    }
+    for (a, chunk) in acc.iter_mut().zip(payload.chunks_exact(ELEMENT_BYTES)) {
+        let mut b = [0u8; ELEMENT_BYTES];
+        b.copy_from_slice(chunk);
+        let x = Fp::from_bytes(b).ok_or(MpcError::BadShare {
+            peer,
+            reason: "value is not a field element",
+        })?;
+        *a += c * x;
+    }
+    Ok(())
 }
 
 /// The dealing plan of dealer `d`: its t successors get pseudorandom shares.
