@@ -313,6 +313,16 @@ impl<T: Transport> Party<T> {
         self.deal(&all, Some(values), values.len())
     }
 
+    /// Every party inputs a vector of the same length and everyone gets
+    /// shares of their element-wise sum, in one round and without holding
+    /// each party's shares separately: the secure sum of a study.
+    pub fn input_sum(&mut self, values: &[Fp]) -> Result<SecretVec> {
+        let all: Vec<usize> = (0..self.n).collect();
+        let ones = vec![Fp::ONE; self.n];
+        self.deal_combine(&all, Some(values), values.len(), &ones)
+            .map(SecretVec::from_shares)
+    }
+
     /// Opens a shared vector to every party, checking that all `n` shares
     /// of each element lie on one polynomial of degree t.
     pub fn open(&mut self, x: &SecretVec) -> Result<Vec<Fp>> {

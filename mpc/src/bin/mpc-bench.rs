@@ -244,20 +244,13 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
                 let trace = std::env::var_os("MPC_BENCH_TRACE").is_some();
                 let enc = codec.encode(&mine)?;
                 let t0 = Instant::now();
-                let shared = party.input_all(&enc)?;
-                let t1 = Instant::now();
-                let mut parts = shared.into_iter();
-                let mut total = parts.next().unwrap_or_default();
-                for s in parts {
-                    total.add_assign(&s)?;
-                }
+                let total = party.input_sum(&enc)?;
                 let t2 = Instant::now();
                 let out = party.open(&total)?;
                 if trace {
                     eprintln!(
-                        "party {me}: input {:?} add {:?} open {:?}",
-                        t1 - t0,
-                        t2 - t1,
+                        "party {me}: input_sum {:?} open {:?}",
+                        t2 - t0,
                         t2.elapsed()
                     );
                 }

@@ -117,3 +117,19 @@ fn salary_average_over_tcp() {
         assert_eq!(format!("{:.2}", h.join().unwrap()), "2967.50");
     }
 }
+
+#[test]
+fn input_sum_matches_plaintext() {
+    for n in 3..=5 {
+        let out = agree(run(n, move |p| {
+            let me = p.index() as i64;
+            let total = p.input_sum(&enc(&[me, 1000 - me, -7]))?;
+            Ok(p.open(&total)?
+                .iter()
+                .map(|x| x.to_i128())
+                .collect::<Vec<_>>())
+        }));
+        let s: i128 = (0..n as i128).sum();
+        assert_eq!(out, vec![s, 1000 * n as i128 - s, -7 * n as i128]);
+    }
+}
