@@ -13,10 +13,10 @@
 //! | 8 | round number |
 //! | rest | payload (for share vectors: 16-byte field elements) |
 
-use crate::error::{MpcError, Result};
+use crate::error::{MpcError, Result, TransportError};
 use crate::field::{Fp, ELEMENT_BYTES};
 use crate::transport::Transport;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Length of the message header in bytes.
 pub const HEADER_BYTES: usize = 30;
@@ -188,9 +188,19 @@ impl<T: Transport> Channel<T> {
             self.bytes_sent += msg.len() as u64;
             self.transport.send(to, msg)?;
         }
+        // One deadline for the whole round: a round never waits longer
+        // than the timeout, however many peers it waits for.
+        let deadline = Instant::now() + self.timeout;
         let mut got = Vec::with_capacity(from.len());
         for &peer in from {
-            let bytes = self.transport.recv(peer, self.timeout)?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let bytes = self.transport.recv(peer, left).map_err(|e| match e {
+                TransportError::Timeout { peer, .. } => TransportError::Timeout {
+                    peer,
+                    timeout: self.timeout,
+                },
+                other => other,
+            })?;
             self.check_header(peer, &bytes)?;
             got.push(Incoming { peer, bytes });
         }
