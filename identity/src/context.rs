@@ -1,0 +1,67 @@
+//! The Symbolon credential vocabulary as an embedded JSON-LD context.
+//!
+//! It is registered with the JSON-LD loader on both the signing and the verifying side, so no
+//! context is ever fetched from the network.
+
+/// The URL of the Symbolon credentials context.
+pub const SYMBOLON_CONTEXT: &str = "https://w3id.org/symbolon/v1";
+/// The VC Data Model 2.0 base context.
+pub const CREDENTIALS_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+
+/// The Symbolon context document.
+pub const SYMBOLON_CONTEXT_DOCUMENT: &str = r##"{
+  "@context": {
+    "@version": 1.1,
+    "@protected": true,
+    "sym": "https://w3id.org/symbolon/vocab#",
+    "DataSpaceMembershipCredential": "sym:DataSpaceMembershipCredential",
+    "ConsentCredential": "sym:ConsentCredential",
+    "TrialSiteCredential": "sym:TrialSiteCredential",
+    "AuditorCredential": "sym:AuditorCredential",
+    "TrustListCredential": "sym:TrustListCredential",
+    "legalName": "sym:legalName",
+    "registrationNumber": "sym:registrationNumber",
+    "role": "sym:role",
+    "dataSpaceId": "sym:dataSpaceId",
+    "datasetId": "sym:datasetId",
+    "cohortId": "sym:cohortId",
+    "purposes": {"@id": "sym:purposes", "@container": "@set"},
+    "scope": "sym:scope",
+    "consentGivenAt": {"@id": "sym:consentGivenAt", "@type": "http://www.w3.org/2001/XMLSchema#dateTime"},
+    "trialId": "sym:trialId",
+    "siteId": "sym:siteId",
+    "sponsor": {"@id": "sym:sponsor", "@type": "@id"},
+    "auditScope": "sym:auditScope",
+    "trustedIssuers": {"@id": "sym:trustedIssuers", "@container": "@set"},
+    "issuerDid": {"@id": "sym:issuerDid", "@type": "@id"},
+    "credentialTypes": {"@id": "sym:credentialTypes", "@container": "@set"}
+  }
+}"##;
+
+/// Every context this crate embeds, by URL.
+pub fn embedded() -> &'static [(&'static str, &'static str)] {
+    &[(SYMBOLON_CONTEXT, SYMBOLON_CONTEXT_DOCUMENT)]
+}
+
+/// Contexts a Symbolon verifier accepts in a credential's `@context`.
+pub fn is_known_context(url: &str) -> bool {
+    matches!(
+        url,
+        CREDENTIALS_V2_CONTEXT
+            | SYMBOLON_CONTEXT
+            | "https://w3id.org/security/data-integrity/v2"
+            | "https://www.w3.org/ns/credentials/examples/v2"
+            | "https://w3id.org/security/multikey/v1"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn embedded_contexts_are_json() {
+        for (url, body) in super::embedded() {
+            let value: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert!(value.get("@context").is_some(), "{url}");
+        }
+    }
+}

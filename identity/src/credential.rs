@@ -1,0 +1,345 @@
+//! Verifiable Credentials (VC Data Model 2.0): building the Symbolon health data-space
+//! credentials and validating any credential before it is signed.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::context::{is_known_context, CREDENTIALS_V2_CONTEXT, SYMBOLON_CONTEXT};
+use crate::did::Did;
+use crate::error::{quote, IssueError};
+
+/// The roles an organisation can hold in a health data space.
+pub const ROLES: &[&str] =
+    &["Hospital", "Insurer", "StatisticsBureau", "TrialSponsor", "TrialSite", "Auditor", "Authority"];
+
+/// The Symbolon credential types.
+pub const SYMBOLON_TYPES: &[&str] = &[
+    "DataSpaceMembershipCredential",
+    "ConsentCredential",
+    "TrialSiteCredential",
+    "AuditorCredential",
+    "TrustListCredential",
+];
+
+/// Members that must carry a `type` when present.
+const TYPED_MEMBERS: &[&str] = &["credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService"];
+
+/// Builds an unsigned credential of `credential_type` with the given subject claims.
+///
+/// `claims` is an object of subject properties; its `id` is set to `subject`.
+pub fn build(
+    issuer: &Did,
+    credential_type: &str,
+    subject: &Did,
+    claims: &Value,
+    valid_until: Option<DateTime<Utc>>,
+) -> Result<Value, IssueError> {
+    let mut subject_object = match claims {
+        Value::Object(map) => map.clone(),
+        Value::Null => Map::new(),
+        _ => return Err(invalid("credential", "/credentialSubject", "the claims must be a JSON object")),
+    };
+    subject_object.insert("id".into(), subject.as_str().into());
+    let mut types = vec![Value::from("VerifiableCredential")];
+    if credential_type != "VerifiableCredential" {
+        types.push(credential_type.into());
+    }
+    let mut credential = json!({
+        "@context": [CREDENTIALS_V2_CONTEXT, SYMBOLON_CONTEXT],
+        "id": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        "type": types,
+        "issuer": issuer.as_str(),
+        "validFrom": format_time(Utc::now()),
+        "credentialSubject": Value::Object(subject_object),
+    });
+    if let (Some(until), Some(object)) = (valid_until, credential.as_object_mut()) {
+        object.insert("validUntil".into(), format_time(until).into());
+    }
+    validate(&credential)?;
+    Ok(credential)
+}
+
+/// Formats a time as an XSD dateTimeStamp with second precision.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Parses an XSD dateTimeStamp (RFC 3339 with a time zone).
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+}
+
+fn invalid(what: &'static str, path: &str, reason: &str) -> IssueError {
+    IssueError::Invalid { what, path: path.to_owned(), reason: reason.to_owned() }
+}
+
+/// Checks a credential against the VC Data Model 2.0 rules and, for Symbolon types, the
+/// shape of their subject. Called before signing; verifiers call it too.
+pub fn validate(credential: &Value) -> Result<(), IssueError> {
+    let what = "credential";
+    let object = credential.as_object().ok_or_else(|| invalid(what, "/", "a credential must be a JSON object"))?;
+    validate_contexts(what, object)?;
+    let types = string_types(what, object.get("type"), "/type")?;
+    if !types.iter().any(|t| t == "VerifiableCredential") {
+        return Err(invalid(what, "/type", "`type` must include `VerifiableCredential`"));
+    }
+    if let Some(id) = object.get("id") {
+        check_url(what, id, "/id")?;
+    }
+    match object.get("issuer") {
+        Some(Value::String(issuer)) => check_url(what, &Value::String(issuer.clone()), "/issuer")?,
+        Some(Value::Object(issuer)) => check_url(what, issuer.get("id").unwrap_or(&Value::Null), "/issuer/id")?,
+        _ => return Err(invalid(what, "/issuer", "`issuer` must be a URL or an object with an `id`")),
+    }
+    let subjects: Vec<&Map<String, Value>> = match object.get("credentialSubject") {
+        Some(Value::Object(subject)) => vec![subject],
+        Some(Value::Array(subjects)) if !subjects.is_empty() => subjects
+            .iter()
+            .map(|s| s.as_object().ok_or_else(|| invalid(what, "/credentialSubject", "each subject must be an object")))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(invalid(what, "/credentialSubject", "`credentialSubject` must be an object or a non-empty array")),
+    };
+    for (i, subject) in subjects.iter().enumerate() {
+        if subject.is_empty() {
+            return Err(invalid(what, &format!("/credentialSubject/{i}"), "a subject must make at least one claim"));
+        }
+        if let Some(id) = subject.get("id") {
+            check_url(what, id, &format!("/credentialSubject/{i}/id"))?;
+        }
+    }
+    let valid_from = check_time(what, object, "validFrom")?;
+    let valid_until = check_time(what, object, "validUntil")?;
+    if let (Some(from), Some(until)) = (valid_from, valid_until) {
+        if until < from {
+            return Err(invalid(what, "/validUntil", "`validUntil` is before `validFrom`"));
+        }
+    }
+    for member in TYPED_MEMBERS {
+        check_typed_member(what, object, member)?;
+    }
+    if let Some(subject) = subjects.first() {
+        validate_symbolon_subject(&types, subject)?;
+    }
+    Ok(())
+}
+
+/// Checks a presentation's envelope (contexts, type, holder).
+pub fn validate_presentation(presentation: &Value) -> Result<(), IssueError> {
+    let what = "presentation";
+    let object = presentation.as_object().ok_or_else(|| invalid(what, "/", "a presentation must be a JSON object"))?;
+    validate_contexts(what, object)?;
+    let types = string_types(what, object.get("type"), "/type")?;
+    if !types.iter().any(|t| t == "VerifiablePresentation") {
+        return Err(invalid(what, "/type", "`type` must include `VerifiablePresentation`"));
+    }
+    if let Some(holder) = object.get("holder") {
+        check_url(what, holder, "/holder")?;
+    }
+    Ok(())
+}
+
+fn validate_contexts(what: &'static str, object: &Map<String, Value>) -> Result<(), IssueError> {
+    let contexts = match object.get("@context") {
+        Some(Value::Array(contexts)) => contexts,
+        _ => return Err(invalid(what, "/@context", "`@context` must be an array")),
+    };
+    if contexts.first().and_then(Value::as_str) != Some(CREDENTIALS_V2_CONTEXT) {
+        return Err(invalid(what, "/@context/0", "the first context must be `https://www.w3.org/ns/credentials/v2`"));
+    }
+    for (i, context) in contexts.iter().enumerate() {
+        match context {
+            Value::String(url) if is_known_context(url) => {}
+            Value::String(url) => {
+                return Err(IssueError::Invalid {
+                    what,
+                    path: format!("/@context/{i}"),
+                    reason: format!("unknown context `{}`; only bundled contexts are accepted", quote(url)),
+                })
+            }
+            Value::Object(_) => {}
+            _ => return Err(invalid(what, &format!("/@context/{i}"), "a context must be a URL or an object")),
+        }
+    }
+    Ok(())
+}
+
+fn string_types(what: &'static str, value: Option<&Value>, path: &str) -> Result<Vec<String>, IssueError> {
+    match value {
+        Some(Value::String(t)) => Ok(vec![t.clone()]),
+        Some(Value::Array(types)) if !types.is_empty() => types
+            .iter()
+            .map(|t| t.as_str().map(str::to_owned).ok_or_else(|| invalid(what, path, "every type must be a string")))
+            .collect(),
+        _ => Err(invalid(what, path, "`type` must be a string or a non-empty array of strings")),
+    }
+}
+
+fn check_url(what: &'static str, value: &Value, path: &str) -> Result<(), IssueError> {
+    match value.as_str() {
+        Some(text) if text.contains(':') && !text.chars().any(char::is_whitespace) && text.len() <= 4096 => Ok(()),
+        _ => Err(invalid(what, path, "must be a URL (such as a DID or `urn:uuid:…`)")),
+    }
+}
+
+fn check_time(what: &'static str, object: &Map<String, Value>, member: &str) -> Result<Option<DateTime<Utc>>, IssueError> {
+    match object.get(member) {
+        None => Ok(None),
+        Some(Value::String(text)) => parse_time(text).map(Some).ok_or_else(|| IssueError::Invalid {
+            what,
+            path: format!("/{member}"),
+            reason: format!("`{}` is not an RFC 3339 date-time with a time zone", quote(text)),
+        }),
+        Some(_) => Err(invalid(what, &format!("/{member}"), "must be a date-time string")),
+    }
+}
+
+fn check_typed_member(what: &'static str, object: &Map<String, Value>, member: &str) -> Result<(), IssueError> {
+    let items: Vec<&Value> = match object.get(member) {
+        None => return Ok(()),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(item) => vec![item],
+    };
+    for (i, item) in items.iter().enumerate() {
+        let has_type = item.as_object().and_then(|o| o.get("type")).is_some_and(|t| t.is_string() || t.is_array());
+        if !has_type {
+            return Err(IssueError::Invalid {
+                what,
+                path: format!("/{member}/{i}"),
+                reason: format!("each `{member}` entry must be an object with a `type`"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks the subject of the Symbolon credential types.
+fn validate_symbolon_subject(types: &[String], subject: &Map<String, Value>) -> Result<(), IssueError> {
+    let what = "credential";
+    let need_string = |name: &str| -> Result<&str, IssueError> {
+        subject.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| IssueError::Invalid {
+            what,
+            path: format!("/credentialSubject/{name}"),
+            reason: format!("a {} needs `{name}`", types.last().map(String::as_str).unwrap_or("credential")),
+        })
+    };
+    for credential_type in types {
+        match credential_type.as_str() {
+            "DataSpaceMembershipCredential" => {
+                need_string("legalName")?;
+                need_string("registrationNumber")?;
+                need_string("dataSpaceId")?;
+                let role = need_string("role")?;
+                if !ROLES.contains(&role) {
+                    return Err(IssueError::Invalid {
+                        what,
+                        path: "/credentialSubject/role".into(),
+                        reason: format!("role `{}` is not one of {}", quote(role), ROLES.join(", ")),
+                    });
+                }
+            }
+            "ConsentCredential" => {
+                if need_string("datasetId").is_err() && need_string("cohortId").is_err() {
+                    return Err(invalid(what, "/credentialSubject", "a ConsentCredential needs `datasetId` or `cohortId`"));
+                }
+                let purposes = subject.get("purposes").and_then(Value::as_array);
+                if !purposes.is_some_and(|p| !p.is_empty() && p.iter().all(Value::is_string)) {
+                    return Err(invalid(what, "/credentialSubject/purposes", "`purposes` must be a non-empty array of strings"));
+                }
+            }
+            "TrialSiteCredential" => {
+                need_string("trialId")?;
+                need_string("siteId")?;
+            }
+            "TrustListCredential" => {
+                need_string("dataSpaceId")?;
+                if !subject.get("trustedIssuers").is_some_and(Value::is_array) {
+                    return Err(invalid(what, "/credentialSubject/trustedIssuers", "a TrustListCredential needs `trustedIssuers`"));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The credential's types other than `VerifiableCredential`.
+pub fn specific_types(credential: &Value) -> Vec<String> {
+    match credential.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|t| t != "VerifiableCredential")
+    .collect()
+}
+
+/// The issuer's id.
+pub fn issuer_id(credential: &Value) -> Option<&str> {
+    match credential.get("issuer") {
+        Some(Value::String(id)) => Some(id),
+        Some(Value::Object(issuer)) => issuer.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// The subject ids (one per subject that has one).
+pub fn subject_ids(credential: &Value) -> Vec<&str> {
+    match credential.get("credentialSubject") {
+        Some(Value::Object(subject)) => subject.get("id").and_then(Value::as_str).into_iter().collect(),
+        Some(Value::Array(subjects)) => subjects.iter().filter_map(|s| s.get("id").and_then(Value::as_str)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyAlgorithm, KeyPair};
+
+    fn did() -> Did {
+        Did::key(&KeyPair::generate(KeyAlgorithm::Ed25519).public_key())
+    }
+
+    fn membership() -> Value {
+        json!({"legalName": "Ziekenhuis", "registrationNumber": "KvK-1", "role": "Hospital", "dataSpaceId": "hds-nl"})
+    }
+
+    #[test]
+    fn builds_a_valid_membership_credential() {
+        let (issuer, subject) = (did(), did());
+        let vc = build(&issuer, "DataSpaceMembershipCredential", &subject, &membership(), None).unwrap();
+        assert_eq!(subject_ids(&vc), vec![subject.as_str()]);
+        assert_eq!(specific_types(&vc), vec!["DataSpaceMembershipCredential"]);
+    }
+
+    #[test]
+    fn each_malformed_credential_names_its_path() {
+        let (issuer, subject) = (did(), did());
+        let good = build(&issuer, "DataSpaceMembershipCredential", &subject, &membership(), None).unwrap();
+        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+            ("/@context", Box::new(|v| v["@context"] = "x".into())),
+            ("/@context/0", Box::new(|v| v["@context"] = json!(["https://www.w3.org/2018/credentials/v1"]))),
+            ("/@context/1", Box::new(|v| v["@context"][1] = "https://evil.example/ctx".into())),
+            ("/type", Box::new(|v| v["type"] = json!(["Foo"]))),
+            ("/issuer", Box::new(|v| v["issuer"] = json!(5))),
+            ("/credentialSubject", Box::new(|v| v["credentialSubject"] = json!([]))),
+            ("/validFrom", Box::new(|v| v["validFrom"] = "yesterday".into())),
+            ("/validUntil", Box::new(|v| v["validUntil"] = "2000-01-01T00:00:00Z".into())),
+            ("/credentialStatus/0", Box::new(|v| v["credentialStatus"] = json!({"id": "x:y"}))),
+            ("/credentialSchema/0", Box::new(|v| v["credentialSchema"] = json!([{"id": "x:y"}]))),
+            ("/evidence/0", Box::new(|v| v["evidence"] = json!({"id": "x:y"}))),
+            ("/termsOfUse/0", Box::new(|v| v["termsOfUse"] = json!({"id": "x:y"}))),
+            ("/credentialSubject/role", Box::new(|v| v["credentialSubject"]["role"] = "Pharmacy".into())),
+            ("/credentialSubject/legalName", Box::new(|v| { v["credentialSubject"].as_object_mut().unwrap().remove("legalName"); })),
+        ];
+        for (path, mutate) in cases {
+            let mut vc = good.clone();
+            mutate(&mut vc);
+            match validate(&vc) {
+                Err(IssueError::Invalid { path: found, .. }) => assert_eq!(found, path),
+                other => panic!("{path}: expected an error, got {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! Decentralized identifiers: did:key and did:jwk (created and resolved offline) and did:web
+//! (resolved over HTTPS; plain HTTP only for loopback hosts).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::error::{quote, DidError};
+use crate::keys::PublicKey;
+
+/// Longest DID or DID URL accepted.
+pub const MAX_DID_LENGTH: usize = 4096;
+/// Largest did:web document fetched.
+pub const MAX_DID_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// A syntactically valid DID (no path, query or fragment).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Did(String);
+
+impl Did {
+    /// Parses and checks a DID (`did:<method>:<method-specific-id>`).
+    pub fn parse(text: &str) -> Result<Did, DidError> {
+        let invalid = |reason: &str| DidError::InvalidDid { did: quote(text), reason: reason.to_owned() };
+        if text.len() > MAX_DID_LENGTH {
+            return Err(invalid("too long"));
+        }
+        let rest = text.strip_prefix("did:").ok_or_else(|| invalid("it must start with `did:`"))?;
+        let (method, id) = rest
+            .split_once(':')
+            .ok_or_else(|| invalid("it must have the form `did:<method>:<id>`"))?;
+        if method.is_empty()
+            || !method.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Err(invalid("the method name must be lowercase letters and digits"));
+        }
+        if id.is_empty() || id.ends_with(':') {
+            return Err(invalid("the method-specific id is empty"));
+        }
+        let id_char_ok = |b: u8| b.is_ascii_alphanumeric() || b".-_:%".contains(&b);
+        if !id.bytes().all(id_char_ok) {
+            return Err(invalid("the method-specific id has a character DIDs do not allow"));
+        }
+        Ok(Did(text.to_owned()))
+    }
+
+    /// The DID as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The method name (`key`, `jwk`, `web`, …).
+    pub fn method(&self) -> &str {
+        self.0.split(':').nth(1).unwrap_or_default()
+    }
+
+    /// The method-specific identifier.
+    pub fn method_specific_id(&self) -> &str {
+        let prefix = 5 + self.method().len() + 1;
+        self.0.get(prefix..).unwrap_or_default()
+    }
+
+    /// The did:key DID of a public key.
+    pub fn key(public: &PublicKey) -> Did {
+        Did(format!("did:key:{}", public.to_multibase()))
+    }
+
+    /// The did:jwk DID of a public key.
+    pub fn jwk(public: &PublicKey) -> Did {
+        Did(format!("did:jwk:{}", B64.encode(public.jwk().to_string())))
+    }
+
+    /// The default verification method id of a did:key or did:jwk DID.
+    pub fn default_method(&self) -> String {
+        match self.method() {
+            "key" => format!("{}#{}", self.0, self.method_specific_id()),
+            _ => format!("{}#0", self.0),
+        }
+    }
+}
+
+impl std::fmt::Display for Did {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Splits a DID URL into its DID and the fragment (without `#`).
+pub fn split_did_url(url: &str) -> Result<(Did, Option<&str>), DidError> {
+    let (did, fragment) = match url.split_once('#') {
+        Some((did, fragment)) => (did, Some(fragment)),
+        None => (url, None),
+    };
+    Ok((Did::parse(did)?, fragment))
+}
+
+/// The key of an offline DID (did:key or did:jwk), decoded without any I/O.
+pub fn offline_public_key(did: &Did) -> Result<PublicKey, DidError> {
+    let invalid = |reason: String| DidError::InvalidDid { did: quote(did.as_str()), reason };
+    match did.method() {
+        "key" => PublicKey::from_multibase(did.method_specific_id()).map_err(invalid),
+        "jwk" => {
+            let bytes = B64
+                .decode(did.method_specific_id())
+                .map_err(|_| invalid("the did:jwk id is not base64url".into()))?;
+            let jwk: Value = serde_json::from_slice(&bytes)
+                .map_err(|_| invalid("the did:jwk id is not a JSON object".into()))?;
+            PublicKey::from_jwk(&jwk).map_err(invalid)
+        }
+        other => Err(DidError::MethodNotSupported(quote(other))),
+    }
+}
+
+/// The DID document of a did:key or did:jwk DID.
+pub fn offline_document(did: &Did) -> Result<Value, DidError> {
+    let public = offline_public_key(did)?;
+    let method = did.default_method();
+    let (context, vm) = match did.method() {
+        "key" => (
+            serde_json::json!(["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]),
+            serde_json::json!({
+                "id": method, "type": "Multikey", "controller": did.as_str(),
+                "publicKeyMultibase": public.to_multibase(),
+            }),
+        ),
+        _ => (
+            serde_json::json!(["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"]),
+            serde_json::json!({
+                "id": method, "type": "JsonWebKey2020", "controller": did.as_str(),
+                "publicKeyJwk": public.jwk(),
+            }),
+        ),
+    };
+    Ok(serde_json::json!({
+        "@context": context,
+        "id": did.as_str(),
+        "verificationMethod": [vm],
+        "authentication": [method],
+        "assertionMethod": [method],
+        "capabilityInvocation": [method],
+        "capabilityDelegation": [method],
+    }))
+}
+
+/// The URL a did:web DID resolves at. Plain HTTP only for loopback hosts.
+pub fn did_web_url(did: &Did) -> Result<String, DidError> {
+    let invalid = |reason: &str| DidError::InvalidDid { did: quote(did.as_str()), reason: reason.to_owned() };
+    let mut parts = did.method_specific_id().split(':');
+    let authority = parts.next().unwrap_or_default().replace("%3A", ":").replace("%3a", ":");
+    let host = authority.rsplit_once(':').map_or(authority.as_str(), |(h, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) { h } else { authority.as_str() }
+    });
+    if host.is_empty() || host.contains('%') || host.contains('/') {
+        return Err(invalid("the did:web host is not valid"));
+    }
+    let loopback = host == "localhost"
+        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        || host.trim_matches(['[', ']']).parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+    let scheme = if loopback { "http" } else { "https" };
+    let path: Vec<&str> = parts.collect();
+    if path.iter().any(|p| p.is_empty() || *p == ".." || *p == ".") {
+        return Err(invalid("the did:web path has an empty or relative segment"));
+    }
+    Ok(if path.is_empty() {
+        format!("{scheme}://{authority}/.well-known/did.json")
+    } else {
+        format!("{scheme}://{authority}/{}/did.json", path.join("/"))
+    })
+}
+
+/// Finds the public key of a verification method in a DID document.
+///
+/// `reference` is a full DID URL or a fragment; with `None` the first method is taken.
+pub fn key_in_document(
+    did: &Did,
+    document: &Value,
+    reference: Option<&str>,
+) -> Result<(String, PublicKey), DidError> {
+    let not_found = || DidError::NoVerificationMethod {
+        did: did.to_string(),
+        reference: reference.map(quote).unwrap_or_else(|| "(any)".into()),
+    };
+    let methods = document.get("verificationMethod").and_then(Value::as_array).ok_or_else(not_found)?;
+    for method in methods {
+        let Some(id) = method.get("id").and_then(Value::as_str) else { continue };
+        let absolute = if id.starts_with('#') { format!("{did}{id}") } else { id.to_owned() };
+        let wanted = match reference {
+            None => true,
+            Some(r) if r.starts_with("did:") => absolute == r,
+            Some(r) => absolute.rsplit_once('#').is_some_and(|(_, f)| f == r.trim_start_matches('#')),
+        };
+        if !wanted {
+            continue;
+        }
+        let key = if let Some(multibase) = method.get("publicKeyMultibase").and_then(Value::as_str) {
+            PublicKey::from_multibase(multibase)
+        } else if let Some(jwk) = method.get("publicKeyJwk") {
+            PublicKey::from_jwk(jwk)
+        } else {
+            continue;
+        };
+        return key
+            .map(|k| (absolute, k))
+            .map_err(|reason| DidError::Resolution { did: did.to_string(), reason });
+    }
+    Err(not_found())
+}
+
+/// Resolves DIDs: did:key and did:jwk offline, did:web over HTTP(S) with a cache.
+pub struct DidResolver {
+    http: Option<reqwest::Client>,
+    cache: Mutex<HashMap<Did, (Instant, Value)>>,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for DidResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DidResolver").field("web", &self.http.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl Default for DidResolver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DidResolver {
+    /// A resolver for did:key, did:jwk and did:web (documents cached for five minutes).
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .ok();
+        DidResolver { http, cache: Mutex::new(HashMap::new()), ttl: Duration::from_secs(300) }
+    }
+
+    /// A resolver that never touches the network (did:key and did:jwk only).
+    pub fn offline() -> Self {
+        DidResolver { http: None, cache: Mutex::new(HashMap::new()), ttl: Duration::ZERO }
+    }
+
+    /// Resolves a DID to its DID document.
+    pub async fn resolve(&self, did: &Did) -> Result<Value, DidError> {
+        match did.method() {
+            "key" | "jwk" => offline_document(did),
+            "web" => self.resolve_web(did).await,
+            other => Err(DidError::MethodNotSupported(quote(other))),
+        }
+    }
+
+    /// The public key a DID URL (or a bare DID) names, with the verification method's full id.
+    pub async fn public_key(&self, did_url: &str) -> Result<(String, PublicKey), DidError> {
+        let (did, fragment) = split_did_url(did_url)?;
+        match did.method() {
+            "key" | "jwk" => {
+                let key = offline_public_key(&did)?;
+                let method = did.default_method();
+                if let Some(fragment) = fragment {
+                    let expected = method.rsplit_once('#').map(|(_, f)| f).unwrap_or_default();
+                    if fragment != expected {
+                        return Err(DidError::NoVerificationMethod {
+                            did: did.to_string(),
+                            reference: quote(did_url),
+                        });
+                    }
+                }
+                Ok((method, key))
+            }
+            _ => {
+                let document = self.resolve(&did).await?;
+                key_in_document(&did, &document, fragment.map(|_| did_url))
+            }
+        }
+    }
+
+    async fn resolve_web(&self, did: &Did) -> Result<Value, DidError> {
+        if let Ok(cache) = self.cache.lock() {
+            if let Some((at, document)) = cache.get(did) {
+                if at.elapsed() < self.ttl {
+                    return Ok(document.clone());
+                }
+            }
+        }
+        let url = did_web_url(did)?;
+        let failed = |reason: String| DidError::Resolution { did: did.to_string(), reason };
+        let client = self.http.as_ref().ok_or_else(|| failed("this resolver is offline".into()))?;
+        let response = client
+            .get(&url)
+            .header("accept", "application/did+json, application/json")
+            .send()
+            .await
+            .map_err(|e| failed(format!("fetching {url}: {e}")))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(DidError::NotFound(did.to_string()));
+        }
+        if !response.status().is_success() {
+            return Err(failed(format!("{url} answered {}", response.status())));
+        }
+        let bytes = read_limited(response, MAX_DID_DOCUMENT_BYTES).await.map_err(failed)?;
+        let document: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| failed(format!("the DID document is not JSON: {e}")))?;
+        if document.get("id").and_then(Value::as_str) != Some(did.as_str()) {
+            return Err(failed("the DID document's `id` is not the DID".into()));
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(did.clone(), (Instant::now(), document.clone()));
+        }
+        Ok(document)
+    }
+}
+
+/// Reads an HTTP body, refusing one larger than `limit` bytes.
+pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading the body: {e}"))? {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the body exceeds {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeyAlgorithm, KeyPair};
+
+    #[test]
+    fn did_key_and_did_jwk_round_trip() {
+        for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::P256] {
+            let public = KeyPair::generate(alg).public_key();
+            for did in [Did::key(&public), Did::jwk(&public)] {
+                let parsed = Did::parse(did.as_str()).unwrap();
+                assert_eq!(offline_public_key(&parsed).unwrap(), public);
+                let doc = offline_document(&parsed).unwrap();
+                let (id, key) = key_in_document(&parsed, &doc, None).unwrap();
+                assert_eq!(key, public);
+                assert_eq!(id, parsed.default_method());
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_dids_are_rejected_with_reasons() {
+        for bad in ["", "did", "did:", "did:key", "did:key:", "did:KEY:abc", "did:key:a b", "dod:key:z6"] {
+            let err = Did::parse(bad).unwrap_err();
+            assert_eq!(err.resolution_code(), "invalidDid", "{bad}");
+        }
+        let long = format!("did:key:{}", "z".repeat(MAX_DID_LENGTH));
+        assert!(Did::parse(&long).is_err());
+        let err = offline_public_key(&Did::parse("did:key:z6MkNOPE").unwrap()).unwrap_err();
+        assert_eq!(err.resolution_code(), "invalidDid");
+    }
+
+    #[tokio::test]
+    async fn unknown_method_is_not_supported() {
+        let err = DidResolver::offline().resolve(&Did::parse("did:example:123").unwrap()).await.unwrap_err();
+        assert_eq!(err.resolution_code(), "methodNotSupported");
+    }
+
+    #[test]
+    fn did_web_urls_use_https_except_on_loopback() {
+        let url = |d: &str| did_web_url(&Did::parse(d).unwrap());
+        assert_eq!(url("did:web:example.com").unwrap(), "https://example.com/.well-known/did.json");
+        assert_eq!(url("did:web:example.com:org:a").unwrap(), "https://example.com/org/a/did.json");
+        assert_eq!(url("did:web:localhost%3A8080").unwrap(), "http://localhost:8080/.well-known/did.json");
+        assert_eq!(url("did:web:127.0.0.1%3A9").unwrap(), "http://127.0.0.1:9/.well-known/did.json");
+        assert_eq!(url("did:web:10.0.0.1").unwrap(), "https://10.0.0.1/.well-known/did.json");
+        assert!(url("did:web:example.com::x").is_err());
+    }
+
+    #[tokio::test]
+    async fn did_web_resolves_over_loopback_http() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let did = Did::parse(&format!("did:web:127.0.0.1%3A{port}")).unwrap();
+        let public = KeyPair::generate(KeyAlgorithm::Ed25519).public_key();
+        let document = serde_json::json!({
+            "id": did.as_str(),
+            "verificationMethod": [{"id": "#key-1", "type": "Multikey", "controller": did.as_str(),
+                                    "publicKeyMultibase": public.to_multibase()}],
+        })
+        .to_string();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = socket.read(&mut buf).await.unwrap();
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
+                document.len()
+            );
+            socket.write_all(reply.as_bytes()).await.unwrap();
+        });
+        let resolver = DidResolver::new();
+        let (id, key) = resolver.public_key(&format!("{did}#key-1")).await.unwrap();
+        assert_eq!(key, public);
+        assert_eq!(id, format!("{did}#key-1"));
+    }
+}

@@ -1,0 +1,73 @@
+//! Bitstring Status List: revoked and suspended credentials are rejected.
+
+use std::sync::Arc;
+
+use symbolon_identity::status_list::{self, StaticStatusSource, StatusList, StatusPurpose};
+use symbolon_identity::{jose, Format, Identity, VerifyError};
+
+use crate::common::*;
+
+const REVOCATION: &str = "https://authority.example/status/revocation";
+const SUSPENSION: &str = "https://authority.example/status/suspension";
+
+fn publish(source: &StaticStatusSource, issuer: &Identity, url: &str, purpose: StatusPurpose, list: &StatusList) {
+    let credential = list.credential(&issuer.did, url, purpose);
+    source.insert(url, jose::sign(&issuer.key, &issuer.verification_method(), "vc+jwt", &credential));
+}
+
+#[tokio::test]
+async fn revoked_and_suspended_credentials_are_rejected() {
+    let authority = identity();
+    let subject = identity();
+    let source = Arc::new(StaticStatusSource::default());
+    let mut revocation = StatusList::new();
+    let mut suspension = StatusList::new();
+    publish(&source, &authority, REVOCATION, StatusPurpose::Revocation, &revocation);
+    publish(&source, &authority, SUSPENSION, StatusPurpose::Suspension, &suspension);
+    let verifier = verifier().with_status_source(source.clone());
+
+    for (index, format) in FORMATS.into_iter().enumerate() {
+        let index = 1000 + index as u64;
+        let mut unsigned = membership(&authority, &subject.did);
+        unsigned["credentialStatus"] = serde_json::json!([
+            status_list::entry(REVOCATION, StatusPurpose::Revocation, index),
+            status_list::entry(SUSPENSION, StatusPurpose::Suspension, index),
+        ]);
+        let signed = issue(&authority, unsigned, format).await;
+        assert!(verifier.verify_credential(&input(&signed)).await.verified, "{format:?} fresh");
+
+        suspension.set(index, true).unwrap();
+        publish(&source, &authority, SUSPENSION, StatusPurpose::Suspension, &suspension);
+        let report = verifier.verify_credential(&input(&signed)).await;
+        assert!(matches!(report.rejection(), Some(VerifyError::Suspended { .. })), "{format:?}: {:?}", report.error);
+
+        suspension.set(index, false).unwrap();
+        publish(&source, &authority, SUSPENSION, StatusPurpose::Suspension, &suspension);
+        assert!(verifier.verify_credential(&input(&signed)).await.verified, "{format:?} reinstated");
+
+        revocation.set(index, true).unwrap();
+        publish(&source, &authority, REVOCATION, StatusPurpose::Revocation, &revocation);
+        let report = verifier.verify_credential(&input(&signed)).await;
+        assert!(matches!(report.rejection(), Some(VerifyError::Revoked { .. })), "{format:?}: {:?}", report.error);
+    }
+}
+
+#[tokio::test]
+async fn a_list_signed_by_someone_else_or_missing_fails_closed() {
+    let authority = identity();
+    let impostor = identity();
+    let subject = identity();
+    let source = Arc::new(StaticStatusSource::default());
+    publish(&source, &impostor, REVOCATION, StatusPurpose::Revocation, &StatusList::new());
+    let verifier = verifier().with_status_source(source);
+    let mut unsigned = membership(&authority, &subject.did);
+    unsigned["credentialStatus"] = status_list::entry(REVOCATION, StatusPurpose::Revocation, 7);
+    let signed = issue(&authority, unsigned.clone(), Format::Jwt).await;
+    let report = verifier.verify_credential(&input(&signed)).await;
+    assert!(matches!(report.rejection(), Some(VerifyError::StatusUnavailable(_))), "{:?}", report.error);
+
+    unsigned["credentialStatus"] = status_list::entry(SUSPENSION, StatusPurpose::Suspension, 7);
+    let signed = issue(&authority, unsigned, Format::Jwt).await;
+    let report = verifier.verify_credential(&input(&signed)).await;
+    assert!(matches!(report.rejection(), Some(VerifyError::StatusUnavailable(_))));
+}

@@ -1,0 +1,106 @@
+//! W3C test vectors (Data Integrity EdDSA cryptosuites, did:key).
+//!
+//! These tests need the project's `../shared/vectors` folder; they skip when it is absent.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use symbolon_identity::data_integrity::verify_proof;
+use symbolon_identity::did::offline_public_key;
+use symbolon_identity::{Did, DidResolver, KeyAlgorithm, KeyPair, PublicKey};
+
+fn vectors() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared/vectors is absent");
+        None
+    }
+}
+
+fn read(path: PathBuf) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+// Source: vc-di-eddsa TestVectors/eddsa-jcs-2022/signedJCS.json.
+#[tokio::test]
+async fn eddsa_jcs_2022_signed_vector_verifies() {
+    let Some(dir) = vectors() else { return };
+    let signed = read(dir.join("vc-di-eddsa/eddsa-jcs-2022/signedJCS.json"));
+    verify_proof(&signed, &DidResolver::offline()).await.unwrap();
+    let mut tampered = signed.clone();
+    tampered["credentialSubject"]["alumniOf"] = "Another School".into();
+    assert!(verify_proof(&tampered, &DidResolver::offline()).await.is_err());
+}
+
+// Source: vc-di-eddsa TestVectors/eddsa-rdfc-2022/signedDataInt.json.
+#[tokio::test]
+async fn eddsa_rdfc_2022_signed_vector_verifies() {
+    let Some(dir) = vectors() else { return };
+    let signed = read(dir.join("vc-di-eddsa/eddsa-rdfc-2022/signedDataInt.json"));
+    verify_proof(&signed, &DidResolver::offline()).await.unwrap();
+    let mut tampered = signed.clone();
+    tampered["credentialSubject"]["alumniOf"] = "Another School".into();
+    assert!(verify_proof(&tampered, &DidResolver::offline()).await.is_err());
+}
+
+// Source: vc-di-eddsa TestVectors/keyPair.json: the key pair behind both signed vectors.
+#[test]
+fn vector_key_pair_gives_the_vector_did() {
+    let Some(dir) = vectors() else { return };
+    let pair = read(dir.join("vc-di-eddsa/keyPair.json"));
+    let private = pair["privateKeyMultibase"].as_str().unwrap();
+    let bytes = bs58::decode(&private[1..]).into_vec().unwrap();
+    assert_eq!(&bytes[..2], &[0x80, 0x26], "ed25519-priv multicodec");
+    let key = KeyPair::from_secret_bytes(KeyAlgorithm::Ed25519, &bytes[2..]).unwrap();
+    assert_eq!(key.public_key().to_multibase(), pair["publicKeyMultibase"].as_str().unwrap());
+}
+
+// Source: did-key test-vectors/ed25519-x25519.json: seeds and their did:key.
+#[test]
+fn did_key_ed25519_vectors() {
+    let Some(dir) = vectors() else { return };
+    let vectors = read(dir.join("did-key/ed25519-x25519.json"));
+    let mut checked = 0;
+    for (did, vector) in vectors.as_object().unwrap() {
+        let Some(seed) = vector.get("seed").and_then(Value::as_str) else { continue };
+        let seed = hex::decode(seed).unwrap();
+        let key = KeyPair::from_secret_bytes(KeyAlgorithm::Ed25519, &seed).unwrap();
+        assert_eq!(&Did::key(&key.public_key()).to_string(), did);
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
+
+// Source: did-key test-vectors/nist-curves.json: P-256 JWKs and their did:key.
+#[test]
+fn did_key_p256_vectors() {
+    let Some(dir) = vectors() else { return };
+    let vectors = read(dir.join("did-key/nist-curves.json"));
+    let mut checked = 0;
+    for (did, vector) in vectors.as_object().unwrap() {
+        if !did.starts_with("did:key:zDn") {
+            continue;
+        }
+        let parsed = Did::parse(did).unwrap();
+        let key = offline_public_key(&parsed).unwrap();
+        assert!(matches!(key, PublicKey::P256(_)));
+        let jwk = vector.pointer("/verificationMethod/0/publicKeyJwk").or_else(|| find_jwk(vector));
+        if let Some(jwk) = jwk {
+            let mut public = jwk.clone();
+            public.as_object_mut().unwrap().remove("d");
+            assert_eq!(PublicKey::from_jwk(&public).unwrap(), key, "{did}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
+
+fn find_jwk(value: &Value) -> Option<&Value> {
+    match value {
+        Value::Object(map) => map.get("publicKeyJwk").or_else(|| map.values().find_map(find_jwk)),
+        Value::Array(items) => items.iter().find_map(find_jwk),
+        _ => None,
+    }
+}
