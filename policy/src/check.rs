@@ -39,6 +39,7 @@ pub fn check(set: &PolicySet, schema: &Schema) -> Result<(), Diagnostics> {
     if diags.is_empty() {
         Ok(())
     } else {
+        diags.items.truncate(crate::diag::MAX_DIAGNOSTICS);
         Err(diags)
     }
 }
@@ -137,9 +138,9 @@ impl Checker<'_> {
             );
             return;
         };
-        let mut given = Vec::new();
+        let mut given = std::collections::HashSet::new();
         for p in &o.params {
-            if given.contains(&p.name.name.as_str()) {
+            if !given.insert(p.name.name.as_str()) {
                 self.err(
                     p.name.span,
                     format!("parameter `{}` is given twice", p.name.name),
@@ -147,7 +148,6 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            given.push(&p.name.name);
             match def.params.iter().find(|(n, _)| *n == p.name.name) {
                 None => {
                     let help =

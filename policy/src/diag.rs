@@ -7,6 +7,10 @@ use serde_json::json;
 
 use crate::loc::{SourceFile, Span};
 
+/// At most this many diagnostics are reported for one check or parse; the rest are dropped, so a
+/// huge broken input cannot make reporting slow.
+pub const MAX_DIAGNOSTICS: usize = 100;
+
 /// One problem found in a policy source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {

@@ -59,6 +59,9 @@ pub fn parse_source(file: &Arc<SourceFile>) -> Result<PolicySet, Diagnostics> {
             Ok(policy) => set.policies.push(policy),
             Err(d) => {
                 diags.items.push(d);
+                if diags.items.len() >= crate::diag::MAX_DIAGNOSTICS {
+                    break;
+                }
                 p.recover();
             }
         }

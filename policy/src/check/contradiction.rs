@@ -7,6 +7,9 @@ use crate::ast::{Expr, ExprKind, Op};
 use crate::loc::Span;
 use crate::value::Value;
 
+/// How many conditions on one attribute are compared with each other.
+const MAX_FACTS: usize = 16;
+
 struct Fact<'a> {
     attr: &'a str,
     op: Op,
@@ -18,7 +21,10 @@ struct Fact<'a> {
 pub(super) fn find(cond: &Expr) -> Vec<(Span, String, String)> {
     let mut conjuncts = Vec::new();
     flatten(cond, &mut conjuncts);
-    let mut facts: Vec<Fact<'_>> = Vec::new();
+    // Facts by attribute; only the first few per attribute are compared, so a long chain costs
+    // linear time.
+    let mut facts: std::collections::HashMap<&str, Vec<Fact<'_>>> =
+        std::collections::HashMap::new();
     let mut out = Vec::new();
     for e in conjuncts {
         let Some(f) = fact(e) else { continue };
@@ -30,14 +36,17 @@ pub(super) fn find(cond: &Expr) -> Vec<(Span, String, String)> {
             ));
             continue;
         }
-        if let Some(other) = facts.iter().find(|g| g.attr == f.attr && contradict(g, &f)) {
+        let same = facts.entry(f.attr).or_default();
+        if let Some(other) = same.iter().find(|g| contradict(g, &f)) {
             out.push((
                 e.span,
                 format!("`{e}` contradicts `{}`: together they can never hold, so the policy never applies", other.expr),
                 "remove one of the two conditions, or join them with `or`".to_owned(),
             ));
         }
-        facts.push(f);
+        if same.len() < MAX_FACTS {
+            same.push(f);
+        }
     }
     out
 }
