@@ -58,10 +58,12 @@
 
 pub mod channel;
 pub mod compare;
+pub mod elgamal;
 pub mod encoding;
 pub mod error;
 pub mod field;
 pub mod group;
+pub mod joint;
 pub mod linkage;
 pub mod memory;
 pub mod party;
@@ -69,6 +71,7 @@ pub mod prg;
 pub mod psi;
 pub mod secret;
 pub mod shamir;
+pub mod shuffle;
 pub mod stats;
 pub mod tcp;
 pub mod transport;

@@ -379,7 +379,7 @@ impl<T: Transport> Party<T> {
 
     /// [`Party::deal`] fused with a linear combination of the dealt
     /// vectors (Σ coeffs[i] · dealt[i]), without materialising them.
-    fn deal_combine(
+    pub(crate) fn deal_combine(
         &mut self,
         dealers: &[usize],
         mine: Option<&[Fp]>,

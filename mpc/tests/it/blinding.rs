@@ -137,3 +137,61 @@ fn linkage_aligns_records_across_three_to_five_parties() {
         assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn private_linkage_hides_matches_and_aligns_attributes() {
+    use symbolon_mpc::joint::link_private;
+    for n in [3usize, 5] {
+        // Party i holds patients i..i+6 (attribute = patient number × (i + 1)) and one of its own.
+        let ids = move |i: usize| -> Vec<String> {
+            let mut v: Vec<String> = (i..i + 6).map(|k| format!("patient-{k}")).collect();
+            v.push(format!("only-{i}"));
+            v.reverse();
+            v
+        };
+        let res = run(n, move |p| {
+            let me = p.index();
+            let mine = ids(me);
+            let attr: Vec<i64> = mine
+                .iter()
+                .map(|s| {
+                    s.strip_prefix("patient-")
+                        .and_then(|x| x.parse::<i64>().ok())
+                        .unwrap_or(1000)
+                        * (me as i64 + 1)
+                })
+                .collect();
+            let c = IntCodec::new(32)?;
+            let table = link_private(p, &mine, &[c.encode(&attr)?])?;
+            // Over the rows held by all: count, and Σ of each party's attribute.
+            let count = table.in_all.sum();
+            let mut sums = Vec::new();
+            for q in 0..p.parties() {
+                sums.push(p.dot(&table.in_all, &table.columns[q][0])?);
+            }
+            let mut all = vec![&count];
+            all.extend(sums.iter());
+            let opened = p.open(&symbolon_mpc::SecretVec::concat(&all))?;
+            let presence_total = p.open(&table.presence.iter().fold(
+                p.constant(&vec![symbolon_mpc::Fp::ZERO; table.rows]),
+                |acc, x| acc.add(x).unwrap(),
+            ))?;
+            Ok((
+                table.rows,
+                opened.iter().map(|x| x.to_i128()).collect::<Vec<_>>(),
+                presence_total.iter().map(|x| x.to_i128()).sum::<i128>(),
+            ))
+        });
+        let (rows, opened, presence_total) = agree(res);
+        // Distinct ids: patients 0..n+5 plus n "only" ids.
+        assert_eq!(rows, (n + 5) + n);
+        assert_eq!(presence_total, 7 * n as i128);
+        // Held by all: patients n-1..=5.
+        let common: Vec<i128> = ((n as i128 - 1)..=5).collect();
+        assert_eq!(opened[0], common.len() as i128);
+        let base: i128 = common.iter().sum();
+        for q in 0..n {
+            assert_eq!(opened[1 + q], base * (q as i128 + 1), "party {q}'s column");
+        }
+    }
+}

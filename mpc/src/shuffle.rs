@@ -1,0 +1,266 @@
+//! Oblivious shuffle of a secret-shared table together with a list of
+//! ElGamal ciphertexts, so that no coalition of t parties knows the
+//! permutation.
+//!
+//! For every (t + 1)-subset S of the first 2t + 1 parties, the members of S
+//! share a seed (sent by the subset's first member) from which they derive a
+//! permutation π_S. With t + 1 members, the Shamir shares convert locally to
+//! an additive sharing (member i holds λᵢ·xᵢ with Lagrange coefficients over
+//! S); each member permutes its additive share and deals it afresh, and
+//! everyone adds the dealt sharings: a new Shamir sharing of π_S(x). The
+//! subset's first member permutes and re-randomises the ciphertexts. Any t
+//! parties miss at least one subset among the first 2t + 1 parties, so the
+//! composed permutation is hidden from them (statistically for the shares,
+//! under DDH for the ciphertexts).
+
+use crate::elgamal::{self, Ciphertext};
+use crate::error::{MpcError, Result};
+use crate::field::Fp;
+use crate::group::par_map;
+use crate::party::Party;
+use crate::secret::SecretVec;
+use crate::shamir::{lagrange_at, point};
+use crate::transport::Transport;
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use rand::rngs::OsRng;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha12Rng;
+use sha2::{Digest, Sha256, Sha512};
+use zeroize::Zeroizing;
+
+/// All k-subsets of `0..m`, in lexicographic order.
+fn combinations(m: usize, k: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    let mut cur: Vec<usize> = (0..k).collect();
+    if k > m {
+        return out;
+    }
+    loop {
+        out.push(cur.clone());
+        // Find the rightmost position that can still move right.
+        let Some(i) = (0..k)
+            .rev()
+            .find(|&i| cur.get(i).is_some_and(|&c| c < m - k + i))
+        else {
+            return out;
+        };
+        if let Some(c) = cur.get_mut(i) {
+            *c += 1;
+        }
+        let base = cur.get(i).copied().unwrap_or(0);
+        for (j, c) in cur.iter_mut().enumerate().skip(i + 1) {
+            *c = base + (j - i);
+        }
+    }
+}
+
+/// The subsets whose permutations are composed.
+pub fn subsets(t: usize) -> Vec<Vec<usize>> {
+    combinations(2 * t + 1, t + 1)
+}
+
+fn derive(seed: &[u8; 32], label: &[u8]) -> ChaCha12Rng {
+    let mut h = Sha256::new();
+    h.update(b"symbolon-mpc/shuffle/v1");
+    h.update(label);
+    h.update(seed);
+    ChaCha12Rng::from_seed(h.finalize().into())
+}
+
+/// A uniformly random permutation of `0..n` from a seed (Fisher–Yates).
+fn permutation(seed: &[u8; 32], n: usize) -> Vec<usize> {
+    let mut rng = derive(seed, b"permutation");
+    let mut p: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = rng.gen_range(0..=i);
+        p.swap(i, j);
+    }
+    p
+}
+
+/// `new[perm[r]] = old[r]`.
+fn apply<V: Clone + Default>(perm: &[usize], old: &[V]) -> Vec<V> {
+    let mut new = vec![V::default(); old.len()];
+    for (&to, v) in perm.iter().zip(old) {
+        if let Some(slot) = new.get_mut(to) {
+            *slot = v.clone();
+        }
+    }
+    new
+}
+
+/// One round: the first member of each subset sends a fresh seed to the others.
+fn group_seeds<T: Transport>(
+    party: &mut Party<T>,
+    subs: &[Vec<usize>],
+) -> Result<Vec<Option<Zeroizing<[u8; 32]>>>> {
+    let me = party.index();
+    let n = party.parties();
+    let mut seeds: Vec<Option<Zeroizing<[u8; 32]>>> = vec![None; subs.len()];
+    let mut bodies: Vec<Vec<u8>> = vec![Vec::new(); n];
+    for (s, slot) in subs.iter().zip(seeds.iter_mut()) {
+        if s.first() == Some(&me) {
+            let mut seed = Zeroizing::new([0u8; 32]);
+            OsRng.fill_bytes(&mut seed[..]);
+            for &j in s.iter().skip(1) {
+                if let Some(b) = bodies.get_mut(j) {
+                    b.extend_from_slice(&seed[..]);
+                }
+            }
+            *slot = Some(seed);
+        }
+    }
+    let chan = party.channel();
+    let out = bodies
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !b.is_empty())
+        .map(|(j, b)| {
+            let mut m = chan.message_with_capacity(j, b.len());
+            m.extend_from_slice(b);
+            (j, m)
+        })
+        .collect();
+    let mut leaders: Vec<usize> = subs
+        .iter()
+        .filter(|s| s.contains(&me))
+        .filter_map(|s| s.first().copied())
+        .filter(|&l| l != me)
+        .collect();
+    leaders.sort_unstable();
+    leaders.dedup();
+    let inc = chan.exchange(out, &leaders)?;
+    for m in inc {
+        let mut chunks = m.payload().chunks_exact(32);
+        for (s, slot) in subs.iter().zip(seeds.iter_mut()) {
+            if s.first() == Some(&m.peer) && s.contains(&me) {
+                let c = chunks.next().ok_or(MpcError::Malformed {
+                    peer: m.peer,
+                    reason: "too few shuffle seeds",
+                })?;
+                let mut seed = Zeroizing::new([0u8; 32]);
+                seed.copy_from_slice(c);
+                *slot = Some(seed);
+            }
+        }
+        if chunks.next().is_some() || !chunks.remainder().is_empty() {
+            return Err(MpcError::Malformed {
+                peer: m.peer,
+                reason: "unexpected shuffle seed bytes",
+            });
+        }
+    }
+    Ok(seeds)
+}
+
+/// Shuffles the rows of a shared table (`columns`, all of one length) and
+/// the ciphertext list (one per row) with the same hidden permutation.
+pub fn shuffle<T: Transport>(
+    party: &mut Party<T>,
+    columns: &[SecretVec],
+    cts: Vec<Ciphertext>,
+    key: &RistrettoPoint,
+) -> Result<(Vec<SecretVec>, Vec<Ciphertext>)> {
+    let rows = cts.len();
+    let k = columns.len();
+    if let Some(c) = columns.iter().find(|c| c.len() != rows) {
+        return Err(MpcError::LengthMismatch {
+            left: c.len(),
+            right: rows,
+        });
+    }
+    let me = party.index();
+    let n = party.parties();
+    let subs = subsets(party.threshold());
+    let seeds = group_seeds(party, &subs)?;
+    let mut cols: Vec<SecretVec> = columns.to_vec();
+    let mut cts = cts;
+    for (s, seed) in subs.iter().zip(&seeds) {
+        let perm = seed.as_ref().map(|sd| permutation(sd, rows));
+        let mine: Option<Zeroizing<Vec<Fp>>> = match (&perm, s.iter().position(|&m| m == me)) {
+            (Some(perm), Some(pos)) => {
+                let xs: Vec<Fp> = s.iter().map(|&m| point(m)).collect();
+                let lambda = lagrange_at(&xs, Fp::ZERO)
+                    .and_then(|l| l.get(pos).copied())
+                    .ok_or(MpcError::Unlucky("repeated point"))?;
+                let mut flat = Zeroizing::new(Vec::with_capacity(k * rows));
+                for c in &cols {
+                    let scaled: Vec<Fp> = c.shares().iter().map(|&x| lambda * x).collect();
+                    flat.extend(apply(perm, &scaled));
+                }
+                Some(flat)
+            }
+            _ => None,
+        };
+        let ones = vec![Fp::ONE; s.len()];
+        let flat = party.deal_combine(s, mine.as_deref().map(|v| v.as_slice()), k * rows, &ones)?;
+        cols = SecretVec::from_shares(flat).split(&vec![rows; k])?;
+        let leader = s.first().copied().unwrap_or(0);
+        let chan = party.channel();
+        if me == leader {
+            let seed = seed.as_ref().ok_or(MpcError::Unlucky("missing seed"))?;
+            let perm = perm.unwrap_or_default();
+            let mut rng = derive(seed, b"rerandomise");
+            let rhos: Vec<Scalar> = (0..rows)
+                .map(|_| {
+                    let mut w = [0u8; 64];
+                    rng.fill_bytes(&mut w);
+                    Scalar::from_bytes_mod_order_wide(&w)
+                })
+                .collect();
+            let pairs: Vec<(Ciphertext, Scalar)> = cts.into_iter().zip(rhos).collect();
+            let fresh = par_map(&pairs, |(c, r)| c.rerandomize(key, r));
+            cts = apply(&perm, &fresh);
+            let body = elgamal::encode(&cts);
+            let out = (0..n)
+                .filter(|&j| j != me)
+                .map(|j| {
+                    let mut m = chan.message_with_capacity(j, body.len());
+                    m.extend_from_slice(&body);
+                    (j, m)
+                })
+                .collect();
+            chan.exchange(out, &[])?;
+        } else {
+            let inc = chan.exchange(Vec::new(), &[leader])?;
+            let m = inc.first().ok_or(MpcError::Unlucky("no message"))?;
+            cts = elgamal::decode(m.payload(), rows, leader)?;
+        }
+    }
+    Ok((cols, cts))
+}
+
+/// Hashes identifiers to points for the private linkage (domain-separated).
+pub fn hash_id(id: &[u8]) -> RistrettoPoint {
+    let mut input = b"symbolon-mpc/private-linkage/v1".to_vec();
+    input.extend_from_slice(id);
+    RistrettoPoint::hash_from_bytes::<Sha512>(&input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subsets_cover_every_coalition() {
+        for t in 1..=3 {
+            let subs = subsets(t);
+            for coalition in combinations(2 * t + 1, t) {
+                assert!(subs
+                    .iter()
+                    .any(|s| s.iter().all(|m| !coalition.contains(m))));
+            }
+        }
+        assert_eq!(subsets(1), vec![vec![0, 1], vec![0, 2], vec![1, 2]]);
+    }
+
+    #[test]
+    fn permutations_are_permutations() {
+        let p = permutation(&[9u8; 32], 100);
+        let mut q = p.clone();
+        q.sort_unstable();
+        assert_eq!(q, (0..100).collect::<Vec<_>>());
+        assert_eq!(apply(&p, &(0..100).collect::<Vec<usize>>()).len(), 100);
+    }
+}
