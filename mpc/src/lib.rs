@@ -17,6 +17,8 @@
 //!   dot products, linear regression and the disclosure rule (count ≥ k).
 //! - [`linkage`] and [`psi`]: pseudonymous record linkage and private set
 //!   intersection by commutative blinding over Ristretto255.
+//! - [`joint`]: private record linkage into a joint secret-shared table in
+//!   which nobody learns which records matched ([`shuffle`], [`elgamal`]).
 //! - [`Channel`]: the round layer every message goes through; it checks the
 //!   session id, sender, addressee and round of each message and fails with
 //!   a clear error when a peer is silent past the timeout.

@@ -23,6 +23,10 @@
 //! sets of pseudonyms are visible to all parties, so each party learns the
 //! size of every pairwise and joint overlap and which of *its own* records
 //! are among the common ones. Attributes stay secret.
+//!
+//! When the holders must not learn which of their records matched, use
+//! [`crate::joint::link_private`] instead: it builds the joint table with
+//! secret membership, at the cost of an oblivious shuffle.
 
 use crate::channel::Channel;
 use crate::error::{MpcError, Result};
