@@ -4,4 +4,5 @@
 mod cases;
 mod decisions;
 mod odrl;
+mod props;
 mod readme;

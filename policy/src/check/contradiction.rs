@@ -15,23 +15,34 @@ struct Fact<'a> {
     op: Op,
     lit: &'a Value,
     expr: &'a Expr,
+    neg: bool,
+}
+
+impl std::fmt::Display for Fact<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.neg {
+            write!(f, "not {}", self.expr)
+        } else {
+            write!(f, "{}", self.expr)
+        }
+    }
 }
 
 /// Every provable contradiction among the conjuncts of `cond`: (span, message, help).
 pub(super) fn find(cond: &Expr) -> Vec<(Span, String, String)> {
     let mut conjuncts = Vec::new();
-    flatten(cond, &mut conjuncts);
+    flatten(cond, false, &mut conjuncts);
     // Facts by attribute; only the first few per attribute are compared, so a long chain costs
     // linear time.
     let mut facts: std::collections::HashMap<&str, Vec<Fact<'_>>> =
         std::collections::HashMap::new();
     let mut out = Vec::new();
-    for e in conjuncts {
-        let Some(f) = fact(e) else { continue };
+    for (e, neg) in conjuncts {
+        let Some(f) = fact(e, neg) else { continue };
         if f.op == Op::In && matches!(f.lit, Value::Set(s) if s.is_empty()) {
             out.push((
                 e.span,
-                format!("`{e}` can never hold: the list is empty"),
+                format!("`{f}` can never hold: the list is empty"),
                 "list the values allowed".to_owned(),
             ));
             continue;
@@ -40,7 +51,7 @@ pub(super) fn find(cond: &Expr) -> Vec<(Span, String, String)> {
         if let Some(other) = same.iter().find(|g| contradict(g, &f)) {
             out.push((
                 e.span,
-                format!("`{e}` contradicts `{}`: together they can never hold, so the policy never applies", other.expr),
+                format!("`{f}` contradicts `{other}`: together they can never hold, so the policy never applies"),
                 "remove one of the two conditions, or join them with `or`".to_owned(),
             ));
         }
@@ -51,15 +62,34 @@ pub(super) fn find(cond: &Expr) -> Vec<(Span, String, String)> {
     out
 }
 
-fn flatten<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+/// The conjuncts of `e` (of `not e` when `neg`), seeing through `not` by De Morgan's laws.
+fn flatten<'a>(e: &'a Expr, neg: bool, out: &mut Vec<(&'a Expr, bool)>) {
     match &e.kind {
-        ExprKind::And(items) => {
+        ExprKind::And(items) if !neg => {
             for i in items {
-                flatten(i, out);
+                flatten(i, neg, out);
             }
         }
-        _ => out.push(e),
+        ExprKind::Or(items) if neg => {
+            for i in items {
+                flatten(i, neg, out);
+            }
+        }
+        ExprKind::Not(inner) => flatten(inner, !neg, out),
+        _ => out.push((e, neg)),
     }
+}
+
+fn negate(op: Op) -> Option<Op> {
+    Some(match op {
+        Op::Eq => Op::Ne,
+        Op::Ne => Op::Eq,
+        Op::Lt => Op::Ge,
+        Op::Le => Op::Gt,
+        Op::Gt => Op::Le,
+        Op::Ge => Op::Lt,
+        _ => return None,
+    })
 }
 
 fn flip(op: Op) -> Option<Op> {
@@ -73,7 +103,7 @@ fn flip(op: Op) -> Option<Op> {
     })
 }
 
-fn fact(e: &Expr) -> Option<Fact<'_>> {
+fn fact(e: &Expr, neg: bool) -> Option<Fact<'_>> {
     let ExprKind::Binary(op, l, r) = &e.kind else {
         return None;
     };
@@ -85,11 +115,13 @@ fn fact(e: &Expr) -> Option<Fact<'_>> {
     if matches!(op, Op::Contains | Op::ContainsAll | Op::ContainsAny) {
         return None;
     }
+    let op = if neg { negate(op)? } else { op };
     Some(Fact {
         attr,
         op,
         lit,
         expr: e,
+        neg,
     })
 }
 

@@ -225,6 +225,11 @@ impl Exporter<'_> {
                         let J::Array(items) = right else {
                             return Err(self.fail(format!("`not ({e})` has no ODRL form")));
                         };
+                        if items.is_empty() {
+                            // `not (s contains_all [])` is false when `s` is present and unknown
+                            // when it is missing: exactly `s contains_any []`.
+                            return self.atom(attr, "isAnyOf", J::Array(items));
+                        }
                         let parts = items
                             .into_iter()
                             .map(|i| self.atom(attr, "isNoneOf", J::Array(vec![i])))
