@@ -228,12 +228,13 @@ pub fn disclose<T: Transport>(
 pub struct Regression {
     /// β₀ (intercept) then one coefficient per covariate.
     pub coefficients: Vec<f64>,
-    /// Number of records.
+    /// Number of records used (the selection's size with a mask).
     pub count: usize,
 }
 
 /// Ordinary least squares of `y` on the covariates `xs` (plus an intercept),
-/// all fixed-point columns of one length.
+/// all fixed-point columns of one length, over the records where the secret
+/// 0/1 `mask` is one (all records if `None`).
 #[expect(
     clippy::needless_range_loop,
     reason = "matrix code reads best with indices"
@@ -246,12 +247,36 @@ pub fn linear_regression<T: Transport>(
     party: &mut Party<T>,
     xs: &[&SecretVec],
     y: &SecretVec,
+    mask: Option<&SecretVec>,
     codec: &FixedCodec,
 ) -> Result<Regression> {
     let n = y.len();
     let one = party.constant(&vec![Fp::from_u64(1u64 << codec.frac_bits()); n]);
-    let mut cols: Vec<&SecretVec> = vec![&one];
-    cols.extend_from_slice(xs);
+    // With a secret 0/1 mask, every column is multiplied by it (one round),
+    // so the rows outside the selection contribute nothing.
+    let masked: Vec<SecretVec> = match mask {
+        None => Vec::new(),
+        Some(m) => {
+            let mut all: Vec<&SecretVec> = vec![&one];
+            all.extend_from_slice(xs);
+            all.push(y);
+            let reps: Vec<&SecretVec> = all.iter().map(|_| m).collect();
+            let prod = party.mul(&SecretVec::concat(&all), &SecretVec::concat(&reps))?;
+            prod.split(&vec![n; all.len()])?
+        }
+    };
+    let (one, xs, y): (&SecretVec, Vec<&SecretVec>, &SecretVec) = if masked.is_empty() {
+        (&one, xs.to_vec(), y)
+    } else {
+        let k = masked.len();
+        (
+            masked.first().unwrap_or(&one),
+            masked.iter().skip(1).take(k.saturating_sub(2)).collect(),
+            masked.last().unwrap_or(y),
+        )
+    };
+    let mut cols: Vec<&SecretVec> = vec![one];
+    cols.extend_from_slice(&xs);
     let k = cols.len();
     let mut pairs = Vec::new();
     for i in 0..k {
@@ -278,12 +303,13 @@ pub fn linear_regression<T: Transport>(
         row[k] = codec.decode_scaled(opened.get(idx).copied().unwrap_or_default(), 2);
         idx += 1;
     }
+    let count = a[0][0].round().max(0.0) as usize;
     let coefficients = solve(a).ok_or_else(|| {
         MpcError::Config("the covariates are collinear: XᵀX is singular".to_owned())
     })?;
     Ok(Regression {
         coefficients,
-        count: n,
+        count,
     })
 }
 

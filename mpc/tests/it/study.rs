@@ -37,7 +37,7 @@ proptest! {
             let sy = p.input(last, (me == last).then(|| f.encode(&y2)).transpose()?.as_deref(), len)?;
             let all = stats::moments(p, &sx, None, &f)?;
             let sel = stats::moments(p, &sx, Some(&sm), &f)?;
-            let reg = stats::linear_regression(p, &[&sx, &sz], &sy, &f)?;
+            let reg = stats::linear_regression(p, &[&sx, &sz], &sy, None, &f)?;
             let dot = p.dot(&sx, &sz)?;
             let dot = f.decode_scaled(p.open(&dot)?[0], 2);
             Ok((all, sel, reg.coefficients, dot))
@@ -85,7 +85,7 @@ fn regression_recovers_an_exact_linear_model() {
             (me == 2).then(|| f.encode(&y)).transpose()?.as_deref(),
             12,
         )?;
-        let r = stats::linear_regression(p, &[&s1, &s2], &sy, &f)?;
+        let r = stats::linear_regression(p, &[&s1, &s2], &sy, None, &f)?;
         Ok(r.coefficients
             .iter()
             .map(|c| format!("{c:.6}"))
@@ -188,4 +188,50 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn masked_regression_ignores_rows_outside_the_selection() {
+    let f = FixedCodec::default();
+    let x1: Vec<f64> = (0..14).map(|i| i as f64).collect();
+    let mut y: Vec<f64> = x1.iter().map(|a| -1.0 + 0.25 * a).collect();
+    let mask: Vec<i64> = (0..14).map(|i| i64::from(i % 5 != 0)).collect();
+    for (i, v) in y.iter_mut().enumerate() {
+        if i % 5 == 0 {
+            *v = 999.0; // outliers outside the selection
+        }
+    }
+    let out = agree(run(3, move |p| {
+        let me = p.index();
+        let s1 = p.input(
+            0,
+            (me == 0).then(|| f.encode(&x1)).transpose()?.as_deref(),
+            14,
+        )?;
+        let sm = p.input(
+            1,
+            (me == 1)
+                .then(|| IntCodec::new(2)?.encode(&mask))
+                .transpose()?
+                .as_deref(),
+            14,
+        )?;
+        let sy = p.input(
+            2,
+            (me == 2).then(|| f.encode(&y)).transpose()?.as_deref(),
+            14,
+        )?;
+        let r = stats::linear_regression(p, &[&s1], &sy, Some(&sm), &f)?;
+        Ok((
+            r.count,
+            r.coefficients
+                .iter()
+                .map(|c| format!("{c:.6}"))
+                .collect::<Vec<_>>(),
+        ))
+    }));
+    assert_eq!(
+        out,
+        (11, vec!["-1.000000".to_owned(), "0.250000".to_owned()])
+    );
 }
