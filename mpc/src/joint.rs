@@ -117,7 +117,8 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
             usize::try_from(u64::from_le_bytes(w)).unwrap_or(usize::MAX)
         };
         let (len, cols) = (word(0), word(8));
-        if len > (1 << 26) || cols > 1024 {
+        // Caps what a peer can make us allocate: 2^26 shares per party's block.
+        if cols > 1024 || len.saturating_mul(cols + 1) > (1 << 26) {
             return Err(bad);
         }
         let h = CompressedRistretto::from_slice(p.get(16..).unwrap_or(&[]))
