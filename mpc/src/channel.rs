@@ -293,3 +293,37 @@ impl<T: Transport> Channel<T> {
         self.transport
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryTransport;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_are_rejected_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let mut net = MemoryTransport::network(2);
+            let b = net.pop().unwrap();
+            let mut a = net.pop().unwrap();
+            a.send(1, bytes).unwrap();
+            let mut chan = Channel::new(b, [7; 16], Duration::from_millis(100)).unwrap();
+            prop_assert!(chan.exchange(Vec::new(), &[0]).is_err());
+        }
+
+        #[test]
+        fn arbitrary_payloads_parse_or_fail_cleanly(payload in proptest::collection::vec(any::<u8>(), 0..100), n in 0usize..8) {
+            let mut net = MemoryTransport::network(2);
+            let b = net.pop().unwrap();
+            let a = net.pop().unwrap();
+            let sender = Channel::new(a, [7; 16], Duration::from_millis(100)).unwrap();
+            let mut m = sender.message(1);
+            m.extend_from_slice(&payload);
+            let mut a = sender.into_transport();
+            a.send(1, m).unwrap();
+            let mut chan = Channel::new(b, [7; 16], Duration::from_millis(100)).unwrap();
+            let inc = chan.exchange(Vec::new(), &[0]).unwrap();
+            let _ = inc[0].elements(n);
+        }
+    }
+}
