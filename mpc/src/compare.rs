@@ -8,8 +8,9 @@
 //! mask hides the top bits with statistical distance ≤ 2^−40). The low ℓ
 //! bits of c are then compared bitwise, in secret, with the shared bits:
 //! - less-than (ℓ = m): `[d < 0]` follows from `[c mod 2^m < r′]`, computed
-//!   with a log-depth tree of (equal, greater) pairs: 2 multiplications
-//!   per bit;
+//!   from (equal, greater) pairs of bits: one multiplication per pair of
+//!   bits (c is public), then a chain of one multiplication per pair, m − 1
+//!   multiplications in about m/2 rounds;
 //! - equality (ℓ = m + 1): `[d = 0]` iff r′ equals a public value derived
 //!   from c, a product of ℓ bit-equalities in a log-depth tree.
 //!
@@ -206,61 +207,27 @@ fn bit_less_than<T: Transport>(
         g = ng;
         w = nw;
     }
-    while w > 1 {
-        let half = w / 2;
-        let nw = half + w % 2;
-        let need_e = nw > 1;
-        let count = c.len() * half;
-        let mut left = Vec::with_capacity(count * 2);
-        let mut right = Vec::with_capacity(count * 2);
-        for i in 0..c.len() {
-            for k in 0..half {
-                let (lo, hi) = (i * w + 2 * k, i * w + 2 * k + 1);
-                left.push(e.get(hi).copied().unwrap_or_default());
-                right.push(g.get(lo).copied().unwrap_or_default());
-            }
-        }
-        if need_e {
-            for i in 0..c.len() {
-                for k in 0..half {
-                    let (lo, hi) = (i * w + 2 * k, i * w + 2 * k + 1);
-                    left.push(e.get(hi).copied().unwrap_or_default());
-                    right.push(e.get(lo).copied().unwrap_or_default());
-                }
-            }
-        }
-        let prod = party.mul(
-            &SecretVec::from_shares(left),
-            &SecretVec::from_shares(right),
-        )?;
-        let p = prod.shares();
-        let mut ne = Vec::with_capacity(c.len() * nw);
-        let mut ng = Vec::with_capacity(c.len() * nw);
-        for i in 0..c.len() {
-            for k in 0..half {
-                let hi = i * w + 2 * k + 1;
-                let idx = i * half + k;
-                ng.push(
-                    g.get(hi).copied().unwrap_or_default()
-                        + p.get(idx).copied().unwrap_or_default(),
-                );
-                ne.push(if need_e {
-                    p.get(count + idx).copied().unwrap_or_default()
-                } else {
-                    Fp::ZERO
-                });
-            }
-            if w % 2 == 1 {
-                let top = i * w + w - 1;
-                ng.push(g.get(top).copied().unwrap_or_default());
-                ne.push(e.get(top).copied().unwrap_or_default());
-            }
-        }
-        e = ne;
-        g = ng;
-        w = nw;
+    // Then a chain from the least significant position up,
+    // u ← G_k + E_k·u: one multiplication per remaining position. A tree
+    // would take log rounds but two multiplications per node; the chain
+    // sends fewer bytes, and batching keeps its extra rounds cheap.
+    let n = c.len();
+    let mut u: Vec<Fp> = (0..n)
+        .map(|i| g.get(i * w).copied().unwrap_or_default())
+        .collect();
+    for k in 1..w {
+        let ek: Vec<Fp> = (0..n)
+            .map(|i| e.get(i * w + k).copied().unwrap_or_default())
+            .collect();
+        let prod = party.mul(&SecretVec::from_shares(ek), &SecretVec::from_shares(u))?;
+        u = prod
+            .shares()
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| g.get(i * w + k).copied().unwrap_or_default() + p)
+            .collect();
     }
-    Ok(g)
+    Ok(u)
 }
 
 /// Comparisons run in batches of this many elements: large enough that
