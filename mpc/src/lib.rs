@@ -23,6 +23,11 @@
 //!   session id, sender, addressee and round of each message and fails with
 //!   a clear error when a peer is silent past the timeout.
 //!
+//! Lower-level building blocks are public for benches and for protocols
+//! built on top: [`field`], [`shamir`], [`prg`], [`group`], [`elgamal`],
+//! [`shuffle`]. They are easy to misuse; prefer [`Party`] and the modules
+//! above.
+//!
 //! `SECURITY.md` states the adversary model, what each protocol reveals and
 //! why the parameters are what they are.
 //!
