@@ -323,6 +323,42 @@ impl<T: Transport> Party<T> {
             .map(SecretVec::from_shares)
     }
 
+    /// Secure aggregation: every party contributes a vector of the same
+    /// length and every party learns only the element-wise sum, in one round.
+    ///
+    /// Each party adds to its vector, for every peer j, the pseudorandom
+    /// mask it shares with j in one direction and subtracts the mask of the
+    /// other direction (both expanded from the pair's key); the masks cancel
+    /// in the sum. A party's masked vector is uniformly random to any
+    /// coalition that lacks another honest party's pair key, i.e. to any
+    /// coalition of at most n − 2 parties (so at least t). Use it when the
+    /// sum itself is the output; use [`Party::input_sum`] when the sum must
+    /// stay secret for further computation.
+    pub fn open_sum(&mut self, values: &[Fp]) -> Result<Vec<Fp>> {
+        let round = self.chan.round();
+        let mut masked = Zeroizing::new(values.to_vec());
+        for j in (0..self.n).filter(|&j| j != self.me) {
+            let out = self.out_keys.get(j).and_then(Option::as_ref);
+            let inc = self.in_keys.get(j).and_then(Option::as_ref);
+            let (Some(out), Some(inc)) = (out, inc) else {
+                return Err(config_err("missing pair key"));
+            };
+            let add = Zeroizing::new(out.expand(round, values.len()));
+            let sub = Zeroizing::new(inc.expand(round, values.len()));
+            for ((m, &a), &b) in masked.iter_mut().zip(add.iter()).zip(sub.iter()) {
+                *m += a - b;
+            }
+        }
+        let all = self.chan.all_to_all(&masked)?;
+        let mut sum = vec![Fp::ZERO; values.len()];
+        for v in &all {
+            for (s, &x) in sum.iter_mut().zip(v) {
+                *s += x;
+            }
+        }
+        Ok(sum)
+    }
+
     /// Opens a shared vector to every party, checking that all `n` shares
     /// of each element lie on one polynomial of degree t.
     pub fn open(&mut self, x: &SecretVec) -> Result<Vec<Fp>> {

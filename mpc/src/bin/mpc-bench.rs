@@ -1,7 +1,7 @@
 //! `mpc-bench`: times one MPC operation between P party processes on 127.0.0.1.
 //!
 //! ```text
-//! mpc-bench --op sum|mul|lt|psi --n N --parties P [--timeout SECONDS]
+//! mpc-bench --op sum|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]
 //! ```
 //!
 //! Starts P copies of itself as party processes connected over TCP on
@@ -12,7 +12,11 @@
 //! and session set-up to its result (start-up excluded); `bytes_sent` is the
 //! total over all parties, message headers included.
 //!
-//! - `sum`: every party inputs a length-N vector; the element-wise sum is opened.
+//! - `sum`: every party contributes a length-N vector; every party learns the
+//!   element-wise sum (secure aggregation with pairwise masks, one round:
+//!   `Party::open_sum`).
+//! - `sum-shares`: the same through Shamir shares (`Party::input_sum`, then
+//!   `Party::open`), for when the sum must stay secret for further steps.
 //! - `mul`: parties 0 and 1 input length-N vectors; the element-wise product is opened.
 //! - `lt`: parties 0 and 1 input length-N vectors of 32-bit integers; the
 //!   N comparison bits are opened.
@@ -36,6 +40,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Sum,
+    SumShares,
     Mul,
     Lt,
     Psi,
@@ -45,15 +50,21 @@ impl Op {
     fn parse(s: &str) -> Result<Op, BoxError> {
         Ok(match s {
             "sum" => Op::Sum,
+            "sum-shares" => Op::SumShares,
             "mul" => Op::Mul,
             "lt" => Op::Lt,
             "psi" => Op::Psi,
-            _ => return Err(format!("unknown op `{s}` (expected sum, mul, lt or psi)").into()),
+            _ => {
+                return Err(
+                    format!("unknown op `{s}` (expected sum, sum-shares, mul, lt or psi)").into(),
+                )
+            }
         })
     }
     fn name(self) -> &'static str {
         match self {
             Op::Sum => "sum",
+            Op::SumShares => "sum-shares",
             Op::Mul => "mul",
             Op::Lt => "lt",
             Op::Psi => "psi",
@@ -141,7 +152,8 @@ fn int_inputs(seed: &[u8; 32], op: Op, i: usize, n: usize) -> Vec<i64> {
     (0..n)
         .map(|_| match op {
             Op::Lt | Op::Mul => i64::from(rng.gen::<i32>() >> 1),
-            _ => i64::from(rng.gen::<u32>()),
+            Op::Sum | Op::SumShares => i64::from(rng.gen::<u32>()),
+            Op::Psi => 0,
         })
         .collect()
 }
@@ -173,7 +185,7 @@ fn digest_ints(xs: impl Iterator<Item = i128>) -> String {
 
 fn expected_digest(a: &Args) -> String {
     match a.op {
-        Op::Sum => {
+        Op::Sum | Op::SumShares => {
             let ins: Vec<Vec<i64>> = (0..a.parties)
                 .map(|i| int_inputs(&a.seed, a.op, i, a.n))
                 .collect();
@@ -213,7 +225,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
         } else {
             Vec::new()
         };
-        chan.exchange(Vec::new(), &[])?; // keep rounds aligned with the others
+        chan.all_to_all(&[])?; // barrier: start together
         let start = Instant::now();
         let digest = match me {
             0 => match psi::receive(&mut chan, 1, &items, PsiMode::Which)? {
@@ -235,29 +247,18 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
             transport,
             &SessionConfig::new(session).with_timeout(timeout),
         )?;
+        // Inputs are generated and encoded before the clock starts.
+        let enc = codec.encode(&int_inputs(&a.seed, a.op, me, a.n))?;
         party.barrier()?;
         let before = party.bytes_sent();
         let start = Instant::now();
-        let mine = int_inputs(&a.seed, a.op, me, a.n);
         let out = match a.op {
-            Op::Sum => {
-                let trace = std::env::var_os("MPC_BENCH_TRACE").is_some();
-                let enc = codec.encode(&mine)?;
-                let t0 = Instant::now();
+            Op::Sum => party.open_sum(&enc)?,
+            Op::SumShares => {
                 let total = party.input_sum(&enc)?;
-                let t2 = Instant::now();
-                let out = party.open(&total)?;
-                if trace {
-                    eprintln!(
-                        "party {me}: input_sum {:?} open {:?}",
-                        t2 - t0,
-                        t2.elapsed()
-                    );
-                }
-                out
+                party.open(&total)?
             }
             _ => {
-                let enc = codec.encode(&mine)?;
                 let x = party.input(0, (me == 0).then_some(enc.as_slice()), a.n)?;
                 let y = party.input(1, (me == 1).then_some(enc.as_slice()), a.n)?;
                 let z = if a.op == Op::Mul {
@@ -269,11 +270,11 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
             }
         };
         let seconds = start.elapsed().as_secs_f64();
-        (
-            seconds,
-            party.bytes_sent() - before,
-            digest_ints(out.iter().map(|x| x.to_i128())),
-        )
+        let bytes = party.bytes_sent() - before;
+        // Wait for everyone before hashing, so that no party's checking
+        // competes for the CPU with another party's timed work.
+        party.barrier()?;
+        (seconds, bytes, digest_ints(out.iter().map(|x| x.to_i128())))
     };
     println!(
         "{}",
@@ -309,17 +310,21 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
             .spawn()?;
         children.push(child);
     }
-    let expected = expected_digest(&a);
-    let mut seconds = 0f64;
-    let mut bytes = 0u64;
-    let mut correct = true;
-    let mut failures = Vec::new();
+    let mut lines = Vec::new();
     for (i, mut child) in children.into_iter().enumerate() {
         let mut line = String::new();
         if let Some(out) = child.stdout.take() {
             BufReader::new(out).read_line(&mut line)?;
         }
-        let status = child.wait()?;
+        lines.push((i, child.wait()?, line));
+    }
+    // Computed only now, so it does not compete with the parties for the CPU.
+    let expected = expected_digest(&a);
+    let mut seconds = 0f64;
+    let mut bytes = 0u64;
+    let mut correct = true;
+    let mut failures = Vec::new();
+    for (i, status, line) in lines {
         if !status.success() || line.trim().is_empty() {
             failures.push(format!("party {i} failed ({status})"));
             correct = false;

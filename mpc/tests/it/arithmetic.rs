@@ -133,3 +133,22 @@ fn input_sum_matches_plaintext() {
         assert_eq!(out, vec![s, 1000 * n as i128 - s, -7 * n as i128]);
     }
 }
+
+#[test]
+fn open_sum_matches_plaintext() {
+    for n in 3..=5 {
+        let out = agree(run(n, move |p| {
+            let me = p.index() as i64;
+            let a = p.open_sum(&enc(&[me, 1000 - me, -7]))?;
+            // The session goes on normally afterwards.
+            let b = p.open_sum(&enc(&[1]))?;
+            Ok((
+                a.iter().map(|x| x.to_i128()).collect::<Vec<_>>(),
+                b[0].to_i128(),
+            ))
+        }));
+        let s: i128 = (0..n as i128).sum();
+        assert_eq!(out.0, vec![s, 1000 * n as i128 - s, -7 * n as i128]);
+        assert_eq!(out.1, n as i128);
+    }
+}

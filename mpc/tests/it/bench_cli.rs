@@ -27,7 +27,13 @@ fn bench(op: &str, n: usize, parties: usize) -> serde_json::Value {
 
 #[test]
 fn every_op_is_correct_across_processes() {
-    for (op, parties) in [("sum", 3), ("mul", 4), ("lt", 3), ("psi", 2)] {
+    for (op, parties) in [
+        ("sum", 3),
+        ("sum-shares", 5),
+        ("mul", 4),
+        ("lt", 3),
+        ("psi", 2),
+    ] {
         let v = bench(op, 40, parties);
         assert_eq!(v["op"], op);
         assert_eq!(v["n"], 40);
