@@ -212,15 +212,7 @@ impl<T: Transport> Channel<T> {
     /// vector of `len` elements: the all-to-all round used by `open`.
     pub fn all_to_all(&mut self, mine: &[Fp]) -> Result<Vec<Vec<Fp>>> {
         let peers: Vec<usize> = (0..self.n).filter(|&j| j != self.me).collect();
-        let out = peers
-            .iter()
-            .map(|&j| {
-                let mut m = self.message_with_capacity(j, mine.len() * ELEMENT_BYTES);
-                push_elements(&mut m, mine);
-                (j, m)
-            })
-            .collect();
-        let inc = self.exchange(out, &peers)?;
+        let inc = self.broadcast_elements(mine, &peers)?;
         let mut all: Vec<Vec<Fp>> = vec![Vec::new(); self.n];
         for m in inc {
             let v = m.elements(mine.len())?;
@@ -232,6 +224,22 @@ impl<T: Transport> Channel<T> {
             *slot = mine.to_vec();
         }
         Ok(all)
+    }
+
+    /// Sends the same elements to every peer (encoded once) and receives
+    /// one message from each party in `from`.
+    pub fn broadcast_elements(&mut self, xs: &[Fp], from: &[usize]) -> Result<Vec<Incoming>> {
+        let mut body = Vec::new();
+        push_elements(&mut body, xs);
+        let out = (0..self.n)
+            .filter(|&j| j != self.me)
+            .map(|j| {
+                let mut m = self.message_with_capacity(j, body.len());
+                m.extend_from_slice(&body);
+                (j, m)
+            })
+            .collect();
+        self.exchange(out, from)
     }
 
     fn check_header(&self, peer: usize, b: &[u8]) -> Result<()> {

@@ -349,12 +349,11 @@ impl<T: Transport> Party<T> {
                 *m += a - b;
             }
         }
-        let all = self.chan.all_to_all(&masked)?;
-        let mut sum = vec![Fp::ZERO; values.len()];
-        for v in &all {
-            for (s, &x) in sum.iter_mut().zip(v) {
-                *s += x;
-            }
+        let peers: Vec<usize> = (0..self.n).filter(|&j| j != self.me).collect();
+        let inc = self.chan.broadcast_elements(&masked, &peers)?;
+        let mut sum = masked.to_vec();
+        for m in &inc {
+            accumulate(m.payload(), values.len(), m.peer, Fp::ONE, &mut sum)?;
         }
         Ok(sum)
     }
