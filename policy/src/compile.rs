@@ -14,7 +14,7 @@ use crate::value::{Type, Value};
 
 /// A small, fast, non-cryptographic hasher (FNV-1a) for the index; keys are policy-author data
 /// from checked sources, not attacker-chosen at request time.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone, Copy, Debug)]
 pub(crate) struct Fnv(u64);
 
 impl Hasher for Fnv {
@@ -102,6 +102,8 @@ pub(crate) struct Bucket {
 #[derive(Debug, Clone)]
 pub struct Policies {
     pub(crate) schema: Arc<Schema>,
+    /// Attribute names by id, shared by explanations.
+    pub(crate) attr_names: Vec<Arc<str>>,
     pub(crate) policies: Vec<CPolicy>,
     pub(crate) actions: FastMap<Box<str>, u32>,
     pub(crate) offers: FastMap<Box<str>, u32>,
@@ -113,8 +115,14 @@ impl Policies {
     /// Checks `set` against `schema` and compiles it.
     pub fn compile(set: PolicySet, schema: Arc<Schema>) -> Result<Policies, Diagnostics> {
         check(&set, &schema)?;
+        let attr_names = schema
+            .attributes()
+            .iter()
+            .map(|a| Arc::from(a.name.as_str()))
+            .collect();
         let mut out = Policies {
             schema,
+            attr_names,
             policies: Vec::with_capacity(set.policies.len()),
             actions: FastMap::default(),
             offers: FastMap::default(),
@@ -223,8 +231,12 @@ fn intern_target(map: &mut FastMap<Box<str>, u32>, t: &Target) -> Vec<u32> {
             let mut ids: Vec<u32> = names
                 .iter()
                 .map(|n| {
+                    if let Some(id) = map.get(n.name.as_str()) {
+                        return *id;
+                    }
                     let next = u32::try_from(map.len()).unwrap_or(ANY - 1);
-                    *map.entry(n.name.as_str().into()).or_insert(next)
+                    map.insert(n.name.as_str().into(), next);
+                    next
                 })
                 .collect();
             ids.sort_unstable();

@@ -204,9 +204,9 @@ struct Explainer<'a> {
 impl Explainer<'_> {
     fn name(&self, id: usize) -> Arc<str> {
         self.policies
-            .schema
-            .attribute_by_id(id)
-            .map_or_else(|| Arc::from("?"), |d| Arc::from(d.name.as_str()))
+            .attr_names
+            .get(id)
+            .map_or_else(|| Arc::from("?"), Arc::clone)
     }
 
     fn note_missing(&mut self, err: EvalError) {
@@ -323,8 +323,8 @@ impl Policies {
     pub fn evaluate(&self, req: &Request) -> Decision {
         let mut d = Decision {
             outcome: Outcome::Deny,
-            action: req.action().into(),
-            offer: req.offer().into(),
+            action: req.action_arc(),
+            offer: req.offer_arc(),
             deciding: Vec::new(),
             obligations: Vec::new(),
             failed: Vec::new(),

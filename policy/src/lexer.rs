@@ -8,11 +8,11 @@ use crate::value::{parse_datetime, parse_duration};
 
 /// What a token is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tok {
+pub enum Tok<'a> {
     /// A name: keyword, action, attribute segment or obligation.
-    Ident(String),
+    Ident(&'a str),
     /// A double-quoted string, escapes resolved.
-    Str(String),
+    Str(std::borrow::Cow<'a, str>),
     /// An integer.
     Int(i64),
     /// A decimal in ten-thousandths.
@@ -29,9 +29,9 @@ pub enum Tok {
 
 /// A token and where it is.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Token {
+pub struct Token<'a> {
     /// The token.
-    pub tok: Tok,
+    pub tok: Tok<'a>,
     /// Its place in the source.
     pub span: Span,
 }
@@ -52,7 +52,7 @@ const SYMBOLS: [&str; 17] = [
 ];
 
 /// Splits `src` into tokens; the last token is always [`Tok::Eof`].
-pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
+pub fn lex(src: &str) -> Result<Vec<Token<'_>>, LexError> {
     let bytes = src.as_bytes();
     let mut out = Vec::with_capacity(src.len() / 4 + 1);
     let mut i = 0;
@@ -96,7 +96,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
             let word = src.get(i..end).unwrap_or("");
             let tok = match parse_duration(word) {
                 Some(ms) if word.starts_with('P') => Tok::Duration(ms),
-                _ => Tok::Ident(word.to_owned()),
+                _ => Tok::Ident(word),
             };
             out.push(Token {
                 tok,
@@ -135,13 +135,23 @@ pub fn lex(src: &str) -> Result<Vec<Token>, LexError> {
     Ok(out)
 }
 
-fn lex_string(src: &str, start: usize) -> Result<(String, usize), LexError> {
+fn lex_string(src: &str, start: usize) -> Result<(std::borrow::Cow<'_, str>, usize), LexError> {
+    // Fast path: no escapes, borrow the text.
+    let body = src.get(start + 1..).unwrap_or("");
+    if let Some(end) = body.find(['"', '\\', '\n']) {
+        if body.as_bytes().get(end) == Some(&b'"') {
+            return Ok((
+                std::borrow::Cow::Borrowed(body.get(..end).unwrap_or("")),
+                start + 1 + end + 1,
+            ));
+        }
+    }
     let mut s = String::new();
     let mut chars = src.get(start + 1..).unwrap_or("").char_indices();
     while let Some((off, ch)) = chars.next() {
         let at = start + 1 + off;
         match ch {
-            '"' => return Ok((s, at + 1)),
+            '"' => return Ok((std::borrow::Cow::Owned(s), at + 1)),
             '\n' => break,
             '\\' => match chars.next() {
                 Some((_, 'n')) => s.push('\n'),
@@ -167,7 +177,7 @@ fn lex_string(src: &str, start: usize) -> Result<(String, usize), LexError> {
     })
 }
 
-fn lex_number(src: &str, start: usize) -> Result<(Tok, usize), LexError> {
+fn lex_number(src: &str, start: usize) -> Result<(Tok<'_>, usize), LexError> {
     let bytes = src.as_bytes();
     let mut end = start + 1;
     // A datetime or date: digits, letters and `-:.+` without spaces, starting with 4 digits and `-`.
@@ -230,7 +240,7 @@ fn lex_number(src: &str, start: usize) -> Result<(Tok, usize), LexError> {
 mod tests {
     use super::*;
 
-    fn toks(s: &str) -> Vec<Tok> {
+    fn toks(s: &str) -> Vec<Tok<'_>> {
         lex(s).unwrap().into_iter().map(|t| t.tok).collect()
     }
 
@@ -239,9 +249,9 @@ mod tests {
         assert_eq!(
             toks(r#"a.b >= 3 "x\"y" 2.5 30d P1D 1970-01-02"#),
             vec![
-                Tok::Ident("a".into()),
+                Tok::Ident("a"),
                 Tok::Sym("."),
-                Tok::Ident("b".into()),
+                Tok::Ident("b"),
                 Tok::Sym(">="),
                 Tok::Int(3),
                 Tok::Str("x\"y".into()),

@@ -26,3 +26,24 @@ pub use parser::{parse, MAX_NESTING};
 pub use request::{Request, RequestError};
 pub use schema::Schema;
 pub use value::{Type, Value};
+
+/// Parses every (file name, text) source and checks the policies together against `schema`
+/// (so duplicate ids across files are found). What `symbolon policy check FILE...` runs.
+pub fn parse_and_check(
+    sources: &[(&str, &str)],
+    schema: &Schema,
+) -> Result<PolicySet, Diagnostics> {
+    let mut set = PolicySet::default();
+    let mut diags = Diagnostics::default();
+    for (name, text) in sources {
+        match parse(name, text) {
+            Ok(s) => set.extend(s),
+            Err(d) => diags.items.extend(d.items),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    check(&set, schema)?;
+    Ok(set)
+}

@@ -73,8 +73,8 @@ pub fn parse_source(file: &Arc<SourceFile>) -> Result<PolicySet, Diagnostics> {
     }
 }
 
-struct Parser {
-    toks: Vec<Token>,
+struct Parser<'a> {
+    toks: Vec<Token<'a>>,
     pos: usize,
     file: Arc<SourceFile>,
     depth: usize,
@@ -95,8 +95,8 @@ fn describe(t: &Tok) -> String {
     }
 }
 
-impl Parser {
-    fn peek(&self) -> &Tok {
+impl<'a> Parser<'a> {
+    fn peek(&self) -> &Tok<'a> {
         self.toks.get(self.pos).map_or(&Tok::Eof, |t| &t.tok)
     }
 
@@ -114,11 +114,19 @@ impl Parser {
             .map_or_else(Span::default, |t| t.span)
     }
 
-    fn bump(&mut self) -> Token {
-        let t = self.toks.get(self.pos).cloned().unwrap_or(Token {
-            tok: Tok::Eof,
-            span: self.span(),
-        });
+    fn bump(&mut self) -> Token<'a> {
+        let span = self.span();
+        // Tokens are consumed once: take it instead of cloning.
+        let t = match self.toks.get_mut(self.pos) {
+            Some(t) => Token {
+                tok: std::mem::replace(&mut t.tok, Tok::Sym("")),
+                span: t.span,
+            },
+            None => Token {
+                tok: Tok::Eof,
+                span,
+            },
+        };
         if self.pos < self.toks.len() {
             self.pos += 1;
         }
@@ -126,7 +134,7 @@ impl Parser {
     }
 
     fn is_kw(&self, kw: &str) -> bool {
-        matches!(self.peek(), Tok::Ident(s) if s == kw)
+        matches!(self.peek(), Tok::Ident(s) if *s == kw)
     }
 
     fn is_sym(&self, sym: &str) -> bool {
@@ -179,7 +187,10 @@ impl Parser {
             Token {
                 tok: Tok::Str(s),
                 span,
-            } => Name { name: s, span },
+            } => Name {
+                name: s.into_owned(),
+                span,
+            },
             t => {
                 return Err(Diagnostic::new(
                     &self.file,
@@ -194,8 +205,8 @@ impl Parser {
         };
         self.expect_sym("{", "to open the policy")?;
         let effect = match self.peek() {
-            Tok::Ident(s) if s == "permit" => Effect::Permit,
-            Tok::Ident(s) if s == "forbid" => Effect::Forbid,
+            Tok::Ident("permit") => Effect::Permit,
+            Tok::Ident("forbid") => Effect::Forbid,
             _ => return Err(self.expected("`permit` or `forbid`")),
         };
         let effect_span = self.bump().span;
@@ -246,8 +257,8 @@ impl Parser {
         let mut names = Vec::new();
         loop {
             match self.peek() {
-                Tok::Ident(s) if !KEYWORDS.contains(&s.as_str()) => {
-                    let name = s.clone();
+                Tok::Ident(s) if !KEYWORDS.contains(s) => {
+                    let name = (*s).to_owned();
                     names.push(Name {
                         name,
                         span: self.bump().span,
@@ -278,7 +289,10 @@ impl Parser {
                 Token {
                     tok: Tok::Str(s),
                     span,
-                } => names.push(Name { name: s, span }),
+                } => names.push(Name {
+                    name: s.into_owned(),
+                    span,
+                }),
                 t => {
                     return Err(Diagnostic::new(
                         &self.file,
@@ -304,8 +318,8 @@ impl Parser {
 
     fn obligation(&mut self) -> PResult<Obligation> {
         let name = match self.peek() {
-            Tok::Ident(s) if !KEYWORDS.contains(&s.as_str()) => {
-                let name = s.clone();
+            Tok::Ident(s) if !KEYWORDS.contains(s) => {
+                let name = (*s).to_owned();
                 Name {
                     name,
                     span: self.bump().span,
@@ -319,7 +333,7 @@ impl Parser {
             while !self.is_sym("}") {
                 let pname = match self.peek() {
                     Tok::Ident(s) => {
-                        let n = s.clone();
+                        let n = (*s).to_owned();
                         Name {
                             name: n,
                             span: self.bump().span,
@@ -357,8 +371,8 @@ impl Parser {
             Tok::Decimal(d) => Value::Decimal(d),
             Tok::DateTime(ms) => Value::DateTime(ms),
             Tok::Duration(ms) => Value::Duration(ms),
-            Tok::Ident(s) if s == "true" => Value::Bool(true),
-            Tok::Ident(s) if s == "false" => Value::Bool(false),
+            Tok::Ident("true") => Value::Bool(true),
+            Tok::Ident("false") => Value::Bool(false),
             Tok::Sym("[") => {
                 let mut items = Vec::new();
                 while !self.is_sym("]") {
@@ -496,7 +510,7 @@ impl Parser {
     fn attribute(&mut self) -> PResult<(String, Span)> {
         let start = self.span();
         let mut path = match self.peek() {
-            Tok::Ident(s) if !KEYWORDS.contains(&s.as_str()) && s != "false" => s.clone(),
+            Tok::Ident(s) if !KEYWORDS.contains(s) && *s != "false" => (*s).to_owned(),
             _ => return Err(self.expected("an attribute such as `holder.role`")),
         };
         self.bump();
@@ -517,7 +531,7 @@ impl Parser {
     fn operand(&mut self) -> PResult<Expr> {
         let start = self.span();
         match self.peek() {
-            Tok::Ident(s) if !matches!(s.as_str(), "true" | "false") => {
+            Tok::Ident(s) if !matches!(*s, "true" | "false") => {
                 let (path, span) = self.attribute()?;
                 Ok(Expr {
                     kind: ExprKind::Attr(path),

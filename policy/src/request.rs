@@ -76,6 +76,14 @@ impl Request {
         &self.offer
     }
 
+    pub(crate) fn action_arc(&self) -> Arc<str> {
+        Arc::clone(&self.action)
+    }
+
+    pub(crate) fn offer_arc(&self) -> Arc<str> {
+        Arc::clone(&self.offer)
+    }
+
     /// Sets attribute `name` (such as `holder.role` or `now`), checking its type.
     pub fn set(
         &mut self,

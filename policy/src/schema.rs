@@ -1,7 +1,9 @@
 //! The schema: which attributes exist and their types, which actions and obligations a policy may
 //! name. [`Schema::health`] is the default health data-space schema; a connector may extend it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::compile::FastMap;
 
 use crate::value::Type;
 
@@ -72,7 +74,7 @@ pub enum SchemaError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schema {
     attrs: Vec<AttrDef>,
-    by_name: HashMap<String, AttrId>,
+    by_name: FastMap<String, AttrId>,
     actions: BTreeMap<String, String>,
     obligations: BTreeMap<String, ObligationDef>,
 }
@@ -94,7 +96,7 @@ impl Schema {
     pub fn empty() -> Schema {
         let mut s = Schema {
             attrs: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: FastMap::default(),
             actions: BTreeMap::new(),
             obligations: BTreeMap::new(),
         };
