@@ -85,3 +85,22 @@ fn index_skips_other_offers() {
         "only the policy for o43 is explained:\n{d}"
     );
 }
+
+#[test]
+fn a_permit_without_explanation_does_not_allocate() {
+    let p = ppa();
+    let req = Request::from_json(
+        p.schema(),
+        &json!({"action": "join_computation", "offer": "ppa-ibd-2024", "now": "2026-06-01",
+                "holder": {"role": "Hospital", "member_of": "health-data-space-nl"},
+                "consent": {"purposes": ["scientific-research"]},
+                "request": {"purpose": "scientific-research"}, "session": {"parties": 3}}),
+    )
+    .unwrap();
+    let mut outcome = None;
+    let info = allocation_counter::measure(|| {
+        outcome = Some(p.authorize(&req).outcome);
+    });
+    assert_eq!(outcome, Some(Outcome::Permit));
+    assert_eq!(info.count_total, 0, "authorize allocated");
+}
