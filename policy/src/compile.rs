@@ -263,7 +263,7 @@ fn operand(e: &Expr, schema: &Schema) -> Operand {
             .map_or(Operand::Lit(Value::Bool(false)), |(id, _)| {
                 Operand::Attr(id)
             }),
-        ExprKind::Lit(v) => Operand::Lit(v.clone()),
+        ExprKind::Lit(v) => Operand::Lit(v.clone().normalized()),
         // INVARIANT: the parser only puts attributes and literals on either side of an operator.
         _ => Operand::Lit(Value::Bool(false)),
     }

@@ -114,7 +114,7 @@ impl Request {
             }
         };
         if let Some(slot) = self.values.get_mut(id) {
-            *slot = Some(value);
+            *slot = Some(value.normalized());
         }
         Ok(self)
     }

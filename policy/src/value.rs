@@ -120,6 +120,17 @@ impl Value {
         Value::Set(v.into())
     }
 
+    /// The value with a set sorted and without duplicates, as evaluation expects (sets built with
+    /// [`Value::set`] already are).
+    pub fn normalized(self) -> Value {
+        match self {
+            Value::Set(items) if !items.windows(2).all(|w| matches!(w, [a, b] if a < b)) => {
+                Value::set(items.iter())
+            }
+            other => other,
+        }
+    }
+
     /// Orders two values of comparable types; `None` if they cannot be ordered.
     pub fn compare(&self, other: &Value) -> Option<Ordering> {
         match (self, other) {
@@ -512,5 +523,7 @@ mod tests {
         assert_eq!(format_decimal(-20_500), "-2.05");
         assert_eq!(format_decimal(10_000), "1.0");
         assert!(Value::Int(1).equals(&Value::Decimal(10_000)));
+        let unsorted = Value::Set(vec![Arc::from("b"), Arc::from("a"), Arc::from("b")].into());
+        assert_eq!(unsorted.normalized(), Value::set(["a", "b"]));
     }
 }
