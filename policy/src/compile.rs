@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::ast::{Effect, Expr, ExprKind, Op, PolicySet, Target};
 use crate::check::check;
 use crate::diag::Diagnostics;
+use crate::loc::SourceFile;
 use crate::schema::{AttrId, Schema};
 use crate::value::{Type, Value};
 
@@ -132,7 +133,10 @@ impl Policies {
         for p in &set.policies {
             let idx = u32::try_from(out.policies.len()).unwrap_or(ANY - 1);
             let id: Arc<str> = p.id.name.as_str().into();
-            let cond = p.condition.as_ref().map(|c| compile_expr(c, &out.schema));
+            let cond = p
+                .condition
+                .as_ref()
+                .map(|c| compile_expr(c, &out.schema, &p.source));
             let obligations = p
                 .obligations
                 .iter()
@@ -290,7 +294,7 @@ pub(crate) fn required(op: Op, lit: &Value) -> String {
     }
 }
 
-pub(crate) fn compile_expr(e: &Expr, schema: &Schema) -> CExpr {
+pub(crate) fn compile_expr(e: &Expr, schema: &Schema, src: &SourceFile) -> CExpr {
     let text = || -> Arc<str> { e.to_string().into() };
     match &e.kind {
         ExprKind::Lit(Value::Bool(b)) => CExpr::Const(*b),
@@ -301,12 +305,14 @@ pub(crate) fn compile_expr(e: &Expr, schema: &Schema) -> CExpr {
         ExprKind::Has(a) => schema.attribute(a).map_or(CExpr::Const(false), |(id, _)| {
             CExpr::Has(id, a.as_str().into())
         }),
-        ExprKind::And(items) => CExpr::And(items.iter().map(|i| compile_expr(i, schema)).collect()),
+        ExprKind::And(items) => {
+            CExpr::And(items.iter().map(|i| compile_expr(i, schema, src)).collect())
+        }
         ExprKind::Or(items) => CExpr::Or(
-            items.iter().map(|i| compile_expr(i, schema)).collect(),
+            items.iter().map(|i| compile_expr(i, schema, src)).collect(),
             text(),
         ),
-        ExprKind::Not(inner) => CExpr::Not(Box::new(compile_expr(inner, schema)), text()),
+        ExprKind::Not(inner) => CExpr::Not(Box::new(compile_expr(inner, schema, src)), text()),
         ExprKind::Binary(op, l, r) => {
             let (mut op, mut left, mut right) = (*op, operand(l, schema), operand(r, schema));
             if let (Operand::Lit(_), Operand::Attr(_)) = (&left, &right) {
@@ -330,11 +336,18 @@ pub(crate) fn compile_expr(e: &Expr, schema: &Schema) -> CExpr {
                 ),
                 _ => e.to_string(),
             };
+            // The comparison as its author wrote it, when it sits on one line; else as printed.
+            let written = src.snippet(e.span);
+            let text = if written.is_empty() || written.contains(['\n', '/']) {
+                text()
+            } else {
+                Arc::from(written)
+            };
             CExpr::Cmp(Box::new(Cmp {
                 op,
                 left,
                 right,
-                text: text(),
+                text,
                 required: req.into(),
             }))
         }
