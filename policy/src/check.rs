@@ -3,8 +3,6 @@
 
 mod contradiction;
 
-use std::collections::HashMap;
-
 use crate::ast::{Effect, Expr, ExprKind, Op, Policy, PolicySet, Target};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::schema::{Schema, ROOTS};
@@ -14,7 +12,7 @@ use crate::value::Type;
 /// Checks `set` against `schema`; `Ok` if nothing is wrong, else every problem found.
 pub fn check(set: &PolicySet, schema: &Schema) -> Result<(), Diagnostics> {
     let mut diags = Diagnostics::default();
-    let mut seen: HashMap<&str, &Policy> = HashMap::new();
+    let mut seen: crate::compile::FastMap<&str, &Policy> = Default::default();
     for p in &set.policies {
         if let Some(first) = seen.get(p.id.name.as_str()) {
             let at = first.source.line_col(first.id.span.start);

@@ -54,7 +54,7 @@ const SYMBOLS: [&str; 17] = [
 /// Splits `src` into tokens; the last token is always [`Tok::Eof`].
 pub fn lex(src: &str) -> Result<Vec<Token<'_>>, LexError> {
     let bytes = src.as_bytes();
-    let mut out = Vec::with_capacity(src.len() / 4 + 1);
+    let mut out = Vec::with_capacity(src.len() / 8 + 1);
     let mut i = 0;
     while i < bytes.len() {
         let c = bytes.get(i).copied().unwrap_or(0);
@@ -94,9 +94,13 @@ pub fn lex(src: &str) -> Result<Vec<Token<'_>>, LexError> {
                 end += 1;
             }
             let word = src.get(i..end).unwrap_or("");
-            let tok = match parse_duration(word) {
-                Some(ms) if word.starts_with('P') => Tok::Duration(ms),
-                _ => Tok::Ident(word),
+            let tok = match word
+                .starts_with('P')
+                .then(|| parse_duration(word))
+                .flatten()
+            {
+                Some(ms) => Tok::Duration(ms),
+                None => Tok::Ident(word),
             };
             out.push(Token {
                 tok,
