@@ -1,1 +1,4 @@
-//! End-to-end tests.
+//! End-to-end tests: several connectors in one test, on 127.0.0.1 with ports from the OS.
+#![recursion_limit = "256"]
+
+mod data_space;

@@ -1,2 +1,5 @@
 //! The `symbolon` command line.
-fn main() {}
+
+fn main() -> std::process::ExitCode {
+    symbolon_connector::cli::main()
+}

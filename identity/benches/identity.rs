@@ -1,6 +1,8 @@
 //! Issue and verify per operation, beside a raw Ed25519 baseline.
 //!
 //! Run: `cargo bench -p symbolon-identity --bench identity`.
+#![recursion_limit = "256"]
+#![allow(missing_docs, reason = "criterion macros generate undocumented functions")]
 
 use std::sync::Arc;
 

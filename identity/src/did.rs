@@ -59,7 +59,7 @@ impl Did {
 
     /// The method-specific identifier.
     pub fn method_specific_id(&self) -> &str {
-        let prefix = 5 + self.method().len() + 1;
+        let prefix = "did:".len() + self.method().len() + 1;
         self.0.get(prefix..).unwrap_or_default()
     }
 

@@ -1,4 +1,5 @@
 //! Integration tests of the identity crate.
+#![recursion_limit = "256"]
 
 mod common;
 mod credentials;

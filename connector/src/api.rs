@@ -1,0 +1,45 @@
+//! The HTTP API: one function per area configures its routes, so that `serve` and the tests
+//! build the same application.
+
+pub mod error;
+pub mod vc;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use symbolon_identity::{DidResolver, Identity};
+
+use crate::datadir::{AdminToken, DataDir};
+use crate::issuer::StatusRegistry;
+
+/// Largest request body accepted (larger ones get 413).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler shares; built once, outside the server factory.
+pub struct AppState {
+    /// The connector's identity.
+    pub identity: Identity,
+    /// The admin token for management calls.
+    pub admin_token: AdminToken,
+    /// The data directory.
+    pub dir: DataDir,
+    /// The issuer's status registry.
+    pub status: StatusRegistry,
+    /// The DID resolver.
+    pub resolver: Arc<DidResolver>,
+    /// The base URL this connector is reachable at (status list URLs point here).
+    pub public_url: String,
+    /// The verifier's status list source (cached).
+    pub status_source: Arc<symbolon_identity::status_list::HttpStatusSource>,
+    /// Presentation nonces already accepted.
+    pub nonces: Arc<symbolon_identity::nonce::MemoryNonceStore>,
+}
+
+/// Configures every route of the connector.
+pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(state)
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .configure(vc::configure);
+    }
+}

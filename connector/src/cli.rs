@@ -1,0 +1,157 @@
+//! The `symbolon` command line: flags are parsed here and each command delegates to its module.
+//!
+//! Output is human text by default and JSON with `--json`; errors go to stderr with a non-zero
+//! exit code (1 for a failure or a rejected credential, 2 for a usage error).
+
+mod credential;
+mod did;
+mod init;
+mod presentation;
+mod serve;
+mod trust_list;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code of a usage error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Symbolon: verifiable identity plus shared secrets for health data spaces.
+#[derive(Debug, Parser)]
+#[command(name = "symbolon", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create this connector's keystore, DID and admin token.
+    Init(init::InitArgs),
+    /// Show or resolve DIDs.
+    #[command(subcommand)]
+    Did(did::DidCommand),
+    /// Issue, verify, revoke, store and list credentials.
+    #[command(subcommand)]
+    Credential(credential::CredentialCommand),
+    /// Create and verify presentations.
+    #[command(subcommand)]
+    Presentation(presentation::PresentationCommand),
+    /// Issue and install the data space's trust list.
+    #[command(subcommand, name = "trust-list")]
+    TrustList(trust_list::TrustListCommand),
+    /// Serve the W3C VC-API over HTTP or HTTPS.
+    Serve(serve::ServeArgs),
+}
+
+/// Options shared by commands that act on a data directory.
+#[derive(Debug, clap::Args)]
+pub struct DataDirArg {
+    /// The connector's data directory.
+    #[arg(long, env = "SYMBOLON_DATA_DIR")]
+    pub data_dir: PathBuf,
+}
+
+/// A failure that maps to an exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// A usage error (exit 2).
+    Usage(anyhow::Error),
+    /// Any other failure (exit 1).
+    Failed(anyhow::Error),
+    /// The verdict was negative and already reported (exit 1).
+    Rejected,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::Failed(error)
+    }
+}
+
+/// Result of a command.
+pub type CommandResult = Result<(), Failure>;
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Rejected) => ExitCode::from(1),
+        Err(Failure::Usage(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Failed(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SYMBOLON_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn run(cli: Cli) -> CommandResult {
+    match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Did(command) => did::run(command).await,
+        Command::Credential(command) => credential::run(command).await,
+        Command::Presentation(command) => presentation::run(command).await,
+        Command::TrustList(command) => trust_list::run(command).await,
+        Command::Serve(args) => serve::run(args).await,
+    }
+}
+
+/// Reads a file argument (`-` for standard input), as a usage error when unreadable.
+pub fn read_input(path: &str) -> Result<String, Failure> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    let limit = symbolon_identity::limits::MAX_INPUT_BYTES as u64 + 1;
+    let result = if path == "-" {
+        std::io::stdin().take(limit).read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_string(&mut text))
+    };
+    result.map_err(|e| Failure::Usage(anyhow::anyhow!("cannot read `{path}`: {e}")))?;
+    Ok(text)
+}
+
+/// Prints JSON, pretty.
+pub fn print_json(value: &impl serde::Serialize) -> CommandResult {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Failed(e.into()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Prints a verification report: JSON on stdout with `--json`, else a summary; a rejection's
+/// reason goes to stderr and yields [`Failure::Rejected`].
+pub fn print_report(report: &symbolon_identity::Report, json: bool) -> CommandResult {
+    if json {
+        print_json(report)?;
+    } else if report.verified {
+        println!("verified {}{}", report.kind, report.signer.as_ref().map(|s| format!(" signed by {s}")).unwrap_or_default());
+        for check in &report.checks {
+            println!("  {:<15} {:?}{}", check.check, check.outcome, check.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
+        }
+    }
+    if report.verified {
+        Ok(())
+    } else {
+        eprintln!("rejected: {}", report.error.clone().unwrap_or_else(|| "verification failed".into()));
+        Err(Failure::Rejected)
+    }
+}

@@ -1,0 +1,243 @@
+//! `symbolon credential issue|verify|revoke|suspend|reinstate|store|list`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use serde_json::Value;
+use symbolon_identity::status_list::{HttpStatusSource, StatusPurpose};
+use symbolon_identity::{credential, issue_credential, Did, DidResolver, Format, Input, Verifier};
+
+use super::{print_report, read_input, CommandResult, DataDirArg, Failure};
+use crate::datadir::{DataDir, SERVE_URL_FILE};
+use crate::issuer::StatusRegistry;
+
+/// Credential commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum CredentialCommand {
+    /// Issue a credential signed by this connector and print it.
+    Issue(IssueArgs),
+    /// Verify a credential (exit 0 valid, 1 invalid, 2 usage error).
+    Verify(VerifyArgs),
+    /// Revoke a credential this connector issued (a credential file, or its id).
+    Revoke(StatusArgs),
+    /// Suspend a credential this connector issued.
+    Suspend(StatusArgs),
+    /// Lift the suspension of a credential this connector issued.
+    Reinstate(StatusArgs),
+    /// Keep a credential issued to this connector's DID in its wallet.
+    Store {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The credential file (`-` for standard input).
+        file: String,
+    },
+    /// List the credentials in the wallet.
+    List {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Arguments of `credential issue`.
+#[derive(Debug, clap::Args)]
+pub struct IssueArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// The credential type, e.g. DataSpaceMembershipCredential.
+    #[arg(long = "type")]
+    credential_type: String,
+    /// The subject's DID.
+    #[arg(long)]
+    subject: String,
+    /// Subject claims as JSON, or @FILE.
+    #[arg(long)]
+    claims: Option<String>,
+    /// jwt (VC-JOSE), di (eddsa-rdfc-2022) or di-jcs (eddsa-jcs-2022).
+    #[arg(long, default_value = "jwt")]
+    format: String,
+    /// Expiry (RFC 3339).
+    #[arg(long)]
+    valid_until: Option<String>,
+    /// Add revocation and suspension status entries.
+    #[arg(long)]
+    status: bool,
+    /// Base URL of the status lists (default: the URL `symbolon serve` recorded).
+    #[arg(long)]
+    status_base: Option<String>,
+}
+
+/// Arguments of `credential verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A trust list credential to check the issuer against.
+    #[arg(long)]
+    trust_list: Option<String>,
+    /// Use the trust list installed in this data directory.
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Print the full report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// The credential file (`-` for standard input).
+    file: String,
+}
+
+/// Arguments of the status commands.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// A credential file or a credential id.
+    credential: String,
+}
+
+/// Runs a credential command.
+pub async fn run(command: CredentialCommand) -> CommandResult {
+    match command {
+        CredentialCommand::Issue(args) => issue(args).await,
+        CredentialCommand::Verify(args) => verify(args).await,
+        CredentialCommand::Revoke(args) => set_status(args, StatusPurpose::Revocation, true),
+        CredentialCommand::Suspend(args) => set_status(args, StatusPurpose::Suspension, true),
+        CredentialCommand::Reinstate(args) => set_status(args, StatusPurpose::Suspension, false),
+        CredentialCommand::Store { dir, file } => store(dir, &file).await,
+        CredentialCommand::List { dir, json } => list(dir, json),
+    }
+}
+
+fn usage(error: impl Into<anyhow::Error>) -> Failure {
+    Failure::Usage(error.into())
+}
+
+async fn issue(args: IssueArgs) -> CommandResult {
+    let dir = DataDir::new(&args.dir.data_dir);
+    let identity = dir.identity().context("cannot load the identity")?;
+    let format: Format = args.format.parse().map_err(|e: String| usage(anyhow!(e)))?;
+    let subject = Did::parse(&args.subject).map_err(usage)?;
+    let claims: Value = match args.claims.as_deref() {
+        None => Value::Null,
+        Some(text) => {
+            let text = match text.strip_prefix('@') {
+                Some(path) => read_input(path)?,
+                None => text.to_owned(),
+            };
+            serde_json::from_str(&text).map_err(|e| usage(anyhow!("--claims is not JSON: {e}")))?
+        }
+    };
+    let valid_until = args
+        .valid_until
+        .as_deref()
+        .map(|t| credential::parse_time(t).ok_or_else(|| usage(anyhow!("--valid-until `{t}` is not an RFC 3339 date-time"))))
+        .transpose()?;
+    let mut unsigned = credential::build(&identity.did, &args.credential_type, &subject, &claims, valid_until)
+        .context("the credential is not valid")?;
+    if args.status {
+        let base = match args.status_base {
+            Some(base) => base,
+            None => dir
+                .read_text(SERVE_URL_FILE)
+                .context("cannot read the serve URL")?
+                .map(|u| u.trim().to_owned())
+                .ok_or_else(|| usage(anyhow!("--status needs --status-base URL, or a `symbolon serve` started on this data directory")))?,
+        };
+        StatusRegistry::new(dir.clone()).assign(&mut unsigned, &base).context("cannot assign a status index")?;
+    }
+    let signed = issue_credential(&identity, unsigned, format).await.context("cannot issue the credential")?;
+    println!("{}", signed.to_text());
+    Ok(())
+}
+
+/// A verifier with an HTTP status source and, if given, a trust list.
+pub async fn verifier(trust_list: Option<&str>, data_dir: Option<&std::path::Path>) -> Result<Verifier, Failure> {
+    let resolver = Arc::new(DidResolver::new());
+    let mut verifier = Verifier::new(resolver.clone()).with_status_source(Arc::new(HttpStatusSource::new(Duration::from_secs(30))));
+    if let Some(path) = trust_list {
+        let token = read_input(path)?;
+        let trust = crate::trust::verify_trust_list(&token, resolver).await.map_err(|e| Failure::Failed(e.into()))?;
+        verifier = verifier.with_trust_list(trust);
+    } else if let Some(dir) = data_dir {
+        if let Some(trust) = crate::trust::installed(&DataDir::new(dir)) {
+            verifier = verifier.with_trust_list(trust);
+        }
+    }
+    Ok(verifier)
+}
+
+async fn verify(args: VerifyArgs) -> CommandResult {
+    let text = read_input(&args.file)?;
+    let verifier = verifier(args.trust_list.as_deref(), args.data_dir.as_deref()).await?;
+    let report = match Input::parse(&text) {
+        Ok(input) => verifier.verify_credential(&input).await,
+        Err(error) => {
+            if args.json {
+                super::print_json(&serde_json::json!({"verified": false, "kind": "credential", "error": error.to_string()}))?;
+            }
+            eprintln!("rejected: {error}");
+            return Err(Failure::Rejected);
+        }
+    };
+    print_report(&report, args.json)
+}
+
+fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> CommandResult {
+    let dir = DataDir::new(&args.dir.data_dir);
+    let id = if std::path::Path::new(&args.credential).is_file() {
+        let text = read_input(&args.credential)?;
+        let document = match Input::parse(&text).map_err(usage)? {
+            Input::Jwt(token) => symbolon_identity::verify::peek_jwt_payload(&token).ok_or_else(|| usage(anyhow!("not a credential")))?,
+            Input::Json(value) => value,
+        };
+        document.get("id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| usage(anyhow!("the credential has no id")))?
+    } else {
+        args.credential.clone()
+    };
+    let record = StatusRegistry::new(dir).set(&id, purpose, value).context("cannot change the status")?;
+    let verb = match (purpose, value) {
+        (StatusPurpose::Revocation, _) => "revoked",
+        (StatusPurpose::Suspension, true) => "suspended",
+        (StatusPurpose::Suspension, false) => "reinstated",
+    };
+    println!("{verb} {id} (status index {})", record.index);
+    Ok(())
+}
+
+async fn store(dir: DataDirArg, file: &str) -> CommandResult {
+    let dir = DataDir::new(&dir.data_dir);
+    let identity = dir.identity().context("cannot load the identity")?;
+    let text = read_input(file)?;
+    let input = Input::parse(&text).map_err(usage)?;
+    let verifier = verifier(None, Some(dir.root())).await?;
+    let report = verifier.verify_credential(&input).await;
+    if !report.verified {
+        return Err(Failure::Failed(anyhow!("refusing a credential that does not verify: {}", report.error.unwrap_or_default())));
+    }
+    let document = report.document.clone().unwrap_or_default();
+    let subjects = credential::subject_ids(&document);
+    if subjects.is_empty() || subjects.iter().any(|s| *s != identity.did.as_str()) {
+        return Err(Failure::Failed(anyhow!(
+            "refusing a credential about `{}`: this connector is `{}`",
+            subjects.join(", "),
+            identity.did
+        )));
+    }
+    let key = crate::wallet::store(&dir, &input, &document, report.format.as_deref().unwrap_or_default()).context("cannot store the credential")?;
+    println!("stored {} ({})", report.types.join(", "), key);
+    Ok(())
+}
+
+fn list(dir: DataDirArg, json: bool) -> CommandResult {
+    let held = crate::wallet::list(&DataDir::new(&dir.data_dir)).context("cannot read the wallet")?;
+    if json {
+        return super::print_json(&held);
+    }
+    if held.is_empty() {
+        println!("the wallet is empty");
+    }
+    for credential in held {
+        println!("{}  {}  from {}  ({})", credential.stored_at, credential.types.join(","), credential.issuer, credential.format);
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! `symbolon init`.
+
+use anyhow::Context as _;
+use symbolon_identity::KeyAlgorithm;
+
+use super::{CommandResult, DataDirArg, Failure};
+use crate::datadir::DataDir;
+
+/// Arguments of `symbolon init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// The key type.
+    #[arg(long, default_value = "ed25519", value_parser = ["ed25519", "p256"])]
+    key: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `symbolon init`.
+pub fn run(args: InitArgs) -> CommandResult {
+    let algorithm: KeyAlgorithm = args.key.parse().map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
+    let dir = DataDir::new(&args.dir.data_dir);
+    let passphrase = std::env::var(symbolon_identity::keystore::PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
+    let identity = dir.init(algorithm, passphrase.as_deref()).context("cannot create the identity")?;
+    if args.json {
+        super::print_json(&serde_json::json!({
+            "did": identity.did.as_str(),
+            "keystore": symbolon_identity::keystore::keystore_path(dir.root()),
+            "admin_token_file": dir.path(crate::datadir::ADMIN_TOKEN_FILE),
+            "encrypted": passphrase.is_some(),
+        }))
+    } else {
+        println!("{}", identity.did);
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! `symbolon presentation create|verify`.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context as _};
+use symbolon_identity::nonce::MemoryNonceStore;
+use symbolon_identity::{create_presentation, Expectations, Format, Input, Secured};
+
+use super::{print_report, read_input, CommandResult, DataDirArg, Failure};
+use crate::datadir::DataDir;
+
+/// Presentation commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum PresentationCommand {
+    /// Present credentials from the wallet (or the given files), bound to a nonce and audience.
+    Create {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The verifier's nonce (challenge).
+        #[arg(long)]
+        nonce: String,
+        /// The verifier's DID or origin (audience, domain).
+        #[arg(long)]
+        audience: String,
+        /// jwt, di (eddsa-rdfc-2022) or di-jcs (eddsa-jcs-2022).
+        #[arg(long, default_value = "jwt")]
+        format: String,
+        /// Credential files to present (default: every credential in the wallet).
+        files: Vec<String>,
+    },
+    /// Verify a presentation (exit 0 valid, 1 invalid, 2 usage error).
+    Verify {
+        /// The nonce (challenge) the presentation must carry.
+        #[arg(long)]
+        nonce: String,
+        /// The audience (domain) the presentation must name.
+        #[arg(long)]
+        audience: String,
+        /// A trust list credential to check issuers against.
+        #[arg(long)]
+        trust_list: Option<String>,
+        /// Use the trust list installed in this data directory.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The presentation file (`-` for standard input).
+        file: String,
+    },
+}
+
+/// Runs a presentation command.
+pub async fn run(command: PresentationCommand) -> CommandResult {
+    match command {
+        PresentationCommand::Create { dir, nonce, audience, format, files } => {
+            let dir = DataDir::new(&dir.data_dir);
+            let identity = dir.identity().context("cannot load the identity")?;
+            let format: Format = format.parse().map_err(|e: String| Failure::Usage(anyhow!(e)))?;
+            let credentials: Vec<Secured> = if files.is_empty() {
+                crate::wallet::list(&dir).context("cannot read the wallet")?.iter().map(|c| c.secured()).collect()
+            } else {
+                let mut credentials = Vec::new();
+                for file in &files {
+                    match Input::parse(&read_input(file)?).map_err(|e| Failure::Usage(e.into()))? {
+                        Input::Jwt(token) => credentials.push(Secured::Jwt(token)),
+                        Input::Json(value) => credentials.push(Secured::Json(value)),
+                    }
+                }
+                credentials
+            };
+            let presentation = create_presentation(&identity, &credentials, format, &nonce, &audience)
+                .await
+                .context("cannot create the presentation")?;
+            println!("{}", presentation.to_text());
+            Ok(())
+        }
+        PresentationCommand::Verify { nonce, audience, trust_list, data_dir, json, file } => {
+            let text = read_input(&file)?;
+            let verifier = super::credential::verifier(trust_list.as_deref(), data_dir.as_deref())
+                .await?
+                .with_nonce_store(Arc::new(MemoryNonceStore::default()));
+            let input = match Input::parse(&text) {
+                Ok(input) => input,
+                Err(error) => {
+                    eprintln!("rejected: {error}");
+                    return Err(Failure::Rejected);
+                }
+            };
+            let report = verifier.verify_presentation(&input, &Expectations { challenge: nonce, audience }).await;
+            print_report(&report, json)
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `symbolon serve`: the HTTP(S) server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpServer};
+use symbolon_identity::nonce::MemoryNonceStore;
+use symbolon_identity::status_list::HttpStatusSource;
+use symbolon_identity::DidResolver;
+
+use crate::api::{self, AppState};
+use crate::datadir::{DataDir, DataDirError, SERVE_URL_FILE};
+
+/// How to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The address to bind (port 0 picks a free port).
+    pub http: SocketAddr,
+    /// PEM certificate chain and private key for HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// The public base URL, when it differs from the bound address.
+    pub public_url: Option<String>,
+    /// How long fetched status lists are cached when verifying.
+    pub status_cache_ttl: Duration,
+}
+
+impl ServeOptions {
+    /// Plain HTTP on `http`, with the default status list cache of 30 seconds.
+    pub fn new(http: SocketAddr) -> Self {
+        ServeOptions { http, tls: None, public_url: None, status_cache_ttl: Duration::from_secs(30) }
+    }
+}
+
+/// An error while starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory failed.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// Binding the socket failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key is unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// A started server.
+pub struct Running {
+    /// The server future; await it to serve until stopped.
+    pub server: actix_web::dev::Server,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The base URL (`http://…` or `https://…`).
+    pub url: String,
+}
+
+/// Binds and starts the connector's HTTP server on `dir`.
+pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError> {
+    let identity = dir.identity()?;
+    let admin_token = dir.admin_token()?;
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let tls = options.tls.as_ref().map(|(cert, key)| tls_config(cert, key)).transpose()?;
+    let listener = std::net::TcpListener::bind(options.http).map_err(|source| ServeError::Bind { addr: options.http, source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.http, source })?;
+    let url = options.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
+    dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
+    let state = web::Data::new(AppState {
+        identity,
+        admin_token,
+        status: crate::issuer::StatusRegistry::new(dir.clone()),
+        dir,
+        resolver: Arc::new(DidResolver::new()),
+        public_url: url.clone(),
+        status_source: Arc::new(HttpStatusSource::new(options.status_cache_ttl)),
+        nonces: Arc::new(MemoryNonceStore::default()),
+    });
+    let factory = move || App::new().wrap(actix_web::middleware::Logger::new("%r %s %Dms")).configure(api::configure(state.clone()));
+    let server = HttpServer::new(factory).workers(2).shutdown_timeout(2);
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config),
+        None => server.listen(listener),
+    }
+    .map_err(|source| ServeError::Bind { addr, source })?
+    .run();
+    Ok(Running { server, addr, url })
+}
+
+fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig, ServeError> {
+    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| ServeError::Tls(format!("`{}`: {e}", path.display())));
+    let cert_pem = read(cert)?;
+    let key_pem = read(key)?;
+    let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ServeError::Tls(format!("certificate `{}`: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(ServeError::Tls(format!("`{}` holds no PEM certificate", cert.display())));
+    }
+    let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
+        .map_err(|e| ServeError::Tls(format!("key `{}`: {e}", key.display())))?
+        .ok_or_else(|| ServeError::Tls(format!("`{}` holds no PEM private key", key.display())))?;
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ServeError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| ServeError::Tls(e.to_string()))
+}
