@@ -195,6 +195,29 @@ impl fmt::Display for Decision {
     }
 }
 
+/// What `op` requires relative to attribute `name`, whose value was `v`.
+fn relative(op: crate::ast::Op, name: &str, v: &Value) -> String {
+    use crate::ast::Op;
+    let time = matches!(v, Value::DateTime(_));
+    let words = match op {
+        Op::Eq => "the same as",
+        Op::Ne => "different from",
+        Op::Lt if time => "before",
+        Op::Le if time => "at or before",
+        Op::Gt if time => "after",
+        Op::Ge if time => "at or after",
+        Op::Lt => "less than",
+        Op::Le => "at most",
+        Op::Gt => "more than",
+        Op::Ge => "at least",
+        Op::In => "one of",
+        Op::Contains => "a set containing",
+        Op::ContainsAll => "a set containing all of",
+        Op::ContainsAny => "a set containing any of",
+    };
+    format!("{words} {name} ({v})")
+}
+
 struct Explainer<'a> {
     policies: &'a Policies,
     req: &'a Request,
@@ -232,12 +255,19 @@ impl Explainer<'_> {
         if let Err(e) = cmp(c, self.req) {
             self.note_missing(e);
         }
+        let required = match (&c.left, &c.right) {
+            (Operand::Attr(a), Operand::Attr(b)) => match (self.req.get(*a), self.req.get(*b)) {
+                (Some(_), Some(v)) => Arc::from(relative(c.op, &self.name(*b), v).as_str()),
+                _ => Arc::from(format!("a value for `{}`", c.text).as_str()),
+            },
+            _ => Arc::clone(&c.required),
+        };
         Condition {
             policy: Arc::clone(policy),
             condition: Arc::clone(&c.text),
             attribute,
             seen,
-            required: Arc::clone(&c.required),
+            required,
             held: false,
         }
     }
