@@ -368,13 +368,21 @@ impl Policies {
             req,
             missing: Vec::new(),
         };
-        let mut forbids: Vec<u32> = buckets
-            .iter()
-            .flatten()
-            .flat_map(|b| b.forbids.iter().copied())
-            .collect();
-        forbids.sort_unstable();
-        for f in forbids {
+        // Policies are visited in index order: the exact (action, offer) bucket, then
+        // (action, *), (*, offer) and (*, *); source order within each. No list is built.
+        let forbids = || {
+            buckets
+                .iter()
+                .flatten()
+                .flat_map(|b| b.forbids.iter().copied())
+        };
+        let permits = || {
+            buckets
+                .iter()
+                .flatten()
+                .flat_map(|b| b.permits.iter().copied())
+        };
+        for f in forbids() {
             if self.holds(f, req) == Ok(false) {
                 continue;
             }
@@ -401,14 +409,8 @@ impl Policies {
             }
         }
         if d.deciding.is_empty() {
-            let mut permits: Vec<u32> = buckets
-                .iter()
-                .flatten()
-                .flat_map(|b| b.permits.iter().copied())
-                .collect();
-            permits.sort_unstable();
-            d.no_applicable_policy = permits.is_empty();
-            for &i in &permits {
+            d.no_applicable_policy = permits().next().is_none();
+            for i in permits() {
                 if self.holds(i, req) == Ok(true) {
                     if let Some(p) = self.policies.get(i as usize) {
                         d.deciding.push(Arc::clone(&p.id));
@@ -417,7 +419,7 @@ impl Policies {
                 }
             }
             if d.deciding.is_empty() {
-                for &i in &permits {
+                for i in permits() {
                     if let Some(p) = self.policies.get(i as usize) {
                         if let Some(c) = &p.cond {
                             ex.why(&p.id, c, true, &mut d.failed);
