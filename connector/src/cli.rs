@@ -78,7 +78,11 @@ pub type CommandResult = Result<(), Failure>;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -101,8 +105,12 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SYMBOLON_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SYMBOLON_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn run(cli: Cli) -> CommandResult {
@@ -143,15 +151,38 @@ pub fn print_report(report: &symbolon_identity::Report, json: bool) -> CommandRe
     if json {
         print_json(report)?;
     } else if report.verified {
-        println!("verified {}{}", report.kind, report.signer.as_ref().map(|s| format!(" signed by {s}")).unwrap_or_default());
+        println!(
+            "verified {}{}",
+            report.kind,
+            report
+                .signer
+                .as_ref()
+                .map(|s| format!(" signed by {s}"))
+                .unwrap_or_default()
+        );
         for check in &report.checks {
-            println!("  {:<15} {:?}{}", check.check, check.outcome, check.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default());
+            println!(
+                "  {:<15} {:?}{}",
+                check.check,
+                check.outcome,
+                check
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
         }
     }
     if report.verified {
         Ok(())
     } else {
-        eprintln!("rejected: {}", report.error.clone().unwrap_or_else(|| "verification failed".into()));
+        eprintln!(
+            "rejected: {}",
+            report
+                .error
+                .clone()
+                .unwrap_or_else(|| "verification failed".into())
+        );
         Err(Failure::Rejected)
     }
 }

@@ -66,7 +66,11 @@ impl DataDir {
     }
 
     /// Creates a new identity with an admin token; refuses to overwrite an existing one.
-    pub fn init(&self, algorithm: KeyAlgorithm, passphrase: Option<&str>) -> Result<Identity, DataDirError> {
+    pub fn init(
+        &self,
+        algorithm: KeyAlgorithm,
+        passphrase: Option<&str>,
+    ) -> Result<Identity, DataDirError> {
         let identity = Identity::generate(algorithm);
         keystore::create(&self.root, &identity, passphrase)?;
         let mut token = [0u8; 32];
@@ -79,7 +83,9 @@ impl DataDir {
 
     /// Loads the identity, with the passphrase from `SYMBOLON_PASSPHRASE` when set.
     pub fn identity(&self) -> Result<Identity, DataDirError> {
-        let passphrase = std::env::var(keystore::PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
+        let passphrase = std::env::var(keystore::PASSPHRASE_ENV)
+            .ok()
+            .filter(|p| !p.is_empty());
         Ok(keystore::load(&self.root, passphrase.as_deref())?)
     }
 
@@ -94,9 +100,14 @@ impl DataDir {
     pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, DataDirError> {
         let path = self.path(name);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| DataDirError::Malformed { path: path.display().to_string(), reason: e.to_string() }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| DataDirError::Malformed {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(io(&path, source)),
         }
@@ -105,8 +116,10 @@ impl DataDir {
     /// Writes a JSON file atomically and durably.
     pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<(), DataDirError> {
         let path = self.path(name);
-        let bytes = serde_json::to_vec_pretty(value)
-            .map_err(|e| DataDirError::Malformed { path: path.display().to_string(), reason: e.to_string() })?;
+        let bytes = serde_json::to_vec_pretty(value).map_err(|e| DataDirError::Malformed {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         self.write_bytes(name, &bytes)
     }
 
@@ -131,7 +144,10 @@ impl DataDir {
 }
 
 fn io(path: &Path, source: std::io::Error) -> DataDirError {
-    DataDirError::Io { path: path.display().to_string(), source }
+    DataDirError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// The admin token; compared in constant time, never printed by `Debug`.

@@ -79,8 +79,14 @@ impl StatusRegistry {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|source| DataDirError::Io { path: path.display().to_string(), source })?;
-        file.lock().map_err(|source| DataDirError::Io { path: path.display().to_string(), source })?;
+            .map_err(|source| DataDirError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+        file.lock().map_err(|source| DataDirError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Ok(file)
     }
 
@@ -93,7 +99,8 @@ impl StatusRegistry {
     pub fn assign(&self, credential: &mut Value, status_base: &str) -> Result<u64, StatusError> {
         let _guard = self.lock()?;
         let mut registry = self.registry()?;
-        let used: std::collections::HashSet<u64> = registry.credentials.values().map(|c| c.index).collect();
+        let used: std::collections::HashSet<u64> =
+            registry.credentials.values().map(|c| c.index).collect();
         if used.len() >= MIN_BITS {
             return Err(StatusError::Full);
         }
@@ -106,8 +113,16 @@ impl StatusRegistry {
             }
         };
         let entries = vec![
-            status_list::entry(&list_url(status_base, StatusPurpose::Revocation), StatusPurpose::Revocation, index),
-            status_list::entry(&list_url(status_base, StatusPurpose::Suspension), StatusPurpose::Suspension, index),
+            status_list::entry(
+                &list_url(status_base, StatusPurpose::Revocation),
+                StatusPurpose::Revocation,
+                index,
+            ),
+            status_list::entry(
+                &list_url(status_base, StatusPurpose::Suspension),
+                StatusPurpose::Suspension,
+                index,
+            ),
         ];
         let id = credential
             .get("id")
@@ -134,10 +149,18 @@ impl StatusRegistry {
     }
 
     /// Sets the `purpose` bit of credential `id`; returns the credential's record.
-    pub fn set(&self, id: &str, purpose: StatusPurpose, value: bool) -> Result<IssuedCredential, StatusError> {
+    pub fn set(
+        &self,
+        id: &str,
+        purpose: StatusPurpose,
+        value: bool,
+    ) -> Result<IssuedCredential, StatusError> {
         let _guard = self.lock()?;
         let mut registry = self.registry()?;
-        let record = registry.credentials.get_mut(id).ok_or_else(|| StatusError::UnknownCredential(id.to_owned()))?;
+        let record = registry
+            .credentials
+            .get_mut(id)
+            .ok_or_else(|| StatusError::UnknownCredential(id.to_owned()))?;
         match purpose {
             StatusPurpose::Revocation => record.revoked = value,
             StatusPurpose::Suspension => record.suspended = value,
@@ -157,15 +180,29 @@ impl StatusRegistry {
         match std::fs::read(&path) {
             Ok(bytes) => Ok(StatusList::from_bytes(bytes)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StatusList::new()),
-            Err(source) => Err(DataDirError::Io { path: path.display().to_string(), source }.into()),
+            Err(source) => Err(DataDirError::Io {
+                path: path.display().to_string(),
+                source,
+            }
+            .into()),
         }
     }
 
     /// The signed status list credential for `purpose`, published at `url`.
-    pub fn publish(&self, identity: &Identity, purpose: StatusPurpose, url: &str) -> Result<String, StatusError> {
+    pub fn publish(
+        &self,
+        identity: &Identity,
+        purpose: StatusPurpose,
+        url: &str,
+    ) -> Result<String, StatusError> {
         let list = self.list(purpose)?;
         let credential = list.credential(&identity.did, url, purpose);
-        let token = symbolon_identity::jose::sign(&identity.key, &identity.verification_method(), "vc+jwt", &credential);
+        let token = symbolon_identity::jose::sign(
+            &identity.key,
+            &identity.verification_method(),
+            "vc+jwt",
+            &credential,
+        );
         Ok(Secured::Jwt(token).to_text())
     }
 

@@ -29,7 +29,12 @@ pub struct ServeOptions {
 impl ServeOptions {
     /// Plain HTTP on `http`, with the default status list cache of 30 seconds.
     pub fn new(http: SocketAddr) -> Self {
-        ServeOptions { http, tls: None, public_url: None, status_cache_ttl: Duration::from_secs(30) }
+        ServeOptions {
+            http,
+            tls: None,
+            public_url: None,
+            status_cache_ttl: Duration::from_secs(30),
+        }
     }
 }
 
@@ -67,11 +72,29 @@ pub struct Running {
 pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError> {
     let identity = dir.identity()?;
     let admin_token = dir.admin_token()?;
-    let scheme = if options.tls.is_some() { "https" } else { "http" };
-    let tls = options.tls.as_ref().map(|(cert, key)| tls_config(cert, key)).transpose()?;
-    let listener = std::net::TcpListener::bind(options.http).map_err(|source| ServeError::Bind { addr: options.http, source })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: options.http, source })?;
-    let url = options.public_url.clone().unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let tls = options
+        .tls
+        .as_ref()
+        .map(|(cert, key)| tls_config(cert, key))
+        .transpose()?;
+    let listener =
+        std::net::TcpListener::bind(options.http).map_err(|source| ServeError::Bind {
+            addr: options.http,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: options.http,
+        source,
+    })?;
+    let url = options
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{addr}"));
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
     let state = web::Data::new(AppState {
         identity,
@@ -83,7 +106,11 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         status_source: Arc::new(HttpStatusSource::new(options.status_cache_ttl)),
         nonces: Arc::new(MemoryNonceStore::default()),
     });
-    let factory = move || App::new().wrap(actix_web::middleware::Logger::new("%r %s %Dms")).configure(api::configure(state.clone()));
+    let factory = move || {
+        App::new()
+            .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
+            .configure(api::configure(state.clone()))
+    };
     let server = HttpServer::new(factory).workers(2).shutdown_timeout(2);
     let server = match tls {
         Some(config) => server.listen_rustls_0_23(listener, config),
@@ -95,14 +122,19 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
 }
 
 fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig, ServeError> {
-    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| ServeError::Tls(format!("`{}`: {e}", path.display())));
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|e| ServeError::Tls(format!("`{}`: {e}", path.display())))
+    };
     let cert_pem = read(cert)?;
     let key_pem = read(key)?;
     let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ServeError::Tls(format!("certificate `{}`: {e}", cert.display())))?;
     if certs.is_empty() {
-        return Err(ServeError::Tls(format!("`{}` holds no PEM certificate", cert.display())));
+        return Err(ServeError::Tls(format!(
+            "`{}` holds no PEM certificate",
+            cert.display()
+        )));
     }
     let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
         .map_err(|e| ServeError::Tls(format!("key `{}`: {e}", key.display())))?

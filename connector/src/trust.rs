@@ -22,7 +22,10 @@ pub enum TrustError {
 }
 
 /// Verifies a trust list credential (its signer becomes the trust anchor).
-pub async fn verify_trust_list(token: &str, resolver: Arc<DidResolver>) -> Result<TrustList, TrustError> {
+pub async fn verify_trust_list(
+    token: &str,
+    resolver: Arc<DidResolver>,
+) -> Result<TrustList, TrustError> {
     let input = Input::parse(token).map_err(|e| TrustError::Invalid(e.to_string()))?;
     if !matches!(input, Input::Jwt(_)) {
         return Err(TrustError::NotJwt);
@@ -36,7 +39,11 @@ pub async fn verify_trust_list(token: &str, resolver: Arc<DidResolver>) -> Resul
 }
 
 /// Verifies and installs a trust list in `dir`.
-pub async fn install(dir: &DataDir, token: &str, resolver: Arc<DidResolver>) -> Result<TrustList, TrustError> {
+pub async fn install(
+    dir: &DataDir,
+    token: &str,
+    resolver: Arc<DidResolver>,
+) -> Result<TrustList, TrustError> {
     let trust = verify_trust_list(token, resolver).await?;
     dir.write_bytes(TRUST_LIST_FILE, token.trim().as_bytes())?;
     Ok(trust)
@@ -50,5 +57,8 @@ pub fn trust_list_from_installed(token: &str) -> Option<TrustList> {
 
 /// The trust list installed in `dir`, if any.
 pub fn installed(dir: &DataDir) -> Option<TrustList> {
-    dir.read_text(TRUST_LIST_FILE).ok().flatten().and_then(|t| trust_list_from_installed(&t))
+    dir.read_text(TRUST_LIST_FILE)
+        .ok()
+        .flatten()
+        .and_then(|t| trust_list_from_installed(&t))
 }

@@ -37,16 +37,30 @@ impl HeldCredential {
 }
 
 /// Stores a verified credential; returns its wallet key.
-pub fn store(dir: &DataDir, input: &Input, document: &Value, format: &str) -> Result<String, DataDirError> {
+pub fn store(
+    dir: &DataDir,
+    input: &Input,
+    document: &Value,
+    format: &str,
+) -> Result<String, DataDirError> {
     let credential = match input {
         Input::Jwt(token) => Value::String(token.clone()),
         Input::Json(value) => value.clone(),
     };
-    let key = hex::encode(Sha256::digest(credential.to_string().as_bytes()).get(..12).unwrap_or_default());
+    let key = hex::encode(
+        Sha256::digest(credential.to_string().as_bytes())
+            .get(..12)
+            .unwrap_or_default(),
+    );
     let held = HeldCredential {
-        id: document.get("id").and_then(Value::as_str).map(str::to_owned),
+        id: document
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         types: symbolon_identity::credential::specific_types(document),
-        issuer: symbolon_identity::credential::issuer_id(document).unwrap_or_default().to_owned(),
+        issuer: symbolon_identity::credential::issuer_id(document)
+            .unwrap_or_default()
+            .to_owned(),
         format: format.to_owned(),
         credential,
         stored_at: symbolon_identity::credential::format_time(chrono::Utc::now()),
@@ -61,7 +75,12 @@ pub fn list(dir: &DataDir) -> Result<Vec<HeldCredential>, DataDirError> {
     let entries = match std::fs::read_dir(&folder) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(DataDirError::Io { path: folder.display().to_string(), source }),
+        Err(source) => {
+            return Err(DataDirError::Io {
+                path: folder.display().to_string(),
+                source,
+            })
+        }
     };
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
@@ -71,7 +90,9 @@ pub fn list(dir: &DataDir) -> Result<Vec<HeldCredential>, DataDirError> {
     names.sort();
     let mut held = Vec::new();
     for name in names {
-        if let Some(credential) = dir.read_json::<HeldCredential>(&format!("{WALLET_DIR}/{name}"))? {
+        if let Some(credential) =
+            dir.read_json::<HeldCredential>(&format!("{WALLET_DIR}/{name}"))?
+        {
             held.push(credential);
         }
     }

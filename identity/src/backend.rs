@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use ssi::claims::data_integrity::{AnySuite, CryptographicSuite, DataIntegrity, DataIntegrityDocument, ProofOptions};
+use ssi::claims::data_integrity::{
+    AnySuite, CryptographicSuite, DataIntegrity, DataIntegrityDocument, ProofOptions,
+};
 use ssi::claims::VerificationParameters;
 use ssi::dids::{AnyDidMethod, VerificationMethodDIDResolver};
 use ssi::json_ld::{CompactJsonLd, ContextLoader, Expandable as _};
@@ -23,7 +25,12 @@ use crate::keys::{KeyAlgorithm, KeyPair};
 fn loader() -> ContextLoader {
     static CONTEXTS: OnceLock<HashMap<String, String>> = OnceLock::new();
     let map = CONTEXTS
-        .get_or_init(|| context::embedded().iter().map(|(url, body)| ((*url).to_owned(), (*body).to_owned())).collect())
+        .get_or_init(|| {
+            context::embedded()
+                .iter()
+                .map(|(url, body)| ((*url).to_owned(), (*body).to_owned()))
+                .collect()
+        })
         .clone();
     let base = ContextLoader::empty().with_static_loader();
     match base.clone().with_context_map_from(map) {
@@ -41,7 +48,10 @@ fn to_ssi<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
 /// Expands a compact JSON-LD document; an undefined term or an unknown context is an error.
 pub(crate) async fn expand_strict(document: &Value) -> Result<(), String> {
     let json: CompactJsonLd = to_ssi(document)?;
-    json.expand(&loader()).await.map(|_| ()).map_err(|e| e.to_string())
+    json.expand(&loader())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Proof purpose of a Data Integrity proof.
@@ -70,8 +80,12 @@ pub(crate) async fn sign_rdfc(
         to_ssi(&document).map_err(|e| IssueError::Signing(format!("document: {e}")))?;
     let jwk: ssi::JWK = serde_json::from_str(key.private_jwk().as_str())
         .map_err(|_| IssueError::Signing("the key could not be prepared".into()))?;
-    let method: ssi::verification_methods::ReferenceOrOwned<AnyMethod> = serde_json::from_value(Value::String(verification_method.to_owned()))
-        .map_err(|_| IssueError::Signing(format!("invalid verification method `{verification_method}`")))?;
+    let method: ssi::verification_methods::ReferenceOrOwned<AnyMethod> =
+        serde_json::from_value(Value::String(verification_method.to_owned())).map_err(|_| {
+            IssueError::Signing(format!(
+                "invalid verification method `{verification_method}`"
+            ))
+        })?;
     let mut options = ProofOptions::from_method(method);
     options.proof_purpose = match purpose {
         Purpose::Assertion => ProofPurpose::Assertion,
@@ -80,16 +94,27 @@ pub(crate) async fn sign_rdfc(
     options.challenge = challenge.map(str::to_owned);
     options.domains = domain.map(|d| vec![d.to_owned()]).unwrap_or_default();
     let resolver = VerificationMethodDIDResolver::<_, AnyMethod>::new(AnyDidMethod::default());
-    let environment = ssi::claims::SignatureEnvironment { json_ld_loader: loader(), eip712_loader: () };
+    let environment = ssi::claims::SignatureEnvironment {
+        json_ld_loader: loader(),
+        eip712_loader: (),
+    };
     let signed = suite
-        .sign_with(environment, unsecured, &resolver, SingleSecretSigner::new(jwk).into_local(), options, Default::default())
+        .sign_with(
+            environment,
+            unsecured,
+            &resolver,
+            SingleSecretSigner::new(jwk).into_local(),
+            options,
+            Default::default(),
+        )
         .await
         .map_err(|e| IssueError::Signing(undefined_term_hint(&e.to_string())))?;
     serde_json::to_value(&signed).map_err(|e| IssueError::Signing(e.to_string()))
 }
 
 fn undefined_term_hint(message: &str) -> String {
-    if message.contains("undefined") || message.contains("Undefined") || message.contains("invalid") {
+    if message.contains("undefined") || message.contains("Undefined") || message.contains("invalid")
+    {
         format!("JSON-LD: {message}; every property must be defined by a context")
     } else {
         message.to_owned()
@@ -100,8 +125,8 @@ fn undefined_term_hint(message: &str) -> String {
 ///
 /// Only did:key and did:jwk verification methods are resolved here, offline.
 pub(crate) async fn verify_rdfc(document: &Value) -> Result<(), VerifyError> {
-    let secured: DataIntegrity<DataIntegrityDocument, AnySuite> =
-        to_ssi(document).map_err(|e| VerifyError::Malformed(format!("data integrity document: {e}")))?;
+    let secured: DataIntegrity<DataIntegrityDocument, AnySuite> = to_ssi(document)
+        .map_err(|e| VerifyError::Malformed(format!("data integrity document: {e}")))?;
     let resolver = VerificationMethodDIDResolver::<_, AnyMethod>::new(AnyDidMethod::default());
     let params = VerificationParameters::from_resolver(resolver).with_json_ld_loader(loader());
     // A failure can come at two levels: the call itself (cannot verify) and the outcome
@@ -111,7 +136,8 @@ pub(crate) async fn verify_rdfc(document: &Value) -> Result<(), VerifyError> {
         Ok(Err(invalid)) => Err(VerifyError::BadSignature(invalid.to_string())),
         Err(error) => {
             let text = error.to_string();
-            if text.contains("undefined") || text.contains("expansion") || text.contains("JSON-LD") {
+            if text.contains("undefined") || text.contains("expansion") || text.contains("JSON-LD")
+            {
                 Err(VerifyError::JsonLd(text))
             } else {
                 Err(VerifyError::BadSignature(text))
@@ -139,13 +165,23 @@ mod tests {
         for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::P256] {
             let key = KeyPair::generate(alg);
             let did = Did::key(&key.public_key());
-            let signed = sign_rdfc(credential(&did), &key, &did.default_method(), Purpose::Assertion, None, None)
-                .await
-                .unwrap();
+            let signed = sign_rdfc(
+                credential(&did),
+                &key,
+                &did.default_method(),
+                Purpose::Assertion,
+                None,
+                None,
+            )
+            .await
+            .unwrap();
             verify_rdfc(&signed).await.unwrap();
             let mut tampered = signed.clone();
             tampered["credentialSubject"]["role"] = "Insurer".into();
-            assert!(matches!(verify_rdfc(&tampered).await, Err(VerifyError::BadSignature(_))));
+            assert!(matches!(
+                verify_rdfc(&tampered).await,
+                Err(VerifyError::BadSignature(_))
+            ));
         }
     }
 
@@ -156,7 +192,16 @@ mod tests {
         let mut doc = credential(&did);
         doc["credentialSubject"]["favouriteColour"] = "blue".into();
         assert!(expand_strict(&doc).await.is_err());
-        assert!(sign_rdfc(doc, &key, &did.default_method(), Purpose::Assertion, None, None).await.is_err());
+        assert!(sign_rdfc(
+            doc,
+            &key,
+            &did.default_method(),
+            Purpose::Assertion,
+            None,
+            None
+        )
+        .await
+        .is_err());
         assert!(expand_strict(&credential(&did)).await.is_ok());
     }
 }

@@ -9,8 +9,15 @@ use crate::did::Did;
 use crate::error::{quote, IssueError};
 
 /// The roles an organisation can hold in a health data space.
-pub const ROLES: &[&str] =
-    &["Hospital", "Insurer", "StatisticsBureau", "TrialSponsor", "TrialSite", "Auditor", "Authority"];
+pub const ROLES: &[&str] = &[
+    "Hospital",
+    "Insurer",
+    "StatisticsBureau",
+    "TrialSponsor",
+    "TrialSite",
+    "Auditor",
+    "Authority",
+];
 
 /// The Symbolon credential types.
 pub const SYMBOLON_TYPES: &[&str] = &[
@@ -22,7 +29,13 @@ pub const SYMBOLON_TYPES: &[&str] = &[
 ];
 
 /// Members that must carry a `type` when present.
-const TYPED_MEMBERS: &[&str] = &["credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService"];
+const TYPED_MEMBERS: &[&str] = &[
+    "credentialStatus",
+    "credentialSchema",
+    "evidence",
+    "termsOfUse",
+    "refreshService",
+];
 
 /// Builds an unsigned credential of `credential_type` with the given subject claims.
 ///
@@ -37,7 +50,13 @@ pub fn build(
     let mut subject_object = match claims {
         Value::Object(map) => map.clone(),
         Value::Null => Map::new(),
-        _ => return Err(invalid("credential", "/credentialSubject", "the claims must be a JSON object")),
+        _ => {
+            return Err(invalid(
+                "credential",
+                "/credentialSubject",
+                "the claims must be a JSON object",
+            ))
+        }
     };
     subject_object.insert("id".into(), subject.as_str().into());
     let mut types = vec![Value::from("VerifiableCredential")];
@@ -66,42 +85,76 @@ pub fn format_time(time: DateTime<Utc>) -> String {
 
 /// Parses an XSD dateTimeStamp (RFC 3339 with a time zone).
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn invalid(what: &'static str, path: &str, reason: &str) -> IssueError {
-    IssueError::Invalid { what, path: path.to_owned(), reason: reason.to_owned() }
+    IssueError::Invalid {
+        what,
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    }
 }
 
 /// Checks a credential against the VC Data Model 2.0 rules and, for Symbolon types, the
 /// shape of their subject. Called before signing; verifiers call it too.
 pub fn validate(credential: &Value) -> Result<(), IssueError> {
     let what = "credential";
-    let object = credential.as_object().ok_or_else(|| invalid(what, "/", "a credential must be a JSON object"))?;
+    let object = credential
+        .as_object()
+        .ok_or_else(|| invalid(what, "/", "a credential must be a JSON object"))?;
     validate_contexts(what, object)?;
     let types = string_types(what, object.get("type"), "/type")?;
     if !types.iter().any(|t| t == "VerifiableCredential") {
-        return Err(invalid(what, "/type", "`type` must include `VerifiableCredential`"));
+        return Err(invalid(
+            what,
+            "/type",
+            "`type` must include `VerifiableCredential`",
+        ));
     }
     if let Some(id) = object.get("id") {
         check_url(what, id, "/id")?;
     }
     match object.get("issuer") {
         Some(Value::String(issuer)) => check_url(what, &Value::String(issuer.clone()), "/issuer")?,
-        Some(Value::Object(issuer)) => check_url(what, issuer.get("id").unwrap_or(&Value::Null), "/issuer/id")?,
-        _ => return Err(invalid(what, "/issuer", "`issuer` must be a URL or an object with an `id`")),
+        Some(Value::Object(issuer)) => {
+            check_url(what, issuer.get("id").unwrap_or(&Value::Null), "/issuer/id")?
+        }
+        _ => {
+            return Err(invalid(
+                what,
+                "/issuer",
+                "`issuer` must be a URL or an object with an `id`",
+            ))
+        }
     }
     let subjects: Vec<&Map<String, Value>> = match object.get("credentialSubject") {
         Some(Value::Object(subject)) => vec![subject],
         Some(Value::Array(subjects)) if !subjects.is_empty() => subjects
             .iter()
-            .map(|s| s.as_object().ok_or_else(|| invalid(what, "/credentialSubject", "each subject must be an object")))
+            .map(|s| {
+                s.as_object().ok_or_else(|| {
+                    invalid(what, "/credentialSubject", "each subject must be an object")
+                })
+            })
             .collect::<Result<_, _>>()?,
-        _ => return Err(invalid(what, "/credentialSubject", "`credentialSubject` must be an object or a non-empty array")),
+        _ => {
+            return Err(invalid(
+                what,
+                "/credentialSubject",
+                "`credentialSubject` must be an object or a non-empty array",
+            ))
+        }
     };
     for (i, subject) in subjects.iter().enumerate() {
         if subject.is_empty() {
-            return Err(invalid(what, &format!("/credentialSubject/{i}"), "a subject must make at least one claim"));
+            return Err(invalid(
+                what,
+                &format!("/credentialSubject/{i}"),
+                "a subject must make at least one claim",
+            ));
         }
         if let Some(id) = subject.get("id") {
             check_url(what, id, &format!("/credentialSubject/{i}/id"))?;
@@ -111,7 +164,11 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
     let valid_until = check_time(what, object, "validUntil")?;
     if let (Some(from), Some(until)) = (valid_from, valid_until) {
         if until < from {
-            return Err(invalid(what, "/validUntil", "`validUntil` is before `validFrom`"));
+            return Err(invalid(
+                what,
+                "/validUntil",
+                "`validUntil` is before `validFrom`",
+            ));
         }
     }
     for member in TYPED_MEMBERS {
@@ -126,11 +183,17 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
 /// Checks a presentation's envelope (contexts, type, holder).
 pub fn validate_presentation(presentation: &Value) -> Result<(), IssueError> {
     let what = "presentation";
-    let object = presentation.as_object().ok_or_else(|| invalid(what, "/", "a presentation must be a JSON object"))?;
+    let object = presentation
+        .as_object()
+        .ok_or_else(|| invalid(what, "/", "a presentation must be a JSON object"))?;
     validate_contexts(what, object)?;
     let types = string_types(what, object.get("type"), "/type")?;
     if !types.iter().any(|t| t == "VerifiablePresentation") {
-        return Err(invalid(what, "/type", "`type` must include `VerifiablePresentation`"));
+        return Err(invalid(
+            what,
+            "/type",
+            "`type` must include `VerifiablePresentation`",
+        ));
     }
     if let Some(holder) = object.get("holder") {
         check_url(what, holder, "/holder")?;
@@ -144,7 +207,11 @@ fn validate_contexts(what: &'static str, object: &Map<String, Value>) -> Result<
         _ => return Err(invalid(what, "/@context", "`@context` must be an array")),
     };
     if contexts.first().and_then(Value::as_str) != Some(CREDENTIALS_V2_CONTEXT) {
-        return Err(invalid(what, "/@context/0", "the first context must be `https://www.w3.org/ns/credentials/v2`"));
+        return Err(invalid(
+            what,
+            "/@context/0",
+            "the first context must be `https://www.w3.org/ns/credentials/v2`",
+        ));
     }
     for (i, context) in contexts.iter().enumerate() {
         match context {
@@ -153,54 +220,107 @@ fn validate_contexts(what: &'static str, object: &Map<String, Value>) -> Result<
                 return Err(IssueError::Invalid {
                     what,
                     path: format!("/@context/{i}"),
-                    reason: format!("unknown context `{}`; only bundled contexts are accepted", quote(url)),
+                    reason: format!(
+                        "unknown context `{}`; only bundled contexts are accepted",
+                        quote(url)
+                    ),
                 })
             }
             Value::Object(_) => {}
-            _ => return Err(invalid(what, &format!("/@context/{i}"), "a context must be a URL or an object")),
+            _ => {
+                return Err(invalid(
+                    what,
+                    &format!("/@context/{i}"),
+                    "a context must be a URL or an object",
+                ))
+            }
         }
     }
     Ok(())
 }
 
-fn string_types(what: &'static str, value: Option<&Value>, path: &str) -> Result<Vec<String>, IssueError> {
+fn string_types(
+    what: &'static str,
+    value: Option<&Value>,
+    path: &str,
+) -> Result<Vec<String>, IssueError> {
     match value {
         Some(Value::String(t)) => Ok(vec![t.clone()]),
         Some(Value::Array(types)) if !types.is_empty() => types
             .iter()
-            .map(|t| t.as_str().map(str::to_owned).ok_or_else(|| invalid(what, path, "every type must be a string")))
+            .map(|t| {
+                t.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| invalid(what, path, "every type must be a string"))
+            })
             .collect(),
-        _ => Err(invalid(what, path, "`type` must be a string or a non-empty array of strings")),
+        _ => Err(invalid(
+            what,
+            path,
+            "`type` must be a string or a non-empty array of strings",
+        )),
     }
 }
 
 fn check_url(what: &'static str, value: &Value, path: &str) -> Result<(), IssueError> {
     match value.as_str() {
-        Some(text) if text.contains(':') && !text.chars().any(char::is_whitespace) && text.len() <= 4096 => Ok(()),
-        _ => Err(invalid(what, path, "must be a URL (such as a DID or `urn:uuid:…`)")),
+        Some(text)
+            if text.contains(':')
+                && !text.chars().any(char::is_whitespace)
+                && text.len() <= 4096 =>
+        {
+            Ok(())
+        }
+        _ => Err(invalid(
+            what,
+            path,
+            "must be a URL (such as a DID or `urn:uuid:…`)",
+        )),
     }
 }
 
-fn check_time(what: &'static str, object: &Map<String, Value>, member: &str) -> Result<Option<DateTime<Utc>>, IssueError> {
+fn check_time(
+    what: &'static str,
+    object: &Map<String, Value>,
+    member: &str,
+) -> Result<Option<DateTime<Utc>>, IssueError> {
     match object.get(member) {
         None => Ok(None),
-        Some(Value::String(text)) => parse_time(text).map(Some).ok_or_else(|| IssueError::Invalid {
+        Some(Value::String(text)) => {
+            parse_time(text)
+                .map(Some)
+                .ok_or_else(|| IssueError::Invalid {
+                    what,
+                    path: format!("/{member}"),
+                    reason: format!(
+                        "`{}` is not an RFC 3339 date-time with a time zone",
+                        quote(text)
+                    ),
+                })
+        }
+        Some(_) => Err(invalid(
             what,
-            path: format!("/{member}"),
-            reason: format!("`{}` is not an RFC 3339 date-time with a time zone", quote(text)),
-        }),
-        Some(_) => Err(invalid(what, &format!("/{member}"), "must be a date-time string")),
+            &format!("/{member}"),
+            "must be a date-time string",
+        )),
     }
 }
 
-fn check_typed_member(what: &'static str, object: &Map<String, Value>, member: &str) -> Result<(), IssueError> {
+fn check_typed_member(
+    what: &'static str,
+    object: &Map<String, Value>,
+    member: &str,
+) -> Result<(), IssueError> {
     let items: Vec<&Value> = match object.get(member) {
         None => return Ok(()),
         Some(Value::Array(items)) => items.iter().collect(),
         Some(item) => vec![item],
     };
     for (i, item) in items.iter().enumerate() {
-        let has_type = item.as_object().and_then(|o| o.get("type")).is_some_and(|t| t.is_string() || t.is_array());
+        let has_type = item
+            .as_object()
+            .and_then(|o| o.get("type"))
+            .is_some_and(|t| t.is_string() || t.is_array());
         if !has_type {
             return Err(IssueError::Invalid {
                 what,
@@ -213,14 +333,24 @@ fn check_typed_member(what: &'static str, object: &Map<String, Value>, member: &
 }
 
 /// Checks the subject of the Symbolon credential types.
-fn validate_symbolon_subject(types: &[String], subject: &Map<String, Value>) -> Result<(), IssueError> {
+fn validate_symbolon_subject(
+    types: &[String],
+    subject: &Map<String, Value>,
+) -> Result<(), IssueError> {
     let what = "credential";
     let need_string = |name: &str| -> Result<&str, IssueError> {
-        subject.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| IssueError::Invalid {
-            what,
-            path: format!("/credentialSubject/{name}"),
-            reason: format!("a {} needs `{name}`", types.last().map(String::as_str).unwrap_or("credential")),
-        })
+        subject
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| IssueError::Invalid {
+                what,
+                path: format!("/credentialSubject/{name}"),
+                reason: format!(
+                    "a {} needs `{name}`",
+                    types.last().map(String::as_str).unwrap_or("credential")
+                ),
+            })
     };
     for credential_type in types {
         match credential_type.as_str() {
@@ -233,17 +363,29 @@ fn validate_symbolon_subject(types: &[String], subject: &Map<String, Value>) -> 
                     return Err(IssueError::Invalid {
                         what,
                         path: "/credentialSubject/role".into(),
-                        reason: format!("role `{}` is not one of {}", quote(role), ROLES.join(", ")),
+                        reason: format!(
+                            "role `{}` is not one of {}",
+                            quote(role),
+                            ROLES.join(", ")
+                        ),
                     });
                 }
             }
             "ConsentCredential" => {
                 if need_string("datasetId").is_err() && need_string("cohortId").is_err() {
-                    return Err(invalid(what, "/credentialSubject", "a ConsentCredential needs `datasetId` or `cohortId`"));
+                    return Err(invalid(
+                        what,
+                        "/credentialSubject",
+                        "a ConsentCredential needs `datasetId` or `cohortId`",
+                    ));
                 }
                 let purposes = subject.get("purposes").and_then(Value::as_array);
                 if !purposes.is_some_and(|p| !p.is_empty() && p.iter().all(Value::is_string)) {
-                    return Err(invalid(what, "/credentialSubject/purposes", "`purposes` must be a non-empty array of strings"));
+                    return Err(invalid(
+                        what,
+                        "/credentialSubject/purposes",
+                        "`purposes` must be a non-empty array of strings",
+                    ));
                 }
             }
             "TrialSiteCredential" => {
@@ -253,7 +395,11 @@ fn validate_symbolon_subject(types: &[String], subject: &Map<String, Value>) -> 
             "TrustListCredential" => {
                 need_string("dataSpaceId")?;
                 if !subject.get("trustedIssuers").is_some_and(Value::is_array) {
-                    return Err(invalid(what, "/credentialSubject/trustedIssuers", "a TrustListCredential needs `trustedIssuers`"));
+                    return Err(invalid(
+                        what,
+                        "/credentialSubject/trustedIssuers",
+                        "a TrustListCredential needs `trustedIssuers`",
+                    ));
                 }
             }
             _ => {}
@@ -266,7 +412,11 @@ fn validate_symbolon_subject(types: &[String], subject: &Map<String, Value>) -> 
 pub fn specific_types(credential: &Value) -> Vec<String> {
     match credential.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(types)) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => Vec::new(),
     }
     .into_iter()
@@ -286,8 +436,15 @@ pub fn issuer_id(credential: &Value) -> Option<&str> {
 /// The subject ids (one per subject that has one).
 pub fn subject_ids(credential: &Value) -> Vec<&str> {
     match credential.get("credentialSubject") {
-        Some(Value::Object(subject)) => subject.get("id").and_then(Value::as_str).into_iter().collect(),
-        Some(Value::Array(subjects)) => subjects.iter().filter_map(|s| s.get("id").and_then(Value::as_str)).collect(),
+        Some(Value::Object(subject)) => subject
+            .get("id")
+            .and_then(Value::as_str)
+            .into_iter()
+            .collect(),
+        Some(Value::Array(subjects)) => subjects
+            .iter()
+            .filter_map(|s| s.get("id").and_then(Value::as_str))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -308,7 +465,14 @@ mod tests {
     #[test]
     fn builds_a_valid_membership_credential() {
         let (issuer, subject) = (did(), did());
-        let vc = build(&issuer, "DataSpaceMembershipCredential", &subject, &membership(), None).unwrap();
+        let vc = build(
+            &issuer,
+            "DataSpaceMembershipCredential",
+            &subject,
+            &membership(),
+            None,
+        )
+        .unwrap();
         assert_eq!(subject_ids(&vc), vec![subject.as_str()]);
         assert_eq!(specific_types(&vc), vec!["DataSpaceMembershipCredential"]);
     }
@@ -316,22 +480,68 @@ mod tests {
     #[test]
     fn each_malformed_credential_names_its_path() {
         let (issuer, subject) = (did(), did());
-        let good = build(&issuer, "DataSpaceMembershipCredential", &subject, &membership(), None).unwrap();
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        let good = build(
+            &issuer,
+            "DataSpaceMembershipCredential",
+            &subject,
+            &membership(),
+            None,
+        )
+        .unwrap();
+        type Mutation = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("/@context", Box::new(|v| v["@context"] = "x".into())),
-            ("/@context/0", Box::new(|v| v["@context"] = json!(["https://www.w3.org/2018/credentials/v1"]))),
-            ("/@context/1", Box::new(|v| v["@context"][1] = "https://evil.example/ctx".into())),
+            (
+                "/@context/0",
+                Box::new(|v| v["@context"] = json!(["https://www.w3.org/2018/credentials/v1"])),
+            ),
+            (
+                "/@context/1",
+                Box::new(|v| v["@context"][1] = "https://evil.example/ctx".into()),
+            ),
             ("/type", Box::new(|v| v["type"] = json!(["Foo"]))),
             ("/issuer", Box::new(|v| v["issuer"] = json!(5))),
-            ("/credentialSubject", Box::new(|v| v["credentialSubject"] = json!([]))),
-            ("/validFrom", Box::new(|v| v["validFrom"] = "yesterday".into())),
-            ("/validUntil", Box::new(|v| v["validUntil"] = "2000-01-01T00:00:00Z".into())),
-            ("/credentialStatus/0", Box::new(|v| v["credentialStatus"] = json!({"id": "x:y"}))),
-            ("/credentialSchema/0", Box::new(|v| v["credentialSchema"] = json!([{"id": "x:y"}]))),
-            ("/evidence/0", Box::new(|v| v["evidence"] = json!({"id": "x:y"}))),
-            ("/termsOfUse/0", Box::new(|v| v["termsOfUse"] = json!({"id": "x:y"}))),
-            ("/credentialSubject/role", Box::new(|v| v["credentialSubject"]["role"] = "Pharmacy".into())),
-            ("/credentialSubject/legalName", Box::new(|v| { v["credentialSubject"].as_object_mut().unwrap().remove("legalName"); })),
+            (
+                "/credentialSubject",
+                Box::new(|v| v["credentialSubject"] = json!([])),
+            ),
+            (
+                "/validFrom",
+                Box::new(|v| v["validFrom"] = "yesterday".into()),
+            ),
+            (
+                "/validUntil",
+                Box::new(|v| v["validUntil"] = "2000-01-01T00:00:00Z".into()),
+            ),
+            (
+                "/credentialStatus/0",
+                Box::new(|v| v["credentialStatus"] = json!({"id": "x:y"})),
+            ),
+            (
+                "/credentialSchema/0",
+                Box::new(|v| v["credentialSchema"] = json!([{"id": "x:y"}])),
+            ),
+            (
+                "/evidence/0",
+                Box::new(|v| v["evidence"] = json!({"id": "x:y"})),
+            ),
+            (
+                "/termsOfUse/0",
+                Box::new(|v| v["termsOfUse"] = json!({"id": "x:y"})),
+            ),
+            (
+                "/credentialSubject/role",
+                Box::new(|v| v["credentialSubject"]["role"] = "Pharmacy".into()),
+            ),
+            (
+                "/credentialSubject/legalName",
+                Box::new(|v| {
+                    v["credentialSubject"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("legalName");
+                }),
+            ),
         ];
         for (path, mutate) in cases {
             let mut vc = good.clone();

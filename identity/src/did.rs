@@ -24,25 +24,36 @@ pub struct Did(String);
 impl Did {
     /// Parses and checks a DID (`did:<method>:<method-specific-id>`).
     pub fn parse(text: &str) -> Result<Did, DidError> {
-        let invalid = |reason: &str| DidError::InvalidDid { did: quote(text), reason: reason.to_owned() };
+        let invalid = |reason: &str| DidError::InvalidDid {
+            did: quote(text),
+            reason: reason.to_owned(),
+        };
         if text.len() > MAX_DID_LENGTH {
             return Err(invalid("too long"));
         }
-        let rest = text.strip_prefix("did:").ok_or_else(|| invalid("it must start with `did:`"))?;
+        let rest = text
+            .strip_prefix("did:")
+            .ok_or_else(|| invalid("it must start with `did:`"))?;
         let (method, id) = rest
             .split_once(':')
             .ok_or_else(|| invalid("it must have the form `did:<method>:<id>`"))?;
         if method.is_empty()
-            || !method.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            || !method
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         {
-            return Err(invalid("the method name must be lowercase letters and digits"));
+            return Err(invalid(
+                "the method name must be lowercase letters and digits",
+            ));
         }
         if id.is_empty() || id.ends_with(':') {
             return Err(invalid("the method-specific id is empty"));
         }
         let id_char_ok = |b: u8| b.is_ascii_alphanumeric() || b".-_:%".contains(&b);
         if !id.bytes().all(id_char_ok) {
-            return Err(invalid("the method-specific id has a character DIDs do not allow"));
+            return Err(invalid(
+                "the method-specific id has a character DIDs do not allow",
+            ));
         }
         Ok(Did(text.to_owned()))
     }
@@ -99,7 +110,10 @@ pub fn split_did_url(url: &str) -> Result<(Did, Option<&str>), DidError> {
 
 /// The key of an offline DID (did:key or did:jwk), decoded without any I/O.
 pub fn offline_public_key(did: &Did) -> Result<PublicKey, DidError> {
-    let invalid = |reason: String| DidError::InvalidDid { did: quote(did.as_str()), reason };
+    let invalid = |reason: String| DidError::InvalidDid {
+        did: quote(did.as_str()),
+        reason,
+    };
     match did.method() {
         "key" => PublicKey::from_multibase(did.method_specific_id()).map_err(invalid),
         "jwk" => {
@@ -120,14 +134,20 @@ pub fn offline_document(did: &Did) -> Result<Value, DidError> {
     let method = did.default_method();
     let (context, vm) = match did.method() {
         "key" => (
-            serde_json::json!(["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"]),
+            serde_json::json!([
+                "https://www.w3.org/ns/did/v1",
+                "https://w3id.org/security/multikey/v1"
+            ]),
             serde_json::json!({
                 "id": method, "type": "Multikey", "controller": did.as_str(),
                 "publicKeyMultibase": public.to_multibase(),
             }),
         ),
         _ => (
-            serde_json::json!(["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"]),
+            serde_json::json!([
+                "https://www.w3.org/ns/did/v1",
+                "https://w3id.org/security/suites/jws-2020/v1"
+            ]),
             serde_json::json!({
                 "id": method, "type": "JsonWebKey2020", "controller": did.as_str(),
                 "publicKeyJwk": public.jwk(),
@@ -147,18 +167,36 @@ pub fn offline_document(did: &Did) -> Result<Value, DidError> {
 
 /// The URL a did:web DID resolves at. Plain HTTP only for loopback hosts.
 pub fn did_web_url(did: &Did) -> Result<String, DidError> {
-    let invalid = |reason: &str| DidError::InvalidDid { did: quote(did.as_str()), reason: reason.to_owned() };
+    let invalid = |reason: &str| DidError::InvalidDid {
+        did: quote(did.as_str()),
+        reason: reason.to_owned(),
+    };
     let mut parts = did.method_specific_id().split(':');
-    let authority = parts.next().unwrap_or_default().replace("%3A", ":").replace("%3a", ":");
-    let host = authority.rsplit_once(':').map_or(authority.as_str(), |(h, port)| {
-        if port.bytes().all(|b| b.is_ascii_digit()) { h } else { authority.as_str() }
-    });
+    let authority = parts
+        .next()
+        .unwrap_or_default()
+        .replace("%3A", ":")
+        .replace("%3a", ":");
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority.as_str(), |(h, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                authority.as_str()
+            }
+        });
     if host.is_empty() || host.contains('%') || host.contains('/') {
         return Err(invalid("the did:web host is not valid"));
     }
     let loopback = host == "localhost"
-        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
-        || host.trim_matches(['[', ']']).parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_loopback());
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
     let scheme = if loopback { "http" } else { "https" };
     let path: Vec<&str> = parts.collect();
     if path.iter().any(|p| p.is_empty() || *p == ".." || *p == ".") {
@@ -183,19 +221,31 @@ pub fn key_in_document(
         did: did.to_string(),
         reference: reference.map(quote).unwrap_or_else(|| "(any)".into()),
     };
-    let methods = document.get("verificationMethod").and_then(Value::as_array).ok_or_else(not_found)?;
+    let methods = document
+        .get("verificationMethod")
+        .and_then(Value::as_array)
+        .ok_or_else(not_found)?;
     for method in methods {
-        let Some(id) = method.get("id").and_then(Value::as_str) else { continue };
-        let absolute = if id.starts_with('#') { format!("{did}{id}") } else { id.to_owned() };
+        let Some(id) = method.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        let absolute = if id.starts_with('#') {
+            format!("{did}{id}")
+        } else {
+            id.to_owned()
+        };
         let wanted = match reference {
             None => true,
             Some(r) if r.starts_with("did:") => absolute == r,
-            Some(r) => absolute.rsplit_once('#').is_some_and(|(_, f)| f == r.trim_start_matches('#')),
+            Some(r) => absolute
+                .rsplit_once('#')
+                .is_some_and(|(_, f)| f == r.trim_start_matches('#')),
         };
         if !wanted {
             continue;
         }
-        let key = if let Some(multibase) = method.get("publicKeyMultibase").and_then(Value::as_str) {
+        let key = if let Some(multibase) = method.get("publicKeyMultibase").and_then(Value::as_str)
+        {
             PublicKey::from_multibase(multibase)
         } else if let Some(jwk) = method.get("publicKeyJwk") {
             PublicKey::from_jwk(jwk)
@@ -204,7 +254,10 @@ pub fn key_in_document(
         };
         return key
             .map(|k| (absolute, k))
-            .map_err(|reason| DidError::Resolution { did: did.to_string(), reason });
+            .map_err(|reason| DidError::Resolution {
+                did: did.to_string(),
+                reason,
+            });
     }
     Err(not_found())
 }
@@ -218,7 +271,9 @@ pub struct DidResolver {
 
 impl std::fmt::Debug for DidResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DidResolver").field("web", &self.http.is_some()).finish_non_exhaustive()
+        f.debug_struct("DidResolver")
+            .field("web", &self.http.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -236,12 +291,20 @@ impl DidResolver {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .ok();
-        DidResolver { http, cache: Mutex::new(HashMap::new()), ttl: Duration::from_secs(300) }
+        DidResolver {
+            http,
+            cache: Mutex::new(HashMap::new()),
+            ttl: Duration::from_secs(300),
+        }
     }
 
     /// A resolver that never touches the network (did:key and did:jwk only).
     pub fn offline() -> Self {
-        DidResolver { http: None, cache: Mutex::new(HashMap::new()), ttl: Duration::ZERO }
+        DidResolver {
+            http: None,
+            cache: Mutex::new(HashMap::new()),
+            ttl: Duration::ZERO,
+        }
     }
 
     /// Resolves a DID to its DID document.
@@ -287,8 +350,14 @@ impl DidResolver {
             }
         }
         let url = did_web_url(did)?;
-        let failed = |reason: String| DidError::Resolution { did: did.to_string(), reason };
-        let client = self.http.as_ref().ok_or_else(|| failed("this resolver is offline".into()))?;
+        let failed = |reason: String| DidError::Resolution {
+            did: did.to_string(),
+            reason,
+        };
+        let client = self
+            .http
+            .as_ref()
+            .ok_or_else(|| failed("this resolver is offline".into()))?;
         let response = client
             .get(&url)
             .header("accept", "application/did+json, application/json")
@@ -301,7 +370,9 @@ impl DidResolver {
         if !response.status().is_success() {
             return Err(failed(format!("{url} answered {}", response.status())));
         }
-        let bytes = read_limited(response, MAX_DID_DOCUMENT_BYTES).await.map_err(failed)?;
+        let bytes = read_limited(response, MAX_DID_DOCUMENT_BYTES)
+            .await
+            .map_err(failed)?;
         let document: Value = serde_json::from_slice(&bytes)
             .map_err(|e| failed(format!("the DID document is not JSON: {e}")))?;
         if document.get("id").and_then(Value::as_str) != Some(did.as_str()) {
@@ -315,9 +386,16 @@ impl DidResolver {
 }
 
 /// Reads an HTTP body, refusing one larger than `limit` bytes.
-pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading the body: {e}"))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the body: {e}"))?
+    {
         if body.len() + chunk.len() > limit {
             return Err(format!("the body exceeds {limit} bytes"));
         }
@@ -348,7 +426,16 @@ mod tests {
 
     #[test]
     fn malformed_dids_are_rejected_with_reasons() {
-        for bad in ["", "did", "did:", "did:key", "did:key:", "did:KEY:abc", "did:key:a b", "dod:key:z6"] {
+        for bad in [
+            "",
+            "did",
+            "did:",
+            "did:key",
+            "did:key:",
+            "did:KEY:abc",
+            "did:key:a b",
+            "dod:key:z6",
+        ] {
             let err = Did::parse(bad).unwrap_err();
             assert_eq!(err.resolution_code(), "invalidDid", "{bad}");
         }
@@ -360,18 +447,36 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_method_is_not_supported() {
-        let err = DidResolver::offline().resolve(&Did::parse("did:example:123").unwrap()).await.unwrap_err();
+        let err = DidResolver::offline()
+            .resolve(&Did::parse("did:example:123").unwrap())
+            .await
+            .unwrap_err();
         assert_eq!(err.resolution_code(), "methodNotSupported");
     }
 
     #[test]
     fn did_web_urls_use_https_except_on_loopback() {
         let url = |d: &str| did_web_url(&Did::parse(d).unwrap());
-        assert_eq!(url("did:web:example.com").unwrap(), "https://example.com/.well-known/did.json");
-        assert_eq!(url("did:web:example.com:org:a").unwrap(), "https://example.com/org/a/did.json");
-        assert_eq!(url("did:web:localhost%3A8080").unwrap(), "http://localhost:8080/.well-known/did.json");
-        assert_eq!(url("did:web:127.0.0.1%3A9").unwrap(), "http://127.0.0.1:9/.well-known/did.json");
-        assert_eq!(url("did:web:10.0.0.1").unwrap(), "https://10.0.0.1/.well-known/did.json");
+        assert_eq!(
+            url("did:web:example.com").unwrap(),
+            "https://example.com/.well-known/did.json"
+        );
+        assert_eq!(
+            url("did:web:example.com:org:a").unwrap(),
+            "https://example.com/org/a/did.json"
+        );
+        assert_eq!(
+            url("did:web:localhost%3A8080").unwrap(),
+            "http://localhost:8080/.well-known/did.json"
+        );
+        assert_eq!(
+            url("did:web:127.0.0.1%3A9").unwrap(),
+            "http://127.0.0.1:9/.well-known/did.json"
+        );
+        assert_eq!(
+            url("did:web:10.0.0.1").unwrap(),
+            "https://10.0.0.1/.well-known/did.json"
+        );
         assert!(url("did:web:example.com::x").is_err());
     }
 

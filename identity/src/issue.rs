@@ -27,7 +27,10 @@ impl std::str::FromStr for Format {
             "jwt" | "vc+jwt" | "jose" => Ok(Format::Jwt),
             "di" | "eddsa-rdfc-2022" | "rdfc" => Ok(Format::DataIntegrity),
             "di-jcs" | "eddsa-jcs-2022" | "jcs" => Ok(Format::DataIntegrityJcs),
-            other => Err(format!("unknown format `{}`; expected jwt, di or di-jcs", crate::error::quote(other))),
+            other => Err(format!(
+                "unknown format `{}`; expected jwt, di or di-jcs",
+                crate::error::quote(other)
+            )),
         }
     }
 }
@@ -64,7 +67,11 @@ impl Secured {
 }
 
 /// Validates `credential` and signs it as `identity`, which must be its issuer.
-pub async fn issue_credential(identity: &Identity, credential: Value, format: Format) -> Result<Secured, IssueError> {
+pub async fn issue_credential(
+    identity: &Identity,
+    credential: Value,
+    format: Format,
+) -> Result<Secured, IssueError> {
     crate::credential::validate(&credential)?;
     if crate::credential::issuer_id(&credential) != Some(identity.did.as_str()) {
         return Err(IssueError::Invalid {
@@ -75,10 +82,26 @@ pub async fn issue_credential(identity: &Identity, credential: Value, format: Fo
     }
     let method = identity.verification_method();
     match format {
-        Format::Jwt => Ok(Secured::Jwt(crate::jose::sign(&identity.key, &method, "vc+jwt", &credential))),
+        Format::Jwt => Ok(Secured::Jwt(crate::jose::sign(
+            &identity.key,
+            &method,
+            "vc+jwt",
+            &credential,
+        ))),
         Format::DataIntegrity | Format::DataIntegrityJcs => {
-            let suite = if format == Format::DataIntegrity { Cryptosuite::Rdfc } else { Cryptosuite::Jcs };
-            let signed = data_integrity::sign(credential, &identity.key, &method, suite, &ProofParams::default()).await?;
+            let suite = if format == Format::DataIntegrity {
+                Cryptosuite::Rdfc
+            } else {
+                Cryptosuite::Jcs
+            };
+            let signed = data_integrity::sign(
+                credential,
+                &identity.key,
+                &method,
+                suite,
+                &ProofParams::default(),
+            )
+            .await?;
             Ok(Secured::Json(signed))
         }
     }
@@ -96,9 +119,16 @@ pub async fn create_presentation(
     audience: &str,
 ) -> Result<Secured, IssueError> {
     if challenge.is_empty() || audience.is_empty() {
-        return Err(IssueError::Invalid { what: "presentation", path: "/".into(), reason: "a presentation needs a challenge and an audience".into() });
+        return Err(IssueError::Invalid {
+            what: "presentation",
+            path: "/".into(),
+            reason: "a presentation needs a challenge and an audience".into(),
+        });
     }
-    let embedded: Vec<Value> = credentials.iter().map(|c| c.to_enveloped("vc+jwt")).collect();
+    let embedded: Vec<Value> = credentials
+        .iter()
+        .map(|c| c.to_enveloped("vc+jwt"))
+        .collect();
     let mut presentation = json!({
         "@context": [CREDENTIALS_V2_CONTEXT],
         "id": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
@@ -116,12 +146,26 @@ pub async fn create_presentation(
                 object.insert("iat".into(), now.into());
                 object.insert("exp".into(), (now + PRESENTATION_LIFETIME_SECONDS).into());
             }
-            Ok(Secured::Jwt(crate::jose::sign(&identity.key, &method, "vp+jwt", &presentation)))
+            Ok(Secured::Jwt(crate::jose::sign(
+                &identity.key,
+                &method,
+                "vp+jwt",
+                &presentation,
+            )))
         }
         Format::DataIntegrity | Format::DataIntegrityJcs => {
-            let suite = if format == Format::DataIntegrity { Cryptosuite::Rdfc } else { Cryptosuite::Jcs };
-            let params = ProofParams { authentication: true, challenge: Some(challenge), domain: Some(audience) };
-            let signed = data_integrity::sign(presentation, &identity.key, &method, suite, &params).await?;
+            let suite = if format == Format::DataIntegrity {
+                Cryptosuite::Rdfc
+            } else {
+                Cryptosuite::Jcs
+            };
+            let params = ProofParams {
+                authentication: true,
+                challenge: Some(challenge),
+                domain: Some(audience),
+            };
+            let signed =
+                data_integrity::sign(presentation, &identity.key, &method, suite, &params).await?;
             Ok(Secured::Json(signed))
         }
     }

@@ -94,9 +94,9 @@ impl KeyPair {
     pub fn from_secret_bytes(algorithm: KeyAlgorithm, bytes: &[u8]) -> Result<Self, KeyError> {
         let secret = match algorithm {
             KeyAlgorithm::Ed25519 => {
-                let seed: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| KeyError::MalformedKey { algorithm: "ed25519" })?;
+                let seed: [u8; 32] = bytes.try_into().map_err(|_| KeyError::MalformedKey {
+                    algorithm: "ed25519",
+                })?;
                 Secret::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
             }
             KeyAlgorithm::P256 => Secret::P256(
@@ -158,8 +158,11 @@ impl KeyPair {
         match &self.secret {
             Secret::Ed25519(k) => {
                 let mut bytes = k.to_bytes();
-                libp2p_identity::Keypair::ed25519_from_bytes(&mut bytes)
-                    .map_err(|_| KeyError::MalformedKey { algorithm: "ed25519" })
+                libp2p_identity::Keypair::ed25519_from_bytes(&mut bytes).map_err(|_| {
+                    KeyError::MalformedKey {
+                        algorithm: "ed25519",
+                    }
+                })
             }
             Secret::P256(_) => Err(KeyError::NeedsEd25519("a libp2p identity")),
         }
@@ -218,8 +221,9 @@ impl PublicKey {
             .map_err(|e| format!("invalid base58: {e}"))?;
         match bytes.split_at_checked(2) {
             Some((codec, key)) if codec == ED25519_CODEC => {
-                let key: [u8; 32] =
-                    key.try_into().map_err(|_| "Ed25519 key must be 32 bytes".to_owned())?;
+                let key: [u8; 32] = key
+                    .try_into()
+                    .map_err(|_| "Ed25519 key must be 32 bytes".to_owned())?;
                 ed25519_dalek::VerifyingKey::from_bytes(&key)
                     .map(PublicKey::Ed25519)
                     .map_err(|_| "not a valid Ed25519 point".into())
@@ -256,7 +260,8 @@ impl PublicKey {
         }
         let decode = |name: &str| -> Result<Vec<u8>, String> {
             let text = field(name).ok_or_else(|| format!("JWK lacks `{name}`"))?;
-            B64.decode(text).map_err(|_| format!("JWK member `{name}` is not base64url"))
+            B64.decode(text)
+                .map_err(|_| format!("JWK member `{name}` is not base64url"))
         };
         match (field("kty"), field("crv")) {
             (Some("OKP"), Some("Ed25519")) => {
@@ -327,7 +332,9 @@ impl PublicKey {
         match self {
             PublicKey::Ed25519(k) => {
                 let public = libp2p_identity::ed25519::PublicKey::try_from_bytes(k.as_bytes())
-                    .map_err(|_| KeyError::MalformedKey { algorithm: "ed25519" })?;
+                    .map_err(|_| KeyError::MalformedKey {
+                        algorithm: "ed25519",
+                    })?;
                 Ok(libp2p_identity::PublicKey::from(public).to_peer_id())
             }
             PublicKey::P256(_) => Err(KeyError::NeedsEd25519("a libp2p PeerId")),
@@ -344,8 +351,13 @@ mod tests {
         for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::P256] {
             let key = KeyPair::generate(alg);
             let sig = key.sign(b"hello");
-            key.public_key().verify_jose(alg.jose_alg(), b"hello", &sig).unwrap();
-            assert!(key.public_key().verify_jose(alg.jose_alg(), b"hellO", &sig).is_err());
+            key.public_key()
+                .verify_jose(alg.jose_alg(), b"hello", &sig)
+                .unwrap();
+            assert!(key
+                .public_key()
+                .verify_jose(alg.jose_alg(), b"hellO", &sig)
+                .is_err());
         }
     }
 
@@ -353,7 +365,10 @@ mod tests {
     fn wrong_algorithm_for_key_is_rejected() {
         let key = KeyPair::generate(KeyAlgorithm::Ed25519);
         let sig = key.sign(b"m");
-        let err = key.public_key().verify_jose("ES256", b"m", &sig).unwrap_err();
+        let err = key
+            .public_key()
+            .verify_jose("ES256", b"m", &sig)
+            .unwrap_err();
         assert!(matches!(err, VerifyError::AlgorithmKeyMismatch { .. }));
     }
 
@@ -361,7 +376,10 @@ mod tests {
     fn multibase_and_jwk_round_trip() {
         for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::P256] {
             let public = KeyPair::generate(alg).public_key();
-            assert_eq!(PublicKey::from_multibase(&public.to_multibase()).unwrap(), public);
+            assert_eq!(
+                PublicKey::from_multibase(&public.to_multibase()).unwrap(),
+                public
+            );
             assert_eq!(PublicKey::from_jwk(&public.jwk()).unwrap(), public);
         }
     }
@@ -382,7 +400,9 @@ mod tests {
         let key = KeyPair::generate(KeyAlgorithm::Ed25519);
         let peer = key.libp2p_keypair().unwrap().public().to_peer_id();
         assert_eq!(peer, key.public_key().peer_id().unwrap());
-        assert!(KeyPair::generate(KeyAlgorithm::P256).libp2p_keypair().is_err());
+        assert!(KeyPair::generate(KeyAlgorithm::P256)
+            .libp2p_keypair()
+            .is_err());
     }
 
     #[test]
@@ -391,6 +411,9 @@ mod tests {
         assert!(PublicKey::from_multibase("z").is_err());
         assert!(PublicKey::from_multibase("zzzzzz0OIl").is_err());
         assert!(PublicKey::from_jwk(&serde_json::json!({"kty":"RSA"})).is_err());
-        assert!(PublicKey::from_jwk(&serde_json::json!({"kty":"OKP","crv":"Ed25519","x":"AA"})).is_err());
+        assert!(
+            PublicKey::from_jwk(&serde_json::json!({"kty":"OKP","crv":"Ed25519","x":"AA"}))
+                .is_err()
+        );
     }
 }

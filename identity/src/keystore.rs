@@ -78,13 +78,20 @@ pub fn keystore_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Writes a new keystore; refuses to overwrite one that exists.
-pub fn create(data_dir: &Path, identity: &Identity, passphrase: Option<&str>) -> Result<PathBuf, KeyError> {
+pub fn create(
+    data_dir: &Path,
+    identity: &Identity,
+    passphrase: Option<&str>,
+) -> Result<PathBuf, KeyError> {
     let path = keystore_path(data_dir);
     let shown = path.display().to_string();
     if path.exists() {
         return Err(KeyError::AlreadyExists(shown));
     }
-    let io = |source| KeyError::Io { path: shown.clone(), source };
+    let io = |source| KeyError::Io {
+        path: shown.clone(),
+        source,
+    };
     std::fs::create_dir_all(data_dir).map_err(io)?;
     let secret = identity.key.secret_bytes();
     let file = match passphrase {
@@ -97,10 +104,13 @@ pub fn create(data_dir: &Path, identity: &Identity, passphrase: Option<&str>) ->
         },
         Some(passphrase) => seal(identity, passphrase, &secret)?,
     };
-    let json = Zeroizing::new(serde_json::to_vec_pretty(&file).map_err(|e| KeyError::Malformed {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?);
+    let json =
+        Zeroizing::new(
+            serde_json::to_vec_pretty(&file).map_err(|e| KeyError::Malformed {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?,
+        );
     write_private_file(&path, &json).map_err(io)?;
     Ok(path)
 }
@@ -113,19 +123,30 @@ pub fn load(data_dir: &Path, passphrase: Option<&str>) -> Result<Identity, KeyEr
         if source.kind() == std::io::ErrorKind::NotFound {
             KeyError::NotFound(shown.clone())
         } else {
-            KeyError::Io { path: shown.clone(), source }
+            KeyError::Io {
+                path: shown.clone(),
+                source,
+            }
         }
     })?);
-    let malformed = |reason: &str| KeyError::Malformed { path: shown.clone(), reason: reason.to_owned() };
-    let file: KeystoreFile = serde_json::from_slice(&bytes).map_err(|_| malformed("not a keystore JSON document"))?;
+    let malformed = |reason: &str| KeyError::Malformed {
+        path: shown.clone(),
+        reason: reason.to_owned(),
+    };
+    let file: KeystoreFile =
+        serde_json::from_slice(&bytes).map_err(|_| malformed("not a keystore JSON document"))?;
     if file.version != FORMAT_VERSION {
         return Err(malformed("unsupported keystore version"));
     }
-    let stored = Zeroizing::new(B64.decode(&file.secret).map_err(|_| malformed("secret is not base64"))?);
+    let stored = Zeroizing::new(
+        B64.decode(&file.secret)
+            .map_err(|_| malformed("secret is not base64"))?,
+    );
     let secret = match &file.encryption {
         None => stored,
         Some(encryption) => {
-            let passphrase = passphrase.ok_or_else(|| KeyError::PassphraseRequired(shown.clone()))?;
+            let passphrase =
+                passphrase.ok_or_else(|| KeyError::PassphraseRequired(shown.clone()))?;
             open(&file, encryption, passphrase, &stored).map_err(|e| match e {
                 KeyError::WrongPassphrase(_) => KeyError::WrongPassphrase(shown.clone()),
                 other => other,
@@ -140,16 +161,29 @@ pub fn load(data_dir: &Path, passphrase: Option<&str>) -> Result<Identity, KeyEr
     Ok(Identity { key, did })
 }
 
-fn derive_key(passphrase: &str, salt: &[u8], memory: u32, iterations: u32, parallelism: u32) -> Result<Zeroizing<[u8; 32]>, KeyError> {
-    let params = argon2::Params::new(memory, iterations, parallelism, Some(32)).map_err(|_| KeyError::Kdf)?;
+fn derive_key(
+    passphrase: &str,
+    salt: &[u8],
+    memory: u32,
+    iterations: u32,
+    parallelism: u32,
+) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+    let params = argon2::Params::new(memory, iterations, parallelism, Some(32))
+        .map_err(|_| KeyError::Kdf)?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut key = Zeroizing::new([0u8; 32]);
-    argon.hash_password_into(passphrase.as_bytes(), salt, key.as_mut()).map_err(|_| KeyError::Kdf)?;
+    argon
+        .hash_password_into(passphrase.as_bytes(), salt, key.as_mut())
+        .map_err(|_| KeyError::Kdf)?;
     Ok(key)
 }
 
 fn associated_data(algorithm: KeyAlgorithm, did: &str) -> Vec<u8> {
-    format!("symbolon-keystore-v{FORMAT_VERSION}|{}|{did}", algorithm.name()).into_bytes()
+    format!(
+        "symbolon-keystore-v{FORMAT_VERSION}|{}|{did}",
+        algorithm.name()
+    )
+    .into_bytes()
 }
 
 fn seal(identity: &Identity, passphrase: &str, secret: &[u8]) -> Result<KeystoreFile, KeyError> {
@@ -162,7 +196,13 @@ fn seal(identity: &Identity, passphrase: &str, secret: &[u8]) -> Result<Keystore
     let cipher = XChaCha20Poly1305::new(key.as_ref().into());
     let aad = associated_data(identity.key.algorithm(), identity.did.as_str());
     let ciphertext = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: secret, aad: &aad })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: secret,
+                aad: &aad,
+            },
+        )
         .map_err(|_| KeyError::Kdf)?;
     Ok(KeystoreFile {
         version: FORMAT_VERSION,
@@ -181,13 +221,21 @@ fn seal(identity: &Identity, passphrase: &str, secret: &[u8]) -> Result<Keystore
     })
 }
 
-fn open(file: &KeystoreFile, encryption: &Encryption, passphrase: &str, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+fn open(
+    file: &KeystoreFile,
+    encryption: &Encryption,
+    passphrase: &str,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let bad = || KeyError::WrongPassphrase(String::new());
     if encryption.kdf != "argon2id" || encryption.cipher != "xchacha20poly1305" {
         return Err(bad());
     }
     // INVARIANT: bounded KDF cost, so that an altered file cannot make loading take forever.
-    if encryption.memory_kib > 1024 * 1024 || encryption.iterations > 64 || encryption.parallelism > 16 {
+    if encryption.memory_kib > 1024 * 1024
+        || encryption.iterations > 64
+        || encryption.parallelism > 16
+    {
         return Err(bad());
     }
     let salt = B64.decode(&encryption.salt).map_err(|_| bad())?;
@@ -195,11 +243,23 @@ fn open(file: &KeystoreFile, encryption: &Encryption, passphrase: &str, cipherte
     if nonce.len() != 24 {
         return Err(bad());
     }
-    let key = derive_key(passphrase, &salt, encryption.memory_kib, encryption.iterations, encryption.parallelism)?;
+    let key = derive_key(
+        passphrase,
+        &salt,
+        encryption.memory_kib,
+        encryption.iterations,
+        encryption.parallelism,
+    )?;
     let cipher = XChaCha20Poly1305::new(key.as_ref().into());
     let aad = associated_data(file.algorithm, &file.did);
     cipher
-        .decrypt(XNonce::from_slice(&nonce), Payload { msg: ciphertext, aad: &aad })
+        .decrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: ciphertext,
+                aad: &aad,
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| bad())
 }
@@ -245,11 +305,17 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let loaded = load(dir.path(), None).unwrap();
         assert_eq!(loaded.did, identity.did);
-        assert!(matches!(create(dir.path(), &identity, None), Err(KeyError::AlreadyExists(_))));
+        assert!(matches!(
+            create(dir.path(), &identity, None),
+            Err(KeyError::AlreadyExists(_))
+        ));
     }
 
     #[test]
@@ -259,9 +325,18 @@ mod tests {
         create(dir.path(), &identity, Some("correct horse")).unwrap();
         let text = std::fs::read_to_string(keystore_path(dir.path())).unwrap();
         assert!(!text.contains(&B64.encode(identity.key.secret_bytes().as_slice())));
-        assert!(matches!(load(dir.path(), None), Err(KeyError::PassphraseRequired(_))));
-        assert!(matches!(load(dir.path(), Some("wrong")), Err(KeyError::WrongPassphrase(_))));
-        assert_eq!(load(dir.path(), Some("correct horse")).unwrap().did, identity.did);
+        assert!(matches!(
+            load(dir.path(), None),
+            Err(KeyError::PassphraseRequired(_))
+        ));
+        assert!(matches!(
+            load(dir.path(), Some("wrong")),
+            Err(KeyError::WrongPassphrase(_))
+        ));
+        assert_eq!(
+            load(dir.path(), Some("correct horse")).unwrap().did,
+            identity.did
+        );
     }
 
     #[test]
@@ -271,9 +346,14 @@ mod tests {
         create(dir.path(), &identity, Some("pw")).unwrap();
         let path = keystore_path(dir.path());
         let other = Identity::generate(KeyAlgorithm::Ed25519);
-        let text = std::fs::read_to_string(&path).unwrap().replace(identity.did.as_str(), other.did.as_str());
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace(identity.did.as_str(), other.did.as_str());
         std::fs::write(&path, text).unwrap();
-        assert!(matches!(load(dir.path(), Some("pw")), Err(KeyError::WrongPassphrase(_))));
+        assert!(matches!(
+            load(dir.path(), Some("pw")),
+            Err(KeyError::WrongPassphrase(_))
+        ));
         std::fs::write(&path, "{not json").unwrap();
         let err = load(dir.path(), None).unwrap_err().to_string();
         assert!(err.contains("malformed"), "{err}");

@@ -10,7 +10,10 @@ pub const MAX_JSON_DEPTH: usize = 64;
 /// Checks size and nesting depth before any JSON parser recurses into `input`.
 pub fn check_input(input: &[u8]) -> Result<(), VerifyError> {
     if input.len() > MAX_INPUT_BYTES {
-        return Err(VerifyError::TooLarge { size: input.len(), limit: MAX_INPUT_BYTES });
+        return Err(VerifyError::TooLarge {
+            size: input.len(),
+            limit: MAX_INPUT_BYTES,
+        });
     }
     check_depth(input)
 }
@@ -50,12 +53,18 @@ mod tests {
     #[test]
     fn deep_and_large_inputs_are_refused() {
         let deep = "[".repeat(10_000);
-        assert!(matches!(check_input(deep.as_bytes()), Err(VerifyError::TooDeep(_))));
+        assert!(matches!(
+            check_input(deep.as_bytes()),
+            Err(VerifyError::TooDeep(_))
+        ));
         let fine = format!("{}{}", "[".repeat(10), "]".repeat(10));
         assert!(check_input(fine.as_bytes()).is_ok());
         let quoted = format!("\"{}\"", "[".repeat(1000));
         assert!(check_input(quoted.as_bytes()).is_ok());
         let large = vec![b' '; MAX_INPUT_BYTES + 1];
-        assert!(matches!(check_input(&large), Err(VerifyError::TooLarge { .. })));
+        assert!(matches!(
+            check_input(&large),
+            Err(VerifyError::TooLarge { .. })
+        ));
     }
 }

@@ -27,13 +27,19 @@ impl Default for MemoryNonceStore {
 impl MemoryNonceStore {
     /// A store keeping nonces for `retention`, at most `capacity` at once.
     pub fn new(retention: Duration, capacity: usize) -> Self {
-        MemoryNonceStore { seen: Mutex::new(HashMap::new()), retention, capacity }
+        MemoryNonceStore {
+            seen: Mutex::new(HashMap::new()),
+            retention,
+            capacity,
+        }
     }
 }
 
 impl NonceStore for MemoryNonceStore {
     fn check_and_record(&self, nonce: &str) -> bool {
-        let Ok(mut seen) = self.seen.lock() else { return false };
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
         let now = Instant::now();
         if seen.len() >= self.capacity {
             seen.retain(|_, at| now.duration_since(*at) < self.retention);

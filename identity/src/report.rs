@@ -81,15 +81,30 @@ impl Report {
     }
 
     pub(crate) fn pass(&mut self, check: &'static str) {
-        self.checks.push(Check { check, outcome: Outcome::Passed, reason: None, code: None });
+        self.checks.push(Check {
+            check,
+            outcome: Outcome::Passed,
+            reason: None,
+            code: None,
+        });
     }
 
     pub(crate) fn skip(&mut self, check: &'static str, reason: &str) {
-        self.checks.push(Check { check, outcome: Outcome::Skipped, reason: Some(reason.to_owned()), code: None });
+        self.checks.push(Check {
+            check,
+            outcome: Outcome::Skipped,
+            reason: Some(reason.to_owned()),
+            code: None,
+        });
     }
 
     pub(crate) fn fail(&mut self, check: &'static str, error: VerifyError) {
-        self.checks.push(Check { check, outcome: Outcome::Failed, reason: Some(error.to_string()), code: Some(error.code()) });
+        self.checks.push(Check {
+            check,
+            outcome: Outcome::Failed,
+            reason: Some(error.to_string()),
+            code: Some(error.code()),
+        });
         if self.first_error.is_none() {
             self.error = Some(format!("{check}: {error}"));
             self.first_error = Some(error);
@@ -97,7 +112,11 @@ impl Report {
     }
 
     /// Records the outcome of `result` under `check`; returns whether it passed.
-    pub(crate) fn record<T>(&mut self, check: &'static str, result: Result<T, VerifyError>) -> Option<T> {
+    pub(crate) fn record<T>(
+        &mut self,
+        check: &'static str,
+        result: Result<T, VerifyError>,
+    ) -> Option<T> {
         match result {
             Ok(value) => {
                 self.pass(check);
@@ -111,7 +130,8 @@ impl Report {
     }
 
     pub(crate) fn finish(mut self) -> Self {
-        self.verified = self.first_error.is_none() && self.checks.iter().all(|c| c.outcome != Outcome::Failed);
+        self.verified =
+            self.first_error.is_none() && self.checks.iter().all(|c| c.outcome != Outcome::Failed);
         self
     }
 
@@ -122,6 +142,9 @@ impl Report {
 
     /// The outcome of a named check, if it was recorded.
     pub fn outcome(&self, check: &str) -> Option<Outcome> {
-        self.checks.iter().find(|c| c.check == check).map(|c| c.outcome)
+        self.checks
+            .iter()
+            .find(|c| c.check == check)
+            .map(|c| c.outcome)
     }
 }

@@ -84,13 +84,18 @@ impl Default for StatusList {
 impl StatusList {
     /// An empty list of [`MIN_BITS`] entries.
     pub fn new() -> Self {
-        StatusList { bits: vec![0; MIN_BITS / 8] }
+        StatusList {
+            bits: vec![0; MIN_BITS / 8],
+        }
     }
 
     /// A list from raw bytes (as stored by the issuer).
     pub fn from_bytes(bits: Vec<u8>) -> Result<Self, StatusListError> {
         if bits.len() * 8 < MIN_BITS || bits.len() > MAX_LIST_BYTES {
-            return Err(StatusListError::Malformed(format!("a list must hold {MIN_BITS} to {} bits", MAX_LIST_BYTES * 8)));
+            return Err(StatusListError::Malformed(format!(
+                "a list must hold {MIN_BITS} to {} bits",
+                MAX_LIST_BYTES * 8
+            )));
         }
         Ok(StatusList { bits })
     }
@@ -111,7 +116,10 @@ impl StatusList {
     }
 
     fn locate(&self, index: u64) -> Result<(usize, u8), StatusListError> {
-        let out = || StatusListError::OutOfRange { index, len: self.len() };
+        let out = || StatusListError::OutOfRange {
+            index,
+            len: self.len(),
+        };
         let i = usize::try_from(index).map_err(|_| out())?;
         if i >= self.len() {
             return Err(out());
@@ -142,7 +150,10 @@ impl StatusList {
     pub fn encode(&self) -> String {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         // Writing to a Vec cannot fail.
-        let compressed = encoder.write_all(&self.bits).and_then(|()| encoder.finish()).unwrap_or_default();
+        let compressed = encoder
+            .write_all(&self.bits)
+            .and_then(|()| encoder.finish())
+            .unwrap_or_default();
         format!("u{}", B64.encode(compressed))
     }
 
@@ -150,8 +161,12 @@ impl StatusList {
     /// [`MAX_LIST_BYTES`] once decompressed.
     pub fn decode(encoded: &str) -> Result<Self, StatusListError> {
         let malformed = |why: &str| StatusListError::Malformed(why.to_owned());
-        let b64 = encoded.strip_prefix('u').ok_or_else(|| malformed("`encodedList` must be multibase base64url (`u…`)"))?;
-        let compressed = B64.decode(b64).map_err(|_| malformed("`encodedList` is not base64url"))?;
+        let b64 = encoded
+            .strip_prefix('u')
+            .ok_or_else(|| malformed("`encodedList` must be multibase base64url (`u…`)"))?;
+        let compressed = B64
+            .decode(b64)
+            .map_err(|_| malformed("`encodedList` is not base64url"))?;
         let mut bits = Vec::new();
         flate2::read::GzDecoder::new(compressed.as_slice())
             .take(MAX_LIST_BYTES as u64 + 1)
@@ -213,7 +228,11 @@ impl HttpStatusSource {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .ok();
-        HttpStatusSource { client, ttl, cache: Mutex::new(HashMap::new()) }
+        HttpStatusSource {
+            client,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 }
 
@@ -232,15 +251,23 @@ impl StatusSource for HttpStatusSource {
                 || url.starts_with("http://localhost")
                 || url.starts_with("http://[::1]");
             if !allowed {
-                return Err(format!("status list URL `{}` must use https (http only on loopback)", crate::error::quote(url)));
+                return Err(format!(
+                    "status list URL `{}` must use https (http only on loopback)",
+                    crate::error::quote(url)
+                ));
             }
             let client = self.client.as_ref().ok_or("no HTTP client")?;
-            let response = client.get(url).send().await.map_err(|e| format!("fetching {url}: {e}"))?;
+            let response = client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| format!("fetching {url}: {e}"))?;
             if !response.status().is_success() {
                 return Err(format!("{url} answered {}", response.status()));
             }
             let body = crate::did::read_limited(response, crate::limits::MAX_INPUT_BYTES).await?;
-            let text = String::from_utf8(body).map_err(|_| "the status list is not UTF-8".to_owned())?;
+            let text =
+                String::from_utf8(body).map_err(|_| "the status list is not UTF-8".to_owned())?;
             if let Ok(mut cache) = self.cache.lock() {
                 cache.insert(url.to_owned(), (Instant::now(), text.clone()));
             }
@@ -266,7 +293,11 @@ impl StaticStatusSource {
 
 impl StatusSource for StaticStatusSource {
     fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, String>> {
-        let found = self.lists.lock().ok().and_then(|lists| lists.get(url).cloned());
+        let found = self
+            .lists
+            .lock()
+            .ok()
+            .and_then(|lists| lists.get(url).cloned());
         Box::pin(async move { found.ok_or_else(|| format!("no status list at `{url}`")) })
     }
 }
@@ -300,7 +331,9 @@ mod tests {
         assert!(StatusList::decode(&format!("u{}", B64.encode(b"not gzip"))).is_err());
         let short = StatusList { bits: vec![0; 16] };
         assert!(StatusList::decode(&short.encode()).is_err(), "too short");
-        let bomb = StatusList { bits: vec![0; MAX_LIST_BYTES + 8] };
+        let bomb = StatusList {
+            bits: vec![0; MAX_LIST_BYTES + 8],
+        };
         assert!(StatusList::decode(&bomb.encode()).is_err(), "too large");
     }
 }

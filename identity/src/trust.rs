@@ -25,9 +25,17 @@ pub struct TrustList {
 
 impl TrustList {
     /// The unsigned `TrustListCredential` for `entries`, issued by `authority`.
-    pub fn credential(authority: &Did, data_space: &str, entries: &BTreeMap<String, BTreeSet<String>>) -> Result<Value, IssueError> {
+    pub fn credential(
+        authority: &Did,
+        data_space: &str,
+        entries: &BTreeMap<String, BTreeSet<String>>,
+    ) -> Result<Value, IssueError> {
         if data_space.is_empty() {
-            return Err(IssueError::Invalid { what: "credential", path: "/credentialSubject/dataSpaceId".into(), reason: "the data space id is empty".into() });
+            return Err(IssueError::Invalid {
+                what: "credential",
+                path: "/credentialSubject/dataSpaceId".into(),
+                reason: "the data space id is empty".into(),
+            });
         }
         for issuer in entries.keys() {
             Did::parse(issuer).map_err(|e| IssueError::Invalid {
@@ -57,28 +65,56 @@ impl TrustList {
     /// Reads a trust list from a credential whose signature has already been verified.
     pub fn from_verified_credential(credential: &Value) -> Result<TrustList, VerifyError> {
         let malformed = |why: &str| VerifyError::Malformed(format!("trust list: {why}"));
-        if !crate::credential::specific_types(credential).iter().any(|t| t == "TrustListCredential") {
+        if !crate::credential::specific_types(credential)
+            .iter()
+            .any(|t| t == "TrustListCredential")
+        {
             return Err(malformed("not a TrustListCredential"));
         }
-        let anchor = crate::credential::issuer_id(credential).ok_or_else(|| malformed("no issuer"))?.to_owned();
-        let subject = credential.get("credentialSubject").ok_or_else(|| malformed("no subject"))?;
-        let data_space = subject.get("dataSpaceId").and_then(Value::as_str).ok_or_else(|| malformed("no dataSpaceId"))?.to_owned();
+        let anchor = crate::credential::issuer_id(credential)
+            .ok_or_else(|| malformed("no issuer"))?
+            .to_owned();
+        let subject = credential
+            .get("credentialSubject")
+            .ok_or_else(|| malformed("no subject"))?;
+        let data_space = subject
+            .get("dataSpaceId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed("no dataSpaceId"))?
+            .to_owned();
         let mut entries = BTreeMap::new();
-        for entry in subject.get("trustedIssuers").and_then(Value::as_array).ok_or_else(|| malformed("no trustedIssuers"))? {
-            let issuer = entry.get("issuerDid").and_then(Value::as_str).ok_or_else(|| malformed("an entry has no issuerDid"))?;
+        for entry in subject
+            .get("trustedIssuers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| malformed("no trustedIssuers"))?
+        {
+            let issuer = entry
+                .get("issuerDid")
+                .and_then(Value::as_str)
+                .ok_or_else(|| malformed("an entry has no issuerDid"))?;
             let types: BTreeSet<String> = match entry.get("credentialTypes") {
-                Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+                Some(Value::Array(types)) => types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
                 Some(Value::String(t)) => BTreeSet::from([t.clone()]),
                 _ => return Err(malformed("an entry has no credentialTypes")),
             };
             entries.insert(issuer.to_owned(), types);
         }
-        Ok(TrustList { data_space, anchor, entries })
+        Ok(TrustList {
+            data_space,
+            anchor,
+            entries,
+        })
     }
 
     /// Whether `issuer` may issue `credential_type`.
     pub fn allows(&self, issuer: &str, credential_type: &str) -> bool {
-        self.entries.get(issuer).is_some_and(|types| types.contains(credential_type))
+        self.entries
+            .get(issuer)
+            .is_some_and(|types| types.contains(credential_type))
     }
 
     /// Checks every specific type of a credential against the list, and that a membership
@@ -108,7 +144,10 @@ impl TrustList {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             if found != self.data_space {
-                return Err(VerifyError::WrongDataSpace { expected: self.data_space.clone(), found: quote(found) });
+                return Err(VerifyError::WrongDataSpace {
+                    expected: self.data_space.clone(),
+                    found: quote(found),
+                });
             }
         }
         Ok(())
@@ -117,9 +156,16 @@ impl TrustList {
 
 /// Parses `ISSUER_DID=TYPE[,TYPE...]` (the CLI's `--entry`).
 pub fn parse_entry(text: &str) -> Result<(String, BTreeSet<String>), String> {
-    let (issuer, types) = text.split_once('=').ok_or_else(|| format!("`{}` is not ISSUER_DID=TYPE[,TYPE...]", quote(text)))?;
+    let (issuer, types) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{}` is not ISSUER_DID=TYPE[,TYPE...]", quote(text)))?;
     Did::parse(issuer).map_err(|e| e.to_string())?;
-    let types: BTreeSet<String> = types.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+    let types: BTreeSet<String> = types
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
     if types.is_empty() {
         return Err(format!("`{}` names no credential type", quote(text)));
     }

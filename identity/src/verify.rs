@@ -39,7 +39,8 @@ impl Input {
         limits::check_input(text.as_bytes())?;
         let trimmed = text.trim();
         if trimmed.starts_with('{') || trimmed.starts_with('"') {
-            let value: Value = serde_json::from_str(trimmed).map_err(|e| VerifyError::Malformed(format!("JSON: {e}")))?;
+            let value: Value = serde_json::from_str(trimmed)
+                .map_err(|e| VerifyError::Malformed(format!("JSON: {e}")))?;
             return Ok(Input::from_value(value));
         }
         Ok(Input::Jwt(trimmed.to_owned()))
@@ -51,8 +52,14 @@ impl Input {
         match value {
             Value::String(token) => Input::Jwt(token),
             Value::Object(ref object) => {
-                let enveloped = object.get("type").and_then(Value::as_str).is_some_and(|t| t.starts_with("Enveloped"));
-                let data_url = object.get("id").and_then(Value::as_str).and_then(|id| id.strip_prefix("data:"));
+                let enveloped = object
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.starts_with("Enveloped"));
+                let data_url = object
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|id| id.strip_prefix("data:"));
                 match (enveloped, data_url.and_then(|d| d.split_once(','))) {
                     (true, Some((_, token))) => Input::Jwt(token.to_owned()),
                     _ => Input::Json(value),
@@ -97,7 +104,14 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// A verifier with `resolver`, no status source, no trust list and no nonce store.
     pub fn new(resolver: Arc<DidResolver>) -> Self {
-        Verifier { resolver, status: None, trust: None, nonces: None, now: None, leeway: Duration::from_secs(60) }
+        Verifier {
+            resolver,
+            status: None,
+            trust: None,
+            nonces: None,
+            now: None,
+            leeway: Duration::from_secs(60),
+        }
     }
 
     /// Checks credential status against lists from `source`.
@@ -152,7 +166,9 @@ impl Verifier {
         report.record("validity", validity);
         match credential.get("credentialStatus") {
             None => report.skip("status", "the credential has no credentialStatus"),
-            Some(_) if self.status.is_none() => report.skip("status", "this verifier has no status source"),
+            Some(_) if self.status.is_none() => {
+                report.skip("status", "this verifier has no status source")
+            }
             Some(status) => {
                 let result = self.check_status(&credential, status).await;
                 report.record("status", result);
@@ -172,10 +188,14 @@ impl Verifier {
     async fn credential_signature(&self, input: &Input, report: &mut Report) -> Option<Value> {
         match input {
             Input::Jwt(token) => {
-                let decoded = report.record("format", limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)))?;
+                let decoded = report.record(
+                    "format",
+                    limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)),
+                )?;
                 report.format = Some("vc+jwt".into());
                 let credential = decoded.payload.clone();
-                let structure = crate::credential::validate(&credential).map_err(|e| VerifyError::Malformed(e.to_string()));
+                let structure = crate::credential::validate(&credential)
+                    .map_err(|e| VerifyError::Malformed(e.to_string()));
                 if let Err(error) = structure {
                     report.fail("signature", error);
                     return None;
@@ -193,21 +213,39 @@ impl Verifier {
                     report.fail("signature", VerifyError::Malformed(error.to_string()));
                     return None;
                 }
-                let result = self.check_di(credential, issuer_id(credential).unwrap_or_default(), "assertionMethod").await;
+                let result = self
+                    .check_di(
+                        credential,
+                        issuer_id(credential).unwrap_or_default(),
+                        "assertionMethod",
+                    )
+                    .await;
                 report.record("signature", result)?;
                 Some(credential.clone())
             }
         }
     }
 
-    async fn check_di(&self, document: &Value, signer: &str, purpose: &str) -> Result<data_integrity::ProofInfo, VerifyError> {
+    async fn check_di(
+        &self,
+        document: &Value,
+        signer: &str,
+        purpose: &str,
+    ) -> Result<data_integrity::ProofInfo, VerifyError> {
         let info = data_integrity::verify_proof(document, &self.resolver).await?;
         let (did, _) = split_did_url(&info.verification_method)?;
         if did.as_str() != signer {
-            return Err(VerifyError::BadSignature(format!("the proof's key belongs to `{}`, not to `{}`", did, quote(signer))));
+            return Err(VerifyError::BadSignature(format!(
+                "the proof's key belongs to `{}`, not to `{}`",
+                did,
+                quote(signer)
+            )));
         }
         if info.proof_purpose != purpose {
-            return Err(VerifyError::BadSignature(format!("proof purpose `{}` where `{purpose}` is required", quote(&info.proof_purpose))));
+            return Err(VerifyError::BadSignature(format!(
+                "proof purpose `{}` where `{purpose}` is required",
+                quote(&info.proof_purpose)
+            )));
         }
         Ok(info)
     }
@@ -215,13 +253,15 @@ impl Verifier {
     fn check_validity(&self, credential: &Value) -> Result<(), VerifyError> {
         let now = self.now();
         if let Some(from) = credential.get("validFrom").and_then(Value::as_str) {
-            let at = parse_time(from).ok_or_else(|| VerifyError::Malformed(format!("validFrom `{}`", quote(from))))?;
+            let at = parse_time(from)
+                .ok_or_else(|| VerifyError::Malformed(format!("validFrom `{}`", quote(from))))?;
             if now + self.leeway() < at {
                 return Err(VerifyError::NotYetValid(from.to_owned()));
             }
         }
         if let Some(until) = credential.get("validUntil").and_then(Value::as_str) {
-            let at = parse_time(until).ok_or_else(|| VerifyError::Malformed(format!("validUntil `{}`", quote(until))))?;
+            let at = parse_time(until)
+                .ok_or_else(|| VerifyError::Malformed(format!("validUntil `{}`", quote(until))))?;
             if now - self.leeway() > at {
                 return Err(VerifyError::Expired(until.to_owned()));
             }
@@ -236,58 +276,117 @@ impl Verifier {
         };
         for entry in entries {
             if entry.get("type").and_then(Value::as_str) != Some("BitstringStatusListEntry") {
-                return Err(VerifyError::StatusUnavailable("only BitstringStatusListEntry is supported".into()));
+                return Err(VerifyError::StatusUnavailable(
+                    "only BitstringStatusListEntry is supported".into(),
+                ));
             }
-            let field = |name: &str| entry.get(name).and_then(Value::as_str).ok_or_else(|| VerifyError::Malformed(format!("credentialStatus lacks `{name}`")));
+            let field = |name: &str| {
+                entry.get(name).and_then(Value::as_str).ok_or_else(|| {
+                    VerifyError::Malformed(format!("credentialStatus lacks `{name}`"))
+                })
+            };
             let url = field("statusListCredential")?;
             let purpose_text = field("statusPurpose")?;
-            let purpose = StatusPurpose::parse(purpose_text)
-                .ok_or_else(|| VerifyError::StatusUnavailable(format!("unsupported statusPurpose `{}`", quote(purpose_text))))?;
+            let purpose = StatusPurpose::parse(purpose_text).ok_or_else(|| {
+                VerifyError::StatusUnavailable(format!(
+                    "unsupported statusPurpose `{}`",
+                    quote(purpose_text)
+                ))
+            })?;
             let index: u64 = field("statusListIndex")?
                 .parse()
                 .map_err(|_| VerifyError::Malformed("statusListIndex is not a number".into()))?;
-            let list = self.fetch_list(url, issuer_id(credential).unwrap_or_default(), purpose).await?;
-            let set = list.get(index).map_err(|e| VerifyError::StatusUnavailable(e.to_string()))?;
+            let list = self
+                .fetch_list(url, issuer_id(credential).unwrap_or_default(), purpose)
+                .await?;
+            let set = list
+                .get(index)
+                .map_err(|e| VerifyError::StatusUnavailable(e.to_string()))?;
             if set {
                 return Err(match purpose {
-                    StatusPurpose::Revocation => VerifyError::Revoked { list: url.to_owned(), index },
-                    StatusPurpose::Suspension => VerifyError::Suspended { list: url.to_owned(), index },
+                    StatusPurpose::Revocation => VerifyError::Revoked {
+                        list: url.to_owned(),
+                        index,
+                    },
+                    StatusPurpose::Suspension => VerifyError::Suspended {
+                        list: url.to_owned(),
+                        index,
+                    },
                 });
             }
         }
         Ok(())
     }
 
-    async fn fetch_list(&self, url: &str, issuer: &str, purpose: StatusPurpose) -> Result<StatusList, VerifyError> {
+    async fn fetch_list(
+        &self,
+        url: &str,
+        issuer: &str,
+        purpose: StatusPurpose,
+    ) -> Result<StatusList, VerifyError> {
         let unavailable = |why: String| VerifyError::StatusUnavailable(why);
-        let source = self.status.as_ref().ok_or_else(|| unavailable("no status source".into()))?;
+        let source = self
+            .status
+            .as_ref()
+            .ok_or_else(|| unavailable("no status source".into()))?;
         let text = source.fetch(url).await.map_err(unavailable)?;
         // The status list credential is verified like any credential, without status or trust.
-        let plain = Verifier { status: None, trust: None, nonces: None, ..self.clone() };
+        let plain = Verifier {
+            status: None,
+            trust: None,
+            nonces: None,
+            ..self.clone()
+        };
         let report = Box::pin(plain.verify_credential(&Input::parse(&text)?)).await;
         let list_credential = match (report.verified, report.document) {
             (true, Some(document)) => document,
-            _ => return Err(unavailable(format!("the status list credential does not verify: {}", report.error.unwrap_or_default()))),
+            _ => {
+                return Err(unavailable(format!(
+                    "the status list credential does not verify: {}",
+                    report.error.unwrap_or_default()
+                )))
+            }
         };
         if issuer_id(&list_credential) != Some(issuer) {
-            return Err(unavailable("the status list was not issued by the credential's issuer".into()));
+            return Err(unavailable(
+                "the status list was not issued by the credential's issuer".into(),
+            ));
         }
-        if !specific_types(&list_credential).iter().any(|t| t == "BitstringStatusListCredential") {
+        if !specific_types(&list_credential)
+            .iter()
+            .any(|t| t == "BitstringStatusListCredential")
+        {
             return Err(unavailable("not a BitstringStatusListCredential".into()));
         }
-        let subject = list_credential.get("credentialSubject").cloned().unwrap_or_default();
+        let subject = list_credential
+            .get("credentialSubject")
+            .cloned()
+            .unwrap_or_default();
         if subject.get("statusPurpose").and_then(Value::as_str) != Some(purpose.as_str()) {
-            return Err(unavailable("the list's statusPurpose differs from the entry's".into()));
+            return Err(unavailable(
+                "the list's statusPurpose differs from the entry's".into(),
+            ));
         }
-        let encoded = subject.get("encodedList").and_then(Value::as_str).unwrap_or_default();
+        let encoded = subject
+            .get("encodedList")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         StatusList::decode(encoded).map_err(|e| unavailable(e.to_string()))
     }
 
     /// Verifies a presentation and every credential in it.
     pub async fn verify_presentation(&self, input: &Input, expected: &Expectations) -> Report {
         let mut report = Report::new("presentation");
-        let Some((presentation, holder, challenge, audience, expires)) = self.presentation_signature(input, &mut report).await else {
-            for check in ["challenge", "audience", "replay", "holder_binding", "credentials"] {
+        let Some((presentation, holder, challenge, audience, expires)) =
+            self.presentation_signature(input, &mut report).await
+        else {
+            for check in [
+                "challenge",
+                "audience",
+                "replay",
+                "holder_binding",
+                "credentials",
+            ] {
                 report.skip(check, "the signature was not verified");
             }
             return report.finish();
@@ -296,13 +395,19 @@ impl Verifier {
         let challenge_ok = if challenge == expected.challenge {
             Ok(())
         } else {
-            Err(VerifyError::WrongChallenge { expected: quote(&expected.challenge), found: quote(&challenge) })
+            Err(VerifyError::WrongChallenge {
+                expected: quote(&expected.challenge),
+                found: quote(&challenge),
+            })
         };
         let challenge_passed = report.record("challenge", challenge_ok).is_some();
         let audience_ok = if audience.iter().any(|a| a == &expected.audience) {
             Ok(())
         } else {
-            Err(VerifyError::WrongAudience { expected: quote(&expected.audience), found: quote(&audience.join(", ")) })
+            Err(VerifyError::WrongAudience {
+                expected: quote(&expected.audience),
+                found: quote(&audience.join(", ")),
+            })
         };
         report.record("audience", audience_ok);
         if let Some(expires) = expires {
@@ -312,7 +417,11 @@ impl Verifier {
         }
         match (&self.nonces, challenge_passed) {
             (Some(store), true) => {
-                let fresh = if store.check_and_record(&challenge) { Ok(()) } else { Err(VerifyError::Replay(quote(&challenge))) };
+                let fresh = if store.check_and_record(&challenge) {
+                    Ok(())
+                } else {
+                    Err(VerifyError::Replay(quote(&challenge)))
+                };
                 report.record("replay", fresh);
             }
             (Some(_), false) => report.skip("replay", "the challenge did not match"),
@@ -326,11 +435,16 @@ impl Verifier {
         let mut binding = Ok(());
         let mut all_verified = true;
         for item in credentials {
-            let credential_report = Box::pin(self.verify_credential(&Input::from_value(item))).await;
+            let credential_report =
+                Box::pin(self.verify_credential(&Input::from_value(item))).await;
             if let Some(document) = &credential_report.document {
                 let subjects = subject_ids(document);
-                if binding.is_ok() && !subjects.iter().all(|s| *s == holder) || subjects.is_empty() {
-                    binding = Err(VerifyError::HolderMismatch { subject: quote(&subjects.join(", ")), holder: holder.clone() });
+                if binding.is_ok() && !subjects.iter().all(|s| *s == holder) || subjects.is_empty()
+                {
+                    binding = Err(VerifyError::HolderMismatch {
+                        subject: quote(&subjects.join(", ")),
+                        holder: holder.clone(),
+                    });
                 }
             }
             all_verified &= credential_report.verified;
@@ -340,8 +454,14 @@ impl Verifier {
         if all_verified {
             report.pass("credentials");
         } else {
-            let reason = report.credentials.iter().find_map(|c| c.rejection().cloned());
-            report.fail("credentials", reason.unwrap_or_else(|| VerifyError::Malformed("a credential failed".into())));
+            let reason = report
+                .credentials
+                .iter()
+                .find_map(|c| c.rejection().cloned());
+            report.fail(
+                "credentials",
+                reason.unwrap_or_else(|| VerifyError::Malformed("a credential failed".into())),
+            );
         }
         report.document = Some(presentation);
         report.finish()
@@ -356,7 +476,10 @@ impl Verifier {
     ) -> Option<(Value, String, String, Vec<String>, Option<DateTime<Utc>>)> {
         match input {
             Input::Jwt(token) => {
-                let decoded = report.record("format", limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)))?;
+                let decoded = report.record(
+                    "format",
+                    limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)),
+                )?;
                 report.format = Some("vp+jwt".into());
                 let presentation = decoded.payload.clone();
                 let holder = match holder_of(&presentation) {
@@ -366,14 +489,28 @@ impl Verifier {
                         return None;
                     }
                 };
-                report.record("signature", decoded.verify(token, &holder, &self.resolver).await)?;
-                let challenge = presentation.get("nonce").and_then(Value::as_str).unwrap_or_default().to_owned();
+                report.record(
+                    "signature",
+                    decoded.verify(token, &holder, &self.resolver).await,
+                )?;
+                let challenge = presentation
+                    .get("nonce")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 let audience = match presentation.get("aud") {
                     Some(Value::String(a)) => vec![a.clone()],
-                    Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
                     _ => Vec::new(),
                 };
-                let expires = presentation.get("exp").and_then(Value::as_i64).and_then(|t| DateTime::from_timestamp(t, 0));
+                let expires = presentation
+                    .get("exp")
+                    .and_then(Value::as_i64)
+                    .and_then(|t| DateTime::from_timestamp(t, 0));
                 Some((presentation, holder, challenge, audience, expires))
             }
             Input::Json(presentation) => {
@@ -386,16 +523,26 @@ impl Verifier {
                         return None;
                     }
                 };
-                let info = report.record("signature", self.check_di(presentation, &holder, "authentication").await)?;
+                let info = report.record(
+                    "signature",
+                    self.check_di(presentation, &holder, "authentication").await,
+                )?;
                 let audience = info.domain.into_iter().collect();
-                Some((presentation.clone(), holder, info.challenge.unwrap_or_default(), audience, None))
+                Some((
+                    presentation.clone(),
+                    holder,
+                    info.challenge.unwrap_or_default(),
+                    audience,
+                    None,
+                ))
             }
         }
     }
 }
 
 fn holder_of(presentation: &Value) -> Result<String, VerifyError> {
-    crate::credential::validate_presentation(presentation).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    crate::credential::validate_presentation(presentation)
+        .map_err(|e| VerifyError::Malformed(e.to_string()))?;
     presentation
         .get("holder")
         .and_then(Value::as_str)
@@ -406,6 +553,8 @@ fn holder_of(presentation: &Value) -> Result<String, VerifyError> {
 /// Decodes the payload of a compact JWS without verifying it (for display only).
 pub fn peek_jwt_payload(token: &str) -> Option<Value> {
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
     serde_json::from_slice(&bytes).ok()
 }

@@ -44,10 +44,17 @@ pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
 }
 
-async fn issue(request: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn issue(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     require_admin(&request, &state)?;
     let body = json_body(&body)?;
-    let mut credential = body.get("credential").cloned().ok_or_else(|| ApiError::BadRequest("the body needs `credential`".into()))?;
+    let mut credential = body
+        .get("credential")
+        .cloned()
+        .ok_or_else(|| ApiError::BadRequest("the body needs `credential`".into()))?;
     let options = body.get("options").cloned().unwrap_or_else(|| json!({}));
     let format: Format = options
         .get("format")
@@ -56,28 +63,41 @@ async fn issue(request: HttpRequest, state: web::Data<AppState>, body: web::Byte
         .parse()
         .map_err(ApiError::BadRequest)?;
     if let Some(object) = credential.as_object_mut() {
-        object.entry("issuer").or_insert_with(|| state.identity.did.as_str().into());
         object
-            .entry("validFrom")
-            .or_insert_with(|| symbolon_identity::credential::format_time(chrono::Utc::now()).into());
+            .entry("issuer")
+            .or_insert_with(|| state.identity.did.as_str().into());
+        object.entry("validFrom").or_insert_with(|| {
+            symbolon_identity::credential::format_time(chrono::Utc::now()).into()
+        });
     }
-    if options.get("credentialStatus").and_then(Value::as_bool).unwrap_or(false) {
-        symbolon_identity::credential::validate(&credential).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if options
+        .get("credentialStatus")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        symbolon_identity::credential::validate(&credential)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
         let registry = state.status.clone();
         let base = state.public_url.clone();
-        credential = web::block(move || registry.assign(&mut credential, &base).map(|_| credential))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        credential =
+            web::block(move || registry.assign(&mut credential, &base).map(|_| credential))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
     }
     let signed = symbolon_identity::issue_credential(&state.identity, credential, format)
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     tracing::info!(issuer = %state.identity.did, "credential issued");
-    Ok(HttpResponse::Created().json(json!({ "verifiableCredential": signed.to_enveloped("vc+jwt") })))
+    Ok(HttpResponse::Created()
+        .json(json!({ "verifiableCredential": signed.to_enveloped("vc+jwt") })))
 }
 
-async fn update_status(request: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn update_status(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     require_admin(&request, &state)?;
     let body = json_body(&body)?;
     let id = body
@@ -95,13 +115,19 @@ async fn update_status(request: HttpRequest, state: web::Data<AppState>, body: w
             .get("statusPurpose")
             .and_then(Value::as_str)
             .and_then(StatusPurpose::parse)
-            .ok_or_else(|| ApiError::BadRequest("each update needs `statusPurpose`: revocation or suspension".into()))?;
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "each update needs `statusPurpose`: revocation or suspension".into(),
+                )
+            })?;
         let value = update
             .get("status")
             .and_then(Value::as_bool)
             .ok_or_else(|| ApiError::BadRequest("each update needs a boolean `status`".into()))?;
         if purpose == StatusPurpose::Revocation && !value {
-            return Err(ApiError::Unprocessable("a revocation cannot be undone".into()));
+            return Err(ApiError::Unprocessable(
+                "a revocation cannot be undone".into(),
+            ));
         }
         changes.push((purpose, value));
     }
@@ -118,7 +144,9 @@ async fn update_status(request: HttpRequest, state: web::Data<AppState>, body: w
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     match record {
         None => Err(ApiError::BadRequest("`credentialStatus` is empty".into())),
-        Some(Err(crate::issuer::StatusError::UnknownCredential(id))) => Err(ApiError::NotFound(format!("no credential `{id}` with a status entry"))),
+        Some(Err(crate::issuer::StatusError::UnknownCredential(id))) => Err(ApiError::NotFound(
+            format!("no credential `{id}` with a status entry"),
+        )),
         Some(Err(error)) => Err(ApiError::Internal(error.to_string())),
         Some(Ok(record)) => {
             tracing::info!(credential = %id, revoked = record.revoked, suspended = record.suspended, "credential status changed");
@@ -128,7 +156,8 @@ async fn update_status(request: HttpRequest, state: web::Data<AppState>, body: w
 }
 
 fn verifier(state: &AppState) -> Verifier {
-    let mut verifier = Verifier::new(state.resolver.clone()).with_status_source(state.status_source.clone());
+    let mut verifier =
+        Verifier::new(state.resolver.clone()).with_status_source(state.status_source.clone());
     if let Ok(Some(token)) = state.dir.read_text(crate::datadir::TRUST_LIST_FILE) {
         if let Some(trust) = crate::trust::trust_list_from_installed(&token) {
             verifier = verifier.with_trust_list(trust);
@@ -147,34 +176,58 @@ fn report_response(report: &symbolon_identity::Report) -> HttpResponse {
     }
 }
 
-async fn verify_credential(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn verify_credential(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
     let credential = body
         .get("verifiableCredential")
         .cloned()
         .ok_or_else(|| ApiError::BadRequest("the body needs `verifiableCredential`".into()))?;
-    let report = verifier(&state).verify_credential(&Input::from_value(credential)).await;
+    let report = verifier(&state)
+        .verify_credential(&Input::from_value(credential))
+        .await;
     Ok(report_response(&report))
 }
 
-async fn verify_presentation(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn verify_presentation(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
     let presentation = body
         .get("verifiablePresentation")
         .cloned()
         .ok_or_else(|| ApiError::BadRequest("the body needs `verifiablePresentation`".into()))?;
-    let option = |name: &str| body.pointer(&format!("/options/{name}")).and_then(Value::as_str).map(str::to_owned);
+    let option = |name: &str| {
+        body.pointer(&format!("/options/{name}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let expected = Expectations {
-        challenge: option("challenge").ok_or_else(|| ApiError::BadRequest("`options.challenge` is required".into()))?,
-        audience: option("domain").ok_or_else(|| ApiError::BadRequest("`options.domain` is required".into()))?,
+        challenge: option("challenge")
+            .ok_or_else(|| ApiError::BadRequest("`options.challenge` is required".into()))?,
+        audience: option("domain")
+            .ok_or_else(|| ApiError::BadRequest("`options.domain` is required".into()))?,
     };
     let verifier = verifier(&state).with_nonce_store(state.nonces.clone());
-    let report = verifier.verify_presentation(&Input::from_value(presentation), &expected).await;
+    let report = verifier
+        .verify_presentation(&Input::from_value(presentation), &expected)
+        .await;
     Ok(report_response(&report))
 }
 
-async fn status_list(state: web::Data<AppState>, list: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let purpose = StatusPurpose::parse(&list).ok_or_else(|| ApiError::NotFound(format!("no status list `{}`", list.chars().take(64).collect::<String>())))?;
+async fn status_list(
+    state: web::Data<AppState>,
+    list: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let purpose = StatusPurpose::parse(&list).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no status list `{}`",
+            list.chars().take(64).collect::<String>()
+        ))
+    })?;
     let url = list_url(&state.public_url, purpose);
     let registry = state.status.clone();
     let identity = state.identity.clone();

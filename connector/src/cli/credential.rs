@@ -130,10 +130,19 @@ async fn issue(args: IssueArgs) -> CommandResult {
     let valid_until = args
         .valid_until
         .as_deref()
-        .map(|t| credential::parse_time(t).ok_or_else(|| usage(anyhow!("--valid-until `{t}` is not an RFC 3339 date-time"))))
+        .map(|t| {
+            credential::parse_time(t)
+                .ok_or_else(|| usage(anyhow!("--valid-until `{t}` is not an RFC 3339 date-time")))
+        })
         .transpose()?;
-    let mut unsigned = credential::build(&identity.did, &args.credential_type, &subject, &claims, valid_until)
-        .context("the credential is not valid")?;
+    let mut unsigned = credential::build(
+        &identity.did,
+        &args.credential_type,
+        &subject,
+        &claims,
+        valid_until,
+    )
+    .context("the credential is not valid")?;
     if args.status {
         let base = match args.status_base {
             Some(base) => base,
@@ -143,20 +152,30 @@ async fn issue(args: IssueArgs) -> CommandResult {
                 .map(|u| u.trim().to_owned())
                 .ok_or_else(|| usage(anyhow!("--status needs --status-base URL, or a `symbolon serve` started on this data directory")))?,
         };
-        StatusRegistry::new(dir.clone()).assign(&mut unsigned, &base).context("cannot assign a status index")?;
+        StatusRegistry::new(dir.clone())
+            .assign(&mut unsigned, &base)
+            .context("cannot assign a status index")?;
     }
-    let signed = issue_credential(&identity, unsigned, format).await.context("cannot issue the credential")?;
+    let signed = issue_credential(&identity, unsigned, format)
+        .await
+        .context("cannot issue the credential")?;
     println!("{}", signed.to_text());
     Ok(())
 }
 
 /// A verifier with an HTTP status source and, if given, a trust list.
-pub async fn verifier(trust_list: Option<&str>, data_dir: Option<&std::path::Path>) -> Result<Verifier, Failure> {
+pub async fn verifier(
+    trust_list: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+) -> Result<Verifier, Failure> {
     let resolver = Arc::new(DidResolver::new());
-    let mut verifier = Verifier::new(resolver.clone()).with_status_source(Arc::new(HttpStatusSource::new(Duration::from_secs(30))));
+    let mut verifier = Verifier::new(resolver.clone())
+        .with_status_source(Arc::new(HttpStatusSource::new(Duration::from_secs(30))));
     if let Some(path) = trust_list {
         let token = read_input(path)?;
-        let trust = crate::trust::verify_trust_list(&token, resolver).await.map_err(|e| Failure::Failed(e.into()))?;
+        let trust = crate::trust::verify_trust_list(&token, resolver)
+            .await
+            .map_err(|e| Failure::Failed(e.into()))?;
         verifier = verifier.with_trust_list(trust);
     } else if let Some(dir) = data_dir {
         if let Some(trust) = crate::trust::installed(&DataDir::new(dir)) {
@@ -173,7 +192,9 @@ async fn verify(args: VerifyArgs) -> CommandResult {
         Ok(input) => verifier.verify_credential(&input).await,
         Err(error) => {
             if args.json {
-                super::print_json(&serde_json::json!({"verified": false, "kind": "credential", "error": error.to_string()}))?;
+                super::print_json(
+                    &serde_json::json!({"verified": false, "kind": "credential", "error": error.to_string()}),
+                )?;
             }
             eprintln!("rejected: {error}");
             return Err(Failure::Rejected);
@@ -187,14 +208,21 @@ fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> CommandR
     let id = if std::path::Path::new(&args.credential).is_file() {
         let text = read_input(&args.credential)?;
         let document = match Input::parse(&text).map_err(usage)? {
-            Input::Jwt(token) => symbolon_identity::verify::peek_jwt_payload(&token).ok_or_else(|| usage(anyhow!("not a credential")))?,
+            Input::Jwt(token) => symbolon_identity::verify::peek_jwt_payload(&token)
+                .ok_or_else(|| usage(anyhow!("not a credential")))?,
             Input::Json(value) => value,
         };
-        document.get("id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| usage(anyhow!("the credential has no id")))?
+        document
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| usage(anyhow!("the credential has no id")))?
     } else {
         args.credential.clone()
     };
-    let record = StatusRegistry::new(dir).set(&id, purpose, value).context("cannot change the status")?;
+    let record = StatusRegistry::new(dir)
+        .set(&id, purpose, value)
+        .context("cannot change the status")?;
     let verb = match (purpose, value) {
         (StatusPurpose::Revocation, _) => "revoked",
         (StatusPurpose::Suspension, true) => "suspended",
@@ -212,7 +240,10 @@ async fn store(dir: DataDirArg, file: &str) -> CommandResult {
     let verifier = verifier(None, Some(dir.root())).await?;
     let report = verifier.verify_credential(&input).await;
     if !report.verified {
-        return Err(Failure::Failed(anyhow!("refusing a credential that does not verify: {}", report.error.unwrap_or_default())));
+        return Err(Failure::Failed(anyhow!(
+            "refusing a credential that does not verify: {}",
+            report.error.unwrap_or_default()
+        )));
     }
     let document = report.document.clone().unwrap_or_default();
     let subjects = credential::subject_ids(&document);
@@ -223,13 +254,20 @@ async fn store(dir: DataDirArg, file: &str) -> CommandResult {
             identity.did
         )));
     }
-    let key = crate::wallet::store(&dir, &input, &document, report.format.as_deref().unwrap_or_default()).context("cannot store the credential")?;
+    let key = crate::wallet::store(
+        &dir,
+        &input,
+        &document,
+        report.format.as_deref().unwrap_or_default(),
+    )
+    .context("cannot store the credential")?;
     println!("stored {} ({})", report.types.join(", "), key);
     Ok(())
 }
 
 fn list(dir: DataDirArg, json: bool) -> CommandResult {
-    let held = crate::wallet::list(&DataDir::new(&dir.data_dir)).context("cannot read the wallet")?;
+    let held =
+        crate::wallet::list(&DataDir::new(&dir.data_dir)).context("cannot read the wallet")?;
     if json {
         return super::print_json(&held);
     }
@@ -237,7 +275,13 @@ fn list(dir: DataDirArg, json: bool) -> CommandResult {
         println!("the wallet is empty");
     }
     for credential in held {
-        println!("{}  {}  from {}  ({})", credential.stored_at, credential.types.join(","), credential.issuer, credential.format);
+        println!(
+            "{}  {}  from {}  ({})",
+            credential.stored_at,
+            credential.types.join(","),
+            credential.issuer,
+            credential.format
+        );
     }
     Ok(())
 }

@@ -28,9 +28,14 @@ pub enum DidCommand {
 pub async fn run(command: DidCommand) -> CommandResult {
     match command {
         DidCommand::Show { dir, json } => {
-            let identity = DataDir::new(dir.data_dir).identity().context("cannot load the identity")?;
+            let identity = DataDir::new(dir.data_dir)
+                .identity()
+                .context("cannot load the identity")?;
             if json {
-                let document = DidResolver::offline().resolve(&identity.did).await.context("cannot build the DID document")?;
+                let document = DidResolver::offline()
+                    .resolve(&identity.did)
+                    .await
+                    .context("cannot build the DID document")?;
                 super::print_json(&document)
             } else {
                 println!("{}", identity.did);
@@ -39,7 +44,10 @@ pub async fn run(command: DidCommand) -> CommandResult {
         }
         DidCommand::Resolve { did } => {
             let did = Did::parse(&did).map_err(|e| Failure::Usage(e.into()))?;
-            let document = DidResolver::new().resolve(&did).await.with_context(|| format!("cannot resolve `{did}`"))?;
+            let document = DidResolver::new()
+                .resolve(&did)
+                .await
+                .with_context(|| format!("cannot resolve `{did}`"))?;
             super::print_json(&document)
         }
     }

@@ -21,10 +21,17 @@ pub struct InitArgs {
 
 /// Runs `symbolon init`.
 pub fn run(args: InitArgs) -> CommandResult {
-    let algorithm: KeyAlgorithm = args.key.parse().map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
+    let algorithm: KeyAlgorithm = args
+        .key
+        .parse()
+        .map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
     let dir = DataDir::new(&args.dir.data_dir);
-    let passphrase = std::env::var(symbolon_identity::keystore::PASSPHRASE_ENV).ok().filter(|p| !p.is_empty());
-    let identity = dir.init(algorithm, passphrase.as_deref()).context("cannot create the identity")?;
+    let passphrase = std::env::var(symbolon_identity::keystore::PASSPHRASE_ENV)
+        .ok()
+        .filter(|p| !p.is_empty());
+    let identity = dir
+        .init(algorithm, passphrase.as_deref())
+        .context("cannot create the identity")?;
     if args.json {
         super::print_json(&serde_json::json!({
             "did": identity.did.as_str(),

@@ -53,12 +53,24 @@ pub enum PresentationCommand {
 /// Runs a presentation command.
 pub async fn run(command: PresentationCommand) -> CommandResult {
     match command {
-        PresentationCommand::Create { dir, nonce, audience, format, files } => {
+        PresentationCommand::Create {
+            dir,
+            nonce,
+            audience,
+            format,
+            files,
+        } => {
             let dir = DataDir::new(&dir.data_dir);
             let identity = dir.identity().context("cannot load the identity")?;
-            let format: Format = format.parse().map_err(|e: String| Failure::Usage(anyhow!(e)))?;
+            let format: Format = format
+                .parse()
+                .map_err(|e: String| Failure::Usage(anyhow!(e)))?;
             let credentials: Vec<Secured> = if files.is_empty() {
-                crate::wallet::list(&dir).context("cannot read the wallet")?.iter().map(|c| c.secured()).collect()
+                crate::wallet::list(&dir)
+                    .context("cannot read the wallet")?
+                    .iter()
+                    .map(|c| c.secured())
+                    .collect()
             } else {
                 let mut credentials = Vec::new();
                 for file in &files {
@@ -69,13 +81,21 @@ pub async fn run(command: PresentationCommand) -> CommandResult {
                 }
                 credentials
             };
-            let presentation = create_presentation(&identity, &credentials, format, &nonce, &audience)
-                .await
-                .context("cannot create the presentation")?;
+            let presentation =
+                create_presentation(&identity, &credentials, format, &nonce, &audience)
+                    .await
+                    .context("cannot create the presentation")?;
             println!("{}", presentation.to_text());
             Ok(())
         }
-        PresentationCommand::Verify { nonce, audience, trust_list, data_dir, json, file } => {
+        PresentationCommand::Verify {
+            nonce,
+            audience,
+            trust_list,
+            data_dir,
+            json,
+            file,
+        } => {
             let text = read_input(&file)?;
             let verifier = super::credential::verifier(trust_list.as_deref(), data_dir.as_deref())
                 .await?
@@ -87,7 +107,15 @@ pub async fn run(command: PresentationCommand) -> CommandResult {
                     return Err(Failure::Rejected);
                 }
             };
-            let report = verifier.verify_presentation(&input, &Expectations { challenge: nonce, audience }).await;
+            let report = verifier
+                .verify_presentation(
+                    &input,
+                    &Expectations {
+                        challenge: nonce,
+                        audience,
+                    },
+                )
+                .await;
             print_report(&report, json)
         }
     }

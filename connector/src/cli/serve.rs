@@ -32,10 +32,17 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> CommandResult {
     let dir = DataDir::new(&args.dir.data_dir);
     if !symbolon_identity::keystore::keystore_path(dir.root()).exists() {
-        return Err(Failure::Usage(anyhow!("`{}` holds no identity; run `symbolon init` first", dir.root().display())));
+        return Err(Failure::Usage(anyhow!(
+            "`{}` holds no identity; run `symbolon init` first",
+            dir.root().display()
+        )));
     }
     let tls = args.tls_cert.zip(args.tls_key);
-    let options = ServeOptions { tls, public_url: args.public_url, ..ServeOptions::new(args.http) };
+    let options = ServeOptions {
+        tls,
+        public_url: args.public_url,
+        ..ServeOptions::new(args.http)
+    };
     let running = start(dir, options).context("cannot start the server")?;
     println!("listening on {}", running.url);
     running.server.await.context("the server failed")?;

@@ -38,28 +38,46 @@ pub enum TrustListCommand {
 /// Runs a trust list command.
 pub async fn run(command: TrustListCommand) -> CommandResult {
     match command {
-        TrustListCommand::Issue { dir, data_space, entries } => {
-            let identity = DataDir::new(&dir.data_dir).identity().context("cannot load the identity")?;
+        TrustListCommand::Issue {
+            dir,
+            data_space,
+            entries,
+        } => {
+            let identity = DataDir::new(&dir.data_dir)
+                .identity()
+                .context("cannot load the identity")?;
             let mut parsed: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
             for entry in &entries {
-                let (issuer, types) = symbolon_identity::trust::parse_entry(entry).map_err(|e| Failure::Usage(anyhow!(e)))?;
+                let (issuer, types) = symbolon_identity::trust::parse_entry(entry)
+                    .map_err(|e| Failure::Usage(anyhow!(e)))?;
                 parsed.entry(issuer).or_default().extend(types);
             }
-            let credential = TrustList::credential(&identity.did, &data_space, &parsed).map_err(|e| Failure::Usage(e.into()))?;
-            let signed = issue_credential(&identity, credential, Format::Jwt).await.context("cannot sign the trust list")?;
+            let credential = TrustList::credential(&identity.did, &data_space, &parsed)
+                .map_err(|e| Failure::Usage(e.into()))?;
+            let signed = issue_credential(&identity, credential, Format::Jwt)
+                .await
+                .context("cannot sign the trust list")?;
             println!("{}", signed.to_text());
             Ok(())
         }
         TrustListCommand::Install { dir, file, json } => {
             let dir = DataDir::new(&dir.data_dir);
             let token = read_input(&file)?;
-            let trust = crate::trust::install(&dir, &token, Arc::new(DidResolver::new())).await.context("cannot install the trust list")?;
+            let trust = crate::trust::install(&dir, &token, Arc::new(DidResolver::new()))
+                .await
+                .context("cannot install the trust list")?;
             if json {
                 return super::print_json(&trust);
             }
-            println!("installed the trust list of data space `{}` signed by {}", trust.data_space, trust.anchor);
+            println!(
+                "installed the trust list of data space `{}` signed by {}",
+                trust.data_space, trust.anchor
+            );
             for (issuer, types) in &trust.entries {
-                println!("  {issuer} may issue {}", types.iter().cloned().collect::<Vec<_>>().join(", "));
+                println!(
+                    "  {issuer} may issue {}",
+                    types.iter().cloned().collect::<Vec<_>>().join(", ")
+                );
             }
             Ok(())
         }

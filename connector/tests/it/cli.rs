@@ -15,12 +15,18 @@ fn symbolon(args: &[&str]) -> Output {
 
 fn ok(args: &[&str]) -> String {
     let output = symbolon(args);
-    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8(output.stdout).unwrap()
 }
 
 fn init(dir: &Path) -> String {
-    ok(&["init", "--data-dir", dir.to_str().unwrap()]).trim().to_owned()
+    ok(&["init", "--data-dir", dir.to_str().unwrap()])
+        .trim()
+        .to_owned()
 }
 
 struct Server(Child);
@@ -34,7 +40,13 @@ impl Drop for Server {
 
 fn serve(dir: &Path) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_symbolon"))
-        .args(["serve", "--data-dir", dir.to_str().unwrap(), "--http", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -42,7 +54,11 @@ fn serve(dir: &Path) -> (Server, String) {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {line}"))
+        .to_owned();
     (Server(child), url)
 }
 
@@ -57,10 +73,16 @@ fn init_refuses_to_overwrite_and_protects_its_files() {
     #[cfg(unix)]
     for file in ["identity.key", "admin.token"] {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
-    assert_eq!(ok(&["did", "show", "--data-dir", dir.path().to_str().unwrap()]).trim(), did);
+    assert_eq!(
+        ok(&["did", "show", "--data-dir", dir.path().to_str().unwrap()]).trim(),
+        did
+    );
     let document: serde_json::Value = serde_json::from_str(&ok(&["did", "resolve", &did])).unwrap();
     assert_eq!(document["id"], did.as_str());
     let bad = symbolon(&["did", "resolve", "did:nope"]);
@@ -70,10 +92,30 @@ fn init_refuses_to_overwrite_and_protects_its_files() {
 #[test]
 fn p256_identity_issues_verifiable_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let did = ok(&["init", "--data-dir", dir.path().to_str().unwrap(), "--key", "p256"]).trim().to_owned();
+    let did = ok(&[
+        "init",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--key",
+        "p256",
+    ])
+    .trim()
+    .to_owned();
     assert!(did.starts_with("did:key:zDn"), "{did}");
-    let claims = r#"{"legalName":"A","registrationNumber":"1","role":"Auditor","dataSpaceId":"hds"}"#;
-    let vc = ok(&["credential", "issue", "--data-dir", dir.path().to_str().unwrap(), "--type", "DataSpaceMembershipCredential", "--subject", &did, "--claims", claims]);
+    let claims =
+        r#"{"legalName":"A","registrationNumber":"1","role":"Auditor","dataSpaceId":"hds"}"#;
+    let vc = ok(&[
+        "credential",
+        "issue",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--type",
+        "DataSpaceMembershipCredential",
+        "--subject",
+        &did,
+        "--claims",
+        claims,
+    ]);
     let file = dir.path().join("vc.jwt");
     std::fs::write(&file, vc).unwrap();
     ok(&["credential", "verify", file.to_str().unwrap()]);
@@ -90,39 +132,134 @@ fn walkthrough_issue_verify_store_present_revoke() {
     let a = authority.to_str().unwrap();
     let h = hospital.to_str().unwrap();
 
-    let trust = ok(&["trust-list", "issue", "--data-dir", a, "--data-space", "hds", "--entry", &format!("{authority_did}=DataSpaceMembershipCredential")]);
+    let trust = ok(&[
+        "trust-list",
+        "issue",
+        "--data-dir",
+        a,
+        "--data-space",
+        "hds",
+        "--entry",
+        &format!("{authority_did}=DataSpaceMembershipCredential"),
+    ]);
     let trust_file = hospital.join("trust.jwt");
     std::fs::write(&trust_file, &trust).unwrap();
-    ok(&["trust-list", "install", "--data-dir", h, trust_file.to_str().unwrap()]);
+    ok(&[
+        "trust-list",
+        "install",
+        "--data-dir",
+        h,
+        trust_file.to_str().unwrap(),
+    ]);
 
     let claims = r#"{"legalName":"Ziekenhuis","registrationNumber":"KvK-1","role":"Hospital","dataSpaceId":"hds"}"#;
-    let vc = ok(&["credential", "issue", "--data-dir", a, "--type", "DataSpaceMembershipCredential", "--subject", &hospital_did, "--claims", claims, "--status"]);
+    let vc = ok(&[
+        "credential",
+        "issue",
+        "--data-dir",
+        a,
+        "--type",
+        "DataSpaceMembershipCredential",
+        "--subject",
+        &hospital_did,
+        "--claims",
+        claims,
+        "--status",
+    ]);
     let vc_file = hospital.join("membership.jwt");
     std::fs::write(&vc_file, vc.trim()).unwrap();
 
-    let report: serde_json::Value =
-        serde_json::from_str(&ok(&["credential", "verify", "--trust-list", trust_file.to_str().unwrap(), "--json", vc_file.to_str().unwrap()])).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "credential",
+        "verify",
+        "--trust-list",
+        trust_file.to_str().unwrap(),
+        "--json",
+        vc_file.to_str().unwrap(),
+    ]))
+    .unwrap();
     assert_eq!(report["verified"], true, "{report}");
-    assert!(report["checks"].as_array().unwrap().iter().any(|c| c["check"] == "status" && c["outcome"] == "passed"), "{report}");
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["check"] == "status" && c["outcome"] == "passed"),
+        "{report}"
+    );
 
-    ok(&["credential", "store", "--data-dir", h, vc_file.to_str().unwrap()]);
-    let held: serde_json::Value = serde_json::from_str(&ok(&["credential", "list", "--data-dir", h, "--json"])).unwrap();
+    ok(&[
+        "credential",
+        "store",
+        "--data-dir",
+        h,
+        vc_file.to_str().unwrap(),
+    ]);
+    let held: serde_json::Value =
+        serde_json::from_str(&ok(&["credential", "list", "--data-dir", h, "--json"])).unwrap();
     assert_eq!(held.as_array().unwrap().len(), 1);
-    let refused = symbolon(&["credential", "store", "--data-dir", a, vc_file.to_str().unwrap()]);
-    assert_eq!(refused.status.code(), Some(1), "the authority is not the subject");
+    let refused = symbolon(&[
+        "credential",
+        "store",
+        "--data-dir",
+        a,
+        vc_file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "the authority is not the subject"
+    );
 
-    let vp = ok(&["presentation", "create", "--data-dir", h, "--nonce", "n-1", "--audience", &url]);
+    let vp = ok(&[
+        "presentation",
+        "create",
+        "--data-dir",
+        h,
+        "--nonce",
+        "n-1",
+        "--audience",
+        &url,
+    ]);
     let vp_file = hospital.join("vp.jwt");
     std::fs::write(&vp_file, vp.trim()).unwrap();
-    ok(&["presentation", "verify", "--nonce", "n-1", "--audience", &url, "--data-dir", h, vp_file.to_str().unwrap()]);
-    let wrong = symbolon(&["presentation", "verify", "--nonce", "n-2", "--audience", &url, vp_file.to_str().unwrap()]);
+    ok(&[
+        "presentation",
+        "verify",
+        "--nonce",
+        "n-1",
+        "--audience",
+        &url,
+        "--data-dir",
+        h,
+        vp_file.to_str().unwrap(),
+    ]);
+    let wrong = symbolon(&[
+        "presentation",
+        "verify",
+        "--nonce",
+        "n-2",
+        "--audience",
+        &url,
+        vp_file.to_str().unwrap(),
+    ]);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong challenge"));
 
-    ok(&["credential", "revoke", "--data-dir", a, vc_file.to_str().unwrap()]);
+    ok(&[
+        "credential",
+        "revoke",
+        "--data-dir",
+        a,
+        vc_file.to_str().unwrap(),
+    ]);
     let rejected = symbolon(&["credential", "verify", vc_file.to_str().unwrap()]);
     assert_eq!(rejected.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&rejected.stderr).contains("revoked"), "{}", String::from_utf8_lossy(&rejected.stderr));
+    assert!(
+        String::from_utf8_lossy(&rejected.stderr).contains("revoked"),
+        "{}",
+        String::from_utf8_lossy(&rejected.stderr)
+    );
 }
 
 #[test]
@@ -130,20 +267,57 @@ fn verify_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.txt");
     std::fs::write(&garbage, "not a credential").unwrap();
-    assert_eq!(symbolon(&["credential", "verify", garbage.to_str().unwrap()]).status.code(), Some(1));
-    assert_eq!(symbolon(&["credential", "verify", "/nonexistent/file"]).status.code(), Some(2));
+    assert_eq!(
+        symbolon(&["credential", "verify", garbage.to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        symbolon(&["credential", "verify", "/nonexistent/file"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(symbolon(&["credential", "verify"]).status.code(), Some(2));
     let untrusted_dir = tempfile::tempdir().unwrap();
     let rogue = init(untrusted_dir.path());
     let authority = init(dir.path());
-    let trust = ok(&["trust-list", "issue", "--data-dir", dir.path().to_str().unwrap(), "--data-space", "hds", "--entry", &format!("{authority}=DataSpaceMembershipCredential")]);
+    let trust = ok(&[
+        "trust-list",
+        "issue",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--data-space",
+        "hds",
+        "--entry",
+        &format!("{authority}=DataSpaceMembershipCredential"),
+    ]);
     let trust_file = dir.path().join("trust.jwt");
     std::fs::write(&trust_file, trust).unwrap();
-    let claims = r#"{"legalName":"R","registrationNumber":"1","role":"Hospital","dataSpaceId":"hds"}"#;
-    let vc = ok(&["credential", "issue", "--data-dir", untrusted_dir.path().to_str().unwrap(), "--type", "DataSpaceMembershipCredential", "--subject", &rogue, "--claims", claims]);
+    let claims =
+        r#"{"legalName":"R","registrationNumber":"1","role":"Hospital","dataSpaceId":"hds"}"#;
+    let vc = ok(&[
+        "credential",
+        "issue",
+        "--data-dir",
+        untrusted_dir.path().to_str().unwrap(),
+        "--type",
+        "DataSpaceMembershipCredential",
+        "--subject",
+        &rogue,
+        "--claims",
+        claims,
+    ]);
     let vc_file = dir.path().join("rogue.jwt");
     std::fs::write(&vc_file, vc).unwrap();
-    let output = symbolon(&["credential", "verify", "--trust-list", trust_file.to_str().unwrap(), vc_file.to_str().unwrap()]);
+    let output = symbolon(&[
+        "credential",
+        "verify",
+        "--trust-list",
+        trust_file.to_str().unwrap(),
+        vc_file.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not trusted"));
 }

@@ -1,5 +1,6 @@
 //! Integration tests of the connector: the VC-API over real sockets and the CLI.
 #![recursion_limit = "256"]
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod api;
 mod cli;

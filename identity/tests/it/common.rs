@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use symbolon_identity::{credential, issue_credential, Did, DidResolver, Format, Identity, Input, KeyAlgorithm, Secured, Verifier};
+use symbolon_identity::{
+    credential, issue_credential, Did, DidResolver, Format, Identity, Input, KeyAlgorithm, Secured,
+    Verifier,
+};
 
 pub const DATA_SPACE: &str = "health-data-space-nl";
 
@@ -16,7 +19,14 @@ pub fn membership_claims(role: &str) -> Value {
 }
 
 pub fn membership(issuer: &Identity, subject: &Did) -> Value {
-    credential::build(&issuer.did, "DataSpaceMembershipCredential", subject, &membership_claims("Hospital"), None).unwrap()
+    credential::build(
+        &issuer.did,
+        "DataSpaceMembershipCredential",
+        subject,
+        &membership_claims("Hospital"),
+        None,
+    )
+    .unwrap()
 }
 
 pub async fn issue(issuer: &Identity, unsigned: Value, format: Format) -> Secured {

@@ -1,5 +1,6 @@
 //! Integration tests of the identity crate.
 #![recursion_limit = "256"]
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod common;
 mod credentials;

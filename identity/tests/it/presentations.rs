@@ -8,7 +8,10 @@ use symbolon_identity::{create_presentation, Expectations, Format, Input, Outcom
 use crate::common::*;
 
 fn expect(challenge: &str, audience: &str) -> Expectations {
-    Expectations { challenge: challenge.into(), audience: audience.into() }
+    Expectations {
+        challenge: challenge.into(),
+        audience: audience.into(),
+    }
 }
 
 #[tokio::test]
@@ -17,11 +20,30 @@ async fn presentations_verify_in_every_format() {
     let holder = identity();
     let verifier_did = identity().did.to_string();
     for credential_format in [Format::Jwt, Format::DataIntegrityJcs] {
-        let credential = issue(&authority, membership(&authority, &holder.did), credential_format).await;
+        let credential = issue(
+            &authority,
+            membership(&authority, &holder.did),
+            credential_format,
+        )
+        .await;
         for format in FORMATS {
-            let vp = create_presentation(&holder, std::slice::from_ref(&credential), format, "nonce-1", &verifier_did).await.unwrap();
-            let report = verifier().verify_presentation(&input(&vp), &expect("nonce-1", &verifier_did)).await;
-            assert!(report.verified, "{credential_format:?} in {format:?}: {:?}", report.error);
+            let vp = create_presentation(
+                &holder,
+                std::slice::from_ref(&credential),
+                format,
+                "nonce-1",
+                &verifier_did,
+            )
+            .await
+            .unwrap();
+            let report = verifier()
+                .verify_presentation(&input(&vp), &expect("nonce-1", &verifier_did))
+                .await;
+            assert!(
+                report.verified,
+                "{credential_format:?} in {format:?}: {:?}",
+                report.error
+            );
             assert_eq!(report.credentials.len(), 1);
             assert_eq!(report.outcome("holder_binding"), Some(Outcome::Passed));
         }
@@ -34,11 +56,29 @@ async fn wrong_challenge_and_audience_are_rejected() {
     let holder = identity();
     let credential = issue(&authority, membership(&authority, &holder.did), Format::Jwt).await;
     for format in FORMATS {
-        let vp = create_presentation(&holder, std::slice::from_ref(&credential), format, "nonce-1", "did:web:verifier.example").await.unwrap();
-        let report = verifier().verify_presentation(&input(&vp), &expect("nonce-2", "did:web:verifier.example")).await;
-        assert!(matches!(report.rejection(), Some(VerifyError::WrongChallenge { .. })), "{format:?}");
-        let report = verifier().verify_presentation(&input(&vp), &expect("nonce-1", "did:web:other.example")).await;
-        assert!(matches!(report.rejection(), Some(VerifyError::WrongAudience { .. })), "{format:?}");
+        let vp = create_presentation(
+            &holder,
+            std::slice::from_ref(&credential),
+            format,
+            "nonce-1",
+            "did:web:verifier.example",
+        )
+        .await
+        .unwrap();
+        let report = verifier()
+            .verify_presentation(&input(&vp), &expect("nonce-2", "did:web:verifier.example"))
+            .await;
+        assert!(
+            matches!(report.rejection(), Some(VerifyError::WrongChallenge { .. })),
+            "{format:?}"
+        );
+        let report = verifier()
+            .verify_presentation(&input(&vp), &expect("nonce-1", "did:web:other.example"))
+            .await;
+        assert!(
+            matches!(report.rejection(), Some(VerifyError::WrongAudience { .. })),
+            "{format:?}"
+        );
     }
 }
 
@@ -50,10 +90,28 @@ async fn replayed_presentation_is_rejected() {
     let verifier = verifier().with_nonce_store(Arc::new(MemoryNonceStore::default()));
     for format in FORMATS {
         let nonce = format!("nonce-{format:?}");
-        let vp = create_presentation(&holder, std::slice::from_ref(&credential), format, &nonce, "aud").await.unwrap();
-        assert!(verifier.verify_presentation(&input(&vp), &expect(&nonce, "aud")).await.verified);
-        let again = verifier.verify_presentation(&input(&vp), &expect(&nonce, "aud")).await;
-        assert!(matches!(again.rejection(), Some(VerifyError::Replay(_))), "{format:?}");
+        let vp = create_presentation(
+            &holder,
+            std::slice::from_ref(&credential),
+            format,
+            &nonce,
+            "aud",
+        )
+        .await
+        .unwrap();
+        assert!(
+            verifier
+                .verify_presentation(&input(&vp), &expect(&nonce, "aud"))
+                .await
+                .verified
+        );
+        let again = verifier
+            .verify_presentation(&input(&vp), &expect(&nonce, "aud"))
+            .await;
+        assert!(
+            matches!(again.rejection(), Some(VerifyError::Replay(_))),
+            "{format:?}"
+        );
     }
 }
 
@@ -63,9 +121,17 @@ async fn holder_must_be_the_subject() {
     let holder = identity();
     let thief = identity();
     let credential = issue(&authority, membership(&authority, &holder.did), Format::Jwt).await;
-    let vp = create_presentation(&thief, &[credential], Format::Jwt, "n", "aud").await.unwrap();
-    let report = verifier().verify_presentation(&input(&vp), &expect("n", "aud")).await;
-    assert!(matches!(report.rejection(), Some(VerifyError::HolderMismatch { .. })), "{:?}", report.error);
+    let vp = create_presentation(&thief, &[credential], Format::Jwt, "n", "aud")
+        .await
+        .unwrap();
+    let report = verifier()
+        .verify_presentation(&input(&vp), &expect("n", "aud"))
+        .await;
+    assert!(
+        matches!(report.rejection(), Some(VerifyError::HolderMismatch { .. })),
+        "{:?}",
+        report.error
+    );
 }
 
 #[tokio::test]
@@ -73,14 +139,22 @@ async fn tampered_presentation_is_rejected() {
     let authority = identity();
     let holder = identity();
     let credential = issue(&authority, membership(&authority, &holder.did), Format::Jwt).await;
-    let vp = create_presentation(&holder, &[credential], Format::DataIntegrityJcs, "n", "aud").await.unwrap();
+    let vp = create_presentation(&holder, &[credential], Format::DataIntegrityJcs, "n", "aud")
+        .await
+        .unwrap();
     let mut value = match vp {
         symbolon_identity::Secured::Json(value) => value,
         other => panic!("{other:?}"),
     };
     value["proof"]["challenge"] = "other".into();
-    let report = verifier().verify_presentation(&Input::Json(value), &expect("other", "aud")).await;
-    assert!(matches!(report.rejection(), Some(VerifyError::BadSignature(_))), "{:?}", report.error);
+    let report = verifier()
+        .verify_presentation(&Input::Json(value), &expect("other", "aud"))
+        .await;
+    assert!(
+        matches!(report.rejection(), Some(VerifyError::BadSignature(_))),
+        "{:?}",
+        report.error
+    );
 }
 
 #[tokio::test]
@@ -91,9 +165,16 @@ async fn a_bad_credential_inside_fails_the_presentation() {
     expired["validFrom"] = "2020-01-01T00:00:00Z".into();
     expired["validUntil"] = "2021-01-01T00:00:00Z".into();
     let credential = issue(&authority, expired, Format::Jwt).await;
-    let vp = create_presentation(&holder, &[credential], Format::Jwt, "n", "aud").await.unwrap();
-    let report = verifier().verify_presentation(&input(&vp), &expect("n", "aud")).await;
+    let vp = create_presentation(&holder, &[credential], Format::Jwt, "n", "aud")
+        .await
+        .unwrap();
+    let report = verifier()
+        .verify_presentation(&input(&vp), &expect("n", "aud"))
+        .await;
     assert!(!report.verified);
     assert_eq!(report.outcome("credentials"), Some(Outcome::Failed));
-    assert!(matches!(report.credentials[0].rejection(), Some(VerifyError::Expired(_))));
+    assert!(matches!(
+        report.credentials[0].rejection(),
+        Some(VerifyError::Expired(_))
+    ));
 }

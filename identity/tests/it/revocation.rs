@@ -10,9 +10,23 @@ use crate::common::*;
 const REVOCATION: &str = "https://authority.example/status/revocation";
 const SUSPENSION: &str = "https://authority.example/status/suspension";
 
-fn publish(source: &StaticStatusSource, issuer: &Identity, url: &str, purpose: StatusPurpose, list: &StatusList) {
+fn publish(
+    source: &StaticStatusSource,
+    issuer: &Identity,
+    url: &str,
+    purpose: StatusPurpose,
+    list: &StatusList,
+) {
     let credential = list.credential(&issuer.did, url, purpose);
-    source.insert(url, jose::sign(&issuer.key, &issuer.verification_method(), "vc+jwt", &credential));
+    source.insert(
+        url,
+        jose::sign(
+            &issuer.key,
+            &issuer.verification_method(),
+            "vc+jwt",
+            &credential,
+        ),
+    );
 }
 
 #[tokio::test]
@@ -22,8 +36,20 @@ async fn revoked_and_suspended_credentials_are_rejected() {
     let source = Arc::new(StaticStatusSource::default());
     let mut revocation = StatusList::new();
     let mut suspension = StatusList::new();
-    publish(&source, &authority, REVOCATION, StatusPurpose::Revocation, &revocation);
-    publish(&source, &authority, SUSPENSION, StatusPurpose::Suspension, &suspension);
+    publish(
+        &source,
+        &authority,
+        REVOCATION,
+        StatusPurpose::Revocation,
+        &revocation,
+    );
+    publish(
+        &source,
+        &authority,
+        SUSPENSION,
+        StatusPurpose::Suspension,
+        &suspension,
+    );
     let verifier = verifier().with_status_source(source.clone());
 
     for (index, format) in FORMATS.into_iter().enumerate() {
@@ -34,21 +60,53 @@ async fn revoked_and_suspended_credentials_are_rejected() {
             status_list::entry(SUSPENSION, StatusPurpose::Suspension, index),
         ]);
         let signed = issue(&authority, unsigned, format).await;
-        assert!(verifier.verify_credential(&input(&signed)).await.verified, "{format:?} fresh");
+        assert!(
+            verifier.verify_credential(&input(&signed)).await.verified,
+            "{format:?} fresh"
+        );
 
         suspension.set(index, true).unwrap();
-        publish(&source, &authority, SUSPENSION, StatusPurpose::Suspension, &suspension);
+        publish(
+            &source,
+            &authority,
+            SUSPENSION,
+            StatusPurpose::Suspension,
+            &suspension,
+        );
         let report = verifier.verify_credential(&input(&signed)).await;
-        assert!(matches!(report.rejection(), Some(VerifyError::Suspended { .. })), "{format:?}: {:?}", report.error);
+        assert!(
+            matches!(report.rejection(), Some(VerifyError::Suspended { .. })),
+            "{format:?}: {:?}",
+            report.error
+        );
 
         suspension.set(index, false).unwrap();
-        publish(&source, &authority, SUSPENSION, StatusPurpose::Suspension, &suspension);
-        assert!(verifier.verify_credential(&input(&signed)).await.verified, "{format:?} reinstated");
+        publish(
+            &source,
+            &authority,
+            SUSPENSION,
+            StatusPurpose::Suspension,
+            &suspension,
+        );
+        assert!(
+            verifier.verify_credential(&input(&signed)).await.verified,
+            "{format:?} reinstated"
+        );
 
         revocation.set(index, true).unwrap();
-        publish(&source, &authority, REVOCATION, StatusPurpose::Revocation, &revocation);
+        publish(
+            &source,
+            &authority,
+            REVOCATION,
+            StatusPurpose::Revocation,
+            &revocation,
+        );
         let report = verifier.verify_credential(&input(&signed)).await;
-        assert!(matches!(report.rejection(), Some(VerifyError::Revoked { .. })), "{format:?}: {:?}", report.error);
+        assert!(
+            matches!(report.rejection(), Some(VerifyError::Revoked { .. })),
+            "{format:?}: {:?}",
+            report.error
+        );
     }
 }
 
@@ -58,16 +116,29 @@ async fn a_list_signed_by_someone_else_or_missing_fails_closed() {
     let impostor = identity();
     let subject = identity();
     let source = Arc::new(StaticStatusSource::default());
-    publish(&source, &impostor, REVOCATION, StatusPurpose::Revocation, &StatusList::new());
+    publish(
+        &source,
+        &impostor,
+        REVOCATION,
+        StatusPurpose::Revocation,
+        &StatusList::new(),
+    );
     let verifier = verifier().with_status_source(source);
     let mut unsigned = membership(&authority, &subject.did);
     unsigned["credentialStatus"] = status_list::entry(REVOCATION, StatusPurpose::Revocation, 7);
     let signed = issue(&authority, unsigned.clone(), Format::Jwt).await;
     let report = verifier.verify_credential(&input(&signed)).await;
-    assert!(matches!(report.rejection(), Some(VerifyError::StatusUnavailable(_))), "{:?}", report.error);
+    assert!(
+        matches!(report.rejection(), Some(VerifyError::StatusUnavailable(_))),
+        "{:?}",
+        report.error
+    );
 
     unsigned["credentialStatus"] = status_list::entry(SUSPENSION, StatusPurpose::Suspension, 7);
     let signed = issue(&authority, unsigned, Format::Jwt).await;
     let report = verifier.verify_credential(&input(&signed)).await;
-    assert!(matches!(report.rejection(), Some(VerifyError::StatusUnavailable(_))));
+    assert!(matches!(
+        report.rejection(),
+        Some(VerifyError::StatusUnavailable(_))
+    ));
 }

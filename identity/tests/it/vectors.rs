@@ -28,10 +28,14 @@ fn read(path: PathBuf) -> Value {
 async fn eddsa_jcs_2022_signed_vector_verifies() {
     let Some(dir) = vectors() else { return };
     let signed = read(dir.join("vc-di-eddsa/eddsa-jcs-2022/signedJCS.json"));
-    verify_proof(&signed, &DidResolver::offline()).await.unwrap();
+    verify_proof(&signed, &DidResolver::offline())
+        .await
+        .unwrap();
     let mut tampered = signed.clone();
     tampered["credentialSubject"]["alumniOf"] = "Another School".into();
-    assert!(verify_proof(&tampered, &DidResolver::offline()).await.is_err());
+    assert!(verify_proof(&tampered, &DidResolver::offline())
+        .await
+        .is_err());
 }
 
 // Source: vc-di-eddsa TestVectors/eddsa-rdfc-2022/signedDataInt.json.
@@ -39,10 +43,14 @@ async fn eddsa_jcs_2022_signed_vector_verifies() {
 async fn eddsa_rdfc_2022_signed_vector_verifies() {
     let Some(dir) = vectors() else { return };
     let signed = read(dir.join("vc-di-eddsa/eddsa-rdfc-2022/signedDataInt.json"));
-    verify_proof(&signed, &DidResolver::offline()).await.unwrap();
+    verify_proof(&signed, &DidResolver::offline())
+        .await
+        .unwrap();
     let mut tampered = signed.clone();
     tampered["credentialSubject"]["alumniOf"] = "Another School".into();
-    assert!(verify_proof(&tampered, &DidResolver::offline()).await.is_err());
+    assert!(verify_proof(&tampered, &DidResolver::offline())
+        .await
+        .is_err());
 }
 
 // Source: vc-di-eddsa TestVectors/keyPair.json: the key pair behind both signed vectors.
@@ -54,7 +62,10 @@ fn vector_key_pair_gives_the_vector_did() {
     let bytes = bs58::decode(&private[1..]).into_vec().unwrap();
     assert_eq!(&bytes[..2], &[0x80, 0x26], "ed25519-priv multicodec");
     let key = KeyPair::from_secret_bytes(KeyAlgorithm::Ed25519, &bytes[2..]).unwrap();
-    assert_eq!(key.public_key().to_multibase(), pair["publicKeyMultibase"].as_str().unwrap());
+    assert_eq!(
+        key.public_key().to_multibase(),
+        pair["publicKeyMultibase"].as_str().unwrap()
+    );
 }
 
 // Source: did-key test-vectors/ed25519-x25519.json: seeds and their did:key.
@@ -64,7 +75,9 @@ fn did_key_ed25519_vectors() {
     let vectors = read(dir.join("did-key/ed25519-x25519.json"));
     let mut checked = 0;
     for (did, vector) in vectors.as_object().unwrap() {
-        let Some(seed) = vector.get("seed").and_then(Value::as_str) else { continue };
+        let Some(seed) = vector.get("seed").and_then(Value::as_str) else {
+            continue;
+        };
         let seed = hex::decode(seed).unwrap();
         let key = KeyPair::from_secret_bytes(KeyAlgorithm::Ed25519, &seed).unwrap();
         assert_eq!(&Did::key(&key.public_key()).to_string(), did);
@@ -86,7 +99,9 @@ fn did_key_p256_vectors() {
         let parsed = Did::parse(did).unwrap();
         let key = offline_public_key(&parsed).unwrap();
         assert!(matches!(key, PublicKey::P256(_)));
-        let jwk = vector.pointer("/verificationMethod/0/publicKeyJwk").or_else(|| find_jwk(vector));
+        let jwk = vector
+            .pointer("/verificationMethod/0/publicKeyJwk")
+            .or_else(|| find_jwk(vector));
         if let Some(jwk) = jwk {
             let mut public = jwk.clone();
             public.as_object_mut().unwrap().remove("d");
@@ -99,7 +114,9 @@ fn did_key_p256_vectors() {
 
 fn find_jwk(value: &Value) -> Option<&Value> {
     match value {
-        Value::Object(map) => map.get("publicKeyJwk").or_else(|| map.values().find_map(find_jwk)),
+        Value::Object(map) => map
+            .get("publicKeyJwk")
+            .or_else(|| map.values().find_map(find_jwk)),
         Value::Array(items) => items.iter().find_map(find_jwk),
         _ => None,
     }
