@@ -6,6 +6,7 @@
 mod credential;
 mod did;
 mod init;
+mod policy;
 mod presentation;
 mod serve;
 mod trust_list;
@@ -42,6 +43,9 @@ enum Command {
     /// Issue and install the data space's trust list.
     #[command(subcommand, name = "trust-list")]
     TrustList(trust_list::TrustListCommand),
+    /// Check, evaluate and convert usage policies.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Serve the W3C VC-API over HTTP or HTTPS.
     Serve(serve::ServeArgs),
 }
@@ -63,6 +67,8 @@ pub enum Failure {
     Failed(anyhow::Error),
     /// The verdict was negative and already reported (exit 1).
     Rejected,
+    /// Exit with this code; everything was already reported.
+    Exit(u8),
 }
 
 impl From<anyhow::Error> for Failure {
@@ -93,6 +99,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Rejected) => ExitCode::from(1),
+        Err(Failure::Exit(code)) => ExitCode::from(code),
         Err(Failure::Usage(error)) => {
             eprintln!("error: {error:#}");
             ExitCode::from(EXIT_USAGE)
@@ -120,6 +127,7 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Credential(command) => credential::run(command).await,
         Command::Presentation(command) => presentation::run(command).await,
         Command::TrustList(command) => trust_list::run(command).await,
+        Command::Policy(command) => policy::finish(policy::run(command)?),
         Command::Serve(args) => serve::run(args).await,
     }
 }

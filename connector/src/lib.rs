@@ -18,6 +18,5 @@ pub mod server;
 pub mod trust;
 pub mod wallet;
 
-// The policy and MPC engines are wired into the connector by later work.
+// The MPC engine is wired into the connector by the session broker.
 use symbolon_mpc as _;
-use symbolon_policy as _;

@@ -321,3 +321,95 @@ fn verify_exit_codes() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not trusted"));
 }
+
+fn policy_file() -> String {
+    format!(
+        "{}/../policy/tests/data/ppa-ibd-2024.policy",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn policy_check_eval_and_odrl_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = policy_file();
+    assert!(ok(&["policy", "check", &policy]).contains("no problems"));
+
+    let bad = dir.path().join("bad.policy");
+    std::fs::write(&bad, "policy \"p\" {\n  permit join_computation on offer \"o\" when holder.rol == \"Hospital\"\n}\n").unwrap();
+    let output = symbolon(&["policy", "check", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.policy:2:"), "{stderr}");
+    assert!(stderr.contains('^'), "{stderr}");
+    assert!(stderr.contains("holder.role"), "did you mean: {stderr}");
+
+    let request = |role: &str| {
+        serde_json::json!({
+            "action": "join_computation", "offer": "ppa-ibd-2024", "now": "2026-11-23T20:00:00Z",
+            "holder": {"role": role, "member_of": "health-data-space-nl"},
+            "consent": {"purposes": ["scientific-research"]},
+            "request": {"purpose": "scientific-research"},
+            "session": {"parties": 3}
+        })
+    };
+    let permit = dir.path().join("permit.json");
+    std::fs::write(&permit, request("Hospital").to_string()).unwrap();
+    let decision: serde_json::Value = serde_json::from_str(&ok(&[
+        "policy",
+        "eval",
+        &policy,
+        "--request",
+        permit.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(
+        decision.to_string().contains("min_group_size"),
+        "{decision}"
+    );
+
+    let deny = dir.path().join("deny.json");
+    std::fs::write(&deny, request("Pharmacy").to_string()).unwrap();
+    let output = symbolon(&[
+        "policy",
+        "eval",
+        &policy,
+        "--request",
+        deny.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("holder.role was \"Pharmacy\""), "{stdout}");
+
+    let odrl = ok(&["policy", "to-odrl", &policy]);
+    let odrl_file = dir.path().join("policy.odrl.json");
+    std::fs::write(&odrl_file, &odrl).unwrap();
+    let text = ok(&["policy", "from-odrl", odrl_file.to_str().unwrap()]);
+    let back = dir.path().join("back.policy");
+    std::fs::write(&back, text).unwrap();
+    let output = symbolon(&[
+        "policy",
+        "eval",
+        back.to_str().unwrap(),
+        "--request",
+        deny.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "the round trip keeps the denial"
+    );
+    let output = symbolon(&[
+        "policy",
+        "eval",
+        back.to_str().unwrap(),
+        "--request",
+        permit.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the round trip keeps the permit"
+    );
+}
