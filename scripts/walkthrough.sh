@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet --bin symbolon
+cargo build --quiet -p symbolon-connector --bin symbolon
 bin="${CARGO_TARGET_DIR:-target}/debug/symbolon"
 work=$(mktemp -d)
 server=""
