@@ -267,7 +267,12 @@ pub struct DidResolver {
     http: Option<reqwest::Client>,
     cache: Mutex<HashMap<Did, (Instant, Value)>>,
     ttl: Duration,
+    /// Decoded did:key / did:jwk keys: decoding a point costs as much as a fifth of a verify.
+    keys: Mutex<HashMap<String, PublicKey>>,
 }
+
+/// Most offline keys kept decoded.
+const KEY_CACHE_CAPACITY: usize = 4096;
 
 impl std::fmt::Debug for DidResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -295,6 +300,7 @@ impl DidResolver {
             http,
             cache: Mutex::new(HashMap::new()),
             ttl: Duration::from_secs(300),
+            keys: Mutex::new(HashMap::new()),
         }
     }
 
@@ -304,6 +310,7 @@ impl DidResolver {
             http: None,
             cache: Mutex::new(HashMap::new()),
             ttl: Duration::ZERO,
+            keys: Mutex::new(HashMap::new()),
         }
     }
 
@@ -321,7 +328,7 @@ impl DidResolver {
         let (did, fragment) = split_did_url(did_url)?;
         match did.method() {
             "key" | "jwk" => {
-                let key = offline_public_key(&did)?;
+                let key = self.offline_key(&did)?;
                 let method = did.default_method();
                 if let Some(fragment) = fragment {
                     let expected = method.rsplit_once('#').map(|(_, f)| f).unwrap_or_default();
@@ -339,6 +346,25 @@ impl DidResolver {
                 key_in_document(&did, &document, fragment.map(|_| did_url))
             }
         }
+    }
+
+    fn offline_key(&self, did: &Did) -> Result<PublicKey, DidError> {
+        if let Some(key) = self
+            .keys
+            .lock()
+            .ok()
+            .and_then(|keys| keys.get(did.as_str()).copied())
+        {
+            return Ok(key);
+        }
+        let key = offline_public_key(did)?;
+        if let Ok(mut keys) = self.keys.lock() {
+            if keys.len() >= KEY_CACHE_CAPACITY {
+                keys.clear();
+            }
+            keys.insert(did.to_string(), key);
+        }
+        Ok(key)
     }
 
     async fn resolve_web(&self, did: &Did) -> Result<Value, DidError> {
