@@ -413,3 +413,29 @@ fn policy_check_eval_and_odrl_round_trip() {
         "the round trip keeps the permit"
     );
 }
+
+#[test]
+fn passphrase_sealed_keystore_needs_the_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str], passphrase: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_symbolon"));
+        command.args(args).env_remove("SYMBOLON_PASSPHRASE");
+        if let Some(passphrase) = passphrase {
+            command.env("SYMBOLON_PASSPHRASE", passphrase);
+        }
+        command.output().unwrap()
+    };
+    let created = run(&["init", "--data-dir", d], Some("s3cret"));
+    assert!(created.status.success());
+    let did = String::from_utf8(created.stdout).unwrap();
+    let keystore = std::fs::read_to_string(dir.path().join("identity.key")).unwrap();
+    assert!(keystore.contains("argon2id"));
+    let locked = run(&["did", "show", "--data-dir", d], None);
+    assert_eq!(locked.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&locked.stderr).contains("SYMBOLON_PASSPHRASE"));
+    let wrong = run(&["did", "show", "--data-dir", d], Some("guess"));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"));
+    let opened = run(&["did", "show", "--data-dir", d], Some("s3cret"));
+    assert_eq!(String::from_utf8(opened.stdout).unwrap(), did);
+}
