@@ -5,8 +5,10 @@
 //! RDF-canonicalised Data Integrity proofs (`eddsa-rdfc-2022`, and `ecdsa-rdfc-2019` for
 //! P-256 keys).
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
+
+use sha2::{Digest as _, Sha256};
 
 use serde_json::Value;
 use ssi::claims::data_integrity::{
@@ -46,12 +48,57 @@ fn to_ssi<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
 }
 
 /// Expands a compact JSON-LD document; an undefined term or an unknown context is an error.
+///
+/// Whether every term is defined depends only on the document's keys, its contexts and its
+/// `type` values (type-scoped contexts), not on the other values; so a document whose
+/// *skeleton* (values replaced by placeholders) expanded cleanly before is not expanded again.
 pub(crate) async fn expand_strict(document: &Value) -> Result<(), String> {
+    static EXPANDED: OnceLock<Mutex<HashSet<[u8; 32]>>> = OnceLock::new();
+    const CAPACITY: usize = 4096;
+    let skeleton = skeleton(document);
+    let digest: [u8; 32] = Sha256::digest(skeleton.to_string().as_bytes()).into();
+    let seen = EXPANDED.get_or_init(|| Mutex::new(HashSet::new()));
+    if seen.lock().is_ok_and(|seen| seen.contains(&digest)) {
+        return Ok(());
+    }
     let json: CompactJsonLd = to_ssi(document)?;
-    json.expand(&loader())
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    json.expand(&loader()).await.map_err(|e| e.to_string())?;
+    // The skeleton itself must expand cleanly too, so that what is cached was checked.
+    let json: CompactJsonLd = to_ssi(&skeleton)?;
+    if json.expand(&loader()).await.is_err() {
+        return Ok(());
+    }
+    if let Ok(mut seen) = seen.lock() {
+        if seen.len() >= CAPACITY {
+            seen.clear();
+        }
+        seen.insert(digest);
+    }
+    Ok(())
+}
+
+/// The document with every value replaced by a placeholder of its kind, except contexts and
+/// types, which decide how terms expand.
+fn skeleton(value: &Value) -> Value {
+    match value {
+        Value::Object(object) => Value::Object(
+            object
+                .iter()
+                .map(|(key, value)| {
+                    let kept = matches!(key.as_str(), "@context" | "type" | "@type");
+                    (
+                        key.clone(),
+                        if kept { value.clone() } else { skeleton(value) },
+                    )
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(skeleton).collect()),
+        Value::String(_) => Value::String("urn:symbolon:placeholder".into()),
+        Value::Number(_) => Value::from(0),
+        Value::Bool(_) => Value::Bool(false),
+        Value::Null => Value::Null,
+    }
 }
 
 /// Proof purpose of a Data Integrity proof.
