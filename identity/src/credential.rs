@@ -102,18 +102,7 @@ fn invalid(what: &'static str, path: &str, reason: &str) -> IssueError {
 /// shape of their subject. Called before signing; verifiers call it too.
 pub fn validate(credential: &Value) -> Result<(), IssueError> {
     let what = "credential";
-    let object = credential
-        .as_object()
-        .ok_or_else(|| invalid(what, "/", "a credential must be a JSON object"))?;
-    validate_contexts(what, object)?;
-    let types = string_types(what, object.get("type"), "/type")?;
-    if !types.iter().any(|t| t == "VerifiableCredential") {
-        return Err(invalid(
-            what,
-            "/type",
-            "`type` must include `VerifiableCredential`",
-        ));
-    }
+    let (object, types) = envelope(what, credential, "VerifiableCredential")?;
     if let Some(id) = object.get("id") {
         check_url(what, id, "/id")?;
     }
@@ -183,22 +172,35 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
 /// Checks a presentation's envelope (contexts, type, holder).
 pub fn validate_presentation(presentation: &Value) -> Result<(), IssueError> {
     let what = "presentation";
-    let object = presentation
-        .as_object()
-        .ok_or_else(|| invalid(what, "/", "a presentation must be a JSON object"))?;
-    validate_contexts(what, object)?;
-    let types = string_types(what, object.get("type"), "/type")?;
-    if !types.iter().any(|t| t == "VerifiablePresentation") {
-        return Err(invalid(
-            what,
-            "/type",
-            "`type` must include `VerifiablePresentation`",
-        ));
-    }
+    let (object, _) = envelope(what, presentation, "VerifiablePresentation")?;
     if let Some(holder) = object.get("holder") {
         check_url(what, holder, "/holder")?;
     }
     Ok(())
+}
+
+/// Checks what credentials and presentations share: a JSON object, its contexts, and a
+/// `type` that includes `base_type`. Returns the object and its types.
+fn envelope<'a>(
+    what: &'static str,
+    document: &'a Value,
+    base_type: &str,
+) -> Result<(&'a Map<String, Value>, Vec<String>), IssueError> {
+    let object = document.as_object().ok_or_else(|| IssueError::Invalid {
+        what,
+        path: "/".into(),
+        reason: format!("a {what} must be a JSON object"),
+    })?;
+    validate_contexts(what, object)?;
+    let types = string_types(what, object.get("type"), "/type")?;
+    if !types.iter().any(|t| t == base_type) {
+        return Err(IssueError::Invalid {
+            what,
+            path: "/type".into(),
+            reason: format!("`type` must include `{base_type}`"),
+        });
+    }
+    Ok((object, types))
 }
 
 fn validate_contexts(what: &'static str, object: &Map<String, Value>) -> Result<(), IssueError> {

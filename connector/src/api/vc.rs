@@ -51,10 +51,7 @@ async fn issue(
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&request, &state)?;
     let body = json_body(&body)?;
-    let mut credential = body
-        .get("credential")
-        .cloned()
-        .ok_or_else(|| ApiError::BadRequest("the body needs `credential`".into()))?;
+    let mut credential = required_member(&body, "credential")?;
     let options = body.get("options").cloned().unwrap_or_else(|| json!({}));
     let format: Format = options
         .get("format")
@@ -176,15 +173,19 @@ fn report_response(report: &symbolon_identity::Report) -> HttpResponse {
     }
 }
 
+/// The member `name` of a request body, or a 400 naming it.
+fn required_member(body: &Value, name: &str) -> Result<Value, ApiError> {
+    body.get(name)
+        .cloned()
+        .ok_or_else(|| ApiError::BadRequest(format!("the body needs `{name}`")))
+}
+
 async fn verify_credential(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
-    let credential = body
-        .get("verifiableCredential")
-        .cloned()
-        .ok_or_else(|| ApiError::BadRequest("the body needs `verifiableCredential`".into()))?;
+    let credential = required_member(&body, "verifiableCredential")?;
     let report = verifier(&state)
         .verify_credential(&Input::from_value(credential))
         .await;
@@ -196,10 +197,7 @@ async fn verify_presentation(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
-    let presentation = body
-        .get("verifiablePresentation")
-        .cloned()
-        .ok_or_else(|| ApiError::BadRequest("the body needs `verifiablePresentation`".into()))?;
+    let presentation = required_member(&body, "verifiablePresentation")?;
     let option = |name: &str| {
         body.pointer(&format!("/options/{name}"))
             .and_then(Value::as_str)
