@@ -3,7 +3,7 @@
 use crate::channel::{push_elements, Channel, SessionId};
 use crate::error::{MpcError, Result};
 use crate::field::{Fp, ELEMENT_BYTES};
-use crate::prg::PairKey;
+use crate::prg::{PairKey, CHUNK};
 use crate::secret::SecretVec;
 use crate::shamir::{lagrange_at, point, reconstruct_vectors};
 use crate::transport::Transport;
@@ -224,57 +224,20 @@ impl<T: Transport> Party<T> {
     ) -> Result<Vec<SecretVec>> {
         let me = self.me;
         let round = self.chan.round();
-        for (i, &d) in dealers.iter().enumerate() {
-            if d >= self.n || dealers.get(..i).is_some_and(|p| p.contains(&d)) {
-                return Err(config_err(format!("bad dealer list {dealers:?}")));
-            }
-        }
-        let mut out = Vec::new();
+        self.check_dealers(dealers)?;
         let mut own: Option<Vec<Fp>> = None;
-        if dealers.contains(&me) {
-            let secrets = mine.ok_or_else(|| config_err("a dealer must supply its values"))?;
-            if secrets.len() != len {
-                return Err(MpcError::LengthMismatch {
-                    left: secrets.len(),
-                    right: len,
-                });
-            }
-            let plan = self.plans.get(me).ok_or_else(|| config_err("no plan"))?;
-            let seeded: Vec<Zeroizing<Vec<Fp>>> = plan
-                .seeded
-                .iter()
-                .map(|&j| {
-                    self.out_keys
-                        .get(j)
-                        .and_then(Option::as_ref)
-                        .map(|k| Zeroizing::new(k.expand(round, len)))
-                        .ok_or_else(|| config_err("missing pair key"))
-                })
-                .collect::<Result<_>>()?;
-            for (k, coeffs) in &plan.explicit {
-                let c0 = coeffs.first().copied().unwrap_or(Fp::ZERO);
-                let mut v: Vec<Fp> = secrets.iter().map(|&x| c0 * x).collect();
-                for (c, sv) in coeffs.iter().skip(1).zip(&seeded) {
-                    for (o, &y) in v.iter_mut().zip(sv.iter()) {
-                        *o += *c * y;
-                    }
-                }
-                if *k == me {
-                    own = Some(v);
-                } else {
-                    let mut m = self.chan.message_with_capacity(*k, len * ELEMENT_BYTES);
-                    push_elements(&mut m, &v);
-                    out.push((*k, m));
-                }
-            }
+        let out = if dealers.contains(&me) {
+            let secrets = self.dealer_values(mine, len)?;
+            let mut v = Vec::with_capacity(len);
+            let out = self.deal_out(round, secrets, |_, piece| v.extend_from_slice(piece))?;
+            own = Some(v);
+            out
         } else if mine.is_some() {
             return Err(config_err("only dealers supply values"));
-        }
-        let from: Vec<usize> = dealers
-            .iter()
-            .copied()
-            .filter(|&d| d != me && self.plans.get(d).is_some_and(|p| !p.seeded.contains(&me)))
-            .collect();
+        } else {
+            Vec::new()
+        };
+        let from = self.senders(dealers);
         let mut inc = self.chan.exchange(out, &from)?;
         let mut result = Vec::with_capacity(dealers.len());
         for &d in dealers {
@@ -283,15 +246,115 @@ impl<T: Transport> Party<T> {
             } else if let Some(pos) = inc.iter().position(|m| m.peer == d) {
                 inc.swap_remove(pos).elements(len)?
             } else {
-                self.in_keys
-                    .get(d)
-                    .and_then(Option::as_ref)
-                    .map(|k| k.expand(round, len))
-                    .ok_or_else(|| config_err("missing pair key"))?
+                self.in_key(d)?.expand(round, len)
             };
             result.push(SecretVec::from_shares(v));
         }
         Ok(result)
+    }
+
+    fn check_dealers(&self, dealers: &[usize]) -> Result<()> {
+        for (i, &d) in dealers.iter().enumerate() {
+            if d >= self.n || dealers.get(..i).is_some_and(|p| p.contains(&d)) {
+                return Err(config_err(format!("bad dealer list {dealers:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn dealer_values<'a>(&self, mine: Option<&'a [Fp]>, len: usize) -> Result<&'a [Fp]> {
+        let secrets = mine.ok_or_else(|| config_err("a dealer must supply its values"))?;
+        if secrets.len() != len {
+            return Err(MpcError::LengthMismatch {
+                left: secrets.len(),
+                right: len,
+            });
+        }
+        Ok(secrets)
+    }
+
+    /// The dealers whose shares for us travel as messages (the others'
+    /// are expanded from our pair keys).
+    fn senders(&self, dealers: &[usize]) -> Vec<usize> {
+        dealers
+            .iter()
+            .copied()
+            .filter(|&d| {
+                d != self.me
+                    && self
+                        .plans
+                        .get(d)
+                        .is_some_and(|p| !p.seeded.contains(&self.me))
+            })
+            .collect()
+    }
+
+    fn in_key(&self, d: usize) -> Result<&PairKey> {
+        self.in_keys
+            .get(d)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| config_err("missing pair key"))
+    }
+
+    fn out_key(&self, j: usize) -> Result<&PairKey> {
+        self.out_keys
+            .get(j)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| config_err("missing pair key"))
+    }
+
+    /// Our side of dealing `secrets`: the messages for the parties whose
+    /// shares are explicit, and our own share handed to `own` piece by
+    /// piece (with its offset). Works in cache-sized chunks: the seeded
+    /// shares are expanded, combined and encoded without ever being
+    /// materialised as whole vectors.
+    fn deal_out(
+        &self,
+        round: u64,
+        secrets: &[Fp],
+        mut own: impl FnMut(usize, &[Fp]),
+    ) -> Result<Vec<(usize, Vec<u8>)>> {
+        let me = self.me;
+        let len = secrets.len();
+        let plan = self.plans.get(me).ok_or_else(|| config_err("no plan"))?;
+        let mut streams = plan
+            .seeded
+            .iter()
+            .map(|&j| self.out_key(j).map(|k| k.stream(round)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut out: Vec<(usize, Vec<u8>)> = plan
+            .explicit
+            .iter()
+            .filter(|(k, _)| *k != me)
+            .map(|(k, _)| (*k, self.chan.message_with_capacity(*k, len * ELEMENT_BYTES)))
+            .collect();
+        let mut seeded: Zeroizing<Vec<[Fp; CHUNK]>> =
+            Zeroizing::new(vec![[Fp::ZERO; CHUNK]; streams.len()]);
+        let mut v: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        for (ci, sec) in secrets.chunks(CHUNK).enumerate() {
+            let k = sec.len();
+            for (st, buf) in streams.iter_mut().zip(seeded.iter_mut()) {
+                st.fill(buf.get_mut(..k).unwrap_or(&mut []));
+            }
+            for (party, coeffs) in &plan.explicit {
+                let c0 = coeffs.first().copied().unwrap_or(Fp::ZERO);
+                let piece = v.get_mut(..k).unwrap_or(&mut []);
+                for (o, &x) in piece.iter_mut().zip(sec) {
+                    *o = c0 * x;
+                }
+                for (&cj, buf) in coeffs.iter().skip(1).zip(seeded.iter()) {
+                    for (o, &y) in piece.iter_mut().zip(buf.iter()) {
+                        *o += cj * y;
+                    }
+                }
+                if *party == me {
+                    own(ci * CHUNK, piece);
+                } else if let Some((_, m)) = out.iter_mut().find(|(j, _)| j == party) {
+                    push_elements(m, piece);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Party `owner` secret-shares `values` (which only it passes, as
@@ -324,38 +387,74 @@ impl<T: Transport> Party<T> {
     }
 
     /// Secure aggregation: every party contributes a vector of the same
-    /// length and every party learns only the element-wise sum, in one round.
+    /// length and every party learns only the element-wise sum, in two
+    /// rounds.
     ///
-    /// Each party adds to its vector, for every peer j, the pseudorandom
-    /// mask it shares with j in one direction and subtracts the mask of the
-    /// other direction (both expanded from the pair's key); the masks cancel
-    /// in the sum. A party's masked vector is uniformly random to any
-    /// coalition that lacks another honest party's pair key, i.e. to any
-    /// coalition of at most n − 2 parties (so at least t). Use it when the
-    /// sum itself is the output; use [`Party::input_sum`] when the sum must
-    /// stay secret for further computation.
+    /// Party 0 (the *king*) collects: every other party sends it its vector
+    /// plus a pairwise mask, where each pair of non-king parties {i, j}
+    /// shares one pseudorandom mask that i adds and j subtracts (expanded
+    /// from their pair key), so the masks cancel in the sum. The king adds
+    /// its own vector and sends the sum to everyone. The masked vectors of
+    /// any two honest non-king parties are uniformly random to anyone who
+    /// lacks their pair key, so a coalition of at most n − 2 parties
+    /// (so at least t) learns nothing but the sum; without the king a
+    /// coalition sees only the sum. Bytes: 2(n − 1) vectors instead of the
+    /// n(n − 1) of an all-to-all exchange, and each non-king party expands
+    /// n − 2 masks. Use it when the sum itself is the output; use
+    /// [`Party::input_sum`] when the sum must stay secret for further
+    /// computation.
     pub fn open_sum(&mut self, values: &[Fp]) -> Result<Vec<Fp>> {
+        const KING: usize = 0;
+        let len = values.len();
         let round = self.chan.round();
-        let mut masked = Zeroizing::new(values.to_vec());
-        for j in (0..self.n).filter(|&j| j != self.me) {
-            let out = self.out_keys.get(j).and_then(Option::as_ref);
-            let inc = self.in_keys.get(j).and_then(Option::as_ref);
-            let (Some(out), Some(inc)) = (out, inc) else {
-                return Err(config_err("missing pair key"));
-            };
-            let add = Zeroizing::new(out.expand(round, values.len()));
-            let sub = Zeroizing::new(inc.expand(round, values.len()));
-            for ((m, &a), &b) in masked.iter_mut().zip(add.iter()).zip(sub.iter()) {
-                *m += a - b;
+        let me = self.me;
+        if me == KING {
+            let from: Vec<usize> = (1..self.n).collect();
+            let inc = self.chan.exchange(Vec::new(), &from)?;
+            let mut sum = values.to_vec();
+            for m in &inc {
+                accumulate(m.payload(), len, m.peer, Fp::ONE, &mut sum)?;
             }
+            self.chan.broadcast_elements(&sum, &[])?;
+            return Ok(sum);
         }
-        let peers: Vec<usize> = (0..self.n).filter(|&j| j != self.me).collect();
-        let inc = self.chan.broadcast_elements(&masked, &peers)?;
-        let mut sum = masked.to_vec();
-        for m in &inc {
-            accumulate(m.payload(), values.len(), m.peer, Fp::ONE, &mut sum)?;
+        let mut msg = self.chan.message_with_capacity(KING, len * ELEMENT_BYTES);
+        let mut streams = Vec::new();
+        for j in (1..self.n).filter(|&j| j != me) {
+            // One mask per unordered pair: the lower index's stream, added
+            // by the lower index and subtracted by the higher.
+            let key = if me < j {
+                self.out_key(j)?
+            } else {
+                self.in_key(j)?
+            };
+            streams.push((me < j, key.stream(round)));
         }
-        Ok(sum)
+        let mut masked: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        let mut mask: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        for piece in values.chunks(CHUNK) {
+            let k = piece.len();
+            let out = masked.get_mut(..k).unwrap_or(&mut []);
+            out.copy_from_slice(piece);
+            for (add, st) in &mut streams {
+                let r = mask.get_mut(..k).unwrap_or(&mut []);
+                st.fill(r);
+                if *add {
+                    for (o, &x) in out.iter_mut().zip(r.iter()) {
+                        *o += x;
+                    }
+                } else {
+                    for (o, &x) in out.iter_mut().zip(r.iter()) {
+                        *o -= x;
+                    }
+                }
+            }
+            push_elements(&mut msg, out);
+        }
+        self.chan.exchange(vec![(KING, msg)], &[])?;
+        let inc = self.chan.exchange(Vec::new(), &[KING])?;
+        let first = inc.first().ok_or(MpcError::Unlucky("no message"))?;
+        first.elements(len)
     }
 
     /// Opens a shared vector to every party, checking that all `n` shares
@@ -423,6 +522,7 @@ impl<T: Transport> Party<T> {
     ) -> Result<Vec<Fp>> {
         let me = self.me;
         let round = self.chan.round();
+        self.check_dealers(dealers)?;
         let mut acc = vec![Fp::ZERO; len];
         let mut out = Vec::new();
         if let Some(cm) = dealers
@@ -431,50 +531,14 @@ impl<T: Transport> Party<T> {
             .and_then(|i| coeffs.get(i))
             .copied()
         {
-            let secrets = mine.ok_or_else(|| config_err("a dealer must supply its values"))?;
-            if secrets.len() != len {
-                return Err(MpcError::LengthMismatch {
-                    left: secrets.len(),
-                    right: len,
-                });
-            }
-            let plan = self.plans.get(me).ok_or_else(|| config_err("no plan"))?;
-            let seeded: Vec<Zeroizing<Vec<Fp>>> = plan
-                .seeded
-                .iter()
-                .map(|&j| {
-                    self.out_keys
-                        .get(j)
-                        .and_then(Option::as_ref)
-                        .map(|k| Zeroizing::new(k.expand(round, len)))
-                        .ok_or_else(|| config_err("missing pair key"))
-                })
-                .collect::<Result<_>>()?;
-            for (k, c) in &plan.explicit {
-                let c0 = c.first().copied().unwrap_or(Fp::ZERO);
-                let mut v: Zeroizing<Vec<Fp>> =
-                    Zeroizing::new(secrets.iter().map(|&x| c0 * x).collect());
-                for (cj, sv) in c.iter().skip(1).zip(&seeded) {
-                    for (o, &y) in v.iter_mut().zip(sv.iter()) {
-                        *o += *cj * y;
-                    }
+            let secrets = self.dealer_values(mine, len)?;
+            out = self.deal_out(round, secrets, |at, piece| {
+                for (a, &x) in acc.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(piece) {
+                    *a += cm * x;
                 }
-                if *k == me {
-                    for (a, &x) in acc.iter_mut().zip(v.iter()) {
-                        *a += cm * x;
-                    }
-                } else {
-                    let mut m = self.chan.message_with_capacity(*k, len * ELEMENT_BYTES);
-                    push_elements(&mut m, &v);
-                    out.push((*k, m));
-                }
-            }
+            })?;
         }
-        let from: Vec<usize> = dealers
-            .iter()
-            .copied()
-            .filter(|&d| d != me && self.plans.get(d).is_some_and(|p| !p.seeded.contains(&me)))
-            .collect();
+        let from = self.senders(dealers);
         let inc = self.chan.exchange(out, &from)?;
         for (&d, &c) in dealers.iter().zip(coeffs) {
             if d == me {
@@ -483,15 +547,13 @@ impl<T: Transport> Party<T> {
             if let Some(m) = inc.iter().find(|m| m.peer == d) {
                 accumulate(m.payload(), len, d, c, &mut acc)?;
             } else {
-                let key = self
-                    .in_keys
-                    .get(d)
-                    .and_then(Option::as_ref)
-                    .ok_or_else(|| config_err("missing pair key"))?;
-                let s = Zeroizing::new(key.expand(round, len));
-                for (a, &x) in acc.iter_mut().zip(s.iter()) {
-                    *a += c * x;
-                }
+                self.in_key(d)?
+                    .stream(round)
+                    .for_each_chunk(len, |at, piece| {
+                        for (a, &x) in acc.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(piece) {
+                            *a += c * x;
+                        }
+                    });
             }
         }
         Ok(acc)

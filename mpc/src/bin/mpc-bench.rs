@@ -13,7 +13,7 @@
 //! total over all parties, message headers included.
 //!
 //! - `sum`: every party contributes a length-N vector; every party learns the
-//!   element-wise sum (secure aggregation with pairwise masks, one round:
+//!   element-wise sum (secure aggregation with pairwise masks, two rounds:
 //!   `Party::open_sum`).
 //! - `sum-shares`: the same through Shamir shares (`Party::input_sum`, then
 //!   `Party::open`), for when the sum must stay secret for further steps.
