@@ -14,7 +14,7 @@
 //! | rest | payload (for share vectors: 16-byte field elements) |
 
 use crate::error::{MpcError, Result, TransportError};
-use crate::field::{Fp, ELEMENT_BYTES};
+use crate::field::{Fp, ELEMENT_BYTES, MODULUS};
 use crate::transport::Transport;
 use std::time::{Duration, Instant};
 
@@ -61,23 +61,45 @@ pub fn decode_elements(payload: &[u8], expected: usize, peer: usize) -> Result<V
             got,
         });
     }
-    let mut out = Vec::with_capacity(expected);
-    for c in payload.chunks_exact(ELEMENT_BYTES) {
+    let mut out = vec![Fp::ZERO; expected];
+    decode_into(payload, peer, &mut out)?;
+    Ok(out)
+}
+
+/// Decodes `out.len()` little-endian field elements from `bytes` (which
+/// must hold exactly that many), rejecting any that is not below p.
+pub fn decode_into(bytes: &[u8], peer: usize, out: &mut [Fp]) -> Result<()> {
+    if bytes.len() != out.len() * ELEMENT_BYTES {
+        return Err(MpcError::WrongLength {
+            peer,
+            expected: out.len(),
+            got: bytes.len() / ELEMENT_BYTES,
+        });
+    }
+    let mut bad = false;
+    for (o, c) in out.iter_mut().zip(bytes.chunks_exact(ELEMENT_BYTES)) {
         let mut b = [0u8; ELEMENT_BYTES];
         b.copy_from_slice(c);
-        out.push(Fp::from_bytes(b).ok_or(MpcError::BadShare {
+        let v = u128::from_le_bytes(b);
+        bad |= v >= MODULUS;
+        *o = Fp::new(v);
+    }
+    if bad {
+        return Err(MpcError::BadShare {
             peer,
             reason: "value is not a field element",
-        })?);
+        });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Appends field elements to a message buffer.
 pub fn push_elements(buf: &mut Vec<u8>, xs: &[Fp]) {
-    buf.reserve(xs.len() * ELEMENT_BYTES);
-    for x in xs {
-        buf.extend_from_slice(&x.to_bytes());
+    let start = buf.len();
+    buf.resize(start + xs.len() * ELEMENT_BYTES, 0);
+    let tail = buf.get_mut(start..).unwrap_or(&mut []);
+    for (c, x) in tail.chunks_exact_mut(ELEMENT_BYTES).zip(xs) {
+        c.copy_from_slice(&x.to_bytes());
     }
 }
 

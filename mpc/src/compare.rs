@@ -78,15 +78,20 @@ pub fn random_bits_and_masks<T: Transport>(
         mine.as_deref().map(|v| v.as_slice()),
         nbits + nmasks,
     )?;
-    let mut masks = SecretVec::from_shares(vec![Fp::ZERO; nmasks]);
-    let mut bit_vecs = Vec::with_capacity(dealt.len());
-    for d in dealt {
-        let mut parts = d.split(&[nbits, nmasks])?;
-        let m = parts.pop().unwrap_or_default();
-        masks = masks.add(&m)?;
-        bit_vecs.push(parts.pop().unwrap_or_default());
+    let mut masks = vec![Fp::ZERO; nmasks];
+    for d in &dealt {
+        let m = d.shares().get(nbits..).unwrap_or(&[]);
+        for (a, &x) in masks.iter_mut().zip(m) {
+            *a += x;
+        }
     }
-    // XOR the dealers' bits together, pairwise, one round per tree level.
+    // XOR the dealers' bits together, pairwise, one round per tree level
+    // (x ⊕ y = x + y − 2xy).
+    let mut bit_vecs: Vec<Vec<Fp>> = dealt
+        .iter()
+        .map(|d| d.shares().get(..nbits).unwrap_or(&[]).to_vec())
+        .collect();
+    drop(dealt);
     while bit_vecs.len() > 1 {
         let carry = if bit_vecs.len() % 2 == 1 {
             bit_vecs.pop()
@@ -94,16 +99,27 @@ pub fn random_bits_and_masks<T: Transport>(
             None
         };
         let half = bit_vecs.len() / 2;
-        let (left, right) = bit_vecs.split_at(half);
-        let l = SecretVec::concat(&left.iter().collect::<Vec<_>>());
-        let r = SecretVec::concat(&right.iter().collect::<Vec<_>>());
-        let prod = party.mul(&l, &r)?;
-        let xor = l.add(&r)?.sub(&prod.scale(Fp::new(2)))?;
-        bit_vecs = xor.split(&vec![nbits; half])?;
+        let right = bit_vecs.split_off(half);
+        let (l, r) = if half == 1 {
+            (
+                bit_vecs.pop().unwrap_or_default(),
+                right.into_iter().next().unwrap_or_default(),
+            )
+        } else {
+            (bit_vecs.concat(), right.concat())
+        };
+        let prod = party.mul_slices(&l, &r)?;
+        let xor: Vec<Fp> = l
+            .iter()
+            .zip(&r)
+            .zip(&prod)
+            .map(|((&x, &y), &p)| x + y - (p + p))
+            .collect();
+        bit_vecs = xor.chunks(nbits.max(1)).map(<[Fp]>::to_vec).collect();
         bit_vecs.extend(carry);
     }
     let bits = bit_vecs.pop().unwrap_or_default();
-    Ok((bits, masks))
+    Ok((SecretVec::from_shares(bits), SecretVec::from_shares(masks)))
 }
 
 /// Σ_j 2^j · bits[i·w + j] for each i.
@@ -139,101 +155,93 @@ fn masked_open<T: Transport>(
 }
 
 /// `[c < r′]` for public c and shared bits of r′ (w bits per element, LSB first).
+///
+/// Per bit, (e, g) = ([c_j = r_j], [c_j < r_j]) is linear in r_j because c
+/// is public: e = r_j, g = 0 where c_j = 1 and e = 1 − r_j, g = r_j where
+/// c_j = 0. Pairs combine from the most significant side as
+/// (E, G) = (e_hi·e_lo, g_hi + e_hi·g_lo).
 fn bit_less_than<T: Transport>(
     party: &mut Party<T>,
     c: &[u128],
     bits: &SecretVec,
     w: usize,
 ) -> Result<Vec<Fp>> {
-    let mut e = Vec::with_capacity(bits.len());
-    let mut g = Vec::with_capacity(bits.len());
-    for (i, chunk) in bits.shares().chunks_exact(w).enumerate() {
-        let ci = c.get(i).copied().unwrap_or(0);
-        for (j, &r) in chunk.iter().enumerate() {
-            if (ci >> j) & 1 == 1 {
-                e.push(r);
-                g.push(Fp::ZERO);
-            } else {
-                e.push(Fp::ONE - r);
-                g.push(r);
-            }
+    let n = c.len();
+    let r = bits.shares();
+    let bit = |i: usize, j: usize| r.get(i * w + j).copied().unwrap_or_default();
+    let cbit = |i: usize, j: usize| (c.get(i).copied().unwrap_or(0) >> j) & 1 == 1;
+    let e_of = |i: usize, j: usize| {
+        if cbit(i, j) {
+            bit(i, j)
+        } else {
+            Fp::ONE - bit(i, j)
         }
-    }
-    let mut w = w;
-    if w > 1 {
+    };
+    let g_of = |i: usize, j: usize| if cbit(i, j) { Fp::ZERO } else { bit(i, j) };
+    // Position-major tables: e[k] and g[k] hold position k of every element,
+    // so each step of the chain below reads contiguous slices.
+    let half = w / 2;
+    let nw = half + w % 2;
+    let mut e: Vec<Vec<Fp>> = Vec::with_capacity(nw);
+    let mut g: Vec<Vec<Fp>> = Vec::with_capacity(nw);
+    if half > 0 {
         // First level, specialised: with c public, combining (hi, lo) needs
         // only the product e_hi·r_lo:
         //   c_lo = 1: E = e_hi·r_lo,         G = g_hi;
         //   c_lo = 0: E = e_hi − e_hi·r_lo,  G = g_hi + e_hi·r_lo.
-        let half = w / 2;
-        let nw = half + w % 2;
-        let r = bits.shares();
-        let mut left = Vec::with_capacity(c.len() * half);
-        let mut right = Vec::with_capacity(c.len() * half);
-        for i in 0..c.len() {
-            for k in 0..half {
-                left.push(e.get(i * w + 2 * k + 1).copied().unwrap_or_default());
-                right.push(r.get(i * w + 2 * k).copied().unwrap_or_default());
+        let mut left = Vec::with_capacity(n * half);
+        let mut right = Vec::with_capacity(n * half);
+        for k in 0..half {
+            for i in 0..n {
+                left.push(e_of(i, 2 * k + 1));
+                right.push(bit(i, 2 * k));
             }
         }
-        let prod = party.mul(
-            &SecretVec::from_shares(left),
-            &SecretVec::from_shares(right),
-        )?;
-        let p = prod.shares();
-        let mut ne = Vec::with_capacity(c.len() * nw);
-        let mut ng = Vec::with_capacity(c.len() * nw);
-        for (i, &ci) in c.iter().enumerate() {
-            for k in 0..half {
-                let hi = i * w + 2 * k + 1;
-                let pk = p.get(i * half + k).copied().unwrap_or_default();
-                let e_hi = e.get(hi).copied().unwrap_or_default();
-                let g_hi = g.get(hi).copied().unwrap_or_default();
-                if (ci >> (2 * k)) & 1 == 1 {
-                    ne.push(pk);
+        let prod = party.mul_slices(&left, &right)?;
+        drop(right);
+        for (k, (pk, ek)) in prod.chunks(n.max(1)).zip(left.chunks(n.max(1))).enumerate() {
+            let mut ne = Vec::with_capacity(n);
+            let mut ng = Vec::with_capacity(n);
+            for (i, (&p, &e_hi)) in pk.iter().zip(ek).enumerate() {
+                let g_hi = g_of(i, 2 * k + 1);
+                if cbit(i, 2 * k) {
+                    ne.push(p);
                     ng.push(g_hi);
                 } else {
-                    ne.push(e_hi - pk);
-                    ng.push(g_hi + pk);
+                    ne.push(e_hi - p);
+                    ng.push(g_hi + p);
                 }
             }
-            if w % 2 == 1 {
-                let top = i * w + w - 1;
-                ng.push(g.get(top).copied().unwrap_or_default());
-                ne.push(e.get(top).copied().unwrap_or_default());
-            }
+            e.push(ne);
+            g.push(ng);
         }
-        e = ne;
-        g = ng;
-        w = nw;
+    }
+    if w % 2 == 1 {
+        e.push((0..n).map(|i| e_of(i, w - 1)).collect());
+        g.push((0..n).map(|i| g_of(i, w - 1)).collect());
     }
     // Then a chain from the least significant position up,
     // u ← G_k + E_k·u: one multiplication per remaining position. A tree
     // would take log rounds but two multiplications per node; the chain
     // sends fewer bytes, and batching keeps its extra rounds cheap.
-    let n = c.len();
-    let mut u: Vec<Fp> = (0..n)
-        .map(|i| g.get(i * w).copied().unwrap_or_default())
-        .collect();
-    for k in 1..w {
-        let ek: Vec<Fp> = (0..n)
-            .map(|i| e.get(i * w + k).copied().unwrap_or_default())
-            .collect();
-        let prod = party.mul(&SecretVec::from_shares(ek), &SecretVec::from_shares(u))?;
-        u = prod
-            .shares()
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| g.get(i * w + k).copied().unwrap_or_default() + p)
-            .collect();
+    let mut positions = e.iter().zip(&g);
+    let mut u: Vec<Fp> = positions
+        .next()
+        .map(|(_, g0)| g0.clone())
+        .unwrap_or_else(|| vec![Fp::ZERO; n]);
+    for (ek, gk) in positions {
+        let prod = party.mul_slices(ek, &u)?;
+        for ((o, &p), &gv) in u.iter_mut().zip(&prod).zip(gk) {
+            *o = gv + p;
+        }
     }
     Ok(u)
 }
 
 /// Comparisons run in batches of this many elements: large enough that
-/// round trips do not matter, small enough that the working set (about
-/// 2 kB of shares per comparison) stays in cache.
-pub const BATCH: usize = 8192;
+/// round trips (about 20 per batch) do not matter, small enough to bound
+/// the working set (about 2 kB of shares per comparison).
+pub const BATCH: usize = 1 << 14;
 
 /// Runs `f` on consecutive pieces of at most [`BATCH`] elements.
 fn batched<T: Transport>(

@@ -1,11 +1,11 @@
 //! [`Party`]: one participant's view of an MPC session over Shamir shares.
 
-use crate::channel::{push_elements, Channel, SessionId};
+use crate::channel::{decode_into, push_elements, Channel, Incoming, SessionId};
 use crate::error::{MpcError, Result};
 use crate::field::{Fp, ELEMENT_BYTES};
 use crate::prg::{PairKey, CHUNK};
 use crate::secret::SecretVec;
-use crate::shamir::{lagrange_at, point, reconstruct_vectors};
+use crate::shamir::{axpy, lagrange_at, point, reconstruct_with};
 use crate::transport::Transport;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -460,8 +460,40 @@ impl<T: Transport> Party<T> {
     /// Opens a shared vector to every party, checking that all `n` shares
     /// of each element lie on one polynomial of degree t.
     pub fn open(&mut self, x: &SecretVec) -> Result<Vec<Fp>> {
-        let all = self.chan.all_to_all(x.shares())?;
-        reconstruct_vectors(&all, self.t)
+        let peers: Vec<usize> = (0..self.n).filter(|&j| j != self.me).collect();
+        let inc = self.chan.broadcast_elements(x.shares(), &peers)?;
+        self.reconstruct_from(x, &inc)
+    }
+
+    /// Reconstructs from our shares of `x` and one message from every peer,
+    /// decoding and checking each peer's shares piece by piece.
+    fn reconstruct_from(&self, x: &SecretVec, inc: &[Incoming]) -> Result<Vec<Fp>> {
+        let len = x.len();
+        let mut payloads: Vec<Option<&[u8]>> = vec![None; self.n];
+        for m in inc {
+            check_payload(m.payload(), len, m.peer)?;
+            if let Some(slot) = payloads.get_mut(m.peer) {
+                *slot = Some(m.payload());
+            }
+        }
+        let me = self.me;
+        reconstruct_with(self.n, self.t, len, |k, at, out| {
+            if k == me {
+                out.copy_from_slice(x.shares().get(at..at + out.len()).unwrap_or(&[]));
+                return Ok(());
+            }
+            let bytes = payloads
+                .get(k)
+                .copied()
+                .flatten()
+                .and_then(|p| p.get(at * ELEMENT_BYTES..(at + out.len()) * ELEMENT_BYTES))
+                .ok_or(MpcError::WrongLength {
+                    peer: k,
+                    expected: len,
+                    got: 0,
+                })?;
+            decode_into(bytes, k, out)
+        })
     }
 
     /// Opens a shared vector to `recipients` only; they get `Some(values)`,
@@ -488,17 +520,7 @@ impl<T: Transport> Party<T> {
         if !receiving {
             return Ok(None);
         }
-        let mut all = vec![Vec::new(); self.n];
-        for m in inc {
-            let v = m.elements(x.len())?;
-            if let Some(s) = all.get_mut(m.peer) {
-                *s = v;
-            }
-        }
-        if let Some(s) = all.get_mut(me) {
-            *s = x.shares().to_vec();
-        }
-        reconstruct_vectors(&all, self.t).map(Some)
+        self.reconstruct_from(x, &inc).map(Some)
     }
 
     /// Degree reduction: turns local degree-2t values into degree-t shares
@@ -577,6 +599,23 @@ impl<T: Transport> Party<T> {
         self.reshare(&local)
     }
 
+    /// Element-wise product of two share slices (one round), for protocols
+    /// that keep their shares in plain buffers.
+    pub(crate) fn mul_slices(&mut self, a: &[Fp], b: &[Fp]) -> Result<Vec<Fp>> {
+        if a.len() != b.len() {
+            return Err(MpcError::LengthMismatch {
+                left: a.len(),
+                right: b.len(),
+            });
+        }
+        let local: Zeroizing<Vec<Fp>> =
+            Zeroizing::new(a.iter().zip(b).map(|(&x, &y)| x * y).collect());
+        let dealers = self.mul_dealers.clone();
+        let coeffs = self.mul_coeffs.clone();
+        let mine = dealers.contains(&self.me).then_some(local.as_slice());
+        self.deal_combine(&dealers, mine, local.len(), &coeffs)
+    }
+
     /// Inner products Σ aᵢ·bᵢ of several pairs in one round, whatever their
     /// lengths: the products are summed locally before degree reduction, so
     /// each inner product costs what one multiplication costs.
@@ -614,6 +653,21 @@ impl<T: Transport> Party<T> {
 /// acc += c · (the field elements in `payload`), checking there are `len`
 /// of them and that each is below p.
 fn accumulate(payload: &[u8], len: usize, peer: usize, c: Fp, acc: &mut [Fp]) -> Result<()> {
+    check_payload(payload, len, peer)?;
+    let mut tmp = Zeroizing::new([Fp::ZERO; CHUNK]);
+    for (a, bytes) in acc
+        .chunks_mut(CHUNK)
+        .zip(payload.chunks(CHUNK * ELEMENT_BYTES))
+    {
+        let piece = tmp.get_mut(..a.len()).unwrap_or(&mut []);
+        decode_into(bytes, peer, piece)?;
+        axpy(a, c, piece);
+    }
+    Ok(())
+}
+
+/// Checks that `payload` holds exactly `len` field elements' bytes.
+fn check_payload(payload: &[u8], len: usize, peer: usize) -> Result<()> {
     if payload.len() != len * ELEMENT_BYTES {
         return Err(if payload.len().is_multiple_of(ELEMENT_BYTES) {
             MpcError::WrongLength {
@@ -627,15 +681,6 @@ fn accumulate(payload: &[u8], len: usize, peer: usize, c: Fp, acc: &mut [Fp]) ->
                 reason: "payload is not a whole number of field elements",
             }
         });
-    }
-    for (a, chunk) in acc.iter_mut().zip(payload.chunks_exact(ELEMENT_BYTES)) {
-        let mut b = [0u8; ELEMENT_BYTES];
-        b.copy_from_slice(chunk);
-        let x = Fp::from_bytes(b).ok_or(MpcError::BadShare {
-            peer,
-            reason: "value is not a field element",
-        })?;
-        *a += c * x;
     }
     Ok(())
 }

@@ -81,9 +81,6 @@ pub fn random_element<R: RngCore + CryptoRng>(rng: &mut R) -> Fp {
 /// present). Uses parties `0..=t` and checks the others against them.
 pub fn reconstruct_vectors(shares: &[Vec<Fp>], t: usize) -> Result<Vec<Fp>> {
     let n = shares.len();
-    if n < t + 1 {
-        return Err(MpcError::Config(format!("need {} shares, got {n}", t + 1)));
-    }
     let len = shares.first().map_or(0, Vec::len);
     if let Some(k) = shares.iter().position(|s| s.len() != len) {
         return Err(MpcError::WrongLength {
@@ -92,31 +89,85 @@ pub fn reconstruct_vectors(shares: &[Vec<Fp>], t: usize) -> Result<Vec<Fp>> {
             got: shares.get(k).map_or(0, Vec::len),
         });
     }
+    reconstruct_with(n, t, len, |k, at, out| {
+        let src = shares
+            .get(k)
+            .and_then(|s| s.get(at..at + out.len()))
+            .unwrap_or(&[]);
+        out.copy_from_slice(src);
+        Ok(())
+    })
+}
+
+/// Reconstruction of `len` secrets from all `n` parties' shares, read
+/// piece by piece: `fetch(k, at, out)` fills `out` with party `k`'s shares
+/// `at..at + out.len()` (and may reject them). Works on cache-sized pieces,
+/// so no party's whole vector need be decoded at once. Uses parties `0..=t`
+/// and checks that every other share lies on their polynomial.
+pub fn reconstruct_with(
+    n: usize,
+    t: usize,
+    len: usize,
+    mut fetch: impl FnMut(usize, usize, &mut [Fp]) -> Result<()>,
+) -> Result<Vec<Fp>> {
+    const PIECE: usize = 512;
+    if n < t + 1 {
+        return Err(MpcError::Config(format!("need {} shares, got {n}", t + 1)));
+    }
     let xs: Vec<Fp> = (0..=t).map(point).collect();
     let at0 = lagrange_at(&xs, Fp::ZERO).ok_or(MpcError::Unlucky("repeated point"))?;
+    // Party k > t is checked with Σ_j c_kj · s_j − s_k = 0 over j ≤ t.
     let checks: Vec<Vec<Fp>> = (t + 1..n)
         .map(|k| lagrange_at(&xs, point(k)).ok_or(MpcError::Unlucky("repeated point")))
         .collect::<Result<_>>()?;
-    let base = shares.get(..=t).unwrap_or(&[]);
-    let extra = shares.get(t + 1..).unwrap_or(&[]);
-    let mut out = Vec::with_capacity(len);
-    let mut col = vec![Fp::ZERO; t + 1];
-    for i in 0..len {
-        for (c, s) in col.iter_mut().zip(base) {
-            *c = s.get(i).copied().unwrap_or_default();
+    let mut out = vec![Fp::ZERO; len];
+    let mut cols = vec![[Fp::ZERO; PIECE]; n];
+    let mut pred = [Fp::ZERO; PIECE];
+    let mut at = 0;
+    for piece in out.chunks_mut(PIECE) {
+        let m = piece.len();
+        for (k, col) in cols.iter_mut().enumerate() {
+            fetch(k, at, col.get_mut(..m).unwrap_or(&mut []))?;
         }
-        out.push(at0.iter().zip(&col).map(|(&a, &b)| a * b).sum());
-        for (k, (coeffs, sk)) in checks.iter().zip(extra).enumerate() {
-            let predicted: Fp = coeffs.iter().zip(&col).map(|(&a, &b)| a * b).sum();
-            if Some(&predicted) != sk.get(i) {
+        let (base, extra) = cols.split_at(t + 1);
+        for (&c, col) in at0.iter().zip(base) {
+            axpy(piece, c, col);
+        }
+        for (k, (coeffs, actual)) in checks.iter().zip(extra).enumerate() {
+            let p = pred.get_mut(..m).unwrap_or(&mut []);
+            p.fill(Fp::ZERO);
+            for (&c, col) in coeffs.iter().zip(base) {
+                axpy(p, c, col);
+            }
+            if p.iter().zip(actual.iter()).any(|(a, b)| a != b) {
                 return Err(MpcError::BadShare {
                     peer: t + 1 + k,
                     reason: "not on the polynomial of the other shares",
                 });
             }
         }
+        at += m;
     }
     Ok(out)
+}
+
+/// acc += c · x, element-wise (over the shorter of the two); multiplication
+/// by ±1 and ±2, common Lagrange coefficients for few parties, is done with
+/// additions.
+#[inline]
+pub fn axpy(acc: &mut [Fp], c: Fp, x: &[Fp]) {
+    let two = Fp::new(2);
+    if c == Fp::ONE {
+        acc.iter_mut().zip(x).for_each(|(a, &y)| *a += y);
+    } else if c == -Fp::ONE {
+        acc.iter_mut().zip(x).for_each(|(a, &y)| *a -= y);
+    } else if c == two {
+        acc.iter_mut().zip(x).for_each(|(a, &y)| *a += y + y);
+    } else if c == -two {
+        acc.iter_mut().zip(x).for_each(|(a, &y)| *a -= y + y);
+    } else {
+        acc.iter_mut().zip(x).for_each(|(a, &y)| *a += c * y);
+    }
 }
 
 #[cfg(test)]

@@ -7,10 +7,13 @@
 //! Starts P copies of itself as party processes connected over TCP on
 //! loopback, runs the operation on random inputs derived from a fresh seed,
 //! checks every party's output against the plaintext computation and prints
-//! one JSON line: `{"op","n","parties","seconds","bytes_sent","correct"}`.
+//! one JSON line: `{"op","n","parties","seconds","cpu_seconds","bytes_sent","correct"}`.
 //! `seconds` is the slowest party's time from a barrier after connection
 //! and session set-up to its result (start-up excluded); `bytes_sent` is the
-//! total over all parties, message headers included.
+//! total over all parties, message headers included; `cpu_seconds` is the
+//! CPU time all parties spent in that span (from `/proc/self/stat`, 10 ms
+//! ticks; `null` where unavailable), which depends less than `seconds` on
+//! what else the machine is running.
 //!
 //! - `sum`: every party contributes a length-N vector; every party learns the
 //!   element-wise sum (secure aggregation with pairwise masks, two rounds:
@@ -206,6 +209,18 @@ fn expected_digest(a: &Args) -> String {
     }
 }
 
+/// CPU time of this process so far (all threads, including finished ones),
+/// from `/proc/self/stat` in clock ticks of 10 ms; `None` where unavailable.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which ends with the last ')').
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
     let addr = *a.addrs.get(me).ok_or("no address for this party")?;
     let listener = TcpListener::bind(addr)?;
@@ -218,7 +233,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
     session.copy_from_slice(a.seed.get(..16).ok_or("short seed")?);
     let timeout = Duration::from_secs(a.timeout);
     let codec = IntCodec::new(33)?;
-    let (seconds, bytes, digest) = if a.op == Op::Psi {
+    let (seconds, cpu, bytes, digest) = if a.op == Op::Psi {
         let mut chan = Channel::new(transport, session, timeout)?;
         let items = if me < 2 {
             psi_items(&a.seed, me, a.n)
@@ -226,6 +241,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
             Vec::new()
         };
         chan.all_to_all(&[])?; // barrier: start together
+        let cpu0 = cpu_seconds();
         let start = Instant::now();
         let digest = match me {
             0 => match psi::receive(&mut chan, 1, &items, PsiMode::Which)? {
@@ -241,7 +257,13 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
                 String::new()
             }
         };
-        (start.elapsed().as_secs_f64(), chan.bytes_sent(), digest)
+        let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+        (
+            start.elapsed().as_secs_f64(),
+            cpu,
+            chan.bytes_sent(),
+            digest,
+        )
     } else {
         let mut party = Party::new(
             transport,
@@ -251,6 +273,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
         let enc = codec.encode(&int_inputs(&a.seed, a.op, me, a.n))?;
         party.barrier()?;
         let before = party.bytes_sent();
+        let cpu0 = cpu_seconds();
         let start = Instant::now();
         let out = match a.op {
             Op::Sum => party.open_sum(&enc)?,
@@ -270,15 +293,21 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
             }
         };
         let seconds = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
         let bytes = party.bytes_sent() - before;
         // Wait for everyone before hashing, so that no party's checking
         // competes for the CPU with another party's timed work.
         party.barrier()?;
-        (seconds, bytes, digest_ints(out.iter().map(|x| x.to_i128())))
+        (
+            seconds,
+            cpu,
+            bytes,
+            digest_ints(out.iter().map(|x| x.to_i128())),
+        )
     };
     println!(
         "{}",
-        serde_json::json!({"party": me, "seconds": seconds, "bytes_sent": bytes, "digest": digest})
+        serde_json::json!({"party": me, "seconds": seconds, "cpu_seconds": cpu, "bytes_sent": bytes, "digest": digest})
     );
     Ok(())
 }
@@ -321,6 +350,7 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
     // Computed only now, so it does not compete with the parties for the CPU.
     let expected = expected_digest(&a);
     let mut seconds = 0f64;
+    let mut cpu = Some(0f64);
     let mut bytes = 0u64;
     let mut correct = true;
     let mut failures = Vec::new();
@@ -333,6 +363,7 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
         let v: serde_json::Value = serde_json::from_str(line.trim())?;
         seconds = seconds.max(v["seconds"].as_f64().unwrap_or(f64::NAN));
         bytes += v["bytes_sent"].as_u64().unwrap_or(0);
+        cpu = cpu.zip(v["cpu_seconds"].as_f64()).map(|(a, b)| a + b);
         let d = v["digest"].as_str().unwrap_or("");
         let checks = a.op != Op::Psi || i == 0;
         if checks && d != expected {
@@ -343,7 +374,8 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
         "{}",
         serde_json::json!({
             "op": a.op.name(), "n": a.n, "parties": a.parties,
-            "seconds": seconds, "bytes_sent": bytes, "correct": correct
+            "seconds": seconds, "cpu_seconds": cpu.map(|c| (c * 100.0).round() / 100.0),
+            "bytes_sent": bytes, "correct": correct
         })
     );
     if !failures.is_empty() {
