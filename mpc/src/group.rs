@@ -34,16 +34,59 @@ pub fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec
     })
 }
 
+/// Runs `f` on about as many consecutive ranges of `0..len` as there are
+/// cores, in parallel, and concatenates the results in order.
+pub fn par_ranges<U: Send>(
+    len: usize,
+    f: impl Fn(core::ops::Range<usize>) -> Vec<U> + Sync,
+) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads <= 1 || len < 512 {
+        return f(0..len);
+    }
+    let per = len.div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..len)
+            .step_by(per)
+            .map(|a| s.spawn(move || f(a..(a + per).min(len))))
+            .collect();
+        let mut out = Vec::with_capacity(len);
+        for h in hs {
+            // A worker only runs `f`, which does not panic for our callers.
+            if let Ok(v) = h.join() {
+                out.extend(v);
+            }
+        }
+        out
+    })
+}
+
+/// Doubles and compresses a batch of points (one shared inversion per
+/// 1024 points): the encodings of 2·P for each P.
+pub fn double_compress(points: &[RistrettoPoint]) -> Vec<[u8; POINT_BYTES]> {
+    points
+        .chunks(1024)
+        .flat_map(|c| {
+            RistrettoPoint::double_and_compress_batch(c)
+                .into_iter()
+                .map(|p| p.to_bytes())
+        })
+        .collect()
+}
+
+/// Hashes one identifier to a point, under a domain-separation label.
+pub fn hash_to_point(domain: &[u8], id: &[u8]) -> RistrettoPoint {
+    let mut input = Vec::with_capacity(domain.len() + id.len() + 8);
+    input.extend_from_slice(&(domain.len() as u64).to_le_bytes());
+    input.extend_from_slice(domain);
+    input.extend_from_slice(id);
+    RistrettoPoint::hash_from_bytes::<Sha512>(&input)
+}
+
 /// Hashes identifiers to points, under a domain-separation label.
 pub fn hash_to_points<I: AsRef<[u8]> + Sync>(domain: &[u8], items: &[I]) -> Vec<RistrettoPoint> {
-    par_map(items, |id| {
-        let id = id.as_ref();
-        let mut input = Vec::with_capacity(domain.len() + id.len() + 8);
-        input.extend_from_slice(&(domain.len() as u64).to_le_bytes());
-        input.extend_from_slice(domain);
-        input.extend_from_slice(id);
-        RistrettoPoint::hash_from_bytes::<Sha512>(&input)
-    })
+    par_map(items, |id| hash_to_point(domain, id.as_ref()))
 }
 
 /// Multiplies every point by `k`, doubles it and compresses the results

@@ -68,8 +68,8 @@ fn psi_inside_a_three_party_session_with_a_bystander() {
     assert_eq!(out[0], Some(PsiOutput::Which(vec![0, 2])));
 }
 
-#[test]
-fn psi_rejects_invalid_points() {
+/// The receiver's reaction to a first message `payload` from the sender.
+fn psi_receiver_sees(payload: Vec<u8>, mode: PsiMode) -> MpcError {
     let mut ts = MemoryTransport::network(2);
     let tb = ts.pop().unwrap();
     let ta = ts.pop().unwrap();
@@ -77,15 +77,38 @@ fn psi_rejects_invalid_points() {
     let t = Duration::from_secs(5);
     let h = std::thread::spawn(move || {
         let mut c = Channel::new(tb, sid, t).unwrap();
-        // A "point" that is not a canonical Ristretto encoding.
         let mut m = c.message(0);
-        m.extend_from_slice(&[0xff; 32]);
+        m.extend_from_slice(&payload);
         let _ = c.exchange(vec![(0, m)], &[0]);
     });
     let mut c = Channel::new(ta, sid, t).unwrap();
-    let e = psi::receive(&mut c, 1, &["x"], PsiMode::Count).unwrap_err();
-    assert!(matches!(e, MpcError::BadPoint { peer: 1 }), "{e}");
+    let e = psi::receive(&mut c, 1, &["x"], mode).unwrap_err();
     h.join().unwrap();
+    e
+}
+
+#[test]
+fn psi_rejects_invalid_points() {
+    // Mode tag (1 = which, 2 = count), then a "point" that is not a
+    // canonical Ristretto encoding.
+    for (tag, mode) in [(1u8, PsiMode::Which), (2, PsiMode::Count)] {
+        let mut payload = vec![tag];
+        payload.extend_from_slice(&[0xff; 32]);
+        let e = psi_receiver_sees(payload, mode);
+        assert!(matches!(e, MpcError::BadPoint { peer: 1 }), "{e}");
+    }
+}
+
+#[test]
+fn psi_rejects_a_mode_mismatch_and_truncated_messages() {
+    let mut payload = vec![2u8];
+    payload.extend_from_slice(&[0; 32]);
+    let e = psi_receiver_sees(payload, PsiMode::Which);
+    assert!(matches!(e, MpcError::Malformed { peer: 1, .. }), "{e}");
+    for bad in [vec![], vec![1u8], vec![1u8; 20]] {
+        let e = psi_receiver_sees(bad, PsiMode::Which);
+        assert!(matches!(e, MpcError::Malformed { peer: 1, .. }), "{e}");
+    }
 }
 
 #[test]
