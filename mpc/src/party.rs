@@ -47,6 +47,37 @@ impl SessionConfig {
     }
 }
 
+/// What a dealer deals: a vector, or the element-wise product of two
+/// (formed piece by piece, never stored whole).
+#[derive(Clone, Copy)]
+enum Secrets<'a> {
+    Plain(&'a [Fp]),
+    Product(&'a [Fp], &'a [Fp]),
+}
+
+impl Secrets<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Secrets::Plain(x) => x.len(),
+            Secrets::Product(a, b) => a.len().min(b.len()),
+        }
+    }
+
+    /// Writes elements `at..at + out.len()` into `out`.
+    fn fill(&self, at: usize, out: &mut [Fp]) {
+        let end = at + out.len();
+        match self {
+            Secrets::Plain(x) => copy_into(out, x.get(at..end).unwrap_or(&[])),
+            Secrets::Product(a, b) => {
+                let (a, b) = (a.get(at..end).unwrap_or(&[]), b.get(at..end).unwrap_or(&[]));
+                for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                    *o = x * y;
+                }
+            }
+        }
+    }
+}
+
 /// For dealer d: which parties get pseudorandom shares, and how the others'
 /// shares follow from the secret and those.
 #[derive(Debug, Clone)]
@@ -229,7 +260,9 @@ impl<T: Transport> Party<T> {
         let out = if dealers.contains(&me) {
             let secrets = self.dealer_values(mine, len)?;
             let mut v = Vec::with_capacity(len);
-            let out = self.deal_out(round, secrets, |_, piece| v.extend_from_slice(piece))?;
+            let out = self.deal_out(round, Secrets::Plain(secrets), Fp::ONE, |_, piece| {
+                v.extend_from_slice(piece)
+            })?;
             own = Some(v);
             out
         } else if mine.is_some() {
@@ -303,15 +336,18 @@ impl<T: Transport> Party<T> {
             .ok_or_else(|| config_err("missing pair key"))
     }
 
-    /// Our side of dealing `secrets`: the messages for the parties whose
-    /// shares are explicit, and our own share handed to `own` piece by
-    /// piece (with its offset). Works in cache-sized chunks: the seeded
-    /// shares are expanded, combined and encoded without ever being
-    /// materialised as whole vectors.
+    /// Our side of dealing `scale · secrets`: the messages for the parties
+    /// whose shares are explicit, and our own share handed to `own` piece by
+    /// piece (with its offset). Works in cache-sized chunks: the secrets
+    /// (which may be products computed on the fly) and the seeded shares
+    /// are expanded, combined and encoded without ever being materialised
+    /// as whole vectors. The scale is folded into the coefficients, so it
+    /// costs nothing.
     fn deal_out(
         &self,
         round: u64,
-        secrets: &[Fp],
+        secrets: Secrets<'_>,
+        scale: Fp,
         mut own: impl FnMut(usize, &[Fp]),
     ) -> Result<Vec<(usize, Vec<u8>)>> {
         let me = self.me;
@@ -331,28 +367,31 @@ impl<T: Transport> Party<T> {
         let mut seeded: Zeroizing<Vec<[Fp; CHUNK]>> =
             Zeroizing::new(vec![[Fp::ZERO; CHUNK]; streams.len()]);
         let mut v: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
-        for (ci, sec) in secrets.chunks(CHUNK).enumerate() {
-            let k = sec.len();
+        let mut x: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        let mut at = 0;
+        while at < len {
+            let k = CHUNK.min(len - at);
+            let sec = x.get_mut(..k).unwrap_or(&mut []);
+            secrets.fill(at, sec);
             for (st, buf) in streams.iter_mut().zip(seeded.iter_mut()) {
                 st.fill(buf.get_mut(..k).unwrap_or(&mut []));
             }
             for (party, coeffs) in &plan.explicit {
-                let c0 = coeffs.first().copied().unwrap_or(Fp::ZERO);
+                let c0 = coeffs.first().copied().unwrap_or(Fp::ZERO) * scale;
                 let piece = v.get_mut(..k).unwrap_or(&mut []);
-                for (o, &x) in piece.iter_mut().zip(sec) {
-                    *o = c0 * x;
+                for (o, &s) in piece.iter_mut().zip(sec.iter()) {
+                    *o = c0 * s;
                 }
                 for (&cj, buf) in coeffs.iter().skip(1).zip(seeded.iter()) {
-                    for (o, &y) in piece.iter_mut().zip(buf.iter()) {
-                        *o += cj * y;
-                    }
+                    axpy(piece, cj, buf);
                 }
                 if *party == me {
-                    own(ci * CHUNK, piece);
+                    own(at, piece);
                 } else if let Some((_, m)) = out.iter_mut().find(|(j, _)| j == party) {
                     push_elements(m, piece);
                 }
             }
+            at += k;
         }
         Ok(out)
     }
@@ -479,7 +518,7 @@ impl<T: Transport> Party<T> {
         let me = self.me;
         reconstruct_with(self.n, self.t, len, |k, at, out| {
             if k == me {
-                out.copy_from_slice(x.shares().get(at..at + out.len()).unwrap_or(&[]));
+                copy_into(out, x.shares().get(at..at + out.len()).unwrap_or(&[]));
                 return Ok(());
             }
             let bytes = payloads
@@ -525,12 +564,12 @@ impl<T: Transport> Party<T> {
 
     /// Degree reduction: turns local degree-2t values into degree-t shares
     /// (2t + 1 parties reshare, every party recombines).
-    fn reshare(&mut self, local: &[Fp]) -> Result<SecretVec> {
+    fn reshare(&mut self, local: Secrets<'_>) -> Result<Vec<Fp>> {
         let dealers = self.mul_dealers.clone();
         let coeffs = self.mul_coeffs.clone();
+        let len = local.len();
         let mine = dealers.contains(&self.me).then_some(local);
-        self.deal_combine(&dealers, mine, local.len(), &coeffs)
-            .map(SecretVec::from_shares)
+        self.deal_combine_with(&dealers, mine, len, &coeffs)
     }
 
     /// [`Party::deal`] fused with a linear combination of the dealt
@@ -539,6 +578,23 @@ impl<T: Transport> Party<T> {
         &mut self,
         dealers: &[usize],
         mine: Option<&[Fp]>,
+        len: usize,
+        coeffs: &[Fp],
+    ) -> Result<Vec<Fp>> {
+        let mine = match mine {
+            Some(m) => Some(Secrets::Plain(self.dealer_values(Some(m), len)?)),
+            None => None,
+        };
+        self.deal_combine_with(dealers, mine, len, coeffs)
+    }
+
+    /// [`Party::deal_combine`] for secrets given as [`Secrets`]. Each dealer
+    /// deals coeffs[i] · its secrets (the coefficient folded into its
+    /// dealing), so receivers only add.
+    fn deal_combine_with(
+        &mut self,
+        dealers: &[usize],
+        mine: Option<Secrets<'_>>,
         len: usize,
         coeffs: &[Fp],
     ) -> Result<Vec<Fp>> {
@@ -553,28 +609,32 @@ impl<T: Transport> Party<T> {
             .and_then(|i| coeffs.get(i))
             .copied()
         {
-            let secrets = self.dealer_values(mine, len)?;
-            out = self.deal_out(round, secrets, |at, piece| {
-                for (a, &x) in acc.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(piece) {
-                    *a += cm * x;
-                }
+            let secrets = mine.ok_or_else(|| config_err("a dealer must supply its values"))?;
+            if secrets.len() != len {
+                return Err(MpcError::LengthMismatch {
+                    left: secrets.len(),
+                    right: len,
+                });
+            }
+            out = self.deal_out(round, secrets, cm, |at, piece| {
+                let dst = acc.get_mut(at..at + piece.len()).unwrap_or(&mut []);
+                copy_into(dst, piece);
             })?;
         }
         let from = self.senders(dealers);
         let inc = self.chan.exchange(out, &from)?;
-        for (&d, &c) in dealers.iter().zip(coeffs) {
+        for &d in dealers {
             if d == me {
                 continue;
             }
             if let Some(m) = inc.iter().find(|m| m.peer == d) {
-                accumulate(m.payload(), len, d, c, &mut acc)?;
+                accumulate(m.payload(), len, d, Fp::ONE, &mut acc)?;
             } else {
                 self.in_key(d)?
                     .stream(round)
                     .for_each_chunk(len, |at, piece| {
-                        for (a, &x) in acc.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(piece) {
-                            *a += c * x;
-                        }
+                        let dst = acc.get_mut(at..).unwrap_or(&mut []);
+                        axpy(dst, Fp::ONE, piece);
                     });
             }
         }
@@ -583,24 +643,13 @@ impl<T: Transport> Party<T> {
 
     /// Element-wise product of two shared vectors (one round).
     pub fn mul(&mut self, a: &SecretVec, b: &SecretVec) -> Result<SecretVec> {
-        if a.len() != b.len() {
-            return Err(MpcError::LengthMismatch {
-                left: a.len(),
-                right: b.len(),
-            });
-        }
-        let local: Zeroizing<Vec<Fp>> = Zeroizing::new(
-            a.shares()
-                .iter()
-                .zip(b.shares())
-                .map(|(&x, &y)| x * y)
-                .collect(),
-        );
-        self.reshare(&local)
+        self.mul_slices(a.shares(), b.shares())
+            .map(SecretVec::from_shares)
     }
 
     /// Element-wise product of two share slices (one round), for protocols
-    /// that keep their shares in plain buffers.
+    /// that keep their shares in plain buffers. The local products are
+    /// formed piece by piece as they are dealt.
     pub(crate) fn mul_slices(&mut self, a: &[Fp], b: &[Fp]) -> Result<Vec<Fp>> {
         if a.len() != b.len() {
             return Err(MpcError::LengthMismatch {
@@ -608,12 +657,7 @@ impl<T: Transport> Party<T> {
                 right: b.len(),
             });
         }
-        let local: Zeroizing<Vec<Fp>> =
-            Zeroizing::new(a.iter().zip(b).map(|(&x, &y)| x * y).collect());
-        let dealers = self.mul_dealers.clone();
-        let coeffs = self.mul_coeffs.clone();
-        let mine = dealers.contains(&self.me).then_some(local.as_slice());
-        self.deal_combine(&dealers, mine, local.len(), &coeffs)
+        self.reshare(Secrets::Product(a, b))
     }
 
     /// Inner products Σ aᵢ·bᵢ of several pairs in one round, whatever their
@@ -636,7 +680,8 @@ impl<T: Transport> Party<T> {
                     .sum(),
             );
         }
-        self.reshare(&local)
+        self.reshare(Secrets::Plain(&local))
+            .map(SecretVec::from_shares)
     }
 
     /// The inner product of two shared vectors.
@@ -683,6 +728,14 @@ fn check_payload(payload: &[u8], len: usize, peer: usize) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Copies as much of `src` as fits into `dst` (never panics on a length
+/// mismatch, which the callers rule out anyway).
+fn copy_into(dst: &mut [Fp], src: &[Fp]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s;
+    }
 }
 
 /// The dealing plan of dealer `d`: its t successors get pseudorandom shares.

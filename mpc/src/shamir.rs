@@ -94,7 +94,9 @@ pub fn reconstruct_vectors(shares: &[Vec<Fp>], t: usize) -> Result<Vec<Fp>> {
             .get(k)
             .and_then(|s| s.get(at..at + out.len()))
             .unwrap_or(&[]);
-        out.copy_from_slice(src);
+        for (o, &x) in out.iter_mut().zip(src) {
+            *o = x;
+        }
         Ok(())
     })
 }
