@@ -87,10 +87,25 @@ pub fn random_bits_and_masks<T: Transport>(
     }
     // XOR the dealers' bits together, pairwise, one round per tree level
     // (x ⊕ y = x + y − 2xy).
-    let mut bit_vecs: Vec<Vec<Fp>> = dealt
-        .iter()
-        .map(|d| d.shares().get(..nbits).unwrap_or(&[]).to_vec())
-        .collect();
+    let xor = |party: &mut Party<T>, l: &[Fp], r: &[Fp]| -> Result<Vec<Fp>> {
+        let prod = party.mul_slices(l, r)?;
+        Ok(l.iter()
+            .zip(r)
+            .zip(&prod)
+            .map(|((&x, &y), &p)| x + y - (p + p))
+            .collect())
+    };
+    let mut bit_vecs: Vec<Vec<Fp>> = if let [a, b] = dealt.as_slice() {
+        // Two dealers (t = 1): straight from the dealt vectors.
+        let l = a.shares().get(..nbits).unwrap_or(&[]);
+        let r = b.shares().get(..nbits).unwrap_or(&[]);
+        vec![xor(party, l, r)?]
+    } else {
+        dealt
+            .iter()
+            .map(|d| d.shares().get(..nbits).unwrap_or(&[]).to_vec())
+            .collect()
+    };
     drop(dealt);
     while bit_vecs.len() > 1 {
         let carry = if bit_vecs.len() % 2 == 1 {
@@ -100,22 +115,8 @@ pub fn random_bits_and_masks<T: Transport>(
         };
         let half = bit_vecs.len() / 2;
         let right = bit_vecs.split_off(half);
-        let (l, r) = if half == 1 {
-            (
-                bit_vecs.pop().unwrap_or_default(),
-                right.into_iter().next().unwrap_or_default(),
-            )
-        } else {
-            (bit_vecs.concat(), right.concat())
-        };
-        let prod = party.mul_slices(&l, &r)?;
-        let xor: Vec<Fp> = l
-            .iter()
-            .zip(&r)
-            .zip(&prod)
-            .map(|((&x, &y), &p)| x + y - (p + p))
-            .collect();
-        bit_vecs = xor.chunks(nbits.max(1)).map(<[Fp]>::to_vec).collect();
+        let x = xor(party, &bit_vecs.concat(), &right.concat())?;
+        bit_vecs = x.chunks(nbits.max(1)).map(<[Fp]>::to_vec).collect();
         bit_vecs.extend(carry);
     }
     let bits = bit_vecs.pop().unwrap_or_default();
@@ -189,20 +190,19 @@ fn bit_less_than<T: Transport>(
         // only the product e_hi·r_lo:
         //   c_lo = 1: E = e_hi·r_lo,         G = g_hi;
         //   c_lo = 0: E = e_hi − e_hi·r_lo,  G = g_hi + e_hi·r_lo.
-        let mut left = Vec::with_capacity(n * half);
-        let mut right = Vec::with_capacity(n * half);
-        for k in 0..half {
-            for i in 0..n {
-                left.push(e_of(i, 2 * k + 1));
-                right.push(bit(i, 2 * k));
+        // Products e_hi·r_lo, position-major, formed as they are dealt.
+        let local = |at: usize, out: &mut [Fp]| {
+            for (idx, o) in (at..).zip(out.iter_mut()) {
+                let (k, i) = (idx / n.max(1), idx % n.max(1));
+                *o = e_of(i, 2 * k + 1) * bit(i, 2 * k);
             }
-        }
-        let prod = party.mul_slices(&left, &right)?;
-        drop(right);
-        for (k, (pk, ek)) in prod.chunks(n.max(1)).zip(left.chunks(n.max(1))).enumerate() {
+        };
+        let prod = party.mul_computed(n * half, &local)?;
+        for (k, pk) in prod.chunks(n.max(1)).enumerate() {
             let mut ne = Vec::with_capacity(n);
             let mut ng = Vec::with_capacity(n);
-            for (i, (&p, &e_hi)) in pk.iter().zip(ek).enumerate() {
+            for (i, &p) in pk.iter().enumerate() {
+                let e_hi = e_of(i, 2 * k + 1);
                 let g_hi = g_of(i, 2 * k + 1);
                 if cbit(i, 2 * k) {
                     ne.push(p);

@@ -53,6 +53,8 @@ impl SessionConfig {
 enum Secrets<'a> {
     Plain(&'a [Fp]),
     Product(&'a [Fp], &'a [Fp]),
+    /// `len` values that `fill(at, out)` computes piece by piece.
+    Computed(usize, &'a dyn Fn(usize, &mut [Fp])),
 }
 
 impl Secrets<'_> {
@@ -60,6 +62,7 @@ impl Secrets<'_> {
         match self {
             Secrets::Plain(x) => x.len(),
             Secrets::Product(a, b) => a.len().min(b.len()),
+            Secrets::Computed(len, _) => *len,
         }
     }
 
@@ -74,6 +77,7 @@ impl Secrets<'_> {
                     *o = x * y;
                 }
             }
+            Secrets::Computed(_, f) => f(at, out),
         }
     }
 }
@@ -658,6 +662,17 @@ impl<T: Transport> Party<T> {
             });
         }
         self.reshare(Secrets::Product(a, b))
+    }
+
+    /// Degree reduction of `len` local products (degree-2t values) that
+    /// `local(at, out)` computes piece by piece, as they are dealt (one
+    /// round): for protocols whose factors are not stored contiguously.
+    pub(crate) fn mul_computed(
+        &mut self,
+        len: usize,
+        local: &dyn Fn(usize, &mut [Fp]),
+    ) -> Result<Vec<Fp>> {
+        self.reshare(Secrets::Computed(len, local))
     }
 
     /// Inner products Σ aᵢ·bᵢ of several pairs in one round, whatever their
