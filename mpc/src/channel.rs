@@ -251,16 +251,16 @@ impl<T: Transport> Channel<T> {
     /// Sends the same elements to every peer (encoded once) and receives
     /// one message from each party in `from`.
     pub fn broadcast_elements(&mut self, xs: &[Fp], from: &[usize]) -> Result<Vec<Incoming>> {
-        let mut body = Vec::new();
-        push_elements(&mut body, xs);
-        let out = (0..self.n)
-            .filter(|&j| j != self.me)
-            .map(|j| {
-                let mut m = self.message_with_capacity(j, body.len());
-                m.extend_from_slice(&body);
-                (j, m)
-            })
-            .collect();
+        // Encoded once, into the first message; the others copy its payload.
+        let mut out: Vec<(usize, Vec<u8>)> = Vec::with_capacity(self.n);
+        for j in (0..self.n).filter(|&j| j != self.me) {
+            let mut m = self.message_with_capacity(j, xs.len() * ELEMENT_BYTES);
+            match out.first() {
+                Some((_, first)) => m.extend_from_slice(first.get(HEADER_BYTES..).unwrap_or(&[])),
+                None => push_elements(&mut m, xs),
+            }
+            out.push((j, m));
+        }
         self.exchange(out, from)
     }
 
