@@ -20,7 +20,8 @@
 //!   `Party::open_sum`).
 //! - `sum-shares`: the same through Shamir shares (`Party::input_sum`, then
 //!   `Party::open`), for when the sum must stay secret for further steps.
-//! - `mul`: parties 0 and 1 input length-N vectors; the element-wise product is opened.
+//! - `mul`: parties 0 and 1 input length-N vectors (in one round); the
+//!   element-wise product is opened.
 //! - `lt`: parties 0 and 1 input length-N vectors of 32-bit integers; the
 //!   N comparison bits are opened.
 //! - `psi`: parties 0 (receiver) and 1 (sender) hold N items each, a tenth
@@ -282,8 +283,10 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
                 party.open(&total)?
             }
             _ => {
-                let x = party.input(0, (me == 0).then_some(enc.as_slice()), a.n)?;
-                let y = party.input(1, (me == 1).then_some(enc.as_slice()), a.n)?;
+                // Parties 0 and 1 input their vectors in one round.
+                let mut xy = party.deal(&[0, 1], (me < 2).then_some(enc.as_slice()), a.n)?;
+                let y = xy.pop().ok_or("no input")?;
+                let x = xy.pop().ok_or("no input")?;
                 let z = if a.op == Op::Mul {
                     party.mul(&x, &y)?
                 } else {
