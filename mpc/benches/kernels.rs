@@ -1,5 +1,6 @@
 //! Criterion benches for the local kernels: field arithmetic, PRG share
-//! expansion, sharing and reconstruction, Ristretto blinding.
+//! expansion (AES-128-CTR), sharing and reconstruction, Ristretto blinding
+//! (variable- and fixed-base).
 //! Run with `cargo bench -p symbolon-mpc --bench kernels -- --measurement-time 2`.
 
 #![allow(
@@ -52,6 +53,14 @@ fn sharing(c: &mut Criterion) {
     let mut g = c.benchmark_group("sharing");
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function("prg_expand", |z| z.iter(|| key.expand(black_box(3), N)));
+    g.bench_function("prg_stream_sum", |z| {
+        z.iter(|| {
+            let mut acc = Fp::ZERO;
+            key.stream(black_box(3))
+                .for_each_chunk(N, |_, c| acc += c.iter().copied().sum::<Fp>());
+            acc
+        })
+    });
     let secrets: Vec<Fp> = (0..N).map(|_| random_element(&mut OsRng)).collect();
     g.bench_function("share_3_of_5", |z| {
         z.iter(|| {
@@ -91,6 +100,13 @@ fn blinding(c: &mut Criterion) {
     });
     g.bench_function("mul_compress", |z| {
         z.iter(|| symbolon_mpc::group::mul_compress(&pts, &k))
+    });
+    let table = curve25519_dalek::ristretto::RistrettoBasepointTable::create(&pts[0]);
+    let scalars: Vec<_> = (0..ids.len())
+        .map(|_| curve25519_dalek::scalar::Scalar::random(&mut OsRng))
+        .collect();
+    g.bench_function("fixed_base_mul", |z| {
+        z.iter(|| scalars.iter().map(|s| s * &table).collect::<Vec<_>>())
     });
     g.finish();
 }

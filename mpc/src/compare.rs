@@ -88,12 +88,11 @@ pub fn random_bits_and_masks<T: Transport>(
     // XOR the dealers' bits together, pairwise, one round per tree level
     // (x ⊕ y = x + y − 2xy).
     let xor = |party: &mut Party<T>, l: &[Fp], r: &[Fp]| -> Result<Vec<Fp>> {
-        let prod = party.mul_slices(l, r)?;
-        Ok(l.iter()
-            .zip(r)
-            .zip(&prod)
-            .map(|((&x, &y), &p)| x + y - (p + p))
-            .collect())
+        let mut out = party.mul_slices(l, r)?;
+        for ((o, &x), &y) in out.iter_mut().zip(l).zip(r) {
+            *o = x + y - (*o + *o);
+        }
+        Ok(out)
     };
     let mut bit_vecs: Vec<Vec<Fp>> = if let [a, b] = dealt.as_slice() {
         // Two dealers (t = 1): straight from the dealt vectors.
