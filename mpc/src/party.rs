@@ -47,6 +47,9 @@ impl SessionConfig {
     }
 }
 
+/// Elements per message of [`Party::open_sum`] (1 MiB of shares).
+const SUM_PIECE: usize = 1 << 16;
+
 /// What a dealer deals: a vector, or the element-wise product of two
 /// (formed piece by piece, never stored whole).
 #[derive(Clone, Copy)]
@@ -431,7 +434,8 @@ impl<T: Transport> Party<T> {
 
     /// Secure aggregation: every party contributes a vector of the same
     /// length and every party learns only the element-wise sum, in two
-    /// rounds.
+    /// pipelined passes (2⌈len / 65536⌉ rounds, none of which waits for an
+    /// answer to the previous one).
     ///
     /// Party 0 (the *king*) collects: every other party sends it its vector
     /// plus a pairwise mask, where each pair of non-king parties {i, j}
@@ -449,19 +453,30 @@ impl<T: Transport> Party<T> {
     pub fn open_sum(&mut self, values: &[Fp]) -> Result<Vec<Fp>> {
         const KING: usize = 0;
         let len = values.len();
+        // Pipelined in pieces: the parties send every piece without waiting
+        // (one round each), the king sums each as it arrives and sends the
+        // sums back the same way. Small messages let the allocator reuse
+        // buffers and let the king work while the others are still masking.
+        let pieces = len.div_ceil(SUM_PIECE).max(1);
+        let range = |k: usize| k * SUM_PIECE..((k + 1) * SUM_PIECE).min(len);
         let round = self.chan.round();
         let me = self.me;
         if me == KING {
             let from: Vec<usize> = (1..self.n).collect();
-            let inc = self.chan.exchange(Vec::new(), &from)?;
             let mut sum = values.to_vec();
-            for m in &inc {
-                accumulate(m.payload(), len, m.peer, Fp::ONE, &mut sum)?;
+            for k in 0..pieces {
+                let r = range(k);
+                let part = sum.get_mut(r.clone()).unwrap_or(&mut []);
+                for m in &self.chan.exchange(Vec::new(), &from)? {
+                    accumulate(m.payload(), r.len(), m.peer, Fp::ONE, part)?;
+                }
             }
-            self.chan.broadcast_elements(&sum, &[])?;
+            for k in 0..pieces {
+                self.chan
+                    .broadcast_elements(sum.get(range(k)).unwrap_or(&[]), &[])?;
+            }
             return Ok(sum);
         }
-        let mut msg = self.chan.message_with_capacity(KING, len * ELEMENT_BYTES);
         let mut streams = Vec::new();
         for j in (1..self.n).filter(|&j| j != me) {
             // One mask per unordered pair: the lower index's stream, added
@@ -475,29 +490,41 @@ impl<T: Transport> Party<T> {
         }
         let mut masked: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
         let mut mask: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
-        for piece in values.chunks(CHUNK) {
-            let k = piece.len();
-            let out = masked.get_mut(..k).unwrap_or(&mut []);
-            out.copy_from_slice(piece);
-            for (add, st) in &mut streams {
-                let r = mask.get_mut(..k).unwrap_or(&mut []);
-                st.fill(r);
-                if *add {
-                    for (o, &x) in out.iter_mut().zip(r.iter()) {
-                        *o += x;
-                    }
-                } else {
-                    for (o, &x) in out.iter_mut().zip(r.iter()) {
-                        *o -= x;
+        for k in 0..pieces {
+            let part = values.get(range(k)).unwrap_or(&[]);
+            let mut msg = self
+                .chan
+                .message_with_capacity(KING, part.len() * ELEMENT_BYTES);
+            for piece in part.chunks(CHUNK) {
+                let k = piece.len();
+                let out = masked.get_mut(..k).unwrap_or(&mut []);
+                copy_into(out, piece);
+                for (add, st) in &mut streams {
+                    let r = mask.get_mut(..k).unwrap_or(&mut []);
+                    st.fill(r);
+                    if *add {
+                        for (o, &x) in out.iter_mut().zip(r.iter()) {
+                            *o += x;
+                        }
+                    } else {
+                        for (o, &x) in out.iter_mut().zip(r.iter()) {
+                            *o -= x;
+                        }
                     }
                 }
+                push_elements(&mut msg, out);
             }
-            push_elements(&mut msg, out);
+            self.chan.exchange(vec![(KING, msg)], &[])?;
         }
-        self.chan.exchange(vec![(KING, msg)], &[])?;
-        let inc = self.chan.exchange(Vec::new(), &[KING])?;
-        let first = inc.first().ok_or(MpcError::Unlucky("no message"))?;
-        first.elements(len)
+        let mut sum = vec![Fp::ZERO; len];
+        for k in 0..pieces {
+            let r = range(k);
+            let inc = self.chan.exchange(Vec::new(), &[KING])?;
+            let first = inc.first().ok_or(MpcError::Unlucky("no message"))?;
+            check_payload(first.payload(), r.len(), KING)?;
+            decode_into(first.payload(), KING, sum.get_mut(r).unwrap_or(&mut []))?;
+        }
+        Ok(sum)
     }
 
     /// Opens a shared vector to every party, checking that all `n` shares

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 const HELLO_MAGIC: [u8; 4] = *b"SYMP";
 
 /// Frames a reader thread queues before it stops reading (and TCP pushes
-/// back on the sender). The protocols keep at most a few frames in flight
-/// per peer, so this bound is never reached by an honest peer.
+/// back on the sender). Most protocols keep a few frames in flight per
+/// peer; `open_sum` streams one per 65536 elements, and past this bound its
+/// sender just waits for the king, which drains them in order.
 const QUEUE_FRAMES: usize = 64;
 
 /// Options for [`TcpTransport::connect`].

@@ -16,7 +16,7 @@
 //! what else the machine is running.
 //!
 //! - `sum`: every party contributes a length-N vector; every party learns the
-//!   element-wise sum (secure aggregation with pairwise masks, two rounds:
+//!   element-wise sum (secure aggregation with pairwise masks, two passes:
 //!   `Party::open_sum`).
 //! - `sum-shares`: the same through Shamir shares (`Party::input_sum`, then
 //!   `Party::open`), for when the sum must stay secret for further steps.

@@ -135,6 +135,34 @@ fn input_sum_matches_plaintext() {
 }
 
 #[test]
+fn open_sum_of_several_pieces_and_of_nothing() {
+    // Longer than one of open_sum's pipelined pieces (65536 elements).
+    let len = 65536 + 5;
+    for n in [3, 4] {
+        let out = agree(run(n, move |p| {
+            let me = p.index() as i64;
+            let xs: Vec<i64> = (0..len as i64).map(|i| i * (me + 1) - 3).collect();
+            let a = p.open_sum(&enc(&xs))?;
+            let empty = p.open_sum(&[])?;
+            let after = p.open_sum(&enc(&[me]))?;
+            Ok((
+                a.iter().map(|x| x.to_i128()).collect::<Vec<_>>(),
+                empty.len(),
+                after[0].to_i128(),
+            ))
+        }));
+        let parties = n as i128;
+        let weights: i128 = (1..=parties).sum();
+        for (i, &v) in out.0.iter().enumerate() {
+            assert_eq!(v, i as i128 * weights - 3 * parties, "element {i}");
+        }
+        assert_eq!(out.0.len(), len);
+        assert_eq!(out.1, 0);
+        assert_eq!(out.2, (0..parties).sum::<i128>());
+    }
+}
+
+#[test]
 fn open_sum_matches_plaintext() {
     for n in 3..=5 {
         let out = agree(run(n, move |p| {
