@@ -1,7 +1,9 @@
 //! The HTTP API: one function per area configures its routes, so that `serve` and the tests
 //! build the same application.
 
+pub mod dsp;
 pub mod error;
+pub mod management;
 pub mod vc;
 
 use std::sync::Arc;
@@ -11,6 +13,8 @@ use symbolon_identity::{DidResolver, Identity};
 
 use crate::datadir::{AdminToken, DataDir};
 use crate::issuer::StatusRegistry;
+use crate::negotiation::Negotiator;
+use crate::store::Store;
 
 /// Largest request body accepted (larger ones get 413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -19,6 +23,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     /// The connector's identity.
     pub identity: Identity,
+    /// The embedded store.
+    pub store: Store,
+    /// The contract negotiation engine.
+    pub negotiator: Negotiator,
     /// The admin token for management calls.
     pub admin_token: AdminToken,
     /// The data directory.
@@ -40,6 +48,8 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state)
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .configure(vc::configure);
+            .configure(vc::configure)
+            .configure(dsp::configure)
+            .configure(management::configure);
     }
 }

@@ -6,6 +6,7 @@
 mod credential;
 mod did;
 mod init;
+mod manage;
 mod policy;
 mod presentation;
 mod serve;
@@ -46,8 +47,15 @@ enum Command {
     /// Check, evaluate and convert usage policies.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
-    /// Serve the W3C VC-API over HTTP or HTTPS.
+    /// Serve the connector (VC-API, Dataspace Protocol, management API) over HTTP or HTTPS.
     Serve(serve::ServeArgs),
+    /// Publish and list offers (through the running server).
+    #[command(subcommand)]
+    Offer(manage::OfferCommand),
+    /// Negotiate a contract for a provider's offer, as consumer (through the running server).
+    Negotiate(manage::NegotiateArgs),
+    /// List contract agreements (through the running server).
+    Agreements(manage::AgreementsArgs),
 }
 
 /// Options shared by commands that act on a data directory.
@@ -129,6 +137,9 @@ async fn run(cli: Cli) -> CommandResult {
         Command::TrustList(command) => trust_list::run(command).await,
         Command::Policy(command) => policy::finish(policy::run(command)?),
         Command::Serve(args) => serve::run(args).await,
+        Command::Offer(command) => manage::offer(command).await,
+        Command::Negotiate(args) => manage::negotiate(args).await,
+        Command::Agreements(args) => manage::agreements(args).await,
     }
 }
 

@@ -2,21 +2,23 @@
 //!
 //! - [`datadir`]: the data directory (keystore, admin token, files written atomically);
 //! - [`issuer`]: status indices and the revocation and suspension lists of issued credentials;
-//! - [`wallet`]: credentials held by this connector;
 //! - [`trust`]: the installed trust list;
-//! - [`api`]: the HTTP API (the W3C VC-API);
+//! - [`store`]: the embedded sled store, one repository per aggregate;
+//! - [`catalog`]: offers as a Dataspace Protocol catalog with ODRL policies;
+//! - [`negotiation`]: contract negotiation (Dataspace Protocol 2025-1) as provider and consumer,
+//!   authenticated by self-issued tokens and decided by the offer's policy;
+//! - [`api`]: the HTTP APIs: the W3C VC-API, the Dataspace Protocol and the management API;
 //! - [`server`]: `symbolon serve`;
 //! - [`cli`]: the command line.
 #![deny(missing_docs)]
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod catalog;
 pub mod cli;
 pub mod datadir;
 pub mod issuer;
+pub mod negotiation;
 pub mod server;
+pub mod store;
 pub mod trust;
-pub mod wallet;
-
-// The MPC engine is wired into the connector by the session broker.
-use symbolon_mpc as _;

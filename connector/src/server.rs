@@ -12,6 +12,8 @@ use symbolon_identity::DidResolver;
 
 use crate::api::{self, AppState};
 use crate::datadir::{DataDir, DataDirError, SERVE_URL_FILE};
+use crate::negotiation::{Negotiator, NegotiatorParts, DSP_PATH};
+use crate::store::Store;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -53,6 +55,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The TLS certificate or key is unusable.
     #[error("TLS: {0}")]
     Tls(String),
@@ -95,15 +100,28 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
+    let store = Store::open(dir.root())?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
+    let resolver = Arc::new(DidResolver::new());
+    let status_source = Arc::new(HttpStatusSource::new(options.status_cache_ttl));
+    let negotiator = Negotiator::new(NegotiatorParts {
+        identity: identity.clone(),
+        store: store.clone(),
+        dir: dir.clone(),
+        resolver: resolver.clone(),
+        status_source: status_source.clone(),
+        dsp_url: format!("{}{DSP_PATH}", url.trim_end_matches('/')),
+    });
     let state = web::Data::new(AppState {
         identity,
+        store,
+        negotiator,
         admin_token,
         status: crate::issuer::StatusRegistry::new(dir.clone()),
         dir,
-        resolver: Arc::new(DidResolver::new()),
+        resolver,
         public_url: url.clone(),
-        status_source: Arc::new(HttpStatusSource::new(options.status_cache_ttl)),
+        status_source,
         nonces: Arc::new(MemoryNonceStore::default()),
     });
     let factory = move || {

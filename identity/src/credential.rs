@@ -16,6 +16,7 @@ pub const ROLES: &[&str] = &[
     "TrialSponsor",
     "TrialSite",
     "Auditor",
+    "Pharmacy",
     "Authority",
 ];
 
@@ -533,7 +534,7 @@ mod tests {
             ),
             (
                 "/credentialSubject/role",
-                Box::new(|v| v["credentialSubject"]["role"] = "Pharmacy".into()),
+                Box::new(|v| v["credentialSubject"]["role"] = "Florist".into()),
             ),
             (
                 "/credentialSubject/legalName",

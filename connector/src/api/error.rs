@@ -16,6 +16,20 @@ pub enum ApiError {
     /// 404: nothing there.
     #[error("{0}")]
     NotFound(String),
+    /// 409: it exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422 with details (e.g. a policy's diagnostics).
+    #[error("{message}")]
+    Rejected {
+        /// What was refused.
+        message: String,
+        /// Why, as data.
+        details: serde_json::Value,
+    },
+    /// 502: a partner could not be reached or refused.
+    #[error("{0}")]
+    BadGateway(String),
     /// 413: the body is too large.
     #[error("the request body exceeds {0} bytes")]
     TooLarge(usize),
@@ -34,6 +48,9 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Rejected { .. } => "rejected",
+            ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::Internal(_) => "internal",
         }
@@ -47,6 +64,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -60,6 +80,12 @@ impl ResponseError for ApiError {
         if matches!(self, ApiError::Unauthorized) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        response.json(json!({ "error": self.code(), "message": self.to_string() }))
+        let mut body = json!({ "error": self.code(), "message": self.to_string() });
+        if let (ApiError::Rejected { details, .. }, Some(object)) = (self, body.as_object_mut()) {
+            if let Some(extra) = details.as_object() {
+                object.extend(extra.clone());
+            }
+        }
+        response.json(body)
     }
 }

@@ -152,7 +152,8 @@ async fn update_status(
     }
 }
 
-fn verifier(state: &AppState) -> Verifier {
+/// A verifier with the status list cache and the installed trust list.
+pub(crate) fn verifier(state: &AppState) -> Verifier {
     let mut verifier =
         Verifier::new(state.resolver.clone()).with_status_source(state.status_source.clone());
     if let Ok(Some(token)) = state.dir.read_text(crate::datadir::TRUST_LIST_FILE) {

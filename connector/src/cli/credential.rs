@@ -11,6 +11,8 @@ use symbolon_identity::{credential, issue_credential, Did, DidResolver, Format, 
 use super::{print_report, read_input, CommandResult, DataDirArg, Failure};
 use crate::datadir::{DataDir, SERVE_URL_FILE};
 use crate::issuer::StatusRegistry;
+use crate::store::credentials::HeldCredential;
+use crate::store::Store;
 
 /// Credential commands.
 #[derive(Debug, clap::Subcommand)]
@@ -254,20 +256,29 @@ async fn store(dir: DataDirArg, file: &str) -> CommandResult {
             identity.did
         )));
     }
-    let key = crate::wallet::store(
-        &dir,
-        &input,
+    let credential = match &input {
+        Input::Jwt(token) => serde_json::Value::String(token.clone()),
+        Input::Json(value) => value.clone(),
+    };
+    let held = HeldCredential::new(
+        credential,
         &document,
         report.format.as_deref().unwrap_or_default(),
-    )
-    .context("cannot store the credential")?;
-    println!("stored {} ({})", report.types.join(", "), key);
+    );
+    let store = Store::open(dir.root()).context("cannot open the store")?;
+    store
+        .credentials
+        .put(&held)
+        .await
+        .context("cannot store the credential")?;
+    println!("stored {} ({})", report.types.join(", "), held.key);
     Ok(())
 }
 
 fn list(dir: DataDirArg, json: bool) -> CommandResult {
-    let held =
-        crate::wallet::list(&DataDir::new(&dir.data_dir)).context("cannot read the wallet")?;
+    let held = Store::open(&dir.data_dir)
+        .and_then(|store| store.credentials.list())
+        .context("cannot read the wallet")?;
     if json {
         return super::print_json(&held);
     }

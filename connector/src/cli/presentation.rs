@@ -66,7 +66,8 @@ pub async fn run(command: PresentationCommand) -> CommandResult {
                 .parse()
                 .map_err(|e: String| Failure::Usage(anyhow!(e)))?;
             let credentials: Vec<Secured> = if files.is_empty() {
-                crate::wallet::list(&dir)
+                crate::store::Store::open(dir.root())
+                    .and_then(|store| store.credentials.list())
                     .context("cannot read the wallet")?
                     .iter()
                     .map(|c| c.secured())

@@ -4,3 +4,5 @@
 
 mod api;
 mod cli;
+mod dsp;
+mod negotiation;

@@ -1,0 +1,266 @@
+//! Command-line wrappers for the management API of a running `symbolon serve`:
+//! `offer create|list`, `negotiate`, `agreements`. They read the server's URL (`serve.url`) and
+//! the admin token from the data directory.
+
+use anyhow::{anyhow, Context as _};
+use serde_json::{json, Value};
+
+use super::{print_json, read_input, CommandResult, DataDirArg, Failure};
+use crate::datadir::{DataDir, SERVE_URL_FILE};
+
+/// `symbolon offer ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum OfferCommand {
+    /// Publish an offer with its usage policy (the policy must check).
+    Create {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The offer's id (the name its policy uses in `on offer "<id>"`).
+        #[arg(long)]
+        id: String,
+        /// A title.
+        #[arg(long)]
+        title: String,
+        /// A description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// `dataset` or `computation`.
+        #[arg(long, default_value = "dataset")]
+        kind: String,
+        /// The action an agreement grants (default: `use`, or `join_computation`).
+        #[arg(long)]
+        action: Option<String>,
+        /// The policy file (`-` for standard input).
+        #[arg(long)]
+        policy: String,
+        /// Print the stored offer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the published offers.
+    List {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `symbolon negotiate`.
+#[derive(Debug, clap::Args)]
+pub struct NegotiateArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// The provider's Dataspace Protocol base URL (`<its url>/dsp/2025-1`).
+    #[arg(long)]
+    provider: String,
+    /// The provider's DID (read from its `/.well-known/dspace-version` when omitted).
+    #[arg(long)]
+    provider_did: Option<String>,
+    /// The offer's id in the provider's catalog.
+    #[arg(long)]
+    offer: String,
+    /// The purpose to state.
+    #[arg(long)]
+    purpose: Option<String>,
+    /// Seconds to wait for the outcome (at most 60).
+    #[arg(long, default_value_t = 30)]
+    wait: u64,
+    /// Print the negotiation as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `symbolon agreements`.
+#[derive(Debug, clap::Args)]
+pub struct AgreementsArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A client of the running server's management API.
+struct Management {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Management {
+    fn for_dir(dir: &DataDirArg) -> Result<Self, Failure> {
+        let dir = DataDir::new(&dir.data_dir);
+        let url = dir
+            .read_text(SERVE_URL_FILE)
+            .context("cannot read the server's URL")?
+            .ok_or_else(|| {
+                anyhow!(
+                    "no `{SERVE_URL_FILE}` in `{}`: start `symbolon serve` on this data directory first",
+                    dir.root().display()
+                )
+            })?;
+        let token = dir.admin_token().context("cannot read the admin token")?;
+        Ok(Management {
+            url: url.trim().trim_end_matches('/').to_owned(),
+            token: token.expose().to_owned(),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Failure> {
+        let url = format!("{}/api/v1{path}", self.url);
+        let mut request = self.http.request(method, &url).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach `{url}` (is `symbolon serve` running?)"))?;
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(answer);
+        }
+        if let Some(rendered) = answer.get("rendered").and_then(Value::as_str) {
+            eprint!("{rendered}");
+        }
+        let message = answer
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("no explanation");
+        Err(Failure::Failed(anyhow!("{status}: {message}")))
+    }
+}
+
+/// Runs `symbolon offer ...`.
+pub async fn offer(command: OfferCommand) -> CommandResult {
+    match command {
+        OfferCommand::Create {
+            dir,
+            id,
+            title,
+            description,
+            kind,
+            action,
+            policy,
+            json,
+        } => {
+            let policy = read_input(&policy)?;
+            let api = Management::for_dir(&dir)?;
+            let offer = api
+                .call(
+                    reqwest::Method::POST,
+                    "/offers",
+                    Some(
+                        json!({ "id": id, "title": title, "description": description,
+                                 "kind": kind, "action": action, "policy": policy }),
+                    ),
+                )
+                .await?;
+            if json {
+                print_json(&offer)
+            } else {
+                println!("published offer {id}");
+                Ok(())
+            }
+        }
+        OfferCommand::List { dir, json } => {
+            let offers = Management::for_dir(&dir)?
+                .call(reqwest::Method::GET, "/offers", None)
+                .await?;
+            if json {
+                return print_json(&offers);
+            }
+            for offer in offers.as_array().into_iter().flatten() {
+                println!(
+                    "{}  {}  ({}, grants {})",
+                    text(offer, "id"),
+                    text(offer, "title"),
+                    text(offer, "kind"),
+                    text(offer, "action")
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs `symbolon negotiate`: exit 0 when FINALIZED, 1 otherwise (the reasons on stderr).
+pub async fn negotiate(args: NegotiateArgs) -> CommandResult {
+    let api = Management::for_dir(&args.dir)?;
+    let negotiation = api
+        .call(
+            reqwest::Method::POST,
+            "/negotiations",
+            Some(json!({
+                "provider_url": args.provider,
+                "provider_did": args.provider_did,
+                "offer_id": args.offer,
+                "purpose": args.purpose,
+                "wait_seconds": args.wait,
+            })),
+        )
+        .await?;
+    let state = text(&negotiation, "state");
+    if args.json {
+        print_json(&negotiation)?;
+    } else {
+        println!(
+            "negotiation {} is {state}",
+            text(&negotiation, "consumer_pid")
+        );
+        if let Some(agreement) = negotiation.get("agreement_id").and_then(Value::as_str) {
+            println!("agreement {agreement}");
+        }
+    }
+    match state.as_str() {
+        "FINALIZED" => Ok(()),
+        "TERMINATED" => {
+            eprintln!("refused:");
+            for reason in negotiation["reason"].as_array().into_iter().flatten() {
+                eprintln!("  - {}", reason.as_str().unwrap_or_default());
+            }
+            Err(Failure::Rejected)
+        }
+        other => {
+            eprintln!("no outcome yet (state {other}); check `symbolon agreements` later");
+            Err(Failure::Rejected)
+        }
+    }
+}
+
+/// Runs `symbolon agreements`.
+pub async fn agreements(args: AgreementsArgs) -> CommandResult {
+    let agreements = Management::for_dir(&args.dir)?
+        .call(reqwest::Method::GET, "/agreements", None)
+        .await?;
+    if args.json {
+        return print_json(&agreements);
+    }
+    for agreement in agreements.as_array().into_iter().flatten() {
+        println!(
+            "{}  offer {}  provider {}  assignee {}",
+            text(agreement, "id"),
+            text(agreement, "offer_id"),
+            text(agreement, "provider"),
+            text(agreement, "assignee")
+        );
+    }
+    Ok(())
+}
+
+fn text(value: &Value, name: &str) -> String {
+    value
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,0 +1,312 @@
+//! Contract negotiation over the Dataspace Protocol 2025-1, as provider and as consumer.
+//!
+//! State changes are driven by messages: a message that arrives is checked against the state
+//! machine ([`state`]), applied and stored (flushed) before it is acknowledged; the reply it
+//! calls for is sent from a task spawned after the acknowledgement. Waiting for an outcome
+//! listens to the changes as they are stored; nothing polls.
+
+pub mod agreement;
+pub mod auth;
+pub mod claims;
+mod consumer;
+pub mod messages;
+mod provider;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use symbolon_identity::status_list::HttpStatusSource;
+use symbolon_identity::{DidResolver, Identity};
+use symbolon_policy::Schema;
+use tokio::sync::broadcast;
+
+pub use consumer::{StartError, StartNegotiation};
+
+use self::auth::AuthError;
+use self::state::{IllegalTransition, NegotiationState};
+use crate::datadir::DataDir;
+use crate::store::negotiations::Negotiation;
+use crate::store::{Event, Store, StoreError};
+
+/// The protocol's base path on this connector.
+pub const DSP_PATH: &str = "/dsp/2025-1";
+
+/// How long an outbound protocol call may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a protocol message was not accepted; maps to the status codes the specification gives.
+#[derive(Debug, thiserror::Error)]
+pub enum DspError {
+    /// 401: the caller is not authenticated.
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
+    /// 400: the message is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400: the message is not allowed in the negotiation's state.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    /// 404: no such process, or the caller is not party to it.
+    #[error("{0}")]
+    NotFound(String),
+    /// 500: something failed inside (details logged, never sent).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for DspError {
+    fn from(error: StoreError) -> Self {
+        DspError::Internal(error.to_string())
+    }
+}
+
+/// Why an outbound call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The counterparty could not be reached.
+    #[error("cannot reach `{url}`: {reason}")]
+    Unreachable {
+        /// Where.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The counterparty refused.
+    #[error("`{url}` answered {status}: {body}")]
+    Refused {
+        /// Where.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// Its answer (truncated).
+        body: String,
+    },
+}
+
+/// The negotiation engine shared by the protocol endpoints and the management API.
+#[derive(Clone)]
+pub struct Negotiator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    identity: Identity,
+    store: Store,
+    dir: DataDir,
+    resolver: Arc<DidResolver>,
+    status_source: Arc<HttpStatusSource>,
+    http: reqwest::Client,
+    schema: Arc<Schema>,
+    dsp_url: String,
+    changes: broadcast::Sender<(String, NegotiationState)>,
+}
+
+/// What the engine needs.
+pub struct NegotiatorParts {
+    /// The connector's identity.
+    pub identity: Identity,
+    /// The store.
+    pub store: Store,
+    /// The data directory (for the installed trust list).
+    pub dir: DataDir,
+    /// The DID resolver.
+    pub resolver: Arc<DidResolver>,
+    /// Where status lists are fetched from (cached).
+    pub status_source: Arc<HttpStatusSource>,
+    /// This connector's protocol base URL (`<public url>/dsp/2025-1`).
+    pub dsp_url: String,
+}
+
+impl Negotiator {
+    /// Builds the engine.
+    pub fn new(parts: NegotiatorParts) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(SEND_TIMEOUT)
+            .build()
+            .unwrap_or_default();
+        let (changes, _) = broadcast::channel(1024);
+        Negotiator {
+            inner: Arc::new(Inner {
+                identity: parts.identity,
+                store: parts.store,
+                dir: parts.dir,
+                resolver: parts.resolver,
+                status_source: parts.status_source,
+                http,
+                schema: Arc::new(Schema::health()),
+                dsp_url: parts.dsp_url,
+                changes,
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The connector's DID.
+    pub fn did(&self) -> &str {
+        self.inner.identity.did.as_str()
+    }
+
+    /// The protocol base URL.
+    pub fn dsp_url(&self) -> &str {
+        &self.inner.dsp_url
+    }
+
+    /// The policy schema.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.inner.schema
+    }
+
+    /// The DID resolver.
+    pub fn resolver(&self) -> &DidResolver {
+        &self.inner.resolver
+    }
+
+    /// Records an event; a failure to record is logged (the caller's answer stands).
+    pub async fn record(&self, event: Event) {
+        if let Err(error) = self.inner.store.events.append(&event).await {
+            tracing::error!(%error, kind = %event.kind, "cannot record an event");
+        }
+    }
+
+    /// Records an authentication failure.
+    pub async fn record_auth_failure(&self, path: &str, error: &AuthError) {
+        self.record(Event::now(
+            "auth.failed",
+            "unknown",
+            path,
+            "refused",
+            serde_json::json!({ "code": error.code(), "reason": error.to_string() }),
+        ))
+        .await;
+    }
+
+    /// The negotiation this connector knows as `pid`, if `caller` is party to it.
+    pub fn negotiation_for(&self, pid: &str, caller: &str) -> Result<Negotiation, DspError> {
+        match self.inner.store.negotiations.get(pid)? {
+            Some(n) if n.counterparty == caller => Ok(n),
+            _ => Err(DspError::NotFound(format!(
+                "no negotiation `{}` with this caller",
+                pid.chars().take(100).collect::<String>()
+            ))),
+        }
+    }
+
+    /// Applies a state change (already checked) and announces it.
+    async fn changed(&self, pid: &str, negotiation: &Negotiation, cause: &str) {
+        let _ = self.inner.changes.send((pid.to_owned(), negotiation.state));
+        self.record(Event::now(
+            "negotiation.transition",
+            cause,
+            pid,
+            negotiation.state.as_str(),
+            serde_json::json!({
+                "role": negotiation.role,
+                "offer": negotiation.offer_id,
+                "counterparty": negotiation.counterparty,
+                "reason": negotiation.reason,
+            }),
+        ))
+        .await;
+    }
+
+    /// Waits until the negotiation `pid` is FINALIZED or TERMINATED, or `timeout` passes;
+    /// returns it as it then is.
+    pub async fn wait_for_outcome(
+        &self,
+        pid: &str,
+        timeout: Duration,
+    ) -> Result<Option<Negotiation>, StoreError> {
+        let mut changes = self.inner.changes.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let current = self.inner.store.negotiations.get(pid)?;
+            if current.as_ref().is_none_or(|n| n.state.is_final()) {
+                return Ok(current);
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, changes.recv()).await {
+                    Err(_) => return self.inner.store.negotiations.get(pid),
+                    Ok(Ok((changed, _))) if changed != pid => continue,
+                    Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                    Ok(Err(broadcast::error::RecvError::Closed)) => {
+                        return self.inner.store.negotiations.get(pid)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a protocol message to `url`, authenticated for `audience`.
+    async fn send(
+        &self,
+        url: &str,
+        audience: &str,
+        body: &Value,
+        token: Option<String>,
+    ) -> Result<Value, SendError> {
+        let token = token.unwrap_or_else(|| auth::bearer(&self.inner.identity, audience));
+        let response = self
+            .inner
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| SendError::Unreachable {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        read_answer(url, response).await
+    }
+
+    /// Fetches `url` with GET, authenticated for `audience`.
+    async fn fetch(&self, url: &str, audience: &str) -> Result<Value, SendError> {
+        let response = self
+            .inner
+            .http
+            .get(url)
+            .bearer_auth(auth::bearer(&self.inner.identity, audience))
+            .send()
+            .await
+            .map_err(|e| SendError::Unreachable {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
+        read_answer(url, response).await
+    }
+}
+
+async fn read_answer(url: &str, response: reqwest::Response) -> Result<Value, SendError> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| SendError::Unreachable {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !status.is_success() {
+        return Err(SendError::Refused {
+            url: url.to_owned(),
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+        });
+    }
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| SendError::Refused {
+        url: url.to_owned(),
+        status: status.as_u16(),
+        body: format!("not JSON: {e}"),
+    })
+}
+
+/// Now, in RFC 3339.
+fn now() -> String {
+    symbolon_identity::credential::format_time(chrono::Utc::now())
+}

@@ -1,0 +1,245 @@
+//! Authentication of protocol calls with self-issued ID tokens, in the manner of the Decentralized
+//! Claims Protocol.
+//!
+//! The caller sends `Authorization: Bearer <JWT>` with `iss` = `sub` = its DID, `aud` = the
+//! callee's DID, a fresh `jti`, `iat` and `exp` (at most [`MAX_LIFETIME_SECONDS`] apart) and an
+//! optional `nbf`, signed with a key of the caller's DID document. The callee checks the
+//! signature, `iss` = `sub`, the audience, the time window (with [`LEEWAY_SECONDS`] of leeway)
+//! and that the `jti` was never accepted before (the store keeps it until it expires).
+//!
+//! **Presentations travel inside the token.** When the callee must evaluate a policy (a contract
+//! request), the caller puts a Verifiable Presentation of its credentials, as a `vp+jwt`, in the
+//! `vp` claim. The presentation's nonce is the token's `jti` and its audience the callee's DID,
+//! so it is bound to this one call: no extra round trip, nothing fetched from the caller. An
+//! optional `purpose` claim states the purpose of the request for the policy.
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use serde_json::{json, Value};
+use symbolon_identity::{jose, DidResolver, Identity};
+
+use crate::store::{SeenNonces, StoreError};
+
+/// How long a token this connector issues lives.
+pub const TOKEN_LIFETIME_SECONDS: i64 = 120;
+/// The longest lifetime accepted.
+pub const MAX_LIFETIME_SECONDS: i64 = 600;
+/// Clock skew allowed on every time check.
+pub const LEEWAY_SECONDS: i64 = 30;
+/// Largest token accepted.
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+/// A self-issued token for a call to `audience`, optionally carrying a presentation and a
+/// purpose. The presentation, if any, must be bound to the returned `jti`: build it with
+/// [`TokenDraft`].
+#[derive(Debug, Clone)]
+pub struct TokenDraft {
+    /// The token id, also the nonce a presentation must carry.
+    pub jti: String,
+    audience: String,
+}
+
+impl TokenDraft {
+    /// A new token id for a call to `audience`.
+    pub fn new(audience: &str) -> Self {
+        TokenDraft {
+            jti: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// The callee's DID.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Signs the token.
+    pub fn sign(
+        self,
+        identity: &Identity,
+        presentation: Option<&str>,
+        purpose: Option<&str>,
+    ) -> String {
+        let now = Utc::now().timestamp();
+        let mut claims = json!({
+            "iss": identity.did.as_str(),
+            "sub": identity.did.as_str(),
+            "aud": self.audience,
+            "jti": self.jti,
+            "iat": now,
+            "nbf": now,
+            "exp": now + TOKEN_LIFETIME_SECONDS,
+        });
+        if let Some(object) = claims.as_object_mut() {
+            if let Some(vp) = presentation {
+                object.insert("vp".into(), vp.into());
+            }
+            if let Some(purpose) = purpose {
+                object.insert("purpose".into(), purpose.into());
+            }
+        }
+        jose::sign(
+            &identity.key,
+            &identity.verification_method(),
+            "JWT",
+            &claims,
+        )
+    }
+}
+
+/// Signs a token without a presentation.
+pub fn bearer(identity: &Identity, audience: &str) -> String {
+    TokenDraft::new(audience).sign(identity, None, None)
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Its DID.
+    pub did: String,
+    /// The token's id.
+    pub jti: String,
+    /// The presentation it carried.
+    pub presentation: Option<String>,
+    /// The purpose it stated.
+    pub purpose: Option<String>,
+}
+
+/// Why a token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer` header.
+    #[error("no `Authorization: Bearer` self-issued token")]
+    Missing,
+    /// The token is malformed.
+    #[error("malformed token: {0}")]
+    Malformed(String),
+    /// The signature does not verify with the issuer's DID.
+    #[error("the token's signature does not verify: {0}")]
+    BadSignature(String),
+    /// `iss` and `sub` differ.
+    #[error("the token's `iss` and `sub` differ; a self-issued token names the caller in both")]
+    IssuerSubjectMismatch,
+    /// The token is for someone else.
+    #[error("the token is for audience `{0}`, not this connector")]
+    WrongAudience(String),
+    /// The token has expired.
+    #[error("the token expired at {0}")]
+    Expired(String),
+    /// The token is not valid yet.
+    #[error("the token is not valid before {0}")]
+    NotYetValid(String),
+    /// The token lives too long.
+    #[error("the token lives {0} s; at most {MAX_LIFETIME_SECONDS} s are accepted")]
+    TooLong(i64),
+    /// The token was accepted before.
+    #[error("the token `{0}` was already used (replay)")]
+    Replayed(String),
+    /// The store failed while recording the token id.
+    #[error("cannot record the token id: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl AuthError {
+    /// A short machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing_token",
+            AuthError::Malformed(_) => "malformed_token",
+            AuthError::BadSignature(_) => "bad_signature",
+            AuthError::IssuerSubjectMismatch => "iss_sub_mismatch",
+            AuthError::WrongAudience(_) => "wrong_audience",
+            AuthError::Expired(_) => "expired",
+            AuthError::NotYetValid(_) => "not_yet_valid",
+            AuthError::TooLong(_) => "lifetime_too_long",
+            AuthError::Replayed(_) => "replayed",
+            AuthError::Store(_) => "store",
+        }
+    }
+}
+
+/// Verifies a self-issued token sent to `own_did`; records its `jti` so it is never accepted
+/// again.
+pub async fn authenticate(
+    token: Option<&str>,
+    own_did: &str,
+    resolver: &DidResolver,
+    nonces: &SeenNonces,
+) -> Result<Caller, AuthError> {
+    let token = token.ok_or(AuthError::Missing)?.trim();
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::Malformed(format!(
+            "larger than {MAX_TOKEN_BYTES} bytes"
+        )));
+    }
+    let decoded = jose::decode(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+    let claims = &decoded.payload;
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                AuthError::Malformed(format!("claim `{name}` is missing or not a string"))
+            })
+    };
+    let time = |name: &str| {
+        claims.get(name).and_then(Value::as_i64).ok_or_else(|| {
+            AuthError::Malformed(format!("claim `{name}` is missing or not an integer"))
+        })
+    };
+    let issuer = text("iss")?;
+    if text("sub")? != issuer {
+        return Err(AuthError::IssuerSubjectMismatch);
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == own_did,
+        Some(Value::Array(auds)) => auds.iter().any(|a| a == own_did),
+        _ => return Err(AuthError::Malformed("claim `aud` is missing".into())),
+    };
+    if !audience_ok {
+        let shown = claims.get("aud").map(Value::to_string).unwrap_or_default();
+        return Err(AuthError::WrongAudience(shown.chars().take(200).collect()));
+    }
+    let jti = text("jti")?;
+    let (iat, exp) = (time("iat")?, time("exp")?);
+    let nbf = match claims.get("nbf") {
+        Some(_) => Some(time("nbf")?),
+        None => None,
+    };
+    let now = Utc::now().timestamp();
+    if exp + LEEWAY_SECONDS < now {
+        return Err(AuthError::Expired(rfc3339(exp)));
+    }
+    if iat - LEEWAY_SECONDS > now || nbf.is_some_and(|nbf| nbf - LEEWAY_SECONDS > now) {
+        return Err(AuthError::NotYetValid(rfc3339(nbf.unwrap_or(iat))));
+    }
+    if exp - iat > MAX_LIFETIME_SECONDS {
+        return Err(AuthError::TooLong(exp - iat));
+    }
+    decoded
+        .verify(token, &issuer, resolver)
+        .await
+        .map_err(|e| AuthError::BadSignature(e.to_string()))?;
+    let expires = Utc
+        .timestamp_opt(exp + LEEWAY_SECONDS, 0)
+        .single()
+        .unwrap_or_else(Utc::now);
+    if !nonces.check_and_record("jti", &jti, expires).await? {
+        return Err(AuthError::Replayed(jti));
+    }
+    Ok(Caller {
+        did: issuer,
+        jti,
+        presentation: claims.get("vp").and_then(Value::as_str).map(str::to_owned),
+        purpose: claims
+            .get("purpose")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
+
+fn rfc3339(seconds: i64) -> String {
+    DateTime::<Utc>::from_timestamp(seconds, 0)
+        .map(symbolon_identity::credential::format_time)
+        .unwrap_or_else(|| seconds.to_string())
+}

@@ -1,0 +1,97 @@
+//! From a verified presentation to the attributes a policy reads: `holder.*` from the holder's
+//! membership, trial-site and auditor credentials, `consent.*` from its consent credential.
+
+use serde_json::{json, Map, Value};
+use symbolon_identity::Report;
+
+/// The `holder` and `consent` members of a policy request built from the credentials inside a
+/// verified presentation by `holder`.
+pub fn request_attributes(holder: &str, report: &Report) -> Map<String, Value> {
+    let mut holder_attrs = Map::new();
+    let mut consent = Map::new();
+    let mut types: Vec<String> = Vec::new();
+    holder_attrs.insert("id".into(), holder.into());
+    for credential in report.credentials.iter().filter(|c| c.verified) {
+        types.extend(credential.types.iter().cloned());
+        let Some(document) = &credential.document else {
+            continue;
+        };
+        let issuer = credential.signer.clone().unwrap_or_default();
+        let subject = first_subject(document);
+        let text = |name: &str| subject.get(name).and_then(Value::as_str).map(Value::from);
+        for kind in &credential.types {
+            match kind.as_str() {
+                "DataSpaceMembershipCredential" => {
+                    copy(&mut holder_attrs, "role", text("role"));
+                    copy(&mut holder_attrs, "member_of", text("dataSpaceId"));
+                    copy(&mut holder_attrs, "legal_name", text("legalName"));
+                    copy(
+                        &mut holder_attrs,
+                        "registration_number",
+                        text("registrationNumber"),
+                    );
+                }
+                "TrialSiteCredential" => {
+                    copy(&mut holder_attrs, "trial_id", text("trialId"));
+                    copy(&mut holder_attrs, "trial_site", text("siteId"));
+                    holder_attrs.insert("trial_sponsor".into(), issuer.clone().into());
+                }
+                "AuditorCredential" => {
+                    copy(
+                        &mut holder_attrs,
+                        "auditor_scope",
+                        subject.get("scope").cloned(),
+                    );
+                }
+                "ConsentCredential" => {
+                    copy(&mut consent, "purposes", subject.get("purposes").cloned());
+                    copy(
+                        &mut consent,
+                        "scope",
+                        text("datasetId").or_else(|| text("cohortId")),
+                    );
+                    consent.insert("controller".into(), issuer.clone().into());
+                    copy(
+                        &mut consent,
+                        "valid_from",
+                        document.get("validFrom").cloned(),
+                    );
+                    copy(
+                        &mut consent,
+                        "valid_until",
+                        document.get("validUntil").cloned(),
+                    );
+                    copy(&mut consent, "withdrawn", subject.get("withdrawn").cloned());
+                }
+                _ => {}
+            }
+        }
+    }
+    types.sort();
+    types.dedup();
+    holder_attrs.insert("credentials".into(), json!(types));
+    let mut out = Map::new();
+    out.insert("holder".into(), Value::Object(holder_attrs));
+    if !consent.is_empty() {
+        out.insert("consent".into(), Value::Object(consent));
+    }
+    out
+}
+
+fn first_subject(document: &Value) -> Map<String, Value> {
+    match document.get("credentialSubject") {
+        Some(Value::Object(subject)) => subject.clone(),
+        Some(Value::Array(subjects)) => subjects
+            .first()
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        _ => Map::new(),
+    }
+}
+
+fn copy(into: &mut Map<String, Value>, name: &str, value: Option<Value>) {
+    if let Some(value) = value.filter(|v| !v.is_null()) {
+        into.insert(name.into(), value);
+    }
+}

@@ -1,0 +1,467 @@
+//! The consumer's side: start a negotiation, then follow the provider's messages to the
+//! outcome. Also the messages either side may receive (termination, state queries).
+
+use serde_json::{json, Value};
+use symbolon_identity::{create_presentation, Format};
+
+use super::auth::{Caller, TokenDraft};
+use super::messages::{
+    self, ContractAgreementMessage, ContractNegotiationEventMessage,
+    ContractNegotiationTerminationMessage, ContractOfferMessage, EventType,
+};
+use super::provider::answer;
+use super::state::{transition, IllegalTransition, Move, NegotiationState, Role};
+use super::{now, DspError, Negotiator, SendError};
+use crate::catalog;
+use crate::store::negotiations::Negotiation;
+use crate::store::Event;
+
+/// What a consumer asks for.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct StartNegotiation {
+    /// The provider's protocol base URL (e.g. `https://provider.example/dsp/2025-1`).
+    pub provider_url: String,
+    /// The provider's DID; when absent it is read from the provider's
+    /// `/.well-known/dspace-version` (`participantId`).
+    #[serde(default)]
+    pub provider_did: Option<String>,
+    /// The offer (dataset) id in the provider's catalog.
+    pub offer_id: String,
+    /// The purpose to state to the provider's policy.
+    #[serde(default)]
+    pub purpose: Option<String>,
+}
+
+/// Why a negotiation could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The request is unusable.
+    #[error("{0}")]
+    Invalid(String),
+    /// The provider could not be asked.
+    #[error(transparent)]
+    Send(#[from] SendError),
+    /// Something failed here.
+    #[error(transparent)]
+    Internal(#[from] DspError),
+}
+
+impl Negotiator {
+    /// Starts a negotiation as consumer: fetches the offer from the provider's catalog,
+    /// presents this connector's held credentials bound to the call, and sends the request.
+    /// Returns the negotiation as stored (REQUESTED, or TERMINATED if the provider refused
+    /// the call outright).
+    pub async fn start(&self, start: StartNegotiation) -> Result<Negotiation, StartError> {
+        let base = start.provider_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(StartError::Invalid(format!(
+                "`provider_url` must be an http(s) URL, got `{base}`"
+            )));
+        }
+        let provider_did = match start.provider_did.clone() {
+            Some(did) => did,
+            None => self.provider_did(&base).await?,
+        };
+        let dataset = self
+            .fetch(
+                &format!("{base}/catalog/datasets/{}", start.offer_id),
+                &provider_did,
+            )
+            .await?;
+        let mut offer = dataset
+            .get("hasPolicy")
+            .and_then(Value::as_array)
+            .and_then(|p| p.first())
+            .cloned()
+            .ok_or_else(|| {
+                StartError::Invalid(format!(
+                    "the provider's dataset `{}` has no offer",
+                    start.offer_id
+                ))
+            })?;
+        if let Some(object) = offer.as_object_mut() {
+            object.insert("target".into(), start.offer_id.clone().into());
+        }
+        let consumer_pid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        let negotiation = Negotiation {
+            role: Role::Consumer,
+            provider_pid: None,
+            consumer_pid: consumer_pid.clone(),
+            state: NegotiationState::Requested,
+            offer_id: start.offer_id.clone(),
+            counterparty: provider_did.clone(),
+            counterparty_address: base.clone(),
+            offer: offer.clone(),
+            agreement_id: None,
+            reason: Vec::new(),
+            purpose: start.purpose.clone(),
+            created: now(),
+            updated: now(),
+        };
+        self.store()
+            .negotiations
+            .create(&consumer_pid, &negotiation)
+            .await
+            .map_err(DspError::from)?;
+        self.changed(&consumer_pid, &negotiation, self.did()).await;
+        let draft = TokenDraft::new(&provider_did);
+        let held: Vec<_> = self
+            .store()
+            .credentials
+            .list()
+            .map_err(DspError::from)?
+            .iter()
+            .map(|c| c.secured())
+            .collect();
+        let presentation = create_presentation(
+            &self.inner.identity,
+            &held,
+            Format::Jwt,
+            &draft.jti,
+            &provider_did,
+        )
+        .await
+        .map_err(|e| StartError::Invalid(format!("cannot present the held credentials: {e}")))?;
+        let token = draft.sign(
+            &self.inner.identity,
+            Some(&presentation.to_text()),
+            start.purpose.as_deref(),
+        );
+        let message = messages::build(
+            "ContractRequestMessage",
+            json!({ "consumerPid": consumer_pid, "offer": offer, "callbackAddress": self.dsp_url() }),
+        );
+        let url = format!("{base}/negotiations/request");
+        match self.send(&url, &provider_did, &message, Some(token)).await {
+            Ok(answer) => {
+                let provider_pid = answer
+                    .get("providerPid")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                let next = self
+                    .store()
+                    .negotiations
+                    .update(&consumer_pid, |mut n| {
+                        if n.provider_pid.is_none() {
+                            n.provider_pid = provider_pid;
+                        }
+                        Ok::<_, DspError>(n)
+                    })
+                    .await
+                    .map_err(DspError::from)??;
+                Ok(next)
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                let next = self
+                    .store()
+                    .negotiations
+                    .update(&consumer_pid, |mut n| {
+                        n.state = transition(n.state, Role::Consumer, Move::Terminate)?;
+                        n.reason = vec![reason];
+                        n.updated = now();
+                        Ok::<_, DspError>(n)
+                    })
+                    .await
+                    .map_err(DspError::from)??;
+                self.changed(&consumer_pid, &next, self.did()).await;
+                Ok(next)
+            }
+        }
+    }
+
+    /// The provider's DID from its `/.well-known/dspace-version`.
+    async fn provider_did(&self, base: &str) -> Result<String, StartError> {
+        let origin = origin(base);
+        let url = format!("{origin}/.well-known/dspace-version");
+        let response =
+            self.inner
+                .http
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| SendError::Unreachable {
+                    url: url.clone(),
+                    reason: e.to_string(),
+                })?;
+        let document = super::read_answer(&url, response).await?;
+        document
+            .get("protocolVersions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|v| v.get("version").and_then(Value::as_str) == Some("2025-1"))
+            .and_then(|v| v.get("participantId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                StartError::Invalid(format!(
+                    "`{url}` names no `participantId` for version 2025-1; pass `provider_did`"
+                ))
+            })
+    }
+
+    /// `POST /negotiations/offers`: a provider starts a negotiation with an offer. It is
+    /// stored as OFFERED for this connector's operator to answer.
+    pub async fn consumer_initial_offer(
+        &self,
+        caller: Caller,
+        message: ContractOfferMessage,
+    ) -> Result<Value, DspError> {
+        if message.consumer_pid.is_some() {
+            return Err(DspError::BadRequest(
+                "ContractOfferMessage: an initial offer must not carry `consumerPid`".into(),
+            ));
+        }
+        let Some(callback) = message.callback_address.clone() else {
+            return Err(DspError::BadRequest(
+                "ContractOfferMessage: missing field `callbackAddress` (required in an initial offer)".into(),
+            ));
+        };
+        let consumer_pid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        let negotiation = Negotiation {
+            role: Role::Consumer,
+            provider_pid: Some(message.provider_pid.clone()),
+            consumer_pid: consumer_pid.clone(),
+            state: NegotiationState::Offered,
+            offer_id: catalog::offer_id_from(&message.offer.id, message.offer.target.as_deref()),
+            counterparty: caller.did.clone(),
+            counterparty_address: callback.trim_end_matches('/').to_owned(),
+            offer: serde_json::to_value(&message.offer).unwrap_or_default(),
+            agreement_id: None,
+            reason: Vec::new(),
+            purpose: None,
+            created: now(),
+            updated: now(),
+        };
+        self.store()
+            .negotiations
+            .create(&consumer_pid, &negotiation)
+            .await?;
+        self.changed(&consumer_pid, &negotiation, &caller.did).await;
+        Ok(answer(&negotiation))
+    }
+
+    /// `POST /negotiations/:pid/offers`: a counter-offer from the provider.
+    pub async fn consumer_counter_offer(
+        &self,
+        pid: &str,
+        caller: Caller,
+        message: ContractOfferMessage,
+    ) -> Result<Value, DspError> {
+        let offer = serde_json::to_value(&message.offer).unwrap_or_default();
+        let next = self
+            .consumer_move(pid, &caller, &message.provider_pid, Move::Offer, |n| {
+                n.offer = offer
+            })
+            .await?;
+        Ok(answer(&next))
+    }
+
+    /// `POST /negotiations/:pid/agreement`: the provider's signed agreement. It is verified,
+    /// stored, and answered with a verification message.
+    pub async fn consumer_agreement(
+        &self,
+        pid: &str,
+        caller: Caller,
+        message: ContractAgreementMessage,
+        raw: &Value,
+    ) -> Result<Value, DspError> {
+        let current = self.negotiation_for(pid, &caller.did)?;
+        if current.role != Role::Consumer {
+            return Err(DspError::NotFound(format!(
+                "no consumer negotiation `{pid}`"
+            )));
+        }
+        transition(current.state, Role::Provider, Move::Agree)?;
+        let body = raw.get("agreement").cloned().unwrap_or_default();
+        let (odrl, signature) = super::agreement::verify(
+            &body,
+            &current.counterparty,
+            self.did(),
+            &current.offer_id,
+            self.resolver(),
+        )
+        .await
+        .map_err(|e| DspError::BadRequest(format!("ContractAgreementMessage: {e}")))?;
+        let agreement = crate::store::agreements::Agreement {
+            id: message.agreement.id.clone(),
+            offer_id: current.offer_id.clone(),
+            provider: current.counterparty.clone(),
+            assignee: self.did().to_owned(),
+            provider_pid: message.provider_pid.clone(),
+            consumer_pid: pid.to_owned(),
+            policy: String::new(),
+            action: String::new(),
+            obligations: odrl.get("obligation").cloned().unwrap_or(json!([])),
+            odrl,
+            signature,
+            timestamp: message.agreement.timestamp.clone().unwrap_or_else(now),
+        };
+        self.store().agreements.put(&agreement).await?;
+        let agreement_id = agreement.id.clone();
+        let provider_pid = message.provider_pid.clone();
+        let next = self
+            .consumer_move(pid, &caller, &message.provider_pid, Move::Agree, |n| {
+                n.agreement_id = Some(agreement_id);
+                n.provider_pid = Some(provider_pid);
+            })
+            .await?;
+        let engine = self.clone();
+        let pid = pid.to_owned();
+        tokio::spawn(async move { engine.verify_agreement(&pid).await });
+        Ok(answer(&next))
+    }
+
+    /// Moves AGREED → VERIFIED and tells the provider.
+    async fn verify_agreement(&self, pid: &str) {
+        let next = match self
+            .store()
+            .negotiations
+            .update(pid, |mut n| {
+                n.state = transition(n.state, Role::Consumer, Move::Verify)?;
+                n.updated = now();
+                Ok::<_, DspError>(n)
+            })
+            .await
+        {
+            Ok(Ok(next)) => next,
+            Ok(Err(error)) => return tracing::warn!(%error, pid, "cannot verify"),
+            Err(error) => return tracing::error!(%error, pid, "cannot verify"),
+        };
+        self.changed(pid, &next, self.did()).await;
+        let provider_pid = next.provider_pid.clone().unwrap_or_default();
+        let message = messages::build(
+            "ContractAgreementVerificationMessage",
+            json!({ "providerPid": provider_pid, "consumerPid": pid }),
+        );
+        let url = format!(
+            "{}/negotiations/{provider_pid}/agreement/verification",
+            next.counterparty_address
+        );
+        if let Err(error) = self.send(&url, &next.counterparty, &message, None).await {
+            self.record(Event::now(
+                "negotiation.send_failed",
+                self.did(),
+                pid,
+                "error",
+                json!({ "reason": error.to_string() }),
+            ))
+            .await;
+        }
+    }
+
+    /// `POST /negotiations/:pid/events` on the consumer: the provider finalised.
+    pub async fn consumer_event(
+        &self,
+        pid: &str,
+        caller: Caller,
+        message: ContractNegotiationEventMessage,
+    ) -> Result<Value, DspError> {
+        if message.event_type != EventType::Finalized {
+            let n = self.negotiation_for(pid, &caller.did)?;
+            return Err(IllegalTransition {
+                from: n.state,
+                message: Move::Accept.message(),
+                by: Some(Role::Provider),
+            }
+            .into());
+        }
+        let next = self
+            .consumer_move(pid, &caller, &message.provider_pid, Move::Finalize, |_| {})
+            .await?;
+        Ok(answer(&next))
+    }
+
+    /// `POST /negotiations/:pid/termination`, on either side.
+    pub async fn terminated_by_counterparty(
+        &self,
+        pid: &str,
+        caller: Caller,
+        message: ContractNegotiationTerminationMessage,
+    ) -> Result<Value, DspError> {
+        let current = self.negotiation_for(pid, &caller.did)?;
+        let (other_pid, by) = match current.role {
+            Role::Provider => (&message.consumer_pid, Role::Consumer),
+            Role::Consumer => (&message.provider_pid, Role::Provider),
+        };
+        let expected = match current.role {
+            Role::Provider => Some(current.consumer_pid.as_str()),
+            Role::Consumer => current.provider_pid.as_deref(),
+        };
+        if expected.is_some_and(|e| e != other_pid) {
+            return Err(DspError::NotFound(format!(
+                "negotiation `{pid}` is not paired with process `{other_pid}`"
+            )));
+        }
+        let reasons: Vec<String> = message
+            .reason
+            .unwrap_or_default()
+            .iter()
+            .map(|r| match r {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        let next = self
+            .store()
+            .negotiations
+            .update(pid, |mut n| {
+                n.state = transition(n.state, by, Move::Terminate)?;
+                n.reason = reasons;
+                n.updated = now();
+                Ok::<_, DspError>(n)
+            })
+            .await??;
+        self.changed(pid, &next, &caller.did).await;
+        Ok(answer(&next))
+    }
+
+    /// `GET /negotiations/:pid`, on either side.
+    pub fn negotiation_state(&self, pid: &str, caller: &Caller) -> Result<Value, DspError> {
+        Ok(answer(&self.negotiation_for(pid, &caller.did)?))
+    }
+
+    /// Checks and applies a provider's message to a consumer negotiation.
+    async fn consumer_move(
+        &self,
+        pid: &str,
+        caller: &Caller,
+        provider_pid: &str,
+        mv: Move,
+        also: impl FnOnce(&mut Negotiation),
+    ) -> Result<Negotiation, DspError> {
+        let current = self.negotiation_for(pid, &caller.did)?;
+        if current.role != Role::Consumer
+            || current
+                .provider_pid
+                .as_deref()
+                .is_some_and(|p| p != provider_pid)
+        {
+            return Err(DspError::NotFound(format!(
+                "no consumer negotiation `{pid}` with provider process `{provider_pid}`"
+            )));
+        }
+        let next = self
+            .store()
+            .negotiations
+            .update(pid, |mut n| {
+                n.state = transition(n.state, Role::Provider, mv)?;
+                n.updated = now();
+                also(&mut n);
+                Ok::<_, DspError>(n)
+            })
+            .await??;
+        self.changed(pid, &next, &caller.did).await;
+        Ok(next)
+    }
+}
+
+/// `scheme://host:port` of a URL.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    }
+}

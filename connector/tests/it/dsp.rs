@@ -1,0 +1,374 @@
+//! Shared scaffolding for the Dataspace Protocol tests: connectors served on 127.0.0.1, an
+//! authority issuing memberships, a recording server standing in for a partner, and the
+//! specification's JSON schemas (from `../shared/dsp-2025-1`, skipped when absent).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+use symbolon_connector::datadir::DataDir;
+use symbolon_connector::negotiation::auth::TokenDraft;
+use symbolon_connector::server::{start, ServeOptions};
+use symbolon_identity::{issue_credential, Format, Identity, KeyAlgorithm, Secured};
+
+pub struct Connector {
+    pub _dir: DataDir,
+    pub identity: Identity,
+    pub url: String,
+    pub token: String,
+    pub _tmp: tempfile::TempDir,
+}
+
+impl Connector {
+    pub fn did(&self) -> &str {
+        self.identity.did.as_str()
+    }
+
+    pub fn dsp(&self) -> String {
+        format!("{}/dsp/2025-1", self.url)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = http()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = http()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+pub fn connector() -> Connector {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
+    let options = ServeOptions {
+        status_cache_ttl: Duration::ZERO,
+        ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
+    };
+    let running = start(dir.clone(), options).unwrap();
+    tokio::spawn(running.server);
+    let token = dir.admin_token().unwrap().expose().to_owned();
+    Connector {
+        _dir: dir,
+        identity,
+        url: running.url,
+        token,
+        _tmp: tmp,
+    }
+}
+
+/// Installs on `node` a trust list signed by `authority` that trusts it for memberships.
+pub async fn trust(authority: &Connector, node: &Connector) {
+    let entries = [(
+        authority.did().to_owned(),
+        [
+            "DataSpaceMembershipCredential".to_owned(),
+            "ConsentCredential".to_owned(),
+        ]
+        .into(),
+    )]
+    .into();
+    let credential =
+        symbolon_identity::TrustList::credential(&authority.identity.did, "hds", &entries).unwrap();
+    let token = issue_credential(&authority.identity, credential, Format::Jwt)
+        .await
+        .unwrap();
+    let (status, body) = node
+        .post_put(
+            "/api/v1/trust-list",
+            &json!({"credential": token.to_text()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+impl Connector {
+    pub async fn post_put(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = http()
+            .put(format!("{}{path}", self.url))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+pub fn membership_document(subject: &str, role: &str) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
+        "type": ["VerifiableCredential", "DataSpaceMembershipCredential"],
+        "credentialSubject": {"id": subject, "legalName": format!("{role} B.V."), "registrationNumber": "KvK-1",
+                              "role": role, "dataSpaceId": "hds"}
+    })
+}
+
+/// Issues a membership with status over the authority's VC-API; returns (JWT, credential id).
+pub async fn membership(authority: &Connector, subject: &str, role: &str) -> (String, String) {
+    let (status, issued) = authority
+        .post(
+            "/credentials/issue",
+            &json!({"credential": membership_document(subject, role), "options": {"credentialStatus": true}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let token = issued["verifiableCredential"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            let id = issued["verifiableCredential"]["id"].as_str().unwrap();
+            id.split_once(',').unwrap().1.to_owned()
+        });
+    let payload = symbolon_identity::verify::peek_jwt_payload(&token).unwrap();
+    (token, payload["id"].as_str().unwrap().to_owned())
+}
+
+/// Stores `credential` in `node`'s wallet through its management API.
+pub async fn hold(node: &Connector, credential: &str) {
+    let (status, body) = node
+        .post(
+            "/api/v1/credentials",
+            &json!({"verifiableCredential": credential}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+pub const POLICY: &str = r#"
+policy "hospital-statistics" {
+  permit use on offer "ward-statistics"
+  when holder.role in ["Hospital", "Insurer"] and holder.member_of == "hds"
+  obligation delete_after { days = 30 }
+  obligation aggregate_only { min_group_size = 10 }
+}
+"#;
+
+pub async fn publish(provider: &Connector) {
+    let (status, body) = provider
+        .post(
+            "/api/v1/offers",
+            &json!({"id": "ward-statistics", "title": "Ward statistics", "policy": POLICY}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+pub async fn negotiate(consumer: &Connector, provider: &Connector) -> Value {
+    let (status, negotiation) = consumer
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": provider.dsp(), "offer_id": "ward-statistics", "wait_seconds": 20}),
+        )
+        .await;
+    assert_eq!(status, 200, "{negotiation}");
+    negotiation
+}
+
+/// A self-issued token from `identity` for `audience`, optionally with a presentation of
+/// `credentials`.
+pub async fn token(identity: &Identity, audience: &str, credentials: &[&str]) -> String {
+    let draft = TokenDraft::new(audience);
+    let presentation = if credentials.is_empty() {
+        None
+    } else {
+        let held: Vec<Secured> = credentials
+            .iter()
+            .map(|c| Secured::Jwt((*c).to_owned()))
+            .collect();
+        Some(
+            symbolon_identity::create_presentation(
+                identity,
+                &held,
+                Format::Jwt,
+                &draft.jti,
+                audience,
+            )
+            .await
+            .unwrap()
+            .to_text(),
+        )
+    };
+    draft.sign(identity, presentation.as_deref(), None)
+}
+
+/// POSTs a protocol message with a bearer token.
+pub async fn dsp_post(url: &str, token: &str, body: &Value) -> (u16, Value) {
+    let response = http()
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A server that records every request and answers `200 {}` (or 201 for initial messages).
+pub struct Recorder {
+    pub url: String,
+    pub seen: Seen,
+}
+
+/// Requests seen: (path, JSON body).
+type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// Canned answers: (path suffix, status, body).
+type Canned = Arc<Vec<(String, u16, Value)>>;
+
+impl Recorder {
+    pub async fn start() -> Recorder {
+        Self::start_with(Vec::new()).await
+    }
+
+    pub async fn start_with(canned: Vec<(&str, u16, Value)>) -> Recorder {
+        let seen: Seen = Arc::default();
+        let shared = web::Data::new(seen.clone());
+        let canned: Canned = Arc::new(
+            canned
+                .into_iter()
+                .map(|(p, s, b)| (p.to_owned(), s, b))
+                .collect(),
+        );
+        let canned = web::Data::new(canned);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .app_data(canned.clone())
+                .default_service(web::to(record))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        Recorder {
+            url: format!("http://{addr}"),
+            seen,
+        }
+    }
+
+    /// Waits until a request whose path ends with `suffix` arrives; returns its body.
+    pub async fn wait_for(&self, suffix: &str) -> Value {
+        for _ in 0..200 {
+            if let Some((_, body)) = self
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(path, _)| path.ends_with(suffix))
+            {
+                return body.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "no request to `…{suffix}` arrived; saw {:?}",
+            self.seen.lock().unwrap()
+        )
+    }
+}
+
+async fn record(
+    request: HttpRequest,
+    seen: web::Data<Seen>,
+    canned: web::Data<Canned>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let path = request.path().to_owned();
+    seen.lock().unwrap().push((path.clone(), value));
+    match canned
+        .iter()
+        .find(|(suffix, _, _)| path.ends_with(suffix.as_str()))
+    {
+        Some((_, status, body)) => {
+            HttpResponse::build(actix_web::http::StatusCode::from_u16(*status).unwrap()).json(body)
+        }
+        None => HttpResponse::Ok().json(json!({})),
+    }
+}
+
+/// The specification's schemas, when `../shared/dsp-2025-1` is present.
+pub struct Schemas {
+    root: PathBuf,
+}
+
+impl Schemas {
+    pub fn load() -> Option<Schemas> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/dsp-2025-1");
+        if root.is_dir() {
+            Some(Schemas { root })
+        } else {
+            eprintln!("skipping schema checks: ../shared/dsp-2025-1 is absent");
+            None
+        }
+    }
+
+    fn read(&self, relative: &str) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(self.root.join(relative)).unwrap()).unwrap()
+    }
+
+    /// Asserts that `instance` validates against the schema file `relative`.
+    pub fn check(&self, relative: &str, instance: &Value) {
+        let mut options = jsonschema::options().with_draft(jsonschema::Draft::Draft201909);
+        for dir in ["common", "catalog", "negotiation", "transfer"] {
+            for entry in std::fs::read_dir(self.root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    let schema: Value =
+                        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                    let id = schema["$id"].as_str().unwrap().to_owned();
+                    options =
+                        options.with_resource(id, jsonschema::Resource::from_contents(schema));
+                }
+            }
+        }
+        let validator = options.build(&self.read(relative)).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{relative}: {errors:?}\n{instance:#}");
+    }
+
+    /// The example messages in `dir/example`.
+    pub fn examples(&self, dir: &str) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(self.root.join(dir).join("example")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            out.push((
+                name,
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap(),
+            ));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
