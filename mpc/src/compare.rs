@@ -122,11 +122,18 @@ pub fn random_bits_and_masks<T: Transport>(
     Ok((SecretVec::from_shares(bits), SecretVec::from_shares(masks)))
 }
 
-/// Σ_j 2^j · bits[i·w + j] for each i.
+/// Σ_j 2^j · bits[j·n + i] for each i: the bits are position-major (all
+/// elements' bit 0, then all elements' bit 1, …), so every pass here and in
+/// the bitwise circuits below reads them sequentially.
 fn compose(bits: &[Fp], w: usize) -> Vec<Fp> {
-    bits.chunks_exact(w.max(1))
-        .map(|c| c.iter().rev().fold(Fp::ZERO, |acc, &b| acc + acc + b))
-        .collect()
+    let n = bits.len() / w.max(1);
+    let mut out = vec![Fp::ZERO; n];
+    for row in bits.chunks_exact(n.max(1)).rev() {
+        for (o, &b) in out.iter_mut().zip(row) {
+            *o = *o + *o + b;
+        }
+    }
+    out
 }
 
 /// Opens d + 2^m + r′ + 2^ℓ·r″ and returns (c mod 2^ℓ for each element, bits, r′).
@@ -168,7 +175,7 @@ fn bit_less_than<T: Transport>(
 ) -> Result<Vec<Fp>> {
     let n = c.len();
     let r = bits.shares();
-    let bit = |i: usize, j: usize| r.get(i * w + j).copied().unwrap_or_default();
+    let bit = |i: usize, j: usize| r.get(j * n + i).copied().unwrap_or_default();
     let cbit = |i: usize, j: usize| (c.get(i).copied().unwrap_or(0) >> j) & 1 == 1;
     let e_of = |i: usize, j: usize| {
         if cbit(i, j) {
@@ -310,39 +317,35 @@ fn equals_zero_batch<T: Transport>(
     let w = l as usize;
     let (cl, bits, _) = masked_open(party, d, m, l)?;
     let low = (1u128 << l) - 1;
+    let n = d.len();
+    let r = bits.shares();
+    // f[j·n + i] = [bit j of r′_i equals bit j of the public value]: position-major.
     let mut f = Vec::with_capacity(bits.len());
-    for (i, chunk) in bits.shares().chunks_exact(w).enumerate() {
-        let k = cl.get(i).copied().unwrap_or(0).wrapping_sub(1u128 << m) & low;
-        for (j, &r) in chunk.iter().enumerate() {
-            f.push(if (k >> j) & 1 == 1 { r } else { Fp::ONE - r });
+    for j in 0..w {
+        for (i, &c) in cl.iter().enumerate() {
+            let k = c.wrapping_sub(1u128 << m) & low;
+            let rb = r.get(j * n + i).copied().unwrap_or_default();
+            f.push(if (k >> j) & 1 == 1 { rb } else { Fp::ONE - rb });
         }
     }
     let mut w = w;
-    let n = d.len();
     while w > 1 {
         let half = w / 2;
-        let nw = half + w % 2;
-        let mut left = Vec::with_capacity(n * half);
-        let mut right = Vec::with_capacity(n * half);
-        for i in 0..n {
-            for k in 0..half {
-                left.push(f.get(i * w + 2 * k).copied().unwrap_or_default());
-                right.push(f.get(i * w + 2 * k + 1).copied().unwrap_or_default());
+        let cur = &f;
+        let local = |at: usize, out: &mut [Fp]| {
+            for (idx, o) in (at..).zip(out.iter_mut()) {
+                let (k, i) = (idx / n.max(1), idx % n.max(1));
+                let a = cur.get(2 * k * n + i).copied().unwrap_or_default();
+                let b = cur.get((2 * k + 1) * n + i).copied().unwrap_or_default();
+                *o = a * b;
             }
-        }
-        let p = party.mul(
-            &SecretVec::from_shares(left),
-            &SecretVec::from_shares(right),
-        )?;
-        let mut nf = Vec::with_capacity(n * nw);
-        for i in 0..n {
-            nf.extend_from_slice(p.shares().get(i * half..(i + 1) * half).unwrap_or(&[]));
-            if w % 2 == 1 {
-                nf.push(f.get(i * w + w - 1).copied().unwrap_or_default());
-            }
+        };
+        let mut nf = party.mul_computed(n * half, &local)?;
+        if w % 2 == 1 {
+            nf.extend_from_slice(f.get((w - 1) * n..).unwrap_or(&[]));
         }
         f = nf;
-        w = nw;
+        w = half + w % 2;
     }
     Ok(SecretVec::from_shares(f))
 }
