@@ -139,10 +139,10 @@ fn receive_which<T: Transport, I: AsRef<[u8]> + Sync>(
     })?;
     // While the sender works: ρ_a·B for every item, and the sender's set.
     let table = RistrettoBasepointTable::create(&b);
-    let unblind: Vec<RistrettoPoint> = par_ranges(n, |r| {
+    let unblind: Zeroizing<Vec<RistrettoPoint>> = Zeroizing::new(par_ranges(n, |r| {
         r.map(|i| &rho.get(i).copied().unwrap_or_default() * &table)
             .collect()
-    });
+    }));
     drop(rho);
     let theirs: HashSet<[u8; POINT_BYTES]> = split_points(theirs, sender)?.into_iter().collect();
     let back = chan.exchange(Vec::new(), &[sender])?;
