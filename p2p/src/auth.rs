@@ -1,0 +1,203 @@
+//! The identity binding (PeerId ⇔ did:key) and the authentication exchange.
+
+use libp2p::multihash::Multihash;
+use libp2p::PeerId;
+use serde_json::Value;
+use symbolon_identity::did::offline_public_key;
+use symbolon_identity::keystore::Identity;
+use symbolon_identity::{
+    create_presentation, Did, Expectations, Format, Input, KeyAlgorithm, KeyPair, Outcome,
+    Secured, Verifier,
+};
+
+use crate::error::P2pError;
+
+/// The credential type a peer must present.
+pub(crate) const MEMBERSHIP_TYPE: &str = "DataSpaceMembershipCredential";
+
+/// Multihash code of the identity hash, which inlines Ed25519 public keys in PeerIds.
+const IDENTITY_HASH: u64 = 0x00;
+
+/// The did:key of a PeerId, derived from the public key the PeerId inlines.
+///
+/// Only Ed25519 PeerIds carry their key; any other PeerId is refused.
+pub fn did_of_peer(peer: &PeerId) -> Result<Did, P2pError> {
+    let bad = || P2pError::BadPeer(peer.to_base58());
+    let hash: &Multihash<64> = peer.as_ref();
+    if hash.code() != IDENTITY_HASH {
+        return Err(bad());
+    }
+    let public = libp2p::identity::PublicKey::try_decode_protobuf(hash.digest())
+        .map_err(|_| bad())?
+        .try_into_ed25519()
+        .map_err(|_| bad())?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&public.to_bytes()).map_err(|_| bad())?;
+    Ok(Did::key(&symbolon_identity::PublicKey::Ed25519(key)))
+}
+
+/// The PeerId of an Ed25519 did:key DID.
+pub fn peer_of_did(did: &str) -> Result<PeerId, P2pError> {
+    let bad = || P2pError::BadPeer(did.chars().take(200).collect());
+    let did = Did::parse(did).map_err(|_| bad())?;
+    if did.method() != "key" {
+        return Err(bad());
+    }
+    match offline_public_key(&did).map_err(|_| bad())? {
+        symbolon_identity::PublicKey::Ed25519(key) => {
+            let public =
+                libp2p::identity::ed25519::PublicKey::try_from_bytes(key.as_bytes())
+                    .map_err(|_| bad())?;
+            Ok(libp2p::identity::PublicKey::from(public).to_peer_id())
+        }
+        symbolon_identity::PublicKey::P256(_) => Err(bad()),
+    }
+}
+
+/// The libp2p keypair of a connector's Ed25519 key.
+///
+/// The identity crate's `KeyPair::libp2p_keypair` builds a `libp2p-identity` 0.2 key, while
+/// libp2p 0.57 takes 0.3; the secret is the same seed either way.
+pub(crate) fn libp2p_keypair(key: &KeyPair) -> Result<libp2p::identity::Keypair, P2pError> {
+    if key.algorithm() != KeyAlgorithm::Ed25519 {
+        return Err(P2pError::Config(
+            "a libp2p identity needs an Ed25519 key".into(),
+        ));
+    }
+    let mut seed = key.secret_bytes();
+    libp2p::identity::Keypair::ed25519_from_bytes(seed.as_mut_slice())
+        .map_err(|_| P2pError::Config("the Ed25519 key is malformed".into()))
+}
+
+/// Parses a peer reference: a PeerId, or a did:key DID.
+pub(crate) fn parse_peer(text: &str) -> Result<PeerId, P2pError> {
+    if text.starts_with("did:") {
+        peer_of_did(text)
+    } else {
+        text.parse()
+            .map_err(|_| P2pError::BadPeer(text.chars().take(200).collect()))
+    }
+}
+
+/// A fresh random nonce (128 bits, hex).
+pub(crate) fn fresh_nonce() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Presents `membership` bound to `nonce` and to the challenger's DID.
+pub(crate) async fn present(
+    identity: &Identity,
+    membership: &Secured,
+    nonce: &str,
+    challenger: &Did,
+) -> Result<String, String> {
+    let presentation = create_presentation(
+        identity,
+        std::slice::from_ref(membership),
+        Format::Jwt,
+        nonce,
+        challenger.as_str(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(presentation.to_text())
+}
+
+/// What a peer proved.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    /// The roles of its membership credential.
+    pub roles: Vec<String>,
+}
+
+/// Verifies a peer's presentation: bound to `nonce` and to `own` DID, presented by `peer` (the
+/// DID of its authenticated PeerId), carrying a valid, trusted, unrevoked membership credential
+/// for `data_space`. Returns the reason in words on failure.
+pub(crate) async fn verify_peer(
+    verifier: &Verifier,
+    presentation: &str,
+    nonce: &str,
+    own: &Did,
+    peer: &Did,
+    data_space: &str,
+) -> Result<Verified, String> {
+    let input = Input::parse(presentation).map_err(|e| format!("presentation: {e}"))?;
+    let expected = Expectations {
+        challenge: nonce.to_owned(),
+        audience: own.as_str().to_owned(),
+    };
+    let report = verifier.verify_presentation(&input, &expected).await;
+    if let Some(holder) = &report.signer {
+        if holder != peer.as_str() {
+            return Err(format!(
+                "holder `{holder}` is not the DID of the peer's key `{peer}`"
+            ));
+        }
+    }
+    if !report.verified {
+        // An untrusted issuer is the telling reason even when its status list could not be
+        // checked either (an outsider's list is not where the verifier looks).
+        let untrusted = report
+            .credentials
+            .iter()
+            .flat_map(|c| c.checks.iter())
+            .find(|c| c.check == "trust" && c.outcome == Outcome::Failed)
+            .and_then(|c| c.reason.clone());
+        return Err(match untrusted {
+            Some(reason) => format!("credentials: {reason}"),
+            None => report
+                .error
+                .unwrap_or_else(|| "the presentation does not verify".to_owned()),
+        });
+    }
+    let membership = report
+        .credentials
+        .iter()
+        .filter(|c| c.verified && c.types.iter().any(|t| t == MEMBERSHIP_TYPE))
+        .filter_map(|c| c.document.as_ref())
+        .find(|document| {
+            document
+                .pointer("/credentialSubject/dataSpaceId")
+                .and_then(Value::as_str)
+                == Some(data_space)
+        })
+        .ok_or_else(|| format!("no valid {MEMBERSHIP_TYPE} for data space `{data_space}`"))?;
+    let roles = match membership.pointer("/credentialSubject/role") {
+        Some(Value::String(role)) => vec![role.clone()],
+        Some(Value::Array(roles)) => roles
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Verified { roles })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+
+    #[test]
+    fn peer_id_and_did_prove_each_other() {
+        let key = KeyPair::generate(KeyAlgorithm::Ed25519);
+        let did = Did::key(&key.public_key());
+        let peer = libp2p_keypair(&key).unwrap().public().to_peer_id();
+        assert_eq!(did_of_peer(&peer).unwrap(), did);
+        assert_eq!(peer_of_did(did.as_str()).unwrap(), peer);
+        assert_eq!(parse_peer(&peer.to_base58()).unwrap(), peer);
+        assert_eq!(parse_peer(did.as_str()).unwrap(), peer);
+    }
+
+    #[test]
+    fn other_references_are_refused() {
+        assert!(parse_peer("did:web:example.org").is_err());
+        assert!(parse_peer("nonsense").is_err());
+        let p256 = KeyPair::generate(KeyAlgorithm::P256);
+        assert!(peer_of_did(Did::key(&p256.public_key()).as_str()).is_err());
+        assert!(libp2p_keypair(&p256).is_err());
+        let secp = libp2p::identity::Keypair::generate_ed25519();
+        assert!(did_of_peer(&secp.public().to_peer_id()).is_ok());
+        assert!(did_of_peer(&PeerId::random()).is_err());
+    }
+}
