@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# The identity walkthrough: an authority and a hospital in temporary data directories.
-# init → trust list → issue (with status) → verify → store → present → revoke → verify (rejected).
+# The walkthrough: an authority, a hospital and an insurer in temporary data directories.
+# init → trust list → issue (with status) → verify → store → present → publish an offer →
+# negotiate a contract (Dataspace Protocol) → revoke → verify (rejected).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --quiet -p symbolon-connector --bin symbolon
 bin="${CARGO_TARGET_DIR:-target}/debug/symbolon"
 work=$(mktemp -d)
-server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+servers=()
+cleanup() { for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
+
+# Starts `symbolon serve` on a data dir and prints the URL it listens on.
+serve() {
+  "$bin" serve --data-dir "$work/$1" --http 127.0.0.1:0 > "$work/$1.log" 2>&1 &
+  servers+=($!)
+  for _ in $(seq 100); do grep -q '^listening on ' "$work/$1.log" 2>/dev/null && break; sleep 0.1; done
+  sed -n 's/^listening on //p' "$work/$1.log"
+}
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -20,10 +29,7 @@ echo "authority: $authority"
 echo "hospital:  $hospital"
 
 step "symbolon serve (the authority publishes its status lists)"
-"$bin" serve --data-dir "$work/authority" --http 127.0.0.1:0 > "$work/serve.log" &
-server=$!
-for _ in $(seq 50); do grep -q '^listening on ' "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$work/serve.log")
+url=$(serve authority)
 echo "authority serves at $url"
 
 step "symbolon trust-list issue / install"
@@ -49,6 +55,27 @@ step "symbolon presentation create / verify"
 "$bin" presentation create --data-dir "$work/hospital" --nonce n-42 --audience "$authority" > "$work/vp.jwt"
 "$bin" presentation verify --nonce n-42 --audience "$authority" --trust-list "$work/trust.jwt" "$work/vp.jwt"
 
+step "symbolon offer create (an insurer publishes ward statistics for hospitals)"
+"$bin" init --data-dir "$work/insurer" > /dev/null
+"$bin" trust-list install --data-dir "$work/insurer" "$work/trust.jwt"
+insurer_url=$(serve insurer)
+hospital_url=$(serve hospital)
+cat > "$work/offer.policy" <<'POLICY'
+policy "ward-statistics" {
+  permit use on offer "ward-statistics"
+  when holder.role in ["Hospital", "StatisticsBureau"] and holder.member_of == "health-data-space-nl"
+  obligation delete_after { days = 30 }
+}
+POLICY
+"$bin" offer create --data-dir "$work/insurer" --id ward-statistics --title "Ward statistics" \
+  --policy "$work/offer.policy"
+"$bin" offer list --data-dir "$work/insurer"
+
+step "symbolon negotiate (the hospital, over the Dataspace Protocol) / agreements"
+"$bin" negotiate --data-dir "$work/hospital" --provider "$insurer_url/dsp/2025-1" --offer ward-statistics
+"$bin" agreements --data-dir "$work/hospital"
+echo "(hospital at $hospital_url, insurer at $insurer_url)"
+
 step "symbolon credential revoke"
 "$bin" credential revoke --data-dir "$work/authority" "$work/membership.jwt"
 
@@ -57,4 +84,4 @@ if "$bin" credential verify "$work/membership.jwt"; then
   echo "error: a revoked credential verified" >&2
   exit 1
 fi
-echo "walkthrough complete: the revoked credential was rejected, as it should be"
+echo "walkthrough complete: a contract was agreed, and the revoked credential was rejected, as it should be"
