@@ -1,2 +1,19 @@
-//! Symbolon's audit trail: an append-only Merkle log in the manner of Certificate
-//! Transparency (RFC 9162), with signed tree heads and offline verification.
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+
+pub mod bundle;
+mod credentials;
+pub mod event;
+pub mod head;
+pub mod merkle;
+pub mod report;
+pub mod store;
+pub mod verify;
+
+pub use bundle::{AuditBundle, BundleError, BUNDLE_FORMAT, MAX_BUNDLE_BYTES};
+pub use event::{types, AuditEvent, Entry, EventError};
+pub use head::{HeadError, SignedTreeHead, TreeHead};
+pub use merkle::{verify_consistency, verify_inclusion, Hash, MerkleTree, ProofError};
+pub use report::{BundleReport, Finding, FindingKind, PairReport, Severity};
+pub use store::{ConsistencyProof, DurableLog, InclusionProof, StoreError};
+pub use verify::{verify_bundle, verify_pair};

@@ -1,0 +1,84 @@
+//! Embedded credentials and presentations are checked offline.
+
+use serde_json::json;
+use symbolon_audit::{verify_bundle, AuditEvent, FindingKind as K};
+use symbolon_identity::{
+    create_presentation, credential, issue_credential, Format, Identity, KeyAlgorithm, Secured,
+};
+
+use crate::common::org;
+
+#[tokio::test(flavor = "current_thread")]
+async fn credentials_are_checked_and_a_broken_one_is_named() {
+    let authority = Identity::generate(KeyAlgorithm::Ed25519);
+    let member = Identity::generate(KeyAlgorithm::Ed25519);
+    let unsigned = credential::build(
+        &authority.did,
+        "DataSpaceMembershipCredential",
+        &member.did,
+        &json!({"legalName": "Org", "registrationNumber": "KvK-1", "role": "Hospital", "dataSpaceId": "hds"}),
+        None,
+    )
+    .unwrap();
+    let Secured::Jwt(token) = issue_credential(&authority, unsigned, Format::Jwt)
+        .await
+        .unwrap()
+    else {
+        panic!("expected a JWT");
+    };
+    let vp = create_presentation(
+        &member,
+        &[Secured::Jwt(token.clone())],
+        Format::Jwt,
+        "n-1",
+        "did:key:zAud",
+    )
+    .await
+    .unwrap();
+    let org = org();
+    org.log
+        .append(
+            &AuditEvent::new("credential.issued", authority.did.as_str(), "urn:c", "ok")
+                .with_details(json!({"credential": token})),
+        )
+        .unwrap();
+    org.log
+        .append(
+            &AuditEvent::new(
+                "presentation.verified",
+                org.did.as_str(),
+                member.did.as_str(),
+                "ok",
+            )
+            .with_details(json!({"presentation": vp.to_text()})),
+        )
+        .unwrap();
+    org.log.sign_head(&org.key, &org.did).unwrap();
+    let mut bundle = org.bundle();
+    bundle.credentials.push(json!(token));
+    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
+        .await
+        .unwrap();
+    assert!(report.is_valid(), "{report}");
+    assert_eq!(report.credentials_checked, 3);
+    assert_eq!(report.of_kind(K::NotChecked).count(), 1);
+
+    // A credential whose signature is broken is named by entry, even when logged that way.
+    let mut broken = token.clone();
+    broken.pop();
+    broken.push(if token.ends_with('A') { 'B' } else { 'A' });
+    org.log
+        .append(
+            &AuditEvent::new("credential.issued", authority.did.as_str(), "urn:c2", "ok")
+                .with_details(json!({"credential": broken})),
+        )
+        .unwrap();
+    org.log.sign_head(&org.key, &org.did).unwrap();
+    let bundle = org.bundle();
+    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
+        .await
+        .unwrap();
+    let bad: Vec<_> = report.of_kind(K::CredentialInvalid).collect();
+    assert_eq!(bad.len(), 1, "{report}");
+    assert_eq!(bad[0].index, Some(2));
+}
