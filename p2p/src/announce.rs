@@ -274,7 +274,7 @@ mod tests {
     use super::*;
     use symbolon_identity::KeyAlgorithm;
 
-    fn key() -> (KeyPair, Did) {
+    fn new_key() -> (KeyPair, Did) {
         let key = KeyPair::generate(KeyAlgorithm::Ed25519);
         let did = Did::key(&key.public_key());
         (key, did)
@@ -282,8 +282,8 @@ mod tests {
 
     #[tokio::test]
     async fn accepted_once_then_replay_and_forgery_dropped() {
-        let (key, did) = key();
-        let (_, other) = key();
+        let (key, did) = new_key();
+        let (_, other) = new_key();
         let resolver = DidResolver::offline();
         let offer = json!({"id": "offer-1", "title": "t"});
         let token = sign_announcement(&key, "ds", &offer, 1).unwrap();
@@ -311,7 +311,7 @@ mod tests {
 
     #[tokio::test]
     async fn stale_and_future_announcements_are_ignored_and_later_ones_replace() {
-        let (key, did) = key();
+        let (key, did) = new_key();
         let resolver = DidResolver::offline();
         let offer = json!({"id": "o"});
         let mut catalog = Catalog::default();

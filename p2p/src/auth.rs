@@ -6,8 +6,8 @@ use serde_json::Value;
 use symbolon_identity::did::offline_public_key;
 use symbolon_identity::keystore::Identity;
 use symbolon_identity::{
-    create_presentation, Did, Expectations, Format, Input, KeyAlgorithm, KeyPair, Outcome,
-    Secured, Verifier,
+    create_presentation, Did, Expectations, Format, Input, KeyAlgorithm, KeyPair, Outcome, Secured,
+    Verifier,
 };
 
 use crate::error::P2pError;
@@ -44,9 +44,8 @@ pub fn peer_of_did(did: &str) -> Result<PeerId, P2pError> {
     }
     match offline_public_key(&did).map_err(|_| bad())? {
         symbolon_identity::PublicKey::Ed25519(key) => {
-            let public =
-                libp2p::identity::ed25519::PublicKey::try_from_bytes(key.as_bytes())
-                    .map_err(|_| bad())?;
+            let public = libp2p::identity::ed25519::PublicKey::try_from_bytes(key.as_bytes())
+                .map_err(|_| bad())?;
             Ok(libp2p::identity::PublicKey::from(public).to_peer_id())
         }
         symbolon_identity::PublicKey::P256(_) => Err(bad()),

@@ -62,16 +62,16 @@ fn behaviour(
 
     let mut kad_config = kad::Config::new(StreamProtocol::new(protocol::KAD_PROTOCOL));
     kad_config.set_query_timeout(Duration::from_secs(30));
-    let mut kad = kad::Behaviour::with_config(
-        peer_id,
-        kad::store::MemoryStore::new(peer_id),
-        kad_config,
-    );
+    let mut kad =
+        kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
     // Every connector serves the DHT, even with only private or loopback addresses.
     kad.set_mode(Some(kad::Mode::Server));
 
     let mdns = if use_mdns {
-        Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?)
+        Some(mdns::tokio::Behaviour::new(
+            mdns::Config::default(),
+            peer_id,
+        )?)
     } else {
         None
     };

@@ -25,6 +25,8 @@
 //!
 //! Every outcome is reported as a [`P2pEvent`] for the audit trail.
 
+#![recursion_limit = "256"]
+
 mod announce;
 mod auth;
 mod behaviour;

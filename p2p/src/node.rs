@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::ResponseChannel;
-use libp2p::{gossipsub, Multiaddr, PeerId};
+use libp2p::{Multiaddr, PeerId};
 use serde_json::Value;
 use symbolon_identity::nonce::MemoryNonceStore;
 use symbolon_identity::Did;
@@ -17,7 +17,7 @@ use crate::auth::{did_of_peer, parse_peer};
 use crate::config::NodeConfig;
 use crate::error::P2pError;
 use crate::peers::{P2pEvent, PeerInfo, PeerTable};
-use crate::protocol::{Request, Response};
+use crate::protocol::Response;
 
 mod event_loop;
 
@@ -63,8 +63,7 @@ impl Node {
         }
         let peer_id = key.public().to_peer_id();
         let did = did_of_peer(&peer_id)?;
-        let swarm =
-            crate::behaviour::build_swarm(key, config.mdns, config.request_timeout)?;
+        let swarm = crate::behaviour::build_swarm(key, config.mdns, config.request_timeout)?;
 
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);

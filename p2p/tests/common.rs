@@ -48,8 +48,7 @@ impl Authority {
 
     fn publish(&self) {
         let list = self.list.lock().unwrap();
-        let credential =
-            list.credential(&self.identity.did, STATUS_URL, StatusPurpose::Revocation);
+        let credential = list.credential(&self.identity.did, STATUS_URL, StatusPurpose::Revocation);
         self.status.insert(
             STATUS_URL,
             jose::sign(
@@ -140,10 +139,7 @@ impl Member {
             "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap(),
         ];
         config.mdns = false;
-        config.bootstrap = bootstrap
-            .iter()
-            .map(|node| tcp_address(node))
-            .collect();
+        config.bootstrap = bootstrap.iter().map(|node| tcp_address(node)).collect();
         config
     }
 }

@@ -66,14 +66,30 @@ async fn members_find_and_authenticate_each_other_and_outsiders_see_nothing() {
     assert!(seen.reachable && seen.reason.is_none());
     assert!(!seen.addresses.is_empty());
     let json = serde_json::to_value(&seen).unwrap();
-    let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["addresses", "authenticated", "did", "last_seen", "peer_id", "reachable", "reason", "roles"]
+        [
+            "addresses",
+            "authenticated",
+            "did",
+            "last_seen",
+            "peer_id",
+            "reachable",
+            "reason",
+            "roles"
+        ]
     );
     for address in boot.listen_addrs() {
-        assert!(address.to_string().ends_with(&format!("/p2p/{}", boot.peer_id())));
+        assert!(address
+            .to_string()
+            .ends_with(&format!("/p2p/{}", boot.peer_id())));
     }
 
     // A revoked member and a member of an untrusted issuer are refused with the reason.
@@ -100,7 +116,10 @@ async fn members_find_and_authenticate_each_other_and_outsiders_see_nothing() {
     );
     for node in &all {
         for outsider in [&fifth, &sixth] {
-            assert!(!authenticated(node, outsider), "an outsider was authenticated");
+            assert!(
+                !authenticated(node, outsider),
+                "an outsider was authenticated"
+            );
         }
     }
     // Refused peers are disconnected and get nothing.
@@ -139,7 +158,10 @@ async fn members_find_and_authenticate_each_other_and_outsiders_see_nothing() {
         assert_eq!(entry.issuer, nodes[0].did().to_string());
         assert_eq!(entry.offer, offer);
     }
-    assert!(nodes[0].federated_catalog().is_empty(), "own offers are not federated");
+    assert!(
+        nodes[0].federated_catalog().is_empty(),
+        "own offers are not federated"
+    );
 
     // A forged announcement (valid signature by another member's DID) is dropped.
     let mut events = nodes[0].events();
@@ -151,9 +173,11 @@ async fn members_find_and_authenticate_each_other_and_outsiders_see_nothing() {
     )
     .unwrap();
     nodes[1].publish_signed(forged).await.unwrap();
-    let dropped = wait_event(&mut events, WAIT, |e| {
-        matches!(e, P2pEvent::AnnouncementDropped { reason, .. } if reason.contains("forged"))
-    })
+    let dropped = wait_event(
+        &mut events,
+        WAIT,
+        |e| matches!(e, P2pEvent::AnnouncementDropped { reason, .. } if reason.contains("forged")),
+    )
     .await;
     assert!(dropped.is_some(), "the forgery was not reported");
     for node in &all {
@@ -165,7 +189,8 @@ async fn members_find_and_authenticate_each_other_and_outsiders_see_nothing() {
     assert!(nodes[0].incoming_requests().is_none());
     tokio::spawn(async move {
         while let Some(request) = incoming.recv().await {
-            let answer = json!({"echo": request.payload, "from": request.from, "roles": request.roles});
+            let answer =
+                json!({"echo": request.payload, "from": request.from, "roles": request.roles});
             request.responder.respond(answer).await.unwrap();
         }
     });
@@ -213,7 +238,11 @@ async fn members_find_and_authenticate_each_other_and_outsiders_see_nothing() {
         .unwrap();
     assert_eq!(restarted.peer_id(), old_peer_id);
     let members_now: Vec<&NodeHandle> = vec![&boot, &nodes[0], &nodes[1], &restarted];
-    assert!(wait_mesh(&members_now, WAIT).await, "{:#?}", restarted.peers());
+    assert!(
+        wait_mesh(&members_now, WAIT).await,
+        "{:#?}",
+        restarted.peers()
+    );
     assert!(
         restarted
             .wait_until(WAIT, |n| has_offer(n, "urn:offer:salary-average"))

@@ -60,7 +60,7 @@ enum Internal {
 
 /// An outbound request awaiting its answer.
 enum Outbound {
-    Challenge { peer: PeerId, nonce: String },
+    Challenge { nonce: String },
     Catalog,
     App(oneshot::Sender<Result<Value, P2pError>>),
 }
@@ -230,9 +230,13 @@ impl EventLoop {
                 payload,
                 reply,
             } => {
-                let state = self.shared.view().peers.peers.get(&peer).map(|p| {
-                    (p.auth.clone(), p.did.clone())
-                });
+                let state = self
+                    .shared
+                    .view()
+                    .peers
+                    .peers
+                    .get(&peer)
+                    .map(|p| (p.auth.clone(), p.did.clone()));
                 match state {
                     Some((Auth::Authenticated, _)) => {
                         let id = self
@@ -254,7 +258,11 @@ impl EventLoop {
                 }
             }
             Command::Respond { channel, response } => {
-                let _ = self.swarm.behaviour_mut().rr.send_response(channel, response);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .rr
+                    .send_response(channel, response);
             }
             Command::Dial { address, reply } => {
                 let result = self
@@ -293,8 +301,7 @@ impl EventLoop {
         .await
         .map_err(|d| P2pError::InvalidOffer(d.reason))?;
         announcement.received_from = self.shared.peer_id.to_base58();
-        self.own_offers
-            .insert(announcement.offer_id.clone(), offer);
+        self.own_offers.insert(announcement.offer_id.clone(), offer);
         self.publish(token.into_bytes())?;
         Ok(announcement)
     }
@@ -379,7 +386,6 @@ impl EventLoop {
         self.outbound.insert(
             id,
             Outbound::Challenge {
-                peer,
                 nonce: nonce.clone(),
             },
         );
@@ -623,11 +629,7 @@ impl EventLoop {
                 self.swarm
                     .behaviour_mut()
                     .gossipsub
-                    .report_message_validation_result(
-                        &message_id,
-                        &propagation_source,
-                        acceptance,
-                    );
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
             BehaviourEvent::Rr(request_response::Event::Message { peer, message, .. }) => {
                 self.shared.view().peers.seen(&peer);
@@ -671,8 +673,14 @@ impl EventLoop {
         channel: ResponseChannel<Response>,
     ) {
         if let Request::Challenge { nonce } = request {
-            let response = self.presentation(peer, &nonce).await;
-            let _ = self.swarm.behaviour_mut().rr.send_response(channel, response);
+            let identity = self.settings.identity.clone();
+            let membership = self.settings.membership.clone();
+            let response = presentation(&identity, &membership, peer, &nonce).await;
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .rr
+                .send_response(channel, response);
             return;
         }
         let auth = self
@@ -706,30 +714,6 @@ impl EventLoop {
                 reason: reason.to_owned(),
             },
         );
-    }
-
-    async fn presentation(&self, peer: PeerId, nonce: &str) -> Response {
-        if nonce.is_empty() || nonce.len() > 128 {
-            return Response::Error {
-                reason: "the challenge must be 1 to 128 characters".into(),
-            };
-        }
-        let Ok(challenger) = did_of_peer(&peer) else {
-            return Response::Error {
-                reason: "not an Ed25519 peer".into(),
-            };
-        };
-        match auth::present(
-            &self.settings.identity,
-            &self.settings.membership,
-            nonce,
-            &challenger,
-        )
-        .await
-        {
-            Ok(presentation) => Response::Presentation { presentation },
-            Err(reason) => Response::Error { reason },
-        }
     }
 
     /// Serves a request from an authenticated peer.
@@ -785,7 +769,7 @@ impl EventLoop {
 
     fn on_response(&mut self, peer: PeerId, request_id: OutboundRequestId, response: Response) {
         match self.outbound.remove(&request_id) {
-            Some(Outbound::Challenge { peer: _, nonce }) => match response {
+            Some(Outbound::Challenge { nonce }) => match response {
                 Response::Presentation { presentation } => {
                     let verifier = self.settings.verifier.clone();
                     let own = self.settings.identity.did.clone();
@@ -845,7 +829,11 @@ impl EventLoop {
             });
         };
         if !self.shared.view().peers.is_authenticated(&from) {
-            dropped(self, None, "forwarded by a peer that is not authenticated".into());
+            dropped(
+                self,
+                None,
+                "forwarded by a peer that is not authenticated".into(),
+            );
             return gossipsub::MessageAcceptance::Ignore;
         }
         let author = match message.source.as_ref().map(did_of_peer) {
@@ -931,4 +919,27 @@ fn is_dialable(address: &Multiaddr) -> bool {
         Protocol::P2pCircuit => false,
         _ => true,
     })
+}
+
+/// The presentation answering `peer`'s challenge.
+async fn presentation(
+    identity: &Identity,
+    membership: &Secured,
+    peer: PeerId,
+    nonce: &str,
+) -> Response {
+    if nonce.is_empty() || nonce.len() > 128 {
+        return Response::Error {
+            reason: "the challenge must be 1 to 128 characters".into(),
+        };
+    }
+    let Ok(challenger) = did_of_peer(&peer) else {
+        return Response::Error {
+            reason: "not an Ed25519 peer".into(),
+        };
+    };
+    match auth::present(identity, membership, nonce, &challenger).await {
+        Ok(presentation) => Response::Presentation { presentation },
+        Err(reason) => Response::Error { reason },
+    }
 }
