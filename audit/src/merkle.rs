@@ -181,7 +181,7 @@ impl MerkleTree {
         if len == 0 || start.checked_add(len)? > self.len() {
             return None;
         }
-        if len.is_power_of_two() && start % len == 0 {
+        if len.is_power_of_two() && start.is_multiple_of(len) {
             let level = usize::try_from(len.trailing_zeros()).ok()?;
             let at = usize::try_from(start / len).ok()?;
             return self.levels.get(level)?.get(at).copied();

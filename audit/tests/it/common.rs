@@ -25,7 +25,11 @@ pub fn org() -> Org {
 }
 
 pub fn event(actor: &Did, i: u64) -> AuditEvent {
-    let outcome = if i % 3 == 0 { "deny" } else { "permit" };
+    let outcome = if i.is_multiple_of(3) {
+        "deny"
+    } else {
+        "permit"
+    };
     AuditEvent::new(
         "policy.decision",
         actor.as_str(),
@@ -40,7 +44,7 @@ impl Org {
     pub fn fill(&self, n: u64, every: u64) {
         for i in 0..n {
             self.log.append(&event(&self.did, i)).unwrap();
-            if (i + 1) % every == 0 {
+            if (i + 1).is_multiple_of(every) {
                 self.log.sign_head(&self.key, &self.did).unwrap();
             }
         }

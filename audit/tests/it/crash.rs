@@ -39,7 +39,7 @@ fn crash_child() {
                         writeln!(out, "ack {index}").unwrap();
                         out.flush().unwrap();
                     }
-                    if index % 64 == 0 {
+                    if index.is_multiple_of(64) {
                         log.sign_head(&key, &did).unwrap();
                     }
                 }
