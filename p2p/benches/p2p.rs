@@ -61,7 +61,14 @@ fn bench(c: &mut Criterion) {
     let members: Vec<Member> = runtime.block_on(async {
         let mut members = Vec::new();
         for i in 0..NODES {
-            members.push(Member::new(&authority, &format!("Role{i}")).await);
+            let role = [
+                "Hospital",
+                "Insurer",
+                "StatisticsBureau",
+                "Pharmacy",
+                "Auditor",
+            ][i % 5];
+            members.push(Member::new(&authority, role).await);
         }
         members
     });
