@@ -1,6 +1,7 @@
 //! The HTTP API: one function per area configures its routes, so that `serve` and the tests
 //! build the same application.
 
+pub mod audit;
 pub mod dsp;
 pub mod error;
 pub mod management;
@@ -50,6 +51,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .configure(vc::configure)
             .configure(dsp::configure)
+            .configure(audit::configure)
             .configure(management::configure);
     }
 }

@@ -3,6 +3,7 @@
 //! Output is human text by default and JSON with `--json`; errors go to stderr with a non-zero
 //! exit code (1 for a failure or a rejected credential, 2 for a usage error).
 
+mod audit;
 mod credential;
 mod did;
 mod init;
@@ -56,6 +57,9 @@ enum Command {
     Negotiate(manage::NegotiateArgs),
     /// List contract agreements (through the running server).
     Agreements(manage::AgreementsArgs),
+    /// Export and verify the audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Options shared by commands that act on a data directory.
@@ -144,6 +148,7 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Offer(command) => manage::offer(command).await,
         Command::Negotiate(args) => manage::negotiate(args).await,
         Command::Agreements(args) => manage::agreements(args).await,
+        Command::Audit(command) => audit::run(command).await,
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`catalog`]: offers as a Dataspace Protocol catalog with ODRL policies;
 //! - [`negotiation`]: contract negotiation (Dataspace Protocol 2025-1) as provider and consumer,
 //!   authenticated by self-issued tokens and decided by the offer's policy;
+//! - [`audit`]: the tamper-evident audit trail (signed tree heads, bundles, cross-witnessing);
 //! - [`api`]: the HTTP APIs: the W3C VC-API, the Dataspace Protocol and the management API;
 //! - [`server`]: `symbolon serve`;
 //! - [`cli`]: the command line.
@@ -14,6 +15,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod datadir;

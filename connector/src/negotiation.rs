@@ -178,12 +178,53 @@ impl Negotiator {
     pub async fn record_auth_failure(&self, path: &str, error: &AuthError) {
         self.record(Event::now(
             "auth.failed",
-            "unknown",
+            self.did(),
             path,
             "refused",
             serde_json::json!({ "code": error.code(), "reason": error.to_string() }),
         ))
         .await;
+    }
+
+    /// This connector's signed audit tree head over everything recorded so far.
+    async fn tree_head(&self) -> Option<String> {
+        let (store, identity) = (self.inner.store.clone(), self.inner.identity.clone());
+        match tokio::task::spawn_blocking(move || crate::audit::current_head(&store, &identity))
+            .await
+        {
+            Ok(Ok(head)) => Some(head.jws),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "cannot sign a tree head");
+                None
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot sign a tree head");
+                None
+            }
+        }
+    }
+
+    /// Records the partner's tree head (cross-witnessing); a bad head is recorded as refused.
+    async fn witness(&self, partner: &str, head: Option<&str>) {
+        let Some(head) = head else { return };
+        if let Err(reason) = crate::audit::witness(
+            &self.inner.store,
+            &self.inner.identity,
+            partner,
+            head,
+            &self.inner.resolver,
+        )
+        .await
+        {
+            self.record(Event::now(
+                "witness.tree_head",
+                self.did(),
+                partner,
+                "refused",
+                serde_json::json!({ "reason": reason }),
+            ))
+            .await;
+        }
     }
 
     /// The negotiation this connector knows as `pid`, if `caller` is party to it.

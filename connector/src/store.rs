@@ -69,6 +69,9 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The audit log failed.
+    #[error("the audit log failed: {0}")]
+    Audit(String),
     /// sled failed.
     #[error("the store failed: {0}")]
     Sled(#[from] sled::Error),
@@ -114,7 +117,7 @@ impl Store {
             agreements: Agreements::new(db.open_tree("agreements")?, db.clone()),
             credentials: HeldCredentials::new(db.open_tree("credentials")?, db.clone()),
             nonces: SeenNonces::new(db.open_tree("nonces")?, db.clone()),
-            events: Events::new(db.open_tree("events")?, db.clone()),
+            events: Events::open(db.open_tree("audit")?)?,
             db,
         })
     }

@@ -86,6 +86,21 @@ async fn issue(
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     tracing::info!(issuer = %state.identity.did, "credential issued");
+    let issued = signed.to_text();
+    let credential_id = symbolon_identity::verify::peek_jwt_payload(&issued)
+        .or_else(|| serde_json::from_str::<Value>(&issued).ok())
+        .and_then(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default();
+    state
+        .negotiator
+        .record(crate::store::Event::now(
+            "credential.issued",
+            state.identity.did.as_str(),
+            credential_id,
+            "ok",
+            json!({ "credential": issued }),
+        ))
+        .await;
     Ok(HttpResponse::Created()
         .json(json!({ "verifiableCredential": signed.to_enveloped("vc+jwt") })))
 }
@@ -147,6 +162,22 @@ async fn update_status(
         Some(Err(error)) => Err(ApiError::Internal(error.to_string())),
         Some(Ok(record)) => {
             tracing::info!(credential = %id, revoked = record.revoked, suspended = record.suspended, "credential status changed");
+            state
+                .negotiator
+                .record(crate::store::Event::now(
+                    "credential.status",
+                    state.identity.did.as_str(),
+                    &id,
+                    if record.revoked {
+                        "revoked"
+                    } else if record.suspended {
+                        "suspended"
+                    } else {
+                        "active"
+                    },
+                    json!({ "revoked": record.revoked, "suspended": record.suspended }),
+                ))
+                .await;
             Ok(HttpResponse::Ok().json(json!({"credentialId": id, "revoked": record.revoked, "suspended": record.suspended})))
         }
     }
@@ -211,8 +242,17 @@ async fn verify_presentation(
             .ok_or_else(|| ApiError::BadRequest("`options.domain` is required".into()))?,
     };
     let verifier = verifier(&state).with_nonce_store(state.nonces.clone());
-    let report = verifier
-        .verify_presentation(&Input::from_value(presentation), &expected)
+    let input = Input::from_value(presentation.clone());
+    let report = verifier.verify_presentation(&input, &expected).await;
+    state
+        .negotiator
+        .record(crate::store::Event::now(
+            "presentation.verified",
+            state.identity.did.as_str(),
+            report.signer.clone().unwrap_or_else(|| "unknown".into()),
+            if report.verified { "ok" } else { "refused" },
+            json!({ "presentation": presentation, "error": report.error, "challenge": expected.challenge, "domain": expected.audience }),
+        ))
         .await;
     Ok(report_response(&report))
 }

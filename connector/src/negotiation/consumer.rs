@@ -331,10 +331,13 @@ impl Negotiator {
         };
         self.changed(pid, &next, self.did()).await;
         let provider_pid = next.provider_pid.clone().unwrap_or_default();
-        let message = messages::build(
+        let mut message = messages::build(
             "ContractAgreementVerificationMessage",
             json!({ "providerPid": provider_pid, "consumerPid": pid }),
         );
+        if let (Some(head), Some(object)) = (self.tree_head().await, message.as_object_mut()) {
+            object.insert("treeHead".into(), head.into());
+        }
         let url = format!(
             "{}/negotiations/{provider_pid}/agreement/verification",
             next.counterparty_address
@@ -370,6 +373,8 @@ impl Negotiator {
         let next = self
             .consumer_move(pid, &caller, &message.provider_pid, Move::Finalize, |_| {})
             .await?;
+        self.witness(&caller.did, message.tree_head.as_deref())
+            .await;
         Ok(answer(&next))
     }
 

@@ -197,6 +197,9 @@ pub struct ContractAgreementVerificationMessage {
     pub provider_pid: String,
     /// The consumer's process id.
     pub consumer_pid: String,
+    /// Symbolon extension: the consumer's signed audit tree head, for the provider to witness.
+    #[serde(default)]
+    pub tree_head: Option<String>,
 }
 
 impl Message for ContractAgreementVerificationMessage {
@@ -223,6 +226,10 @@ pub struct ContractNegotiationEventMessage {
     pub consumer_pid: String,
     /// `ACCEPTED` or `FINALIZED`.
     pub event_type: EventType,
+    /// Symbolon extension: the provider's signed audit tree head (with `FINALIZED`), for the
+    /// consumer to witness.
+    #[serde(default)]
+    pub tree_head: Option<String>,
 }
 
 impl Message for ContractNegotiationEventMessage {

@@ -128,6 +128,8 @@ impl Negotiator {
         let next = self
             .provider_move(pid, &caller, &message.consumer_pid, Move::Verify, |_| {})
             .await?;
+        self.witness(&caller.did, message.tree_head.as_deref())
+            .await;
         let engine = self.clone();
         let pid = pid.to_owned();
         tokio::spawn(async move { engine.finalize(&pid).await });
@@ -392,10 +394,13 @@ impl Negotiator {
             Err(error) => return tracing::error!(%error, pid, "cannot finalise"),
         };
         self.changed(pid, &next, self.did()).await;
-        let message = messages::build(
+        let mut message = messages::build(
             "ContractNegotiationEventMessage",
             json!({ "providerPid": pid, "consumerPid": next.consumer_pid, "eventType": "FINALIZED" }),
         );
+        if let (Some(head), Some(object)) = (self.tree_head().await, message.as_object_mut()) {
+            object.insert("treeHead".into(), head.into());
+        }
         let url = format!(
             "{}/negotiations/{}/events",
             next.counterparty_address, next.consumer_pid

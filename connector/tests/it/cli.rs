@@ -481,10 +481,50 @@ fn offers_acknowledged_before_a_sigkill_survive_it() {
         );
     }
     drop(store);
-    let (_server, _) = serve(dir.path());
+    let (server, _) = serve(dir.path());
     let listed: serde_json::Value =
         serde_json::from_str(&ok(&["offer", "list", "--data-dir", data, "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 10);
+
+    // The audit trail survived too: exported through the running server, then directly.
+    let live = dir.path().join("live.json");
+    ok(&[
+        "audit",
+        "export",
+        "--data-dir",
+        data,
+        "--out",
+        live.to_str().unwrap(),
+    ]);
+    drop(server);
+    let offline = dir.path().join("offline.json");
+    ok(&[
+        "audit",
+        "export",
+        "--data-dir",
+        data,
+        "--out",
+        offline.to_str().unwrap(),
+    ]);
+    for bundle in [&live, &offline] {
+        let report = ok(&["audit", "verify", "--json", bundle.to_str().unwrap()]);
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(report["valid"], true, "{report}");
+    }
+    let mut bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&offline).unwrap()).unwrap();
+    let created = bundle["entries"].as_array().unwrap().len();
+    assert!(created >= 10, "{created} entries");
+    bundle["entries"][3]["event"]["subject"] = "cohort-x".into();
+    let tampered = dir.path().join("tampered.json");
+    std::fs::write(&tampered, bundle.to_string()).unwrap();
+    let output = symbolon(&["audit", "verify", tampered.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains('3'),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]

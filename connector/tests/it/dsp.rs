@@ -85,6 +85,7 @@ pub async fn trust(authority: &Connector, node: &Connector) {
         [
             "DataSpaceMembershipCredential".to_owned(),
             "ConsentCredential".to_owned(),
+            "AuditorCredential".to_owned(),
         ]
         .into(),
     )]

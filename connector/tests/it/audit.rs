@@ -1,0 +1,144 @@
+//! The audit trail end to end: two connectors negotiate, each witnesses the other's tree head,
+//! their bundles verify alone and together, tampering is located, and only the admin or an
+//! auditor may read the trail.
+
+use serde_json::{json, Value};
+use symbolon_audit::{verify_bundle, verify_pair, AuditBundle, FindingKind};
+use symbolon_identity::{issue_credential, Format, Identity, KeyAlgorithm};
+
+use crate::dsp::*;
+
+async fn bundle(node: &Connector) -> AuditBundle {
+    let (status, bundle) = node.get("/api/v1/audit/export").await;
+    assert_eq!(status, 200, "{bundle}");
+    serde_json::from_value(bundle).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_witness_each_other_and_their_logs_verify_alone_and_together() {
+    let (authority, provider, hospital) = (connector(), connector(), connector());
+    trust(&authority, &provider).await;
+    publish(&provider).await;
+    let (credential, _) = membership(&authority, hospital.did(), "Hospital").await;
+    hold(&hospital, &credential).await;
+    let negotiation = negotiate(&hospital, &provider).await;
+    assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
+    // The consumer witnesses the provider's head when FINALIZED arrives; wait for it.
+    let mut witnessed = false;
+    for _ in 0..200 {
+        let (_, events) = hospital.get("/api/v1/events").await;
+        if events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "witness.tree_head")
+        {
+            witnessed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(
+        witnessed,
+        "the hospital never recorded the provider's tree head"
+    );
+
+    let (a, b) = (bundle(&provider).await, bundle(&hospital).await);
+    for bundle in [&a, &b] {
+        let report = verify_bundle(bundle);
+        assert!(report.is_valid(), "{report}");
+        assert!(bundle
+            .entries
+            .iter()
+            .any(|e| e["event"]["type"] == "witness.tree_head"));
+    }
+    let pair = verify_pair(&a, &b);
+    assert!(pair.is_valid(), "{pair}");
+    // The authority's log holds the issuance, with the credential for offline checking.
+    let issued = bundle(&authority).await;
+    assert!(issued
+        .entries
+        .iter()
+        .any(|e| e["event"]["type"] == "credential.issued"
+            && e["event"]["details"]["credential"].is_string()));
+    assert!(verify_bundle(&issued).is_valid());
+
+    // One changed entry is found, by index.
+    let mut tampered = a.clone();
+    let index = tampered
+        .entries
+        .iter()
+        .position(|e| e["event"]["type"] == "policy.decision")
+        .unwrap();
+    tampered.entries[index]["event"]["outcome"] = "deny".into();
+    let report = verify_bundle(&tampered);
+    assert!(!report.is_valid());
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.index == Some(index as u64)),
+        "{report}"
+    );
+    let _ = FindingKind::Unsigned;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trail_is_readable_by_the_admin_and_by_auditors_only() {
+    let (authority, node) = (connector(), connector());
+    trust(&authority, &node).await;
+    publish(&node).await;
+    let (status, head) = node.get("/api/v1/audit/head").await;
+    assert_eq!(status, 200, "{head}");
+    let size = head["head"]["tree_size"].as_u64().unwrap();
+    assert!(size >= 1);
+    let (status, entries) = node
+        .get(&format!("/api/v1/audit/entries?from=0&to={size}"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(entries["entries"].as_array().unwrap().len() as u64, size);
+    let (status, proof) = node.get("/api/v1/audit/proof/inclusion?index=0").await;
+    assert_eq!(status, 200, "{proof}");
+    let proof: symbolon_audit::InclusionProof = serde_json::from_value(proof).unwrap();
+    proof.verify().unwrap();
+    let (status, _) = node
+        .get(&format!("/api/v1/audit/proof/consistency?from=1&to={size}"))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = node.get("/api/v1/audit/proof/inclusion?index=999999").await;
+    assert_eq!(status, 400);
+
+    let head_url = format!("{}/api/v1/audit/head", node.url);
+    assert_eq!(http().get(&head_url).send().await.unwrap().status(), 401);
+    // An auditor with an AuditorCredential from the trusted authority may read.
+    let auditor = Identity::generate(KeyAlgorithm::Ed25519);
+    let credential = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
+        "type": ["VerifiableCredential", "AuditorCredential"],
+        "issuer": authority.did(),
+        "credentialSubject": {"id": auditor.did.as_str()}
+    });
+    let credential = issue_credential(&authority.identity, credential, Format::Jwt)
+        .await
+        .unwrap()
+        .to_text();
+    let response = http()
+        .get(&head_url)
+        .bearer_auth(token(&auditor, node.did(), &[&credential]).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert!(answer["jws"].is_string());
+    // A member without an AuditorCredential may not.
+    let member = Identity::generate(KeyAlgorithm::Ed25519);
+    let (membership, _) = membership(&authority, member.did.as_str(), "Hospital").await;
+    let response = http()
+        .get(&head_url)
+        .bearer_auth(token(&member, node.did(), &[&membership]).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
