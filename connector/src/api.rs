@@ -28,6 +28,8 @@ pub struct AppState {
     pub store: Store,
     /// The contract negotiation engine.
     pub negotiator: Negotiator,
+    /// The peer-network node, once joined.
+    pub peers: crate::p2p::PeerSlot,
     /// The admin token for management calls.
     pub admin_token: AdminToken,
     /// The data directory.

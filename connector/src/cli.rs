@@ -57,6 +57,8 @@ enum Command {
     Negotiate(manage::NegotiateArgs),
     /// List contract agreements (through the running server).
     Agreements(manage::AgreementsArgs),
+    /// List the peers on the peer network (through the running server).
+    Peers(manage::PeersArgs),
     /// Export and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -149,6 +151,7 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Negotiate(args) => manage::negotiate(args).await,
         Command::Agreements(args) => manage::agreements(args).await,
         Command::Audit(command) => audit::run(command).await,
+        Command::Peers(args) => manage::peers(args).await,
     }
 }
 

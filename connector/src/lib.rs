@@ -8,6 +8,7 @@
 //! - [`negotiation`]: contract negotiation (Dataspace Protocol 2025-1) as provider and consumer,
 //!   authenticated by self-issued tokens and decided by the offer's policy;
 //! - [`audit`]: the tamper-evident audit trail (signed tree heads, bundles, cross-witnessing);
+//! - [`p2p`]: the connector on the peer network (discovery, authenticated peers, announcements);
 //! - [`api`]: the HTTP APIs: the W3C VC-API, the Dataspace Protocol and the management API;
 //! - [`server`]: `symbolon serve`;
 //! - [`cli`]: the command line.
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod datadir;
 pub mod issuer;
 pub mod negotiation;
+pub mod p2p;
 pub mod server;
 pub mod store;
 pub mod trust;

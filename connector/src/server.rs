@@ -71,6 +71,40 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The base URL (`http://…` or `https://…`).
     pub url: String,
+    /// The application state (to join the peer network).
+    pub state: web::Data<AppState>,
+}
+
+impl Running {
+    /// Joins the peer network with `options`; returns the listen addresses.
+    pub async fn join_peers(
+        &self,
+        options: &crate::p2p::PeerOptions,
+    ) -> Result<Vec<symbolon_p2p::Multiaddr>, crate::p2p::JoinError> {
+        join_peers(&self.state, options).await
+    }
+}
+
+/// Joins the peer network for the server whose state is `state`; returns the listen addresses.
+pub async fn join_peers(
+    state: &AppState,
+    options: &crate::p2p::PeerOptions,
+) -> Result<Vec<symbolon_p2p::Multiaddr>, crate::p2p::JoinError> {
+    {
+        crate::p2p::join(
+            crate::p2p::JoinParts {
+                dir: &state.dir,
+                identity: &state.identity,
+                store: &state.store,
+                resolver: state.resolver.clone(),
+                status_source: state.status_source.clone(),
+                negotiator: &state.negotiator,
+                slot: &state.peers,
+            },
+            options,
+        )
+        .await
+    }
 }
 
 /// Binds and starts the connector's HTTP server on `dir`.
@@ -116,6 +150,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         identity,
         store,
         negotiator,
+        peers: Default::default(),
         admin_token,
         status: crate::issuer::StatusRegistry::new(dir.clone()),
         dir,
@@ -124,6 +159,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         status_source,
         nonces: Arc::new(MemoryNonceStore::default()),
     });
+    let shared = state.clone();
     let factory = move || {
         App::new()
             .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
@@ -136,7 +172,12 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
     }
     .map_err(|source| ServeError::Bind { addr, source })?
     .run();
-    Ok(Running { server, addr, url })
+    Ok(Running {
+        server,
+        addr,
+        url,
+        state: shared,
+    })
 }
 
 fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig, ServeError> {

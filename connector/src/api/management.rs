@@ -41,7 +41,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/agreements/{id}", web::get().to(get_agreement))
             .route("/trust-list", web::get().to(get_trust_list))
             .route("/trust-list", web::put().to(put_trust_list))
-            .route("/events", web::get().to(list_events)),
+            .route("/events", web::get().to(list_events))
+            .route("/peers", web::get().to(list_peers))
+            .route("/catalog/federated", web::get().to(federated_catalog)),
     );
 }
 
@@ -202,6 +204,9 @@ async fn create_offer(
             Value::Null,
         ))
         .await;
+    if let Some(node) = state.peers.get() {
+        crate::p2p::announce(node, &state.negotiator, &offer).await;
+    }
     Ok(HttpResponse::Created().json(offer))
 }
 
@@ -437,13 +442,45 @@ async fn list_events(
     Ok(HttpResponse::Ok().json(state.store.events.list()?))
 }
 
+/// The peers this connector knows: `[{peer_id, did, roles, addresses, last_seen,
+/// authenticated, reason, reachable}]`.
+#[utoipa::path(get, path = "/api/v1/peers", security(("admin" = [])),
+    responses((status = 200, description = "The peers"), (status = 404, description = "Not on the peer network")))]
+async fn list_peers(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&request, &state)?;
+    let node = state.peers.get().ok_or_else(not_on_network)?;
+    Ok(HttpResponse::Ok().json(node.peers()))
+}
+
+/// The offers authenticated peers announced.
+#[utoipa::path(get, path = "/api/v1/catalog/federated", security(("admin" = [])),
+    responses((status = 200, description = "The announced offers"), (status = 404, description = "Not on the peer network")))]
+async fn federated_catalog(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&request, &state)?;
+    let node = state.peers.get().ok_or_else(not_on_network)?;
+    Ok(HttpResponse::Ok().json(node.federated_catalog()))
+}
+
+fn not_on_network() -> ApiError {
+    ApiError::NotFound(
+        "this connector is not on the peer network (start `serve` with `--p2p`)".into(),
+    )
+}
+
 /// The management API's OpenAPI description.
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, the trust list and events of one Symbolon connector."),
     paths(openapi, list_offers, create_offer, get_offer, delete_offer, list_credentials,
           store_credential, list_negotiations, start_negotiation, get_negotiation,
-          list_agreements, get_agreement, get_trust_list, put_trust_list, list_events),
+          list_agreements, get_agreement, get_trust_list, put_trust_list, list_events,
+          list_peers, federated_catalog),
     components(schemas(Offer, OfferKind, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, Agreement, Event, CredentialToStore, TrustListToInstall,
                        crate::negotiation::state::NegotiationState,

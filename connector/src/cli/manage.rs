@@ -82,6 +82,46 @@ pub struct AgreementsArgs {
     json: bool,
 }
 
+/// `symbolon peers`.
+#[derive(Debug, clap::Args)]
+pub struct PeersArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `symbolon peers`.
+pub async fn peers(args: PeersArgs) -> CommandResult {
+    let peers = Management::for_dir(&args.dir)?
+        .call(reqwest::Method::GET, "/peers", None)
+        .await?;
+    if args.json {
+        return print_json(&peers);
+    }
+    for peer in peers.as_array().into_iter().flatten() {
+        let status = if peer["authenticated"] == true {
+            "authenticated".to_owned()
+        } else {
+            format!("not authenticated: {}", text(peer, "reason"))
+        };
+        let roles: Vec<&str> = peer["roles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        println!(
+            "{}  {}  [{}]  {status}",
+            text(peer, "did"),
+            text(peer, "peer_id"),
+            roles.join(",")
+        );
+    }
+    Ok(())
+}
+
 /// A client of the running server's management API.
 struct Management {
     url: String,

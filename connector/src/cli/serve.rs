@@ -26,6 +26,16 @@ pub struct ServeArgs {
     /// The public base URL, when it differs from the listening address.
     #[arg(long)]
     public_url: Option<String>,
+    /// Join the peer network, listening on this multiaddr (repeatable), e.g.
+    /// `/ip4/0.0.0.0/tcp/0`.
+    #[arg(long)]
+    p2p: Vec<String>,
+    /// A bootstrap peer, `…/p2p/<PeerId>` (repeatable; any connector can serve as one).
+    #[arg(long, requires = "p2p")]
+    bootstrap: Vec<String>,
+    /// Do not discover peers on the local network with mDNS.
+    #[arg(long, requires = "p2p")]
+    no_mdns: bool,
 }
 
 /// Runs `symbolon serve` until interrupted.
@@ -45,6 +55,22 @@ pub async fn run(args: ServeArgs) -> CommandResult {
     };
     let running = start(dir, options).context("cannot start the server")?;
     println!("listening on {}", running.url);
+    if !args.p2p.is_empty() {
+        let peers = crate::p2p::PeerOptions {
+            listen: args.p2p,
+            bootstrap: args.bootstrap,
+            mdns: !args.no_mdns,
+        };
+        let addresses = running
+            .join_peers(&peers)
+            .await
+            .context("cannot join the peer network")?;
+        for address in addresses {
+            println!("listening on {address}");
+        }
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
     running.server.await.context("the server failed")?;
     Ok(())
 }

@@ -7,3 +7,4 @@ mod audit;
 mod cli;
 mod dsp;
 mod negotiation;
+mod peers;

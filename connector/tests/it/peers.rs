@@ -1,0 +1,117 @@
+//! Two connectors on the peer network (127.0.0.1, mDNS off): they authenticate each other by
+//! their memberships, and an offer one publishes reaches the other's federated catalog.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use symbolon_connector::datadir::DataDir;
+use symbolon_connector::p2p::PeerOptions;
+use symbolon_connector::server::{start, ServeOptions};
+use symbolon_identity::KeyAlgorithm;
+
+use crate::dsp::*;
+
+async fn peer(
+    authority: &Connector,
+    role: &str,
+    bootstrap: Vec<String>,
+) -> (Connector, Vec<String>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
+    let running = start(
+        dir.clone(),
+        ServeOptions::new("127.0.0.1:0".parse().unwrap()),
+    )
+    .unwrap();
+    let node = Connector {
+        _dir: dir.clone(),
+        identity,
+        url: running.url.clone(),
+        token: dir.admin_token().unwrap().expose().to_owned(),
+        _tmp: tmp,
+    };
+    let state = running.state.clone();
+    tokio::spawn(running.server);
+    trust(authority, &node).await;
+    let (credential, _) = membership(authority, node.did(), role).await;
+    hold(&node, &credential).await;
+    let addresses = symbolon_connector::server::join_peers(
+        &state,
+        &PeerOptions {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            bootstrap,
+            mdns: false,
+        },
+    )
+    .await
+    .unwrap();
+    (node, addresses.iter().map(ToString::to_string).collect())
+}
+
+async fn until(node: &Connector, path: &str, check: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..200 {
+        let (status, body) = node.get(path).await;
+        if status == 200 && check(&body) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "{path} never satisfied the check: {:?}",
+        node.get(path).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_authenticate_each_other_and_see_each_others_offers() {
+    let authority = connector();
+    let (insurer, addresses) = peer(&authority, "Insurer", Vec::new()).await;
+    let (hospital, _) = peer(&authority, "Hospital", addresses.clone()).await;
+    assert!(addresses[0].contains("/p2p/12D3KooW"), "{addresses:?}");
+
+    let peers = until(&hospital, "/api/v1/peers", |peers| {
+        peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["did"] == insurer.did() && p["authenticated"] == true)
+    })
+    .await;
+    let entry = peers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["did"] == insurer.did())
+        .unwrap();
+    assert_eq!(entry["roles"], serde_json::json!(["Insurer"]));
+    until(&insurer, "/api/v1/peers", |peers| {
+        peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["did"] == hospital.did() && p["authenticated"] == true)
+    })
+    .await;
+
+    publish(&insurer).await;
+    let catalog = until(&hospital, "/api/v1/catalog/federated", |c| {
+        !c.as_array().unwrap().is_empty()
+    })
+    .await;
+    let offer = &catalog[0];
+    assert_eq!(offer["issuer"], insurer.did());
+    assert_eq!(offer["offer"]["id"], "ward-statistics");
+    assert_eq!(offer["offer"]["provider_url"], insurer.dsp());
+
+    let (_, events) = hospital.get("/api/v1/events").await;
+    assert!(events
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["type"] == "peer.authenticated"
+            && e["outcome"] == "ok"
+            && e["subject"] == insurer.did()));
+    let (status, _) = authority.get("/api/v1/peers").await;
+    assert_eq!(status, 404, "the authority is not on the peer network");
+}
