@@ -307,6 +307,21 @@ impl Negotiator {
         read_answer(url, response).await
     }
 
+    /// Sends a message about the negotiation `pid`; a failure is recorded as an event (the
+    /// negotiation stays where it is, and the counterparty can ask for its state).
+    async fn tell(&self, pid: &str, url: &str, audience: &str, message: &Value) {
+        if let Err(error) = self.send(url, audience, message, None).await {
+            self.record(Event::now(
+                "negotiation.send_failed",
+                self.did(),
+                pid,
+                "error",
+                serde_json::json!({ "reason": error.to_string() }),
+            ))
+            .await;
+        }
+    }
+
     /// Fetches `url` with GET, authenticated for `audience`.
     async fn fetch(&self, url: &str, audience: &str) -> Result<Value, SendError> {
         let response = self

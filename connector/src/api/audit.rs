@@ -3,7 +3,6 @@
 //! presenting a valid `AuditorCredential` (read-only): a self-issued token whose `vp` claim is
 //! a presentation bound to the token's `jti` and to this connector's DID.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -37,11 +36,7 @@ async fn reader(request: &HttpRequest, state: &AppState) -> Result<Reader, ApiEr
     if super::vc::require_admin(request, state).is_ok() {
         return Ok(Reader::Admin);
     }
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = super::vc::bearer(request);
     let negotiator = &state.negotiator;
     let caller = auth::authenticate(
         token,

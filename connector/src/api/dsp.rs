@@ -116,11 +116,7 @@ impl Refusal {
 
 /// Authenticates the caller's self-issued token; a failure is recorded as an event.
 async fn caller(request: &HttpRequest, state: &AppState) -> Result<Caller, DspError> {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = super::vc::bearer(request);
     let negotiator = &state.negotiator;
     match auth::authenticate(
         token,

@@ -20,14 +20,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/identifiers/{did}", web::get().to(resolve_did));
 }
 
-/// Checks `Authorization: Bearer <admin token>` in constant time.
-pub fn require_admin(request: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let token = request
+/// The token of an `Authorization: Bearer <token>` header, if any.
+pub fn bearer(request: &HttpRequest) -> Option<&str> {
+    request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized)?;
+}
+
+/// Checks `Authorization: Bearer <admin token>` in constant time.
+pub fn require_admin(request: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let token = bearer(request).ok_or(ApiError::Unauthorized)?;
     if state.admin_token.matches(token.trim()) {
         Ok(())
     } else {

@@ -14,7 +14,6 @@ use super::state::{transition, IllegalTransition, Move, NegotiationState, Role};
 use super::{now, DspError, Negotiator, SendError};
 use crate::catalog;
 use crate::store::negotiations::Negotiation;
-use crate::store::Event;
 
 /// What a consumer asks for.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -342,16 +341,7 @@ impl Negotiator {
             "{}/negotiations/{provider_pid}/agreement/verification",
             next.counterparty_address
         );
-        if let Err(error) = self.send(&url, &next.counterparty, &message, None).await {
-            self.record(Event::now(
-                "negotiation.send_failed",
-                self.did(),
-                pid,
-                "error",
-                json!({ "reason": error.to_string() }),
-            ))
-            .await;
-        }
+        self.tell(pid, &url, &next.counterparty, &message).await;
     }
 
     /// `POST /negotiations/:pid/events` on the consumer: the provider finalised.

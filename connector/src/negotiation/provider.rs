@@ -364,16 +364,7 @@ impl Negotiator {
             "{}/negotiations/{}/agreement",
             next.counterparty_address, next.consumer_pid
         );
-        if let Err(error) = self.send(&url, &next.counterparty, &message, None).await {
-            self.record(Event::now(
-                "negotiation.send_failed",
-                self.did(),
-                pid,
-                "error",
-                json!({ "reason": error.to_string() }),
-            ))
-            .await;
-        }
+        self.tell(pid, &url, &next.counterparty, &message).await;
         Ok(())
     }
 
@@ -405,16 +396,7 @@ impl Negotiator {
             "{}/negotiations/{}/events",
             next.counterparty_address, next.consumer_pid
         );
-        if let Err(error) = self.send(&url, &next.counterparty, &message, None).await {
-            self.record(Event::now(
-                "negotiation.send_failed",
-                self.did(),
-                pid,
-                "error",
-                json!({ "reason": error.to_string() }),
-            ))
-            .await;
-        }
+        self.tell(pid, &url, &next.counterparty, &message).await;
     }
 
     /// Terminates a provider negotiation and tells the consumer why.
@@ -443,16 +425,7 @@ impl Negotiator {
             "{}/negotiations/{}/termination",
             next.counterparty_address, next.consumer_pid
         );
-        if let Err(error) = self.send(&url, &next.counterparty, &message, None).await {
-            self.record(Event::now(
-                "negotiation.send_failed",
-                self.did(),
-                pid,
-                "error",
-                json!({ "reason": error.to_string() }),
-            ))
-            .await;
-        }
+        self.tell(pid, &url, &next.counterparty, &message).await;
         Ok(())
     }
 }
