@@ -307,6 +307,35 @@ impl Negotiator {
         read_answer(url, response).await
     }
 
+    /// Makes one of this connector's own moves on `pid` (stored and announced); a move the
+    /// state no longer allows is logged and skipped.
+    async fn own_move(&self, pid: &str, role: state::Role, mv: state::Move) -> Option<Negotiation> {
+        let result = self
+            .inner
+            .store
+            .negotiations
+            .update(pid, |mut n| {
+                n.state = state::transition(n.state, role, mv)?;
+                n.updated = now();
+                Ok::<_, DspError>(n)
+            })
+            .await;
+        match result {
+            Ok(Ok(next)) => {
+                self.changed(pid, &next, self.did()).await;
+                Some(next)
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(%error, pid, "cannot make the move");
+                None
+            }
+            Err(error) => {
+                tracing::error!(%error, pid, "cannot make the move");
+                None
+            }
+        }
+    }
+
     /// Sends a message about the negotiation `pid`; a failure is recorded as an event (the
     /// negotiation stays where it is, and the counterparty can ask for its state).
     async fn tell(&self, pid: &str, url: &str, audience: &str, message: &Value) {

@@ -314,21 +314,9 @@ impl Negotiator {
 
     /// Moves AGREED → VERIFIED and tells the provider.
     async fn verify_agreement(&self, pid: &str) {
-        let next = match self
-            .store()
-            .negotiations
-            .update(pid, |mut n| {
-                n.state = transition(n.state, Role::Consumer, Move::Verify)?;
-                n.updated = now();
-                Ok::<_, DspError>(n)
-            })
-            .await
-        {
-            Ok(Ok(next)) => next,
-            Ok(Err(error)) => return tracing::warn!(%error, pid, "cannot verify"),
-            Err(error) => return tracing::error!(%error, pid, "cannot verify"),
+        let Some(next) = self.own_move(pid, Role::Consumer, Move::Verify).await else {
+            return;
         };
-        self.changed(pid, &next, self.did()).await;
         let provider_pid = next.provider_pid.clone().unwrap_or_default();
         let mut message = messages::build(
             "ContractAgreementVerificationMessage",

@@ -370,21 +370,9 @@ impl Negotiator {
 
     /// Moves VERIFIED → FINALIZED and tells the consumer.
     async fn finalize(&self, pid: &str) {
-        let next = match self
-            .store()
-            .negotiations
-            .update(pid, |mut n| {
-                n.state = transition(n.state, Role::Provider, Move::Finalize)?;
-                n.updated = now();
-                Ok::<_, DspError>(n)
-            })
-            .await
-        {
-            Ok(Ok(next)) => next,
-            Ok(Err(error)) => return tracing::warn!(%error, pid, "cannot finalise"),
-            Err(error) => return tracing::error!(%error, pid, "cannot finalise"),
+        let Some(next) = self.own_move(pid, Role::Provider, Move::Finalize).await else {
+            return;
         };
-        self.changed(pid, &next, self.did()).await;
         let mut message = messages::build(
             "ContractNegotiationEventMessage",
             json!({ "providerPid": pid, "consumerPid": next.consumer_pid, "eventType": "FINALIZED" }),
