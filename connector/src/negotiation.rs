@@ -336,6 +336,31 @@ impl Negotiator {
         }
     }
 
+    /// Applies a move the counterparty `by` (DID `actor`) made on `pid`: checked against the
+    /// state machine, stored (flushed) and announced.
+    async fn apply_move(
+        &self,
+        pid: &str,
+        actor: &str,
+        by: state::Role,
+        mv: state::Move,
+        also: impl FnOnce(&mut Negotiation),
+    ) -> Result<Negotiation, DspError> {
+        let next = self
+            .inner
+            .store
+            .negotiations
+            .update(pid, |mut n| {
+                n.state = state::transition(n.state, by, mv)?;
+                n.updated = now();
+                also(&mut n);
+                Ok::<_, DspError>(n)
+            })
+            .await??;
+        self.changed(pid, &next, actor).await;
+        Ok(next)
+    }
+
     /// Sends a message about the negotiation `pid`; a failure is recorded as an event (the
     /// negotiation stays where it is, and the counterparty can ask for its state).
     async fn tell(&self, pid: &str, url: &str, audience: &str, message: &Value) {

@@ -425,18 +425,8 @@ impl Negotiator {
                 "no consumer negotiation `{pid}` with provider process `{provider_pid}`"
             )));
         }
-        let next = self
-            .store()
-            .negotiations
-            .update(pid, |mut n| {
-                n.state = transition(n.state, Role::Provider, mv)?;
-                n.updated = now();
-                also(&mut n);
-                Ok::<_, DspError>(n)
-            })
-            .await??;
-        self.changed(pid, &next, &caller.did).await;
-        Ok(next)
+        self.apply_move(pid, &caller.did, Role::Provider, mv, also)
+            .await
     }
 }
 

@@ -151,18 +151,8 @@ impl Negotiator {
                 "no provider negotiation `{pid}` with consumer process `{consumer_pid}`"
             )));
         }
-        let next = self
-            .store()
-            .negotiations
-            .update(pid, |mut n| {
-                n.state = transition(n.state, Role::Consumer, mv)?;
-                n.updated = now();
-                also(&mut n);
-                Ok::<_, DspError>(n)
-            })
-            .await??;
-        self.changed(pid, &next, &caller.did).await;
-        Ok(next)
+        self.apply_move(pid, &caller.did, Role::Consumer, mv, also)
+            .await
     }
 
     /// Verifies the consumer's presentation, evaluates the offer's policy, and answers with
