@@ -7,6 +7,7 @@ pub mod event;
 pub mod head;
 pub mod merkle;
 pub mod report;
+mod segment;
 pub mod store;
 pub mod verify;
 

@@ -1,7 +1,10 @@
 //! The durable log: entries and signed heads in a `sled` tree, with group commit.
 //!
-//! Keys are `e` + the big-endian index (the canonical entry) and `h` + the big-endian tree
-//! size (the signed head's JWS). An append returns only after `sled` has flushed it to disk.
+//! Keys are `e` + the big-endian index of a segment's first entry and `h` + the big-endian
+//! tree size (the signed head's JWS). A segment holds the canonical entries of one append (a
+//! batch is cut into segments of at most [`SEGMENT_ENTRIES`]), so a batch costs one `sled`
+//! write, not one per entry. An append returns only after
+//! `sled` has flushed it to disk.
 //! Concurrent appenders share flushes: whoever finds no flush running becomes the leader,
 //! flushes everything appended so far and wakes the others (a Mutex and a Condvar); while it
 //! flushes, the next group gathers.
@@ -18,8 +21,12 @@ use crate::bundle::{AuditBundle, BUNDLE_FORMAT};
 use crate::event::{AuditEvent, Entry, EventError, GENESIS_PREV, MAX_ENTRY_BYTES};
 use crate::head::{HeadError, SignedTreeHead, TreeHead};
 use crate::merkle::{leaf_hash, Hash, MerkleTree, ProofError};
+use crate::segment;
 
 const ENTRY_PREFIX: u8 = b'e';
+
+/// Most entries one stored segment holds.
+pub const SEGMENT_ENTRIES: usize = 1024;
 const HEAD_PREFIX: u8 = b'h';
 
 /// Most entries one [`DurableLog::entries`] call returns.
@@ -231,24 +238,32 @@ impl DurableLog {
         let mut prev = GENESIS_PREV;
         for item in tree.scan_prefix([ENTRY_PREFIX]) {
             let (key, value) = item?;
-            let expected = merkle.len();
-            let corrupt = |reason: String| StoreError::Corrupt {
-                index: expected,
-                reason,
-            };
-            if key_index(&key) != Some(expected) {
-                return Err(corrupt(format!(
-                    "the next stored key is {:?}, not entry {expected}",
-                    key_index(&key)
-                )));
+            let start = merkle.len();
+            if key_index(&key) != Some(start) {
+                return Err(StoreError::Corrupt {
+                    index: start,
+                    reason: format!(
+                        "the next stored key is {:?}, not entry {start}",
+                        key_index(&key)
+                    ),
+                });
             }
-            let entry: Entry = serde_json::from_slice(&value)
-                .map_err(|e| corrupt(format!("not an entry: {e}")))?;
-            if entry.index != expected || entry.prev_hash() != Some(prev) {
-                return Err(corrupt("its index or hash chain is wrong".into()));
+            for bytes in segment::decode(&value, start)? {
+                let expected = merkle.len();
+                let entry: Entry =
+                    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+                        index: expected,
+                        reason: format!("not an entry: {e}"),
+                    })?;
+                if entry.index != expected || entry.prev_hash() != Some(prev) {
+                    return Err(StoreError::Corrupt {
+                        index: expected,
+                        reason: "its index or hash chain is wrong".into(),
+                    });
+                }
+                prev = leaf_hash(bytes);
+                merkle.push_hash(prev);
             }
-            prev = leaf_hash(&value);
-            merkle.push_hash(prev);
         }
         let mut latest_head = None;
         if let Some(item) = tree.scan_prefix([HEAD_PREFIX]).next_back() {
@@ -305,8 +320,10 @@ impl DurableLog {
             .leaf(index.wrapping_sub(1))
             .unwrap_or(GENESIS_PREV);
         let bytes = encode_entry(&event_jcs, index, &prev)?;
-        self.tree.insert(entry_key(index), bytes.as_slice())?;
-        state.merkle.push_hash(leaf_hash(&bytes));
+        let hash = leaf_hash(&bytes);
+        self.tree
+            .insert(entry_key(index), segment::encode(&[bytes]))?;
+        state.merkle.push_hash(hash);
         self.wait_durable(state, index + 1)?;
         Ok(index)
     }
@@ -325,12 +342,16 @@ impl DurableLog {
             .unwrap_or(GENESIS_PREV);
         let mut batch = sled::Batch::default();
         let mut hashes = Vec::with_capacity(encoded.len());
-        for (offset, event_jcs) in encoded.iter().enumerate() {
-            let index = first + offset as u64;
-            let bytes = encode_entry(event_jcs, index, &prev)?;
-            prev = leaf_hash(&bytes);
-            hashes.push(prev);
-            batch.insert(&entry_key(index), bytes);
+        for (chunk_no, chunk) in encoded.chunks(SEGMENT_ENTRIES).enumerate() {
+            let start = first + (chunk_no * SEGMENT_ENTRIES) as u64;
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (offset, event_jcs) in chunk.iter().enumerate() {
+                let bytes = encode_entry(event_jcs, start + offset as u64, &prev)?;
+                prev = leaf_hash(&bytes);
+                hashes.push(prev);
+                entries.push(bytes);
+            }
+            batch.insert(&entry_key(start), segment::encode(&entries));
         }
         self.tree.apply_batch(batch)?;
         for hash in hashes {
@@ -428,13 +449,44 @@ impl DurableLog {
                 len,
             });
         }
-        self.tree
-            .get(entry_key(index))?
-            .map(|v| v.to_vec())
-            .ok_or_else(|| StoreError::Corrupt {
-                index,
-                reason: "the entry is missing".into(),
-            })
+        let mut found = None;
+        self.for_each_stored(index, index + 1, |_, bytes| {
+            found = Some(bytes.to_vec());
+            Ok(())
+        })?;
+        found.ok_or_else(|| StoreError::Corrupt {
+            index,
+            reason: "the entry is missing".into(),
+        })
+    }
+
+    /// Calls `f` with the index and canonical bytes of every stored entry in `from..to`, in
+    /// order, reading only the segments that hold them.
+    fn for_each_stored(
+        &self,
+        from: u64,
+        to: u64,
+        mut f: impl FnMut(u64, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if from >= to {
+            return Ok(());
+        }
+        // The segment holding `from` starts at or before it.
+        let start_key = match self.tree.range(entry_key(0)..=entry_key(from)).next_back() {
+            Some(item) => item?.0,
+            None => return Ok(()),
+        };
+        for item in self.tree.range(start_key..sled::IVec::from(&entry_key(to))) {
+            let (key, value) = item?;
+            let start = key_index(&key).unwrap_or(u64::MAX);
+            for (offset, bytes) in segment::decode(&value, start)?.into_iter().enumerate() {
+                let index = start + offset as u64;
+                if (from..to).contains(&index) {
+                    f(index, bytes)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Entries `from..to` (at most [`MAX_ENTRIES_PER_READ`]).
@@ -444,15 +496,14 @@ impl DurableLog {
             return Err(StoreError::Range { from, to, len });
         }
         let mut out = Vec::with_capacity((to - from) as usize);
-        for item in self.tree.range(entry_key(from)..entry_key(to)) {
-            let (key, value) = item?;
-            let index = key_index(&key).unwrap_or(u64::MAX);
-            let entry = serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt {
+        self.for_each_stored(from, to, |index, bytes| {
+            let entry = serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
                 index,
                 reason: e.to_string(),
             })?;
             out.push(entry);
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -514,14 +565,14 @@ impl DurableLog {
     ) -> Result<AuditBundle, StoreError> {
         let len = self.len();
         let mut entries = Vec::new();
-        for item in self.tree.range(entry_key(0)..entry_key(len)) {
-            let (key, value) = item?;
-            let entry: Value = serde_json::from_slice(&value).map_err(|e| StoreError::Corrupt {
-                index: key_index(&key).unwrap_or(u64::MAX),
+        self.for_each_stored(0, len, |index, bytes| {
+            let entry: Value = serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+                index,
                 reason: e.to_string(),
             })?;
             entries.push(entry);
-        }
+            Ok(())
+        })?;
         if !did_documents.contains_key(log_id) {
             if let Ok(document) = Did::parse(log_id).and_then(|did| offline_document(&did)) {
                 did_documents.insert(log_id.to_owned(), document);

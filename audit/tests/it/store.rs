@@ -107,3 +107,86 @@ fn out_of_range_reads_are_errors() {
     assert!(matches!(log.append(&bad), Err(StoreError::Event(_))));
     assert_eq!(log.len(), 10);
 }
+
+#[test]
+fn large_batches_span_segments_and_read_back_entry_by_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = org();
+    let (root, bytes_1023) = {
+        let db = sled::open(dir.path()).unwrap();
+        let log = DurableLog::open(db.open_tree("audit").unwrap()).unwrap();
+        log.append(&event(&org.did, 0)).unwrap();
+        let batch: Vec<_> = (1..=2500).map(|i| event(&org.did, i)).collect();
+        // 2500 entries: three segments (1024, 1024, 452) after the single append.
+        assert_eq!(log.append_batch(&batch).unwrap(), 1);
+        log.append(&event(&org.did, 2501)).unwrap();
+        assert_eq!(log.len(), 2502);
+        let across = log.entries(1020, 1030).unwrap();
+        assert_eq!(
+            across.iter().map(|e| e.index).collect::<Vec<_>>(),
+            (1020..1030).collect::<Vec<_>>()
+        );
+        assert_eq!(across[5].event.subject, "offer-1025");
+        assert_eq!(
+            log.entries(2500, 2502).unwrap()[1].event.subject,
+            "offer-2501"
+        );
+        log.sign_head(&org.key, &org.did).unwrap();
+        let report = verify_bundle(
+            &log.export(org.did.as_str(), Default::default(), Vec::new())
+                .unwrap(),
+        );
+        assert!(report.is_valid(), "{report}");
+        assert_eq!(report.signed_size, 2502);
+        (log.root().unwrap(), log.entry_bytes(1023).unwrap())
+    };
+    let db = sled::open(dir.path()).unwrap();
+    let log = DurableLog::open(db.open_tree("audit").unwrap()).unwrap();
+    assert_eq!(log.len(), 2502);
+    assert_eq!(log.root().unwrap(), root);
+    assert_eq!(log.entry_bytes(1023).unwrap(), bytes_1023);
+    assert_eq!(log.entries(0, 2502).unwrap().len(), 2502);
+}
+
+#[test]
+fn logs_stored_one_entry_per_key_still_open_and_grow() {
+    let org = org();
+    org.fill(5, 100);
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    let tree = db.open_tree("audit").unwrap();
+    // The layout before segments: each key held one canonical entry, whole.
+    for index in 0..5u64 {
+        let mut key = vec![b'e'];
+        key.extend_from_slice(&index.to_be_bytes());
+        tree.insert(key, org.log.entry_bytes(index).unwrap())
+            .unwrap();
+    }
+    let log = DurableLog::open(tree.clone()).unwrap();
+    assert_eq!(log.len(), 5);
+    assert_eq!(log.root().unwrap(), org.log.root().unwrap());
+    log.append_batch(&[event(&org.did, 5), event(&org.did, 6)])
+        .unwrap();
+    assert_eq!(log.entries(3, 7).unwrap()[3].event.subject, "offer-6");
+    drop(log);
+    assert_eq!(DurableLog::open(tree).unwrap().len(), 7);
+}
+
+#[test]
+fn a_damaged_segment_is_refused_at_open_naming_its_entry() {
+    let org = org();
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    let tree = db.open_tree("audit").unwrap();
+    let log = DurableLog::open(tree.clone()).unwrap();
+    let batch: Vec<_> = (0..10).map(|i| event(&org.did, i)).collect();
+    log.append_batch(&batch).unwrap();
+    drop(log);
+    let mut key = vec![b'e'];
+    key.extend_from_slice(&0u64.to_be_bytes());
+    let stored = tree.get(&key).unwrap().unwrap().to_vec();
+    // Cut the segment inside its last entry.
+    tree.insert(&key, &stored[..stored.len() - 3]).unwrap();
+    match DurableLog::open(tree.clone()) {
+        Err(StoreError::Corrupt { index, .. }) => assert_eq!(index, 9),
+        other => panic!("expected a corrupt entry 9, got {other:?}"),
+    }
+}
