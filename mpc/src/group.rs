@@ -95,40 +95,19 @@ pub fn hash_to_points<I: AsRef<[u8]> + Sync>(domain: &[u8], items: &[I]) -> Vec<
 /// here applies the same number of these steps to every value it
 /// compares, so the extra factors of two cancel out of all comparisons.
 pub fn mul_compress(points: &[RistrettoPoint], k: &Scalar) -> Vec<[u8; POINT_BYTES]> {
-    let chunk = points.len().div_ceil(2048).max(1) * 1024;
-    let chunks: Vec<&[RistrettoPoint]> = points.chunks(chunk.min(4096)).collect();
-    let map = |c: &&[RistrettoPoint]| {
-        let scaled: Vec<RistrettoPoint> = c.iter().map(|p| p * k).collect();
-        RistrettoPoint::double_and_compress_batch(&scaled)
-            .into_iter()
-            .map(|p| p.to_bytes())
-            .collect::<Vec<_>>()
-    };
-    let parts = if chunks.len() < 2 {
-        chunks.iter().map(map).collect()
-    } else {
-        par_map_chunks(&chunks, map)
-    };
-    parts.into_iter().flatten().collect()
-}
-
-/// Like [`par_map`] for a few large work items.
-fn par_map_chunks<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = items.len().div_ceil(threads.max(1)).max(1);
-    let f = &f;
-    std::thread::scope(|s| {
-        let hs: Vec<_> = items
-            .chunks(per)
-            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<U>>()))
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for h in hs {
-            if let Ok(v) = h.join() {
-                out.extend(v);
-            }
-        }
-        out
+    // One even range per core (uneven chunks would leave a core idle),
+    // compressed 1024 points at a time.
+    par_ranges(points.len(), |range| {
+        points.get(range).map_or_else(Vec::new, |part| {
+            part.chunks(1024)
+                .flat_map(|c| {
+                    let scaled: Vec<RistrettoPoint> = c.iter().map(|p| p * k).collect();
+                    RistrettoPoint::double_and_compress_batch(&scaled)
+                        .into_iter()
+                        .map(|p| p.to_bytes())
+                })
+                .collect()
+        })
     })
 }
 
