@@ -26,16 +26,24 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     /// How long fetched status lists are cached when verifying.
     pub status_cache_ttl: Duration,
+    /// How often a tree head is signed over new audit entries (none when nothing was
+    /// appended since the last head).
+    pub head_interval: Duration,
 }
 
+/// How often `serve` signs a tree head over new audit entries by default.
+pub const DEFAULT_HEAD_INTERVAL: Duration = Duration::from_secs(5);
+
 impl ServeOptions {
-    /// Plain HTTP on `http`, with the default status list cache of 30 seconds.
+    /// Plain HTTP on `http`, with the default status list cache of 30 seconds and a tree
+    /// head signed every [`DEFAULT_HEAD_INTERVAL`] while there are new audit entries.
     pub fn new(http: SocketAddr) -> Self {
         ServeOptions {
             http,
             tls: None,
             public_url: None,
             status_cache_ttl: Duration::from_secs(30),
+            head_interval: DEFAULT_HEAD_INTERVAL,
         }
     }
 }
@@ -160,6 +168,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         nonces: Arc::new(MemoryNonceStore::default()),
     });
     let shared = state.clone();
+    spawn_head_signer(&state, options.head_interval);
     let factory = move || {
         App::new()
             .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
@@ -178,6 +187,37 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         url,
         state: shared,
     })
+}
+
+/// Signs a tree head every `interval` while the log grows, so that a rewritten entry is
+/// located between two heads a few seconds apart. Runs while the server's state lives, on the
+/// caller's Tokio runtime (none: no periodic heads, which only a library caller outside a
+/// runtime would see).
+fn spawn_head_signer(state: &web::Data<AppState>, interval: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("no async runtime: tree heads are signed only on request");
+        return;
+    };
+    let weak = Arc::downgrade(&state.clone().into_inner());
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let Some(state) = weak.upgrade() else { break };
+            let (store, identity) = (state.store.clone(), state.identity.clone());
+            drop(state);
+            let signed =
+                tokio::task::spawn_blocking(move || crate::audit::current_head(&store, &identity))
+                    .await;
+            match signed {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!("cannot sign a tree head: {e}"),
+                Err(e) => tracing::warn!("the tree head signer stopped: {e}"),
+            }
+        }
+    });
 }
 
 fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig, ServeError> {

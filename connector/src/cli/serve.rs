@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// Do not discover peers on the local network with mDNS.
     #[arg(long, requires = "p2p")]
     no_mdns: bool,
+    /// Seconds between signed tree heads while audit entries are appended.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    head_interval: u64,
 }
 
 /// Runs `symbolon serve` until interrupted.
@@ -51,6 +54,7 @@ pub async fn run(args: ServeArgs) -> CommandResult {
     let options = ServeOptions {
         tls,
         public_url: args.public_url,
+        head_interval: std::time::Duration::from_secs(args.head_interval),
         ..ServeOptions::new(args.http)
     };
     let running = start(dir, options).context("cannot start the server")?;

@@ -142,3 +142,42 @@ async fn the_trail_is_readable_by_the_admin_and_by_auditors_only() {
         .unwrap();
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_signs_a_tree_head_soon_after_new_entries() {
+    use std::time::{Duration, Instant};
+    use symbolon_connector::datadir::DataDir;
+    use symbolon_connector::server::{start, ServeOptions};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(tmp.path());
+    let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
+    let options = ServeOptions {
+        head_interval: Duration::from_millis(50),
+        ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
+    };
+    let running = start(dir, options).unwrap();
+    let log = running.state.store.events.log().clone();
+    tokio::spawn(running.server);
+    for round in 0..2u64 {
+        let event = symbolon_audit::AuditEvent::new(
+            "policy.decision",
+            identity.did.as_str(),
+            &format!("offer-{round}"),
+            "permit",
+        );
+        let appended = log.append(&event).unwrap() + 1;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while log.head().is_none_or(|h| h.head.tree_size < appended) {
+            assert!(
+                Instant::now() < deadline,
+                "no tree head over {appended} entries"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let head = log.head().unwrap();
+        assert_eq!(head.head.log_id, identity.did.as_str());
+        assert_eq!(head.head.root_hash, log.root().unwrap());
+    }
+    assert!(log.heads().unwrap().len() >= 2);
+}
