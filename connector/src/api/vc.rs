@@ -182,7 +182,7 @@ async fn update_status(
                     json!({ "revoked": record.revoked, "suspended": record.suspended }),
                 ))
                 .await;
-            Ok(HttpResponse::Ok().json(json!({"credentialId": id, "revoked": record.revoked, "suspended": record.suspended})))
+            Ok(HttpResponse::Ok().json(json!({"credentialId": id, "statusIndex": record.index, "revoked": record.revoked, "suspended": record.suspended})))
         }
     }
 }

@@ -8,11 +8,12 @@ use serde_json::Value;
 use symbolon_identity::status_list::{HttpStatusSource, StatusPurpose};
 use symbolon_identity::{credential, issue_credential, Did, DidResolver, Format, Input, Verifier};
 
+use super::manage::Management;
 use super::{print_report, read_input, CommandResult, DataDirArg, Failure};
 use crate::datadir::{DataDir, SERVE_URL_FILE};
 use crate::issuer::StatusRegistry;
 use crate::store::credentials::HeldCredential;
-use crate::store::Store;
+use crate::store::{Event, Store, StoreError};
 
 /// Credential commands.
 #[derive(Debug, clap::Subcommand)]
@@ -102,9 +103,11 @@ pub async fn run(command: CredentialCommand) -> CommandResult {
     match command {
         CredentialCommand::Issue(args) => issue(args).await,
         CredentialCommand::Verify(args) => verify(args).await,
-        CredentialCommand::Revoke(args) => set_status(args, StatusPurpose::Revocation, true),
-        CredentialCommand::Suspend(args) => set_status(args, StatusPurpose::Suspension, true),
-        CredentialCommand::Reinstate(args) => set_status(args, StatusPurpose::Suspension, false),
+        CredentialCommand::Revoke(args) => set_status(args, StatusPurpose::Revocation, true).await,
+        CredentialCommand::Suspend(args) => set_status(args, StatusPurpose::Suspension, true).await,
+        CredentialCommand::Reinstate(args) => {
+            set_status(args, StatusPurpose::Suspension, false).await
+        }
         CredentialCommand::Store { dir, file } => store(dir, &file).await,
         CredentialCommand::List { dir, json } => list(dir, json),
     }
@@ -158,11 +161,70 @@ async fn issue(args: IssueArgs) -> CommandResult {
             .assign(&mut unsigned, &base)
             .context("cannot assign a status index")?;
     }
+    let Some(store) = open_trail(&dir)? else {
+        // `serve` holds the store: it issues, so that the issuance lands in its audit trail.
+        let answer = Management::for_dir(&args.dir)?
+            .call_at(
+                reqwest::Method::POST,
+                "/credentials/issue",
+                Some(
+                    serde_json::json!({"credential": unsigned, "options": {"format": args.format}}),
+                ),
+            )
+            .await?;
+        println!("{}", unenvelop(answer.get("verifiableCredential")));
+        return Ok(());
+    };
     let signed = issue_credential(&identity, unsigned, format)
         .await
         .context("cannot issue the credential")?;
-    println!("{}", signed.to_text());
+    let text = signed.to_text();
+    let id = credential_id(&text);
+    store
+        .events
+        .append_blocking(&Event::now(
+            "credential.issued",
+            identity.did.as_str(),
+            id,
+            "ok",
+            serde_json::json!({ "credential": text }),
+        ))
+        .context("cannot record the issuance in the audit trail")?;
+    println!("{text}");
     Ok(())
+}
+
+/// Opens the store to record an issuer's action in its audit trail; `None` when `symbolon
+/// serve` holds it (the action then goes through the server, which records it).
+fn open_trail(dir: &DataDir) -> Result<Option<Store>, Failure> {
+    match Store::open(dir.root()) {
+        Ok(store) => Ok(Some(store)),
+        Err(StoreError::InUse { .. }) => Ok(None),
+        Err(error) => Err(Failure::Failed(
+            anyhow!(error).context("cannot open the store for the audit trail"),
+        )),
+    }
+}
+
+/// The `id` of a secured credential (compact JWS or JSON), or "" when it has none.
+fn credential_id(text: &str) -> String {
+    symbolon_identity::verify::peek_jwt_payload(text)
+        .or_else(|| serde_json::from_str::<Value>(text).ok())
+        .and_then(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The printed form of a credential the VC-API returned: the compact JWS inside an
+/// `EnvelopedVerifiableCredential`, or the JSON document.
+fn unenvelop(credential: Option<&Value>) -> String {
+    let credential = credential.cloned().unwrap_or(Value::Null);
+    let enveloped = credential
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| id.strip_prefix("data:application/"))
+        .and_then(|rest| rest.split_once(','))
+        .map(|(_, token)| token.to_owned());
+    enveloped.unwrap_or_else(|| serde_json::to_string_pretty(&credential).unwrap_or_default())
 }
 
 /// A verifier with an HTTP status source and, if given, a trust list.
@@ -205,7 +267,7 @@ async fn verify(args: VerifyArgs) -> CommandResult {
     print_report(&report, args.json)
 }
 
-fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> CommandResult {
+async fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> CommandResult {
     let dir = DataDir::new(&args.dir.data_dir);
     let id = if std::path::Path::new(&args.credential).is_file() {
         let text = read_input(&args.credential)?;
@@ -222,14 +284,48 @@ fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> CommandR
     } else {
         args.credential.clone()
     };
-    let record = StatusRegistry::new(dir)
-        .set(&id, purpose, value)
-        .context("cannot change the status")?;
     let verb = match (purpose, value) {
         (StatusPurpose::Revocation, _) => "revoked",
         (StatusPurpose::Suspension, true) => "suspended",
         (StatusPurpose::Suspension, false) => "reinstated",
     };
+    let Some(store) = open_trail(&dir)? else {
+        // `serve` holds the store: it changes the status and records the change.
+        let answer = Management::for_dir(&args.dir)?
+            .call_at(
+                reqwest::Method::POST,
+                "/credentials/status",
+                Some(serde_json::json!({
+                    "credentialId": id,
+                    "credentialStatus": [{"statusPurpose": purpose.as_str(), "status": value}],
+                })),
+            )
+            .await?;
+        let index = answer.get("statusIndex").and_then(Value::as_u64);
+        println!("{verb} {id} (status index {})", index.unwrap_or_default());
+        return Ok(());
+    };
+    let identity = dir.identity().context("cannot load the identity")?;
+    let record = StatusRegistry::new(dir)
+        .set(&id, purpose, value)
+        .context("cannot change the status")?;
+    let outcome = if record.revoked {
+        "revoked"
+    } else if record.suspended {
+        "suspended"
+    } else {
+        "active"
+    };
+    store
+        .events
+        .append_blocking(&Event::now(
+            "credential.status",
+            identity.did.as_str(),
+            &id,
+            outcome,
+            serde_json::json!({ "revoked": record.revoked, "suspended": record.suspended }),
+        ))
+        .context("cannot record the status change in the audit trail")?;
     println!("{verb} {id} (status index {})", record.index);
     Ok(())
 }

@@ -123,14 +123,14 @@ pub async fn peers(args: PeersArgs) -> CommandResult {
 }
 
 /// A client of the running server's management API.
-struct Management {
+pub(super) struct Management {
     url: String,
     token: String,
     http: reqwest::Client,
 }
 
 impl Management {
-    fn for_dir(dir: &DataDirArg) -> Result<Self, Failure> {
+    pub(super) fn for_dir(dir: &DataDirArg) -> Result<Self, Failure> {
         let dir = DataDir::new(&dir.data_dir);
         let url = dir
             .read_text(SERVE_URL_FILE)
@@ -155,7 +155,17 @@ impl Management {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, Failure> {
-        let url = format!("{}/api/v1{path}", self.url);
+        self.call_at(method, &format!("/api/v1{path}"), body).await
+    }
+
+    /// Calls `path` under the server's base URL (the VC-API's routes sit at the root).
+    pub(super) async fn call_at(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Failure> {
+        let url = format!("{}{path}", self.url);
         let mut request = self.http.request(method, &url).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);

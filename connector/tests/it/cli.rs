@@ -117,8 +117,33 @@ fn p256_identity_issues_verifiable_credentials() {
         claims,
     ]);
     let file = dir.path().join("vc.jwt");
-    std::fs::write(&file, vc).unwrap();
+    std::fs::write(&file, &vc).unwrap();
     ok(&["credential", "verify", file.to_str().unwrap()]);
+    // Without a running server the CLI records the issuance in the trail itself.
+    let issued = trail_events(dir.path(), "credential.issued");
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0]["details"]["credential"], vc.trim());
+}
+
+/// The events of `kind` in the audit trail of `dir`, exported (through `serve` if it runs).
+fn trail_events(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
+    let out = dir.join(format!("trail-{kind}.json"));
+    ok(&[
+        "audit",
+        "export",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    bundle["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["event"].clone())
+        .filter(|event| event["type"] == kind)
+        .collect()
 }
 
 #[test]
@@ -260,6 +285,14 @@ fn walkthrough_issue_verify_store_present_revoke() {
         "{}",
         String::from_utf8_lossy(&rejected.stderr)
     );
+    // `serve` held the authority's store, so issuance and revocation went through it and are
+    // in its trail.
+    let issued = trail_events(authority, "credential.issued");
+    assert_eq!(issued.len(), 1, "{issued:?}");
+    assert_eq!(issued[0]["details"]["credential"], vc.trim());
+    let revoked = trail_events(authority, "credential.status");
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0]["outcome"], "revoked");
 }
 
 #[test]
