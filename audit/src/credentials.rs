@@ -3,7 +3,8 @@
 //! Only the proofs are checked (signature, and for a presentation the proofs of the
 //! credentials inside): validity windows have usually passed by audit time, challenges were
 //! checked when the event was logged, and revocation status is not available offline — the
-//! report says so.
+//! report says so. did:key and did:jwk issuers are resolved from the DID itself, did:web issuers
+//! from the DID documents the bundle carries.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use serde_json::Value;
 use symbolon_identity::report::{Outcome, Report};
 use symbolon_identity::verify::peek_jwt_payload;
-use symbolon_identity::{DidResolver, Expectations, Input, Verifier};
+use symbolon_identity::{Did, DidResolver, Expectations, Input, Verifier};
 
 use crate::bundle::AuditBundle;
 use crate::report::{Finding, FindingKind};
@@ -71,7 +72,14 @@ pub(crate) fn check_credentials(
     if items.is_empty() {
         return 0;
     }
-    let verifier = Verifier::new(Arc::new(DidResolver::offline()));
+    let documents: Vec<(Did, &Value)> = bundle
+        .did_documents
+        .iter()
+        .filter_map(|(did, document)| Did::parse(did).ok().map(|did| (did, document)))
+        .collect();
+    let resolver =
+        DidResolver::offline_with_documents(documents.iter().map(|(did, doc)| (did, *doc)));
+    let verifier = Verifier::new(Arc::new(resolver));
     let mut checked = 0;
     for (index, item) in items {
         let (what, failure) = match item {

@@ -314,6 +314,29 @@ impl DidResolver {
         }
     }
 
+    /// A resolver that never touches the network and knows, besides did:key and did:jwk, the
+    /// given did:web documents (e.g. those an audit bundle carries). A document whose `id` is
+    /// not the DID it is given for is left out.
+    pub fn offline_with_documents<'a>(
+        documents: impl IntoIterator<Item = (&'a Did, &'a Value)>,
+    ) -> Self {
+        let now = Instant::now();
+        let known = documents
+            .into_iter()
+            .filter(|(did, document)| {
+                did.method() == "web"
+                    && document.get("id").and_then(Value::as_str) == Some(did.as_str())
+            })
+            .map(|(did, document)| (did.clone(), (now, document.clone())))
+            .collect();
+        DidResolver {
+            http: None,
+            cache: Mutex::new(known),
+            ttl: Duration::MAX,
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Resolves a DID to its DID document.
     pub async fn resolve(&self, did: &Did) -> Result<Value, DidError> {
         match did.method() {

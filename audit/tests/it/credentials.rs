@@ -82,3 +82,75 @@ async fn credentials_are_checked_and_a_broken_one_is_named() {
     assert_eq!(bad.len(), 1, "{report}");
     assert_eq!(bad[0].index, Some(2));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_did_web_issuer_is_checked_from_the_document_in_the_bundle() {
+    let key = Identity::generate(KeyAlgorithm::Ed25519).key;
+    let issuer = Identity {
+        key,
+        did: symbolon_identity::Did::parse("did:web:authority.example").unwrap(),
+    };
+    let member = Identity::generate(KeyAlgorithm::Ed25519);
+    let unsigned = credential::build(
+        &issuer.did,
+        "DataSpaceMembershipCredential",
+        &member.did,
+        &json!({"legalName": "Org", "registrationNumber": "KvK-1", "role": "Hospital", "dataSpaceId": "hds"}),
+        None,
+    )
+    .unwrap();
+    let token = issue_credential(&issuer, unsigned, Format::Jwt)
+        .await
+        .unwrap()
+        .to_text();
+    let method = issuer.verification_method();
+    let document = json!({
+        "@context": ["https://www.w3.org/ns/did/v1"],
+        "id": issuer.did.as_str(),
+        "verificationMethod": [{
+            "id": method,
+            "type": "Multikey",
+            "controller": issuer.did.as_str(),
+            "publicKeyMultibase": issuer.key.public_key().to_multibase(),
+        }],
+        "assertionMethod": [method],
+    });
+    let org = org();
+    org.log
+        .append(
+            &AuditEvent::new("credential.issued", issuer.did.as_str(), "urn:c", "ok")
+                .with_details(json!({"credential": token})),
+        )
+        .unwrap();
+    org.log.sign_head(&org.key, &org.did).unwrap();
+
+    // Without the issuer's document the proof cannot be checked offline.
+    let bundle = org.bundle();
+    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
+        .await
+        .unwrap();
+    assert_eq!(report.of_kind(K::CredentialInvalid).count(), 1, "{report}");
+
+    // With it, the credential verifies.
+    let mut bundle = org.bundle();
+    bundle
+        .did_documents
+        .insert(issuer.did.to_string(), document.clone());
+    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
+        .await
+        .unwrap();
+    assert!(report.is_valid(), "{report}");
+    assert_eq!(report.credentials_checked, 1);
+
+    // A document filed under the DID but naming another is not used.
+    let mut bundle = org.bundle();
+    let mut impostor = document;
+    impostor["id"] = json!("did:web:other.example");
+    bundle
+        .did_documents
+        .insert(issuer.did.to_string(), impostor);
+    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
+        .await
+        .unwrap();
+    assert_eq!(report.of_kind(K::CredentialInvalid).count(), 1, "{report}");
+}
