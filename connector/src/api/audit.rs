@@ -184,8 +184,9 @@ async fn export(
         tracing::info!(auditor = %did, "audit bundle exported to an auditor");
     }
     let (store, identity) = (state.store.clone(), state.identity.clone());
-    let bundle = web::block(move || crate::audit::export(&store, &identity))
+    let mut bundle = web::block(move || crate::audit::export(&store, &identity))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
+    crate::audit::add_web_documents(&mut bundle, &state.resolver).await;
     Ok(HttpResponse::Ok().json(bundle))
 }

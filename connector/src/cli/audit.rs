@@ -44,7 +44,11 @@ async fn export(dir: DataDirArg, out: &str) -> CommandResult {
     let identity = data.identity().context("cannot load the identity")?;
     let bundle = match Store::open(data.root()) {
         Ok(store) => {
-            crate::audit::export(&store, &identity).context("cannot export the audit log")?
+            let mut bundle =
+                crate::audit::export(&store, &identity).context("cannot export the audit log")?;
+            let resolver = symbolon_identity::DidResolver::new();
+            crate::audit::add_web_documents(&mut bundle, &resolver).await;
+            bundle
         }
         Err(StoreError::InUse { .. }) => from_server(&data).await?,
         Err(error) => {
