@@ -154,3 +154,22 @@ pub fn push_points(buf: &mut Vec<u8>, pts: &[[u8; POINT_BYTES]]) {
         buf.extend_from_slice(p);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mul_compress_matches_one_point_at_a_time_across_threads_and_chunks() {
+        // Long enough to be split over the cores and into several 1024-point batches.
+        let ids: Vec<[u8; 4]> = (0..2600u32).map(|i| i.to_le_bytes()).collect();
+        let points = hash_to_points(b"test", &ids);
+        let k = Scalar::from(0x1234_5678_9abc_def1u64);
+        let fast = mul_compress(&points, &k);
+        assert_eq!(fast.len(), points.len());
+        for (p, got) in points.iter().zip(&fast) {
+            let doubled = (p * k) + (p * k);
+            assert_eq!(doubled.compress().to_bytes(), *got);
+        }
+    }
+}
