@@ -3,6 +3,7 @@
 //! and records every peer outcome in the audit trail.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use symbolon_identity::status_list::HttpStatusSource;
@@ -15,7 +16,7 @@ use crate::store::offers::Offer;
 use crate::store::{Event, Store};
 
 /// How to join the peer network.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PeerOptions {
     /// Addresses to listen on (e.g. `/ip4/0.0.0.0/tcp/0`).
     pub listen: Vec<String>,
@@ -23,7 +24,27 @@ pub struct PeerOptions {
     pub bootstrap: Vec<String>,
     /// Whether to discover peers on the local network with mDNS.
     pub mdns: bool,
+    /// How often every offer is announced again: peers forget announcements older than ten
+    /// minutes, and peers that joined since the last announcement have not seen it.
+    pub reannounce_every: Duration,
 }
+
+impl Default for PeerOptions {
+    /// No listen address or bootstrap peer, mDNS on, offers announced again every
+    /// [`REANNOUNCE_EVERY`].
+    fn default() -> Self {
+        PeerOptions {
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            mdns: true,
+            reannounce_every: REANNOUNCE_EVERY,
+        }
+    }
+}
+
+/// How often offers are announced again by default: a third of the ten minutes after which
+/// peers forget an announcement.
+pub const REANNOUNCE_EVERY: Duration = Duration::from_secs(200);
 
 /// The running node, once joined (empty when the connector is not on the peer network).
 pub type PeerSlot = Arc<OnceLock<NodeHandle>>;
@@ -112,22 +133,61 @@ pub async fn join(
     for offer in parts.store.offers.list()? {
         announce(&node, parts.negotiator, &offer).await;
     }
+    keep_announcing(
+        node.clone(),
+        parts.negotiator.clone(),
+        parts.store.clone(),
+        options.reannounce_every,
+    );
     let addresses = node.listen_addrs();
     let _ = parts.slot.set(node);
     Ok(addresses)
 }
 
-/// Announces an offer to the data space.
-pub async fn announce(node: &NodeHandle, negotiator: &Negotiator, offer: &Offer) {
-    let announcement = json!({
+/// What peers are told of an offer.
+fn announcement(negotiator: &Negotiator, offer: &Offer) -> Value {
+    json!({
         "id": offer.id,
         "title": offer.title,
         "description": offer.description,
         "kind": offer.kind,
         "action": offer.action,
         "provider_url": negotiator.dsp_url(),
+    })
+}
+
+/// Announces every stored offer again every `every` until the node stops. Repeats are not
+/// audited (the first announcement of each offer is); failures are logged.
+fn keep_announcing(node: NodeHandle, negotiator: Negotiator, store: Store, every: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every.max(Duration::from_millis(100)));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let offers = match store.offers.list() {
+                Ok(offers) => offers,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot list the offers to announce again");
+                    continue;
+                }
+            };
+            for offer in offers {
+                match node.announce(announcement(&negotiator, &offer)).await {
+                    Ok(_) => {}
+                    Err(symbolon_p2p::P2pError::Stopped) => return,
+                    Err(error) => {
+                        tracing::debug!(%error, offer = %offer.id, "the offer was not announced again")
+                    }
+                }
+            }
+        }
     });
-    let outcome = node.announce(announcement).await;
+}
+
+/// Announces an offer to the data space.
+pub async fn announce(node: &NodeHandle, negotiator: &Negotiator, offer: &Offer) {
+    let outcome = node.announce(announcement(negotiator, offer)).await;
     let (result, details) = match &outcome {
         Ok(_) => ("ok", Value::Null),
         Err(error) => {

@@ -64,6 +64,7 @@ pub async fn run(args: ServeArgs) -> CommandResult {
             listen: args.p2p,
             bootstrap: args.bootstrap,
             mdns: !args.no_mdns,
+            ..Default::default()
         };
         let addresses = running
             .join_peers(&peers)

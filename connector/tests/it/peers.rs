@@ -16,6 +16,15 @@ async fn peer(
     role: &str,
     bootstrap: Vec<String>,
 ) -> (Connector, Vec<String>) {
+    peer_announcing_every(authority, role, bootstrap, Duration::from_secs(200)).await
+}
+
+async fn peer_announcing_every(
+    authority: &Connector,
+    role: &str,
+    bootstrap: Vec<String>,
+    reannounce_every: Duration,
+) -> (Connector, Vec<String>) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
@@ -42,6 +51,7 @@ async fn peer(
             listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
             bootstrap,
             mdns: false,
+            reannounce_every,
         },
     )
     .await
@@ -114,4 +124,46 @@ async fn members_authenticate_each_other_and_see_each_others_offers() {
             && e["subject"] == insurer.did()));
     let (status, _) = authority.get("/api/v1/peers").await;
     assert_eq!(status, 404, "the authority is not on the peer network");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_are_announced_again_so_peers_keep_them_fresh() {
+    let authority = connector();
+    let (insurer, addresses) = peer_announcing_every(
+        &authority,
+        "Insurer",
+        Vec::new(),
+        Duration::from_millis(200),
+    )
+    .await;
+    let (hospital, _) = peer(&authority, "Hospital", addresses).await;
+    until(&hospital, "/api/v1/peers", |peers| {
+        peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["did"] == insurer.did() && p["authenticated"] == true)
+    })
+    .await;
+    publish(&insurer).await;
+    let first = until(&hospital, "/api/v1/catalog/federated", |c| {
+        !c.as_array().unwrap().is_empty()
+    })
+    .await;
+    let first_sequence = first[0]["sequence"].as_u64().unwrap();
+    // A later announcement of the same offer replaces the entry, with a higher sequence.
+    let later = until(&hospital, "/api/v1/catalog/federated", |c| {
+        c.as_array().unwrap().len() == 1 && c[0]["sequence"].as_u64().unwrap() > first_sequence
+    })
+    .await;
+    assert_eq!(later[0]["offer"]["id"], "ward-statistics");
+    // Repeats are not audited: the insurer's trail holds one announcement of the offer.
+    let (_, events) = insurer.get("/api/v1/events").await;
+    let announced = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "peer.announced" && e["subject"] == "ward-statistics")
+        .count();
+    assert_eq!(announced, 1);
 }
