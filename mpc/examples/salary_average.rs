@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use symbolon_mpc::encoding::IntCodec;
-use symbolon_mpc::tcp::loopback_listeners;
+use symbolon_mpc::tcp::free_loopback_addr_list;
 use symbolon_mpc::{Party, SessionConfig, TcpConfig, TcpTransport};
 
 type BoxError = Box<dyn std::error::Error>;
@@ -38,14 +38,7 @@ fn coordinate() -> Result<(), BoxError> {
     let start = Instant::now();
     let mut session = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut session);
-    // Free ports chosen by the OS; each party binds its own again.
-    let (listeners, addrs) = loopback_listeners(SALARIES.len())?;
-    drop(listeners);
-    let addr_list = addrs
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let addr_list = free_loopback_addr_list(SALARIES.len())?;
     let session_hex: String = session.iter().map(|b| format!("{b:02x}")).collect();
     let exe = std::env::current_exe()?;
     let children = SALARIES

@@ -277,9 +277,31 @@ pub fn loopback_listeners(n: usize) -> Result<(Vec<TcpListener>, Vec<SocketAddr>
     Ok((ls, addrs))
 }
 
+/// `n` free addresses on 127.0.0.1, chosen by the OS and released again, as the
+/// comma-separated list that party processes started on this machine take (each binds its
+/// own; another program could take a port in between, which local runs accept).
+pub fn free_loopback_addr_list(n: usize) -> Result<String, TransportError> {
+    let (listeners, addrs) = loopback_listeners(n)?;
+    drop(listeners);
+    Ok(addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn free_addresses_are_distinct_loopback_ports() {
+        let list = free_loopback_addr_list(3).unwrap();
+        let addrs: Vec<SocketAddr> = list.split(',').map(|a| a.parse().unwrap()).collect();
+        assert_eq!(addrs.len(), 3);
+        assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() != 0));
+        assert!(addrs[0] != addrs[1] && addrs[1] != addrs[2] && addrs[0] != addrs[2]);
+    }
 
     #[test]
     fn mesh_of_three_exchanges_and_detects_close() {

@@ -6,26 +6,47 @@ use symbolon_identity::{
     create_presentation, credential, issue_credential, Format, Identity, KeyAlgorithm, Secured,
 };
 
-use crate::common::org;
+use crate::common::{org, Org};
 
-#[tokio::test(flavor = "current_thread")]
-async fn credentials_are_checked_and_a_broken_one_is_named() {
-    let authority = Identity::generate(KeyAlgorithm::Ed25519);
-    let member = Identity::generate(KeyAlgorithm::Ed25519);
+/// A membership credential for `member`, signed by `issuer` as a JWT.
+async fn membership_jwt(issuer: &Identity, member: &Identity) -> String {
     let unsigned = credential::build(
-        &authority.did,
+        &issuer.did,
         "DataSpaceMembershipCredential",
         &member.did,
         &json!({"legalName": "Org", "registrationNumber": "KvK-1", "role": "Hospital", "dataSpaceId": "hds"}),
         None,
     )
     .unwrap();
-    let Secured::Jwt(token) = issue_credential(&authority, unsigned, Format::Jwt)
+    issue_credential(issuer, unsigned, Format::Jwt)
         .await
         .unwrap()
-    else {
-        panic!("expected a JWT");
-    };
+        .to_text()
+}
+
+/// Logs the issuance of `token` by `issuer` and signs a head.
+fn log_issuance(org: &Org, issuer: &Identity, id: &str, token: &str) {
+    org.log
+        .append(
+            &AuditEvent::new("credential.issued", issuer.did.as_str(), id, "ok")
+                .with_details(json!({"credential": token})),
+        )
+        .unwrap();
+    org.log.sign_head(&org.key, &org.did).unwrap();
+}
+
+/// Verifies a bundle off the async runtime's thread.
+async fn verify(bundle: symbolon_audit::AuditBundle) -> symbolon_audit::BundleReport {
+    tokio::task::spawn_blocking(move || verify_bundle(&bundle))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn credentials_are_checked_and_a_broken_one_is_named() {
+    let authority = Identity::generate(KeyAlgorithm::Ed25519);
+    let member = Identity::generate(KeyAlgorithm::Ed25519);
+    let token = membership_jwt(&authority, &member).await;
     let vp = create_presentation(
         &member,
         &[Secured::Jwt(token.clone())],
@@ -56,9 +77,7 @@ async fn credentials_are_checked_and_a_broken_one_is_named() {
     org.log.sign_head(&org.key, &org.did).unwrap();
     let mut bundle = org.bundle();
     bundle.credentials.push(json!(token));
-    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
-        .await
-        .unwrap();
+    let report = verify(bundle).await;
     assert!(report.is_valid(), "{report}");
     assert_eq!(report.credentials_checked, 3);
     assert_eq!(report.of_kind(K::NotChecked).count(), 1);
@@ -67,17 +86,8 @@ async fn credentials_are_checked_and_a_broken_one_is_named() {
     let mut broken = token.clone();
     broken.pop();
     broken.push(if token.ends_with('A') { 'B' } else { 'A' });
-    org.log
-        .append(
-            &AuditEvent::new("credential.issued", authority.did.as_str(), "urn:c2", "ok")
-                .with_details(json!({"credential": broken})),
-        )
-        .unwrap();
-    org.log.sign_head(&org.key, &org.did).unwrap();
-    let bundle = org.bundle();
-    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
-        .await
-        .unwrap();
+    log_issuance(&org, &authority, "urn:c2", &broken);
+    let report = verify(org.bundle()).await;
     let bad: Vec<_> = report.of_kind(K::CredentialInvalid).collect();
     assert_eq!(bad.len(), 1, "{report}");
     assert_eq!(bad[0].index, Some(2));
@@ -91,18 +101,7 @@ async fn a_did_web_issuer_is_checked_from_the_document_in_the_bundle() {
         did: symbolon_identity::Did::parse("did:web:authority.example").unwrap(),
     };
     let member = Identity::generate(KeyAlgorithm::Ed25519);
-    let unsigned = credential::build(
-        &issuer.did,
-        "DataSpaceMembershipCredential",
-        &member.did,
-        &json!({"legalName": "Org", "registrationNumber": "KvK-1", "role": "Hospital", "dataSpaceId": "hds"}),
-        None,
-    )
-    .unwrap();
-    let token = issue_credential(&issuer, unsigned, Format::Jwt)
-        .await
-        .unwrap()
-        .to_text();
+    let token = membership_jwt(&issuer, &member).await;
     let method = issuer.verification_method();
     let document = json!({
         "@context": ["https://www.w3.org/ns/did/v1"],
@@ -116,19 +115,10 @@ async fn a_did_web_issuer_is_checked_from_the_document_in_the_bundle() {
         "assertionMethod": [method],
     });
     let org = org();
-    org.log
-        .append(
-            &AuditEvent::new("credential.issued", issuer.did.as_str(), "urn:c", "ok")
-                .with_details(json!({"credential": token})),
-        )
-        .unwrap();
-    org.log.sign_head(&org.key, &org.did).unwrap();
+    log_issuance(&org, &issuer, "urn:c", &token);
 
     // Without the issuer's document the proof cannot be checked offline.
-    let bundle = org.bundle();
-    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
-        .await
-        .unwrap();
+    let report = verify(org.bundle()).await;
     assert_eq!(report.of_kind(K::CredentialInvalid).count(), 1, "{report}");
 
     // With it, the credential verifies.
@@ -136,9 +126,7 @@ async fn a_did_web_issuer_is_checked_from_the_document_in_the_bundle() {
     bundle
         .did_documents
         .insert(issuer.did.to_string(), document.clone());
-    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
-        .await
-        .unwrap();
+    let report = verify(bundle).await;
     assert!(report.is_valid(), "{report}");
     assert_eq!(report.credentials_checked, 1);
 
@@ -149,8 +137,6 @@ async fn a_did_web_issuer_is_checked_from_the_document_in_the_bundle() {
     bundle
         .did_documents
         .insert(issuer.did.to_string(), impostor);
-    let report = tokio::task::spawn_blocking(move || verify_bundle(&bundle))
-        .await
-        .unwrap();
+    let report = verify(bundle).await;
     assert_eq!(report.of_kind(K::CredentialInvalid).count(), 1, "{report}");
 }

@@ -73,6 +73,18 @@ async fn until(node: &Connector, path: &str, check: impl Fn(&Value) -> bool) -> 
     );
 }
 
+/// Waits until `node` lists `other` as an authenticated peer; returns the peer list.
+async fn until_authenticated(node: &Connector, other: &str) -> Value {
+    until(node, "/api/v1/peers", |peers| {
+        peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["did"] == other && p["authenticated"] == true)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_authenticate_each_other_and_see_each_others_offers() {
     let authority = connector();
@@ -80,14 +92,7 @@ async fn members_authenticate_each_other_and_see_each_others_offers() {
     let (hospital, _) = peer(&authority, "Hospital", addresses.clone()).await;
     assert!(addresses[0].contains("/p2p/12D3KooW"), "{addresses:?}");
 
-    let peers = until(&hospital, "/api/v1/peers", |peers| {
-        peers
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["did"] == insurer.did() && p["authenticated"] == true)
-    })
-    .await;
+    let peers = until_authenticated(&hospital, insurer.did()).await;
     let entry = peers
         .as_array()
         .unwrap()
@@ -95,14 +100,7 @@ async fn members_authenticate_each_other_and_see_each_others_offers() {
         .find(|p| p["did"] == insurer.did())
         .unwrap();
     assert_eq!(entry["roles"], serde_json::json!(["Insurer"]));
-    until(&insurer, "/api/v1/peers", |peers| {
-        peers
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["did"] == hospital.did() && p["authenticated"] == true)
-    })
-    .await;
+    until_authenticated(&insurer, hospital.did()).await;
 
     publish(&insurer).await;
     let catalog = until(&hospital, "/api/v1/catalog/federated", |c| {
@@ -137,14 +135,7 @@ async fn offers_are_announced_again_so_peers_keep_them_fresh() {
     )
     .await;
     let (hospital, _) = peer(&authority, "Hospital", addresses).await;
-    until(&hospital, "/api/v1/peers", |peers| {
-        peers
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["did"] == insurer.did() && p["authenticated"] == true)
-    })
-    .await;
+    until_authenticated(&hospital, insurer.did()).await;
     publish(&insurer).await;
     let first = until(&hospital, "/api/v1/catalog/federated", |c| {
         !c.as_array().unwrap().is_empty()

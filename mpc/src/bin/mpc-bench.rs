@@ -36,7 +36,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use symbolon_mpc::encoding::IntCodec;
 use symbolon_mpc::psi::{self, PsiMode, PsiOutput};
-use symbolon_mpc::tcp::loopback_listeners;
+use symbolon_mpc::tcp::free_loopback_addr_list;
 use symbolon_mpc::{compare, Channel, Party, SessionConfig, TcpConfig, TcpTransport};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -317,13 +317,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
 
 fn coordinate(mut a: Args) -> Result<(), BoxError> {
     rand::rngs::OsRng.fill_bytes(&mut a.seed);
-    let (listeners, addrs) = loopback_listeners(a.parties)?;
-    drop(listeners);
-    let addr_list = addrs
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let addr_list = free_loopback_addr_list(a.parties)?;
     let exe = std::env::current_exe()?;
     let mut children = Vec::new();
     for i in 0..a.parties {
