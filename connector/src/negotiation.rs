@@ -10,6 +10,7 @@ pub mod auth;
 pub mod claims;
 mod consumer;
 pub mod messages;
+mod operator;
 mod provider;
 pub mod state;
 
@@ -23,6 +24,7 @@ use symbolon_policy::Schema;
 use tokio::sync::broadcast;
 
 pub use consumer::{StartError, StartNegotiation};
+pub use operator::OfferContract;
 
 use self::auth::AuthError;
 use self::state::{IllegalTransition, NegotiationState};
@@ -305,6 +307,22 @@ impl Negotiator {
                 reason: e.to_string(),
             })?;
         read_answer(url, response).await
+    }
+
+    /// Stores a new negotiation under `pid` (flushed) and announces it, caused by `cause`.
+    async fn open_negotiation(
+        &self,
+        pid: &str,
+        negotiation: &Negotiation,
+        cause: &str,
+    ) -> Result<(), DspError> {
+        self.inner
+            .store
+            .negotiations
+            .create(pid, negotiation)
+            .await?;
+        self.changed(pid, negotiation, cause).await;
+        Ok(())
     }
 
     /// Makes one of this connector's own moves on `pid` (stored and announced); a move the

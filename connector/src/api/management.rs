@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::vc::{json_body, require_admin, verifier};
 use super::AppState;
 use crate::catalog;
-use crate::negotiation::{StartError, StartNegotiation};
+use crate::negotiation::{DspError, OfferContract, StartError, StartNegotiation};
 use crate::store::agreements::Agreement;
 use crate::store::credentials::HeldCredential;
 use crate::store::negotiations::Negotiation;
@@ -36,7 +36,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/credentials", web::post().to(store_credential))
             .route("/negotiations", web::get().to(list_negotiations))
             .route("/negotiations", web::post().to(start_negotiation))
+            .route("/negotiations/offers", web::post().to(offer_contract))
             .route("/negotiations/{pid}", web::get().to(get_negotiation))
+            .route("/negotiations/{pid}/accept", web::post().to(accept_offer))
+            .route(
+                "/negotiations/{pid}/terminate",
+                web::post().to(terminate_negotiation),
+            )
             .route("/agreements", web::get().to(list_agreements))
             .route("/agreements/{id}", web::get().to(get_agreement))
             .route("/trust-list", web::get().to(get_trust_list))
@@ -330,21 +336,122 @@ async fn start_negotiation(
         .negotiator
         .start(new.start)
         .await
-        .map_err(|e| match e {
-            StartError::Invalid(m) => ApiError::BadRequest(m),
-            StartError::Send(e) => ApiError::BadGateway(e.to_string()),
-            StartError::Internal(e) => ApiError::Internal(e.to_string()),
-        })?;
-    let negotiation = if wait.is_zero() || started.state.is_final() {
-        started
+        .map_err(negotiation_error)?;
+    let pid = started.consumer_pid.clone();
+    Ok(HttpResponse::Ok().json(outcome(&state, &pid, started, wait).await?))
+}
+
+/// Waits up to `wait` for negotiation `pid` to end; answers it as it then stands.
+async fn outcome(
+    state: &AppState,
+    pid: &str,
+    current: Negotiation,
+    wait: Duration,
+) -> Result<Negotiation, ApiError> {
+    if wait.is_zero() || current.state.is_final() {
+        return Ok(current);
+    }
+    Ok(state
+        .negotiator
+        .wait_for_outcome(pid, wait)
+        .await?
+        .unwrap_or(current))
+}
+
+/// The answer for a negotiation move the connector refused or could not make.
+fn negotiation_error(error: StartError) -> ApiError {
+    match error {
+        StartError::Invalid(m) => ApiError::BadRequest(m),
+        StartError::Send(e) => ApiError::BadGateway(e.to_string()),
+        StartError::Internal(DspError::NotFound(m)) => ApiError::NotFound(m),
+        StartError::Internal(DspError::Illegal(e)) => ApiError::Conflict(e.to_string()),
+        StartError::Internal(e) => ApiError::Internal(e.to_string()),
+    }
+}
+
+/// Offers one of this connector's offers to a consumer as a contract (a provider-initiated
+/// negotiation): answers it OFFERED, with the consumer's process id, or TERMINATED when the
+/// consumer could not be reached.
+#[utoipa::path(post, path = "/api/v1/negotiations/offers", security(("admin" = [])), request_body = OfferContract,
+    responses((status = 200, body = Negotiation), (status = 400, description = "Malformed request or unknown offer")))]
+async fn offer_contract(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&request, &state)?;
+    let offer: OfferContract = parse_body(&body)?;
+    let offered = state
+        .negotiator
+        .offer_contract(offer)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(offered))
+}
+
+/// How a consumer accepts an offer.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct AcceptOffer {
+    /// The purpose to state to the provider's policy.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// How long to wait for FINALIZED or TERMINATED before answering (seconds, at most 60;
+    /// default 30; 0 answers at once).
+    #[serde(default)]
+    pub wait_seconds: Option<u64>,
+}
+
+/// Accepts, as consumer, an offer a provider made (the negotiation is OFFERED), presenting
+/// the held credentials; waits for the outcome like `POST /api/v1/negotiations`.
+#[utoipa::path(post, path = "/api/v1/negotiations/{pid}/accept", security(("admin" = [])), request_body = AcceptOffer,
+    responses((status = 200, body = Negotiation), (status = 404, description = "No such negotiation"),
+              (status = 409, description = "The negotiation is not OFFERED")))]
+async fn accept_offer(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    pid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&request, &state)?;
+    let accept: AcceptOffer = if body.is_empty() {
+        AcceptOffer::default()
     } else {
-        state
-            .negotiator
-            .wait_for_outcome(&started.consumer_pid, wait)
-            .await?
-            .unwrap_or(started)
+        parse_body(&body)?
     };
-    Ok(HttpResponse::Ok().json(negotiation))
+    let wait = Duration::from_secs(accept.wait_seconds.unwrap_or(30)).min(MAX_WAIT);
+    let accepted = state
+        .negotiator
+        .accept_offer(&pid, accept.purpose)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(outcome(&state, &pid, accepted, wait).await?))
+}
+
+/// Why an operator terminates a negotiation.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TerminateNegotiation {
+    /// The reason, sent to the counterparty.
+    pub reason: String,
+}
+
+/// Terminates a negotiation that is not final, on either side, and tells the counterparty.
+#[utoipa::path(post, path = "/api/v1/negotiations/{pid}/terminate", security(("admin" = [])), request_body = TerminateNegotiation,
+    responses((status = 200, body = Negotiation), (status = 404, description = "No such negotiation"),
+              (status = 409, description = "The negotiation has already ended")))]
+async fn terminate_negotiation(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    pid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&request, &state)?;
+    let terminate: TerminateNegotiation = parse_body(&body)?;
+    let terminated = state
+        .negotiator
+        .terminate_by_operator(&pid, terminate.reason)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(terminated))
 }
 
 /// One negotiation, by this connector's process id.
@@ -479,10 +586,11 @@ fn not_on_network() -> ApiError {
     info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, the trust list and events of one Symbolon connector."),
     paths(openapi, list_offers, create_offer, get_offer, delete_offer, list_credentials,
           store_credential, list_negotiations, start_negotiation, get_negotiation,
+          offer_contract, accept_offer, terminate_negotiation,
           list_agreements, get_agreement, get_trust_list, put_trust_list, list_events,
           list_peers, federated_catalog),
     components(schemas(Offer, OfferKind, NewOffer, HeldCredential, Negotiation, NewNegotiation,
-                       StartNegotiation, Agreement, Event, CredentialToStore, TrustListToInstall,
+                       StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation, Agreement, Event, CredentialToStore, TrustListToInstall,
                        crate::negotiation::state::NegotiationState,
                        crate::negotiation::state::Role)),
     modifiers(&AdminTokenScheme)

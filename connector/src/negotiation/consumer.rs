@@ -51,15 +51,10 @@ impl Negotiator {
     /// Returns the negotiation as stored (REQUESTED, or TERMINATED if the provider refused
     /// the call outright).
     pub async fn start(&self, start: StartNegotiation) -> Result<Negotiation, StartError> {
-        let base = start.provider_url.trim_end_matches('/').to_owned();
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(StartError::Invalid(format!(
-                "`provider_url` must be an http(s) URL, got `{base}`"
-            )));
-        }
+        let base = super::operator::http_base(&start.provider_url, "provider_url")?;
         let provider_did = match start.provider_did.clone() {
             Some(did) => did,
-            None => self.provider_did(&base).await?,
+            None => self.participant_did(&base).await?,
         };
         let dataset = self
             .fetch(
@@ -97,35 +92,11 @@ impl Negotiator {
             created: now(),
             updated: now(),
         };
-        self.store()
-            .negotiations
-            .create(&consumer_pid, &negotiation)
-            .await
-            .map_err(DspError::from)?;
-        self.changed(&consumer_pid, &negotiation, self.did()).await;
-        let draft = TokenDraft::new(&provider_did);
-        let held: Vec<_> = self
-            .store()
-            .credentials
-            .list()
-            .map_err(DspError::from)?
-            .iter()
-            .map(|c| c.secured())
-            .collect();
-        let presentation = create_presentation(
-            &self.inner.identity,
-            &held,
-            Format::Jwt,
-            &draft.jti,
-            &provider_did,
-        )
-        .await
-        .map_err(|e| StartError::Invalid(format!("cannot present the held credentials: {e}")))?;
-        let token = draft.sign(
-            &self.inner.identity,
-            Some(&presentation.to_text()),
-            start.purpose.as_deref(),
-        );
+        self.open_negotiation(&consumer_pid, &negotiation, self.did())
+            .await?;
+        let token = self
+            .presenting_token(&provider_did, start.purpose.as_deref())
+            .await?;
         let message = messages::build(
             "ContractRequestMessage",
             json!({ "consumerPid": consumer_pid, "offer": offer, "callbackAddress": self.dsp_url() }),
@@ -169,8 +140,36 @@ impl Negotiator {
         }
     }
 
-    /// The provider's DID from its `/.well-known/dspace-version`.
-    async fn provider_did(&self, base: &str) -> Result<String, StartError> {
+    /// A self-issued token for `audience` that presents this connector's held credentials,
+    /// bound to the token's id, and states `purpose`.
+    pub(super) async fn presenting_token(
+        &self,
+        audience: &str,
+        purpose: Option<&str>,
+    ) -> Result<String, StartError> {
+        let draft = TokenDraft::new(audience);
+        let held: Vec<_> = self
+            .store()
+            .credentials
+            .list()
+            .map_err(DspError::from)?
+            .iter()
+            .map(|c| c.secured())
+            .collect();
+        let presentation = create_presentation(
+            &self.inner.identity,
+            &held,
+            Format::Jwt,
+            &draft.jti,
+            audience,
+        )
+        .await
+        .map_err(|e| StartError::Invalid(format!("cannot present the held credentials: {e}")))?;
+        Ok(draft.sign(&self.inner.identity, Some(&presentation.to_text()), purpose))
+    }
+
+    /// The counterparty's DID from its `/.well-known/dspace-version` (`participantId`).
+    pub(super) async fn participant_did(&self, base: &str) -> Result<String, StartError> {
         let origin = origin(base);
         let url = format!("{origin}/.well-known/dspace-version");
         let response =
@@ -195,7 +194,7 @@ impl Negotiator {
             .map(str::to_owned)
             .ok_or_else(|| {
                 StartError::Invalid(format!(
-                    "`{url}` names no `participantId` for version 2025-1; pass `provider_did`"
+                    "`{url}` names no `participantId` for version 2025-1; pass the counterparty's DID"
                 ))
             })
     }
@@ -233,11 +232,8 @@ impl Negotiator {
             created: now(),
             updated: now(),
         };
-        self.store()
-            .negotiations
-            .create(&consumer_pid, &negotiation)
+        self.open_negotiation(&consumer_pid, &negotiation, &caller.did)
             .await?;
-        self.changed(&consumer_pid, &negotiation, &caller.did).await;
         Ok(answer(&negotiation))
     }
 

@@ -58,11 +58,8 @@ impl Negotiator {
             created: now(),
             updated: now(),
         };
-        self.store()
-            .negotiations
-            .create(&provider_pid, &negotiation)
+        self.open_negotiation(&provider_pid, &negotiation, &caller.did)
             .await?;
-        self.changed(&provider_pid, &negotiation, &caller.did).await;
         let engine = self.clone();
         let pid = provider_pid.clone();
         tokio::spawn(async move { engine.decide(&pid, caller).await });

@@ -373,3 +373,15 @@ impl Schemas {
         out
     }
 }
+
+/// Waits until `node`'s negotiation `pid` is in state `want`; returns it.
+pub async fn state_of(node: &Connector, pid: &str, want: &str) -> Value {
+    for _ in 0..200 {
+        let (_, negotiation) = node.get(&format!("/api/v1/negotiations/{pid}")).await;
+        if negotiation["state"] == want {
+            return negotiation;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("negotiation {pid} never reached {want}");
+}

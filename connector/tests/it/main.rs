@@ -7,4 +7,5 @@ mod audit;
 mod cli;
 mod dsp;
 mod negotiation;
+mod offers;
 mod peers;

@@ -9,17 +9,6 @@ use crate::dsp::*;
 
 const DSP_CONTEXT: &str = "https://w3id.org/dspace/2025/1/context.jsonld";
 
-async fn provider_state(provider: &Connector, pid: &str, want: &str) -> Value {
-    for _ in 0..200 {
-        let (_, negotiation) = provider.get(&format!("/api/v1/negotiations/{pid}")).await;
-        if negotiation["state"] == want {
-            return negotiation;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("provider negotiation {pid} never reached {want}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hospital_negotiates_to_finalized_and_both_keep_the_signed_agreement() {
     let (authority, provider, hospital) = (connector(), connector(), connector());
@@ -31,7 +20,7 @@ async fn a_hospital_negotiates_to_finalized_and_both_keep_the_signed_agreement()
     let negotiation = negotiate(&hospital, &provider).await;
     assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
     let pid = negotiation["provider_pid"].as_str().unwrap();
-    provider_state(&provider, pid, "FINALIZED").await;
+    state_of(&provider, pid, "FINALIZED").await;
 
     let agreement_id = negotiation["agreement_id"].as_str().unwrap();
     for (side, node) in [("provider", &provider), ("consumer", &hospital)] {
@@ -294,7 +283,7 @@ async fn every_illegal_transition_is_answered_400_and_strangers_get_404() {
     let pid = created["providerPid"].as_str().unwrap().to_owned();
     let agreement = recorder.wait_for("/agreement").await;
     assert_eq!(agreement["@type"], "ContractAgreementMessage");
-    provider_state(&provider, &pid, "AGREED").await;
+    state_of(&provider, &pid, "AGREED").await;
 
     let base = format!("{}/negotiations/{pid}", provider.dsp());
     let pids = json!({"providerPid": pid, "consumerPid": consumer_pid});
@@ -375,7 +364,7 @@ async fn every_illegal_transition_is_answered_400_and_strangers_get_404() {
     assert_eq!(status, 200, "{answer}");
     let event = recorder.wait_for("/events").await;
     assert_eq!(event["eventType"], "FINALIZED");
-    provider_state(&provider, &pid, "FINALIZED").await;
+    state_of(&provider, &pid, "FINALIZED").await;
 
     // FINALIZED accepts nothing, not even a termination.
     for (path, body) in [
