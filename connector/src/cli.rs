@@ -8,6 +8,7 @@ mod credential;
 mod did;
 mod init;
 mod manage;
+mod negotiations;
 mod policy;
 mod presentation;
 mod serve;
@@ -55,6 +56,9 @@ enum Command {
     Offer(manage::OfferCommand),
     /// Negotiate a contract for a provider's offer, as consumer (through the running server).
     Negotiate(manage::NegotiateArgs),
+    /// List, offer, accept and terminate contract negotiations (through the running server).
+    #[command(subcommand)]
+    Negotiations(negotiations::NegotiationsCommand),
     /// List contract agreements (through the running server).
     Agreements(manage::AgreementsArgs),
     /// List the peers on the peer network (through the running server).
@@ -149,6 +153,7 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Serve(args) => serve::run(args).await,
         Command::Offer(command) => manage::offer(command).await,
         Command::Negotiate(args) => manage::negotiate(args).await,
+        Command::Negotiations(command) => negotiations::run(command).await,
         Command::Agreements(args) => manage::agreements(args).await,
         Command::Audit(command) => audit::run(command).await,
         Command::Peers(args) => manage::peers(args).await,

@@ -1,5 +1,6 @@
 //! Command-line wrappers for the management API of a running `symbolon serve`:
-//! `offer create|list`, `negotiate`, `agreements`. They read the server's URL (`serve.url`) and
+//! `offer create|list`, `negotiate`, `agreements`, `peers` (and the client `negotiations` uses).
+//! They read the server's URL (`serve.url`) and
 //! the admin token from the data directory.
 
 use anyhow::{anyhow, Context as _};
@@ -149,7 +150,7 @@ impl Management {
         })
     }
 
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -259,14 +260,21 @@ pub async fn negotiate(args: NegotiateArgs) -> CommandResult {
             })),
         )
         .await?;
-    let state = text(&negotiation, "state");
-    if args.json {
-        print_json(&negotiation)?;
+    report_outcome(&negotiation, args.json)
+}
+
+/// Prints a negotiation as it ended (or stands): exit 0 when FINALIZED, 1 otherwise, with the
+/// reasons of a termination on stderr.
+pub(super) fn report_outcome(negotiation: &Value, json: bool) -> CommandResult {
+    let state = text(negotiation, "state");
+    if json {
+        print_json(negotiation)?;
     } else {
-        println!(
-            "negotiation {} is {state}",
-            text(&negotiation, "consumer_pid")
-        );
+        let pid = match text(negotiation, "role").as_str() {
+            "provider" => text(negotiation, "provider_pid"),
+            _ => text(negotiation, "consumer_pid"),
+        };
+        println!("negotiation {pid} is {state}");
         if let Some(agreement) = negotiation.get("agreement_id").and_then(Value::as_str) {
             println!("agreement {agreement}");
         }
@@ -307,7 +315,7 @@ pub async fn agreements(args: AgreementsArgs) -> CommandResult {
     Ok(())
 }
 
-fn text(value: &Value, name: &str) -> String {
+pub(super) fn text(value: &Value, name: &str) -> String {
     value
         .get(name)
         .and_then(Value::as_str)

@@ -574,7 +574,7 @@ fn the_cli_publishes_negotiates_and_reports_a_refusal() {
     )
     .unwrap();
     let (_p, provider_url) = serve(provider.path());
-    let (_c, _) = serve(consumer.path());
+    let (_c, consumer_url) = serve(consumer.path());
     let p = provider.path().to_str().unwrap();
     let c = consumer.path().to_str().unwrap();
     let refused = symbolon(&[
@@ -625,4 +625,46 @@ fn the_cli_publishes_negotiates_and_reports_a_refusal() {
     assert!(stderr.contains("no trust list"), "{stderr}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("TERMINATED"));
     assert_eq!(ok(&["agreements", "--data-dir", c, "--json"]).trim(), "[]");
+
+    // The provider offers the contract instead; the consumer sees it OFFERED and ends it.
+    let offered = ok(&[
+        "negotiations",
+        "offer",
+        "--data-dir",
+        p,
+        "--consumer",
+        &format!("{consumer_url}/dsp/2025-1"),
+        "--offer",
+        "cohort",
+    ]);
+    assert!(
+        offered.contains("provider  OFFERED  offer cohort"),
+        "{offered}"
+    );
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&["negotiations", "list", "--data-dir", c, "--json"])).unwrap();
+    let at_consumer = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["state"] == "OFFERED")
+        .unwrap_or_else(|| panic!("no OFFERED negotiation: {listed}"));
+    let pid = at_consumer["consumer_pid"].as_str().unwrap();
+    let ended = ok(&[
+        "negotiations",
+        "terminate",
+        "--data-dir",
+        c,
+        pid,
+        "--reason",
+        "not needed",
+    ]);
+    assert!(ended.contains("consumer  TERMINATED"), "{ended}");
+    let again = symbolon(&["negotiations", "accept", "--data-dir", c, pid]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "an ended negotiation is not accepted"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("409"));
 }

@@ -1,0 +1,148 @@
+//! `symbolon negotiations list|offer|accept|terminate`: contract negotiations through the
+//! running server's management API, besides `symbolon negotiate` (which starts one as
+//! consumer).
+
+use serde_json::{json, Value};
+
+use super::manage::{report_outcome, text, Management};
+use super::{print_json, CommandResult, DataDirArg};
+
+/// `symbolon negotiations ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum NegotiationsCommand {
+    /// List the negotiations, both roles.
+    List {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Offer one of this connector's offers to a consumer as a contract (as provider).
+    Offer {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The consumer's Dataspace Protocol base URL (`<its url>/dsp/2025-1`).
+        #[arg(long)]
+        consumer: String,
+        /// The consumer's DID (read from its `/.well-known/dspace-version` when omitted).
+        #[arg(long)]
+        consumer_did: Option<String>,
+        /// The offer's id in this connector's catalog.
+        #[arg(long)]
+        offer: String,
+        /// Print the negotiation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept an offer a provider made (as consumer); exit 0 when FINALIZED, 1 otherwise.
+    Accept {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The negotiation's process id here.
+        pid: String,
+        /// The purpose to state.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Seconds to wait for the outcome (at most 60).
+        #[arg(long, default_value_t = 30)]
+        wait: u64,
+        /// Print the negotiation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a negotiation that is still open, telling the counterparty why.
+    Terminate {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The negotiation's process id here.
+        pid: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// Runs `symbolon negotiations ...`.
+pub async fn run(command: NegotiationsCommand) -> CommandResult {
+    match command {
+        NegotiationsCommand::List { dir, json } => {
+            let all = Management::for_dir(&dir)?
+                .call(reqwest::Method::GET, "/negotiations", None)
+                .await?;
+            if json {
+                return print_json(&all);
+            }
+            for n in all.as_array().into_iter().flatten() {
+                println!("{}", line(n));
+            }
+            Ok(())
+        }
+        NegotiationsCommand::Offer {
+            dir,
+            consumer,
+            consumer_did,
+            offer,
+            json,
+        } => {
+            let offered = Management::for_dir(&dir)?
+                .call(
+                    reqwest::Method::POST,
+                    "/negotiations/offers",
+                    Some(json!({"consumer_url": consumer, "consumer_did": consumer_did, "offer_id": offer})),
+                )
+                .await?;
+            if json {
+                return print_json(&offered);
+            }
+            println!("{}", line(&offered));
+            if text(&offered, "state") == "TERMINATED" {
+                return report_outcome(&offered, false);
+            }
+            Ok(())
+        }
+        NegotiationsCommand::Accept {
+            dir,
+            pid,
+            purpose,
+            wait,
+            json,
+        } => {
+            let answered = Management::for_dir(&dir)?
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/negotiations/{pid}/accept"),
+                    Some(json!({"purpose": purpose, "wait_seconds": wait})),
+                )
+                .await?;
+            report_outcome(&answered, json)
+        }
+        NegotiationsCommand::Terminate { dir, pid, reason } => {
+            let ended = Management::for_dir(&dir)?
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/negotiations/{pid}/terminate"),
+                    Some(json!({ "reason": reason })),
+                )
+                .await?;
+            println!("{}", line(&ended));
+            Ok(())
+        }
+    }
+}
+
+/// One line about a negotiation: this side's process id, role, state, offer, counterparty.
+fn line(negotiation: &Value) -> String {
+    let role = text(negotiation, "role");
+    let pid = if role == "provider" {
+        text(negotiation, "provider_pid")
+    } else {
+        text(negotiation, "consumer_pid")
+    };
+    format!(
+        "{pid}  {role}  {}  offer {}  with {}",
+        text(negotiation, "state"),
+        text(negotiation, "offer_id"),
+        text(negotiation, "counterparty")
+    )
+}
