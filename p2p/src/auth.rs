@@ -6,8 +6,7 @@ use serde_json::Value;
 use symbolon_identity::did::offline_public_key;
 use symbolon_identity::keystore::Identity;
 use symbolon_identity::{
-    create_presentation, Did, Expectations, Format, Input, KeyAlgorithm, KeyPair, Outcome, Secured,
-    Verifier,
+    create_presentation, Did, Expectations, Format, Input, KeyPair, Outcome, Secured, Verifier,
 };
 
 use crate::error::P2pError;
@@ -42,29 +41,17 @@ pub fn peer_of_did(did: &str) -> Result<PeerId, P2pError> {
     if did.method() != "key" {
         return Err(bad());
     }
-    match offline_public_key(&did).map_err(|_| bad())? {
-        symbolon_identity::PublicKey::Ed25519(key) => {
-            let public = libp2p::identity::ed25519::PublicKey::try_from_bytes(key.as_bytes())
-                .map_err(|_| bad())?;
-            Ok(libp2p::identity::PublicKey::from(public).to_peer_id())
-        }
-        symbolon_identity::PublicKey::P256(_) => Err(bad()),
-    }
+    offline_public_key(&did)
+        .map_err(|_| bad())?
+        .peer_id()
+        .map_err(|_| bad())
 }
 
-/// The libp2p keypair of a connector's Ed25519 key.
-///
-/// The identity crate's `KeyPair::libp2p_keypair` builds a `libp2p-identity` 0.2 key, while
-/// libp2p 0.57 takes 0.3; the secret is the same seed either way.
+/// The libp2p keypair of a connector's Ed25519 key (the same secret, so the PeerId and the
+/// did:key name one key).
 pub(crate) fn libp2p_keypair(key: &KeyPair) -> Result<libp2p::identity::Keypair, P2pError> {
-    if key.algorithm() != KeyAlgorithm::Ed25519 {
-        return Err(P2pError::Config(
-            "a libp2p identity needs an Ed25519 key".into(),
-        ));
-    }
-    let mut seed = key.secret_bytes();
-    libp2p::identity::Keypair::ed25519_from_bytes(seed.as_mut_slice())
-        .map_err(|_| P2pError::Config("the Ed25519 key is malformed".into()))
+    key.libp2p_keypair()
+        .map_err(|e| P2pError::Config(format!("no libp2p identity: {e}")))
 }
 
 /// Parses a peer reference: a PeerId, or a did:key DID.
@@ -176,6 +163,7 @@ pub(crate) async fn verify_peer(
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
+    use symbolon_identity::KeyAlgorithm;
 
     #[test]
     fn peer_id_and_did_prove_each_other() {
