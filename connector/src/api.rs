@@ -40,6 +40,9 @@ pub struct AppState {
     pub resolver: Arc<DidResolver>,
     /// The base URL this connector is reachable at (status list URLs point here).
     pub public_url: String,
+    /// This connector's own endpoint on the loopback interface (`http(s)://127.0.0.1:PORT`),
+    /// to which protocol requests arriving over the peer network are handed.
+    pub local_url: String,
     /// The verifier's status list source (cached).
     pub status_source: Arc<symbolon_identity::status_list::HttpStatusSource>,
     /// Presentation nonces already accepted.

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod datadir;
+pub mod dsp_p2p;
 pub mod issuer;
 pub mod negotiation;
 pub mod p2p;

@@ -102,6 +102,7 @@ struct Inner {
     http: reqwest::Client,
     schema: Arc<Schema>,
     dsp_url: String,
+    peers: crate::p2p::PeerSlot,
     changes: broadcast::Sender<(String, NegotiationState)>,
 }
 
@@ -119,6 +120,9 @@ pub struct NegotiatorParts {
     pub status_source: Arc<HttpStatusSource>,
     /// This connector's protocol base URL (`<public url>/dsp/2025-1`).
     pub dsp_url: String,
+    /// The peer-network node, once joined (protocol messages to `p2p://` addresses go
+    /// through it).
+    pub peers: crate::p2p::PeerSlot,
 }
 
 impl Negotiator {
@@ -139,6 +143,7 @@ impl Negotiator {
                 http,
                 schema: Arc::new(Schema::health()),
                 dsp_url: parts.dsp_url,
+                peers: parts.peers,
                 changes,
             }),
         }
@@ -157,6 +162,30 @@ impl Negotiator {
     /// The protocol base URL.
     pub fn dsp_url(&self) -> &str {
         &self.inner.dsp_url
+    }
+
+    /// Where a counterparty at `base` should send its messages: this connector's address on
+    /// the peer network when `base` is one (`p2p://…`) and the connector has joined it, its
+    /// HTTPS protocol URL otherwise.
+    pub fn callback_for(&self, base: &str) -> String {
+        match self.inner.peers.get() {
+            Some(node) if base.starts_with(crate::dsp_p2p::P2P_SCHEME) => {
+                crate::dsp_p2p::dsp_address(&node.peer_id())
+            }
+            _ => self.inner.dsp_url.clone(),
+        }
+    }
+
+    /// The peer-network node, if joined.
+    fn node(&self, url: &str) -> Result<&symbolon_p2p::NodeHandle, SendError> {
+        self.inner
+            .peers
+            .get()
+            .ok_or_else(|| SendError::Unreachable {
+                url: url.to_owned(),
+                reason: "this connector is not on the peer network (start `serve` with `--p2p`)"
+                    .into(),
+            })
     }
 
     /// The policy schema.
@@ -294,6 +323,9 @@ impl Negotiator {
         token: Option<String>,
     ) -> Result<Value, SendError> {
         let token = token.unwrap_or_else(|| auth::bearer(&self.inner.identity, audience));
+        if url.starts_with(crate::dsp_p2p::P2P_SCHEME) {
+            return crate::dsp_p2p::send(self.node(url)?, url, "POST", &token, Some(body)).await;
+        }
         let response = self
             .inner
             .http
@@ -396,6 +428,10 @@ impl Negotiator {
 
     /// Fetches `url` with GET, authenticated for `audience`.
     async fn fetch(&self, url: &str, audience: &str) -> Result<Value, SendError> {
+        if url.starts_with(crate::dsp_p2p::P2P_SCHEME) {
+            let token = auth::bearer(&self.inner.identity, audience);
+            return crate::dsp_p2p::send(self.node(url)?, url, "GET", &token, None).await;
+        }
         let response = self
             .inner
             .http

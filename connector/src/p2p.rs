@@ -88,6 +88,9 @@ pub struct JoinParts<'a> {
     pub negotiator: &'a Negotiator,
     /// Where to put the node.
     pub slot: &'a PeerSlot,
+    /// This connector's own HTTP(S) endpoint on the loopback interface, which answers the
+    /// protocol requests peers send over the network.
+    pub local_url: &'a str,
 }
 
 /// Joins the peer network; returns the listen addresses (with `/p2p/<PeerId>`).
@@ -130,6 +133,7 @@ pub async fn join(
         .await
         .map_err(|e| JoinError::Start(e.to_string()))?;
     record_events(node.clone(), parts.negotiator.clone());
+    crate::dsp_p2p::serve(&node, parts.local_url.to_owned());
     for offer in parts.store.offers.list()? {
         announce(&node, parts.negotiator, &offer).await;
     }
@@ -145,7 +149,7 @@ pub async fn join(
 }
 
 /// What peers are told of an offer.
-fn announcement(negotiator: &Negotiator, offer: &Offer) -> Value {
+fn announcement(node: &NodeHandle, negotiator: &Negotiator, offer: &Offer) -> Value {
     json!({
         "id": offer.id,
         "title": offer.title,
@@ -153,6 +157,7 @@ fn announcement(negotiator: &Negotiator, offer: &Offer) -> Value {
         "kind": offer.kind,
         "action": offer.action,
         "provider_url": negotiator.dsp_url(),
+        "provider_p2p": crate::dsp_p2p::dsp_address(&node.peer_id()),
     })
 }
 
@@ -173,7 +178,10 @@ fn keep_announcing(node: NodeHandle, negotiator: Negotiator, store: Store, every
                 }
             };
             for offer in offers {
-                match node.announce(announcement(&negotiator, &offer)).await {
+                match node
+                    .announce(announcement(&node, &negotiator, &offer))
+                    .await
+                {
                     Ok(_) => {}
                     Err(symbolon_p2p::P2pError::Stopped) => return,
                     Err(error) => {
@@ -187,7 +195,7 @@ fn keep_announcing(node: NodeHandle, negotiator: Negotiator, store: Store, every
 
 /// Announces an offer to the data space.
 pub async fn announce(node: &NodeHandle, negotiator: &Negotiator, offer: &Offer) {
-    let outcome = node.announce(announcement(negotiator, offer)).await;
+    let outcome = node.announce(announcement(node, negotiator, offer)).await;
     let (result, details) = match &outcome {
         Ok(_) => ("ok", Value::Null),
         Err(error) => {

@@ -108,6 +108,7 @@ pub async fn join_peers(
                 status_source: state.status_source.clone(),
                 negotiator: &state.negotiator,
                 slot: &state.peers,
+                local_url: &state.local_url,
             },
             options,
         )
@@ -146,6 +147,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
     let resolver = Arc::new(DidResolver::new());
     let status_source = Arc::new(HttpStatusSource::new(options.status_cache_ttl));
+    let peers: crate::p2p::PeerSlot = Default::default();
     let negotiator = Negotiator::new(NegotiatorParts {
         identity: identity.clone(),
         store: store.clone(),
@@ -153,12 +155,17 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         resolver: resolver.clone(),
         status_source: status_source.clone(),
         dsp_url: format!("{}{DSP_PATH}", url.trim_end_matches('/')),
+        peers: peers.clone(),
     });
     let state = web::Data::new(AppState {
         identity,
         store,
         negotiator,
-        peers: Default::default(),
+        peers,
+        local_url: format!(
+            "{scheme}://{}",
+            std::net::SocketAddr::new(loopback_of(addr.ip()), addr.port())
+        ),
         admin_token,
         status: crate::issuer::StatusRegistry::new(dir.clone()),
         dir,
@@ -218,6 +225,15 @@ fn spawn_head_signer(state: &web::Data<AppState>, interval: Duration) {
             }
         }
     });
+}
+
+/// The loopback address that reaches a socket bound to `ip` (itself, unless unspecified).
+fn loopback_of(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        other => other,
+    }
 }
 
 fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig, ServeError> {

@@ -99,7 +99,7 @@ impl Negotiator {
             .await?;
         let message = messages::build(
             "ContractRequestMessage",
-            json!({ "consumerPid": consumer_pid, "offer": offer, "callbackAddress": self.dsp_url() }),
+            json!({ "consumerPid": consumer_pid, "offer": offer, "callbackAddress": self.callback_for(&base) }),
         );
         let url = format!("{base}/negotiations/request");
         match self.send(&url, &provider_did, &message, Some(token)).await {
@@ -170,6 +170,17 @@ impl Negotiator {
 
     /// The counterparty's DID from its `/.well-known/dspace-version` (`participantId`).
     pub(super) async fn participant_did(&self, base: &str) -> Result<String, StartError> {
+        if let Some((peer, _)) = crate::dsp_p2p::split(base) {
+            // On the peer network the address names the peer, and the peer its did:key.
+            return peer
+                .parse::<symbolon_p2p::PeerId>()
+                .ok()
+                .and_then(|id| symbolon_p2p::did_of_peer(&id).ok())
+                .map(|did| did.to_string())
+                .ok_or_else(|| {
+                    StartError::Invalid(format!("`{peer}` in `{base}` is not a PeerId"))
+                });
+        }
         let origin = origin(base);
         let url = format!("{origin}/.well-known/dspace-version");
         let response =
@@ -216,6 +227,11 @@ impl Negotiator {
                 "ContractOfferMessage: missing field `callbackAddress` (required in an initial offer)".into(),
             ));
         };
+        crate::dsp_p2p::check_callback(&callback, &caller.did).map_err(|why| {
+            DspError::BadRequest(format!(
+                "ContractOfferMessage: field `callbackAddress` {why}"
+            ))
+        })?;
         let consumer_pid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
         let negotiation = Negotiation {
             role: Role::Consumer,

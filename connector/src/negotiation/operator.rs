@@ -73,7 +73,7 @@ impl Negotiator {
             .await?;
         let message = messages::build(
             "ContractOfferMessage",
-            json!({ "providerPid": provider_pid, "offer": odrl, "callbackAddress": self.dsp_url() }),
+            json!({ "providerPid": provider_pid, "offer": odrl, "callbackAddress": self.callback_for(&base) }),
         );
         let url = format!("{base}/negotiations/offers");
         let answer = self.send(&url, &consumer_did, &message, None).await;
@@ -230,14 +230,18 @@ impl Negotiator {
     }
 }
 
-/// `url` without a trailing `/`, if it is an http(s) URL; `field` names it in the error.
+/// `url` without a trailing `/`, if it is an http(s) URL or a peer-network address
+/// (`p2p://<PeerId>/dsp/2025-1`); `field` names it in the error.
 pub(super) fn http_base(url: &str, field: &str) -> Result<String, StartError> {
     let base = url.trim_end_matches('/');
-    if base.starts_with("https://") || base.starts_with("http://") {
+    if base.starts_with("https://")
+        || base.starts_with("http://")
+        || crate::dsp_p2p::split(base).is_some()
+    {
         Ok(base.to_owned())
     } else {
         Err(StartError::Invalid(format!(
-            "`{field}` must be an http(s) URL, got `{base}`"
+            "`{field}` must be an http(s) URL or a p2p:// address, got `{base}`"
         )))
     }
 }

@@ -36,11 +36,11 @@ impl Negotiator {
                 "ContractRequestMessage: missing field `callbackAddress` (required in an initial request)".into(),
             ));
         };
-        if !(callback.starts_with("https://") || callback.starts_with("http://")) {
-            return Err(DspError::BadRequest(
-                "ContractRequestMessage: field `callbackAddress` must be an http(s) URL".into(),
-            ));
-        }
+        crate::dsp_p2p::check_callback(&callback, &caller.did).map_err(|why| {
+            DspError::BadRequest(format!(
+                "ContractRequestMessage: field `callbackAddress` {why}"
+            ))
+        })?;
         let offer_id = catalog::offer_id_from(&message.offer.id, message.offer.target.as_deref());
         let provider_pid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
         let negotiation = Negotiation {

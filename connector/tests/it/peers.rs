@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use symbolon_connector::datadir::DataDir;
 use symbolon_connector::p2p::PeerOptions;
 use symbolon_connector::server::{start, ServeOptions};
 use symbolon_identity::KeyAlgorithm;
+use symbolon_p2p::NodeHandle as Node;
 
 use crate::dsp::*;
 
@@ -15,7 +16,7 @@ async fn peer(
     authority: &Connector,
     role: &str,
     bootstrap: Vec<String>,
-) -> (Connector, Vec<String>) {
+) -> (Connector, Vec<String>, Node) {
     peer_announcing_every(authority, role, bootstrap, Duration::from_secs(200)).await
 }
 
@@ -24,7 +25,7 @@ async fn peer_announcing_every(
     role: &str,
     bootstrap: Vec<String>,
     reannounce_every: Duration,
-) -> (Connector, Vec<String>) {
+) -> (Connector, Vec<String>, Node) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
@@ -56,7 +57,12 @@ async fn peer_announcing_every(
     )
     .await
     .unwrap();
-    (node, addresses.iter().map(ToString::to_string).collect())
+    let handle = state.peers.get().unwrap().clone();
+    (
+        node,
+        addresses.iter().map(ToString::to_string).collect(),
+        handle,
+    )
 }
 
 async fn until(node: &Connector, path: &str, check: impl Fn(&Value) -> bool) -> Value {
@@ -88,8 +94,8 @@ async fn until_authenticated(node: &Connector, other: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_authenticate_each_other_and_see_each_others_offers() {
     let authority = connector();
-    let (insurer, addresses) = peer(&authority, "Insurer", Vec::new()).await;
-    let (hospital, _) = peer(&authority, "Hospital", addresses.clone()).await;
+    let (insurer, addresses, _) = peer(&authority, "Insurer", Vec::new()).await;
+    let (hospital, _, _) = peer(&authority, "Hospital", addresses.clone()).await;
     assert!(addresses[0].contains("/p2p/12D3KooW"), "{addresses:?}");
 
     let peers = until_authenticated(&hospital, insurer.did()).await;
@@ -127,14 +133,14 @@ async fn members_authenticate_each_other_and_see_each_others_offers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offers_are_announced_again_so_peers_keep_them_fresh() {
     let authority = connector();
-    let (insurer, addresses) = peer_announcing_every(
+    let (insurer, addresses, _) = peer_announcing_every(
         &authority,
         "Insurer",
         Vec::new(),
         Duration::from_millis(200),
     )
     .await;
-    let (hospital, _) = peer(&authority, "Hospital", addresses).await;
+    let (hospital, _, _) = peer(&authority, "Hospital", addresses).await;
     until_authenticated(&hospital, insurer.did()).await;
     publish(&insurer).await;
     let first = until(&hospital, "/api/v1/catalog/federated", |c| {
@@ -157,4 +163,67 @@ async fn offers_are_announced_again_so_peers_keep_them_fresh() {
         .filter(|e| e["type"] == "peer.announced" && e["subject"] == "ward-statistics")
         .count();
     assert_eq!(announced, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_negotiate_over_the_peer_network() {
+    let authority = connector();
+    let (insurer, addresses, _) = peer(&authority, "Insurer", Vec::new()).await;
+    let (hospital, _, hospital_node) = peer(&authority, "Hospital", addresses).await;
+    until_authenticated(&hospital, insurer.did()).await;
+    until_authenticated(&insurer, hospital.did()).await;
+    publish(&insurer).await;
+    let catalog = until(&hospital, "/api/v1/catalog/federated", |c| {
+        !c.as_array().unwrap().is_empty()
+    })
+    .await;
+    let address = catalog[0]["offer"]["provider_p2p"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(address.starts_with("p2p://12D3KooW"), "{address}");
+
+    // The whole negotiation travels over libp2p, both ways.
+    let (status, negotiation) = hospital
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": address, "offer_id": "ward-statistics", "wait_seconds": 20}),
+        )
+        .await;
+    assert_eq!(status, 200, "{negotiation}");
+    assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
+    assert_eq!(negotiation["counterparty"], insurer.did());
+    let pid = negotiation["provider_pid"].as_str().unwrap();
+    let at_insurer = state_of(&insurer, pid, "FINALIZED").await;
+    let callback = at_insurer["counterparty_address"].as_str().unwrap();
+    assert!(callback.starts_with("p2p://12D3KooW"), "{callback}");
+
+    // Only the protocol's paths are reachable over the peer network, and only with the
+    // sender's own token.
+    let carried = |path: &str, authorization: Option<String>| json!({"method": "GET", "path": path, "authorization": authorization});
+    let answer = hospital_node
+        .request(
+            insurer.did(),
+            carried("/api/v1/offers", Some(format!("Bearer {}", insurer.token))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], 404, "{answer}");
+    let answer = hospital_node
+        .request(
+            insurer.did(),
+            carried("/dsp/2025-1/catalog/datasets/ward-statistics", None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], 401, "{answer}");
+    let answer = hospital_node
+        .request(insurer.did(), carried("/.well-known/dspace-version", None))
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(
+        answer["body"]["protocolVersions"][0]["participantId"],
+        insurer.did()
+    );
 }

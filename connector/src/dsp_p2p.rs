@@ -1,0 +1,269 @@
+//! The Dataspace Protocol over the peer network: its HTTP requests, carried whole (method,
+//! path, `Authorization`, JSON body) in libp2p request-response messages between
+//! authenticated peers, and answered by the same protocol endpoints that serve HTTPS.
+//!
+//! A counterparty's protocol address on the peer network is `p2p://<PeerId>/dsp/2025-1`
+//! (a PeerId names an Ed25519 did:key, so the address also names the DID). A request
+//! arriving over the peer network must carry a self-issued token whose issuer is the peer
+//! that sent it, and may only reach the protocol's paths; it is then handed to this
+//! connector's own HTTP endpoint on the loopback interface, where it is checked exactly as
+//! any other protocol call.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use symbolon_p2p::{IncomingRequest, NodeHandle, PeerId};
+
+use crate::negotiation::{SendError, DSP_PATH};
+
+/// The scheme of protocol addresses on the peer network.
+pub const P2P_SCHEME: &str = "p2p://";
+
+/// Largest answer body relayed, in bytes.
+const MAX_RELAYED_BODY: usize = 4 * 1024 * 1024;
+
+/// A protocol request as it travels over the peer network.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CarriedRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// The path, starting with `/dsp/2025-1/` (or `/.well-known/dspace-version`).
+    pub path: String,
+    /// The `Authorization` header's value.
+    #[serde(default)]
+    pub authorization: Option<String>,
+    /// The JSON body of a `POST`.
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+/// Its answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CarriedAnswer {
+    /// The HTTP status the endpoint answered.
+    pub status: u16,
+    /// The endpoint's JSON answer (`null` when it had none).
+    #[serde(default)]
+    pub body: Value,
+}
+
+/// This connector's protocol address on the peer network.
+pub fn dsp_address(peer_id: &PeerId) -> String {
+    format!("{P2P_SCHEME}{peer_id}{DSP_PATH}")
+}
+
+/// Splits `p2p://<peer>/<path>` into the peer (a PeerId or did:key) and the path.
+pub fn split(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix(P2P_SCHEME)?;
+    let (peer, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    (!peer.is_empty()).then_some((peer, path))
+}
+
+/// Checks a counterparty's `callbackAddress`: an http(s) URL, or the peer-network address of
+/// the caller itself (`caller` is its DID), so that nobody can direct this connector's
+/// messages to another peer.
+pub fn check_callback(callback: &str, caller: &str) -> Result<(), String> {
+    if callback.starts_with("https://") || callback.starts_with("http://") {
+        return Ok(());
+    }
+    let Some((peer, path)) = split(callback) else {
+        return Err("must be an http(s) URL or a p2p:// address".into());
+    };
+    let did = peer
+        .parse::<PeerId>()
+        .ok()
+        .and_then(|id| symbolon_p2p::did_of_peer(&id).ok());
+    match did {
+        Some(did) if did.as_str() == caller && path.trim_end_matches('/') == DSP_PATH => Ok(()),
+        Some(_) => Err("names another peer than the caller's, or not its protocol path".into()),
+        None => Err(format!("`{peer}` is not a PeerId")),
+    }
+}
+
+/// Sends a protocol request to the peer a `p2p://` URL names and returns its JSON answer;
+/// a status of 400 or more is a refusal, as over HTTPS.
+pub async fn send(
+    node: &NodeHandle,
+    url: &str,
+    method: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Result<Value, SendError> {
+    let unreachable = |reason: String| SendError::Unreachable {
+        url: url.to_owned(),
+        reason,
+    };
+    let (peer, path) = split(url).ok_or_else(|| unreachable("not a p2p:// address".into()))?;
+    let request = CarriedRequest {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        authorization: Some(format!("Bearer {token}")),
+        body: body.cloned(),
+    };
+    let payload = serde_json::to_value(&request).map_err(|e| unreachable(e.to_string()))?;
+    let answer = node
+        .request(peer, payload)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let answer: CarriedAnswer = serde_json::from_value(answer)
+        .map_err(|e| unreachable(format!("the peer's answer is malformed: {e}")))?;
+    if answer.status >= 400 {
+        return Err(SendError::Refused {
+            url: url.to_owned(),
+            status: answer.status,
+            body: answer.body.to_string().chars().take(500).collect(),
+        });
+    }
+    Ok(answer.body)
+}
+
+/// Answers protocol requests arriving over the peer network by handing them to this
+/// connector's own HTTP endpoint at `local_base` (e.g. `http://127.0.0.1:7800`), until the
+/// node stops.
+pub fn serve(node: &NodeHandle, local_base: String) {
+    let Some(mut incoming) = node.incoming_requests() else {
+        tracing::warn!("protocol requests over the peer network are already being served");
+        return;
+    };
+    // The loopback endpoint presents the connector's own certificate, whose name is not
+    // 127.0.0.1; the connection never leaves this machine.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default();
+    tokio::spawn(async move {
+        while let Some(request) = incoming.recv().await {
+            let (http, base) = (http.clone(), local_base.clone());
+            tokio::spawn(async move {
+                let IncomingRequest {
+                    from,
+                    payload,
+                    responder,
+                    ..
+                } = request;
+                let answer = answer(&http, &base, &from, payload).await;
+                let answer = serde_json::to_value(answer).unwrap_or(Value::Null);
+                if let Err(error) = responder.respond(answer).await {
+                    tracing::debug!(%error, peer = %from, "a protocol answer was not delivered");
+                }
+            });
+        }
+    });
+}
+
+/// The answer to one carried request from the peer whose DID is `from`.
+async fn answer(http: &reqwest::Client, base: &str, from: &str, payload: Value) -> CarriedAnswer {
+    let refuse = |status: u16, message: &str| CarriedAnswer {
+        status,
+        body: serde_json::json!({ "message": message }),
+    };
+    let request: CarriedRequest = match serde_json::from_value(payload) {
+        Ok(request) => request,
+        Err(e) => return refuse(400, &format!("not a carried protocol request: {e}")),
+    };
+    if !allowed_path(&request.path) {
+        return refuse(
+            404,
+            "only Dataspace Protocol paths are served over the peer network",
+        );
+    }
+    let issuer = request
+        .authorization
+        .as_deref()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .and_then(symbolon_identity::verify::peek_jwt_payload)
+        .and_then(|claims| claims.get("iss").and_then(Value::as_str).map(str::to_owned));
+    if request.path != "/.well-known/dspace-version" && issuer.as_deref() != Some(from) {
+        return refuse(401, "the token's issuer is not the peer that sent it");
+    }
+    let url = format!("{base}{}", request.path);
+    let mut outbound = match request.method.as_str() {
+        "GET" => http.get(&url),
+        "POST" => http.post(&url).json(&request.body.unwrap_or(Value::Null)),
+        other => return refuse(405, &format!("method `{other}` is not served")),
+    };
+    if let Some(authorization) = &request.authorization {
+        outbound = outbound.header(reqwest::header::AUTHORIZATION, authorization);
+    }
+    let response = match outbound.send().await {
+        Ok(response) => response,
+        Err(e) => return refuse(502, &format!("the protocol endpoint failed: {e}")),
+    };
+    let status = response.status().as_u16();
+    let body = match response.bytes().await {
+        Ok(bytes) if bytes.len() > MAX_RELAYED_BODY => {
+            return refuse(502, "the protocol endpoint's answer is too large")
+        }
+        Ok(bytes) if bytes.is_empty() => Value::Null,
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        Err(e) => return refuse(502, &format!("the protocol endpoint failed: {e}")),
+    };
+    CarriedAnswer { status, body }
+}
+
+/// Whether `path` is one the peer network may reach: the protocol's, nothing else (no
+/// management API, no VC-API), and no way out of them.
+fn allowed_path(path: &str) -> bool {
+    let protocol = path == "/.well-known/dspace-version"
+        || path
+            .strip_prefix(DSP_PATH)
+            .is_some_and(|rest| rest.starts_with('/'));
+    protocol
+        && !path.contains("..")
+        && !path.contains("//")
+        && path.chars().all(|c| c.is_ascii_graphic())
+        && !path.contains(['?', '#', '%', '\\'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_split_into_peer_and_path() {
+        assert_eq!(
+            split("p2p://12D3KooWabc/dsp/2025-1/negotiations/request"),
+            Some(("12D3KooWabc", "/dsp/2025-1/negotiations/request"))
+        );
+        assert_eq!(split("p2p://12D3KooWabc"), Some(("12D3KooWabc", "")));
+        assert_eq!(split("p2p:///dsp"), None);
+        assert_eq!(split("https://x/dsp"), None);
+    }
+
+    #[test]
+    fn a_p2p_callback_must_be_the_callers_own() {
+        let key = symbolon_identity::KeyPair::generate(symbolon_identity::KeyAlgorithm::Ed25519);
+        let did = symbolon_identity::Did::key(&key.public_key());
+        let peer = key.public_key().peer_id().unwrap();
+        let own = dsp_address(&peer);
+        assert!(check_callback(&own, did.as_str()).is_ok());
+        assert!(check_callback("https://c.example/dsp/2025-1", did.as_str()).is_ok());
+        assert!(check_callback(&own, "did:key:z6MkOther").is_err());
+        assert!(check_callback(&format!("p2p://{peer}/api/v1"), did.as_str()).is_err());
+        assert!(check_callback("p2p://not-a-peer/dsp/2025-1", did.as_str()).is_err());
+        assert!(check_callback("ftp://x", did.as_str()).is_err());
+    }
+
+    #[test]
+    fn only_protocol_paths_are_served() {
+        assert!(allowed_path("/dsp/2025-1/negotiations/request"));
+        assert!(allowed_path("/dsp/2025-1/catalog/datasets/ward-statistics"));
+        assert!(allowed_path("/.well-known/dspace-version"));
+        for refused in [
+            "/api/v1/offers",
+            "/credentials/issue",
+            "/dsp/2025-1",
+            "/dsp/2025-1x/negotiations",
+            "/dsp/2025-1/../api/v1/offers",
+            "/dsp/2025-1//x",
+            "/dsp/2025-1/negotiations?x=1",
+            "/dsp/2025-1/%2e%2e/api",
+            "/dsp/2025-1/a b",
+        ] {
+            assert!(!allowed_path(refused), "{refused}");
+        }
+    }
+}
