@@ -226,4 +226,27 @@ async fn members_negotiate_over_the_peer_network() {
         answer["body"]["protocolVersions"][0]["participantId"],
         insurer.did()
     );
+
+    // A token is good once over the peer network too; malformed requests are refused.
+    let bearer = format!(
+        "Bearer {}",
+        token(&hospital.identity, insurer.did(), &[]).await
+    );
+    let unknown = carried("/dsp/2025-1/negotiations/urn:uuid:unknown", Some(bearer));
+    let first = hospital_node
+        .request(insurer.did(), unknown.clone())
+        .await
+        .unwrap();
+    assert_eq!(first["status"], 404, "{first}");
+    let replayed = hospital_node.request(insurer.did(), unknown).await.unwrap();
+    assert_eq!(replayed["status"], 401, "{replayed}");
+    let malformed = hospital_node
+        .request(insurer.did(), json!({"path": 7}))
+        .await
+        .unwrap();
+    assert_eq!(malformed["status"], 400, "{malformed}");
+    let mut delete = carried("/.well-known/dspace-version", None);
+    delete["method"] = json!("DELETE");
+    let answer = hospital_node.request(insurer.did(), delete).await.unwrap();
+    assert_eq!(answer["status"], 405, "{answer}");
 }
