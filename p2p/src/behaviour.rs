@@ -5,7 +5,10 @@ use std::time::Duration;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{gossipsub, identify, identity, kad, mdns, noise, tcp, yamux, StreamProtocol, Swarm};
+use libp2p::{
+    connection_limits, gossipsub, identify, identity, kad, mdns, noise, tcp, yamux, StreamProtocol,
+    Swarm,
+};
 use sha2::Digest as _;
 
 use crate::error::P2pError;
@@ -19,6 +22,7 @@ pub(crate) const UNAUTHENTICATED_SCORE: f64 = -60.0;
 /// The behaviours of a Symbolon node.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    pub limits: connection_limits::Behaviour,
     pub identify: identify::Behaviour,
     pub kad: kad::Behaviour<kad::store::MemoryStore>,
     pub mdns: Toggle<mdns::tokio::Behaviour>,
@@ -26,11 +30,23 @@ pub(crate) struct Behaviour {
     pub rr: request_response::json::Behaviour<Request, Response>,
 }
 
+/// How many connections a node keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Established connections in all.
+    pub connections: u32,
+    /// Established connections to one peer (TCP and QUIC may both be up).
+    pub per_peer: u32,
+    /// Incoming connections still being set up (Noise handshake).
+    pub pending_incoming: u32,
+}
+
 /// Builds the swarm for `key`.
 pub(crate) fn build_swarm(
     key: identity::Keypair,
     use_mdns: bool,
     request_timeout: Duration,
+    limits: Limits,
 ) -> Result<Swarm<Behaviour>, P2pError> {
     let transport = |e: &dyn std::fmt::Display| P2pError::Transport(e.to_string());
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
@@ -42,7 +58,7 @@ pub(crate) fn build_swarm(
         )
         .map_err(|e| transport(&e))?
         .with_quic()
-        .with_behaviour(|key| behaviour(key, use_mdns, request_timeout))
+        .with_behaviour(|key| behaviour(key, use_mdns, request_timeout, limits))
         .map_err(|e| transport(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();
@@ -53,8 +69,15 @@ fn behaviour(
     key: &identity::Keypair,
     use_mdns: bool,
     request_timeout: Duration,
+    limits: Limits,
 ) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
     let peer_id = key.public().to_peer_id();
+    let limits = connection_limits::Behaviour::new(
+        connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(limits.connections))
+            .with_max_established_per_peer(Some(limits.per_peer))
+            .with_max_pending_incoming(Some(limits.pending_incoming)),
+    );
     let identify = identify::Behaviour::new(identify::Config::new(
         protocol::IDENTIFY_VERSION.to_owned(),
         key.public(),
@@ -110,6 +133,7 @@ fn behaviour(
     );
 
     Ok(Behaviour {
+        limits,
         identify,
         kad,
         mdns: Toggle::from(mdns),

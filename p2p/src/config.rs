@@ -31,6 +31,12 @@ pub struct NodeConfig {
     pub request_timeout: Duration,
     /// Announcements older than this are ignored as stale.
     pub announcement_max_age: Duration,
+    /// Most peer connections kept at once; further ones are refused (default 256).
+    pub max_connections: u32,
+    /// Most connections to one peer (default 4: TCP and QUIC, both ways).
+    pub max_connections_per_peer: u32,
+    /// Most incoming connections still in their handshake (default 64).
+    pub max_pending_incoming: u32,
 }
 
 impl NodeConfig {
@@ -53,6 +59,9 @@ impl NodeConfig {
             auth_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             announcement_max_age: Duration::from_secs(600),
+            max_connections: 256,
+            max_connections_per_peer: 4,
+            max_pending_incoming: 64,
         }
     }
 }

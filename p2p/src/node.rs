@@ -63,7 +63,13 @@ impl Node {
         }
         let peer_id = key.public().to_peer_id();
         let did = did_of_peer(&peer_id)?;
-        let swarm = crate::behaviour::build_swarm(key, config.mdns, config.request_timeout)?;
+        let limits = crate::behaviour::Limits {
+            connections: config.max_connections,
+            per_peer: config.max_connections_per_peer,
+            pending_incoming: config.max_pending_incoming,
+        };
+        let swarm =
+            crate::behaviour::build_swarm(key, config.mdns, config.request_timeout, limits)?;
 
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);

@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 mod common;
+mod limits;
 mod mdns;
 mod network;
