@@ -62,15 +62,22 @@ pub struct NegotiateArgs {
     /// The offer's id in the provider's catalog.
     #[arg(long)]
     offer: String,
+    #[command(flatten)]
+    outcome: OutcomeArgs,
+}
+
+/// What a consumer states and how it waits for a negotiation's outcome.
+#[derive(Debug, clap::Args)]
+pub struct OutcomeArgs {
     /// The purpose to state.
     #[arg(long)]
-    purpose: Option<String>,
+    pub purpose: Option<String>,
     /// Seconds to wait for the outcome (at most 60).
     #[arg(long, default_value_t = 30)]
-    wait: u64,
+    pub wait: u64,
     /// Print the negotiation as JSON.
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// `symbolon agreements`.
@@ -255,12 +262,12 @@ pub async fn negotiate(args: NegotiateArgs) -> CommandResult {
                 "provider_url": args.provider,
                 "provider_did": args.provider_did,
                 "offer_id": args.offer,
-                "purpose": args.purpose,
-                "wait_seconds": args.wait,
+                "purpose": args.outcome.purpose,
+                "wait_seconds": args.outcome.wait,
             })),
         )
         .await?;
-    report_outcome(&negotiation, args.json)
+    report_outcome(&negotiation, args.outcome.json)
 }
 
 /// Prints a negotiation as it ended (or stands): exit 0 when FINALIZED, 1 otherwise, with the

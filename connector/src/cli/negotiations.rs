@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::manage::{report_outcome, text, Management};
+use super::manage::{report_outcome, text, Management, OutcomeArgs};
 use super::{print_json, CommandResult, DataDirArg};
 
 /// `symbolon negotiations ...`.
@@ -41,15 +41,8 @@ pub enum NegotiationsCommand {
         dir: DataDirArg,
         /// The negotiation's process id here.
         pid: String,
-        /// The purpose to state.
-        #[arg(long)]
-        purpose: Option<String>,
-        /// Seconds to wait for the outcome (at most 60).
-        #[arg(long, default_value_t = 30)]
-        wait: u64,
-        /// Print the negotiation as JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        outcome: OutcomeArgs,
     },
     /// End a negotiation that is still open, telling the counterparty why.
     Terminate {
@@ -101,21 +94,15 @@ pub async fn run(command: NegotiationsCommand) -> CommandResult {
             }
             Ok(())
         }
-        NegotiationsCommand::Accept {
-            dir,
-            pid,
-            purpose,
-            wait,
-            json,
-        } => {
+        NegotiationsCommand::Accept { dir, pid, outcome } => {
             let answered = Management::for_dir(&dir)?
                 .call(
                     reqwest::Method::POST,
                     &format!("/negotiations/{pid}/accept"),
-                    Some(json!({"purpose": purpose, "wait_seconds": wait})),
+                    Some(json!({"purpose": outcome.purpose, "wait_seconds": outcome.wait})),
                 )
                 .await?;
-            report_outcome(&answered, json)
+            report_outcome(&answered, outcome.json)
         }
         NegotiationsCommand::Terminate { dir, pid, reason } => {
             let ended = Management::for_dir(&dir)?
