@@ -16,11 +16,7 @@ async fn bundle(node: &Connector) -> AuditBundle {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partners_witness_each_other_and_their_logs_verify_alone_and_together() {
-    let (authority, provider, hospital) = (connector(), connector(), connector());
-    trust(&authority, &provider).await;
-    publish(&provider).await;
-    let (credential, _) = membership(&authority, hospital.did(), "Hospital").await;
-    hold(&hospital, &credential).await;
+    let (authority, provider, hospital) = provider_and_member_hospital().await;
     let negotiation = negotiate(&hospital, &provider).await;
     assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
     // The consumer witnesses the provider's head when FINALIZED arrives; wait for it.

@@ -31,24 +31,31 @@ impl Connector {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = http()
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.call(reqwest::Method::GET, path, None).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = http()
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// Calls `path` with the admin token; returns the status and the JSON answer (or null).
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = http()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -96,26 +103,12 @@ pub async fn trust(authority: &Connector, node: &Connector) {
         .await
         .unwrap();
     let (status, body) = node
-        .post_put(
+        .put(
             "/api/v1/trust-list",
             &json!({"credential": token.to_text()}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
-}
-
-impl Connector {
-    pub async fn post_put(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = http()
-            .put(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
 }
 
 pub fn membership_document(subject: &str, role: &str) -> Value {
@@ -384,4 +377,15 @@ pub async fn state_of(node: &Connector, pid: &str, want: &str) -> Value {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("negotiation {pid} never reached {want}");
+}
+
+/// An authority, a provider that trusts it and publishes `ward-statistics`, and a hospital
+/// holding a Hospital membership from it.
+pub async fn provider_and_member_hospital() -> (Connector, Connector, Connector) {
+    let (authority, provider, hospital) = (connector(), connector(), connector());
+    trust(&authority, &provider).await;
+    publish(&provider).await;
+    let (credential, _) = membership(&authority, hospital.did(), "Hospital").await;
+    hold(&hospital, &credential).await;
+    (authority, provider, hospital)
 }

@@ -11,11 +11,7 @@ const DSP_CONTEXT: &str = "https://w3id.org/dspace/2025/1/context.jsonld";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hospital_negotiates_to_finalized_and_both_keep_the_signed_agreement() {
-    let (authority, provider, hospital) = (connector(), connector(), connector());
-    trust(&authority, &provider).await;
-    publish(&provider).await;
-    let (credential, _) = membership(&authority, hospital.did(), "Hospital").await;
-    hold(&hospital, &credential).await;
+    let (_authority, provider, hospital) = provider_and_member_hospital().await;
 
     let negotiation = negotiate(&hospital, &provider).await;
     assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");

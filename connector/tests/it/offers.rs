@@ -34,11 +34,7 @@ async fn consumer_side(consumer: &Connector, provider_pid: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_offers_and_the_hospital_accepts_to_finalized() {
-    let (authority, provider, hospital) = (connector(), connector(), connector());
-    trust(&authority, &provider).await;
-    publish(&provider).await;
-    let (credential, _) = membership(&authority, hospital.did(), "Hospital").await;
-    hold(&hospital, &credential).await;
+    let (_authority, provider, hospital) = provider_and_member_hospital().await;
 
     let offered = offer_to(&provider, &hospital).await;
     let provider_pid = offered["provider_pid"].as_str().unwrap();
