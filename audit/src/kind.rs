@@ -1,0 +1,153 @@
+//! The kinds of event a Symbolon connector records: one enum, shared by the connector that
+//! writes them, the verifier that reads them and `docs/auditing.md` that explains them.
+
+use serde::{Deserialize, Serialize};
+
+/// What an audit event records. Serialised as its dotted name (`negotiation.transition`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum EventKind {
+    /// The connector issued a credential (`details.credential`: the signed credential).
+    CredentialIssued,
+    /// A credential the connector issued was revoked, suspended or reinstated.
+    CredentialStatus,
+    /// A presentation was checked (VC-API, a contract request, an auditor's access).
+    PresentationVerified,
+    /// An offer's policy was evaluated for a contract request (`details`: the decision).
+    PolicyDecision,
+    /// A contract negotiation changed state.
+    NegotiationTransition,
+    /// A negotiation message could not be delivered to the counterparty.
+    NegotiationSendFailed,
+    /// A protocol call's token was refused.
+    AuthFailed,
+    /// An offer was published.
+    OfferCreated,
+    /// An auditor asked to read the trail.
+    AuditAccess,
+    /// A partner's signed tree head was recorded (`details.head`: its JWS).
+    WitnessTreeHead,
+    /// The connector listens on the peer network.
+    PeerListening,
+    /// A peer was authenticated, or refused (outcome `refused`).
+    PeerAuthenticated,
+    /// A peer's announcement was accepted or dropped.
+    PeerAnnouncement,
+    /// The connector announced one of its offers to the peer network.
+    PeerAnnounced,
+    /// A peer connection closed.
+    PeerConnection,
+}
+
+impl EventKind {
+    /// Every kind, in the order `docs/auditing.md` lists them.
+    pub const ALL: [EventKind; 15] = [
+        EventKind::CredentialIssued,
+        EventKind::CredentialStatus,
+        EventKind::PresentationVerified,
+        EventKind::PolicyDecision,
+        EventKind::NegotiationTransition,
+        EventKind::NegotiationSendFailed,
+        EventKind::AuthFailed,
+        EventKind::OfferCreated,
+        EventKind::AuditAccess,
+        EventKind::WitnessTreeHead,
+        EventKind::PeerListening,
+        EventKind::PeerAuthenticated,
+        EventKind::PeerAnnouncement,
+        EventKind::PeerAnnounced,
+        EventKind::PeerConnection,
+    ];
+
+    /// The dotted name written in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::CredentialIssued => "credential.issued",
+            EventKind::CredentialStatus => "credential.status",
+            EventKind::PresentationVerified => "presentation.verified",
+            EventKind::PolicyDecision => "policy.decision",
+            EventKind::NegotiationTransition => "negotiation.transition",
+            EventKind::NegotiationSendFailed => "negotiation.send_failed",
+            EventKind::AuthFailed => "auth.failed",
+            EventKind::OfferCreated => "offer.created",
+            EventKind::AuditAccess => "audit.access",
+            EventKind::WitnessTreeHead => "witness.tree_head",
+            EventKind::PeerListening => "peer.listening",
+            EventKind::PeerAuthenticated => "peer.authenticated",
+            EventKind::PeerAnnouncement => "peer.announcement",
+            EventKind::PeerAnnounced => "peer.announced",
+            EventKind::PeerConnection => "peer.connection",
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is no [`EventKind`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a known audit event type")]
+pub struct UnknownEventKind(pub String);
+
+impl std::str::FromStr for EventKind {
+    type Err = UnknownEventKind;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+            .ok_or_else(|| UnknownEventKind(name.chars().take(64).collect()))
+    }
+}
+
+impl TryFrom<String> for EventKind {
+    type Error = UnknownEventKind;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        name.parse()
+    }
+}
+
+impl From<EventKind> for &'static str {
+    fn from(kind: EventKind) -> Self {
+        kind.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_name() {
+        for kind in EventKind::ALL {
+            assert_eq!(kind.as_str().parse::<EventKind>(), Ok(kind));
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, kind.as_str());
+            assert_eq!(serde_json::from_value::<EventKind>(json).unwrap(), kind);
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_by_name() {
+        let error = "negotiation.teleported".parse::<EventKind>().unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`negotiation.teleported` is not a known audit event type"
+        );
+    }
+
+    #[test]
+    fn the_auditors_guide_documents_every_kind() {
+        let guide = include_str!("../../docs/auditing.md");
+        for kind in EventKind::ALL {
+            assert!(
+                guide.contains(&format!("| `{}` |", kind.as_str())),
+                "docs/auditing.md does not describe `{kind}`"
+            );
+        }
+    }
+}
