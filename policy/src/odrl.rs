@@ -20,9 +20,11 @@
 //! `dateTime`, `usage.count` is `count`, ...). Anything the importer does not understand is an
 //! [`OdrlError`] naming it, never silently dropped.
 
+mod dsp;
 mod export;
 mod import;
 
+pub use dsp::{duty, offer_rules, profile_iri, read_duty};
 pub use export::to_odrl;
 pub use import::{from_odrl, from_odrl_text};
 
