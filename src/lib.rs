@@ -5,9 +5,13 @@
 //! - [`identity`]: keys, DIDs, Verifiable Credentials and Presentations, revocation, trust lists;
 //! - [`policy`]: the usage-policy language;
 //! - [`mpc`]: secret sharing and multi-party computation protocols;
+//! - [`audit`]: the tamper-evident audit trail and its offline verifier;
+//! - [`p2p`]: the peer network of credential-authenticated connectors;
 //! - [`connector`]: the daemon and the `symbolon` command line.
 
+pub use symbolon_audit as audit;
 pub use symbolon_connector as connector;
 pub use symbolon_identity as identity;
 pub use symbolon_mpc as mpc;
+pub use symbolon_p2p as p2p;
 pub use symbolon_policy as policy;

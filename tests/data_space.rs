@@ -9,7 +9,7 @@ use symbolon::connector::server::{start, ServeOptions};
 use symbolon::identity::{create_presentation, Format, Identity, Input, KeyAlgorithm, Secured};
 
 struct Connector {
-    dir: DataDir,
+    _dir: DataDir,
     identity: Identity,
     url: String,
     token: String,
@@ -28,7 +28,7 @@ fn connector() -> Connector {
     tokio::spawn(running.server);
     let token = dir.admin_token().unwrap().expose().to_owned();
     Connector {
-        dir,
+        _dir: dir,
         identity,
         url: running.url,
         token,
@@ -54,10 +54,14 @@ async fn membership_presented_then_revoked_is_refused() {
     let trust = symbolon::identity::issue_credential(&authority.identity, trust, Format::Jwt)
         .await
         .unwrap();
-    let resolver = std::sync::Arc::new(symbolon::identity::DidResolver::new());
-    symbolon::connector::trust::install(&insurer.dir, &trust.to_text(), resolver)
+    let installed = http
+        .put(format!("{}/api/v1/trust-list", insurer.url))
+        .bearer_auth(&insurer.token)
+        .json(&json!({ "credential": trust.to_text() }))
+        .send()
         .await
         .unwrap();
+    assert_eq!(installed.status(), 200);
 
     // The authority issues the hospital's membership, with status, over its VC-API.
     let credential = json!({

@@ -1,32 +1,45 @@
-//! The catalog: offers rendered as a DCAT `Catalog` of the Dataspace Protocol, each dataset
-//! carrying its offer's usage policy exported as ODRL.
+//! The catalog: offers with their policies compiled once, and rendered as the Dataspace
+//! Protocol's DCAT `Catalog`, each dataset carrying its offer's usage policy as an ODRL offer.
 
-use serde_json::{json, Map, Value};
-use symbolon_policy::{PolicySet, Schema};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
-use crate::negotiation::messages::{build, DSP_CONTEXT};
-use crate::store::offers::{Offer, OfferKind};
+use serde::{Deserialize, Serialize};
+use symbolon_policy::{Diagnostics, OdrlError, Policies, PolicySet, Schema};
 
-/// The prefix of Symbolon's ODRL profile terms in exported policies.
-const PROFILE_PREFIX: &str = "symbolon:";
+use crate::domain::{Offer, OfferKind};
+use crate::protocol::messages::{MessageOffer, OfferType, DSP_CONTEXT};
 
-/// An offer's policy that cannot be exported.
+/// Why an offer's policy cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("the policy of offer `{offer}` cannot be exported: {reason}")]
-pub struct ExportError {
-    /// The offer.
-    pub offer: String,
-    /// Why.
-    pub reason: String,
+pub enum PolicyError {
+    /// The policy text does not check.
+    #[error("the policy of offer `{offer}` does not check:\n{}", diagnostics.render())]
+    Check {
+        /// The offer.
+        offer: String,
+        /// The checker's diagnostics.
+        diagnostics: Diagnostics,
+    },
+    /// The policy cannot be exported as the protocol's ODRL offer.
+    #[error("the policy of offer `{offer}` cannot be exported: {source}")]
+    Export {
+        /// The offer.
+        offer: String,
+        /// Why.
+        #[source]
+        source: OdrlError,
+    },
 }
 
-/// Parses and checks an offer's policy text; the diagnostics render for people.
-pub fn check_policy(
-    offer_id: &str,
-    text: &str,
-    schema: &Schema,
-) -> Result<PolicySet, symbolon_policy::Diagnostics> {
-    symbolon_policy::parse_and_check(&[(&format!("offer {offer_id}"), text)], schema)
+/// Parses and checks an offer's policy text.
+pub fn check_policy(offer_id: &str, text: &str, schema: &Schema) -> Result<PolicySet, PolicyError> {
+    symbolon_policy::parse_and_check(&[(&format!("offer {offer_id}"), text)], schema).map_err(
+        |diagnostics| PolicyError::Check {
+            offer: offer_id.to_owned(),
+            diagnostics,
+        },
+    )
 }
 
 /// The id of the ODRL offer for `offer`.
@@ -34,103 +47,183 @@ pub fn offer_iri(offer_id: &str) -> String {
     format!("urn:symbolon:offer:{offer_id}")
 }
 
-/// The offer id an ODRL offer id or target names, if it is one of ours.
-pub fn offer_id_from(odrl_id: &str, target: Option<&str>) -> String {
-    target
-        .map(str::to_owned)
-        .or_else(|| {
-            odrl_id
-                .strip_prefix("urn:symbolon:offer:")
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| odrl_id.to_owned())
+/// The offer id an ODRL offer names: its `target`, else the id of one of our offer IRIs.
+pub fn offer_id_from(offer: &MessageOffer) -> Option<String> {
+    offer.target.clone().or_else(|| {
+        offer
+            .id
+            .strip_prefix("urn:symbolon:offer:")
+            .map(str::to_owned)
+    })
 }
 
-/// The offer's policy as a Dataspace Protocol ODRL `Offer` (no `target`: the dataset holding
-/// it is the target). Rules of every policy naming the offer (or `*`) are kept; profile terms
-/// are written as full IRIs and non-string operands as JSON-LD value objects, as the protocol's
-/// schema requires.
-pub fn odrl_offer(offer: &Offer, schema: &Schema) -> Result<Value, ExportError> {
-    let error = |reason: String| ExportError {
-        offer: offer.id.clone(),
-        reason,
-    };
-    let set = check_policy(&offer.id, &offer.policy, schema).map_err(|d| error(d.render()))?;
-    let exported = symbolon_policy::to_odrl(&set, schema).map_err(|e| error(e.to_string()))?;
-    let mut rules: Map<String, Value> = Map::new();
-    let graph = exported
-        .get("@graph")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_else(|| vec![exported.clone()]);
-    for policy in graph {
-        for kind in ["permission", "prohibition", "obligation"] {
-            for rule in policy
-                .get(kind)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let target = rule.get("target").and_then(Value::as_str);
-                if target.is_some_and(|t| t != offer.id) {
-                    continue;
-                }
-                let mut rule = rule.clone();
-                if let Some(object) = rule.as_object_mut() {
-                    object.remove("target");
-                }
-                let list = rules
-                    .entry(kind)
-                    .or_insert_with(|| Value::Array(Vec::new()));
-                if let Value::Array(list) = list {
-                    list.push(for_protocol(rule));
-                }
+/// An offer with its policy compiled and exported, ready to decide requests and to publish.
+#[derive(Debug)]
+pub struct CompiledOffer {
+    /// The offer as stored.
+    pub offer: Offer,
+    /// Its policies, compiled.
+    pub policies: Policies,
+    /// Its policy as the protocol's ODRL offer (no `target`: the dataset holding it is the
+    /// target).
+    pub odrl: MessageOffer,
+}
+
+impl CompiledOffer {
+    /// Checks, compiles and exports `offer`'s policy.
+    pub fn compile(offer: &Offer, schema: &Arc<Schema>) -> Result<CompiledOffer, PolicyError> {
+        let set = check_policy(&offer.id, &offer.policy, schema)?;
+        let export = |source| PolicyError::Export {
+            offer: offer.id.clone(),
+            source,
+        };
+        let rules = symbolon_policy::odrl::offer_rules(&set, schema, &offer.id).map_err(export)?;
+        let policies =
+            Policies::compile(set, schema.clone()).map_err(|diagnostics| PolicyError::Check {
+                offer: offer.id.clone(),
+                diagnostics,
+            })?;
+        let mut odrl = MessageOffer::new(&offer_iri(&offer.id));
+        odrl.other
+            .insert("profile".into(), symbolon_policy::schema::PROFILE.into());
+        for (kind, rules) in rules {
+            let rules = match rules {
+                serde_json::Value::Array(rules) => rules,
+                other => vec![other],
+            };
+            match kind.as_str() {
+                "permission" => odrl.permission = Some(rules),
+                "prohibition" => odrl.prohibition = Some(rules),
+                "obligation" => odrl.obligation = Some(rules),
+                _ => {}
             }
         }
+        Ok(CompiledOffer {
+            offer: offer.clone(),
+            policies,
+            odrl,
+        })
     }
-    if !rules.contains_key("permission") && !rules.contains_key("prohibition") {
-        return Err(error(
-            "no permission or prohibition of the policy applies to this offer".into(),
-        ));
+
+    /// The ODRL offer naming its target, as a consumer requests it.
+    pub fn targeted_odrl(&self) -> MessageOffer {
+        let mut odrl = self.odrl.clone();
+        odrl.target = Some(self.offer.id.clone());
+        odrl
     }
-    let mut out = Map::new();
-    out.insert("@id".into(), offer_iri(&offer.id).into());
-    out.insert("@type".into(), "Offer".into());
-    out.insert("profile".into(), symbolon_policy::schema::PROFILE.into());
-    out.extend(rules);
-    Ok(Value::Object(out))
 }
 
-/// Rewrites profile-prefixed terms to full IRIs and non-string constraint operands to value
-/// objects.
-fn for_protocol(value: Value) -> Value {
-    match value {
-        Value::String(s) => match s.strip_prefix(PROFILE_PREFIX) {
-            Some(term) => Value::String(format!("{}#{term}", symbolon_policy::schema::PROFILE)),
-            None => Value::String(s),
-        },
-        Value::Array(items) => Value::Array(items.into_iter().map(for_protocol).collect()),
-        Value::Object(object) => {
-            let is_constraint = object.contains_key("leftOperand");
-            Value::Object(
-                object
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = if is_constraint && k == "rightOperand" {
-                            match v {
-                                v @ (Value::Number(_) | Value::Bool(_)) => json!({ "@value": v }),
-                                other => other,
-                            }
-                        } else {
-                            v
-                        };
-                        (k, for_protocol(v))
-                    })
-                    .collect(),
-            )
+/// Compiled offers, each compiled once and kept until the offer changes.
+#[derive(Debug)]
+pub struct PolicyCache {
+    schema: Arc<Schema>,
+    compiled: RwLock<HashMap<String, Arc<CompiledOffer>>>,
+}
+
+impl PolicyCache {
+    /// An empty cache for policies of `schema`.
+    pub fn new(schema: Arc<Schema>) -> Self {
+        PolicyCache {
+            schema,
+            compiled: RwLock::default(),
         }
-        other => other,
     }
+
+    /// The policy schema.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// `offer` compiled: from the cache when the same offer was compiled before.
+    pub fn compiled(&self, offer: &Offer) -> Result<Arc<CompiledOffer>, PolicyError> {
+        if let Some(hit) = self
+            .compiled
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(&offer.id).cloned())
+            .filter(|hit| hit.offer == *offer)
+        {
+            return Ok(hit);
+        }
+        let compiled = Arc::new(CompiledOffer::compile(offer, &self.schema)?);
+        if let Ok(mut cache) = self.compiled.write() {
+            cache.insert(offer.id.clone(), compiled.clone());
+        }
+        Ok(compiled)
+    }
+
+    /// Forgets the offer `id` (deleted).
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut cache) = self.compiled.write() {
+            cache.remove(id);
+        }
+    }
+}
+
+/// A DCAT `Catalog` of the protocol.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Catalog {
+    #[serde(rename = "@context")]
+    context: [&'static str; 1],
+    #[serde(rename = "@id")]
+    id: String,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    participant_id: String,
+    service: Vec<DataService>,
+    dataset: Vec<Dataset>,
+}
+
+/// The catalog's data service: where the protocol is served.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DataService {
+    #[serde(rename = "@id")]
+    id: String,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    #[serde(rename = "endpointURL")]
+    endpoint_url: String,
+}
+
+/// A DCAT `Dataset`: an offer with its policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dataset {
+    /// `@context`, on a dataset sent on its own.
+    #[serde(rename = "@context", default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Vec<String>>,
+    /// The offer's id.
+    #[serde(rename = "@id")]
+    pub id: String,
+    /// `Dataset`.
+    #[serde(rename = "@type", default)]
+    pub kind: String,
+    /// A title.
+    #[serde(default)]
+    pub title: String,
+    /// A description.
+    #[serde(default)]
+    pub description: String,
+    /// The offers under which it can be had.
+    pub has_policy: Vec<MessageOffer>,
+    /// How it is delivered.
+    #[serde(default)]
+    pub distribution: Vec<Distribution>,
+}
+
+/// A DCAT `Distribution`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Distribution {
+    /// `Distribution`.
+    #[serde(rename = "@type")]
+    pub kind: String,
+    /// `symbolon:dataset` or `symbolon:mpc-session`.
+    pub format: String,
+    /// The id of the data service delivering it.
+    pub access_service: String,
 }
 
 /// The id of this connector's data service.
@@ -138,63 +231,65 @@ fn service_id(participant: &str) -> String {
     format!("urn:symbolon:service:{participant}")
 }
 
-/// The DCAT dataset for `offer`, without `@context`.
-pub fn dataset(offer: &Offer, participant: &str, schema: &Schema) -> Result<Value, ExportError> {
+/// The DCAT dataset for a compiled offer published by `participant`.
+pub fn dataset(compiled: &CompiledOffer, participant: &str) -> Dataset {
+    let offer = &compiled.offer;
     let format = match offer.kind {
         OfferKind::Dataset => "symbolon:dataset",
         OfferKind::Computation => "symbolon:mpc-session",
     };
-    Ok(json!({
-        "@id": offer.id,
-        "@type": "Dataset",
-        "title": offer.title,
-        "description": offer.description,
-        "hasPolicy": [odrl_offer(offer, schema)?],
-        "distribution": [{
-            "@type": "Distribution",
-            "format": format,
-            "accessService": service_id(participant),
+    debug_assert!(compiled.odrl.kind == OfferType::Offer);
+    Dataset {
+        context: None,
+        id: offer.id.clone(),
+        kind: "Dataset".into(),
+        title: offer.title.clone(),
+        description: offer.description.clone(),
+        has_policy: vec![compiled.odrl.clone()],
+        distribution: vec![Distribution {
+            kind: "Distribution".into(),
+            format: format.into(),
+            access_service: service_id(participant),
         }],
-    }))
+    }
 }
 
-/// The dataset for `offer` as a standalone document (with `@context`).
-pub fn dataset_document(
-    offer: &Offer,
-    participant: &str,
-    schema: &Schema,
-) -> Result<Value, ExportError> {
-    let mut dataset = dataset(offer, participant, schema)?;
-    if let Some(object) = dataset.as_object_mut() {
-        object.insert("@context".into(), json!([DSP_CONTEXT]));
+/// The dataset as a document of its own (with `@context`).
+pub fn dataset_document(compiled: &CompiledOffer, participant: &str) -> Dataset {
+    Dataset {
+        context: Some(vec![DSP_CONTEXT.to_owned()]),
+        ..dataset(compiled, participant)
     }
-    Ok(dataset)
 }
 
 /// The catalog of `offers` published by `participant` at `endpoint`. An offer whose policy
-/// cannot be exported is left out (and logged): the rest of the catalog still answers.
-pub fn catalog(offers: &[Offer], participant: &str, endpoint: &str, schema: &Schema) -> Value {
-    let datasets: Vec<Value> = offers
+/// cannot be compiled is left out (and logged): the rest of the catalog still answers.
+pub fn catalog(
+    offers: &[Offer],
+    cache: &PolicyCache,
+    participant: &str,
+    endpoint: &str,
+) -> Catalog {
+    let dataset = offers
         .iter()
-        .filter_map(|offer| match dataset(offer, participant, schema) {
-            Ok(dataset) => Some(dataset),
+        .filter_map(|offer| match cache.compiled(offer) {
+            Ok(compiled) => Some(dataset(&compiled, participant)),
             Err(error) => {
                 tracing::warn!(%error, "offer left out of the catalog");
                 None
             }
         })
         .collect();
-    build(
-        "Catalog",
-        json!({
-            "@id": format!("urn:symbolon:catalog:{participant}"),
-            "participantId": participant,
-            "service": [{
-                "@id": service_id(participant),
-                "@type": "DataService",
-                "endpointURL": endpoint,
-            }],
-            "dataset": datasets,
-        }),
-    )
+    Catalog {
+        context: [DSP_CONTEXT],
+        id: format!("urn:symbolon:catalog:{participant}"),
+        kind: "Catalog",
+        participant_id: participant.to_owned(),
+        service: vec![DataService {
+            id: service_id(participant),
+            kind: "DataService",
+            endpoint_url: endpoint.to_owned(),
+        }],
+        dataset,
+    }
 }

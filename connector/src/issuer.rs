@@ -59,6 +59,7 @@ pub enum StatusError {
 #[derive(Debug, Clone)]
 pub struct StatusRegistry {
     dir: DataDir,
+    public_url: String,
 }
 
 /// The path a status list is served at, relative to the connector's base URL.
@@ -67,9 +68,17 @@ pub fn list_url(base: &str, purpose: StatusPurpose) -> String {
 }
 
 impl StatusRegistry {
-    /// The registry of `dir`.
-    pub fn new(dir: DataDir) -> Self {
-        StatusRegistry { dir }
+    /// The registry of `dir`, whose status lists are published under `public_url`.
+    pub fn new(dir: DataDir, public_url: &str) -> Self {
+        StatusRegistry {
+            dir,
+            public_url: public_url.to_owned(),
+        }
+    }
+
+    /// The base URL the status lists are published under.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     fn lock(&self) -> Result<std::fs::File, StatusError> {

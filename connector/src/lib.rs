@@ -1,15 +1,25 @@
 //! The Symbolon connector: the daemon and the `symbolon` command line.
 //!
-//! - [`datadir`]: the data directory (keystore, admin token, files written atomically);
+//! One [`Connector`](context::Connector) context is opened per data directory and handed to
+//! every part (`docs/architecture.md` draws the arrows):
+//!
+//! - [`context`]: the connector context (identity, store, audit trail, verification, network,
+//!   compiled offers);
+//! - [`domain`]: the records it keeps and exchanges, as types;
+//! - [`store`]: repository traits and their embedded sled implementation;
+//! - [`audit`]: the audit trail, the one way anything writes an audit event;
+//! - [`trust`]: the data space's trust list, in memory;
+//! - [`catalog`]: offers with their policies compiled once, as a DCAT catalog;
+//! - [`decision`]: verified presentation + offer + policy → verdict, as data;
+//! - [`negotiation`]: contract negotiation (Dataspace Protocol 2025-1) as provider and consumer;
+//! - [`protocol`]: the transport-neutral protocol service, its messages and its peer-network
+//!   binding;
+//! - [`messenger`]: how the connector reaches counterparties (HTTPS and the peer network);
+//! - [`p2p`]: the connector on the peer network (discovery, announcements, audited outcomes);
+//! - [`api`]: the HTTP APIs: the W3C VC-API, the protocol's HTTPS binding, the management and
+//!   audit APIs;
 //! - [`issuer`]: status indices and the revocation and suspension lists of issued credentials;
-//! - [`trust`]: the installed trust list;
-//! - [`store`]: the embedded sled store, one repository per aggregate;
-//! - [`catalog`]: offers as a Dataspace Protocol catalog with ODRL policies;
-//! - [`negotiation`]: contract negotiation (Dataspace Protocol 2025-1) as provider and consumer,
-//!   authenticated by self-issued tokens and decided by the offer's policy;
-//! - [`audit`]: the tamper-evident audit trail (signed tree heads, bundles, cross-witnessing);
-//! - [`p2p`]: the connector on the peer network (discovery, authenticated peers, announcements);
-//! - [`api`]: the HTTP APIs: the W3C VC-API, the Dataspace Protocol and the management API;
+//! - [`datadir`]: the data directory (keystore, admin token, files written atomically);
 //! - [`server`]: `symbolon serve`;
 //! - [`cli`]: the command line.
 #![deny(missing_docs)]
@@ -19,11 +29,20 @@ pub mod api;
 pub mod audit;
 pub mod catalog;
 pub mod cli;
+pub mod context;
 pub mod datadir;
-pub mod dsp_p2p;
+pub mod decision;
+pub mod domain;
 pub mod issuer;
+pub mod messenger;
 pub mod negotiation;
 pub mod p2p;
+pub mod protocol;
 pub mod server;
 pub mod store;
 pub mod trust;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use context::Connector;

@@ -2,18 +2,16 @@
 //! held in its wallet, checks peers against its installed trust list, announces its offers,
 //! and records every peer outcome in the audit trail.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use symbolon_identity::status_list::HttpStatusSource;
-use symbolon_identity::{DidResolver, Identity, Verifier};
+use symbolon_audit::EventKind;
 use symbolon_p2p::{Multiaddr, Node, NodeConfig, NodeHandle, P2pEvent};
 
-use crate::datadir::DataDir;
-use crate::negotiation::Negotiator;
-use crate::store::offers::Offer;
-use crate::store::{Event, Store};
+use crate::audit::AuditError;
+use crate::context::Connector;
+use crate::domain::Offer;
+use crate::protocol::{peer, ProtocolService};
 
 /// How to join the peer network.
 #[derive(Debug, Clone)]
@@ -46,9 +44,6 @@ impl Default for PeerOptions {
 /// peers forget an announcement.
 pub const REANNOUNCE_EVERY: Duration = Duration::from_secs(200);
 
-/// The running node, once joined (empty when the connector is not on the peer network).
-pub type PeerSlot = Arc<OnceLock<NodeHandle>>;
-
 /// Why the connector cannot join.
 #[derive(Debug, thiserror::Error)]
 pub enum JoinError {
@@ -62,60 +57,55 @@ pub enum JoinError {
     )]
     NoMembership,
     /// A multiaddr is malformed.
-    #[error("`{0}` is not a multiaddr: {1}")]
-    BadAddress(String, String),
+    #[error("`{address}` is not a multiaddr: {source}")]
+    BadAddress {
+        /// The address as given.
+        address: String,
+        /// Why.
+        #[source]
+        source: symbolon_p2p::multiaddr::Error,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// An announcement could not be recorded.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
     /// The node failed to start.
     #[error("the peer network failed to start: {0}")]
-    Start(String),
+    Start(#[source] symbolon_p2p::P2pError),
+    /// The connector joined already.
+    #[error("the connector is on the peer network already")]
+    AlreadyJoined,
 }
 
-/// What joining needs.
-pub struct JoinParts<'a> {
-    /// The data directory (trust list).
-    pub dir: &'a DataDir,
-    /// The identity (an Ed25519 did:key: the PeerId is its key).
-    pub identity: &'a Identity,
-    /// The store (wallet, offers).
-    pub store: &'a Store,
-    /// The DID resolver.
-    pub resolver: Arc<DidResolver>,
-    /// The status list source.
-    pub status_source: Arc<HttpStatusSource>,
-    /// The negotiator (records events; its protocol URL is announced with each offer).
-    pub negotiator: &'a Negotiator,
-    /// Where to put the node.
-    pub slot: &'a PeerSlot,
-    /// This connector's own HTTP(S) endpoint on the loopback interface, which answers the
-    /// protocol requests peers send over the network.
-    pub local_url: &'a str,
-}
-
-/// Joins the peer network; returns the listen addresses (with `/p2p/<PeerId>`).
+/// Joins the peer network; returns the listen addresses (with `/p2p/<PeerId>`). Protocol
+/// requests from peers are answered by the connector's [`ProtocolService`].
 pub async fn join(
-    parts: JoinParts<'_>,
+    connector: &Connector,
     options: &PeerOptions,
 ) -> Result<Vec<Multiaddr>, JoinError> {
-    let trust = crate::trust::installed(parts.dir).ok_or(JoinError::NoTrustList)?;
-    let membership = parts
-        .store
+    let (verifier, trust) = connector
+        .verification()
+        .trusted_verifier()
+        .ok_or(JoinError::NoTrustList)?;
+    let membership = connector
+        .store()
         .credentials
         .list()?
         .into_iter()
         .rev()
-        .find(|c| c.types.iter().any(|t| t == "DataSpaceMembershipCredential"))
+        .find(|c| c.is_a("DataSpaceMembershipCredential"))
         .ok_or(JoinError::NoMembership)?;
     let parse = |text: &String| {
         text.parse::<Multiaddr>()
-            .map_err(|e| JoinError::BadAddress(text.clone(), e.to_string()))
+            .map_err(|source| JoinError::BadAddress {
+                address: text.clone(),
+                source,
+            })
     };
-    let verifier = Verifier::new(parts.resolver)
-        .with_status_source(parts.status_source)
-        .with_trust_list(trust.clone());
     let mut config = NodeConfig::new(
-        parts.identity.key.clone(),
+        connector.identity().key.clone(),
         trust.data_space.clone(),
         membership.secured(),
         verifier,
@@ -129,48 +119,48 @@ pub async fn join(
         .map(parse)
         .collect::<Result<_, _>>()?;
     config.mdns = options.mdns;
-    let node = Node::start(config)
-        .await
-        .map_err(|e| JoinError::Start(e.to_string()))?;
-    record_events(node.clone(), parts.negotiator.clone());
-    crate::dsp_p2p::serve(&node, parts.local_url.to_owned());
-    for offer in parts.store.offers.list()? {
-        announce(&node, parts.negotiator, &offer).await;
+    let node = Node::start(config).await.map_err(JoinError::Start)?;
+    if connector
+        .network()
+        .peers()
+        .slot()
+        .set(node.clone())
+        .is_err()
+    {
+        return Err(JoinError::AlreadyJoined);
     }
-    keep_announcing(
-        node.clone(),
-        parts.negotiator.clone(),
-        parts.store.clone(),
-        options.reannounce_every,
-    );
-    let addresses = node.listen_addrs();
-    let _ = parts.slot.set(node);
-    Ok(addresses)
+    record_events(node.clone(), connector.clone());
+    peer::serve(&node, ProtocolService::new(connector.clone()));
+    for offer in connector.store().offers.list()? {
+        announce(connector, &offer).await?;
+    }
+    keep_announcing(node.clone(), connector.clone(), options.reannounce_every);
+    Ok(node.listen_addrs())
 }
 
 /// What peers are told of an offer.
-fn announcement(node: &NodeHandle, negotiator: &Negotiator, offer: &Offer) -> Value {
+fn announcement(node: &NodeHandle, connector: &Connector, offer: &Offer) -> Value {
     json!({
         "id": offer.id,
         "title": offer.title,
         "description": offer.description,
         "kind": offer.kind,
         "action": offer.action,
-        "provider_url": negotiator.dsp_url(),
-        "provider_p2p": crate::dsp_p2p::dsp_address(&node.peer_id()),
+        "provider_url": connector.network().dsp_url(),
+        "provider_p2p": peer::dsp_address(&node.peer_id()),
     })
 }
 
 /// Announces every stored offer again every `every` until the node stops. Repeats are not
 /// audited (the first announcement of each offer is); failures are logged.
-fn keep_announcing(node: NodeHandle, negotiator: Negotiator, store: Store, every: Duration) {
+fn keep_announcing(node: NodeHandle, connector: Connector, every: Duration) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every.max(Duration::from_millis(100)));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            let offers = match store.offers.list() {
+            let offers = match connector.store().offers.list() {
                 Ok(offers) => offers,
                 Err(error) => {
                     tracing::warn!(%error, "cannot list the offers to announce again");
@@ -178,10 +168,7 @@ fn keep_announcing(node: NodeHandle, negotiator: Negotiator, store: Store, every
                 }
             };
             for offer in offers {
-                match node
-                    .announce(announcement(&node, &negotiator, &offer))
-                    .await
-                {
+                match node.announce(announcement(&node, &connector, &offer)).await {
                     Ok(_) => {}
                     Err(symbolon_p2p::P2pError::Stopped) => return,
                     Err(error) => {
@@ -193,9 +180,13 @@ fn keep_announcing(node: NodeHandle, negotiator: Negotiator, store: Store, every
     });
 }
 
-/// Announces an offer to the data space.
-pub async fn announce(node: &NodeHandle, negotiator: &Negotiator, offer: &Offer) {
-    let outcome = node.announce(announcement(node, negotiator, offer)).await;
+/// Announces an offer to the data space (when the connector is on the peer network) and
+/// records the outcome.
+pub async fn announce(connector: &Connector, offer: &Offer) -> Result<(), AuditError> {
+    let Some(node) = connector.network().peers().node() else {
+        return Ok(());
+    };
+    let outcome = node.announce(announcement(node, connector, offer)).await;
     let (result, details) = match &outcome {
         Ok(_) => ("ok", Value::Null),
         Err(error) => {
@@ -203,19 +194,15 @@ pub async fn announce(node: &NodeHandle, negotiator: &Negotiator, offer: &Offer)
             ("failed", json!({ "reason": error.to_string() }))
         }
     };
-    negotiator
-        .record(Event::now(
-            "peer.announced",
-            negotiator.did(),
-            &offer.id,
-            result,
-            details,
-        ))
-        .await;
+    let audit = connector.audit();
+    audit
+        .record(audit.event(EventKind::PeerAnnounced, &offer.id, result, details))
+        .await?;
+    Ok(())
 }
 
 /// Records every peer outcome in the audit trail.
-fn record_events(node: NodeHandle, negotiator: Negotiator) {
+fn record_events(node: NodeHandle, connector: Connector) {
     let mut events = node.events();
     tokio::spawn(async move {
         loop {
@@ -229,28 +216,31 @@ fn record_events(node: NodeHandle, negotiator: Negotiator) {
             };
             let details = serde_json::to_value(&event).unwrap_or(Value::Null);
             let (kind, subject, outcome) = match &event {
-                P2pEvent::Listening { address } => ("peer.listening", address.clone(), "ok"),
-                P2pEvent::PeerAuthenticated { did, .. } => {
-                    ("peer.authenticated", did.clone(), "ok")
+                P2pEvent::Listening { address } => {
+                    (EventKind::PeerListening, address.clone(), "ok")
                 }
-                P2pEvent::PeerRefused { did, .. } => ("peer.authenticated", did.clone(), "refused"),
+                P2pEvent::PeerAuthenticated { did, .. } => {
+                    (EventKind::PeerAuthenticated, did.clone(), "ok")
+                }
+                P2pEvent::PeerRefused { did, .. } => {
+                    (EventKind::PeerAuthenticated, did.clone(), "refused")
+                }
                 P2pEvent::AnnouncementAccepted { offer_id, .. } => {
-                    ("peer.announcement", offer_id.clone(), "accepted")
+                    (EventKind::PeerAnnouncement, offer_id.clone(), "accepted")
                 }
                 P2pEvent::AnnouncementDropped { from, .. } => {
-                    ("peer.announcement", from.clone(), "dropped")
+                    (EventKind::PeerAnnouncement, from.clone(), "dropped")
                 }
-                other => ("peer.connection", peer_of(other), "closed"),
+                other => (EventKind::PeerConnection, peer_of(other), "closed"),
             };
-            negotiator
-                .record(Event::now(
-                    kind,
-                    negotiator.did(),
-                    subject,
-                    outcome,
-                    details,
-                ))
-                .await;
+            let audit = connector.audit();
+            if let Err(error) = audit
+                .record(audit.event(kind, subject, outcome, details))
+                .await
+            {
+                // Nothing here waits on the event: the peer network goes on, the gap is logged.
+                tracing::error!(%error, %kind, "cannot record a peer event");
+            }
         }
     });
 }

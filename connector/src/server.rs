@@ -5,15 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpServer};
-use symbolon_identity::nonce::MemoryNonceStore;
-use symbolon_identity::status_list::HttpStatusSource;
-use symbolon_identity::DidResolver;
+use actix_web::{App, HttpServer};
 
-use crate::api::{self, AppState};
+use crate::api;
+use crate::context::{Connector, OpenError, Settings};
 use crate::datadir::{DataDir, DataDirError, SERVE_URL_FILE};
-use crate::negotiation::{Negotiator, NegotiatorParts, DSP_PATH};
-use crate::store::Store;
+use crate::issuer::StatusRegistry;
+use crate::negotiation::Negotiations;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -63,12 +61,27 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    /// The store cannot be opened.
+    /// The connector cannot be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The store failed while resuming open negotiations.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A TLS file cannot be read.
+    #[error("TLS: `{path}`: {source}")]
+    TlsFile {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A TLS file holds no certificate or key.
+    #[error("TLS: `{0}` holds no PEM certificate or private key")]
+    TlsEmpty(String),
     /// The TLS certificate or key is unusable.
     #[error("TLS: {0}")]
-    Tls(String),
+    Tls(#[from] rustls::Error),
 }
 
 /// A started server.
@@ -79,8 +92,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The base URL (`http://…` or `https://…`).
     pub url: String,
-    /// The application state (to join the peer network).
-    pub state: web::Data<AppState>,
+    /// The connector it serves (to join the peer network).
+    pub connector: Connector,
 }
 
 impl Running {
@@ -89,36 +102,14 @@ impl Running {
         &self,
         options: &crate::p2p::PeerOptions,
     ) -> Result<Vec<symbolon_p2p::Multiaddr>, crate::p2p::JoinError> {
-        join_peers(&self.state, options).await
+        crate::p2p::join(&self.connector, options).await
     }
 }
 
-/// Joins the peer network for the server whose state is `state`; returns the listen addresses.
-pub async fn join_peers(
-    state: &AppState,
-    options: &crate::p2p::PeerOptions,
-) -> Result<Vec<symbolon_p2p::Multiaddr>, crate::p2p::JoinError> {
-    {
-        crate::p2p::join(
-            crate::p2p::JoinParts {
-                dir: &state.dir,
-                identity: &state.identity,
-                store: &state.store,
-                resolver: state.resolver.clone(),
-                status_source: state.status_source.clone(),
-                negotiator: &state.negotiator,
-                slot: &state.peers,
-                local_url: &state.local_url,
-            },
-            options,
-        )
-        .await
-    }
-}
-
-/// Binds and starts the connector's HTTP server on `dir`.
+/// Binds and starts the connector's HTTP server on `dir`: opens the connector once, resumes
+/// the negotiations that wait for its own move, and serves its APIs. Call it within a Tokio
+/// runtime.
 pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError> {
-    let identity = dir.identity()?;
     let admin_token = dir.admin_token()?;
     let scheme = if options.tls.is_some() {
         "https"
@@ -143,45 +134,31 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         .public_url
         .clone()
         .unwrap_or_else(|| format!("{scheme}://{addr}"));
-    let store = Store::open(dir.root())?;
+    let connector = Connector::open(
+        &dir,
+        Settings {
+            public_url: url.clone(),
+            status_cache_ttl: options.status_cache_ttl,
+        },
+    )?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
-    let resolver = Arc::new(DidResolver::new());
-    let status_source = Arc::new(HttpStatusSource::new(options.status_cache_ttl));
-    let peers: crate::p2p::PeerSlot = Default::default();
-    let negotiator = Negotiator::new(NegotiatorParts {
-        identity: identity.clone(),
-        store: store.clone(),
-        dir: dir.clone(),
-        resolver: resolver.clone(),
-        status_source: status_source.clone(),
-        dsp_url: format!("{}{DSP_PATH}", url.trim_end_matches('/')),
-        peers: peers.clone(),
-    });
-    let state = web::Data::new(AppState {
-        identity,
-        store,
-        negotiator,
-        peers,
-        local_url: format!(
-            "{scheme}://{}",
-            std::net::SocketAddr::new(loopback_of(addr.ip()), addr.port())
-        ),
+    Negotiations::new(connector.clone()).resume()?;
+    spawn_head_signer(&connector, options.head_interval);
+    let parts = api::Parts {
+        connector: connector.clone(),
         admin_token,
-        status: crate::issuer::StatusRegistry::new(dir.clone()),
-        dir,
-        resolver,
-        public_url: url.clone(),
-        status_source,
-        nonces: Arc::new(MemoryNonceStore::default()),
-    });
-    let shared = state.clone();
-    spawn_head_signer(&state, options.head_interval);
+        status: StatusRegistry::new(dir, &url),
+        challenges: Default::default(),
+    };
     let factory = move || {
         App::new()
             .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
-            .configure(api::configure(state.clone()))
+            .configure(api::configure(parts.clone()))
     };
-    let server = HttpServer::new(factory).workers(2).shutdown_timeout(2);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let server = HttpServer::new(factory)
+        .workers(workers)
+        .shutdown_timeout(2);
     let server = match tls {
         Some(config) => server.listen_rustls_0_23(listener, config),
         None => server.listen(listener),
@@ -192,7 +169,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         server,
         addr,
         url,
-        state: shared,
+        connector,
     })
 }
 
@@ -200,64 +177,58 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
 /// located between two heads a few seconds apart. Runs while the server's state lives, on the
 /// caller's Tokio runtime (none: no periodic heads, which only a library caller outside a
 /// runtime would see).
-fn spawn_head_signer(state: &web::Data<AppState>, interval: Duration) {
+fn spawn_head_signer(connector: &Connector, interval: Duration) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         tracing::warn!("no async runtime: tree heads are signed only on request");
         return;
     };
-    let weak = Arc::downgrade(&state.clone().into_inner());
+    let weak = connector.downgrade();
     runtime.spawn(async move {
         let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            let Some(state) = weak.upgrade() else { break };
-            let (store, identity) = (state.store.clone(), state.identity.clone());
-            drop(state);
-            let signed =
-                tokio::task::spawn_blocking(move || crate::audit::current_head(&store, &identity))
-                    .await;
-            match signed {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!("cannot sign a tree head: {e}"),
-                Err(e) => tracing::warn!("the tree head signer stopped: {e}"),
+            let Some(connector) = weak.upgrade() else {
+                break;
+            };
+            let trail = connector.audit().clone();
+            drop(connector);
+            if let Err(error) = trail.head_jws().await {
+                tracing::warn!(%error, "cannot sign a tree head");
             }
         }
     });
 }
 
-/// The loopback address that reaches a socket bound to `ip` (itself, unless unspecified).
-fn loopback_of(ip: std::net::IpAddr) -> std::net::IpAddr {
-    match ip {
-        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
-        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
-        other => other,
-    }
-}
-
 fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig, ServeError> {
     let read = |path: &PathBuf| {
-        std::fs::read(path).map_err(|e| ServeError::Tls(format!("`{}`: {e}", path.display())))
+        std::fs::read(path).map_err(|source| ServeError::TlsFile {
+            path: path.display().to_string(),
+            source,
+        })
     };
     let cert_pem = read(cert)?;
     let key_pem = read(key)?;
     let certs = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ServeError::Tls(format!("certificate `{}`: {e}", cert.display())))?;
+        .map_err(|source| ServeError::TlsFile {
+            path: cert.display().to_string(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(ServeError::Tls(format!(
-            "`{}` holds no PEM certificate",
-            cert.display()
-        )));
+        return Err(ServeError::TlsEmpty(cert.display().to_string()));
     }
     let key = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|e| ServeError::Tls(format!("key `{}`: {e}", key.display())))?
-        .ok_or_else(|| ServeError::Tls(format!("`{}` holds no PEM private key", key.display())))?;
-    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ServeError::Tls(e.to_string()))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| ServeError::Tls(e.to_string()))
+        .map_err(|source| ServeError::TlsFile {
+            path: key.display().to_string(),
+            source,
+        })?
+        .ok_or_else(|| ServeError::TlsEmpty(key.display().to_string()))?;
+    Ok(rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)?)
 }

@@ -44,4 +44,4 @@ pub use node::{IncomingRequest, Node, NodeHandle, Responder};
 pub use peers::{P2pEvent, PeerInfo};
 pub use protocol::PROTOCOL_NAME;
 
-pub use libp2p::{Multiaddr, PeerId};
+pub use libp2p::{multiaddr, Multiaddr, PeerId};

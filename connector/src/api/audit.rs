@@ -6,13 +6,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use symbolon_audit::EventKind;
 use symbolon_identity::{Expectations, Input};
 
+use super::admin::{bearer, Admin};
 use super::error::ApiError;
-use super::vc::verifier;
-use super::AppState;
+use crate::context::Connector;
 use crate::negotiation::auth;
-use crate::store::Event;
 
 /// Routes of the audit API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -32,32 +32,30 @@ enum Reader {
     Auditor(String),
 }
 
-async fn reader(request: &HttpRequest, state: &AppState) -> Result<Reader, ApiError> {
-    if super::vc::require_admin(request, state).is_ok() {
+async fn reader(request: &HttpRequest, connector: &Connector) -> Result<Reader, ApiError> {
+    if Admin::check(request).is_ok() {
         return Ok(Reader::Admin);
     }
-    let token = super::vc::bearer(request);
-    let negotiator = &state.negotiator;
+    let verification = connector.verification();
     let caller = auth::authenticate(
-        token,
-        negotiator.did(),
-        negotiator.resolver(),
-        &state.store.nonces,
+        bearer(request),
+        connector.did(),
+        &verification.resolver,
+        connector.store(),
     )
     .await
     .map_err(|_| ApiError::Unauthorized)?;
     let presentation = caller.presentation.ok_or(ApiError::Unauthorized)?;
-    let Some(trust) = crate::trust::installed(&state.dir) else {
-        return Err(ApiError::Unauthorized);
-    };
-    let report = verifier(state)
-        .with_trust_list(trust)
-        .with_nonce_store(std::sync::Arc::new(state.store.nonces.for_presentations()))
+    let (verifier, _) = verification
+        .trusted_verifier()
+        .ok_or(ApiError::Unauthorized)?;
+    let report = verifier
+        .with_nonce_store(std::sync::Arc::new(connector.store().presentation_nonces()))
         .verify_presentation(
             &Input::Jwt(presentation),
             &Expectations {
                 challenge: caller.jti.clone(),
-                audience: negotiator.did().to_owned(),
+                audience: connector.did().to_owned(),
             },
         )
         .await;
@@ -67,15 +65,15 @@ async fn reader(request: &HttpRequest, state: &AppState) -> Result<Reader, ApiEr
             .credentials
             .iter()
             .any(|c| c.verified && c.types.iter().any(|t| t == "AuditorCredential"));
-    negotiator
-        .record(Event::now(
-            "audit.access",
-            negotiator.did(),
+    let audit = connector.audit();
+    audit
+        .record(audit.event(
+            EventKind::AuditAccess,
             &caller.did,
             if auditor { "ok" } else { "refused" },
             json!({ "error": report.error }),
         ))
-        .await;
+        .await?;
     if auditor {
         Ok(Reader::Auditor(caller.did))
     } else {
@@ -83,21 +81,23 @@ async fn reader(request: &HttpRequest, state: &AppState) -> Result<Reader, ApiEr
     }
 }
 
-fn audit_error(error: impl std::fmt::Display) -> ApiError {
-    let text = error.to_string();
-    if text.contains("range") || text.contains("not within") || text.contains("index") {
-        ApiError::BadRequest(text)
-    } else {
-        ApiError::Internal(text)
+/// A request for a part of the log that is not there.
+fn out_of_range(error: symbolon_audit::StoreError) -> ApiError {
+    match error {
+        symbolon_audit::StoreError::Range { .. } | symbolon_audit::StoreError::Proof(_) => {
+            ApiError::BadRequest(error.to_string())
+        }
+        other => ApiError::internal(other),
     }
 }
 
-async fn head(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    reader(&request, &state).await?;
-    let (store, identity) = (state.store.clone(), state.identity.clone());
-    let signed = web::block(move || crate::audit::current_head(&store, &identity))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+async fn head(
+    request: HttpRequest,
+    connector: web::Data<Connector>,
+) -> Result<HttpResponse, ApiError> {
+    reader(&request, &connector).await?;
+    let trail = connector.audit().clone();
+    let signed = web::block(move || trail.current_head()).await??;
     Ok(HttpResponse::Ok().json(json!({ "head": signed.head, "jws": signed.jws })))
 }
 
@@ -110,11 +110,11 @@ struct Range {
 
 async fn entries(
     request: HttpRequest,
-    state: web::Data<AppState>,
+    connector: web::Data<Connector>,
     range: web::Query<Range>,
 ) -> Result<HttpResponse, ApiError> {
-    reader(&request, &state).await?;
-    let log = state.store.events.log();
+    reader(&request, &connector).await?;
+    let log = connector.audit().log();
     let from = range.from.unwrap_or(0);
     let to = range.to.unwrap_or_else(|| log.len()).min(log.len());
     let to = to.min(from.saturating_add(symbolon_audit::store::MAX_ENTRIES_PER_READ));
@@ -124,7 +124,7 @@ async fn entries(
             log.len()
         )));
     }
-    let entries = log.entries(from, to).map_err(audit_error)?;
+    let entries = log.entries(from, to).map_err(out_of_range)?;
     Ok(HttpResponse::Ok()
         .json(json!({ "from": from, "to": to, "tree_size": log.len(), "entries": entries })))
 }
@@ -137,20 +137,17 @@ struct Index {
 
 async fn inclusion(
     request: HttpRequest,
-    state: web::Data<AppState>,
+    connector: web::Data<Connector>,
     query: web::Query<Index>,
 ) -> Result<HttpResponse, ApiError> {
-    reader(&request, &state).await?;
-    let (store, identity) = (state.store.clone(), state.identity.clone());
-    web::block(move || crate::audit::current_head(&store, &identity))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let proof = state
-        .store
-        .events
+    reader(&request, &connector).await?;
+    let trail = connector.audit().clone();
+    web::block(move || trail.current_head()).await??;
+    let proof = connector
+        .audit()
         .log()
         .inclusion_proof(query.index)
-        .map_err(audit_error)?;
+        .map_err(out_of_range)?;
     Ok(HttpResponse::Ok().json(proof))
 }
 
@@ -163,30 +160,32 @@ struct Sizes {
 
 async fn consistency(
     request: HttpRequest,
-    state: web::Data<AppState>,
+    connector: web::Data<Connector>,
     query: web::Query<Sizes>,
 ) -> Result<HttpResponse, ApiError> {
-    reader(&request, &state).await?;
-    let proof = state
-        .store
-        .events
+    reader(&request, &connector).await?;
+    let proof = connector
+        .audit()
         .log()
         .consistency_proof(query.from, query.to)
-        .map_err(audit_error)?;
+        .map_err(out_of_range)?;
     Ok(HttpResponse::Ok().json(proof))
 }
 
 async fn export(
     request: HttpRequest,
-    state: web::Data<AppState>,
+    connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Reader::Auditor(did) = reader(&request, &state).await? {
+    if let Reader::Auditor(did) = reader(&request, &connector).await? {
         tracing::info!(auditor = %did, "audit bundle exported to an auditor");
     }
-    let (store, identity) = (state.store.clone(), state.identity.clone());
-    let mut bundle = web::block(move || crate::audit::export(&store, &identity))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
-    crate::audit::add_web_documents(&mut bundle, &state.resolver).await;
+    let cx = connector.clone().into_inner();
+    let mut bundle = web::block(move || {
+        let credentials = cx.store().credentials.list()?;
+        cx.audit()
+            .export(credentials.into_iter().map(|c| c.credential).collect())
+    })
+    .await??;
+    crate::audit::add_web_documents(&mut bundle, &connector.verification().resolver).await;
     Ok(HttpResponse::Ok().json(bundle))
 }

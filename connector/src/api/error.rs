@@ -38,7 +38,51 @@ pub enum ApiError {
     Unprocessable(String),
     /// 500: something failed inside; the details go to the log, never to the client.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl ApiError {
+    /// A 500 caused by `error` (logged, never sent).
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(error))
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<crate::audit::AuditError> for ApiError {
+    /// An event too large for the log refuses the action it records (422); any other failure
+    /// to record is a 500.
+    fn from(error: crate::audit::AuditError) -> Self {
+        use symbolon_audit::{EventError, StoreError};
+        match error {
+            crate::audit::AuditError::Log(StoreError::Event(
+                event @ EventError::TooLarge { .. },
+            )) => ApiError::Unprocessable(format!(
+                "the action cannot be recorded in the audit trail, so it was not taken: {event}"
+            )),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<super::limits::BodyError> for ApiError {
+    fn from(error: super::limits::BodyError) -> Self {
+        match error {
+            super::limits::BodyError::TooLarge(limit) => ApiError::TooLarge(limit),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
 }
 
 impl ApiError {
@@ -74,7 +118,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let ApiError::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
+            tracing::error!(detail = %detail, "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {

@@ -1,14 +1,28 @@
 //! The W3C VC-API: issue, verify credentials and presentations, status lists, DID resolution.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
+use symbolon_audit::EventKind;
 use symbolon_identity::status_list::StatusPurpose;
-use symbolon_identity::{limits, Did, Expectations, Format, Input, Verifier};
+use symbolon_identity::{Did, Expectations, Format, Input};
 
+use super::admin::Admin;
 use super::error::ApiError;
-use super::{AppState, MAX_BODY_BYTES};
-use crate::issuer::list_url;
+use super::limits::json_body;
+use crate::context::Connector;
+use crate::issuer::{list_url, StatusError, StatusRegistry};
+
+/// Presentation challenges the VC-API's verifier accepted (each is accepted once), shared
+/// by every worker.
+#[derive(Clone, Default)]
+pub struct PresentationChallenges(pub std::sync::Arc<symbolon_identity::nonce::MemoryNonceStore>);
+
+impl std::fmt::Debug for PresentationChallenges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PresentationChallenges(..)")
+    }
+}
 
 /// Routes of the VC-API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -20,40 +34,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/identifiers/{did}", web::get().to(resolve_did));
 }
 
-/// The token of an `Authorization: Bearer <token>` header, if any.
-pub fn bearer(request: &HttpRequest) -> Option<&str> {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-}
-
-/// Checks `Authorization: Bearer <admin token>` in constant time.
-pub fn require_admin(request: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let token = bearer(request).ok_or(ApiError::Unauthorized)?;
-    if state.admin_token.matches(token.trim()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
-    }
-}
-
-/// Parses a JSON body after checking its size and nesting depth.
-pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
-    }
-    limits::check_input(body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
-}
-
 async fn issue(
-    request: HttpRequest,
-    state: web::Data<AppState>,
+    _: Admin,
+    connector: web::Data<Connector>,
+    registry: web::Data<StatusRegistry>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&request, &state)?;
     let body = json_body(&body)?;
     let mut credential = required_member(&body, "credential")?;
     let options = body.get("options").cloned().unwrap_or_else(|| json!({}));
@@ -63,10 +49,11 @@ async fn issue(
         .unwrap_or("jwt")
         .parse()
         .map_err(ApiError::BadRequest)?;
+    let identity = connector.identity();
     if let Some(object) = credential.as_object_mut() {
         object
             .entry("issuer")
-            .or_insert_with(|| state.identity.did.as_str().into());
+            .or_insert_with(|| identity.did.as_str().into());
         object.entry("validFrom").or_insert_with(|| {
             symbolon_identity::credential::format_time(chrono::Utc::now()).into()
         });
@@ -78,43 +65,41 @@ async fn issue(
     {
         symbolon_identity::credential::validate(&credential)
             .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let registry = state.status.clone();
-        let base = state.public_url.clone();
+        let registry = registry.clone();
+        let base = registry.public_url().to_owned();
         credential =
             web::block(move || registry.assign(&mut credential, &base).map(|_| credential))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .await?
+                .map_err(ApiError::internal)?;
     }
-    let signed = symbolon_identity::issue_credential(&state.identity, credential, format)
+    let signed = symbolon_identity::issue_credential(identity, credential, format)
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    tracing::info!(issuer = %state.identity.did, "credential issued");
     let issued = signed.to_text();
     let credential_id = symbolon_identity::verify::peek_jwt_payload(&issued)
         .or_else(|| serde_json::from_str::<Value>(&issued).ok())
         .and_then(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_default();
-    state
-        .negotiator
-        .record(crate::store::Event::now(
-            "credential.issued",
-            state.identity.did.as_str(),
+    let audit = connector.audit();
+    audit
+        .record(audit.event(
+            EventKind::CredentialIssued,
             credential_id,
             "ok",
             json!({ "credential": issued }),
         ))
-        .await;
+        .await?;
+    tracing::info!(issuer = %identity.did, "credential issued");
     Ok(HttpResponse::Created()
         .json(json!({ "verifiableCredential": signed.to_enveloped("vc+jwt") })))
 }
 
 async fn update_status(
-    request: HttpRequest,
-    state: web::Data<AppState>,
+    _: Admin,
+    connector: web::Data<Connector>,
+    registry: web::Data<StatusRegistry>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&request, &state)?;
     let body = json_body(&body)?;
     let id = body
         .get("credentialId")
@@ -147,7 +132,7 @@ async fn update_status(
         }
         changes.push((purpose, value));
     }
-    let registry = state.status.clone();
+    let registry = registry.into_inner();
     let changed_id = id.clone();
     let record = web::block(move || {
         let mut last = None;
@@ -156,21 +141,19 @@ async fn update_status(
         }
         last
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     match record {
         None => Err(ApiError::BadRequest("`credentialStatus` is empty".into())),
-        Some(Err(crate::issuer::StatusError::UnknownCredential(id))) => Err(ApiError::NotFound(
-            format!("no credential `{id}` with a status entry"),
-        )),
-        Some(Err(error)) => Err(ApiError::Internal(error.to_string())),
+        Some(Err(StatusError::UnknownCredential(id))) => Err(ApiError::NotFound(format!(
+            "no credential `{id}` with a status entry"
+        ))),
+        Some(Err(error)) => Err(ApiError::internal(error)),
         Some(Ok(record)) => {
             tracing::info!(credential = %id, revoked = record.revoked, suspended = record.suspended, "credential status changed");
-            state
-                .negotiator
-                .record(crate::store::Event::now(
-                    "credential.status",
-                    state.identity.did.as_str(),
+            let audit = connector.audit();
+            audit
+                .record(audit.event(
+                    EventKind::CredentialStatus,
                     &id,
                     if record.revoked {
                         "revoked"
@@ -181,22 +164,10 @@ async fn update_status(
                     },
                     json!({ "revoked": record.revoked, "suspended": record.suspended }),
                 ))
-                .await;
+                .await?;
             Ok(HttpResponse::Ok().json(json!({"credentialId": id, "statusIndex": record.index, "revoked": record.revoked, "suspended": record.suspended})))
         }
     }
-}
-
-/// A verifier with the status list cache and the installed trust list.
-pub(crate) fn verifier(state: &AppState) -> Verifier {
-    let mut verifier =
-        Verifier::new(state.resolver.clone()).with_status_source(state.status_source.clone());
-    if let Ok(Some(token)) = state.dir.read_text(crate::datadir::TRUST_LIST_FILE) {
-        if let Some(trust) = crate::trust::trust_list_from_installed(&token) {
-            verifier = verifier.with_trust_list(trust);
-        }
-    }
-    verifier
 }
 
 fn report_response(report: &symbolon_identity::Report) -> HttpResponse {
@@ -217,19 +188,22 @@ fn required_member(body: &Value, name: &str) -> Result<Value, ApiError> {
 }
 
 async fn verify_credential(
-    state: web::Data<AppState>,
+    connector: web::Data<Connector>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
     let credential = required_member(&body, "verifiableCredential")?;
-    let report = verifier(&state)
+    let report = connector
+        .verification()
+        .verifier()
         .verify_credential(&Input::from_value(credential))
         .await;
     Ok(report_response(&report))
 }
 
 async fn verify_presentation(
-    state: web::Data<AppState>,
+    connector: web::Data<Connector>,
+    nonces: web::Data<PresentationChallenges>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
@@ -245,24 +219,27 @@ async fn verify_presentation(
         audience: option("domain")
             .ok_or_else(|| ApiError::BadRequest("`options.domain` is required".into()))?,
     };
-    let verifier = verifier(&state).with_nonce_store(state.nonces.clone());
+    let verifier = connector
+        .verification()
+        .verifier()
+        .with_nonce_store(nonces.0.clone());
     let input = Input::from_value(presentation.clone());
     let report = verifier.verify_presentation(&input, &expected).await;
-    state
-        .negotiator
-        .record(crate::store::Event::now(
-            "presentation.verified",
-            state.identity.did.as_str(),
+    let audit = connector.audit();
+    audit
+        .record(audit.event(
+            EventKind::PresentationVerified,
             report.signer.clone().unwrap_or_else(|| "unknown".into()),
             if report.verified { "ok" } else { "refused" },
             json!({ "presentation": presentation, "error": report.error, "challenge": expected.challenge, "domain": expected.audience }),
         ))
-        .await;
+        .await?;
     Ok(report_response(&report))
 }
 
 async fn status_list(
-    state: web::Data<AppState>,
+    connector: web::Data<Connector>,
+    registry: web::Data<StatusRegistry>,
     list: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let purpose = StatusPurpose::parse(&list).ok_or_else(|| {
@@ -271,20 +248,19 @@ async fn status_list(
             list.chars().take(64).collect::<String>()
         ))
     })?;
-    let url = list_url(&state.public_url, purpose);
-    let registry = state.status.clone();
-    let identity = state.identity.clone();
+    let url = list_url(registry.public_url(), purpose);
+    let registry = registry.into_inner();
+    let identity = connector.identity().clone();
     let token = web::block(move || registry.publish(&identity, purpose, &url))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .await?
+        .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/vc+jwt"))
         .insert_header((header::CACHE_CONTROL, "max-age=30"))
         .body(token))
 }
 
-async fn resolve_did(state: web::Data<AppState>, did: web::Path<String>) -> HttpResponse {
+async fn resolve_did(connector: web::Data<Connector>, did: web::Path<String>) -> HttpResponse {
     let failure = |status: actix_web::http::StatusCode, error: &symbolon_identity::DidError| {
         HttpResponse::build(status).json(json!({
             "@context": "https://w3id.org/did-resolution/v1",
@@ -297,7 +273,7 @@ async fn resolve_did(state: web::Data<AppState>, did: web::Path<String>) -> Http
         Ok(parsed) => parsed,
         Err(error) => return failure(actix_web::http::StatusCode::BAD_REQUEST, &error),
     };
-    match state.resolver.resolve(&parsed).await {
+    match connector.verification().resolver.resolve(&parsed).await {
         Ok(document) => HttpResponse::Ok().json(json!({
             "@context": "https://w3id.org/did-resolution/v1",
             "didDocument": document,

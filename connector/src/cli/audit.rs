@@ -5,8 +5,9 @@ use anyhow::{anyhow, Context as _};
 use symbolon_audit::{verify_bundle, verify_pair, AuditBundle};
 
 use super::{print_json, CommandResult, DataDirArg, Failure};
+use crate::context::{Connector, OpenError, Settings};
 use crate::datadir::{DataDir, SERVE_URL_FILE};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// Audit commands.
 #[derive(Debug, clap::Subcommand)]
@@ -41,16 +42,21 @@ pub async fn run(command: AuditCommand) -> CommandResult {
 
 async fn export(dir: DataDirArg, out: &str) -> CommandResult {
     let data = DataDir::new(&dir.data_dir);
-    let identity = data.identity().context("cannot load the identity")?;
-    let bundle = match Store::open(data.root()) {
-        Ok(store) => {
-            let mut bundle =
-                crate::audit::export(&store, &identity).context("cannot export the audit log")?;
-            let resolver = symbolon_identity::DidResolver::new();
-            crate::audit::add_web_documents(&mut bundle, &resolver).await;
+    let bundle = match Connector::open(&data, Settings::offline()) {
+        Ok(connector) => {
+            let credentials = connector
+                .store()
+                .credentials
+                .list()
+                .context("cannot read the wallet")?;
+            let mut bundle = connector
+                .audit()
+                .export(credentials.into_iter().map(|c| c.credential).collect())
+                .context("cannot export the audit log")?;
+            crate::audit::add_web_documents(&mut bundle, &connector.verification().resolver).await;
             bundle
         }
-        Err(StoreError::InUse { .. }) => from_server(&data).await?,
+        Err(OpenError::Store(StoreError::InUse { .. })) => from_server(&data).await?,
         Err(error) => {
             return Err(Failure::Failed(
                 anyhow!(error).context("cannot open the store"),

@@ -10,10 +10,13 @@ use symbolon_identity::{credential, issue_credential, Did, DidResolver, Format, 
 
 use super::manage::Management;
 use super::{print_report, read_input, CommandResult, DataDirArg, Failure};
+use symbolon_audit::EventKind;
+
+use crate::context::{Connector, OpenError, Settings};
 use crate::datadir::{DataDir, SERVE_URL_FILE};
+use crate::domain::HeldCredential;
 use crate::issuer::StatusRegistry;
-use crate::store::credentials::HeldCredential;
-use crate::store::{Event, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Credential commands.
 #[derive(Debug, clap::Subcommand)]
@@ -157,11 +160,11 @@ async fn issue(args: IssueArgs) -> CommandResult {
                 .map(|u| u.trim().to_owned())
                 .ok_or_else(|| usage(anyhow!("--status needs --status-base URL, or a `symbolon serve` started on this data directory")))?,
         };
-        StatusRegistry::new(dir.clone())
+        StatusRegistry::new(dir.clone(), &base)
             .assign(&mut unsigned, &base)
             .context("cannot assign a status index")?;
     }
-    let Some(store) = open_trail(&dir)? else {
+    let Some(connector) = open_trail(&dir)? else {
         // `serve` holds the store: it issues, so that the issuance lands in its audit trail.
         let answer = Management::for_dir(&args.dir)?
             .call_at(
@@ -180,26 +183,26 @@ async fn issue(args: IssueArgs) -> CommandResult {
         .context("cannot issue the credential")?;
     let text = signed.to_text();
     let id = credential_id(&text);
-    store
-        .events
-        .append_blocking(&Event::now(
-            "credential.issued",
-            identity.did.as_str(),
+    let audit = connector.audit();
+    audit
+        .record(audit.event(
+            EventKind::CredentialIssued,
             id,
             "ok",
             serde_json::json!({ "credential": text }),
         ))
+        .await
         .context("cannot record the issuance in the audit trail")?;
     println!("{text}");
     Ok(())
 }
 
-/// Opens the store to record an issuer's action in its audit trail; `None` when `symbolon
-/// serve` holds it (the action then goes through the server, which records it).
-fn open_trail(dir: &DataDir) -> Result<Option<Store>, Failure> {
-    match Store::open(dir.root()) {
-        Ok(store) => Ok(Some(store)),
-        Err(StoreError::InUse { .. }) => Ok(None),
+/// Opens the connector to record an issuer's action in its audit trail; `None` when `symbolon
+/// serve` holds the store (the action then goes through the server, which records it).
+fn open_trail(dir: &DataDir) -> Result<Option<Connector>, Failure> {
+    match Connector::open(dir, Settings::offline()) {
+        Ok(connector) => Ok(Some(connector)),
+        Err(OpenError::Store(StoreError::InUse { .. })) => Ok(None),
         Err(error) => Err(Failure::Failed(
             anyhow!(error).context("cannot open the store for the audit trail"),
         )),
@@ -242,7 +245,9 @@ pub async fn verifier(
             .map_err(|e| Failure::Failed(e.into()))?;
         verifier = verifier.with_trust_list(trust);
     } else if let Some(dir) = data_dir {
-        if let Some(trust) = crate::trust::installed(&DataDir::new(dir)) {
+        let anchor = crate::trust::TrustAnchor::load(&DataDir::new(dir))
+            .context("cannot read the installed trust list")?;
+        if let Some(trust) = anchor.list() {
             verifier = verifier.with_trust_list(trust);
         }
     }
@@ -289,7 +294,7 @@ async fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> Co
         (StatusPurpose::Suspension, true) => "suspended",
         (StatusPurpose::Suspension, false) => "reinstated",
     };
-    let Some(store) = open_trail(&dir)? else {
+    let Some(connector) = open_trail(&dir)? else {
         // `serve` holds the store: it changes the status and records the change.
         let answer = Management::for_dir(&args.dir)?
             .call_at(
@@ -305,8 +310,7 @@ async fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> Co
         println!("{verb} {id} (status index {})", index.unwrap_or_default());
         return Ok(());
     };
-    let identity = dir.identity().context("cannot load the identity")?;
-    let record = StatusRegistry::new(dir)
+    let record = StatusRegistry::new(dir, "")
         .set(&id, purpose, value)
         .context("cannot change the status")?;
     let outcome = if record.revoked {
@@ -316,15 +320,15 @@ async fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> Co
     } else {
         "active"
     };
-    store
-        .events
-        .append_blocking(&Event::now(
-            "credential.status",
-            identity.did.as_str(),
+    let audit = connector.audit();
+    audit
+        .record(audit.event(
+            EventKind::CredentialStatus,
             &id,
             outcome,
             serde_json::json!({ "revoked": record.revoked, "suspended": record.suspended }),
         ))
+        .await
         .context("cannot record the status change in the audit trail")?;
     println!("{verb} {id} (status index {})", record.index);
     Ok(())
@@ -352,19 +356,15 @@ async fn store(dir: DataDirArg, file: &str) -> CommandResult {
             identity.did
         )));
     }
-    let credential = match &input {
-        Input::Jwt(token) => serde_json::Value::String(token.clone()),
-        Input::Json(value) => value.clone(),
-    };
     let held = HeldCredential::new(
-        credential,
+        &input,
         &document,
         report.format.as_deref().unwrap_or_default(),
     );
     let store = Store::open(dir.root()).context("cannot open the store")?;
+    let record = held.clone();
     store
-        .credentials
-        .put(&held)
+        .blocking(move |s| s.credentials.put(&record))
         .await
         .context("cannot store the credential")?;
     println!("stored {} ({})", report.types.join(", "), held.key);

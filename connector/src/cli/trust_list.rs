@@ -61,11 +61,10 @@ pub async fn run(command: TrustListCommand) -> CommandResult {
             Ok(())
         }
         TrustListCommand::Install { dir, file, json } => {
-            let dir = DataDir::new(&dir.data_dir);
+            let dir_arg = dir;
+            let dir = DataDir::new(&dir_arg.data_dir);
             let token = read_input(&file)?;
-            let trust = crate::trust::install(&dir, &token, Arc::new(DidResolver::new()))
-                .await
-                .context("cannot install the trust list")?;
+            let trust = install(&dir, &dir_arg, &token).await?;
             if json {
                 return super::print_json(&trust);
             }
@@ -80,6 +79,39 @@ pub async fn run(command: TrustListCommand) -> CommandResult {
                 );
             }
             Ok(())
+        }
+    }
+}
+
+/// Verifies and installs a trust list: through the running `serve` when it holds the store
+/// (so that it takes effect there at once), in the data directory otherwise.
+async fn install(dir: &DataDir, arg: &DataDirArg, token: &str) -> Result<TrustList, Failure> {
+    let resolver = Arc::new(DidResolver::new());
+    match crate::store::Store::open(dir.root()) {
+        Err(crate::store::StoreError::InUse { .. }) => {
+            let trust = crate::trust::verify_trust_list(token, resolver)
+                .await
+                .context("cannot install the trust list")?;
+            super::manage::Management::for_dir(arg)?
+                .call_at(
+                    reqwest::Method::PUT,
+                    "/api/v1/trust-list",
+                    Some(serde_json::json!({ "credential": token.trim() })),
+                )
+                .await?;
+            Ok(trust)
+        }
+        Err(error) => Err(Failure::Failed(
+            anyhow!(error).context("cannot open the store"),
+        )),
+        Ok(store) => {
+            drop(store);
+            let anchor =
+                crate::trust::TrustAnchor::load(dir).context("cannot read the trust list")?;
+            Ok(anchor
+                .install(token, resolver)
+                .await
+                .context("cannot install the trust list")?)
         }
     }
 }

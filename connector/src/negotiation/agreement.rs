@@ -1,55 +1,68 @@
 //! Agreements signed by the provider: a compact JWS over the ODRL agreement, carried inside it
 //! as `signature`, checked by the consumer before it stores the agreement.
 
-use serde_json::{json, Map, Value};
-use symbolon_identity::{jose, DidResolver, Identity};
+use serde_json::{Map, Value};
+use symbolon_identity::{jose, DidResolver, Identity, VerifyError};
 
-use crate::store::agreements::Agreement;
-use crate::store::offers::Offer;
+use crate::catalog::CompiledOffer;
+use crate::domain::{new_urn, now, Agreement, Obligation};
+use crate::protocol::messages::{AgreementBody, AgreementType};
 
 /// The JWS `typ` of a signed agreement.
 pub const AGREEMENT_TYP: &str = "symbolon-agreement+jwt";
 
 /// Everything an agreement needs besides the provider's key.
+#[derive(Debug)]
 pub struct Terms<'a> {
-    /// The offer.
-    pub offer: &'a Offer,
-    /// Its policy as an ODRL offer (rules without target).
-    pub odrl_offer: &'a Value,
+    /// The offer, with its policy.
+    pub offer: &'a CompiledOffer,
     /// The consumer.
     pub assignee: &'a str,
     /// The provider's process id.
     pub provider_pid: &'a str,
     /// The consumer's process id.
     pub consumer_pid: &'a str,
-    /// The obligations of the deciding policies: `[{policy, name, params}]`.
-    pub obligations: Value,
+    /// The obligations of the deciding policies.
+    pub obligations: Vec<Obligation>,
 }
 
 /// Builds and signs the agreement.
 pub fn sign(identity: &Identity, terms: Terms<'_>) -> Agreement {
-    let id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
-    let timestamp = symbolon_identity::credential::format_time(chrono::Utc::now());
-    let mut odrl = Map::new();
-    odrl.insert("@id".into(), id.clone().into());
-    odrl.insert("@type".into(), "Agreement".into());
-    for (name, value) in terms.odrl_offer.as_object().into_iter().flatten() {
-        if matches!(
-            name.as_str(),
-            "permission" | "prohibition" | "obligation" | "profile"
-        ) {
-            odrl.insert(name.clone(), value.clone());
+    let offer = &terms.offer.offer;
+    let rules = &terms.offer.odrl;
+    let mut body = AgreementBody {
+        id: new_urn(),
+        kind: AgreementType::Agreement,
+        target: offer.id.clone(),
+        assigner: identity.did.as_str().to_owned(),
+        assignee: terms.assignee.to_owned(),
+        timestamp: Some(now()),
+        signature: None,
+        terms: Map::new(),
+    };
+    for (name, value) in [
+        ("permission", &rules.permission),
+        ("prohibition", &rules.prohibition),
+        ("obligation", &rules.obligation),
+    ] {
+        if let Some(rules) = value {
+            body.terms.insert(name.into(), Value::Array(rules.clone()));
         }
     }
-    odrl.insert("target".into(), terms.offer.id.clone().into());
-    odrl.insert("assigner".into(), identity.did.as_str().into());
-    odrl.insert("assignee".into(), terms.assignee.into());
-    odrl.insert("timestamp".into(), timestamp.clone().into());
-    let duties = duties(&terms.obligations);
-    if !duties.is_empty() {
-        odrl.insert("obligation".into(), Value::Array(duties));
+    if let Some(profile) = rules.other.get("profile") {
+        body.terms.insert("profile".into(), profile.clone());
     }
-    let odrl = Value::Object(odrl);
+    let duties: Vec<Value> = terms
+        .obligations
+        .iter()
+        .map(|o| {
+            symbolon_policy::odrl::duty(&o.name, o.params.iter().map(|(k, v)| (k.as_str(), v)))
+        })
+        .collect();
+    if !duties.is_empty() {
+        body.terms.insert("obligation".into(), Value::Array(duties));
+    }
+    let odrl = serde_json::to_value(&body).unwrap_or(Value::Null);
     let signature = jose::sign(
         &identity.key,
         &identity.verification_method(),
@@ -57,66 +70,40 @@ pub fn sign(identity: &Identity, terms: Terms<'_>) -> Agreement {
         &odrl,
     );
     Agreement {
-        id,
-        offer_id: terms.offer.id.clone(),
-        provider: identity.did.as_str().to_owned(),
-        assignee: terms.assignee.to_owned(),
+        id: body.id,
+        offer_id: offer.id.clone(),
+        provider: body.assigner,
+        assignee: body.assignee,
         provider_pid: terms.provider_pid.to_owned(),
         consumer_pid: terms.consumer_pid.to_owned(),
-        policy: terms.offer.policy.clone(),
-        action: terms.offer.action.clone(),
+        action: offer.action.clone(),
         obligations: terms.obligations,
+        policy: Some(offer.policy.clone()),
         odrl,
         signature,
-        timestamp,
+        timestamp: body.timestamp.unwrap_or_default(),
     }
 }
 
-/// The agreement as the `agreement` member of a `ContractAgreementMessage`.
-pub fn message_body(agreement: &Agreement) -> Value {
-    let mut body = agreement.odrl.clone();
-    if let Some(object) = body.as_object_mut() {
-        object.insert("signature".into(), agreement.signature.clone().into());
-    }
+/// The agreement as the `agreement` member of a `ContractAgreementMessage`: its ODRL with the
+/// signature.
+pub fn message_body(agreement: &Agreement) -> AgreementBody {
+    let mut body: AgreementBody = match serde_json::from_value(agreement.odrl.clone()) {
+        Ok(body) => body,
+        // INVARIANT: `odrl` was serialised from an `AgreementBody` by `sign`.
+        Err(_) => AgreementBody {
+            id: agreement.id.clone(),
+            kind: AgreementType::Agreement,
+            target: agreement.offer_id.clone(),
+            assigner: agreement.provider.clone(),
+            assignee: agreement.assignee.clone(),
+            timestamp: Some(agreement.timestamp.clone()),
+            signature: None,
+            terms: Map::new(),
+        },
+    };
+    body.signature = Some(agreement.signature.clone());
     body
-}
-
-/// Obligations as ODRL duties whose constraints carry the parameters.
-fn duties(obligations: &Value) -> Vec<Value> {
-    obligations
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|o| {
-            let constraints: Vec<Value> = o
-                .get("params")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-                .map(|(name, value)| {
-                    let right = match value {
-                        Value::String(_) | Value::Array(_) | Value::Object(_) => value.clone(),
-                        other => json!({ "@value": other }),
-                    };
-                    json!({
-                        "leftOperand": format!("{}#{name}", symbolon_policy::schema::PROFILE),
-                        "operator": "eq",
-                        "rightOperand": right,
-                    })
-                })
-                .collect();
-            let action = format!(
-                "{}#{}",
-                symbolon_policy::schema::PROFILE,
-                o.get("name").and_then(Value::as_str).unwrap_or_default()
-            );
-            if constraints.is_empty() {
-                json!({ "action": action })
-            } else {
-                json!({ "action": action, "constraint": constraints })
-            }
-        })
-        .collect()
 }
 
 /// Why a received agreement was refused.
@@ -125,9 +112,14 @@ pub enum AgreementError {
     /// No signature.
     #[error("the agreement carries no `signature`")]
     Unsigned,
-    /// The signature does not verify or does not cover the agreement.
+    /// The signature does not verify.
     #[error("the agreement's signature is invalid: {0}")]
-    BadSignature(String),
+    BadSignature(#[from] VerifyError),
+    /// The signature covers another agreement.
+    #[error(
+        "the agreement's signature is invalid: the signed agreement differs from the one sent"
+    )]
+    Altered,
     /// A term differs from what was negotiated.
     #[error("the agreement's `{field}` is `{found}`, expected `{expected}`")]
     Mismatch {
@@ -140,46 +132,81 @@ pub enum AgreementError {
     },
 }
 
-/// Checks a received agreement (the message's `agreement` member): signed by `provider`,
-/// assigned to `assignee`, for `offer_id`. Returns the agreement without its signature and the
-/// signature.
+/// What a consumer keeps of a verified agreement.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The ODRL agreement without its signature.
+    pub odrl: Value,
+    /// The provider's signature.
+    pub signature: String,
+    /// The action granted.
+    pub action: String,
+    /// The obligations its duties impose.
+    pub obligations: Vec<Obligation>,
+}
+
+/// Checks a received agreement: signed by `provider`, assigned to `assignee`, for `offer_id`.
 pub async fn verify(
-    body: &Value,
+    body: &AgreementBody,
     provider: &str,
     assignee: &str,
     offer_id: &str,
     resolver: &DidResolver,
-) -> Result<(Value, String), AgreementError> {
-    let mut odrl = body.clone();
-    let signature = odrl
-        .as_object_mut()
-        .and_then(|o| o.remove("signature"))
-        .and_then(|s| s.as_str().map(str::to_owned))
-        .ok_or(AgreementError::Unsigned)?;
-    let decoded =
-        jose::decode(&signature).map_err(|e| AgreementError::BadSignature(e.to_string()))?;
+) -> Result<Verified, AgreementError> {
+    let signature = body.signature.clone().ok_or(AgreementError::Unsigned)?;
+    let unsigned = AgreementBody {
+        signature: None,
+        ..body.clone()
+    };
+    let odrl = serde_json::to_value(&unsigned).unwrap_or(Value::Null);
+    let decoded = jose::decode(&signature)?;
     if decoded.payload != odrl {
-        return Err(AgreementError::BadSignature(
-            "the signed agreement differs from the one sent".into(),
-        ));
+        return Err(AgreementError::Altered);
     }
-    decoded
-        .verify(&signature, provider, resolver)
-        .await
-        .map_err(|e| AgreementError::BadSignature(e.to_string()))?;
-    for (field, expected) in [
-        ("assigner", provider),
-        ("assignee", assignee),
-        ("target", offer_id),
+    decoded.verify(&signature, provider, resolver).await?;
+    for (field, found, expected) in [
+        ("assigner", &body.assigner, provider),
+        ("assignee", &body.assignee, assignee),
+        ("target", &body.target, offer_id),
     ] {
-        let found = odrl.get(field).and_then(Value::as_str).unwrap_or_default();
         if found != expected {
             return Err(AgreementError::Mismatch {
                 field,
-                found: found.to_owned(),
+                found: found.chars().take(200).collect(),
                 expected: expected.to_owned(),
             });
         }
     }
-    Ok((odrl, signature))
+    let obligations = body
+        .terms
+        .get("obligation")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(symbolon_policy::odrl::read_duty)
+        .map(|(name, params)| Obligation {
+            name,
+            params,
+            policy: None,
+        })
+        .collect();
+    Ok(Verified {
+        action: granted_action(&body.terms),
+        odrl,
+        signature,
+        obligations,
+    })
+}
+
+/// The action of the agreement's first permission, without the profile's prefix.
+fn granted_action(terms: &Map<String, Value>) -> String {
+    let action = terms
+        .get("permission")
+        .and_then(Value::as_array)
+        .and_then(|p| p.first())
+        .and_then(|p| p.get("action"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let prefix = symbolon_policy::odrl::profile_iri("");
+    action.strip_prefix(&prefix).unwrap_or(action).to_owned()
 }

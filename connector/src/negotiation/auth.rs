@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::{json, Value};
 use symbolon_identity::{jose, DidResolver, Identity};
 
-use crate::store::{SeenNonces, StoreError};
+use crate::store::{Store, StoreError};
 
 /// How long a token this connector issues lives.
 pub const TOKEN_LIFETIME_SECONDS: i64 = 120;
@@ -115,7 +115,10 @@ pub enum AuthError {
     Malformed(String),
     /// The signature does not verify with the issuer's DID.
     #[error("the token's signature does not verify: {0}")]
-    BadSignature(String),
+    BadSignature(#[source] symbolon_identity::VerifyError),
+    /// The token is no compact JWS.
+    #[error("malformed token: {0}")]
+    Undecodable(#[source] symbolon_identity::VerifyError),
     /// `iss` and `sub` differ.
     #[error("the token's `iss` and `sub` differ; a self-issued token names the caller in both")]
     IssuerSubjectMismatch,
@@ -134,6 +137,9 @@ pub enum AuthError {
     /// The token was accepted before.
     #[error("the token `{0}` was already used (replay)")]
     Replayed(String),
+    /// Over the peer network: the token is not the sending peer's own.
+    #[error("the token's issuer is not the peer that sent it")]
+    NotThePeer,
     /// The store failed while recording the token id.
     #[error("cannot record the token id: {0}")]
     Store(#[from] StoreError),
@@ -146,12 +152,14 @@ impl AuthError {
             AuthError::Missing => "missing_token",
             AuthError::Malformed(_) => "malformed_token",
             AuthError::BadSignature(_) => "bad_signature",
+            AuthError::Undecodable(_) => "malformed_token",
             AuthError::IssuerSubjectMismatch => "iss_sub_mismatch",
             AuthError::WrongAudience(_) => "wrong_audience",
             AuthError::Expired(_) => "expired",
             AuthError::NotYetValid(_) => "not_yet_valid",
             AuthError::TooLong(_) => "lifetime_too_long",
             AuthError::Replayed(_) => "replayed",
+            AuthError::NotThePeer => "not_the_peer",
             AuthError::Store(_) => "store",
         }
     }
@@ -163,7 +171,7 @@ pub async fn authenticate(
     token: Option<&str>,
     own_did: &str,
     resolver: &DidResolver,
-    nonces: &SeenNonces,
+    store: &Store,
 ) -> Result<Caller, AuthError> {
     let token = token.ok_or(AuthError::Missing)?.trim();
     if token.len() > MAX_TOKEN_BYTES {
@@ -171,7 +179,7 @@ pub async fn authenticate(
             "larger than {MAX_TOKEN_BYTES} bytes"
         )));
     }
-    let decoded = jose::decode(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+    let decoded = jose::decode(token).map_err(AuthError::Undecodable)?;
     let claims = &decoded.payload;
     let text = |name: &str| {
         claims
@@ -219,12 +227,16 @@ pub async fn authenticate(
     decoded
         .verify(token, &issuer, resolver)
         .await
-        .map_err(|e| AuthError::BadSignature(e.to_string()))?;
+        .map_err(AuthError::BadSignature)?;
     let expires = Utc
         .timestamp_opt(exp + LEEWAY_SECONDS, 0)
         .single()
         .unwrap_or_else(Utc::now);
-    if !nonces.check_and_record("jti", &jti, expires).await? {
+    let seen = jti.clone();
+    let fresh = store
+        .blocking(move |s| s.nonces.check_and_record("jti", &seen, expires))
+        .await?;
+    if !fresh {
         return Err(AuthError::Replayed(jti));
     }
     Ok(Caller {

@@ -1,19 +1,22 @@
 //! The consumer's side: start a negotiation, then follow the provider's messages to the
 //! outcome. Also the messages either side may receive (termination, state queries).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use symbolon_identity::{create_presentation, Format};
 
 use super::auth::{Caller, TokenDraft};
-use super::messages::{
-    self, ContractAgreementMessage, ContractNegotiationEventMessage,
-    ContractNegotiationTerminationMessage, ContractOfferMessage, EventType,
-};
 use super::provider::answer;
-use super::state::{transition, IllegalTransition, Move, NegotiationState, Role};
-use super::{now, DspError, Negotiator, SendError};
-use crate::catalog;
-use crate::store::negotiations::Negotiation;
+use super::state::{IllegalTransition, Move, NegotiationState, Role};
+use super::{agreement, DspError, Negotiations};
+use crate::catalog::Dataset;
+use crate::domain::{new_urn, now, Agreement, Negotiation};
+use crate::messenger::{Messenger as _, Method, Outbound, SendError};
+use crate::protocol::messages::{
+    ContractAgreementMessage, ContractNegotiation, ContractNegotiationEventMessage,
+    ContractNegotiationTerminationMessage, ContractOfferMessage, ContractRequestMessage, EventType,
+    Message as _,
+};
+use crate::protocol::peer::{self, check_callback};
 
 /// What a consumer asks for.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -31,27 +34,39 @@ pub struct StartNegotiation {
     pub purpose: Option<String>,
 }
 
-/// Why a negotiation could not be started.
+/// Why a negotiation could not be started, or an operator's move made.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The request is unusable.
     #[error("{0}")]
     Invalid(String),
-    /// The provider could not be asked.
+    /// The counterparty could not be asked.
     #[error(transparent)]
     Send(#[from] SendError),
+    /// The counterparty's answer is unusable.
+    #[error("the counterparty's answer is unusable: {0}")]
+    Answer(#[source] serde_json::Error),
+    /// The held credentials cannot be presented.
+    #[error("cannot present the held credentials: {0}")]
+    Present(#[from] symbolon_identity::IssueError),
     /// Something failed here.
     #[error(transparent)]
     Internal(#[from] DspError),
 }
 
-impl Negotiator {
+impl From<crate::store::StoreError> for StartError {
+    fn from(error: crate::store::StoreError) -> Self {
+        StartError::Internal(error.into())
+    }
+}
+
+impl Negotiations {
     /// Starts a negotiation as consumer: fetches the offer from the provider's catalog,
     /// presents this connector's held credentials bound to the call, and sends the request.
     /// Returns the negotiation as stored (REQUESTED, or TERMINATED if the provider refused
     /// the call outright).
     pub async fn start(&self, start: StartNegotiation) -> Result<Negotiation, StartError> {
-        let base = super::operator::http_base(&start.provider_url, "provider_url")?;
+        let base = super::operator::protocol_base(&start.provider_url, "provider_url")?;
         let provider_did = match start.provider_did.clone() {
             Some(did) => did,
             None => self.participant_did(&base).await?,
@@ -62,25 +77,19 @@ impl Negotiator {
                 &provider_did,
             )
             .await?;
-        let mut offer = dataset
-            .get("hasPolicy")
-            .and_then(Value::as_array)
-            .and_then(|p| p.first())
-            .cloned()
-            .ok_or_else(|| {
-                StartError::Invalid(format!(
-                    "the provider's dataset `{}` has no offer",
-                    start.offer_id
-                ))
-            })?;
-        if let Some(object) = offer.as_object_mut() {
-            object.insert("target".into(), start.offer_id.clone().into());
-        }
-        let consumer_pid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        let dataset: Dataset = serde_json::from_value(dataset).map_err(StartError::Answer)?;
+        let mut offer = dataset.has_policy.into_iter().next().ok_or_else(|| {
+            StartError::Invalid(format!(
+                "the provider's dataset `{}` has no offer",
+                start.offer_id
+            ))
+        })?;
+        offer.target = Some(start.offer_id.clone());
+        let consumer_pid = new_urn();
         let negotiation = Negotiation {
             role: Role::Consumer,
             provider_pid: None,
-            consumer_pid: consumer_pid.clone(),
+            consumer_pid: Some(consumer_pid.clone()),
             state: NegotiationState::Requested,
             offer_id: start.offer_id.clone(),
             counterparty: provider_did.clone(),
@@ -89,54 +98,39 @@ impl Negotiator {
             agreement_id: None,
             reason: Vec::new(),
             purpose: start.purpose.clone(),
+            pending: None,
             created: now(),
             updated: now(),
         };
-        self.open_negotiation(&consumer_pid, &negotiation, self.did())
-            .await?;
+        self.open(&consumer_pid, negotiation, self.did()).await?;
         let token = self
             .presenting_token(&provider_did, start.purpose.as_deref())
             .await?;
-        let message = messages::build(
-            "ContractRequestMessage",
-            json!({ "consumerPid": consumer_pid, "offer": offer, "callbackAddress": self.callback_for(&base) }),
-        );
+        let message = ContractRequestMessage {
+            consumer_pid: consumer_pid.clone(),
+            provider_pid: None,
+            offer,
+            callback_address: Some(self.cx.network().callback_for(&base)),
+        };
         let url = format!("{base}/negotiations/request");
         match self.send(&url, &provider_did, &message, Some(token)).await {
             Ok(answer) => {
-                let provider_pid = answer
-                    .get("providerPid")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                let next = self
-                    .store()
-                    .negotiations
-                    .update(&consumer_pid, |mut n| {
+                let provider_pid = serde_json::from_value::<ContractNegotiation>(answer)
+                    .ok()
+                    .map(|a| a.provider_pid)
+                    .filter(|pid| !pid.is_empty());
+                Ok(self
+                    .update(&consumer_pid, move |mut n| {
                         if n.provider_pid.is_none() {
-                            n.provider_pid = provider_pid;
+                            n.provider_pid = provider_pid.clone();
                         }
-                        Ok::<_, DspError>(n)
+                        Ok(n)
                     })
-                    .await
-                    .map_err(DspError::from)??;
-                Ok(next)
+                    .await?)
             }
-            Err(error) => {
-                let reason = error.to_string();
-                let next = self
-                    .store()
-                    .negotiations
-                    .update(&consumer_pid, |mut n| {
-                        n.state = transition(n.state, Role::Consumer, Move::Terminate)?;
-                        n.reason = vec![reason];
-                        n.updated = now();
-                        Ok::<_, DspError>(n)
-                    })
-                    .await
-                    .map_err(DspError::from)??;
-                self.changed(&consumer_pid, &next, self.did()).await;
-                Ok(next)
-            }
+            Err(error) => Ok(self
+                .terminate_here(&consumer_pid, Role::Consumer, vec![error.to_string()])
+                .await?),
         }
     }
 
@@ -149,28 +143,22 @@ impl Negotiator {
     ) -> Result<String, StartError> {
         let draft = TokenDraft::new(audience);
         let held: Vec<_> = self
+            .cx
             .store()
             .credentials
-            .list()
-            .map_err(DspError::from)?
+            .list()?
             .iter()
             .map(|c| c.secured())
             .collect();
-        let presentation = create_presentation(
-            &self.inner.identity,
-            &held,
-            Format::Jwt,
-            &draft.jti,
-            audience,
-        )
-        .await
-        .map_err(|e| StartError::Invalid(format!("cannot present the held credentials: {e}")))?;
-        Ok(draft.sign(&self.inner.identity, Some(&presentation.to_text()), purpose))
+        let presentation =
+            create_presentation(self.cx.identity(), &held, Format::Jwt, &draft.jti, audience)
+                .await?;
+        Ok(draft.sign(self.cx.identity(), Some(&presentation.to_text()), purpose))
     }
 
     /// The counterparty's DID from its `/.well-known/dspace-version` (`participantId`).
     pub(super) async fn participant_did(&self, base: &str) -> Result<String, StartError> {
-        if let Some((peer, _)) = crate::dsp_p2p::split(base) {
+        if let Some((peer, _)) = peer::split(base) {
             // On the peer network the address names the peer, and the peer its did:key.
             return peer
                 .parse::<symbolon_p2p::PeerId>()
@@ -181,19 +169,17 @@ impl Negotiator {
                     StartError::Invalid(format!("`{peer}` in `{base}` is not a PeerId"))
                 });
         }
-        let origin = origin(base);
-        let url = format!("{origin}/.well-known/dspace-version");
-        let response =
-            self.inner
-                .http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| SendError::Unreachable {
-                    url: url.clone(),
-                    reason: e.to_string(),
-                })?;
-        let document = super::read_answer(&url, response).await?;
+        let url = format!("{}/.well-known/dspace-version", origin(base));
+        let document = self
+            .cx
+            .network()
+            .send(Outbound {
+                method: Method::Get,
+                url: &url,
+                token: None,
+                body: None,
+            })
+            .await?;
         document
             .get("protocolVersions")
             .and_then(Value::as_array)
@@ -216,41 +202,47 @@ impl Negotiator {
         &self,
         caller: Caller,
         message: ContractOfferMessage,
-    ) -> Result<Value, DspError> {
+    ) -> Result<ContractNegotiation, DspError> {
+        const TYPE: &str = ContractOfferMessage::TYPE;
         if message.consumer_pid.is_some() {
-            return Err(DspError::BadRequest(
-                "ContractOfferMessage: an initial offer must not carry `consumerPid`".into(),
-            ));
+            return Err(DspError::BadRequest(format!(
+                "{TYPE}: an initial offer must not carry `consumerPid`"
+            )));
         }
         let Some(callback) = message.callback_address.clone() else {
-            return Err(DspError::BadRequest(
-                "ContractOfferMessage: missing field `callbackAddress` (required in an initial offer)".into(),
-            ));
+            return Err(DspError::BadRequest(format!(
+                "{TYPE}: missing field `callbackAddress` (required in an initial offer)"
+            )));
         };
-        crate::dsp_p2p::check_callback(&callback, &caller.did).map_err(|why| {
-            DspError::BadRequest(format!(
-                "ContractOfferMessage: field `callbackAddress` {why}"
-            ))
+        check_callback(&callback, &caller.did).map_err(|source| DspError::Callback {
+            message: TYPE,
+            source,
         })?;
-        let consumer_pid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        let Some(offer_id) = crate::catalog::offer_id_from(&message.offer) else {
+            return Err(DspError::BadRequest(format!(
+                "{TYPE}: the offer names no `target`"
+            )));
+        };
+        let consumer_pid = new_urn();
         let negotiation = Negotiation {
             role: Role::Consumer,
             provider_pid: Some(message.provider_pid.clone()),
-            consumer_pid: consumer_pid.clone(),
+            consumer_pid: Some(consumer_pid.clone()),
             state: NegotiationState::Offered,
-            offer_id: catalog::offer_id_from(&message.offer.id, message.offer.target.as_deref()),
+            offer_id,
             counterparty: caller.did.clone(),
             counterparty_address: callback.trim_end_matches('/').to_owned(),
-            offer: serde_json::to_value(&message.offer).unwrap_or_default(),
+            offer: message.offer,
             agreement_id: None,
             reason: Vec::new(),
             purpose: None,
+            pending: None,
             created: now(),
             updated: now(),
         };
-        self.open_negotiation(&consumer_pid, &negotiation, &caller.did)
-            .await?;
-        Ok(answer(&negotiation))
+        let answer = answer(&negotiation);
+        self.open(&consumer_pid, negotiation, &caller.did).await?;
+        Ok(answer)
     }
 
     /// `POST /negotiations/:pid/offers`: a counter-offer from the provider.
@@ -259,84 +251,96 @@ impl Negotiator {
         pid: &str,
         caller: Caller,
         message: ContractOfferMessage,
-    ) -> Result<Value, DspError> {
-        let offer = serde_json::to_value(&message.offer).unwrap_or_default();
+    ) -> Result<ContractNegotiation, DspError> {
+        let offer = message.offer;
         let next = self
-            .consumer_move(pid, &caller, &message.provider_pid, Move::Offer, |n| {
-                n.offer = offer
+            .consumer_move(pid, &caller, &message.provider_pid, Move::Offer, move |n| {
+                n.offer = offer.clone()
             })
             .await?;
         Ok(answer(&next))
     }
 
     /// `POST /negotiations/:pid/agreement`: the provider's signed agreement. It is verified,
-    /// stored, and answered with a verification message.
+    /// stored with the move to AGREED, and answered with a verification message.
     pub async fn consumer_agreement(
         &self,
         pid: &str,
         caller: Caller,
         message: ContractAgreementMessage,
-        raw: &Value,
-    ) -> Result<Value, DspError> {
+    ) -> Result<ContractNegotiation, DspError> {
         let current = self.negotiation_for(pid, &caller.did)?;
-        if current.role != Role::Consumer {
+        if current.role != Role::Consumer
+            || current
+                .provider_pid
+                .as_deref()
+                .is_some_and(|p| p != message.provider_pid)
+        {
             return Err(DspError::NotFound(format!(
-                "no consumer negotiation `{pid}`"
+                "no consumer negotiation `{pid}` with provider process `{}`",
+                message.provider_pid
             )));
         }
-        transition(current.state, Role::Provider, Move::Agree)?;
-        let body = raw.get("agreement").cloned().unwrap_or_default();
-        let (odrl, signature) = super::agreement::verify(
-            &body,
+        super::state::transition(current.state, Role::Provider, Move::Agree)?;
+        let verified = agreement::verify(
+            &message.agreement,
             &current.counterparty,
             self.did(),
             &current.offer_id,
-            self.resolver(),
+            &self.cx.verification().resolver,
         )
         .await
-        .map_err(|e| DspError::BadRequest(format!("ContractAgreementMessage: {e}")))?;
-        let agreement = crate::store::agreements::Agreement {
+        .map_err(|e| DspError::BadRequest(format!("{}: {e}", ContractAgreementMessage::TYPE)))?;
+        let agreement = Agreement {
             id: message.agreement.id.clone(),
             offer_id: current.offer_id.clone(),
             provider: current.counterparty.clone(),
             assignee: self.did().to_owned(),
             provider_pid: message.provider_pid.clone(),
             consumer_pid: pid.to_owned(),
-            policy: String::new(),
-            action: String::new(),
-            obligations: odrl.get("obligation").cloned().unwrap_or(json!([])),
-            odrl,
-            signature,
+            action: verified.action,
+            obligations: verified.obligations,
+            policy: None,
+            odrl: verified.odrl,
+            signature: verified.signature,
             timestamp: message.agreement.timestamp.clone().unwrap_or_else(now),
         };
-        self.store().agreements.put(&agreement).await?;
-        let agreement_id = agreement.id.clone();
-        let provider_pid = message.provider_pid.clone();
+        let (key, provider_pid) = (pid.to_owned(), message.provider_pid.clone());
         let next = self
-            .consumer_move(pid, &caller, &message.provider_pid, Move::Agree, |n| {
-                n.agreement_id = Some(agreement_id);
-                n.provider_pid = Some(provider_pid);
+            .cx
+            .store()
+            .blocking(move |s| {
+                s.negotiations
+                    .update_with_agreement(&key, &agreement, &|mut n| {
+                        n.state = super::state::transition(n.state, Role::Provider, Move::Agree)?;
+                        n.agreement_id = Some(agreement.id.clone());
+                        n.provider_pid = Some(provider_pid.clone());
+                        n.updated = now();
+                        Ok(n)
+                    })
             })
-            .await?;
-        let engine = self.clone();
+            .await
+            .map_err(DspError::from)?;
+        self.changed(pid, &next, &caller.did).await?;
+        let service = self.clone();
         let pid = pid.to_owned();
-        tokio::spawn(async move { engine.verify_agreement(&pid).await });
+        tokio::spawn(async move { service.verify_agreement(&pid).await });
         Ok(answer(&next))
     }
 
-    /// Moves AGREED → VERIFIED and tells the provider.
-    async fn verify_agreement(&self, pid: &str) {
+    /// Moves AGREED → VERIFIED and tells the provider, with this connector's tree head.
+    pub(super) async fn verify_agreement(&self, pid: &str) {
         let Some(next) = self.own_move(pid, Role::Consumer, Move::Verify).await else {
             return;
         };
-        let provider_pid = next.provider_pid.clone().unwrap_or_default();
-        let mut message = messages::build(
-            "ContractAgreementVerificationMessage",
-            json!({ "providerPid": provider_pid, "consumerPid": pid }),
-        );
-        if let (Some(head), Some(object)) = (self.tree_head().await, message.as_object_mut()) {
-            object.insert("treeHead".into(), head.into());
-        }
+        let Some(provider_pid) = next.provider_pid.clone() else {
+            return;
+        };
+        let message = crate::protocol::messages::ContractAgreementVerificationMessage {
+            provider_pid: provider_pid.clone(),
+            consumer_pid: pid.to_owned(),
+            tree_head: self.tree_head().await,
+        };
         let url = format!(
             "{}/negotiations/{provider_pid}/agreement/verification",
             next.counterparty_address
@@ -350,7 +354,7 @@ impl Negotiator {
         pid: &str,
         caller: Caller,
         message: ContractNegotiationEventMessage,
-    ) -> Result<Value, DspError> {
+    ) -> Result<ContractNegotiation, DspError> {
         if message.event_type != EventType::Finalized {
             let n = self.negotiation_for(pid, &caller.did)?;
             return Err(IllegalTransition {
@@ -364,7 +368,7 @@ impl Negotiator {
             .consumer_move(pid, &caller, &message.provider_pid, Move::Finalize, |_| {})
             .await?;
         self.witness(&caller.did, message.tree_head.as_deref())
-            .await;
+            .await?;
         Ok(answer(&next))
     }
 
@@ -374,17 +378,13 @@ impl Negotiator {
         pid: &str,
         caller: Caller,
         message: ContractNegotiationTerminationMessage,
-    ) -> Result<Value, DspError> {
+    ) -> Result<ContractNegotiation, DspError> {
         let current = self.negotiation_for(pid, &caller.did)?;
         let (other_pid, by) = match current.role {
             Role::Provider => (&message.consumer_pid, Role::Consumer),
             Role::Consumer => (&message.provider_pid, Role::Provider),
         };
-        let expected = match current.role {
-            Role::Provider => Some(current.consumer_pid.as_str()),
-            Role::Consumer => current.provider_pid.as_deref(),
-        };
-        if expected.is_some_and(|e| e != other_pid) {
+        if current.their_pid().is_some_and(|known| known != other_pid) {
             return Err(DspError::NotFound(format!(
                 "negotiation `{pid}` is not paired with process `{other_pid}`"
             )));
@@ -399,21 +399,20 @@ impl Negotiator {
             })
             .collect();
         let next = self
-            .store()
-            .negotiations
-            .update(pid, |mut n| {
-                n.state = transition(n.state, by, Move::Terminate)?;
-                n.reason = reasons;
-                n.updated = now();
-                Ok::<_, DspError>(n)
+            .apply_move(pid, &caller.did, by, Move::Terminate, move |n| {
+                n.reason = reasons.clone();
+                n.pending = None;
             })
-            .await??;
-        self.changed(pid, &next, &caller.did).await;
+            .await?;
         Ok(answer(&next))
     }
 
     /// `GET /negotiations/:pid`, on either side.
-    pub fn negotiation_state(&self, pid: &str, caller: &Caller) -> Result<Value, DspError> {
+    pub fn negotiation_state(
+        &self,
+        pid: &str,
+        caller: &Caller,
+    ) -> Result<ContractNegotiation, DspError> {
         Ok(answer(&self.negotiation_for(pid, &caller.did)?))
     }
 
@@ -424,7 +423,7 @@ impl Negotiator {
         caller: &Caller,
         provider_pid: &str,
         mv: Move,
-        also: impl FnOnce(&mut Negotiation),
+        also: impl Fn(&mut Negotiation) + Send + Sync + 'static,
     ) -> Result<Negotiation, DspError> {
         let current = self.negotiation_for(pid, &caller.did)?;
         if current.role != Role::Consumer
@@ -445,8 +444,8 @@ impl Negotiator {
 /// `scheme://host:port` of a URL.
 fn origin(url: &str) -> &str {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
-    match url[after_scheme..].find('/') {
-        Some(slash) => &url[..after_scheme + slash],
+    match url.get(after_scheme..).and_then(|rest| rest.find('/')) {
+        Some(slash) => url.get(..after_scheme + slash).unwrap_or(url),
         None => url,
     }
 }

@@ -1,73 +1,75 @@
-//! The provider's side: requests come in, the policy decides, an agreement or a termination
+//! The provider's side: requests come in, the decision is made, an agreement or a termination
 //! goes out.
 
-use serde_json::{json, Value};
-use symbolon_identity::{Expectations, Input, Verifier};
-use symbolon_policy::{Policies, Request};
+use std::sync::Arc;
+
+use serde_json::json;
+use symbolon_audit::EventKind;
+use symbolon_identity::{Expectations, Input};
 
 use super::auth::Caller;
-use super::messages::{
-    self, ContractAgreementVerificationMessage, ContractNegotiationEventMessage,
-    ContractRequestMessage, EventType,
-};
 use super::state::{transition, Move, NegotiationState, Role};
-use super::{now, DspError, Negotiator};
-use crate::catalog;
-use crate::store::negotiations::Negotiation;
-use crate::store::Event;
+use super::{agreement, DspError, Negotiations};
+use crate::catalog::{self, CompiledOffer};
+use crate::decision::{self, Question, Verdict};
+use crate::domain::{new_urn, now, Negotiation, Obligation, PendingDecision};
+use crate::protocol::messages::{
+    ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiation,
+    ContractNegotiationEventMessage, ContractNegotiationTerminationMessage, ContractRequestMessage,
+    EventType, Message as _,
+};
+use crate::protocol::peer::check_callback;
 
-impl Negotiator {
+impl Negotiations {
     /// `POST /negotiations/request`: a consumer starts a negotiation. Answers the new
     /// `ContractNegotiation` (201); the decision follows asynchronously.
     pub async fn provider_initial_request(
         &self,
         caller: Caller,
         message: ContractRequestMessage,
-    ) -> Result<Value, DspError> {
+    ) -> Result<ContractNegotiation, DspError> {
+        const TYPE: &str = ContractRequestMessage::TYPE;
         if message.provider_pid.is_some() {
-            return Err(DspError::BadRequest(
-                "ContractRequestMessage: an initial request must not carry `providerPid`; \
-                 send a counter-request to /negotiations/{providerPid}/request"
-                    .into(),
-            ));
+            return Err(DspError::BadRequest(format!(
+                "{TYPE}: an initial request must not carry `providerPid`; send a \
+                 counter-request to /negotiations/{{providerPid}}/request"
+            )));
         }
         let Some(callback) = message.callback_address.clone() else {
-            return Err(DspError::BadRequest(
-                "ContractRequestMessage: missing field `callbackAddress` (required in an initial request)".into(),
-            ));
+            return Err(DspError::BadRequest(format!(
+                "{TYPE}: missing field `callbackAddress` (required in an initial request)"
+            )));
         };
-        crate::dsp_p2p::check_callback(&callback, &caller.did).map_err(|why| {
-            DspError::BadRequest(format!(
-                "ContractRequestMessage: field `callbackAddress` {why}"
-            ))
+        check_callback(&callback, &caller.did).map_err(|source| DspError::Callback {
+            message: TYPE,
+            source,
         })?;
-        let offer_id = catalog::offer_id_from(&message.offer.id, message.offer.target.as_deref());
-        let provider_pid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        let Some(offer_id) = catalog::offer_id_from(&message.offer) else {
+            return Err(DspError::BadRequest(format!(
+                "{TYPE}: the offer names no `target` and is not one of this catalog's offers"
+            )));
+        };
+        let provider_pid = new_urn();
         let negotiation = Negotiation {
             role: Role::Provider,
             provider_pid: Some(provider_pid.clone()),
-            consumer_pid: message.consumer_pid.clone(),
+            consumer_pid: Some(message.consumer_pid.clone()),
             state: NegotiationState::Requested,
             offer_id,
             counterparty: caller.did.clone(),
             counterparty_address: callback.trim_end_matches('/').to_owned(),
-            offer: serde_json::to_value(&message.offer).unwrap_or_default(),
+            offer: message.offer,
             agreement_id: None,
             reason: Vec::new(),
             purpose: caller.purpose.clone(),
+            pending: Some(pending(&caller)),
             created: now(),
             updated: now(),
         };
-        self.open_negotiation(&provider_pid, &negotiation, &caller.did)
-            .await?;
-        let engine = self.clone();
-        let pid = provider_pid.clone();
-        tokio::spawn(async move { engine.decide(&pid, caller).await });
-        Ok(messages::negotiation(
-            &provider_pid,
-            &message.consumer_pid,
-            NegotiationState::Requested,
-        ))
+        let answer = answer(&negotiation);
+        self.open(&provider_pid, negotiation, &caller.did).await?;
+        self.decide_later(&provider_pid);
+        Ok(answer)
     }
 
     /// `POST /negotiations/:pid/request`: a counter-request (only after an offer).
@@ -76,16 +78,22 @@ impl Negotiator {
         pid: &str,
         caller: Caller,
         message: ContractRequestMessage,
-    ) -> Result<Value, DspError> {
+    ) -> Result<ContractNegotiation, DspError> {
+        let (offer, purpose, pending) = (message.offer, caller.purpose.clone(), pending(&caller));
         let next = self
-            .provider_move(pid, &caller, &message.consumer_pid, Move::Request, |n| {
-                n.offer = serde_json::to_value(&message.offer).unwrap_or_default();
-                n.purpose = caller.purpose.clone();
-            })
+            .provider_move(
+                pid,
+                &caller,
+                &message.consumer_pid,
+                Move::Request,
+                move |n| {
+                    n.offer = offer.clone();
+                    n.purpose = purpose.clone();
+                    n.pending = Some(pending.clone());
+                },
+            )
             .await?;
-        let engine = self.clone();
-        let pid = pid.to_owned();
-        tokio::spawn(async move { engine.decide(&pid, caller).await });
+        self.decide_later(pid);
         Ok(answer(&next))
     }
 
@@ -95,7 +103,7 @@ impl Negotiator {
         pid: &str,
         caller: Caller,
         message: ContractNegotiationEventMessage,
-    ) -> Result<Value, DspError> {
+    ) -> Result<ContractNegotiation, DspError> {
         if message.event_type != EventType::Accepted {
             let n = self.negotiation_for(pid, &caller.did)?;
             return Err(super::state::IllegalTransition {
@@ -105,12 +113,20 @@ impl Negotiator {
             }
             .into());
         }
+        let (purpose, pending) = (caller.purpose.clone(), pending(&caller));
         let next = self
-            .provider_move(pid, &caller, &message.consumer_pid, Move::Accept, |_| {})
+            .provider_move(
+                pid,
+                &caller,
+                &message.consumer_pid,
+                Move::Accept,
+                move |n| {
+                    n.purpose = purpose.clone();
+                    n.pending = Some(pending.clone());
+                },
+            )
             .await?;
-        let engine = self.clone();
-        let pid = pid.to_owned();
-        tokio::spawn(async move { engine.decide(&pid, caller).await });
+        self.decide_later(pid);
         Ok(answer(&next))
     }
 
@@ -121,15 +137,15 @@ impl Negotiator {
         pid: &str,
         caller: Caller,
         message: ContractAgreementVerificationMessage,
-    ) -> Result<Value, DspError> {
+    ) -> Result<ContractNegotiation, DspError> {
         let next = self
             .provider_move(pid, &caller, &message.consumer_pid, Move::Verify, |_| {})
             .await?;
         self.witness(&caller.did, message.tree_head.as_deref())
-            .await;
-        let engine = self.clone();
+            .await?;
+        let service = self.clone();
         let pid = pid.to_owned();
-        tokio::spawn(async move { engine.finalize(&pid).await });
+        tokio::spawn(async move { service.finalize(&pid).await });
         Ok(answer(&next))
     }
 
@@ -140,10 +156,10 @@ impl Negotiator {
         caller: &Caller,
         consumer_pid: &str,
         mv: Move,
-        also: impl FnOnce(&mut Negotiation),
+        also: impl Fn(&mut Negotiation) + Send + Sync + 'static,
     ) -> Result<Negotiation, DspError> {
         let current = self.negotiation_for(pid, &caller.did)?;
-        if current.role != Role::Provider || current.consumer_pid != consumer_pid {
+        if current.role != Role::Provider || current.consumer_pid.as_deref() != Some(consumer_pid) {
             return Err(DspError::NotFound(format!(
                 "no provider negotiation `{pid}` with consumer process `{consumer_pid}`"
             )));
@@ -152,264 +168,255 @@ impl Negotiator {
             .await
     }
 
-    /// Verifies the consumer's presentation, evaluates the offer's policy, and answers with
-    /// an agreement or a termination naming the reasons.
-    async fn decide(&self, pid: &str, caller: Caller) {
-        let outcome = self.evaluate(pid, &caller).await;
-        let result = match outcome {
-            Ok(Ok((negotiation, obligations))) => self.agree(pid, negotiation, obligations).await,
-            Ok(Err(reasons)) => {
+    /// Decides `pid` in a task of its own.
+    pub(super) fn decide_later(&self, pid: &str) {
+        let service = self.clone();
+        let pid = pid.to_owned();
+        tokio::spawn(async move { service.decide(&pid).await });
+    }
+
+    /// Decides `pid` and answers the consumer with an agreement or a termination naming the
+    /// reasons. Any failure on the way terminates the negotiation with a reason: a consumer is
+    /// never left waiting.
+    pub(super) async fn decide(&self, pid: &str) {
+        let result = match self.verdict(pid).await {
+            Ok(Answer::Agree {
+                negotiation,
+                offer,
+                obligations,
+            }) => self.agree(pid, &negotiation, &offer, obligations).await,
+            Ok(Answer::Refuse(reasons)) => {
                 self.terminate_as_provider(pid, "policy.denied", reasons)
                     .await
             }
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => {}
+            Err(DspError::Illegal(error)) => {
+                tracing::info!(%error, pid, "the negotiation moved on before the decision");
+            }
             Err(error) => {
                 tracing::error!(%error, pid, "cannot decide a negotiation");
-                self.terminate_as_provider(
-                    pid,
-                    "internal",
-                    vec!["the provider failed to decide; try again later".into()],
-                )
-                .await
+                let reason = "the provider failed to decide; request again later".to_owned();
+                if let Err(error) = self
+                    .terminate_as_provider(pid, "internal", vec![reason])
+                    .await
+                {
+                    tracing::error!(%error, pid, "cannot terminate a negotiation that failed");
+                }
             }
-        };
-        if let Err(error) = result {
-            tracing::warn!(%error, pid, "negotiation step failed");
         }
     }
 
-    /// `Ok(Ok(obligations))` to agree, `Ok(Err(reasons))` to refuse.
-    #[allow(clippy::type_complexity)]
-    async fn evaluate(
-        &self,
-        pid: &str,
-        caller: &Caller,
-    ) -> Result<Result<(Negotiation, Value), Vec<String>>, DspError> {
-        let Some(negotiation) = self.store().negotiations.get(pid)? else {
-            return Err(DspError::NotFound(pid.to_owned()));
+    /// Verifies the consumer's presentation and decides on the offer's policy.
+    async fn verdict(&self, pid: &str) -> Result<Answer, DspError> {
+        let store = self.cx.store();
+        let negotiation = store
+            .negotiations
+            .get(pid)?
+            .ok_or_else(|| DspError::NotFound(format!("no negotiation `{pid}`")))?;
+        let refuse = |reason: String| Ok(Answer::Refuse(vec![reason]));
+        let Some(pending) = negotiation.pending.clone() else {
+            return refuse(
+                "the request's presentation was not kept (a restart); request again".into(),
+            );
         };
-        let Some(offer) = self.store().offers.get(&negotiation.offer_id)? else {
-            return Ok(Err(vec![format!(
-                "offer `{}` is not in this provider's catalog",
-                negotiation.offer_id
-            )]));
-        };
-        let Some(presentation) = caller.presentation.as_deref() else {
-            return Ok(Err(vec![
+        let Some(presentation) = pending.presentation else {
+            return refuse(
                 "no presentation of credentials came with the request (claim `vp` of the token)"
                     .into(),
-            ]));
+            );
         };
-        let Some(trust) = crate::trust::installed(&self.inner.dir) else {
-            return Ok(Err(vec![
+        let Some(offer) = store.offers.get(&negotiation.offer_id)? else {
+            return refuse(format!(
+                "offer `{}` is not in this provider's catalog",
+                negotiation.offer_id
+            ));
+        };
+        let compiled = self.cx.offers().compiled(&offer)?;
+        let Some((verifier, _)) = self.cx.verification().trusted_verifier() else {
+            return refuse(
                 "the provider has no trust list installed and so trusts no issuer".into(),
-            ]));
+            );
         };
-        let verifier = Verifier::new(self.inner.resolver.clone())
-            .with_status_source(self.inner.status_source.clone())
-            .with_trust_list(trust)
-            .with_nonce_store(std::sync::Arc::new(self.store().nonces.for_presentations()));
+        // INVARIANT: the presentation's nonce is the token's `jti`, which authentication
+        // recorded as used; a replayed presentation needs a replayed token, refused there.
         let report = verifier
             .verify_presentation(
-                &Input::Jwt(presentation.to_owned()),
+                &Input::Jwt(presentation),
                 &Expectations {
-                    challenge: caller.jti.clone(),
+                    challenge: pending.jti,
                     audience: self.did().to_owned(),
                 },
             )
             .await;
-        let holder_ok = report.signer.as_deref() == Some(caller.did.as_str());
-        self.record(Event::now(
-            "presentation.verified",
-            &caller.did,
+        let caller = negotiation.counterparty.clone();
+        let holder_ok = report.signer.as_deref() == Some(caller.as_str());
+        let mut event = self.cx.audit().event(
+            EventKind::PresentationVerified,
             pid,
             if report.verified && holder_ok { "ok" } else { "refused" },
             json!({ "error": report.error, "types": report.credentials.iter().flat_map(|c| c.types.clone()).collect::<Vec<_>>() }),
-        ))
-        .await;
-        if !report.verified {
-            let mut reasons = vec![format!(
-                "the presentation was rejected: {}",
-                report
-                    .error
-                    .clone()
-                    .unwrap_or_else(|| "verification failed".into())
-            )];
-            for credential in report.credentials.iter().filter(|c| !c.verified) {
-                if let Some(error) = &credential.error {
-                    reasons.push(format!(
-                        "credential {}: {error}",
-                        credential.types.join("/")
-                    ));
-                }
-            }
-            return Ok(Err(reasons));
+        );
+        event.actor = caller.clone();
+        self.cx.audit().record(event).await?;
+        let decided = decision::decide(Question {
+            caller: &caller,
+            presentation: &report,
+            offer: &compiled,
+            purpose: negotiation.purpose.as_deref(),
+        });
+        if let Some(decision) = &decided.decision {
+            let mut event = self.cx.audit().event(
+                EventKind::PolicyDecision,
+                pid,
+                if decision.is_permit() {
+                    "permit"
+                } else {
+                    "deny"
+                },
+                decision.to_json(),
+            );
+            event.actor = caller;
+            self.cx.audit().record(event).await?;
         }
-        if !holder_ok {
-            return Ok(Err(vec![format!(
-                "the presentation's holder is not the caller `{}`",
-                caller.did
-            )]));
-        }
-        let policies = match Policies::from_sources(
-            &[(&format!("offer {}", offer.id), &offer.policy)],
-            self.schema().clone(),
-        ) {
-            Ok(policies) => policies,
-            Err(diagnostics) => {
-                return Err(DspError::Internal(format!(
-                    "stored policy of `{}` no longer checks: {}",
-                    offer.id,
-                    diagnostics.render()
-                )))
-            }
-        };
-        let mut attributes = super::claims::request_attributes(&caller.did, &report);
-        attributes.insert("action".into(), offer.action.clone().into());
-        attributes.insert("offer".into(), offer.id.clone().into());
-        if let Some(purpose) = &negotiation.purpose {
-            attributes.insert("request".into(), json!({ "purpose": purpose }));
-        }
-        let decision =
-            match Request::from_json(policies.schema(), &serde_json::Value::Object(attributes)) {
-                Ok(mut request) => {
-                    request.set_now_if_missing(policies.schema());
-                    policies.evaluate(&request)
-                }
-                Err(error) => {
-                    return Ok(Err(vec![format!(
-                        "the presented credentials do not fit the policy's attributes: {error}"
-                    )]))
-                }
-            };
-        self.record(Event::now(
-            "policy.decision",
-            &caller.did,
-            pid,
-            if decision.is_permit() {
-                "permit"
-            } else {
-                "deny"
+        Ok(match decided.verdict {
+            Verdict::Agree { obligations } => Answer::Agree {
+                negotiation: Box::new(negotiation),
+                offer: compiled,
+                obligations,
             },
-            decision.to_json(),
-        ))
-        .await;
-        if decision.is_permit() {
-            let obligations = decision.to_json()["obligations"].take();
-            Ok(Ok((negotiation, obligations)))
-        } else {
-            Ok(Err(decision.reasons()))
-        }
+            Verdict::Refuse { reasons } => Answer::Refuse(reasons),
+        })
     }
 
-    /// Signs and stores the agreement, moves to AGREED and sends it to the consumer.
+    /// Signs the agreement, stores it with the move to AGREED (one transaction) and sends it
+    /// to the consumer.
     async fn agree(
         &self,
         pid: &str,
-        negotiation: Negotiation,
-        obligations: Value,
+        negotiation: &Negotiation,
+        offer: &CompiledOffer,
+        obligations: Vec<Obligation>,
     ) -> Result<(), DspError> {
-        let offer = self
-            .store()
-            .offers
-            .get(&negotiation.offer_id)?
-            .ok_or_else(|| DspError::NotFound(negotiation.offer_id.clone()))?;
-        let odrl_offer = catalog::odrl_offer(&offer, self.schema())
-            .map_err(|e| DspError::Internal(e.to_string()))?;
-        let agreement = super::agreement::sign(
-            &self.inner.identity,
-            super::agreement::Terms {
-                offer: &offer,
-                odrl_offer: &odrl_offer,
+        let consumer_pid = negotiation.consumer_pid.clone().ok_or_else(|| {
+            DspError::BadRequest(format!("negotiation `{pid}` has no consumer process yet"))
+        })?;
+        let agreement = agreement::sign(
+            self.cx.identity(),
+            agreement::Terms {
+                offer,
                 assignee: &negotiation.counterparty,
                 provider_pid: pid,
-                consumer_pid: &negotiation.consumer_pid,
+                consumer_pid: &consumer_pid,
                 obligations,
             },
         );
-        self.store().agreements.put(&agreement).await?;
+        let (key, record) = (pid.to_owned(), agreement.clone());
         let next = self
+            .cx
             .store()
-            .negotiations
-            .update(pid, |mut n| {
-                n.state = transition(n.state, Role::Provider, Move::Agree)?;
-                n.agreement_id = Some(agreement.id.clone());
-                n.updated = now();
-                Ok::<_, DspError>(n)
+            .blocking(move |s| {
+                s.negotiations
+                    .update_with_agreement(&key, &record, &|mut n| {
+                        n.state = transition(n.state, Role::Provider, Move::Agree)?;
+                        n.agreement_id = Some(record.id.clone());
+                        n.pending = None;
+                        n.updated = now();
+                        Ok(n)
+                    })
             })
-            .await??;
-        self.changed(pid, &next, self.did()).await;
-        let message = messages::build(
-            "ContractAgreementMessage",
-            json!({
-                "providerPid": pid,
-                "consumerPid": next.consumer_pid,
-                "agreement": super::agreement::message_body(&agreement),
-                "callbackAddress": self.dsp_url(),
-            }),
-        );
+            .await?;
+        self.changed(pid, &next, self.did()).await?;
+        let message = ContractAgreementMessage {
+            provider_pid: pid.to_owned(),
+            consumer_pid: consumer_pid.clone(),
+            agreement: agreement::message_body(&agreement),
+            callback_address: Some(self.cx.network().callback_for(&next.counterparty_address)),
+        };
         let url = format!(
-            "{}/negotiations/{}/agreement",
-            next.counterparty_address, next.consumer_pid
+            "{}/negotiations/{consumer_pid}/agreement",
+            next.counterparty_address
         );
         self.tell(pid, &url, &next.counterparty, &message).await;
         Ok(())
     }
 
-    /// Moves VERIFIED → FINALIZED and tells the consumer.
-    async fn finalize(&self, pid: &str) {
+    /// Moves VERIFIED → FINALIZED and tells the consumer, with this connector's tree head.
+    pub(super) async fn finalize(&self, pid: &str) {
         let Some(next) = self.own_move(pid, Role::Provider, Move::Finalize).await else {
             return;
         };
-        let mut message = messages::build(
-            "ContractNegotiationEventMessage",
-            json!({ "providerPid": pid, "consumerPid": next.consumer_pid, "eventType": "FINALIZED" }),
-        );
-        if let (Some(head), Some(object)) = (self.tree_head().await, message.as_object_mut()) {
-            object.insert("treeHead".into(), head.into());
-        }
+        let Some(consumer_pid) = next.consumer_pid.clone() else {
+            return;
+        };
+        let message = ContractNegotiationEventMessage {
+            provider_pid: pid.to_owned(),
+            consumer_pid: consumer_pid.clone(),
+            event_type: EventType::Finalized,
+            tree_head: self.tree_head().await,
+        };
         let url = format!(
-            "{}/negotiations/{}/events",
-            next.counterparty_address, next.consumer_pid
+            "{}/negotiations/{consumer_pid}/events",
+            next.counterparty_address
         );
         self.tell(pid, &url, &next.counterparty, &message).await;
     }
 
     /// Terminates a provider negotiation and tells the consumer why.
-    async fn terminate_as_provider(
+    pub(super) async fn terminate_as_provider(
         &self,
         pid: &str,
         code: &str,
         reasons: Vec<String>,
     ) -> Result<(), DspError> {
         let next = self
-            .store()
-            .negotiations
-            .update(pid, |mut n| {
-                n.state = transition(n.state, Role::Provider, Move::Terminate)?;
-                n.reason = reasons.clone();
-                n.updated = now();
-                Ok::<_, DspError>(n)
-            })
-            .await??;
-        self.changed(pid, &next, self.did()).await;
-        let message = messages::build(
-            "ContractNegotiationTerminationMessage",
-            json!({ "providerPid": pid, "consumerPid": next.consumer_pid, "code": code, "reason": reasons }),
-        );
+            .terminate_here(pid, Role::Provider, reasons.clone())
+            .await?;
+        let Some(consumer_pid) = next.consumer_pid.clone() else {
+            return Ok(());
+        };
+        let message = ContractNegotiationTerminationMessage {
+            provider_pid: pid.to_owned(),
+            consumer_pid: consumer_pid.clone(),
+            code: Some(code.to_owned()),
+            reason: Some(reasons.into_iter().map(Into::into).collect()),
+        };
         let url = format!(
-            "{}/negotiations/{}/termination",
-            next.counterparty_address, next.consumer_pid
+            "{}/negotiations/{consumer_pid}/termination",
+            next.counterparty_address
         );
         self.tell(pid, &url, &next.counterparty, &message).await;
         Ok(())
     }
 }
 
+/// What the provider answers a request with.
+enum Answer {
+    /// Agree on `offer` with `obligations`.
+    Agree {
+        negotiation: Box<Negotiation>,
+        offer: Arc<CompiledOffer>,
+        obligations: Vec<Obligation>,
+    },
+    /// Refuse, for these reasons.
+    Refuse(Vec<String>),
+}
+
+/// What the decision on `caller`'s request reads later.
+fn pending(caller: &Caller) -> PendingDecision {
+    PendingDecision {
+        jti: caller.jti.clone(),
+        presentation: caller.presentation.clone(),
+    }
+}
+
 /// The `ContractNegotiation` answer for `negotiation`.
-pub(super) fn answer(negotiation: &Negotiation) -> Value {
-    messages::negotiation(
-        negotiation.provider_pid.as_deref().unwrap_or_default(),
-        &negotiation.consumer_pid,
-        negotiation.state,
-    )
+pub(super) fn answer(negotiation: &Negotiation) -> ContractNegotiation {
+    ContractNegotiation {
+        provider_pid: negotiation.provider_pid.clone().unwrap_or_default(),
+        consumer_pid: negotiation.consumer_pid.clone().unwrap_or_default(),
+        state: negotiation.state,
+    }
 }

@@ -1,39 +1,45 @@
-//! Nonces and token ids already accepted, so that none is accepted twice — across restarts.
+//! Seen nonces and token ids on sled, each kept until it expires (after which the token
+//! carrying it is refused as expired anyway).
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use symbolon_identity::nonce::NonceStore;
 
-use super::StoreError;
+use super::{NonceRepository, StoreError};
 
-/// Seen nonces, each kept until it expires (after which the token carrying it is refused as
-/// expired anyway).
-#[derive(Clone)]
-pub struct SeenNonces {
+/// The nonces tree.
+pub(super) struct SledNonces {
     tree: sled::Tree,
     db: sled::Db,
 }
 
-impl SeenNonces {
-    pub(crate) fn new(tree: sled::Tree, db: sled::Db) -> Self {
-        SeenNonces { tree, db }
+impl SledNonces {
+    pub(super) fn new(tree: sled::Tree, db: sled::Db) -> Self {
+        SledNonces { tree, db }
     }
+}
 
-    /// Records `nonce` (in namespace `kind`) as seen until `expires`, durably; returns `false`
-    /// when it was seen before (a replay).
-    pub async fn check_and_record(
+impl NonceRepository for SledNonces {
+    fn check_and_record(
         &self,
         kind: &str,
         nonce: &str,
         expires: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let fresh = self.record(kind, nonce, expires)?;
+        let fresh = self.record_unflushed(kind, nonce, expires)?;
         if fresh {
-            self.db.flush_async().await?;
+            self.db.flush()?;
         }
         Ok(fresh)
     }
 
-    fn record(&self, kind: &str, nonce: &str, expires: DateTime<Utc>) -> Result<bool, StoreError> {
+    fn record_unflushed(
+        &self,
+        kind: &str,
+        nonce: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let key = format!("{kind}:{nonce}");
         let value = expires.timestamp().to_be_bytes();
         Ok(self
@@ -42,8 +48,7 @@ impl SeenNonces {
             .is_ok())
     }
 
-    /// Forgets nonces that expired before `now`; returns how many.
-    pub fn prune(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    fn prune(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let mut removed = 0;
         for entry in self.tree.iter() {
             let (key, value) = entry?;
@@ -57,22 +62,25 @@ impl SeenNonces {
         }
         Ok(removed)
     }
-
-    /// The same store seen through the identity crate's [`NonceStore`] (presentation
-    /// challenges), keeping each for an hour. The write is flushed with the next durable write.
-    pub fn for_presentations(&self) -> PresentationNonces {
-        PresentationNonces(self.clone())
-    }
 }
 
-/// [`SeenNonces`] as an identity [`NonceStore`].
+/// The seen nonces as an identity [`NonceStore`] (presentation challenges), keeping each for an
+/// hour; the record is durable with the next flushed write.
 #[derive(Clone)]
-pub struct PresentationNonces(SeenNonces);
+pub struct PresentationNonces(Arc<dyn NonceRepository>);
+
+impl PresentationNonces {
+    pub(super) fn new(nonces: Arc<dyn NonceRepository>) -> Self {
+        PresentationNonces(nonces)
+    }
+}
 
 impl NonceStore for PresentationNonces {
     fn check_and_record(&self, nonce: &str) -> bool {
         let expires = Utc::now() + chrono::Duration::hours(1);
         // A store failure counts as "seen": refusing is the safe answer.
-        self.0.record("vp", nonce, expires).unwrap_or(false)
+        self.0
+            .record_unflushed("vp", nonce, expires)
+            .unwrap_or(false)
     }
 }

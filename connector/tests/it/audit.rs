@@ -20,24 +20,20 @@ async fn partners_witness_each_other_and_their_logs_verify_alone_and_together() 
     let negotiation = negotiate(&hospital, &provider).await;
     assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
     // The consumer witnesses the provider's head when FINALIZED arrives; wait for it.
-    let mut witnessed = false;
-    for _ in 0..200 {
-        let (_, events) = hospital.get("/api/v1/events").await;
-        if events
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["type"] == "witness.tree_head")
-        {
-            witnessed = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert!(
-        witnessed,
-        "the hospital never recorded the provider's tree head"
-    );
+    eventually(
+        std::time::Duration::from_secs(5),
+        "the hospital to record the provider's tree head",
+        || async {
+            let events = hospital.events().await;
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["type"] == "witness.tree_head")
+                .then_some(())
+        },
+    )
+    .await;
 
     let (a, b) = (bundle(&provider).await, bundle(&hospital).await);
     for bundle in [&a, &b] {
@@ -141,7 +137,7 @@ async fn the_trail_is_readable_by_the_admin_and_by_auditors_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_signs_a_tree_head_soon_after_new_entries() {
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
     use symbolon_connector::datadir::DataDir;
     use symbolon_connector::server::{start, ServeOptions};
 
@@ -153,7 +149,7 @@ async fn serve_signs_a_tree_head_soon_after_new_entries() {
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
     };
     let running = start(dir, options).unwrap();
-    let log = running.state.store.events.log().clone();
+    let log = running.connector.audit().log().clone();
     tokio::spawn(running.server);
     for round in 0..2u64 {
         let event = symbolon_audit::AuditEvent::new(
@@ -163,17 +159,47 @@ async fn serve_signs_a_tree_head_soon_after_new_entries() {
             "permit",
         );
         let appended = log.append(&event).unwrap() + 1;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while log.head().is_none_or(|h| h.head.tree_size < appended) {
-            assert!(
-                Instant::now() < deadline,
-                "no tree head over {appended} entries"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let head = log.head().unwrap();
+        let what = format!("a tree head over {appended} entries");
+        let head = eventually(Duration::from_secs(10), &what, || async {
+            log.head().filter(|h| h.head.tree_size >= appended)
+        })
+        .await;
         assert_eq!(head.head.log_id, identity.did.as_str());
         assert_eq!(head.head.root_hash, log.root().unwrap());
     }
     assert!(log.heads().unwrap().len() >= 2);
+}
+
+// Before: a credential whose audit entry exceeded the log's entry cap was issued (201) and its
+// entry was only logged as failed. An action whose event cannot be recorded is not taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuance_that_cannot_be_recorded_is_refused() {
+    let authority = connector();
+    let mut document = membership_document(
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        "Hospital",
+    );
+    // About 900 kB of claims: the request fits the 1 MiB body limit, the signed credential
+    // (base64) in the audit entry does not fit the 1 MiB entry cap.
+    document["credentialSubject"]["notes"] = json!("n".repeat(900 * 1024));
+    let (status, answer) = authority
+        .post("/credentials/issue", &json!({ "credential": document }))
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be recorded in the audit trail"),
+        "{answer}"
+    );
+    let events = authority.events().await;
+    assert!(
+        !events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "credential.issued"),
+        "{events}"
+    );
 }

@@ -4,7 +4,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-fn symbolon(args: &[&str]) -> Output {
+pub fn symbolon(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_symbolon"))
         .args(args)
         .env_remove("SYMBOLON_PASSPHRASE")
@@ -13,7 +13,7 @@ fn symbolon(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn ok(args: &[&str]) -> String {
+pub fn ok(args: &[&str]) -> String {
     let output = symbolon(args);
     assert!(
         output.status.success(),
@@ -23,13 +23,13 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-fn init(dir: &Path) -> String {
+pub fn init(dir: &Path) -> String {
     ok(&["init", "--data-dir", dir.to_str().unwrap()])
         .trim()
         .to_owned()
 }
 
-struct Server(Child);
+pub struct Server(pub Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -38,7 +38,7 @@ impl Drop for Server {
     }
 }
 
-fn serve(dir: &Path) -> (Server, String) {
+pub fn serve(dir: &Path) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_symbolon"))
         .args([
             "serve",
@@ -126,7 +126,7 @@ fn p256_identity_issues_verifiable_credentials() {
 }
 
 /// The events of `kind` in the audit trail of `dir`, exported (through `serve` if it runs).
-fn trail_events(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
+pub fn trail_events(dir: &Path, kind: &str) -> Vec<serde_json::Value> {
     let out = dir.join(format!("trail-{kind}.json"));
     ok(&[
         "audit",
@@ -471,200 +471,4 @@ fn passphrase_sealed_keystore_needs_the_passphrase() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"));
     let opened = run(&["did", "show", "--data-dir", d], Some("s3cret"));
     assert_eq!(String::from_utf8(opened.stdout).unwrap(), did);
-}
-
-const ANY_OFFER_POLICY: &str = r#"
-policy "members-only" {
-  permit use on offer *
-  when holder.member_of == "hds"
-}
-"#;
-
-#[test]
-fn offers_acknowledged_before_a_sigkill_survive_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    init(dir.path());
-    let policy = dir.path().join("offer.policy");
-    std::fs::write(&policy, ANY_OFFER_POLICY).unwrap();
-    let (mut server, _) = serve(dir.path());
-    for i in 0..10 {
-        let id = format!("cohort-{i}");
-        ok(&[
-            "offer",
-            "create",
-            "--data-dir",
-            data,
-            "--id",
-            &id,
-            "--title",
-            "A cohort",
-            "--policy",
-            policy.to_str().unwrap(),
-        ]);
-    }
-    // SIGKILL right after the last acknowledgement: no chance to flush on the way out.
-    server.0.kill().unwrap();
-    server.0.wait().unwrap();
-    let store = symbolon_connector::store::Store::open(dir.path()).unwrap();
-    for i in 0..10 {
-        assert!(
-            store.offers.get(&format!("cohort-{i}")).unwrap().is_some(),
-            "cohort-{i} lost"
-        );
-    }
-    drop(store);
-    let (server, _) = serve(dir.path());
-    let listed: serde_json::Value =
-        serde_json::from_str(&ok(&["offer", "list", "--data-dir", data, "--json"])).unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 10);
-
-    // The audit trail survived too: exported through the running server, then directly.
-    let live = dir.path().join("live.json");
-    ok(&[
-        "audit",
-        "export",
-        "--data-dir",
-        data,
-        "--out",
-        live.to_str().unwrap(),
-    ]);
-    drop(server);
-    let offline = dir.path().join("offline.json");
-    ok(&[
-        "audit",
-        "export",
-        "--data-dir",
-        data,
-        "--out",
-        offline.to_str().unwrap(),
-    ]);
-    for bundle in [&live, &offline] {
-        let report = ok(&["audit", "verify", "--json", bundle.to_str().unwrap()]);
-        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
-        assert_eq!(report["valid"], true, "{report}");
-    }
-    let mut bundle: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&offline).unwrap()).unwrap();
-    let created = bundle["entries"].as_array().unwrap().len();
-    assert!(created >= 10, "{created} entries");
-    bundle["entries"][3]["event"]["subject"] = "cohort-x".into();
-    let tampered = dir.path().join("tampered.json");
-    std::fs::write(&tampered, bundle.to_string()).unwrap();
-    let output = symbolon(&["audit", "verify", tampered.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains('3'),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-}
-
-#[test]
-fn the_cli_publishes_negotiates_and_reports_a_refusal() {
-    let (provider, consumer) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    init(provider.path());
-    init(consumer.path());
-    let policy = provider.path().join("offer.policy");
-    std::fs::write(&policy, ANY_OFFER_POLICY).unwrap();
-    let bad = provider.path().join("bad.policy");
-    std::fs::write(
-        &bad,
-        "policy \"p\" { permit use on offer * when holder.rol == \"x\" }",
-    )
-    .unwrap();
-    let (_p, provider_url) = serve(provider.path());
-    let (_c, consumer_url) = serve(consumer.path());
-    let p = provider.path().to_str().unwrap();
-    let c = consumer.path().to_str().unwrap();
-    let refused = symbolon(&[
-        "offer",
-        "create",
-        "--data-dir",
-        p,
-        "--id",
-        "x",
-        "--title",
-        "X",
-        "--policy",
-        bad.to_str().unwrap(),
-    ]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("holder.role"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    ok(&[
-        "offer",
-        "create",
-        "--data-dir",
-        p,
-        "--id",
-        "cohort",
-        "--title",
-        "A cohort",
-        "--policy",
-        policy.to_str().unwrap(),
-    ]);
-    assert!(ok(&["offer", "list", "--data-dir", p]).contains("cohort"));
-    // The provider has no trust list, so it trusts nobody: a refusal with its reason, exit 1.
-    let output = symbolon(&[
-        "negotiate",
-        "--data-dir",
-        c,
-        "--provider",
-        &format!("{provider_url}/dsp/2025-1"),
-        "--offer",
-        "cohort",
-        "--wait",
-        "20",
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("no trust list"), "{stderr}");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("TERMINATED"));
-    assert_eq!(ok(&["agreements", "--data-dir", c, "--json"]).trim(), "[]");
-
-    // The provider offers the contract instead; the consumer sees it OFFERED and ends it.
-    let offered = ok(&[
-        "negotiations",
-        "offer",
-        "--data-dir",
-        p,
-        "--consumer",
-        &format!("{consumer_url}/dsp/2025-1"),
-        "--offer",
-        "cohort",
-    ]);
-    assert!(
-        offered.contains("provider  OFFERED  offer cohort"),
-        "{offered}"
-    );
-    let listed: serde_json::Value =
-        serde_json::from_str(&ok(&["negotiations", "list", "--data-dir", c, "--json"])).unwrap();
-    let at_consumer = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["state"] == "OFFERED")
-        .unwrap_or_else(|| panic!("no OFFERED negotiation: {listed}"));
-    let pid = at_consumer["consumer_pid"].as_str().unwrap();
-    let ended = ok(&[
-        "negotiations",
-        "terminate",
-        "--data-dir",
-        c,
-        pid,
-        "--reason",
-        "not needed",
-    ]);
-    assert!(ended.contains("consumer  TERMINATED"), "{ended}");
-    let again = symbolon(&["negotiations", "accept", "--data-dir", c, pid]);
-    assert_eq!(
-        again.status.code(),
-        Some(1),
-        "an ended negotiation is not accepted"
-    );
-    assert!(String::from_utf8_lossy(&again.stderr).contains("409"));
 }

@@ -1,6 +1,6 @@
 //! Shared scaffolding for the Dataspace Protocol tests: connectors served on 127.0.0.1, an
 //! authority issuing memberships, a recording server standing in for a partner, and the
-//! specification's JSON schemas (from `../shared/dsp-2025-1`, skipped when absent).
+//! specification's JSON schemas (vendored in `tests/data/dsp-2025-1`).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -42,6 +42,26 @@ impl Connector {
         self.call(reqwest::Method::PUT, path, Some(body)).await
     }
 
+    /// Every event on record, oldest first, read page by page.
+    pub async fn events(&self) -> Value {
+        let mut all = Vec::new();
+        loop {
+            let (status, page) = self
+                .get(&format!("/api/v1/events?from={}", all.len()))
+                .await;
+            assert_eq!(status, 200, "{page}");
+            let events = page["events"].as_array().unwrap();
+            if events.is_empty() {
+                break;
+            }
+            all.extend(events.iter().cloned());
+            if all.len() as u64 >= page["total"].as_u64().unwrap() {
+                break;
+            }
+        }
+        Value::Array(all)
+    }
+
     /// Calls `path` with the admin token; returns the status and the JSON answer (or null).
     async fn call(
         &self,
@@ -58,6 +78,26 @@ impl Connector {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// Polls `check` every 25 ms until it yields a value, and fails loudly, saying `what` was
+/// awaited, when `timeout` passes first.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -269,22 +309,16 @@ impl Recorder {
 
     /// Waits until a request whose path ends with `suffix` arrives; returns its body.
     pub async fn wait_for(&self, suffix: &str) -> Value {
-        for _ in 0..200 {
-            if let Some((_, body)) = self
-                .seen
+        let what = format!("a request to `…{suffix}`");
+        eventually(Duration::from_secs(5), &what, || async {
+            self.seen
                 .lock()
                 .unwrap()
                 .iter()
                 .find(|(path, _)| path.ends_with(suffix))
-            {
-                return body.clone();
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!(
-            "no request to `…{suffix}` arrived; saw {:?}",
-            self.seen.lock().unwrap()
-        )
+                .map(|(_, body)| body.clone())
+        })
+        .await
     }
 }
 
@@ -308,20 +342,17 @@ async fn record(
     }
 }
 
-/// The specification's schemas, when `../shared/dsp-2025-1` is present.
+/// The specification's schemas and examples, vendored in `tests/data/dsp-2025-1`
+/// (`tests/data/SOURCE.md`).
 pub struct Schemas {
     root: PathBuf,
 }
 
 impl Schemas {
-    pub fn load() -> Option<Schemas> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/dsp-2025-1");
-        if root.is_dir() {
-            Some(Schemas { root })
-        } else {
-            eprintln!("skipping schema checks: ../shared/dsp-2025-1 is absent");
-            None
-        }
+    pub fn load() -> Schemas {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/dsp-2025-1");
+        assert!(root.is_dir(), "`{}` is missing", root.display());
+        Schemas { root }
     }
 
     fn read(&self, relative: &str) -> Value {
@@ -369,14 +400,12 @@ impl Schemas {
 
 /// Waits until `node`'s negotiation `pid` is in state `want`; returns it.
 pub async fn state_of(node: &Connector, pid: &str, want: &str) -> Value {
-    for _ in 0..200 {
+    let what = format!("negotiation {pid} to reach {want}");
+    eventually(Duration::from_secs(5), &what, || async {
         let (_, negotiation) = node.get(&format!("/api/v1/negotiations/{pid}")).await;
-        if negotiation["state"] == want {
-            return negotiation;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("negotiation {pid} never reached {want}");
+        (negotiation["state"] == want).then_some(negotiation)
+    })
+    .await
 }
 
 /// An authority, a provider that trusts it and publishes `ward-statistics`, and a hospital

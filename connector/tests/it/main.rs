@@ -5,7 +5,10 @@
 mod api;
 mod audit;
 mod cli;
+mod cli_serve;
 mod dsp;
+mod handlers;
 mod negotiation;
 mod offers;
 mod peers;
+mod protocol;

@@ -180,7 +180,8 @@ async fn the_offer_the_provider_sends_follows_the_protocol_schema() {
     assert_eq!(message["@type"], "ContractOfferMessage");
     assert_eq!(message["offer"]["target"], "ward-statistics");
     assert_eq!(message["callbackAddress"], provider.dsp());
-    if let Some(schemas) = Schemas::load() {
+    {
+        let schemas = Schemas::load();
         schemas.check("negotiation/contract-offer-message-schema.json", &message);
     }
 

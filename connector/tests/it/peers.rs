@@ -41,13 +41,13 @@ async fn peer_announcing_every(
         token: dir.admin_token().unwrap().expose().to_owned(),
         _tmp: tmp,
     };
-    let state = running.state.clone();
+    let connector = running.connector.clone();
     tokio::spawn(running.server);
     trust(authority, &node).await;
     let (credential, _) = membership(authority, node.did(), role).await;
     hold(&node, &credential).await;
-    let addresses = symbolon_connector::server::join_peers(
-        &state,
+    let addresses = symbolon_connector::p2p::join(
+        &connector,
         &PeerOptions {
             listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
             bootstrap,
@@ -57,7 +57,7 @@ async fn peer_announcing_every(
     )
     .await
     .unwrap();
-    let handle = state.peers.get().unwrap().clone();
+    let handle = connector.network().peers().node().unwrap().clone();
     (
         node,
         addresses.iter().map(ToString::to_string).collect(),
@@ -66,17 +66,12 @@ async fn peer_announcing_every(
 }
 
 async fn until(node: &Connector, path: &str, check: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..200 {
+    let what = format!("`{path}` to satisfy the check");
+    eventually(Duration::from_secs(5), &what, || async {
         let (status, body) = node.get(path).await;
-        if status == 200 && check(&body) {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "{path} never satisfied the check: {:?}",
-        node.get(path).await
-    );
+        (status == 200 && check(&body)).then_some(body)
+    })
+    .await
 }
 
 /// Waits until `node` lists `other` as an authenticated peer; returns the peer list.
@@ -118,7 +113,7 @@ async fn members_authenticate_each_other_and_see_each_others_offers() {
     assert_eq!(offer["offer"]["id"], "ward-statistics");
     assert_eq!(offer["offer"]["provider_url"], insurer.dsp());
 
-    let (_, events) = hospital.get("/api/v1/events").await;
+    let events = hospital.events().await;
     assert!(events
         .as_array()
         .unwrap()
@@ -155,7 +150,7 @@ async fn offers_are_announced_again_so_peers_keep_them_fresh() {
     .await;
     assert_eq!(later[0]["offer"]["id"], "ward-statistics");
     // Repeats are not audited: the insurer's trail holds one announcement of the offer.
-    let (_, events) = insurer.get("/api/v1/events").await;
+    let events = insurer.events().await;
     let announced = events
         .as_array()
         .unwrap()

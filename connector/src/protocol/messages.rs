@@ -1,11 +1,12 @@
-//! Typed Dataspace Protocol 2025-1 messages: incoming ones are parsed strictly (a missing
-//! required field or a wrong type is an error naming the field), outgoing ones are built here.
+//! Typed Dataspace Protocol 2025-1 messages, one type per message for both directions:
+//! incoming ones are parsed strictly (a missing required field or a wrong type is an error
+//! naming the field), outgoing ones are serialised with [`envelope`].
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
-use super::state::NegotiationState;
+use crate::negotiation::state::NegotiationState;
 
 /// The Dataspace Protocol 2025-1 JSON-LD context.
 pub const DSP_CONTEXT: &str = "https://w3id.org/dspace/2025/1/context.jsonld";
@@ -20,10 +21,36 @@ pub struct MessageError {
     pub reason: String,
 }
 
-/// A message type this module can parse.
-pub trait Message: DeserializeOwned {
+/// A message type of the protocol.
+pub trait Message: DeserializeOwned + Serialize {
     /// Its `@type`.
     const TYPE: &'static str;
+}
+
+/// A message as it is sent: the protocol's `@context`, its `@type` and its members.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a, M> {
+    #[serde(rename = "@context")]
+    context: [&'static str; 1],
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    message: &'a M,
+}
+
+/// `message` with the protocol's `@context` and its `@type`, ready to send.
+pub fn envelope<M: Message>(message: &M) -> Envelope<'_, M> {
+    Envelope {
+        context: [DSP_CONTEXT],
+        kind: M::TYPE,
+        message,
+    }
+}
+
+/// `message` as JSON, enveloped.
+pub fn to_json<M: Message>(message: &M) -> Value {
+    // A message type is plain data: serialising it to a JSON value cannot fail.
+    serde_json::to_value(envelope(message)).unwrap_or(Value::Null)
 }
 
 /// Parses `body` as a message of type `M`, checking `@context` and `@type` and naming the
@@ -83,7 +110,8 @@ fn truncate(text: &str) -> String {
     text.chars().take(64).collect()
 }
 
-/// An ODRL offer inside a message: `@id` and `@type` are required, the rest is kept as is.
+/// An ODRL offer inside a message: `@id` and `@type` are required, `target` and the rules are
+/// read, any other member is kept as it came.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageOffer {
     /// The offer's id.
@@ -93,17 +121,35 @@ pub struct MessageOffer {
     #[serde(rename = "@type")]
     pub kind: OfferType,
     /// The dataset or computation it is for.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// Its permissions.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission: Option<Vec<Value>>,
     /// Its prohibitions.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prohibition: Option<Vec<Value>>,
     /// Its obligations.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub obligation: Option<Vec<Value>>,
+    /// Any other member (`profile`, `assigner`, ...).
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl MessageOffer {
+    /// An offer with `id` and no rules.
+    pub fn new(id: &str) -> Self {
+        MessageOffer {
+            id: id.to_owned(),
+            kind: OfferType::Offer,
+            target: None,
+            permission: None,
+            prohibition: None,
+            obligation: None,
+            other: Map::new(),
+        }
+    }
 }
 
 /// The `@type` of an offer.
@@ -114,18 +160,18 @@ pub enum OfferType {
 }
 
 /// `ContractRequestMessage` (consumer → provider).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractRequestMessage {
     /// The consumer's process id.
     pub consumer_pid: String,
     /// The provider's process id (a counter-request).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_pid: Option<String>,
     /// The offer requested.
     pub offer: MessageOffer,
     /// Where the provider sends its messages (an initial request).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_address: Option<String>,
 }
 
@@ -134,18 +180,18 @@ impl Message for ContractRequestMessage {
 }
 
 /// `ContractOfferMessage` (provider → consumer).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractOfferMessage {
     /// The provider's process id.
     pub provider_pid: String,
     /// The consumer's process id (a counter-offer).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumer_pid: Option<String>,
     /// The offer.
     pub offer: MessageOffer,
     /// Where the consumer sends its messages.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_address: Option<String>,
 }
 
@@ -154,11 +200,14 @@ impl Message for ContractOfferMessage {
 }
 
 /// The ODRL agreement inside a `ContractAgreementMessage`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgreementBody {
     /// Its id.
     #[serde(rename = "@id")]
     pub id: String,
+    /// Always `Agreement`.
+    #[serde(rename = "@type")]
+    pub kind: AgreementType,
     /// The offer it is for.
     pub target: String,
     /// The provider.
@@ -166,15 +215,26 @@ pub struct AgreementBody {
     /// The consumer.
     pub assignee: String,
     /// When it was agreed.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
-    /// The provider's signature (compact JWS over the agreement without this member).
-    #[serde(default)]
+    /// The provider's signature (a Symbolon extension: a compact JWS over the agreement
+    /// without this member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// The rules (`permission`, `prohibition`, `obligation`) and any other member.
+    #[serde(flatten)]
+    pub terms: Map<String, Value>,
+}
+
+/// The `@type` of an agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgreementType {
+    /// `Agreement`.
+    Agreement,
 }
 
 /// `ContractAgreementMessage` (provider → consumer).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractAgreementMessage {
     /// The provider's process id.
@@ -183,6 +243,9 @@ pub struct ContractAgreementMessage {
     pub consumer_pid: String,
     /// The agreement.
     pub agreement: AgreementBody,
+    /// Where the consumer sends its messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_address: Option<String>,
 }
 
 impl Message for ContractAgreementMessage {
@@ -190,7 +253,7 @@ impl Message for ContractAgreementMessage {
 }
 
 /// `ContractAgreementVerificationMessage` (consumer → provider).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractAgreementVerificationMessage {
     /// The provider's process id.
@@ -198,7 +261,7 @@ pub struct ContractAgreementVerificationMessage {
     /// The consumer's process id.
     pub consumer_pid: String,
     /// Symbolon extension: the consumer's signed audit tree head, for the provider to witness.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree_head: Option<String>,
 }
 
@@ -207,7 +270,7 @@ impl Message for ContractAgreementVerificationMessage {
 }
 
 /// The events a `ContractNegotiationEventMessage` carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EventType {
     /// The consumer accepted the offer.
@@ -217,7 +280,7 @@ pub enum EventType {
 }
 
 /// `ContractNegotiationEventMessage`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractNegotiationEventMessage {
     /// The provider's process id.
@@ -228,7 +291,7 @@ pub struct ContractNegotiationEventMessage {
     pub event_type: EventType,
     /// Symbolon extension: the provider's signed audit tree head (with `FINALIZED`), for the
     /// consumer to witness.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree_head: Option<String>,
 }
 
@@ -237,7 +300,7 @@ impl Message for ContractNegotiationEventMessage {
 }
 
 /// `ContractNegotiationTerminationMessage`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContractNegotiationTerminationMessage {
     /// The provider's process id.
@@ -245,10 +308,10 @@ pub struct ContractNegotiationTerminationMessage {
     /// The consumer's process id.
     pub consumer_pid: String,
     /// A code.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// Why.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Vec<Value>>,
 }
 
@@ -256,11 +319,46 @@ impl Message for ContractNegotiationTerminationMessage {
     const TYPE: &'static str = "ContractNegotiationTerminationMessage";
 }
 
+/// `ContractNegotiation`: a negotiation's state, as either side answers it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractNegotiation {
+    /// The provider's process id.
+    pub provider_pid: String,
+    /// The consumer's process id.
+    pub consumer_pid: String,
+    /// The state.
+    pub state: NegotiationState,
+}
+
+impl Message for ContractNegotiation {
+    const TYPE: &'static str = "ContractNegotiation";
+}
+
+/// `ContractNegotiationError`. The protocol requires both process ids; one this side does not
+/// know is sent empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContractNegotiationError {
+    /// The provider's process id.
+    pub provider_pid: String,
+    /// The consumer's process id.
+    pub consumer_pid: String,
+    /// The status code, as text.
+    pub code: String,
+    /// Why.
+    pub reason: Vec<String>,
+}
+
+impl Message for ContractNegotiationError {
+    const TYPE: &'static str = "ContractNegotiationError";
+}
+
 /// `CatalogRequestMessage`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CatalogRequestMessage {
     /// Filters (not interpreted: the whole catalog the caller may see is returned).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Vec<Value>>,
 }
 
@@ -268,39 +366,23 @@ impl Message for CatalogRequestMessage {
     const TYPE: &'static str = "CatalogRequestMessage";
 }
 
-/// Builds an outgoing message of `kind` with the DSP context and `members`.
-pub fn build(kind: &str, members: Value) -> Value {
-    let mut message = json!({ "@context": [DSP_CONTEXT], "@type": kind });
-    if let (Some(out), Value::Object(members)) = (message.as_object_mut(), members) {
-        out.extend(members);
-    }
-    message
+/// `CatalogError`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CatalogError {
+    /// The status code, as text.
+    pub code: String,
+    /// Why.
+    pub reason: Vec<String>,
 }
 
-/// The `ContractNegotiation` a provider or consumer answers with.
-pub fn negotiation(provider_pid: &str, consumer_pid: &str, state: NegotiationState) -> Value {
-    build(
-        "ContractNegotiation",
-        json!({ "providerPid": provider_pid, "consumerPid": consumer_pid, "state": state.as_str() }),
-    )
-}
-
-/// A `ContractNegotiationError`.
-pub fn negotiation_error(
-    provider_pid: &str,
-    consumer_pid: &str,
-    code: &str,
-    reasons: &[String],
-) -> Value {
-    build(
-        "ContractNegotiationError",
-        json!({ "providerPid": provider_pid, "consumerPid": consumer_pid, "code": code, "reason": reasons }),
-    )
+impl Message for CatalogError {
+    const TYPE: &'static str = "CatalogError";
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn request() -> Value {
         json!({
@@ -369,5 +451,32 @@ mod tests {
             .reason
             .contains("@context"));
         assert!(parse::<ContractRequestMessage>(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn an_outgoing_message_carries_context_and_type() {
+        let message = ContractNegotiation {
+            provider_pid: "urn:uuid:p".into(),
+            consumer_pid: "urn:uuid:c".into(),
+            state: NegotiationState::Finalized,
+        };
+        assert_eq!(
+            to_json(&message),
+            json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiation",
+                   "providerPid": "urn:uuid:p", "consumerPid": "urn:uuid:c", "state": "FINALIZED"})
+        );
+    }
+
+    #[test]
+    fn unknown_offer_members_are_kept() {
+        let mut body = request();
+        body["offer"]["profile"] = json!("https://w3id.org/symbolon/odrl/health");
+        let message: ContractRequestMessage = parse(&body).unwrap();
+        let sent = to_json(&message);
+        assert_eq!(
+            sent["offer"]["profile"],
+            "https://w3id.org/symbolon/odrl/health"
+        );
+        assert!(sent.get("providerPid").is_none());
     }
 }

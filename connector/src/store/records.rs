@@ -1,4 +1,6 @@
-//! A typed view of one sled tree: JSON records under string keys, flushed before a write returns.
+//! A typed view of one sled tree: JSON records under string keys. Writes are flushed to disk
+//! before they return; every method blocks (call it off the async runtime, through
+//! [`Store::blocking`](super::Store::blocking)).
 
 use std::marker::PhantomData;
 
@@ -9,9 +11,9 @@ use super::StoreError;
 /// JSON records of type `T` in one tree.
 #[derive(Clone)]
 pub(crate) struct Records<T> {
-    name: &'static str,
-    tree: sled::Tree,
-    db: sled::Db,
+    pub(crate) name: &'static str,
+    pub(crate) tree: sled::Tree,
+    pub(crate) db: sled::Db,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -25,10 +27,6 @@ impl<T: Serialize + DeserializeOwned> Records<T> {
         }
     }
 
-    pub(crate) fn tree(&self) -> &sled::Tree {
-        &self.tree
-    }
-
     /// The record under `key`.
     pub(crate) fn get(&self, key: &str) -> Result<Option<T>, StoreError> {
         self.tree
@@ -38,15 +36,14 @@ impl<T: Serialize + DeserializeOwned> Records<T> {
     }
 
     /// Writes `value` under `key` and flushes it to disk.
-    pub(crate) async fn put(&self, key: &str, value: &T) -> Result<(), StoreError> {
+    pub(crate) fn put(&self, key: &str, value: &T) -> Result<(), StoreError> {
         self.tree.insert(key.as_bytes(), self.encode(value)?)?;
-        self.db.flush_async().await?;
-        Ok(())
+        self.flush()
     }
 
     /// Writes `value` under `key` only if no record is there yet (then flushes); returns
     /// whether it was written.
-    pub(crate) async fn insert_new(&self, key: &str, value: &T) -> Result<bool, StoreError> {
+    pub(crate) fn insert_new(&self, key: &str, value: &T) -> Result<bool, StoreError> {
         let written = self
             .tree
             .compare_and_swap(
@@ -56,16 +53,16 @@ impl<T: Serialize + DeserializeOwned> Records<T> {
             )?
             .is_ok();
         if written {
-            self.db.flush_async().await?;
+            self.flush()?;
         }
         Ok(written)
     }
 
     /// Removes the record under `key` (flushed); returns whether there was one.
-    pub(crate) async fn remove(&self, key: &str) -> Result<bool, StoreError> {
+    pub(crate) fn remove(&self, key: &str) -> Result<bool, StoreError> {
         let removed = self.tree.remove(key.as_bytes())?.is_some();
         if removed {
-            self.db.flush_async().await?;
+            self.flush()?;
         }
         Ok(removed)
     }
@@ -81,19 +78,23 @@ impl<T: Serialize + DeserializeOwned> Records<T> {
             .collect()
     }
 
-    fn encode(&self, value: &T) -> Result<Vec<u8>, StoreError> {
-        serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub(crate) fn encode(&self, value: &T) -> Result<Vec<u8>, StoreError> {
+        serde_json::to_vec(value).map_err(|source| StoreError::Encode {
             tree: self.name,
-            key: String::new(),
-            reason: format!("cannot encode: {e}"),
+            source,
         })
     }
 
-    fn decode(&self, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+    pub(crate) fn decode(&self, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
             tree: self.name,
             key: key.to_owned(),
-            reason: e.to_string(),
+            source,
         })
     }
 }

@@ -6,7 +6,7 @@ use symbolon_identity::Report;
 
 /// The `holder` and `consent` members of a policy request built from the credentials inside a
 /// verified presentation by `holder`.
-pub fn request_attributes(holder: &str, report: &Report) -> Map<String, Value> {
+pub(crate) fn request_attributes(holder: &str, report: &Report) -> Map<String, Value> {
     let mut holder_attrs = Map::new();
     let mut consent = Map::new();
     let mut types: Vec<String> = Vec::new();

@@ -5,23 +5,18 @@
 //! A counterparty's protocol address on the peer network is `p2p://<PeerId>/dsp/2025-1`
 //! (a PeerId names an Ed25519 did:key, so the address also names the DID). A request
 //! arriving over the peer network must carry a self-issued token whose issuer is the peer
-//! that sent it, and may only reach the protocol's paths; it is then handed to this
-//! connector's own HTTP endpoint on the loopback interface, where it is checked exactly as
-//! any other protocol call.
-
-use std::time::Duration;
+//! that sent it, and may only reach the protocol's paths; it is then handed to the same
+//! [`ProtocolService`] that answers HTTPS, where it is checked exactly as any other call.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use symbolon_p2p::{IncomingRequest, NodeHandle, PeerId};
 
-use crate::negotiation::{SendError, DSP_PATH};
+use super::{ProtocolRequest, ProtocolService, DSP_PATH};
+use crate::messenger::Method;
 
 /// The scheme of protocol addresses on the peer network.
 pub const P2P_SCHEME: &str = "p2p://";
-
-/// Largest answer body relayed, in bytes.
-const MAX_RELAYED_BODY: usize = 4 * 1024 * 1024;
 
 /// A protocol request as it travels over the peer network.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,6 +31,14 @@ pub struct CarriedRequest {
     /// The JSON body of a `POST`.
     #[serde(default)]
     pub body: Option<Value>,
+}
+
+impl CarriedRequest {
+    /// The request as the peer network carries it.
+    pub fn to_value(&self) -> Value {
+        // Strings and a JSON value: serialising cannot fail.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
 /// Its answer.
@@ -63,80 +66,47 @@ pub fn split(url: &str) -> Option<(&str, &str)> {
 /// Checks a counterparty's `callbackAddress`: an http(s) URL, or the peer-network address of
 /// the caller itself (`caller` is its DID), so that nobody can direct this connector's
 /// messages to another peer.
-pub fn check_callback(callback: &str, caller: &str) -> Result<(), String> {
+pub fn check_callback(callback: &str, caller: &str) -> Result<(), CallbackError> {
     if callback.starts_with("https://") || callback.starts_with("http://") {
         return Ok(());
     }
-    let Some((peer, path)) = split(callback) else {
-        return Err("must be an http(s) URL or a p2p:// address".into());
-    };
+    let (peer, path) = split(callback).ok_or(CallbackError::Scheme)?;
     let did = peer
         .parse::<PeerId>()
         .ok()
-        .and_then(|id| symbolon_p2p::did_of_peer(&id).ok());
-    match did {
-        Some(did) if did.as_str() == caller && path.trim_end_matches('/') == DSP_PATH => Ok(()),
-        Some(_) => Err("names another peer than the caller's, or not its protocol path".into()),
-        None => Err(format!("`{peer}` is not a PeerId")),
+        .and_then(|id| symbolon_p2p::did_of_peer(&id).ok())
+        .ok_or_else(|| CallbackError::NotPeerId(peer.chars().take(100).collect()))?;
+    if did.as_str() == caller && path.trim_end_matches('/') == DSP_PATH {
+        Ok(())
+    } else {
+        Err(CallbackError::OtherPeer)
     }
 }
 
-/// Sends a protocol request to the peer a `p2p://` URL names and returns its JSON answer;
-/// a status of 400 or more is a refusal, as over HTTPS.
-pub async fn send(
-    node: &NodeHandle,
-    url: &str,
-    method: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> Result<Value, SendError> {
-    let unreachable = |reason: String| SendError::Unreachable {
-        url: url.to_owned(),
-        reason,
-    };
-    let (peer, path) = split(url).ok_or_else(|| unreachable("not a p2p:// address".into()))?;
-    let request = CarriedRequest {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        authorization: Some(format!("Bearer {token}")),
-        body: body.cloned(),
-    };
-    let payload = serde_json::to_value(&request).map_err(|e| unreachable(e.to_string()))?;
-    let answer = node
-        .request(peer, payload)
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
-    let answer: CarriedAnswer = serde_json::from_value(answer)
-        .map_err(|e| unreachable(format!("the peer's answer is malformed: {e}")))?;
-    if answer.status >= 400 {
-        return Err(SendError::Refused {
-            url: url.to_owned(),
-            status: answer.status,
-            body: answer.body.to_string().chars().take(500).collect(),
-        });
-    }
-    Ok(answer.body)
+/// Why a `callbackAddress` is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    /// Neither http(s) nor `p2p://`.
+    #[error("must be an http(s) URL or a p2p:// address")]
+    Scheme,
+    /// A `p2p://` address of another peer, or not of its protocol path.
+    #[error("names another peer than the caller's, or not its protocol path")]
+    OtherPeer,
+    /// The peer part is no PeerId.
+    #[error("`{0}` is not a PeerId")]
+    NotPeerId(String),
 }
 
-/// Answers protocol requests arriving over the peer network by handing them to this
-/// connector's own HTTP endpoint at `local_base` (e.g. `http://127.0.0.1:7800`), until the
-/// node stops.
-pub fn serve(node: &NodeHandle, local_base: String) {
+/// Answers protocol requests arriving over the peer network with `service`, until the node
+/// stops.
+pub fn serve(node: &NodeHandle, service: ProtocolService) {
     let Some(mut incoming) = node.incoming_requests() else {
         tracing::warn!("protocol requests over the peer network are already being served");
         return;
     };
-    // The loopback endpoint presents the connector's own certificate, whose name is not
-    // 127.0.0.1; the connection never leaves this machine.
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .danger_accept_invalid_certs(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default();
     tokio::spawn(async move {
         while let Some(request) = incoming.recv().await {
-            let (http, base) = (http.clone(), local_base.clone());
+            let service = service.clone();
             tokio::spawn(async move {
                 let IncomingRequest {
                     from,
@@ -144,7 +114,7 @@ pub fn serve(node: &NodeHandle, local_base: String) {
                     responder,
                     ..
                 } = request;
-                let answer = answer(&http, &base, &from, payload).await;
+                let answer = answer(&service, &from, payload).await;
                 let answer = serde_json::to_value(answer).unwrap_or(Value::Null);
                 if let Err(error) = responder.respond(answer).await {
                     tracing::debug!(%error, peer = %from, "a protocol answer was not delivered");
@@ -155,7 +125,7 @@ pub fn serve(node: &NodeHandle, local_base: String) {
 }
 
 /// The answer to one carried request from the peer whose DID is `from`.
-async fn answer(http: &reqwest::Client, base: &str, from: &str, payload: Value) -> CarriedAnswer {
+async fn answer(service: &ProtocolService, from: &str, payload: Value) -> CarriedAnswer {
     let refuse = |status: u16, message: &str| CarriedAnswer {
         status,
         body: serde_json::json!({ "message": message }),
@@ -170,38 +140,36 @@ async fn answer(http: &reqwest::Client, base: &str, from: &str, payload: Value) 
             "only Dataspace Protocol paths are served over the peer network",
         );
     }
-    let issuer = request
-        .authorization
-        .as_deref()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .and_then(symbolon_identity::verify::peek_jwt_payload)
-        .and_then(|claims| claims.get("iss").and_then(Value::as_str).map(str::to_owned));
-    if request.path != "/.well-known/dspace-version" && issuer.as_deref() != Some(from) {
-        return refuse(401, "the token's issuer is not the peer that sent it");
-    }
-    let url = format!("{base}{}", request.path);
-    let mut outbound = match request.method.as_str() {
-        "GET" => http.get(&url),
-        "POST" => http.post(&url).json(&request.body.unwrap_or(Value::Null)),
-        other => return refuse(405, &format!("method `{other}` is not served")),
-    };
-    if let Some(authorization) = &request.authorization {
-        outbound = outbound.header(reqwest::header::AUTHORIZATION, authorization);
-    }
-    let response = match outbound.send().await {
-        Ok(response) => response,
-        Err(e) => return refuse(502, &format!("the protocol endpoint failed: {e}")),
-    };
-    let status = response.status().as_u16();
-    let body = match response.bytes().await {
-        Ok(bytes) if bytes.len() > MAX_RELAYED_BODY => {
-            return refuse(502, "the protocol endpoint's answer is too large")
+    let method = match request.method.as_str() {
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        other => {
+            return refuse(
+                405,
+                &format!(
+                    "method `{}` is not served",
+                    other.chars().take(16).collect::<String>()
+                ),
+            )
         }
-        Ok(bytes) if bytes.is_empty() => Value::Null,
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        Err(e) => return refuse(502, &format!("the protocol endpoint failed: {e}")),
     };
-    CarriedAnswer { status, body }
+    let body = match &request.body {
+        Some(body) => serde_json::to_vec(body).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let response = service
+        .handle(ProtocolRequest {
+            method,
+            path: &request.path,
+            authorization: request.authorization.as_deref(),
+            body: &body,
+            peer: Some(from),
+        })
+        .await;
+    CarriedAnswer {
+        status: response.status,
+        body: response.body,
+    }
 }
 
 /// Whether `path` is one the peer network may reach: the protocol's, nothing else (no

@@ -2,9 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::codec::Records;
-use super::StoreError;
-
 /// What an offer gives access to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -13,6 +10,17 @@ pub enum OfferKind {
     Dataset,
     /// A computation (an MPC session).
     Computation,
+}
+
+impl OfferKind {
+    /// The action an agreement grants by default: `use` for a dataset, `join_computation` for
+    /// a computation.
+    pub fn default_action(self) -> &'static str {
+        match self {
+            OfferKind::Dataset => "use",
+            OfferKind::Computation => "join_computation",
+        }
+    }
 }
 
 /// An offer.
@@ -33,34 +41,4 @@ pub struct Offer {
     pub policy: String,
     /// When it was created (RFC 3339).
     pub created: String,
-}
-
-/// The offers repository.
-#[derive(Clone)]
-pub struct Offers(Records<Offer>);
-
-impl Offers {
-    pub(crate) fn new(tree: sled::Tree, db: sled::Db) -> Self {
-        Offers(Records::new("offers", tree, db))
-    }
-
-    /// Stores a new offer (flushed); `false` when the id is taken.
-    pub async fn create(&self, offer: &Offer) -> Result<bool, StoreError> {
-        self.0.insert_new(&offer.id, offer).await
-    }
-
-    /// The offer with `id`.
-    pub fn get(&self, id: &str) -> Result<Option<Offer>, StoreError> {
-        self.0.get(id)
-    }
-
-    /// Every offer, by id.
-    pub fn list(&self) -> Result<Vec<Offer>, StoreError> {
-        self.0.list()
-    }
-
-    /// Deletes an offer (flushed); `false` when there was none.
-    pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        self.0.remove(id).await
-    }
 }

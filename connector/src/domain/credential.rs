@@ -3,10 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use symbolon_identity::Secured;
-
-use super::codec::Records;
-use super::StoreError;
+use symbolon_identity::{Input, Secured};
 
 /// A credential held in the wallet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -29,9 +26,13 @@ pub struct HeldCredential {
 }
 
 impl HeldCredential {
-    /// A record for `credential` (a compact JWS string or a JSON document) whose verified
-    /// content is `document`.
-    pub fn new(credential: Value, document: &Value, format: &str) -> Self {
+    /// A record for `input` (a compact JWS or a JSON document) whose verified content is
+    /// `document`.
+    pub fn new(input: &Input, document: &Value, format: &str) -> Self {
+        let credential = match input {
+            Input::Jwt(token) => Value::String(token.clone()),
+            Input::Json(value) => value.clone(),
+        };
         let key = hex::encode(
             Sha256::digest(credential.to_string().as_bytes())
                 .get(..12)
@@ -49,7 +50,7 @@ impl HeldCredential {
                 .to_owned(),
             format: format.to_owned(),
             credential,
-            stored_at: symbolon_identity::credential::format_time(chrono::Utc::now()),
+            stored_at: super::now(),
         }
     }
 
@@ -60,26 +61,9 @@ impl HeldCredential {
             other => Secured::Json(other.clone()),
         }
     }
-}
 
-/// The held-credentials repository.
-#[derive(Clone)]
-pub struct HeldCredentials(Records<HeldCredential>);
-
-impl HeldCredentials {
-    pub(crate) fn new(tree: sled::Tree, db: sled::Db) -> Self {
-        HeldCredentials(Records::new("credentials", tree, db))
-    }
-
-    /// Stores a credential (flushed); storing the same one twice keeps one copy.
-    pub async fn put(&self, credential: &HeldCredential) -> Result<(), StoreError> {
-        self.0.put(&credential.key, credential).await
-    }
-
-    /// Every held credential, oldest first.
-    pub fn list(&self) -> Result<Vec<HeldCredential>, StoreError> {
-        let mut held = self.0.list()?;
-        held.sort_by(|a, b| a.stored_at.cmp(&b.stored_at));
-        Ok(held)
+    /// Whether it is of `kind` (e.g. `DataSpaceMembershipCredential`).
+    pub fn is_a(&self, kind: &str) -> bool {
+        self.types.iter().any(|t| t == kind)
     }
 }

@@ -1,0 +1,229 @@
+//! The management API's negotiations and agreements: start a negotiation as consumer, offer a
+//! contract as provider, accept or terminate, and read what was agreed.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::parse_body;
+use crate::api::admin::Admin;
+use crate::api::error::ApiError;
+use crate::context::Connector;
+use crate::domain::{Agreement, Negotiation};
+use crate::negotiation::{DspError, Negotiations, OfferContract, StartError, StartNegotiation};
+
+/// Longest a call waits for a negotiation's outcome.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// Routes of negotiations and agreements.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/negotiations", web::get().to(list_negotiations))
+        .route("/negotiations", web::post().to(start_negotiation))
+        .route("/negotiations/offers", web::post().to(offer_contract))
+        .route("/negotiations/{pid}", web::get().to(get_negotiation))
+        .route("/negotiations/{pid}/accept", web::post().to(accept_offer))
+        .route(
+            "/negotiations/{pid}/terminate",
+            web::post().to(terminate_negotiation),
+        )
+        .route("/agreements", web::get().to(list_agreements))
+        .route("/agreements/{id}", web::get().to(get_agreement));
+}
+
+/// A negotiation to start as consumer.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NewNegotiation {
+    /// What to negotiate.
+    #[serde(flatten)]
+    pub start: StartNegotiation,
+    /// How long to wait for FINALIZED or TERMINATED before answering (seconds, at most 60;
+    /// default 30; 0 answers at once).
+    #[serde(default)]
+    pub wait_seconds: Option<u64>,
+}
+
+/// How a consumer accepts an offer.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct AcceptOffer {
+    /// The purpose to state to the provider's policy.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// How long to wait for FINALIZED or TERMINATED before answering (seconds, at most 60;
+    /// default 30; 0 answers at once).
+    #[serde(default)]
+    pub wait_seconds: Option<u64>,
+}
+
+/// Why an operator terminates a negotiation.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TerminateNegotiation {
+    /// The reason, sent to the counterparty.
+    pub reason: String,
+}
+
+fn wait(seconds: Option<u64>) -> Duration {
+    Duration::from_secs(seconds.unwrap_or(30)).min(MAX_WAIT)
+}
+
+/// Lists the negotiations.
+#[utoipa::path(get, path = "/api/v1/negotiations", security(("admin" = [])),
+    responses((status = 200, body = [Negotiation])))]
+pub(super) async fn list_negotiations(
+    _: Admin,
+    connector: web::Data<Connector>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(connector.store().negotiations.list()?))
+}
+
+/// Starts a negotiation as consumer and waits for its outcome (FINALIZED or TERMINATED, with
+/// the provider's reasons), or answers its state when `wait_seconds` passes.
+#[utoipa::path(post, path = "/api/v1/negotiations", security(("admin" = [])), request_body = NewNegotiation,
+    responses((status = 200, body = Negotiation), (status = 400, description = "Malformed request"),
+              (status = 502, description = "The provider could not be reached")))]
+pub(super) async fn start_negotiation(
+    _: Admin,
+    connector: web::Data<Connector>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let new: NewNegotiation = parse_body(&body)?;
+    let service = Negotiations::new(connector.get_ref().clone());
+    let started = service.start(new.start).await.map_err(negotiation_error)?;
+    let outcome = outcome(&service, started, wait(new.wait_seconds)).await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// Waits up to `wait` for `current` to end; answers it as it then stands.
+async fn outcome(
+    service: &Negotiations,
+    current: Negotiation,
+    wait: Duration,
+) -> Result<Negotiation, ApiError> {
+    let Some(pid) = current.own_pid().map(str::to_owned) else {
+        return Ok(current);
+    };
+    if wait.is_zero() || current.state.is_final() {
+        return Ok(current);
+    }
+    Ok(service
+        .wait_for_outcome(&pid, wait)
+        .await?
+        .unwrap_or(current))
+}
+
+/// The answer for a negotiation move the connector refused or could not make.
+fn negotiation_error(error: StartError) -> ApiError {
+    match error {
+        StartError::Invalid(m) => ApiError::BadRequest(m),
+        StartError::Send(e) => ApiError::BadGateway(e.to_string()),
+        StartError::Answer(e) => {
+            ApiError::BadGateway(format!("the counterparty's answer is unusable: {e}"))
+        }
+        StartError::Internal(DspError::NotFound(m)) => ApiError::NotFound(m),
+        StartError::Internal(DspError::Illegal(e)) => ApiError::Conflict(e.to_string()),
+        other => ApiError::internal(other),
+    }
+}
+
+/// Offers one of this connector's offers to a consumer as a contract (a provider-initiated
+/// negotiation): answers it OFFERED, with the consumer's process id, or TERMINATED when the
+/// consumer could not be reached.
+#[utoipa::path(post, path = "/api/v1/negotiations/offers", security(("admin" = [])), request_body = OfferContract,
+    responses((status = 200, body = Negotiation), (status = 400, description = "Malformed request or unknown offer")))]
+pub(super) async fn offer_contract(
+    _: Admin,
+    connector: web::Data<Connector>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let offer: OfferContract = parse_body(&body)?;
+    let offered = Negotiations::new(connector.get_ref().clone())
+        .offer_contract(offer)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(offered))
+}
+
+/// Accepts, as consumer, an offer a provider made (the negotiation is OFFERED), presenting
+/// the held credentials; waits for the outcome like `POST /api/v1/negotiations`.
+#[utoipa::path(post, path = "/api/v1/negotiations/{pid}/accept", security(("admin" = [])), request_body = AcceptOffer,
+    responses((status = 200, body = Negotiation), (status = 404, description = "No such negotiation"),
+              (status = 409, description = "The negotiation is not OFFERED")))]
+pub(super) async fn accept_offer(
+    _: Admin,
+    connector: web::Data<Connector>,
+    pid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let accept: AcceptOffer = if body.is_empty() {
+        AcceptOffer::default()
+    } else {
+        parse_body(&body)?
+    };
+    let service = Negotiations::new(connector.get_ref().clone());
+    let accepted = service
+        .accept_offer(&pid, accept.purpose)
+        .await
+        .map_err(negotiation_error)?;
+    let outcome = outcome(&service, accepted, wait(accept.wait_seconds)).await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// Terminates a negotiation that is not final, on either side, and tells the counterparty.
+#[utoipa::path(post, path = "/api/v1/negotiations/{pid}/terminate", security(("admin" = [])), request_body = TerminateNegotiation,
+    responses((status = 200, body = Negotiation), (status = 404, description = "No such negotiation"),
+              (status = 409, description = "The negotiation has already ended")))]
+pub(super) async fn terminate_negotiation(
+    _: Admin,
+    connector: web::Data<Connector>,
+    pid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let terminate: TerminateNegotiation = parse_body(&body)?;
+    let terminated = Negotiations::new(connector.get_ref().clone())
+        .terminate_by_operator(&pid, terminate.reason)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(terminated))
+}
+
+/// One negotiation, by this connector's process id.
+#[utoipa::path(get, path = "/api/v1/negotiations/{pid}", security(("admin" = [])),
+    responses((status = 200, body = Negotiation), (status = 404, description = "No such negotiation")))]
+pub(super) async fn get_negotiation(
+    _: Admin,
+    connector: web::Data<Connector>,
+    pid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let negotiation = connector
+        .store()
+        .negotiations
+        .get(&pid)?
+        .ok_or_else(|| ApiError::NotFound(format!("no negotiation `{pid}`")))?;
+    Ok(HttpResponse::Ok().json(negotiation))
+}
+
+/// Lists the agreements.
+#[utoipa::path(get, path = "/api/v1/agreements", security(("admin" = [])),
+    responses((status = 200, body = [Agreement])))]
+pub(super) async fn list_agreements(
+    _: Admin,
+    connector: web::Data<Connector>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(connector.store().agreements.list()?))
+}
+
+/// One agreement.
+#[utoipa::path(get, path = "/api/v1/agreements/{id}", security(("admin" = [])),
+    responses((status = 200, body = Agreement), (status = 404, description = "No such agreement")))]
+pub(super) async fn get_agreement(
+    _: Admin,
+    connector: web::Data<Connector>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let agreement = connector
+        .store()
+        .agreements
+        .get(&id)?
+        .ok_or_else(|| ApiError::NotFound(format!("no agreement `{id}`")))?;
+    Ok(HttpResponse::Ok().json(agreement))
+}

@@ -1,0 +1,60 @@
+//! The management API's OpenAPI 3 document, generated from the handlers' annotations.
+
+use actix_web::HttpResponse;
+
+use super::negotiations::{
+    __path_accept_offer, __path_get_agreement, __path_get_negotiation, __path_list_agreements,
+    __path_list_negotiations, __path_offer_contract, __path_start_negotiation,
+    __path_terminate_negotiation, AcceptOffer, NewNegotiation, TerminateNegotiation,
+};
+use super::{
+    __path_create_offer, __path_delete_offer, __path_federated_catalog, __path_get_offer,
+    __path_get_trust_list, __path_list_credentials, __path_list_events, __path_list_offers,
+    __path_list_peers, __path_put_trust_list, __path_store_credential, CredentialToStore, NewOffer,
+    TrustListToInstall,
+};
+use crate::domain::{Agreement, Event, HeldCredential, Negotiation, Obligation, Offer, OfferKind};
+use crate::negotiation::{OfferContract, StartNegotiation};
+
+/// The OpenAPI 3 document of the management API.
+#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "The OpenAPI document")))]
+pub(super) async fn serve() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
+
+/// The management API's OpenAPI description.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, the trust list and events of one Symbolon connector."),
+    paths(serve, list_offers, create_offer, get_offer, delete_offer, list_credentials,
+          store_credential, list_negotiations, start_negotiation, get_negotiation,
+          offer_contract, accept_offer, terminate_negotiation,
+          list_agreements, get_agreement, get_trust_list, put_trust_list, list_events,
+          list_peers, federated_catalog),
+    components(schemas(Offer, OfferKind, NewOffer, HeldCredential, Negotiation, NewNegotiation,
+                       StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation, Agreement,
+                       Obligation, Event, CredentialToStore, TrustListToInstall,
+                       crate::negotiation::state::NegotiationState,
+                       crate::negotiation::state::Role)),
+    modifiers(&AdminTokenScheme)
+)]
+pub struct ManagementApi;
+
+/// Declares the `admin` bearer-token security scheme.
+struct AdminTokenScheme;
+
+impl utoipa::Modify for AdminTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The OpenAPI document, as JSON.
+pub fn document() -> utoipa::openapi::OpenApi {
+    <ManagementApi as utoipa::OpenApi>::openapi()
+}

@@ -1,0 +1,209 @@
+//! The [`Connector`] context: built once (by `serve`, or by a command that runs without it)
+//! and handed to the APIs, the protocol service and the peer network. Each part it holds has
+//! one concern; nothing reaches around it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use symbolon_identity::status_list::HttpStatusSource;
+use symbolon_identity::{DidResolver, Identity, TrustList, Verifier};
+use symbolon_policy::Schema;
+use tokio::sync::broadcast;
+
+use crate::audit::AuditTrail;
+use crate::catalog::PolicyCache;
+use crate::datadir::{DataDir, DataDirError};
+use crate::messenger::{Network, PeerSlot};
+use crate::negotiation::state::NegotiationState;
+use crate::protocol::DSP_PATH;
+use crate::store::{Store, StoreError};
+use crate::trust::TrustAnchor;
+
+/// How a connector is reached and verifies.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The base URL this connector is reachable at (`https://…`; status lists and the
+    /// protocol's callbacks point here). Empty when it does not serve.
+    pub public_url: String,
+    /// How long fetched status lists are cached when verifying.
+    pub status_cache_ttl: Duration,
+}
+
+impl Settings {
+    /// A connector that does not serve (a command-line run): no public URL, status lists
+    /// cached for 30 seconds.
+    pub fn offline() -> Self {
+        Settings {
+            public_url: String::new(),
+            status_cache_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a connector could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The data directory (keystore, trust list) failed.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Everything that verifies what others present: the DID resolver, the status lists and the
+/// data space's trust list.
+pub struct Verification {
+    /// Resolves DIDs.
+    pub resolver: Arc<DidResolver>,
+    /// Fetches status lists (cached).
+    pub status_source: Arc<HttpStatusSource>,
+    /// The installed trust list.
+    pub trust: TrustAnchor,
+}
+
+impl std::fmt::Debug for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verification")
+            .field("trust", &self.trust)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verification {
+    /// A verifier with the status lists and, when one is installed, the trust list.
+    pub fn verifier(&self) -> Verifier {
+        let verifier =
+            Verifier::new(self.resolver.clone()).with_status_source(self.status_source.clone());
+        match self.trust.list() {
+            Some(list) => verifier.with_trust_list(list),
+            None => verifier,
+        }
+    }
+
+    /// A verifier that trusts the installed trust list's issuers, or `None` when none is
+    /// installed (then no issuer is trusted).
+    pub fn trusted_verifier(&self) -> Option<(Verifier, TrustList)> {
+        let list = self.trust.list()?;
+        let verifier = Verifier::new(self.resolver.clone())
+            .with_status_source(self.status_source.clone())
+            .with_trust_list(list.clone());
+        Some((verifier, list))
+    }
+}
+
+/// A change of a negotiation's state, as stored: its process id here and its new state.
+pub type NegotiationChange = (String, NegotiationState);
+
+struct Parts {
+    identity: Identity,
+    store: Store,
+    audit: AuditTrail,
+    verification: Verification,
+    network: Network,
+    offers: PolicyCache,
+    changes: broadcast::Sender<NegotiationChange>,
+}
+
+/// One connector: its identity, store, audit trail, verification, network and compiled
+/// offers. Cloning is cheap (one shared context).
+#[derive(Clone)]
+pub struct Connector {
+    parts: Arc<Parts>,
+}
+
+/// A [`Connector`] handle for background tasks that should end when the connector closes.
+#[derive(Clone)]
+pub struct WeakConnector(std::sync::Weak<Parts>);
+
+impl WeakConnector {
+    /// The connector, while it is open.
+    pub fn upgrade(&self) -> Option<Connector> {
+        self.0.upgrade().map(|parts| Connector { parts })
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("did", &self.did())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// Opens the connector of `dir`: its identity, store and trust list.
+    pub fn open(dir: &DataDir, settings: Settings) -> Result<Connector, OpenError> {
+        let identity = dir.identity()?;
+        let store = Store::open(dir.root())?;
+        let trust = TrustAnchor::load(dir)?;
+        let dsp_url = format!("{}{DSP_PATH}", settings.public_url.trim_end_matches('/'));
+        let (changes, _) = broadcast::channel(1024);
+        Ok(Connector {
+            parts: Arc::new(Parts {
+                audit: AuditTrail::new(store.log.clone(), identity.clone()),
+                identity,
+                store,
+                verification: Verification {
+                    resolver: Arc::new(DidResolver::new()),
+                    status_source: Arc::new(HttpStatusSource::new(settings.status_cache_ttl)),
+                    trust,
+                },
+                network: Network::new(dsp_url, PeerSlot::default()),
+                offers: PolicyCache::new(Arc::new(Schema::health())),
+                changes,
+            }),
+        })
+    }
+
+    /// The connector's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.parts.identity
+    }
+
+    /// The connector's DID.
+    pub fn did(&self) -> &str {
+        self.parts.identity.did.as_str()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.parts.store
+    }
+
+    /// The audit trail.
+    pub fn audit(&self) -> &AuditTrail {
+        &self.parts.audit
+    }
+
+    /// The resolver, status lists and trust list.
+    pub fn verification(&self) -> &Verification {
+        &self.parts.verification
+    }
+
+    /// The transports to counterparties and this connector's own addresses.
+    pub fn network(&self) -> &Network {
+        &self.parts.network
+    }
+
+    /// The offers' compiled policies.
+    pub fn offers(&self) -> &PolicyCache {
+        &self.parts.offers
+    }
+
+    /// Announces a stored change of a negotiation's state.
+    pub(crate) fn announce_change(&self, pid: &str, state: NegotiationState) {
+        // No receiver is no error: nobody is waiting.
+        let _ = self.parts.changes.send((pid.to_owned(), state));
+    }
+
+    /// A handle that does not keep the connector open.
+    pub fn downgrade(&self) -> WeakConnector {
+        WeakConnector(Arc::downgrade(&self.parts))
+    }
+
+    /// The changes of negotiations' states from now on.
+    pub fn watch_negotiations(&self) -> broadcast::Receiver<NegotiationChange> {
+        self.parts.changes.subscribe()
+    }
+}

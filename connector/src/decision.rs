@@ -1,0 +1,133 @@
+//! The provider's decision, as data: a verified presentation, the offer's compiled policy and
+//! the stated purpose in, a [`Verdict`] out. Pure: it reads nothing and writes nothing; the
+//! negotiation service verifies the presentation before and records and enforces the verdict
+//! after.
+
+mod claims;
+
+use serde_json::{json, Value};
+use symbolon_identity::Report;
+use symbolon_policy::{Decision, Request};
+
+use crate::catalog::CompiledOffer;
+use crate::domain::Obligation;
+
+/// What the provider answers a contract request with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Agree, and the consumer takes on these obligations.
+    Agree {
+        /// The obligations of the deciding policies.
+        obligations: Vec<Obligation>,
+    },
+    /// Refuse, for these reasons (in words a person understands).
+    Refuse {
+        /// Why.
+        reasons: Vec<String>,
+    },
+}
+
+impl Verdict {
+    fn refuse(reason: impl Into<String>) -> Verdict {
+        Verdict::Refuse {
+            reasons: vec![reason.into()],
+        }
+    }
+}
+
+/// A verdict and, when the policy was evaluated, the policy's decision (for the audit trail).
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The policy's decision, when it came to one.
+    pub decision: Option<Decision>,
+}
+
+/// What a decision reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Question<'a> {
+    /// The caller's DID (from its authenticated token).
+    pub caller: &'a str,
+    /// The verification report of the caller's presentation.
+    pub presentation: &'a Report,
+    /// The offer asked for, with its compiled policy.
+    pub offer: &'a CompiledOffer,
+    /// The purpose the caller stated.
+    pub purpose: Option<&'a str>,
+}
+
+/// Decides a contract request.
+pub fn decide(question: Question<'_>) -> Decided {
+    let refused = |verdict| Decided {
+        verdict,
+        decision: None,
+    };
+    let report = question.presentation;
+    if !report.verified {
+        return refused(Verdict::Refuse {
+            reasons: presentation_reasons(report),
+        });
+    }
+    if report.signer.as_deref() != Some(question.caller) {
+        return refused(Verdict::refuse(format!(
+            "the presentation's holder is not the caller `{}`",
+            question.caller
+        )));
+    }
+    let offer = &question.offer.offer;
+    let policies = &question.offer.policies;
+    let mut attributes = claims::request_attributes(question.caller, report);
+    attributes.insert("action".into(), offer.action.clone().into());
+    attributes.insert("offer".into(), offer.id.clone().into());
+    if let Some(purpose) = question.purpose {
+        attributes.insert("request".into(), json!({ "purpose": purpose }));
+    }
+    let mut request = match Request::from_json(policies.schema(), &Value::Object(attributes)) {
+        Ok(request) => request,
+        Err(error) => {
+            return refused(Verdict::refuse(format!(
+                "the presented credentials do not fit the policy's attributes: {error}"
+            )))
+        }
+    };
+    request.set_now_if_missing(policies.schema());
+    let decision = policies.evaluate(&request);
+    let verdict = if decision.is_permit() {
+        Verdict::Agree {
+            obligations: Obligation::from_decision(&decision),
+        }
+    } else {
+        Verdict::Refuse {
+            reasons: decision.reasons(),
+        }
+    };
+    Decided {
+        verdict,
+        decision: Some(decision),
+    }
+}
+
+/// Why a presentation that did not verify is refused: the presentation's error and each
+/// failed credential's.
+fn presentation_reasons(report: &Report) -> Vec<String> {
+    let mut reasons = vec![format!(
+        "the presentation was rejected: {}",
+        report
+            .error
+            .clone()
+            .unwrap_or_else(|| "verification failed".into())
+    )];
+    for credential in report.credentials.iter().filter(|c| !c.verified) {
+        if let Some(error) = &credential.error {
+            reasons.push(format!(
+                "credential {}: {error}",
+                credential.types.join("/")
+            ));
+        }
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,104 @@
+use std::sync::Arc;
+
+use symbolon_identity::{
+    create_presentation, DidResolver, Expectations, Format, Identity, Input, KeyAlgorithm, Report,
+    Verifier,
+};
+use symbolon_policy::Schema;
+
+use super::*;
+use crate::fixtures::{offer, Authority};
+
+fn compiled() -> CompiledOffer {
+    CompiledOffer::compile(&offer(), &Arc::new(Schema::health())).unwrap()
+}
+
+/// The report of `holder`'s presentation of a membership with `role`, issued by an authority
+/// the verifier trusts (or another it does not).
+async fn presented(holder: &Identity, role: &str, trusted: bool) -> Report {
+    let (issuer, trusted_authority) = (Authority::new(), Authority::new());
+    let credential = issuer.membership(holder, role).await;
+    let presentation = create_presentation(holder, &[credential], Format::Jwt, "n-1", "did:key:zP")
+        .await
+        .unwrap();
+    let list = if trusted {
+        issuer.list()
+    } else {
+        trusted_authority.list()
+    };
+    Verifier::new(Arc::new(DidResolver::offline()))
+        .with_trust_list(list)
+        .verify_presentation(
+            &Input::Jwt(presentation.to_text()),
+            &Expectations {
+                challenge: "n-1".into(),
+                audience: "did:key:zP".into(),
+            },
+        )
+        .await
+}
+
+/// The verdict on `holder`'s presentation, asked by `caller`.
+async fn decided(caller: Option<&str>, role: &str, trusted: bool) -> Decided {
+    let holder = Identity::generate(KeyAlgorithm::Ed25519);
+    let report = presented(&holder, role, trusted).await;
+    decide(Question {
+        caller: caller.unwrap_or(holder.did.as_str()),
+        presentation: &report,
+        offer: &compiled(),
+        purpose: None,
+    })
+}
+
+#[tokio::test]
+async fn a_member_hospital_is_agreed_with_the_policys_obligations() {
+    let decided = decided(None, "Hospital", true).await;
+    let Verdict::Agree { obligations } = decided.verdict else {
+        panic!("refused: {:?}", decided.verdict);
+    };
+    assert_eq!(obligations.len(), 1);
+    assert_eq!(obligations[0].name, "delete_after");
+    assert_eq!(obligations[0].params["days"], 30);
+    assert!(decided.decision.unwrap().is_permit());
+}
+
+#[tokio::test]
+async fn a_pharmacy_is_refused_with_the_failed_condition() {
+    let decided = decided(None, "Pharmacy", true).await;
+    let Verdict::Refuse { reasons } = decided.verdict else {
+        panic!("agreed");
+    };
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("holder.role was \"Pharmacy\"")),
+        "{reasons:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_presentation_by_someone_else_than_the_caller_is_refused() {
+    let decided = decided(Some("did:key:z6MkTheRealCaller"), "Hospital", true).await;
+    assert_eq!(
+        decided.verdict,
+        Verdict::Refuse {
+            reasons: vec![
+                "the presentation's holder is not the caller `did:key:z6MkTheRealCaller`".into()
+            ]
+        }
+    );
+    assert!(decided.decision.is_none());
+}
+
+#[tokio::test]
+async fn an_untrusted_issuer_is_refused_before_the_policy_is_read() {
+    let decided = decided(None, "Hospital", false).await;
+    let Verdict::Refuse { reasons } = decided.verdict else {
+        panic!("agreed");
+    };
+    assert!(
+        reasons[0].starts_with("the presentation was rejected"),
+        "{reasons:?}"
+    );
+    assert!(decided.decision.is_none());
+}

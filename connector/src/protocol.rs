@@ -1,0 +1,325 @@
+//! The Dataspace Protocol 2025-1, transport-neutral: [`ProtocolService::handle`] answers a
+//! request given its method, path, `Authorization` and body. The HTTPS endpoints
+//! (`api::dsp`) and the peer network's responder ([`peer`]) both call it directly.
+
+pub mod messages;
+pub mod peer;
+mod routes;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use symbolon_audit::EventKind;
+
+pub use routes::{route, Route, RouteError, DSP_PATH, VERSION_PATH};
+
+use self::messages::{CatalogError, ContractNegotiationError, Message};
+use crate::api::limits::{json_body, BodyError};
+use crate::catalog;
+use crate::context::Connector;
+use crate::messenger::Method;
+use crate::negotiation::auth::{self, AuthError, Caller};
+use crate::negotiation::state::Role;
+use crate::negotiation::{DspError, Negotiations};
+
+/// A protocol request, whatever carried it.
+#[derive(Debug, Clone, Copy)]
+pub struct ProtocolRequest<'a> {
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// The path (`/dsp/2025-1/…` or `/.well-known/dspace-version`), as sent.
+    pub path: &'a str,
+    /// The `Authorization` header's value.
+    pub authorization: Option<&'a str>,
+    /// The JSON body (empty for a `GET`).
+    pub body: &'a [u8],
+    /// The DID of the peer that sent it over the peer network (its token must be its own).
+    pub peer: Option<&'a str>,
+}
+
+/// The answer: an HTTP status and a JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolResponse {
+    /// The status code.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Value,
+}
+
+impl ProtocolResponse {
+    fn json(status: u16, body: impl Serialize) -> Self {
+        ProtocolResponse {
+            status,
+            body: serde_json::to_value(body).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// The protocol endpoints of one connector.
+#[derive(Debug, Clone)]
+pub struct ProtocolService {
+    negotiations: Negotiations,
+}
+
+impl ProtocolService {
+    /// The protocol service of `connector`.
+    pub fn new(connector: Connector) -> Self {
+        ProtocolService {
+            negotiations: Negotiations::new(connector),
+        }
+    }
+
+    fn cx(&self) -> &Connector {
+        self.negotiations.connector()
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, request: ProtocolRequest<'_>) -> ProtocolResponse {
+        let route = match route(request.method, request.path) {
+            Ok(route) => route,
+            Err(error) => {
+                let status = match error {
+                    RouteError::NotFound(_) => 404,
+                    RouteError::MethodNotAllowed { .. } => 405,
+                };
+                return ProtocolResponse::json(status, json!({ "message": error.to_string() }));
+            }
+        };
+        if route == Route::Version {
+            return ProtocolResponse::json(200, self.version());
+        }
+        match self.dispatch(&route, request).await {
+            Ok(response) => response,
+            Err(error) => refusal(&route, request.body, &error, self.role_of(&route)),
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        route: &Route,
+        request: ProtocolRequest<'_>,
+    ) -> Result<ProtocolResponse, DspError> {
+        let caller = self.caller(request).await?;
+        let n = &self.negotiations;
+        let body = request.body;
+        Ok(match route {
+            Route::Version => ProtocolResponse::json(200, self.version()),
+            Route::CatalogRequest => {
+                let _: messages::CatalogRequestMessage = parse(body)?;
+                let offers = self.cx().store().offers.list()?;
+                let catalog = catalog::catalog(
+                    &offers,
+                    self.cx().offers(),
+                    self.cx().did(),
+                    self.cx().network().dsp_url(),
+                );
+                ProtocolResponse::json(200, catalog)
+            }
+            Route::Dataset(id) => {
+                let offer = self.cx().store().offers.get(id)?.ok_or_else(|| {
+                    DspError::NotFound(format!(
+                        "no dataset `{}` in this catalog",
+                        id.chars().take(100).collect::<String>()
+                    ))
+                })?;
+                let compiled = self.cx().offers().compiled(&offer)?;
+                ProtocolResponse::json(200, catalog::dataset_document(&compiled, self.cx().did()))
+            }
+            Route::InitialRequest => {
+                message(201, n.provider_initial_request(caller, parse(body)?).await?)
+            }
+            Route::InitialOffer => {
+                message(201, n.consumer_initial_offer(caller, parse(body)?).await?)
+            }
+            Route::Negotiation(pid) => message(200, n.negotiation_state(pid, &caller)?),
+            Route::CounterRequest(pid) => message(
+                200,
+                n.provider_counter_request(pid, caller, parse(body)?)
+                    .await?,
+            ),
+            Route::CounterOffer(pid) => message(
+                200,
+                n.consumer_counter_offer(pid, caller, parse(body)?).await?,
+            ),
+            Route::Event(pid) => {
+                let event = parse(body)?;
+                let answer = match self.role_of(route) {
+                    Some(Role::Provider) => n.provider_event(pid, caller, event).await?,
+                    Some(Role::Consumer) => n.consumer_event(pid, caller, event).await?,
+                    None => return Err(DspError::NotFound(format!("no negotiation `{pid}`"))),
+                };
+                message(200, answer)
+            }
+            Route::Agreement(pid) => {
+                message(200, n.consumer_agreement(pid, caller, parse(body)?).await?)
+            }
+            Route::Verification(pid) => message(
+                200,
+                n.provider_verification(pid, caller, parse(body)?).await?,
+            ),
+            Route::Termination(pid) => message(
+                200,
+                n.terminated_by_counterparty(pid, caller, parse(body)?)
+                    .await?,
+            ),
+        })
+    }
+
+    /// Authenticates the caller's self-issued token; a failure is recorded. Over the peer
+    /// network the token must be the sending peer's own.
+    async fn caller(&self, request: ProtocolRequest<'_>) -> Result<Caller, DspError> {
+        let token = request
+            .authorization
+            .and_then(|value| value.strip_prefix("Bearer "));
+        let verification = self.cx().verification();
+        let result = match auth::authenticate(
+            token,
+            self.cx().did(),
+            &verification.resolver,
+            self.cx().store(),
+        )
+        .await
+        {
+            Ok(caller) if request.peer.is_some_and(|peer| peer != caller.did) => {
+                Err(AuthError::NotThePeer)
+            }
+            other => other,
+        };
+        match result {
+            Ok(caller) => Ok(caller),
+            Err(error) => {
+                let event = self.cx().audit().event(
+                    EventKind::AuthFailed,
+                    request.path.chars().take(200).collect::<String>(),
+                    "refused",
+                    json!({ "code": error.code(), "reason": error.to_string() }),
+                );
+                self.cx().audit().record(event).await?;
+                Err(DspError::Unauthorized(error))
+            }
+        }
+    }
+
+    /// Which side of the negotiation the route's process id names, if any.
+    fn role_of(&self, route: &Route) -> Option<Role> {
+        let pid = route.pid()?;
+        self.cx()
+            .store()
+            .negotiations
+            .get(pid)
+            .ok()
+            .flatten()
+            .map(|n| n.role)
+    }
+
+    /// The protocol versions this connector speaks.
+    fn version(&self) -> VersionDocument {
+        let did = self.cx().did();
+        VersionDocument {
+            protocol_versions: vec![ProtocolVersion {
+                version: "2025-1",
+                path: DSP_PATH,
+                binding: "HTTPS",
+                service_id: format!("urn:symbolon:service:{did}"),
+                identifier_type: format!("did:{}", self.cx().identity().did.method()),
+                participant_id: did.to_owned(),
+                auth: AuthProfile {
+                    protocol: "symbolon-self-issued-jwt",
+                    version: "1.0",
+                    profile: ["vc20-bssl/jwt"],
+                },
+            }],
+        }
+    }
+}
+
+/// `/.well-known/dspace-version`: the versions of the protocol this connector speaks.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionDocument {
+    protocol_versions: Vec<ProtocolVersion>,
+}
+
+/// One version of the protocol, where it is served and how callers authenticate.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProtocolVersion {
+    version: &'static str,
+    path: &'static str,
+    binding: &'static str,
+    service_id: String,
+    identifier_type: String,
+    participant_id: String,
+    auth: AuthProfile,
+}
+
+/// How callers authenticate.
+#[derive(Debug, Serialize)]
+struct AuthProfile {
+    protocol: &'static str,
+    version: &'static str,
+    profile: [&'static str; 1],
+}
+
+/// A protocol message as the answer, with its `@context` and `@type`.
+fn message<M: Message>(status: u16, answer: M) -> ProtocolResponse {
+    ProtocolResponse {
+        status,
+        body: messages::to_json(&answer),
+    }
+}
+
+/// Parses `body` as the message `M`, after checking its size and nesting.
+fn parse<M: Message>(body: &[u8]) -> Result<M, DspError> {
+    let value = json_body(body)
+        .map_err(|error: BodyError| DspError::BadRequest(format!("{}: {error}", M::TYPE)))?;
+    Ok(messages::parse::<M>(&value)?)
+}
+
+/// The specification's error body for `error` on `route`.
+fn refusal(route: &Route, body: &[u8], error: &DspError, role: Option<Role>) -> ProtocolResponse {
+    let status = match error {
+        DspError::Unauthorized(_) => 401,
+        DspError::Malformed(_)
+        | DspError::Callback { .. }
+        | DspError::BadRequest(_)
+        | DspError::Illegal(_) => 400,
+        DspError::NotFound(_) => 404,
+        DspError::Store(_) | DspError::Audit(_) | DspError::Policy(_) => {
+            tracing::error!(%error, "internal error in a protocol call");
+            500
+        }
+    };
+    let reason = vec![if status == 500 {
+        "internal error".to_owned()
+    } else {
+        error.to_string()
+    }];
+    let code = status.to_string();
+    if route.is_catalog() {
+        return ProtocolResponse::json(status, messages::envelope(&CatalogError { code, reason }));
+    }
+    let (provider_pid, consumer_pid) = pids(body, route.pid().unwrap_or_default(), role);
+    ProtocolResponse::json(
+        status,
+        messages::envelope(&ContractNegotiationError {
+            provider_pid,
+            consumer_pid,
+            code,
+            reason,
+        }),
+    )
+}
+
+/// The process ids a raw message names (or its path, on the side that owns it), for error
+/// bodies.
+fn pids(body: &[u8], path_pid: &str, role: Option<Role>) -> (String, String) {
+    let value: Value = serde_json::from_slice(body).unwrap_or_default();
+    let get = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
+    let (mut provider, mut consumer) = (get("providerPid"), get("consumerPid"));
+    match role {
+        Some(Role::Provider) => provider = provider.or_else(|| Some(path_pid.to_owned())),
+        Some(Role::Consumer) => consumer = consumer.or_else(|| Some(path_pid.to_owned())),
+        None => {}
+    }
+    (provider.unwrap_or_default(), consumer.unwrap_or_default())
+}

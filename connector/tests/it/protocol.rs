@@ -1,0 +1,575 @@
+//! The protocol's messages one by one, with a test playing the counterparty: tokens, illegal
+//! moves, the consumer's side, schema-valid messages and malformed input.
+
+use serde_json::{json, Value};
+use symbolon_identity::{jose, Identity, KeyAlgorithm};
+
+use crate::dsp::*;
+
+const DSP_CONTEXT: &str = "https://w3id.org/dspace/2025/1/context.jsonld";
+
+pub fn request_message(consumer_pid: &str, callback: &str) -> Value {
+    json!({
+        "@context": [DSP_CONTEXT],
+        "@type": "ContractRequestMessage",
+        "consumerPid": consumer_pid,
+        "offer": {"@type": "Offer", "@id": "urn:symbolon:offer:ward-statistics", "target": "ward-statistics",
+                  "permission": [{"action": "use"}]},
+        "callbackAddress": callback,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_misaddressed_expired_and_missing_tokens_are_refused_with_401() {
+    let provider = connector();
+    let caller = Identity::generate(KeyAlgorithm::Ed25519);
+    let url = format!("{}/catalog/request", provider.dsp());
+    let body = json!({"@context": [DSP_CONTEXT], "@type": "CatalogRequestMessage", "filter": []});
+
+    let good = token(&caller, provider.did(), &[]).await;
+    assert_eq!(dsp_post(&url, &good, &body).await.0, 200);
+    let (status, error) = dsp_post(&url, &good, &body).await;
+    assert_eq!(status, 401, "a replayed token");
+    assert!(
+        error["reason"][0]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{error}"
+    );
+    assert_eq!(error["@type"], "CatalogError");
+
+    let elsewhere = token(
+        &caller,
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        &[],
+    )
+    .await;
+    let (status, error) = dsp_post(&url, &elsewhere, &body).await;
+    assert_eq!(status, 401, "a token for another audience");
+    assert!(
+        error["reason"][0].as_str().unwrap().contains("audience"),
+        "{error}"
+    );
+
+    let now = chrono::Utc::now().timestamp();
+    let stale = jose::sign(
+        &caller.key,
+        &caller.verification_method(),
+        "JWT",
+        &json!({"iss": caller.did.as_str(), "sub": caller.did.as_str(), "aud": provider.did(),
+                "jti": "urn:uuid:stale", "iat": now - 900, "exp": now - 600}),
+    );
+    let (status, error) = dsp_post(&url, &stale, &body).await;
+    assert_eq!(status, 401, "an expired token");
+    assert!(
+        error["reason"][0].as_str().unwrap().contains("expired"),
+        "{error}"
+    );
+
+    let genuine = token(&caller, provider.did(), &[]).await;
+    let at = genuine.len() - 20;
+    let flipped = if &genuine[at..=at] == "A" { "B" } else { "A" };
+    let forged = format!("{}{flipped}{}", &genuine[..at], &genuine[at + 1..]);
+    assert_eq!(
+        dsp_post(&url, &forged, &body).await.0,
+        401,
+        "a bad signature"
+    );
+
+    let response = http().post(&url).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 401, "no token");
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+
+    let events = provider.events().await;
+    let failures = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "auth.failed")
+        .count();
+    assert_eq!(failures, 5, "{events}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_illegal_transition_is_answered_400_and_strangers_get_404() {
+    let (authority, provider) = (connector(), connector());
+    trust(&authority, &provider).await;
+    publish(&provider).await;
+    let consumer = Identity::generate(KeyAlgorithm::Ed25519);
+    let (credential, _) = membership(&authority, consumer.did.as_str(), "Hospital").await;
+    let recorder = Recorder::start().await;
+    let consumer_pid = "urn:uuid:consumer-1";
+    let token_for = |with: bool| {
+        let consumer = consumer.clone();
+        let credential = credential.clone();
+        let audience = provider.did().to_owned();
+        async move {
+            if with {
+                token(&consumer, &audience, &[&credential]).await
+            } else {
+                token(&consumer, &audience, &[]).await
+            }
+        }
+    };
+    let (status, created) = dsp_post(
+        &format!("{}/negotiations/request", provider.dsp()),
+        &token_for(true).await,
+        &request_message(consumer_pid, &recorder.url),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["state"], "REQUESTED");
+    let pid = created["providerPid"].as_str().unwrap().to_owned();
+    let agreement = recorder.wait_for("/agreement").await;
+    assert_eq!(agreement["@type"], "ContractAgreementMessage");
+    state_of(&provider, &pid, "AGREED").await;
+
+    let base = format!("{}/negotiations/{pid}", provider.dsp());
+    let pids = json!({"providerPid": pid, "consumerPid": consumer_pid});
+    let message = |kind: &str, extra: Value| {
+        let mut m = json!({"@context": [DSP_CONTEXT], "@type": kind});
+        m.as_object_mut()
+            .unwrap()
+            .extend(pids.as_object().unwrap().clone());
+        m.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        m
+    };
+    let accepted = message(
+        "ContractNegotiationEventMessage",
+        json!({"eventType": "ACCEPTED"}),
+    );
+    let finalized = message(
+        "ContractNegotiationEventMessage",
+        json!({"eventType": "FINALIZED"}),
+    );
+    let verification = message("ContractAgreementVerificationMessage", json!({}));
+    let counter = message(
+        "ContractRequestMessage",
+        json!({"offer": request_message(consumer_pid, &recorder.url)["offer"]}),
+    );
+    let termination = message(
+        "ContractNegotiationTerminationMessage",
+        json!({"code": "1", "reason": ["changed our mind"]}),
+    );
+
+    // In AGREED, the consumer may only verify (or terminate).
+    for (path, body) in [
+        ("/events", &accepted),
+        ("/events", &finalized),
+        ("/request", &counter),
+    ] {
+        let (status, error) =
+            dsp_post(&format!("{base}{path}"), &token_for(false).await, body).await;
+        assert_eq!(status, 400, "{path} {body} in AGREED: {error}");
+        assert_eq!(error["@type"], "ContractNegotiationError");
+        assert_eq!(error["providerPid"], pid.as_str());
+        assert!(
+            error["reason"][0]
+                .as_str()
+                .unwrap()
+                .contains("not allowed in state AGREED"),
+            "{error}"
+        );
+    }
+    // A stranger (a valid token from someone else) learns nothing: 404.
+    let stranger = Identity::generate(KeyAlgorithm::Ed25519);
+    let (status, _) = dsp_post(
+        &format!("{base}/agreement/verification"),
+        &token(&stranger, provider.did(), &[]).await,
+        &verification,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = dsp_post(
+        &format!(
+            "{}/negotiations/urn:uuid:nobody/termination",
+            provider.dsp()
+        ),
+        &token_for(false).await,
+        &termination,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // Verify: the provider finalises and says so.
+    let (status, answer) = dsp_post(
+        &format!("{base}/agreement/verification"),
+        &token_for(false).await,
+        &verification,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let event = recorder.wait_for("/events").await;
+    assert_eq!(event["eventType"], "FINALIZED");
+    state_of(&provider, &pid, "FINALIZED").await;
+
+    // FINALIZED accepts nothing, not even a termination.
+    for (path, body) in [
+        ("/agreement/verification", &verification),
+        ("/termination", &termination),
+        ("/events", &accepted),
+        ("/request", &counter),
+    ] {
+        let (status, error) =
+            dsp_post(&format!("{base}{path}"), &token_for(false).await, body).await;
+        assert_eq!(status, 400, "{path} in FINALIZED: {error}");
+    }
+    let response = http()
+        .get(&base)
+        .bearer_auth(token_for(false).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let state: Value = response.json().await.unwrap();
+    assert_eq!(state["state"], "FINALIZED");
+
+    {
+        let schemas = Schemas::load();
+        schemas.check("negotiation/contract-negotiation-schema.json", &created);
+        schemas.check("negotiation/contract-negotiation-schema.json", &state);
+        schemas.check(
+            "negotiation/contract-agreement-message-schema.json",
+            &agreement,
+        );
+        schemas.check(
+            "negotiation/contract-negotiation-event-message-schema.json",
+            &event,
+        );
+        let (_, error) = dsp_post(
+            &format!("{base}/termination"),
+            &token_for(false).await,
+            &termination,
+        )
+        .await;
+        schemas.check("negotiation/contract-negotiation-error-schema.json", &error);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_side_follows_the_provider_and_refuses_illegal_moves() {
+    // The test plays the provider (with a key of its own) against a real consumer connector.
+    let hospital = connector();
+    let provider = Identity::generate(KeyAlgorithm::Ed25519);
+    let recorder = Recorder::start().await;
+    // A consumer-side negotiation arrives as an initial offer from the provider.
+    let offer = json!({
+        "@context": [DSP_CONTEXT], "@type": "ContractOfferMessage", "providerPid": "urn:uuid:p-1",
+        "offer": {"@type": "Offer", "@id": "urn:uuid:o-1", "target": "ds-1", "permission": [{"action": "use"}]},
+        "callbackAddress": recorder.url,
+    });
+    let (status, created) = dsp_post(
+        &format!("{}/negotiations/offers", hospital.dsp()),
+        &token(&provider, hospital.did(), &[]).await,
+        &offer,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["state"], "OFFERED");
+    let pid = created["consumerPid"].as_str().unwrap().to_owned();
+    let base = format!("{}/negotiations/{pid}", hospital.dsp());
+    // A provider may not finalise an offer, nor send a counter-offer in OFFERED.
+    let finalized = json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiationEventMessage",
+                           "providerPid": "urn:uuid:p-1", "consumerPid": pid, "eventType": "FINALIZED"});
+    let (status, error) = dsp_post(
+        &format!("{base}/events"),
+        &token(&provider, hospital.did(), &[]).await,
+        &finalized,
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    let mut counter = offer.clone();
+    counter["consumerPid"] = pid.clone().into();
+    let (status, _) = dsp_post(
+        &format!("{base}/offers"),
+        &token(&provider, hospital.did(), &[]).await,
+        &counter,
+    )
+    .await;
+    assert_eq!(status, 400);
+    // An unsigned agreement is refused with the reason.
+    let agreement = json!({"@context": [DSP_CONTEXT], "@type": "ContractAgreementMessage",
+        "providerPid": "urn:uuid:p-1", "consumerPid": pid,
+        "agreement": {"@id": "urn:uuid:a-1", "@type": "Agreement", "target": "ds-1", "assigner": provider.did.as_str(),
+                      "assignee": hospital.did(), "timestamp": "2026-01-01T00:00:00Z", "permission": [{"action": "use"}]}});
+    let (status, error) = dsp_post(
+        &format!("{base}/agreement"),
+        &token(&provider, hospital.did(), &[]).await,
+        &agreement,
+    )
+    .await;
+    assert_eq!(status, 400, "an agreement in OFFERED: {error}");
+    // The provider terminates; afterwards nothing is allowed.
+    let termination = json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiationTerminationMessage",
+        "providerPid": "urn:uuid:p-1", "consumerPid": pid, "code": "1", "reason": ["withdrawn"]});
+    let (status, answer) = dsp_post(
+        &format!("{base}/termination"),
+        &token(&provider, hospital.did(), &[]).await,
+        &termination,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["state"], "TERMINATED");
+    let (status, _) = dsp_post(
+        &format!("{base}/termination"),
+        &token(&provider, hospital.did(), &[]).await,
+        &termination,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (_, negotiation) = hospital.get(&format!("/api/v1/negotiations/{pid}")).await;
+    assert_eq!(negotiation["reason"], json!(["withdrawn"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_sends_schema_valid_messages_and_checks_the_agreement_signature() {
+    // The test plays the provider: a recorder serves its catalog entry and receives the
+    // consumer's messages; the test signs the agreement with the provider's key.
+    let hospital = connector();
+    let provider = Identity::generate(KeyAlgorithm::Ed25519);
+    let dataset = json!({"@context": [DSP_CONTEXT], "@id": "ds-1", "@type": "Dataset",
+        "hasPolicy": [{"@id": "urn:uuid:o-1", "@type": "Offer", "permission": [{"action": "use"}]}],
+        "distribution": [{"@type": "Distribution", "format": "x", "accessService": "urn:s"}]});
+    let answer = json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiation",
+        "providerPid": "urn:uuid:p-9", "consumerPid": "set-by-consumer", "state": "REQUESTED"});
+    let recorder = Recorder::start_with(vec![
+        ("/catalog/datasets/ds-1", 200, dataset),
+        ("/negotiations/request", 201, answer),
+    ])
+    .await;
+    let (status, started) = hospital
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": format!("{}/dsp", recorder.url), "provider_did": provider.did.as_str(),
+                    "offer_id": "ds-1", "wait_seconds": 0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["state"], "REQUESTED");
+    assert_eq!(started["provider_pid"], "urn:uuid:p-9");
+    let pid = started["consumer_pid"].as_str().unwrap().to_owned();
+    let request = recorder.wait_for("/negotiations/request").await;
+    assert_eq!(request["offer"]["target"], "ds-1");
+
+    let agreement = json!({"@id": "urn:uuid:a-9", "@type": "Agreement", "target": "ds-1",
+        "assigner": provider.did.as_str(), "assignee": hospital.did(),
+        "timestamp": "2026-11-23T12:00:00Z", "permission": [{"action": "use"}]});
+    let signature = jose::sign(
+        &provider.key,
+        &provider.verification_method(),
+        "symbolon-agreement+jwt",
+        &agreement,
+    );
+    let message = |agreement: &Value, signature: &str| {
+        let mut body = agreement.clone();
+        body["signature"] = signature.into();
+        json!({"@context": [DSP_CONTEXT], "@type": "ContractAgreementMessage",
+               "providerPid": "urn:uuid:p-9", "consumerPid": pid, "agreement": body})
+    };
+    let url = format!("{}/negotiations/{pid}/agreement", hospital.dsp());
+    // A changed term under the old signature is refused, and so is another signer.
+    let mut tampered = agreement.clone();
+    tampered["target"] = "ds-2".into();
+    let (status, error) = dsp_post(
+        &url,
+        &token(&provider, hospital.did(), &[]).await,
+        &message(&tampered, &signature),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["reason"][0].as_str().unwrap().contains("signature"),
+        "{error}"
+    );
+    let impostor = Identity::generate(KeyAlgorithm::Ed25519);
+    let forged = jose::sign(
+        &impostor.key,
+        &impostor.verification_method(),
+        "symbolon-agreement+jwt",
+        &agreement,
+    );
+    let (status, _) = dsp_post(
+        &url,
+        &token(&provider, hospital.did(), &[]).await,
+        &message(&agreement, &forged),
+    )
+    .await;
+    assert_eq!(status, 400);
+    // The genuine one is accepted; the consumer verifies and the test finalises.
+    let (status, answer) = dsp_post(
+        &url,
+        &token(&provider, hospital.did(), &[]).await,
+        &message(&agreement, &signature),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let verification = recorder.wait_for("/agreement/verification").await;
+    assert_eq!(verification["consumerPid"], pid.as_str());
+    state_of(&hospital, &pid, "VERIFIED").await;
+    let finalized = json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiationEventMessage",
+        "providerPid": "urn:uuid:p-9", "consumerPid": pid, "eventType": "FINALIZED"});
+    let (status, answer) = dsp_post(
+        &format!("{}/negotiations/{pid}/events", hospital.dsp()),
+        &token(&provider, hospital.did(), &[]).await,
+        &finalized,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["state"], "FINALIZED");
+    let (status, kept) = hospital.get("/api/v1/agreements/urn:uuid:a-9").await;
+    assert_eq!(status, 200);
+    assert_eq!(kept["signature"], signature.as_str());
+
+    {
+        let schemas = Schemas::load();
+        schemas.check("negotiation/contract-request-message-schema.json", &request);
+        schemas.check(
+            "negotiation/contract-agreement-verification-message-schema.json",
+            &verification,
+        );
+        schemas.check("negotiation/contract-negotiation-schema.json", &answer);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_name_the_field_and_the_specification_examples_are_understood() {
+    let provider = connector();
+    let caller = Identity::generate(KeyAlgorithm::Ed25519);
+    let url = format!("{}/negotiations/request", provider.dsp());
+    let recorder = Recorder::start().await;
+    let mut missing = request_message("urn:uuid:c", &recorder.url);
+    missing.as_object_mut().unwrap().remove("consumerPid");
+    let (status, error) =
+        dsp_post(&url, &token(&caller, provider.did(), &[]).await, &missing).await;
+    assert_eq!(status, 400);
+    assert!(
+        error["reason"][0]
+            .as_str()
+            .unwrap()
+            .contains("missing field `consumerPid`"),
+        "{error}"
+    );
+    let mut wrong = request_message("urn:uuid:c", &recorder.url);
+    wrong["offer"]["@id"] = json!(7);
+    let (status, error) = dsp_post(&url, &token(&caller, provider.did(), &[]).await, &wrong).await;
+    assert_eq!(status, 400);
+    assert!(
+        error["reason"][0]
+            .as_str()
+            .unwrap()
+            .contains("field `offer.@id`"),
+        "{error}"
+    );
+    let response = http()
+        .post(&url)
+        .bearer_auth(token(&caller, provider.did(), &[]).await)
+        .header("content-type", "application/json")
+        .body("{\"@context\": [")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let oversized = json!({"@context": [DSP_CONTEXT], "@type": "ContractRequestMessage", "pad": "x".repeat(2 * 1024 * 1024)});
+    let response = http()
+        .post(&url)
+        .bearer_auth(token(&caller, provider.did(), &[]).await)
+        .json(&oversized)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status() == 413 || response.status() == 400,
+        "{}",
+        response.status()
+    );
+
+    let schemas = Schemas::load();
+    // Each example message parses: it reaches the lookup (404 for an unknown process) or,
+    // for an initial request, creates a negotiation (201).
+    for (name, example) in schemas.examples("negotiation") {
+        let kind = example["@type"].as_str().unwrap();
+        let path = match kind {
+            "ContractRequestMessage" if example.get("providerPid").is_none() => {
+                "/negotiations/request".to_owned()
+            }
+            "ContractRequestMessage" => "/negotiations/urn:uuid:unknown/request".to_owned(),
+            "ContractOfferMessage" if example.get("consumerPid").is_none() => {
+                "/negotiations/offers".to_owned()
+            }
+            "ContractOfferMessage" => "/negotiations/urn:uuid:unknown/offers".to_owned(),
+            "ContractAgreementMessage" => "/negotiations/urn:uuid:unknown/agreement".to_owned(),
+            "ContractAgreementVerificationMessage" => {
+                "/negotiations/urn:uuid:unknown/agreement/verification".to_owned()
+            }
+            "ContractNegotiationEventMessage" => "/negotiations/urn:uuid:unknown/events".to_owned(),
+            "ContractNegotiationTerminationMessage" => {
+                "/negotiations/urn:uuid:unknown/termination".to_owned()
+            }
+            _ => continue,
+        };
+        let (status, answer) = dsp_post(
+            &format!("{}{path}", provider.dsp()),
+            &token(&caller, provider.did(), &[]).await,
+            &example,
+        )
+        .await;
+        let expected = if path.contains("unknown") { 404 } else { 201 };
+        assert_eq!(status, expected, "{name}: {answer}");
+    }
+    // The catalog and the version document follow the specification's schemas.
+    publish(&provider).await;
+    let (status, catalog) = dsp_post(
+        &format!("{}/catalog/request", provider.dsp()),
+        &token(&caller, provider.did(), &[]).await,
+        &schemas
+            .examples("catalog")
+            .into_iter()
+            .find(|(n, _)| n == "catalog-request-message.json")
+            .unwrap()
+            .1,
+    )
+    .await;
+    assert_eq!(status, 200, "{catalog}");
+    schemas.check("catalog/catalog-schema.json", &catalog);
+    let dataset = http()
+        .get(format!(
+            "{}/catalog/datasets/ward-statistics",
+            provider.dsp()
+        ))
+        .bearer_auth(token(&caller, provider.did(), &[]).await)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    schemas.check("catalog/dataset-schema.json", &dataset);
+    let response = http()
+        .get(format!("{}/catalog/datasets/nothing-here", provider.dsp()))
+        .bearer_auth(token(&caller, provider.did(), &[]).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    schemas.check(
+        "catalog/catalog-error-schema.json",
+        &response.json::<Value>().await.unwrap(),
+    );
+    let version: Value = http()
+        .get(format!("{}/.well-known/dspace-version", provider.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    schemas.check("common/protocol-version-schema.json", &version);
+    assert_eq!(version["protocolVersions"][0]["version"], "2025-1");
+    assert_eq!(
+        version["protocolVersions"][0]["participantId"],
+        provider.did()
+    );
+}
