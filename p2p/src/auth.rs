@@ -217,6 +217,33 @@ mod tests {
     }
 
     #[test]
+    fn handshake_errors_keep_their_reasons_and_sources() {
+        use std::error::Error as _;
+        let unreadable = Input::parse("{ not json").unwrap_err();
+        let error = HandshakeError::Presentation(unreadable.clone());
+        assert_eq!(error.to_string(), format!("presentation: {unreadable}"));
+        assert!(error.source().is_some());
+        let error = HandshakeError::NoMembership {
+            data_space: "ds".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "no valid DataSpaceMembershipCredential for data space `ds`"
+        );
+        let peer = Did::key(&KeyPair::generate(KeyAlgorithm::Ed25519).public_key());
+        let error = HandshakeError::WrongHolder {
+            holder: "did:key:zother".into(),
+            peer: peer.clone(),
+        };
+        assert_eq!(
+            error.to_string(),
+            format!("holder `did:key:zother` is not the DID of the peer's key `{peer}`")
+        );
+        let bad = HandshakeError::from(did_of_peer(&PeerId::random()).unwrap_err());
+        assert!(bad.to_string().contains("neither a PeerId nor"), "{bad}");
+    }
+
+    #[test]
     fn other_references_are_refused() {
         assert!(parse_peer("did:web:example.org").is_err());
         assert!(parse_peer("nonsense").is_err());
