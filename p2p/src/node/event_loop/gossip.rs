@@ -63,6 +63,7 @@ impl EventLoop {
         Ok(announcement)
     }
 
+    /// The next sequence number of the node's announcements.
     fn next_sequence(&mut self) -> u64 {
         self.sequence = self.sequence.saturating_add(1);
         self.sequence
@@ -272,6 +273,7 @@ impl EventLoop {
         }
     }
 
+    /// Reports an announcement that was not kept.
     fn dropped(&self, issuer: Option<String>, from: PeerId, reason: String) {
         self.shared.emit(P2pEvent::AnnouncementDropped {
             issuer,
@@ -280,6 +282,7 @@ impl EventLoop {
         });
     }
 
+    /// Reports a gossipsub message's validation result, so that it is forwarded or not.
     fn validate(&mut self, message_id: &MessageId, from: PeerId, acceptance: MessageAcceptance) {
         self.swarm
             .behaviour_mut()

@@ -95,6 +95,7 @@ impl EventLoop {
         }
     }
 
+    /// Answers a request with a refusal for `reason`.
     pub(super) fn answer_error(&mut self, channel: ResponseChannel<Response>, reason: &str) {
         let _ = self.swarm.behaviour_mut().rr.send_response(
             channel,
