@@ -108,6 +108,12 @@ impl Dropped {
             reject: false,
         }
     }
+
+    /// The signer is not an authenticated peer (ignore: it may authenticate later).
+    pub(crate) fn not_member(signer: String) -> Self {
+        let reason = format!("the signer `{signer}` is not an authenticated peer");
+        Dropped::ignore(reason, Some(signer))
+    }
 }
 
 /// Checks an announcement's shape, author binding and signature.
@@ -139,10 +145,7 @@ pub(crate) async fn check(
         ));
     }
     if !is_member(&signer) {
-        return Err(Dropped::ignore(
-            format!("the signer `{signer}` is not an authenticated peer"),
-            issuer,
-        ));
+        return Err(Dropped::not_member(signer));
     }
     decoded
         .verify(token, &signer, resolver)

@@ -6,7 +6,8 @@ use serde_json::Value;
 use symbolon_identity::did::offline_public_key;
 use symbolon_identity::keystore::Identity;
 use symbolon_identity::{
-    create_presentation, Did, Expectations, Format, Input, KeyPair, Outcome, Secured, Verifier,
+    create_presentation, Did, Expectations, Format, Input, IssueError, KeyPair, Outcome, Secured,
+    Verifier, VerifyError,
 };
 
 use crate::error::P2pError;
@@ -69,13 +70,48 @@ pub(crate) fn fresh_nonce() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
+/// Why one side of the authentication exchange failed. Its text is the reason a refused peer
+/// is recorded and answered with.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HandshakeError {
+    /// The node could not present its own membership credential.
+    #[error(transparent)]
+    Present(#[from] IssueError),
+    /// The peer's key is not an Ed25519 key, so it names no did:key.
+    #[error(transparent)]
+    Peer(#[from] P2pError),
+    /// The peer's presentation cannot be read.
+    #[error("presentation: {0}")]
+    Presentation(#[source] VerifyError),
+    /// The presentation was made by another DID than the peer's.
+    #[error("holder `{holder}` is not the DID of the peer's key `{peer}`")]
+    WrongHolder {
+        /// The presentation's holder.
+        holder: String,
+        /// The DID of the peer's PeerId.
+        peer: Did,
+    },
+    /// A credential's issuer is not trusted.
+    #[error("credentials: {0}")]
+    Untrusted(String),
+    /// The presentation does not verify, for the verifier's reason.
+    #[error("{0}")]
+    Rejected(String),
+    /// No verified membership credential is for this data space.
+    #[error("no valid {} for data space `{data_space}`", MEMBERSHIP_TYPE)]
+    NoMembership {
+        /// The node's data space.
+        data_space: String,
+    },
+}
+
 /// Presents `membership` bound to `nonce` and to the challenger's DID.
 pub(crate) async fn present(
     identity: &Identity,
     membership: &Secured,
     nonce: &str,
     challenger: &Did,
-) -> Result<String, String> {
+) -> Result<String, HandshakeError> {
     let presentation = create_presentation(
         identity,
         std::slice::from_ref(membership),
@@ -83,8 +119,7 @@ pub(crate) async fn present(
         nonce,
         challenger.as_str(),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(presentation.to_text())
 }
 
@@ -97,7 +132,7 @@ pub(crate) struct Verified {
 
 /// Verifies a peer's presentation: bound to `nonce` and to `own` DID, presented by `peer` (the
 /// DID of its authenticated PeerId), carrying a valid, trusted, unrevoked membership credential
-/// for `data_space`. Returns the reason in words on failure.
+/// for `data_space`.
 pub(crate) async fn verify_peer(
     verifier: &Verifier,
     presentation: &str,
@@ -105,8 +140,8 @@ pub(crate) async fn verify_peer(
     own: &Did,
     peer: &Did,
     data_space: &str,
-) -> Result<Verified, String> {
-    let input = Input::parse(presentation).map_err(|e| format!("presentation: {e}"))?;
+) -> Result<Verified, HandshakeError> {
+    let input = Input::parse(presentation).map_err(HandshakeError::Presentation)?;
     let expected = Expectations {
         challenge: nonce.to_owned(),
         audience: own.as_str().to_owned(),
@@ -114,9 +149,10 @@ pub(crate) async fn verify_peer(
     let report = verifier.verify_presentation(&input, &expected).await;
     if let Some(holder) = &report.signer {
         if holder != peer.as_str() {
-            return Err(format!(
-                "holder `{holder}` is not the DID of the peer's key `{peer}`"
-            ));
+            return Err(HandshakeError::WrongHolder {
+                holder: holder.clone(),
+                peer: peer.clone(),
+            });
         }
     }
     if !report.verified {
@@ -129,10 +165,12 @@ pub(crate) async fn verify_peer(
             .find(|c| c.check == "trust" && c.outcome == Outcome::Failed)
             .and_then(|c| c.reason.clone());
         return Err(match untrusted {
-            Some(reason) => format!("credentials: {reason}"),
-            None => report
-                .error
-                .unwrap_or_else(|| "the presentation does not verify".to_owned()),
+            Some(reason) => HandshakeError::Untrusted(reason),
+            None => HandshakeError::Rejected(
+                report
+                    .error
+                    .unwrap_or_else(|| "the presentation does not verify".to_owned()),
+            ),
         });
     }
     let membership = report
@@ -146,7 +184,9 @@ pub(crate) async fn verify_peer(
                 .and_then(Value::as_str)
                 == Some(data_space)
         })
-        .ok_or_else(|| format!("no valid {MEMBERSHIP_TYPE} for data space `{data_space}`"))?;
+        .ok_or_else(|| HandshakeError::NoMembership {
+            data_space: data_space.to_owned(),
+        })?;
     let roles = match membership.pointer("/credentialSubject/role") {
         Some(Value::String(role)) => vec![role.clone()],
         Some(Value::Array(roles)) => roles
@@ -174,6 +214,33 @@ mod tests {
         assert_eq!(peer_of_did(did.as_str()).unwrap(), peer);
         assert_eq!(parse_peer(&peer.to_base58()).unwrap(), peer);
         assert_eq!(parse_peer(did.as_str()).unwrap(), peer);
+    }
+
+    #[test]
+    fn handshake_errors_keep_their_reasons_and_sources() {
+        use std::error::Error as _;
+        let unreadable = Input::parse("{ not json").unwrap_err();
+        let error = HandshakeError::Presentation(unreadable.clone());
+        assert_eq!(error.to_string(), format!("presentation: {unreadable}"));
+        assert!(error.source().is_some());
+        let error = HandshakeError::NoMembership {
+            data_space: "ds".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "no valid DataSpaceMembershipCredential for data space `ds`"
+        );
+        let peer = Did::key(&KeyPair::generate(KeyAlgorithm::Ed25519).public_key());
+        let error = HandshakeError::WrongHolder {
+            holder: "did:key:zother".into(),
+            peer: peer.clone(),
+        };
+        assert_eq!(
+            error.to_string(),
+            format!("holder `did:key:zother` is not the DID of the peer's key `{peer}`")
+        );
+        let bad = HandshakeError::from(did_of_peer(&PeerId::random()).unwrap_err());
+        assert!(bad.to_string().contains("neither a PeerId nor"), "{bad}");
     }
 
     #[test]

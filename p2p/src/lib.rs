@@ -4,7 +4,9 @@
 //! A [`Node`] runs one libp2p swarm in one tokio task: TCP (Noise, Yamux) and QUIC transports,
 //! `identify`, mDNS (switchable), Kademlia with bootstrap peers, a gossipsub topic per data space
 //! (`symbolon/<data space>/offers`) and a request-response protocol ([`PROTOCOL_NAME`]). The
-//! application talks to it through a cloneable [`NodeHandle`].
+//! application talks to it through a cloneable [`NodeHandle`]. Peers' presentations and the
+//! signatures of announcements are checked outside the swarm task; the results come back to
+//! it through a bounded channel.
 //!
 //! # Identity and authentication
 //! The libp2p key is the did:key's Ed25519 key, so a peer's DID is derived from the PeerId the
@@ -14,7 +16,9 @@
 //! It is checked with the identity crate's `Verifier` (signature, validity, revocation, trusted
 //! issuer), plus: the holder is the PeerId's DID, the data space is ours, the challenge was
 //! never accepted before. A peer that fails is recorded with the reason ([`PeerInfo::reason`]),
-//! answered with an error, ignored on gossipsub and disconnected.
+//! answered with an error, ignored on gossipsub and disconnected. Each peer's handshake is an
+//! explicit state machine (challenge sent, awaiting verification, authenticated, refused,
+//! closed); the crate's `README.md` lists its transitions.
 //!
 //! # Announcements
 //! [`NodeHandle::announce`] signs an offer as a compact JWS by the node's DID and publishes it
@@ -32,6 +36,7 @@ mod auth;
 mod behaviour;
 mod config;
 mod error;
+mod handshake;
 mod node;
 mod peers;
 mod protocol;

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use libp2p::{Multiaddr, PeerId};
 use serde::Serialize;
 
+use crate::handshake::{Handshake, HandshakeState};
+
 /// Most addresses remembered per peer.
 const MAX_ADDRESSES: usize = 16;
 
@@ -93,7 +95,8 @@ pub enum P2pEvent {
     },
 }
 
-/// Where a peer stands.
+/// Where a peer stands, as requests and the management API see it (derived from its
+/// handshake and its last refusal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Auth {
     /// Connected; its presentation is awaited.
@@ -113,10 +116,33 @@ pub(crate) struct Peer {
     pub roles: Vec<String>,
     pub addresses: BTreeSet<Multiaddr>,
     pub last_seen: DateTime<Utc>,
-    pub auth: Auth,
     pub connected: bool,
-    /// The challenge sent on the current connection, until answered.
-    pub challenge: Option<String>,
+    /// The handshake on the current (or last) connection; `None` before the first.
+    pub handshake: Option<Handshake>,
+    /// Why the peer was last refused; cleared when a new handshake starts.
+    // INVARIANT: `Some` whenever the handshake is `Refused`.
+    pub refusal: Option<String>,
+}
+
+impl Peer {
+    /// Whether the peer's presentation verified on its current connection.
+    pub(crate) fn is_authenticated(&self) -> bool {
+        self.handshake
+            .as_ref()
+            .is_some_and(|h| h.state() == HandshakeState::Authenticated)
+    }
+
+    /// Where the peer stands.
+    pub(crate) fn auth(&self) -> Auth {
+        match self.handshake.as_ref().map(Handshake::state) {
+            Some(HandshakeState::Authenticated) => Auth::Authenticated,
+            Some(state) if state.is_pending() => Auth::Pending,
+            _ => match &self.refusal {
+                Some(reason) => Auth::Refused(reason.clone()),
+                None => Auth::Unreachable,
+            },
+        }
+    }
 }
 
 /// The peer table.
@@ -133,9 +159,9 @@ impl PeerTable {
             roles: Vec::new(),
             addresses: BTreeSet::new(),
             last_seen: Utc::now(),
-            auth: Auth::Unreachable,
             connected: false,
-            challenge: None,
+            handshake: None,
+            refusal: None,
         })
     }
 
@@ -157,23 +183,21 @@ impl PeerTable {
 
     /// Whether `peer` is authenticated.
     pub(crate) fn is_authenticated(&self, peer: &PeerId) -> bool {
-        self.peers
-            .get(peer)
-            .is_some_and(|p| p.auth == Auth::Authenticated)
+        self.peers.get(peer).is_some_and(Peer::is_authenticated)
     }
 
     /// Whether the peer whose DID is `did` is authenticated.
     pub(crate) fn did_is_authenticated(&self, did: &str) -> bool {
         self.peers
             .values()
-            .any(|p| p.did == did && p.auth == Auth::Authenticated)
+            .any(|p| p.did == did && p.is_authenticated())
     }
 
     /// Whether `peer` was refused.
     pub(crate) fn is_refused(&self, peer: &PeerId) -> bool {
         self.peers
             .get(peer)
-            .is_some_and(|p| matches!(p.auth, Auth::Refused(_)))
+            .is_some_and(|p| matches!(p.auth(), Auth::Refused(_)))
     }
 
     /// The table as the management API shows it, sorted by DID.
@@ -181,7 +205,8 @@ impl PeerTable {
         let mut list: Vec<PeerInfo> = self
             .peers
             .iter()
-            .map(|(id, p)| PeerInfo {
+            .map(|(id, p)| (id, p, p.auth()))
+            .map(|(id, p, auth)| PeerInfo {
                 peer_id: id.to_base58(),
                 did: p.did.clone(),
                 roles: p.roles.clone(),
@@ -189,11 +214,11 @@ impl PeerTable {
                 last_seen: p
                     .last_seen
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                authenticated: p.auth == Auth::Authenticated,
-                reason: match &p.auth {
+                authenticated: auth == Auth::Authenticated,
+                reason: match auth {
                     Auth::Authenticated => None,
                     Auth::Pending => Some("authentication pending".to_owned()),
-                    Auth::Refused(reason) => Some(reason.clone()),
+                    Auth::Refused(reason) => Some(reason),
                     Auth::Unreachable => Some("unreachable".to_owned()),
                 },
                 reachable: p.connected,
@@ -201,5 +226,47 @@ impl PeerTable {
             .collect();
         list.sort_by(|a, b| a.did.cmp(&b.did));
         list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+    use super::*;
+    use crate::handshake::HandshakeEvent as E;
+
+    #[test]
+    fn where_a_peer_stands_follows_its_handshake_and_last_refusal() {
+        let mut table = PeerTable::default();
+        let id = PeerId::random();
+        let peer = table.entry(id, "did:key:z");
+        assert_eq!(peer.auth(), Auth::Unreachable);
+        peer.handshake = Some(Handshake::start("n".into()));
+        assert_eq!(peer.auth(), Auth::Pending);
+        let handshake = peer.handshake.as_mut().unwrap();
+        handshake.apply(E::PresentationReceived).unwrap();
+        handshake.apply(E::Verified).unwrap();
+        assert!(peer.is_authenticated());
+        assert!(table.did_is_authenticated("did:key:z") && table.is_authenticated(&id));
+        let peer = table.peers.get_mut(&id).unwrap();
+        peer.handshake
+            .as_mut()
+            .unwrap()
+            .apply(E::ConnectionClosed)
+            .unwrap();
+        assert_eq!(peer.auth(), Auth::Unreachable);
+
+        peer.handshake = Some(Handshake::start("m".into()));
+        peer.handshake.as_mut().unwrap().apply(E::TimedOut).unwrap();
+        peer.refusal = Some("too slow".into());
+        assert_eq!(peer.auth(), Auth::Refused("too slow".into()));
+        peer.handshake
+            .as_mut()
+            .unwrap()
+            .apply(E::ConnectionClosed)
+            .unwrap();
+        assert!(table.is_refused(&id));
+        let info = &table.list()[0];
+        assert!(!info.authenticated && info.reason.as_deref() == Some("too slow"));
     }
 }
