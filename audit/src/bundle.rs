@@ -43,7 +43,10 @@ pub enum BundleError {
     TooLarge,
     /// Not JSON, or not shaped like a bundle.
     #[error("the bundle is not valid: {0}")]
-    Malformed(String),
+    Malformed(#[source] serde_json::Error),
+    /// The bundle could not be written as JSON.
+    #[error("the bundle cannot be written as JSON: {0}")]
+    Serialize(#[source] serde_json::Error),
     /// An unknown `format`.
     #[error("the bundle format `{0}` is not supported; expected `{BUNDLE_FORMAT}`")]
     UnsupportedFormat(String),
@@ -58,8 +61,7 @@ impl AuditBundle {
         if bytes.len() as u64 > MAX_BUNDLE_BYTES {
             return Err(BundleError::TooLarge);
         }
-        let bundle: AuditBundle =
-            serde_json::from_slice(bytes).map_err(|e| BundleError::Malformed(e.to_string()))?;
+        let bundle: AuditBundle = serde_json::from_slice(bytes).map_err(BundleError::Malformed)?;
         if bundle.format != BUNDLE_FORMAT {
             return Err(BundleError::UnsupportedFormat(
                 bundle.format.chars().take(64).collect(),
@@ -86,6 +88,6 @@ impl AuditBundle {
 
     /// The bundle as pretty JSON.
     pub fn to_json_pretty(&self) -> Result<String, BundleError> {
-        serde_json::to_string_pretty(self).map_err(|e| BundleError::Malformed(e.to_string()))
+        serde_json::to_string_pretty(self).map_err(BundleError::Serialize)
     }
 }

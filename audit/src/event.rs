@@ -57,7 +57,8 @@ pub struct AuditEvent {
 }
 
 /// Why an event is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EventError {
     /// A field is empty or badly formed.
     #[error("the event's `{field}` is not valid: {reason}")]
@@ -73,9 +74,12 @@ pub enum EventError {
         /// Its size.
         size: usize,
     },
+    /// The actor is not a DID.
+    #[error("the event's `actor` is not valid: {0}")]
+    InvalidActor(#[source] symbolon_identity::DidError),
     /// The event could not be serialised as canonical JSON.
     #[error("the event cannot be written as canonical JSON: {0}")]
-    Canonical(String),
+    Canonical(#[source] serde_json::Error),
 }
 
 impl AuditEvent {
@@ -119,7 +123,7 @@ impl AuditEvent {
         if chrono::DateTime::parse_from_rfc3339(&self.time).is_err() {
             return Err(invalid("time", "it is not an RFC 3339 time"));
         }
-        symbolon_identity::Did::parse(&self.actor).map_err(|e| invalid("actor", &e.to_string()))?;
+        symbolon_identity::Did::parse(&self.actor).map_err(EventError::InvalidActor)?;
         Ok(())
     }
 }
@@ -151,8 +155,7 @@ impl Entry {
 
     /// The RFC 8785 canonical JSON of the entry: the Merkle leaf.
     pub fn canonical(&self) -> Result<Vec<u8>, EventError> {
-        let bytes = serde_json_canonicalizer::to_vec(self)
-            .map_err(|e| EventError::Canonical(e.to_string()))?;
+        let bytes = serde_json_canonicalizer::to_vec(self).map_err(EventError::Canonical)?;
         if bytes.len() > MAX_ENTRY_BYTES {
             return Err(EventError::TooLarge { size: bytes.len() });
         }
@@ -167,8 +170,7 @@ impl Entry {
 
 /// Canonical bytes and leaf hash of a JSON value as stored (RFC 8785).
 pub fn canonical_value(value: &Value) -> Result<(Vec<u8>, Hash), EventError> {
-    let bytes = serde_json_canonicalizer::to_vec(value)
-        .map_err(|e| EventError::Canonical(e.to_string()))?;
+    let bytes = serde_json_canonicalizer::to_vec(value).map_err(EventError::Canonical)?;
     let hash = leaf_hash(&bytes);
     Ok((bytes, hash))
 }
@@ -208,10 +210,7 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         let mut event = AuditEvent::new("auth.failed", "not-a-did", "x", "refused");
-        assert!(matches!(
-            event.validate(),
-            Err(EventError::Invalid { field: "actor", .. })
-        ));
+        assert!(matches!(event.validate(), Err(EventError::InvalidActor(_))));
         event.actor = "did:key:z6Mkabc".into();
         event.time = "yesterday".into();
         assert!(matches!(

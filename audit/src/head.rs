@@ -7,7 +7,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use symbolon_identity::did::{key_in_document, offline_public_key, split_did_url};
-use symbolon_identity::{jose, KeyPair, VerifyError};
+use symbolon_identity::{jose, DidError, KeyPair, VerifyError};
 
 use crate::merkle::Hash;
 
@@ -39,11 +39,15 @@ pub struct SignedTreeHead {
 }
 
 /// Why a signed tree head is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HeadError {
     /// Not a compact JWS of a tree head.
     #[error("malformed signed tree head: {0}")]
-    Malformed(String),
+    Malformed(#[source] MalformedHead),
+    /// The head could not be written as JSON to be signed.
+    #[error("the tree head cannot be written as JSON: {0}")]
+    Serialize(#[source] serde_json::Error),
     /// The head names another log than the one expected.
     #[error("the head is for the log `{found}`, not `{expected}`")]
     WrongLogId {
@@ -52,12 +56,39 @@ pub enum HeadError {
         /// The log the head names.
         found: String,
     },
+    /// The DID document given is not the one of the log.
+    #[error("the signing key of the head cannot be found: the DID document given is not the one of `{0}`")]
+    WrongDocument(String),
     /// The signing key could not be found.
     #[error("the signing key of the head cannot be found: {0}")]
-    UnknownKey(String),
+    UnknownKey(#[source] DidError),
     /// The signature does not verify: the head is forged or altered.
     #[error("the head's signature does not verify: {0}")]
     BadSignature(String),
+    /// The signature cannot be checked with the key (algorithm or key type refused).
+    #[error("the head's signature does not verify: {0}")]
+    Signature(#[source] VerifyError),
+}
+
+/// What is malformed in a signed tree head.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MalformedHead {
+    /// Not a compact JWS.
+    #[error("{0}")]
+    Jws(#[source] VerifyError),
+    /// The JWS `typ` is not [`STH_TYP`].
+    #[error("the JWS `typ` is not `{STH_TYP}`")]
+    Typ,
+    /// The payload is not a tree head.
+    #[error("the payload is not a tree head: {0}")]
+    Payload(#[source] serde_json::Error),
+    /// The `kid` (or the log id) is not a DID URL.
+    #[error("the key id is not a DID URL: {0}")]
+    Kid(#[source] DidError),
+    /// The signature part is not base64url.
+    #[error("the signature is not base64url: {0}")]
+    Signature(#[source] base64::DecodeError),
 }
 
 impl TreeHead {
@@ -74,8 +105,7 @@ impl TreeHead {
     /// Signs the head with `key`, naming `kid` (the DID URL of the verification method, e.g.
     /// `Did::default_method()` of a did:key).
     pub fn sign(self, key: &KeyPair, kid: &str) -> Result<SignedTreeHead, HeadError> {
-        let payload =
-            serde_json::to_value(&self).map_err(|e| HeadError::Malformed(e.to_string()))?;
+        let payload = serde_json::to_value(&self).map_err(HeadError::Serialize)?;
         let jws = jose::sign(key, kid, STH_TYP, &payload);
         Ok(SignedTreeHead { head: self, jws })
     }
@@ -84,14 +114,12 @@ impl TreeHead {
 impl SignedTreeHead {
     /// Reads a signed tree head without checking its signature.
     pub fn decode(jws: &str) -> Result<SignedTreeHead, HeadError> {
-        let decoded = jose::decode(jws).map_err(|e| HeadError::Malformed(e.to_string()))?;
+        let decoded = jose::decode(jws).map_err(|e| HeadError::Malformed(MalformedHead::Jws(e)))?;
         if decoded.header.get("typ").and_then(Value::as_str) != Some(STH_TYP) {
-            return Err(HeadError::Malformed(format!(
-                "the JWS `typ` is not `{STH_TYP}`"
-            )));
+            return Err(HeadError::Malformed(MalformedHead::Typ));
         }
         let head: TreeHead = serde_json::from_value(decoded.payload)
-            .map_err(|e| HeadError::Malformed(format!("the payload is not a tree head: {e}")))?;
+            .map_err(|e| HeadError::Malformed(MalformedHead::Payload(e)))?;
         Ok(SignedTreeHead {
             head,
             jws: jws.trim().to_owned(),
@@ -117,9 +145,11 @@ impl SignedTreeHead {
                 });
             }
         }
-        let decoded = jose::decode(&signed.jws).map_err(|e| HeadError::Malformed(e.to_string()))?;
+        let decoded =
+            jose::decode(&signed.jws).map_err(|e| HeadError::Malformed(MalformedHead::Jws(e)))?;
         let kid = decoded.kid.as_deref().unwrap_or(log_id);
-        let (did, _) = split_did_url(kid).map_err(|e| HeadError::Malformed(e.to_string()))?;
+        let (did, _) =
+            split_did_url(kid).map_err(|e| HeadError::Malformed(MalformedHead::Kid(e)))?;
         if did.as_str() != log_id {
             return Err(HeadError::BadSignature(format!(
                 "the key `{kid}` does not belong to the log `{log_id}`"
@@ -128,27 +158,26 @@ impl SignedTreeHead {
         let key = match document {
             Some(document) => {
                 if document.get("id").and_then(Value::as_str) != Some(log_id) {
-                    return Err(HeadError::UnknownKey(format!(
-                        "the DID document given is not the one of `{log_id}`"
-                    )));
+                    return Err(HeadError::WrongDocument(log_id.to_owned()));
                 }
                 key_in_document(&did, document, Some(kid))
-                    .map_err(|e| HeadError::UnknownKey(e.to_string()))?
+                    .map_err(HeadError::UnknownKey)?
                     .1
             }
-            None => offline_public_key(&did).map_err(|e| HeadError::UnknownKey(e.to_string()))?,
+            None => offline_public_key(&did).map_err(HeadError::UnknownKey)?,
         };
-        let (signing_input, signature) = signed
-            .jws
-            .rsplit_once('.')
-            .ok_or_else(|| HeadError::Malformed("not a compact JWS".into()))?;
+        let (signing_input, signature) = signed.jws.rsplit_once('.').ok_or_else(|| {
+            HeadError::Malformed(MalformedHead::Jws(VerifyError::Malformed(
+                "not a compact JWS".into(),
+            )))
+        })?;
         let signature = B64
             .decode(signature)
-            .map_err(|_| HeadError::Malformed("the signature is not base64url".into()))?;
+            .map_err(|e| HeadError::Malformed(MalformedHead::Signature(e)))?;
         key.verify_jose(&decoded.alg, signing_input.as_bytes(), &signature)
             .map_err(|e| match e {
                 VerifyError::BadSignature(why) => HeadError::BadSignature(why),
-                other => HeadError::BadSignature(other.to_string()),
+                other => HeadError::Signature(other),
             })?;
         Ok(signed)
     }
@@ -193,7 +222,22 @@ mod tests {
         ));
         assert!(matches!(
             SignedTreeHead::verify("a.b.c", None, None),
-            Err(HeadError::Malformed(_))
+            Err(HeadError::Malformed(MalformedHead::Jws(_)))
         ));
+        let other_typ = jose::sign(&key, &did.default_method(), "JWT", &serde_json::json!({}));
+        assert!(matches!(
+            SignedTreeHead::verify(&other_typ, None, None),
+            Err(HeadError::Malformed(MalformedHead::Typ))
+        ));
+        let not_a_head = jose::sign(&key, &did.default_method(), STH_TYP, &serde_json::json!({}));
+        let err = SignedTreeHead::verify(&not_a_head, None, None).unwrap_err();
+        assert!(matches!(
+            err,
+            HeadError::Malformed(MalformedHead::Payload(_))
+        ));
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the cause is kept"
+        );
     }
 }

@@ -14,7 +14,7 @@ pub mod verify;
 
 pub use bundle::{AuditBundle, BundleError, BUNDLE_FORMAT, MAX_BUNDLE_BYTES};
 pub use event::{types, AuditEvent, Entry, EventError};
-pub use head::{HeadError, SignedTreeHead, TreeHead};
+pub use head::{HeadError, MalformedHead, SignedTreeHead, TreeHead};
 pub use kind::{EventKind, UnknownEventKind};
 pub use merkle::{verify_consistency, verify_inclusion, Hash, MerkleTree, ProofError};
 pub use report::{BundleReport, Finding, FindingKind, PairReport, Severity};

@@ -227,7 +227,7 @@ fn encode_entry(event_jcs: &[u8], index: u64, prev: &Hash) -> Result<Vec<u8>, Ev
 
 fn canonical_event(event: &AuditEvent) -> Result<Vec<u8>, EventError> {
     event.validate()?;
-    serde_json_canonicalizer::to_vec(event).map_err(|e| EventError::Canonical(e.to_string()))
+    serde_json_canonicalizer::to_vec(event).map_err(EventError::Canonical)
 }
 
 impl DurableLog {

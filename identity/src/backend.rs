@@ -6,7 +6,7 @@
 //! P-256 keys).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest as _, Sha256};
 
@@ -14,13 +14,13 @@ use serde_json::Value;
 use ssi::claims::data_integrity::{
     AnySuite, CryptographicSuite, DataIntegrity, DataIntegrityDocument, ProofOptions,
 };
-use ssi::claims::VerificationParameters;
+use ssi::claims::{ProofValidationError, VerificationParameters};
 use ssi::dids::{AnyDidMethod, VerificationMethodDIDResolver};
 use ssi::json_ld::{CompactJsonLd, ContextLoader, Expandable as _};
 use ssi::verification_methods::{AnyMethod, ProofPurpose, SingleSecretSigner};
 
 use crate::context;
-use crate::error::{IssueError, VerifyError};
+use crate::error::{BackendError, IssueError, VerifyError};
 use crate::keys::{KeyAlgorithm, KeyPair};
 
 /// A JSON-LD loader with ssi's bundled standard contexts plus the Symbolon vocabulary.
@@ -43,8 +43,8 @@ fn loader() -> ContextLoader {
     }
 }
 
-fn to_ssi<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
-    serde_json::from_value(value.clone()).map_err(|e| e.to_string())
+fn to_ssi<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, serde_json::Error> {
+    serde_json::from_value(value.clone())
 }
 
 /// Expands a compact JSON-LD document; an undefined term or an unknown context is an error.
@@ -52,7 +52,7 @@ fn to_ssi<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
 /// Whether every term is defined depends only on the document's keys, its contexts and its
 /// `type` values (type-scoped contexts), not on the other values; so a document whose
 /// *skeleton* (values replaced by placeholders) expanded cleanly before is not expanded again.
-pub(crate) async fn expand_strict(document: &Value) -> Result<(), String> {
+pub(crate) async fn expand_strict(document: &Value) -> Result<(), BackendError> {
     static EXPANDED: OnceLock<Mutex<HashSet<[u8; 32]>>> = OnceLock::new();
     const CAPACITY: usize = 4096;
     let skeleton = skeleton(document);
@@ -61,10 +61,10 @@ pub(crate) async fn expand_strict(document: &Value) -> Result<(), String> {
     if seen.lock().is_ok_and(|seen| seen.contains(&digest)) {
         return Ok(());
     }
-    let json: CompactJsonLd = to_ssi(document)?;
-    json.expand(&loader()).await.map_err(|e| e.to_string())?;
+    let json: CompactJsonLd = to_ssi(document).map_err(BackendError::new)?;
+    json.expand(&loader()).await.map_err(BackendError::new)?;
     // The skeleton itself must expand cleanly too, so that what is cached was checked.
-    let json: CompactJsonLd = to_ssi(&skeleton)?;
+    let json: CompactJsonLd = to_ssi(&skeleton).map_err(BackendError::new)?;
     if json.expand(&loader()).await.is_err() {
         return Ok(());
     }
@@ -124,7 +124,7 @@ pub(crate) async fn sign_rdfc(
         KeyAlgorithm::P256 => AnySuite::EcdsaRdfc2019,
     };
     let unsecured: DataIntegrityDocument =
-        to_ssi(&document).map_err(|e| IssueError::Signing(format!("document: {e}")))?;
+        to_ssi(&document).map_err(|e| IssueError::Json(Arc::new(e)))?;
     let jwk: ssi::JWK = serde_json::from_str(key.private_jwk().as_str())
         .map_err(|_| IssueError::Signing("the key could not be prepared".into()))?;
     let method: ssi::verification_methods::ReferenceOrOwned<AnyMethod> =
@@ -155,41 +155,30 @@ pub(crate) async fn sign_rdfc(
             Default::default(),
         )
         .await
-        .map_err(|e| IssueError::Signing(undefined_term_hint(&e.to_string())))?;
-    serde_json::to_value(&signed).map_err(|e| IssueError::Signing(e.to_string()))
-}
-
-fn undefined_term_hint(message: &str) -> String {
-    if message.contains("undefined") || message.contains("Undefined") || message.contains("invalid")
-    {
-        format!("JSON-LD: {message}; every property must be defined by a context")
-    } else {
-        message.to_owned()
-    }
+        .map_err(|e| IssueError::Backend(BackendError::new(e)))?;
+    serde_json::to_value(&signed).map_err(|e| IssueError::Json(Arc::new(e)))
 }
 
 /// Verifies an RDF-canonicalised Data Integrity proof (`eddsa-rdfc-2022`, `ecdsa-rdfc-2019`).
 ///
 /// Only did:key and did:jwk verification methods are resolved here, offline.
 pub(crate) async fn verify_rdfc(document: &Value) -> Result<(), VerifyError> {
-    let secured: DataIntegrity<DataIntegrityDocument, AnySuite> = to_ssi(document)
-        .map_err(|e| VerifyError::Malformed(format!("data integrity document: {e}")))?;
+    let secured: DataIntegrity<DataIntegrityDocument, AnySuite> =
+        to_ssi(document).map_err(|e| VerifyError::Json(Arc::new(e)))?;
     let resolver = VerificationMethodDIDResolver::<_, AnyMethod>::new(AnyDidMethod::default());
     let params = VerificationParameters::from_resolver(resolver).with_json_ld_loader(loader());
     // A failure can come at two levels: the call itself (cannot verify) and the outcome
-    // (verified and found invalid). Both are rejections.
+    // (verified and found invalid). Both are rejections. A call that fails while preparing the
+    // claims (JSON-LD expansion, canonicalisation) or reading them is a JSON-LD rejection; any
+    // other failure is a bad signature. Classified by variant, never by message.
     match secured.verify(params).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(invalid)) => Err(VerifyError::BadSignature(invalid.to_string())),
-        Err(error) => {
-            let text = error.to_string();
-            if text.contains("undefined") || text.contains("expansion") || text.contains("JSON-LD")
-            {
-                Err(VerifyError::JsonLd(text))
-            } else {
-                Err(VerifyError::BadSignature(text))
-            }
-        }
+        Err(
+            error @ (ProofValidationError::Preparation(_)
+            | ProofValidationError::InvalidInputData(_)),
+        ) => Err(VerifyError::JsonLd(BackendError::new(error))),
+        Err(error) => Err(VerifyError::BadSignature(error.to_string())),
     }
 }
 

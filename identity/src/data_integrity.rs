@@ -1,6 +1,8 @@
 //! Data Integrity proofs: `eddsa-rdfc-2022` (through the `ssi` back end; `ecdsa-rdfc-2019` for
 //! P-256 keys) and `eddsa-jcs-2022` (implemented here over RFC 8785 canonical JSON).
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
@@ -44,11 +46,7 @@ pub async fn sign(
     // Undefined JSON-LD terms are errors for Data Integrity, whichever canonicalisation signs.
     backend::expand_strict(&document)
         .await
-        .map_err(|e| IssueError::Invalid {
-            what: "document",
-            path: "/".into(),
-            reason: format!("JSON-LD: {e}"),
-        })?;
+        .map_err(IssueError::JsonLd)?;
     match suite {
         Cryptosuite::Rdfc => {
             let purpose = if params.authentication {
@@ -109,8 +107,8 @@ fn sign_jcs(
     if let Some(context) = object.get("@context") {
         proof.insert("@context".into(), context.clone());
     }
-    let hash =
-        jcs_hash_data(&Value::Object(proof.clone()), &document).map_err(IssueError::Signing)?;
+    let hash = jcs_hash_data(&Value::Object(proof.clone()), &document)
+        .map_err(|e| IssueError::Json(Arc::new(e)))?;
     let signature = key.sign(&hash);
     proof.insert(
         "proofValue".into(),
@@ -127,10 +125,9 @@ fn now_seconds() -> String {
 }
 
 /// SHA-256(JCS(proof config)) ‖ SHA-256(JCS(document)), as eddsa-jcs-2022 signs.
-fn jcs_hash_data(proof_config: &Value, document: &Value) -> Result<Vec<u8>, String> {
-    let canonical_proof =
-        serde_json_canonicalizer::to_string(proof_config).map_err(|e| e.to_string())?;
-    let canonical_doc = serde_json_canonicalizer::to_string(document).map_err(|e| e.to_string())?;
+fn jcs_hash_data(proof_config: &Value, document: &Value) -> Result<Vec<u8>, serde_json::Error> {
+    let canonical_proof = serde_json_canonicalizer::to_string(proof_config)?;
+    let canonical_doc = serde_json_canonicalizer::to_string(document)?;
     let mut data = Sha256::digest(canonical_proof.as_bytes()).to_vec();
     data.extend_from_slice(&Sha256::digest(canonical_doc.as_bytes()));
     Ok(data)
@@ -256,7 +253,8 @@ fn verify_jcs(document: &Value, key: &PublicKey) -> Result<(), VerifyError> {
         .strip_prefix('z')
         .and_then(|b58| bs58::decode(b58).into_vec().ok())
         .ok_or_else(|| VerifyError::Malformed("`proofValue` is not base58btc multibase".into()))?;
-    let hash = jcs_hash_data(&Value::Object(proof), &unsecured).map_err(VerifyError::Malformed)?;
+    let hash = jcs_hash_data(&Value::Object(proof), &unsecured)
+        .map_err(|e| VerifyError::Json(Arc::new(e)))?;
     key.verify_ed25519(&hash, &signature)
 }
 

@@ -2,7 +2,7 @@
 //! (resolved over HTTPS; plain HTTP only for loopback hosts).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -114,15 +114,19 @@ pub fn offline_public_key(did: &Did) -> Result<PublicKey, DidError> {
         did: quote(did.as_str()),
         reason,
     };
+    let invalid_key = |source| DidError::InvalidDidKey {
+        did: quote(did.as_str()),
+        source,
+    };
     match did.method() {
-        "key" => PublicKey::from_multibase(did.method_specific_id()).map_err(invalid),
+        "key" => PublicKey::from_multibase(did.method_specific_id()).map_err(invalid_key),
         "jwk" => {
             let bytes = B64
                 .decode(did.method_specific_id())
                 .map_err(|_| invalid("the did:jwk id is not base64url".into()))?;
             let jwk: Value = serde_json::from_slice(&bytes)
                 .map_err(|_| invalid("the did:jwk id is not a JSON object".into()))?;
-            PublicKey::from_jwk(&jwk).map_err(invalid)
+            PublicKey::from_jwk(&jwk).map_err(invalid_key)
         }
         other => Err(DidError::MethodNotSupported(quote(other))),
     }
@@ -189,15 +193,11 @@ pub fn did_web_url(did: &Did) -> Result<String, DidError> {
     if host.is_empty() || host.contains('%') || host.contains('/') {
         return Err(invalid("the did:web host is not valid"));
     }
-    let loopback = host == "localhost"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    let scheme = if loopback { "http" } else { "https" };
+    let scheme = if crate::net::is_loopback_host(host) {
+        "http"
+    } else {
+        "https"
+    };
     let path: Vec<&str> = parts.collect();
     if path.iter().any(|p| p.is_empty() || *p == ".." || *p == ".") {
         return Err(invalid("the did:web path has an empty or relative segment"));
@@ -254,9 +254,9 @@ pub fn key_in_document(
         };
         return key
             .map(|k| (absolute, k))
-            .map_err(|reason| DidError::Resolution {
+            .map_err(|source| DidError::InvalidDocumentKey {
                 did: did.to_string(),
-                reason,
+                source,
             });
     }
     Err(not_found())
@@ -407,23 +407,26 @@ impl DidResolver {
             .http
             .as_ref()
             .ok_or_else(|| failed("this resolver is offline".into()))?;
-        let response = client
+        let request = client
             .get(&url)
-            .header("accept", "application/did+json, application/json")
-            .send()
+            .header("accept", "application/did+json, application/json");
+        let bytes = crate::net::get_limited(request, &url, MAX_DID_DOCUMENT_BYTES)
             .await
-            .map_err(|e| failed(format!("fetching {url}: {e}")))?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Err(DidError::NotFound(did.to_string()));
-        }
-        if !response.status().is_success() {
-            return Err(failed(format!("{url} answered {}", response.status())));
-        }
-        let bytes = read_limited(response, MAX_DID_DOCUMENT_BYTES)
-            .await
-            .map_err(failed)?;
-        let document: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| failed(format!("the DID document is not JSON: {e}")))?;
+            .map_err(|source| {
+                if source.status() == Some(reqwest::StatusCode::NOT_FOUND) {
+                    DidError::NotFound(did.to_string())
+                } else {
+                    DidError::Http {
+                        did: did.to_string(),
+                        source: Arc::new(source),
+                    }
+                }
+            })?;
+        let document: Value =
+            serde_json::from_slice(&bytes).map_err(|source| DidError::DocumentNotJson {
+                did: did.to_string(),
+                source: Arc::new(source),
+            })?;
         if document.get("id").and_then(Value::as_str) != Some(did.as_str()) {
             return Err(failed("the DID document's `id` is not the DID".into()));
         }
@@ -432,25 +435,6 @@ impl DidResolver {
         }
         Ok(document)
     }
-}
-
-/// Reads an HTTP body, refusing one larger than `limit` bytes.
-pub(crate) async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("reading the body: {e}"))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(format!("the body exceeds {limit} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 #[cfg(test)]
@@ -526,6 +510,11 @@ mod tests {
             url("did:web:10.0.0.1").unwrap(),
             "https://10.0.0.1/.well-known/did.json"
         );
+        for lookalike in ["127.0.0.1.example.org", "localhost.evil.com"] {
+            assert!(url(&format!("did:web:{lookalike}"))
+                .unwrap()
+                .starts_with("https://"));
+        }
         assert!(url("did:web:example.com::x").is_err());
     }
 

@@ -2,7 +2,12 @@
 //!
 //! Messages are lowercase, name what was rejected, where and why, and never carry key material.
 
+use std::sync::Arc;
+
 use thiserror::Error;
+
+use crate::net::HttpError;
+use crate::status_list::{StatusFetchError, StatusListError};
 
 /// An error about keys or the keystore.
 #[derive(Debug, Error)]
@@ -43,6 +48,15 @@ pub enum KeyError {
         /// Why it is malformed.
         reason: String,
     },
+    /// The keystore could not be written as JSON.
+    #[error("keystore `{path}` cannot be written as JSON: {source}")]
+    Serialize {
+        /// The keystore path.
+        path: String,
+        /// The serialisation error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The keystore is encrypted and no passphrase was given.
     #[error("keystore `{0}` is encrypted; set SYMBOLON_PASSPHRASE to unlock it")]
     PassphraseRequired(String),
@@ -52,10 +66,67 @@ pub enum KeyError {
     /// Key derivation failed.
     #[error("passphrase key derivation failed")]
     Kdf,
+    /// A public key (multibase or JWK) is not valid.
+    #[error(transparent)]
+    InvalidPublicKey(#[from] PublicKeyError),
+}
+
+/// Why a public key in multibase or JWK form was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublicKeyError {
+    /// The multibase text is not base58btc (`z…`).
+    #[error("only base58btc multibase (`z…`) keys are supported")]
+    NotBase58btc,
+    /// The multibase text is longer than any supported key.
+    #[error("the multibase key is longer than {0} characters")]
+    TooLong(usize),
+    /// The multibase text is not base58.
+    #[error("the multibase key is not base58: {0}")]
+    Base58(#[source] bs58::decode::Error),
+    /// The multicodec prefix names no supported key type.
+    #[error("unsupported multicodec key type")]
+    UnsupportedMulticodec,
+    /// The key or coordinate has the wrong length.
+    #[error("the {algorithm} key must be {expected} bytes, not {found}")]
+    WrongLength {
+        /// The key type.
+        algorithm: &'static str,
+        /// The length expected.
+        expected: usize,
+        /// The length found.
+        found: usize,
+    },
+    /// The bytes are not a point on the curve.
+    #[error("not a valid {0} point")]
+    InvalidPoint(&'static str),
+    /// A JWK carries the private member `d`.
+    #[error("a public JWK must not contain the private member `d`")]
+    PrivateJwk,
+    /// A JWK lacks a member.
+    #[error("the JWK lacks `{0}`")]
+    MissingMember(&'static str),
+    /// A JWK member is not base64url.
+    #[error("the JWK member `{member}` is not base64url: {source}")]
+    NotBase64url {
+        /// The member.
+        member: &'static str,
+        /// The decoding error.
+        #[source]
+        source: base64::DecodeError,
+    },
+    /// The JWK key type or curve is not supported.
+    #[error("unsupported JWK key type `{kty}`/`{crv}`")]
+    UnsupportedJwk {
+        /// `kty` (`?` when absent).
+        kty: String,
+        /// `crv` (`?` when absent).
+        crv: String,
+    },
 }
 
 /// An error about a DID: parsing it or resolving it.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum DidError {
     /// The text is not a syntactically valid DID.
@@ -88,23 +159,62 @@ pub enum DidError {
         /// The verification method reference that was looked up.
         reference: String,
     },
+    /// Fetching the did:web document failed.
+    #[error("resolving `{did}` failed: {source}")]
+    Http {
+        /// The DID.
+        did: String,
+        /// The HTTP failure.
+        #[source]
+        source: Arc<HttpError>,
+    },
+    /// The did:web document is not JSON.
+    #[error("resolving `{did}` failed: the DID document is not JSON: {source}")]
+    DocumentNotJson {
+        /// The DID.
+        did: String,
+        /// The parse error.
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    /// A did:key or did:jwk DID does not encode a valid public key.
+    #[error("`{did}` is not a valid DID: {source}")]
+    InvalidDidKey {
+        /// The DID (truncated).
+        did: String,
+        /// Why its key is invalid.
+        #[source]
+        source: PublicKeyError,
+    },
+    /// A verification method in the DID document holds an invalid public key.
+    #[error("DID `{did}` has a verification method with an invalid key: {source}")]
+    InvalidDocumentKey {
+        /// The DID.
+        did: String,
+        /// Why the key is invalid.
+        #[source]
+        source: PublicKeyError,
+    },
 }
 
 impl DidError {
     /// The DID Resolution error code (`invalidDid`, `methodNotSupported`, `notFound`, `internalError`).
     pub fn resolution_code(&self) -> &'static str {
         match self {
-            DidError::InvalidDid { .. } => "invalidDid",
+            DidError::InvalidDid { .. } | DidError::InvalidDidKey { .. } => "invalidDid",
+            DidError::InvalidDocumentKey { .. } => "internalError",
             DidError::MethodNotSupported(_) => "methodNotSupported",
             DidError::NotFound(_) => "notFound",
-            DidError::Resolution { .. } => "internalError",
+            DidError::Resolution { .. }
+            | DidError::Http { .. }
+            | DidError::DocumentNotJson { .. } => "internalError",
             DidError::NoVerificationMethod { .. } => "notFound",
         }
     }
 }
 
 /// A credential or presentation was refused before signing.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum IssueError {
     /// The document breaks a rule of the VC Data Model 2.0.
@@ -117,23 +227,62 @@ pub enum IssueError {
         /// Why it is invalid.
         reason: String,
     },
+    /// The document does not expand as JSON-LD (an undefined term or an unknown context).
+    #[error("invalid document: JSON-LD: {0}; every property must be defined by a context")]
+    JsonLd(#[source] BackendError),
     /// Signing failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The document could not be processed as JSON for signing.
+    #[error("signing failed: JSON: {0}")]
+    Json(#[source] Arc<serde_json::Error>),
+    /// The Data Integrity library failed to sign.
+    #[error("signing failed: {0}")]
+    Backend(#[source] BackendError),
     /// The key cannot sign in the requested format.
     #[error("{0}")]
     Unsupported(String),
 }
 
+/// An error of the JSON-LD and Data Integrity library, kept opaque so that its types are not
+/// part of this crate's API. Its message is the library's; its source chain is kept.
+#[derive(Debug, Clone)]
+pub struct BackendError(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl BackendError {
+    /// Wraps a library error.
+    pub(crate) fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        BackendError(Arc::new(error))
+    }
+}
+
+impl std::fmt::Display for BackendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 /// Why a credential or presentation was rejected.
 ///
 /// One variant per rejection: callers and tests can match on the reason.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum VerifyError {
     /// The input is not a well-formed credential, presentation or token.
     #[error("malformed input: {0}")]
     Malformed(String),
+    /// The input is not JSON.
+    #[error("malformed input: JSON: {0}")]
+    Json(#[source] Arc<serde_json::Error>),
+    /// The credential or presentation breaks a rule of the VC Data Model 2.0.
+    #[error("malformed input: {0}")]
+    Invalid(#[source] IssueError),
     /// The input is larger than the verifier accepts.
     #[error("input of {size} bytes exceeds the limit of {limit} bytes")]
     TooLarge {
@@ -186,6 +335,12 @@ pub enum VerifyError {
     /// The status of the credential could not be checked.
     #[error("status could not be checked: {0}")]
     StatusUnavailable(String),
+    /// The status list credential could not be fetched.
+    #[error("status could not be checked: {0}")]
+    StatusFetch(#[source] Arc<StatusFetchError>),
+    /// The status list is malformed or the index is outside it.
+    #[error("status could not be checked: {0}")]
+    StatusList(#[from] StatusListError),
     /// The issuer is not trusted to issue this credential type.
     #[error("issuer `{issuer}` is not trusted to issue `{credential_type}` in data space `{data_space}`")]
     UntrustedIssuer {
@@ -236,14 +391,16 @@ pub enum VerifyError {
     Did(#[from] DidError),
     /// A JSON-LD term is not defined by any context.
     #[error("JSON-LD: {0}")]
-    JsonLd(String),
+    JsonLd(#[source] BackendError),
 }
 
 impl VerifyError {
     /// A short machine-readable code for the rejection.
     pub fn code(&self) -> &'static str {
         match self {
-            VerifyError::Malformed(_) => "malformed",
+            VerifyError::Malformed(_) | VerifyError::Json(_) | VerifyError::Invalid(_) => {
+                "malformed"
+            }
             VerifyError::TooLarge { .. } => "too_large",
             VerifyError::TooDeep(_) => "too_deep",
             VerifyError::DisallowedAlgorithm(_) => "disallowed_algorithm",
@@ -253,14 +410,18 @@ impl VerifyError {
             VerifyError::NotYetValid(_) => "not_yet_valid",
             VerifyError::Revoked { .. } => "revoked",
             VerifyError::Suspended { .. } => "suspended",
-            VerifyError::StatusUnavailable(_) => "status_unavailable",
+            VerifyError::StatusUnavailable(_)
+            | VerifyError::StatusFetch(_)
+            | VerifyError::StatusList(_) => "status_unavailable",
             VerifyError::UntrustedIssuer { .. } => "untrusted_issuer",
             VerifyError::WrongDataSpace { .. } => "wrong_data_space",
             VerifyError::WrongChallenge { .. } => "wrong_challenge",
             VerifyError::WrongAudience { .. } => "wrong_audience",
             VerifyError::Replay(_) => "replay",
             VerifyError::HolderMismatch { .. } => "holder_mismatch",
-            VerifyError::Did(DidError::InvalidDid { .. }) => "invalid_did",
+            VerifyError::Did(DidError::InvalidDid { .. } | DidError::InvalidDidKey { .. }) => {
+                "invalid_did"
+            }
             VerifyError::Did(DidError::MethodNotSupported(_)) => "method_not_supported",
             VerifyError::Did(_) => "did_resolution",
             VerifyError::JsonLd(_) => "json_ld",

@@ -10,7 +10,7 @@ use ed25519_dalek::{Signer as _, Verifier as _};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::error::{KeyError, VerifyError};
+use crate::error::{KeyError, PublicKeyError, VerifyError};
 
 /// A key algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -183,6 +183,18 @@ const ED25519_CODEC: [u8; 2] = [0xed, 0x01];
 /// Multicodec prefix of a P-256 public key (varint of 0x1200).
 const P256_CODEC: [u8; 2] = [0x80, 0x24];
 
+/// An Ed25519 public key from its 32 bytes.
+fn ed25519_from_bytes(bytes: &[u8]) -> Result<PublicKey, PublicKeyError> {
+    let key: [u8; 32] = bytes.try_into().map_err(|_| PublicKeyError::WrongLength {
+        algorithm: "Ed25519",
+        expected: 32,
+        found: bytes.len(),
+    })?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map(PublicKey::Ed25519)
+        .map_err(|_| PublicKeyError::InvalidPoint("Ed25519"))
+}
+
 impl PublicKey {
     /// The key's algorithm.
     pub fn algorithm(&self) -> KeyAlgorithm {
@@ -209,31 +221,23 @@ impl PublicKey {
     }
 
     /// Parses a multibase multicodec key (`z6Mk…` or `zDn…`).
-    pub fn from_multibase(text: &str) -> Result<Self, String> {
-        let encoded = text
-            .strip_prefix('z')
-            .ok_or_else(|| "only base58btc multibase (`z…`) keys are supported".to_owned())?;
-        if encoded.len() > 128 {
-            return Err("multibase key is too long".into());
+    pub fn from_multibase(text: &str) -> Result<Self, PublicKeyError> {
+        const MAX_LEN: usize = 128;
+        let encoded = text.strip_prefix('z').ok_or(PublicKeyError::NotBase58btc)?;
+        if encoded.len() > MAX_LEN {
+            return Err(PublicKeyError::TooLong(MAX_LEN));
         }
         let bytes = bs58::decode(encoded)
             .into_vec()
-            .map_err(|e| format!("invalid base58: {e}"))?;
+            .map_err(PublicKeyError::Base58)?;
         match bytes.split_at_checked(2) {
-            Some((codec, key)) if codec == ED25519_CODEC => {
-                let key: [u8; 32] = key
-                    .try_into()
-                    .map_err(|_| "Ed25519 key must be 32 bytes".to_owned())?;
-                ed25519_dalek::VerifyingKey::from_bytes(&key)
-                    .map(PublicKey::Ed25519)
-                    .map_err(|_| "not a valid Ed25519 point".into())
-            }
+            Some((codec, key)) if codec == ED25519_CODEC => ed25519_from_bytes(key),
             Some((codec, key)) if codec == P256_CODEC => {
                 p256::ecdsa::VerifyingKey::from_sec1_bytes(key)
                     .map(PublicKey::P256)
-                    .map_err(|_| "not a valid P-256 point".into())
+                    .map_err(|_| PublicKeyError::InvalidPoint("P-256"))
             }
-            _ => Err("unsupported multicodec key type".into()),
+            _ => Err(PublicKeyError::UnsupportedMulticodec),
         }
     }
 
@@ -253,29 +257,26 @@ impl PublicKey {
     }
 
     /// Parses a public JWK (OKP/Ed25519 or EC/P-256). A JWK carrying a private part is refused.
-    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
+    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, PublicKeyError> {
         let field = |name: &str| jwk.get(name).and_then(serde_json::Value::as_str);
         if jwk.get("d").is_some() {
-            return Err("a public JWK must not contain the private member `d`".into());
+            return Err(PublicKeyError::PrivateJwk);
         }
-        let decode = |name: &str| -> Result<Vec<u8>, String> {
-            let text = field(name).ok_or_else(|| format!("JWK lacks `{name}`"))?;
+        let decode = |member: &'static str| -> Result<Vec<u8>, PublicKeyError> {
+            let text = field(member).ok_or(PublicKeyError::MissingMember(member))?;
             B64.decode(text)
-                .map_err(|_| format!("JWK member `{name}` is not base64url"))
+                .map_err(|source| PublicKeyError::NotBase64url { member, source })
         };
         match (field("kty"), field("crv")) {
-            (Some("OKP"), Some("Ed25519")) => {
-                let x: [u8; 32] = decode("x")?
-                    .try_into()
-                    .map_err(|_| "Ed25519 JWK `x` must be 32 bytes".to_owned())?;
-                ed25519_dalek::VerifyingKey::from_bytes(&x)
-                    .map(PublicKey::Ed25519)
-                    .map_err(|_| "not a valid Ed25519 point".into())
-            }
+            (Some("OKP"), Some("Ed25519")) => ed25519_from_bytes(&decode("x")?),
             (Some("EC"), Some("P-256")) => {
                 let (x, y) = (decode("x")?, decode("y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err("P-256 JWK coordinates must be 32 bytes".into());
+                if let Some(found) = [x.len(), y.len()].into_iter().find(|len| *len != 32) {
+                    return Err(PublicKeyError::WrongLength {
+                        algorithm: "P-256 coordinate",
+                        expected: 32,
+                        found,
+                    });
                 }
                 let point = p256::EncodedPoint::from_affine_coordinates(
                     p256::FieldBytes::from_slice(&x),
@@ -284,13 +285,12 @@ impl PublicKey {
                 );
                 p256::ecdsa::VerifyingKey::from_encoded_point(&point)
                     .map(PublicKey::P256)
-                    .map_err(|_| "not a valid P-256 point".into())
+                    .map_err(|_| PublicKeyError::InvalidPoint("P-256"))
             }
-            (kty, crv) => Err(format!(
-                "unsupported JWK key type `{}`/`{}`",
-                kty.unwrap_or("?"),
-                crv.unwrap_or("?")
-            )),
+            (kty, crv) => Err(PublicKeyError::UnsupportedJwk {
+                kty: crate::error::quote(kty.unwrap_or("?")),
+                crv: crate::error::quote(crv.unwrap_or("?")),
+            }),
         }
     }
 
@@ -407,13 +407,42 @@ mod tests {
 
     #[test]
     fn malformed_public_keys_are_errors() {
-        assert!(PublicKey::from_multibase("").is_err());
+        use serde_json::json;
+        use PublicKeyError as E;
+        assert!(matches!(
+            PublicKey::from_multibase(""),
+            Err(E::NotBase58btc)
+        ));
         assert!(PublicKey::from_multibase("z").is_err());
-        assert!(PublicKey::from_multibase("zzzzzz0OIl").is_err());
-        assert!(PublicKey::from_jwk(&serde_json::json!({"kty":"RSA"})).is_err());
-        assert!(
-            PublicKey::from_jwk(&serde_json::json!({"kty":"OKP","crv":"Ed25519","x":"AA"}))
-                .is_err()
-        );
+        assert!(matches!(
+            PublicKey::from_multibase("zzzzzz0OIl"),
+            Err(E::Base58(_))
+        ));
+        assert!(matches!(
+            PublicKey::from_multibase(&format!("z{}", "1".repeat(200))),
+            Err(E::TooLong(_))
+        ));
+        assert!(matches!(
+            PublicKey::from_jwk(&json!({"kty":"RSA"})),
+            Err(E::UnsupportedJwk { .. })
+        ));
+        assert!(matches!(
+            PublicKey::from_jwk(&json!({"kty":"OKP","crv":"Ed25519","x":"AA"})),
+            Err(E::WrongLength { found: 1, .. })
+        ));
+        assert!(matches!(
+            PublicKey::from_jwk(&json!({"kty":"OKP","crv":"Ed25519","x":"!"})),
+            Err(E::NotBase64url { member: "x", .. })
+        ));
+        assert!(matches!(
+            PublicKey::from_jwk(&json!({"kty":"OKP","crv":"Ed25519"})),
+            Err(E::MissingMember("x"))
+        ));
+        let private = KeyPair::generate(KeyAlgorithm::Ed25519);
+        let jwk: serde_json::Value = serde_json::from_str(private.private_jwk().as_str()).unwrap();
+        assert!(matches!(PublicKey::from_jwk(&jwk), Err(E::PrivateJwk)));
+        // The key error type composes: a public key error is a key error.
+        let err: KeyError = PublicKey::from_multibase("").unwrap_err().into();
+        assert!(matches!(err, KeyError::InvalidPublicKey(E::NotBase58btc)));
     }
 }

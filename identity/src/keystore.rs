@@ -106,9 +106,9 @@ pub fn create(
     };
     let json =
         Zeroizing::new(
-            serde_json::to_vec_pretty(&file).map_err(|e| KeyError::Malformed {
+            serde_json::to_vec_pretty(&file).map_err(|source| KeyError::Serialize {
                 path: shown.clone(),
-                reason: e.to_string(),
+                source,
             })?,
         );
     write_private_file(&path, &json).map_err(io)?;

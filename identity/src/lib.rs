@@ -13,6 +13,7 @@ pub mod jose;
 pub mod keys;
 pub mod keystore;
 pub mod limits;
+pub mod net;
 pub mod nonce;
 pub mod report;
 pub mod status_list;
@@ -20,7 +21,7 @@ pub mod trust;
 pub mod verify;
 
 pub use did::{Did, DidResolver};
-pub use error::{DidError, IssueError, KeyError, VerifyError};
+pub use error::{DidError, IssueError, KeyError, PublicKeyError, VerifyError};
 pub use issue::{create_presentation, issue_credential, Format, Secured};
 pub use keys::{KeyAlgorithm, KeyPair, PublicKey};
 pub use keystore::Identity;

@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 
 use crate::context::CREDENTIALS_V2_CONTEXT;
 use crate::did::Did;
+use crate::error::quote;
+use crate::net::{get_limited, plain_http_allowed, HttpError, UrlParseError};
 
 /// The minimum (and default) number of entries in a list.
 pub const MIN_BITS: usize = 131_072;
@@ -207,13 +209,50 @@ pub fn entry(url: &str, purpose: StatusPurpose, index: u64) -> Value {
 /// A boxed future, so that status sources can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Why a status list credential could not be fetched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatusFetchError {
+    /// The URL is not a URL.
+    #[error("status list URL `{url}` is not valid: {source}")]
+    InvalidUrl {
+        /// The URL (truncated).
+        url: String,
+        /// The parse error.
+        #[source]
+        source: UrlParseError,
+    },
+    /// The URL is neither `https` nor plain `http` on a loopback host.
+    #[error("status list URL `{0}` must use https (plain http only on a loopback host)")]
+    InsecureUrl(String),
+    /// This source has no HTTP client (building it failed).
+    #[error("no HTTP client is available to fetch status lists")]
+    NoClient,
+    /// The HTTP request failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The body is not UTF-8.
+    #[error("the status list at `{url}` is not UTF-8: {source}")]
+    NotUtf8 {
+        /// The URL (truncated).
+        url: String,
+        /// The decoding error.
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
+    /// The source holds no list at the URL.
+    #[error("no status list at `{0}`")]
+    NotFound(String),
+}
+
 /// Where a verifier gets status list credentials from.
 pub trait StatusSource: Send + Sync {
     /// Fetches the status list credential at `url` (a compact JWT or a JSON credential).
-    fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, String>>;
+    fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, StatusFetchError>>;
 }
 
-/// Fetches status lists over HTTP(S), caching each for a time-to-live.
+/// Fetches status lists over HTTPS (plain HTTP only on a loopback host, see
+/// [`crate::net::plain_http_allowed`]), caching each for a time-to-live.
 pub struct HttpStatusSource {
     client: Option<reqwest::Client>,
     ttl: Duration,
@@ -237,7 +276,7 @@ impl HttpStatusSource {
 }
 
 impl StatusSource for HttpStatusSource {
-    fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, String>> {
+    fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, StatusFetchError>> {
         Box::pin(async move {
             if let Ok(cache) = self.cache.lock() {
                 if let Some((at, body)) = cache.get(url) {
@@ -246,28 +285,20 @@ impl StatusSource for HttpStatusSource {
                     }
                 }
             }
-            let allowed = url.starts_with("https://")
-                || url.starts_with("http://127.0.0.1")
-                || url.starts_with("http://localhost")
-                || url.starts_with("http://[::1]");
-            if !allowed {
-                return Err(format!(
-                    "status list URL `{}` must use https (http only on loopback)",
-                    crate::error::quote(url)
-                ));
+            let parsed =
+                reqwest::Url::parse(url).map_err(|source| StatusFetchError::InvalidUrl {
+                    url: quote(url),
+                    source,
+                })?;
+            if parsed.scheme() != "https" && !plain_http_allowed(url) {
+                return Err(StatusFetchError::InsecureUrl(quote(url)));
             }
-            let client = self.client.as_ref().ok_or("no HTTP client")?;
-            let response = client
-                .get(url)
-                .send()
-                .await
-                .map_err(|e| format!("fetching {url}: {e}"))?;
-            if !response.status().is_success() {
-                return Err(format!("{url} answered {}", response.status()));
-            }
-            let body = crate::did::read_limited(response, crate::limits::MAX_INPUT_BYTES).await?;
-            let text =
-                String::from_utf8(body).map_err(|_| "the status list is not UTF-8".to_owned())?;
+            let client = self.client.as_ref().ok_or(StatusFetchError::NoClient)?;
+            let body = get_limited(client.get(parsed), url, crate::limits::MAX_INPUT_BYTES).await?;
+            let text = String::from_utf8(body).map_err(|source| StatusFetchError::NotUtf8 {
+                url: quote(url),
+                source,
+            })?;
             if let Ok(mut cache) = self.cache.lock() {
                 cache.insert(url.to_owned(), (Instant::now(), text.clone()));
             }
@@ -292,13 +323,13 @@ impl StaticStatusSource {
 }
 
 impl StatusSource for StaticStatusSource {
-    fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, String>> {
+    fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, StatusFetchError>> {
         let found = self
             .lists
             .lock()
             .ok()
             .and_then(|lists| lists.get(url).cloned());
-        Box::pin(async move { found.ok_or_else(|| format!("no status list at `{url}`")) })
+        Box::pin(async move { found.ok_or_else(|| StatusFetchError::NotFound(quote(url))) })
     }
 }
 
@@ -335,5 +366,47 @@ mod tests {
             bits: vec![0; MAX_LIST_BYTES + 8],
         };
         assert!(StatusList::decode(&bomb.encode()).is_err(), "too large");
+    }
+
+    #[tokio::test]
+    async fn plain_http_is_refused_unless_the_host_is_loopback() {
+        let source = HttpStatusSource::new(Duration::ZERO);
+        for url in [
+            "http://127.0.0.1.example.org/status/1",
+            "http://localhost.evil.com/status/1",
+            "http://localhost@evil.com/",
+            "http://[::1]@evil.com/",
+            "http://example.com/status/1",
+        ] {
+            let err = source.fetch(url).await.unwrap_err();
+            assert!(
+                matches!(err, StatusFetchError::InsecureUrl(_)),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn plain_http_on_loopback_is_fetched() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = socket.read(&mut buf).await.unwrap();
+            let body = "eyJhbGciOiJFZERTQSJ9.e30.c2ln";
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(reply.as_bytes()).await.unwrap();
+        });
+        let source = HttpStatusSource::new(Duration::ZERO);
+        let text = source
+            .fetch(&format!("http://127.0.0.1:{port}/status/1"))
+            .await
+            .unwrap();
+        assert_eq!(text, "eyJhbGciOiJFZERTQSJ9.e30.c2ln");
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::context::{CREDENTIALS_V2_CONTEXT, SYMBOLON_CONTEXT};
 use crate::did::Did;
-use crate::error::{quote, IssueError, VerifyError};
+use crate::error::{quote, DidError, IssueError, VerifyError};
 
 /// A verified trust list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -154,12 +154,27 @@ impl TrustList {
     }
 }
 
+/// Why a trust list entry (`ISSUER_DID=TYPE[,TYPE...]`) was refused.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustEntryError {
+    /// The text has no `=`.
+    #[error("`{0}` is not ISSUER_DID=TYPE[,TYPE...]")]
+    NotAnEntry(String),
+    /// The issuer is not a valid DID.
+    #[error("the issuer of a trust list entry is not a valid DID: {0}")]
+    InvalidIssuer(#[from] DidError),
+    /// The entry names no credential type.
+    #[error("`{0}` names no credential type")]
+    NoType(String),
+}
+
 /// Parses `ISSUER_DID=TYPE[,TYPE...]` (the CLI's `--entry`).
-pub fn parse_entry(text: &str) -> Result<(String, BTreeSet<String>), String> {
+pub fn parse_entry(text: &str) -> Result<(String, BTreeSet<String>), TrustEntryError> {
     let (issuer, types) = text
         .split_once('=')
-        .ok_or_else(|| format!("`{}` is not ISSUER_DID=TYPE[,TYPE...]", quote(text)))?;
-    Did::parse(issuer).map_err(|e| e.to_string())?;
+        .ok_or_else(|| TrustEntryError::NotAnEntry(quote(text)))?;
+    Did::parse(issuer)?;
     let types: BTreeSet<String> = types
         .split(',')
         .map(str::trim)
@@ -167,7 +182,31 @@ pub fn parse_entry(text: &str) -> Result<(String, BTreeSet<String>), String> {
         .map(str::to_owned)
         .collect();
     if types.is_empty() {
-        return Err(format!("`{}` names no credential type", quote(text)));
+        return Err(TrustEntryError::NoType(quote(text)));
     }
     Ok((issuer.to_owned(), types))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_parse_or_say_why_not() {
+        let (issuer, types) =
+            parse_entry("did:web:hds.example=DataSpaceMembershipCredential, X").unwrap();
+        assert_eq!(issuer, "did:web:hds.example");
+        assert_eq!(types.len(), 2);
+        assert!(matches!(
+            parse_entry("did:web:hds.example"),
+            Err(TrustEntryError::NotAnEntry(_))
+        ));
+        let err = parse_entry("not a did=X").unwrap_err();
+        assert!(matches!(err, TrustEntryError::InvalidIssuer(_)));
+        assert!(std::error::Error::source(&err).is_some());
+        assert!(matches!(
+            parse_entry("did:web:hds.example= ,"),
+            Err(TrustEntryError::NoType(_))
+        ));
+    }
 }

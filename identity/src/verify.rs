@@ -39,8 +39,8 @@ impl Input {
         limits::check_input(text.as_bytes())?;
         let trimmed = text.trim();
         if trimmed.starts_with('{') || trimmed.starts_with('"') {
-            let value: Value = serde_json::from_str(trimmed)
-                .map_err(|e| VerifyError::Malformed(format!("JSON: {e}")))?;
+            let value: Value =
+                serde_json::from_str(trimmed).map_err(|e| VerifyError::Json(Arc::new(e)))?;
             return Ok(Input::from_value(value));
         }
         Ok(Input::Jwt(trimmed.to_owned()))
@@ -194,8 +194,8 @@ impl Verifier {
                 )?;
                 report.format = Some("vc+jwt".into());
                 let credential = decoded.payload.clone();
-                let structure = crate::credential::validate(&credential)
-                    .map_err(|e| VerifyError::Malformed(e.to_string()));
+                let structure =
+                    crate::credential::validate(&credential).map_err(VerifyError::Invalid);
                 if let Err(error) = structure {
                     report.fail("signature", error);
                     return None;
@@ -210,7 +210,7 @@ impl Verifier {
                 let info = report.record("format", proof)?;
                 report.format = Some(info.cryptosuite.clone());
                 if let Err(error) = crate::credential::validate(credential) {
-                    report.fail("signature", VerifyError::Malformed(error.to_string()));
+                    report.fail("signature", VerifyError::Invalid(error));
                     return None;
                 }
                 let result = self
@@ -299,9 +299,7 @@ impl Verifier {
             let list = self
                 .fetch_list(url, issuer_id(credential).unwrap_or_default(), purpose)
                 .await?;
-            let set = list
-                .get(index)
-                .map_err(|e| VerifyError::StatusUnavailable(e.to_string()))?;
+            let set = list.get(index)?;
             if set {
                 return Err(match purpose {
                     StatusPurpose::Revocation => VerifyError::Revoked {
@@ -329,7 +327,10 @@ impl Verifier {
             .status
             .as_ref()
             .ok_or_else(|| unavailable("no status source".into()))?;
-        let text = source.fetch(url).await.map_err(unavailable)?;
+        let text = source
+            .fetch(url)
+            .await
+            .map_err(|e| VerifyError::StatusFetch(Arc::new(e)))?;
         // The status list credential is verified like any credential, without status or trust.
         let plain = Verifier {
             status: None,
@@ -371,7 +372,7 @@ impl Verifier {
             .get("encodedList")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        StatusList::decode(encoded).map_err(|e| unavailable(e.to_string()))
+        Ok(StatusList::decode(encoded)?)
     }
 
     /// Verifies a presentation and every credential in it.
@@ -541,8 +542,7 @@ impl Verifier {
 }
 
 fn holder_of(presentation: &Value) -> Result<String, VerifyError> {
-    crate::credential::validate_presentation(presentation)
-        .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    crate::credential::validate_presentation(presentation).map_err(VerifyError::Invalid)?;
     presentation
         .get("holder")
         .and_then(Value::as_str)

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use symbolon_identity::status_list::{self, StaticStatusSource, StatusList, StatusPurpose};
+use symbolon_identity::status_list::{
+    self, StaticStatusSource, StatusFetchError, StatusList, StatusPurpose,
+};
 use symbolon_identity::{jose, Format, Identity, VerifyError};
 
 use crate::common::*;
@@ -137,8 +139,14 @@ async fn a_list_signed_by_someone_else_or_missing_fails_closed() {
     unsigned["credentialStatus"] = status_list::entry(SUSPENSION, StatusPurpose::Suspension, 7);
     let signed = issue(&authority, unsigned, Format::Jwt).await;
     let report = verifier.verify_credential(&input(&signed)).await;
-    assert!(matches!(
-        report.rejection(),
-        Some(VerifyError::StatusUnavailable(_))
-    ));
+    let rejection = report.rejection().unwrap();
+    assert!(
+        matches!(rejection, VerifyError::StatusFetch(e) if matches!(**e, StatusFetchError::NotFound(_))),
+        "{rejection:?}"
+    );
+    assert_eq!(rejection.code(), "status_unavailable");
+    assert!(
+        std::error::Error::source(rejection).is_some(),
+        "the cause is kept"
+    );
 }

@@ -1,33 +1,37 @@
 //! W3C test vectors (Data Integrity EdDSA cryptosuites, did:key).
 //!
-//! These tests need the project's `../shared/vectors` folder; they skip when it is absent.
+//! The vectors are vendored under `identity/tests/data/vectors/` (origin, version and licence of
+//! each file in `identity/tests/data/SOURCE.md`). A missing or unreadable file fails the test.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use symbolon_identity::data_integrity::verify_proof;
 use symbolon_identity::did::offline_public_key;
 use symbolon_identity::{Did, DidResolver, KeyAlgorithm, KeyPair, PublicKey};
 
-fn vectors() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/vectors is absent");
-        None
-    }
+/// The vendored vectors folder.
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vectors")
 }
 
-fn read(path: PathBuf) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+/// Reads a vendored vector, panicking (failing the test) when it is missing or not JSON.
+fn read(relative: &str) -> Value {
+    let path = vectors().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "test vector `{}` cannot be read ({e}); see identity/tests/data/SOURCE.md",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("test vector `{}` is not JSON: {e}", path.display()))
 }
 
 // Source: vc-di-eddsa TestVectors/eddsa-jcs-2022/signedJCS.json.
 #[tokio::test]
 async fn eddsa_jcs_2022_signed_vector_verifies() {
-    let Some(dir) = vectors() else { return };
-    let signed = read(dir.join("vc-di-eddsa/eddsa-jcs-2022/signedJCS.json"));
+    let signed = read("vc-di-eddsa/eddsa-jcs-2022/signedJCS.json");
     verify_proof(&signed, &DidResolver::offline())
         .await
         .unwrap();
@@ -41,8 +45,7 @@ async fn eddsa_jcs_2022_signed_vector_verifies() {
 // Source: vc-di-eddsa TestVectors/eddsa-rdfc-2022/signedDataInt.json.
 #[tokio::test]
 async fn eddsa_rdfc_2022_signed_vector_verifies() {
-    let Some(dir) = vectors() else { return };
-    let signed = read(dir.join("vc-di-eddsa/eddsa-rdfc-2022/signedDataInt.json"));
+    let signed = read("vc-di-eddsa/eddsa-rdfc-2022/signedDataInt.json");
     verify_proof(&signed, &DidResolver::offline())
         .await
         .unwrap();
@@ -56,8 +59,7 @@ async fn eddsa_rdfc_2022_signed_vector_verifies() {
 // Source: vc-di-eddsa TestVectors/keyPair.json: the key pair behind both signed vectors.
 #[test]
 fn vector_key_pair_gives_the_vector_did() {
-    let Some(dir) = vectors() else { return };
-    let pair = read(dir.join("vc-di-eddsa/keyPair.json"));
+    let pair = read("vc-di-eddsa/keyPair.json");
     let private = pair["privateKeyMultibase"].as_str().unwrap();
     let bytes = bs58::decode(&private[1..]).into_vec().unwrap();
     assert_eq!(&bytes[..2], &[0x80, 0x26], "ed25519-priv multicodec");
@@ -71,8 +73,7 @@ fn vector_key_pair_gives_the_vector_did() {
 // Source: did-key test-vectors/ed25519-x25519.json: seeds and their did:key.
 #[test]
 fn did_key_ed25519_vectors() {
-    let Some(dir) = vectors() else { return };
-    let vectors = read(dir.join("did-key/ed25519-x25519.json"));
+    let vectors = read("did-key/ed25519-x25519.json");
     let mut checked = 0;
     for (did, vector) in vectors.as_object().unwrap() {
         let Some(seed) = vector.get("seed").and_then(Value::as_str) else {
@@ -89,8 +90,7 @@ fn did_key_ed25519_vectors() {
 // Source: did-key test-vectors/nist-curves.json: P-256 JWKs and their did:key.
 #[test]
 fn did_key_p256_vectors() {
-    let Some(dir) = vectors() else { return };
-    let vectors = read(dir.join("did-key/nist-curves.json"));
+    let vectors = read("did-key/nist-curves.json");
     let mut checked = 0;
     for (did, vector) in vectors.as_object().unwrap() {
         if !did.starts_with("did:key:zDn") {
