@@ -15,31 +15,11 @@ use crate::merkle::{leaf_hash, Hash};
 /// Largest canonical entry accepted (1 MiB).
 pub const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 
-/// Well-known event types.
-pub mod types {
-    /// A credential was issued.
-    pub const CREDENTIAL_ISSUED: &str = "credential.issued";
-    /// A credential was revoked or suspended.
-    pub const CREDENTIAL_REVOKED: &str = "credential.revoked";
-    /// A presentation was checked.
-    pub const PRESENTATION_VERIFIED: &str = "presentation.verified";
-    /// A policy decision was made.
-    pub const POLICY_DECISION: &str = "policy.decision";
-    /// A contract negotiation changed state.
-    pub const NEGOTIATION_TRANSITION: &str = "negotiation.transition";
-    /// An authentication attempt failed.
-    pub const AUTH_FAILED: &str = "auth.failed";
-    /// A peer connector was authenticated.
-    pub const PEER_AUTHENTICATED: &str = "peer.authenticated";
-    /// A peer's signed tree head was witnessed (`details.head` holds its JWS).
-    pub const WITNESS_TREE_HEAD: &str = "witness.tree_head";
-}
-
 /// One audited event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditEvent {
-    /// What happened, e.g. `policy.decision` (see [`types`]).
+    /// What happened, e.g. `policy.decision` (see [`EventKind`](crate::EventKind)).
     #[serde(rename = "type")]
     pub kind: String,
     /// When, in RFC 3339.
@@ -107,8 +87,13 @@ impl AuditEvent {
     /// The event recording a peer's signed tree head: `actor` witnessed `head_jws`, the
     /// head of the log `peer_log_id`.
     pub fn witness(actor: &str, peer_log_id: &str, head_jws: &str) -> Self {
-        AuditEvent::new(types::WITNESS_TREE_HEAD, actor, peer_log_id, "ok")
-            .with_details(serde_json::json!({ "head": head_jws }))
+        AuditEvent::new(
+            crate::EventKind::WitnessTreeHead.as_str(),
+            actor,
+            peer_log_id,
+            "ok",
+        )
+        .with_details(serde_json::json!({ "head": head_jws }))
     }
 
     /// Checks the fields: a type, an RFC 3339 time, a DID actor.

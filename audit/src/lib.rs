@@ -13,7 +13,7 @@ pub mod store;
 pub mod verify;
 
 pub use bundle::{AuditBundle, BundleError, BUNDLE_FORMAT, MAX_BUNDLE_BYTES};
-pub use event::{types, AuditEvent, Entry, EventError};
+pub use event::{AuditEvent, Entry, EventError};
 pub use head::{HeadError, MalformedHead, SignedTreeHead, TreeHead};
 pub use kind::{EventKind, UnknownEventKind};
 pub use merkle::{verify_consistency, verify_inclusion, Hash, MerkleTree, ProofError};

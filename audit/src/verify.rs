@@ -20,8 +20,9 @@ use symbolon_identity::Did;
 
 use crate::bundle::{AuditBundle, BUNDLE_FORMAT};
 use crate::credentials::check_credentials;
-use crate::event::{canonical_value, types, Entry, GENESIS_PREV};
+use crate::event::{canonical_value, Entry, GENESIS_PREV};
 use crate::head::{HeadError, SignedTreeHead, TreeHead};
+use crate::kind::EventKind;
 use crate::merkle::MerkleTree;
 use crate::report::{BundleReport, Finding, FindingKind as K, PairReport};
 
@@ -429,7 +430,7 @@ fn check_witnessed(
     let mut matched = 0;
     for (position, entry) in lx.entries.iter().enumerate() {
         let Some(entry) = entry else { continue };
-        if entry.event.kind != types::WITNESS_TREE_HEAD {
+        if entry.event.kind != EventKind::WitnessTreeHead.as_str() {
             continue;
         }
         let Some(jws) = entry
