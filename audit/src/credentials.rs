@@ -160,14 +160,10 @@ fn expectations(input: &Input) -> Expectations {
             )
         }
     };
-    let text = |v: Option<Value>| match v {
-        Some(Value::String(s)) => s,
-        Some(Value::Array(items)) => items
-            .first()
-            .and_then(Value::as_str)
+    let text = |v: Option<Value>| {
+        symbolon_identity::json::first_str(v.as_ref())
             .unwrap_or_default()
-            .to_owned(),
-        _ => String::new(),
+            .to_owned()
     };
     Expectations {
         challenge: text(challenge),

@@ -314,11 +314,7 @@ fn check_typed_member(
     object: &Map<String, Value>,
     member: &str,
 ) -> Result<(), IssueError> {
-    let items: Vec<&Value> = match object.get(member) {
-        None => return Ok(()),
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(item) => vec![item],
-    };
+    let items = crate::json::one_or_many(object.get(member));
     for (i, item) in items.iter().enumerate() {
         let has_type = item
             .as_object()
@@ -438,18 +434,10 @@ pub fn issuer_id(credential: &Value) -> Option<&str> {
 
 /// The subject ids (one per subject that has one).
 pub fn subject_ids(credential: &Value) -> Vec<&str> {
-    match credential.get("credentialSubject") {
-        Some(Value::Object(subject)) => subject
-            .get("id")
-            .and_then(Value::as_str)
-            .into_iter()
-            .collect(),
-        Some(Value::Array(subjects)) => subjects
-            .iter()
-            .filter_map(|s| s.get("id").and_then(Value::as_str))
-            .collect(),
-        _ => Vec::new(),
-    }
+    crate::json::one_or_many(credential.get("credentialSubject"))
+        .into_iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str))
+        .collect()
 }
 
 #[cfg(test)]

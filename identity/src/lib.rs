@@ -10,6 +10,7 @@ pub mod did;
 pub mod error;
 pub mod issue;
 pub mod jose;
+pub mod json;
 pub mod keys;
 pub mod keystore;
 pub mod limits;

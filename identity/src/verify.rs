@@ -270,10 +270,7 @@ impl Verifier {
     }
 
     async fn check_status(&self, credential: &Value, status: &Value) -> Result<(), VerifyError> {
-        let entries: Vec<&Value> = match status {
-            Value::Array(entries) => entries.iter().collect(),
-            entry => vec![entry],
-        };
+        let entries = crate::json::one_or_many(Some(status));
         for entry in entries {
             if entry.get("type").and_then(Value::as_str) != Some("BitstringStatusListEntry") {
                 return Err(VerifyError::StatusUnavailable(
@@ -428,11 +425,11 @@ impl Verifier {
             (Some(_), false) => report.skip("replay", "the challenge did not match"),
             (None, _) => report.skip("replay", "this verifier keeps no nonces"),
         }
-        let credentials: Vec<Value> = match presentation.get("verifiableCredential") {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items.clone(),
-            Some(item) => vec![item.clone()],
-        };
+        let credentials: Vec<Value> =
+            crate::json::one_or_many(presentation.get("verifiableCredential"))
+                .into_iter()
+                .cloned()
+                .collect();
         let mut binding = Ok(());
         let mut all_verified = true;
         for item in credentials {

@@ -79,15 +79,11 @@ pub(crate) fn request_attributes(holder: &str, report: &Report) -> Map<String, V
 }
 
 fn first_subject(document: &Value) -> Map<String, Value> {
-    match document.get("credentialSubject") {
-        Some(Value::Object(subject)) => subject.clone(),
-        Some(Value::Array(subjects)) => subjects
-            .first()
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-        _ => Map::new(),
-    }
+    symbolon_identity::json::one_or_many(document.get("credentialSubject"))
+        .first()
+        .and_then(|subject| subject.as_object())
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn copy(into: &mut Map<String, Value>, name: &str, value: Option<Value>) {

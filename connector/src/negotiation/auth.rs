@@ -199,11 +199,11 @@ pub async fn authenticate(
     if text("sub")? != issuer {
         return Err(AuthError::IssuerSubjectMismatch);
     }
-    let audience_ok = match claims.get("aud") {
-        Some(Value::String(aud)) => aud == own_did,
-        Some(Value::Array(auds)) => auds.iter().any(|a| a == own_did),
-        _ => return Err(AuthError::Malformed("claim `aud` is missing".into())),
-    };
+    let audiences = symbolon_identity::json::one_or_many(claims.get("aud"));
+    if audiences.is_empty() {
+        return Err(AuthError::Malformed("claim `aud` is missing".into()));
+    }
+    let audience_ok = audiences.iter().any(|a| *a == own_did);
     if !audience_ok {
         let shown = claims.get("aud").map(Value::to_string).unwrap_or_default();
         return Err(AuthError::WrongAudience(shown.chars().take(200).collect()));

@@ -60,68 +60,42 @@ async fn management_calls_without_the_admin_token_are_refused() {
     assert_eq!(response.status(), 200);
 }
 
+/// The status and `message` the admin (bearer `$token`) gets for `$request` from `$app`.
+macro_rules! answer {
+    ($app:expr, $request:expr, $token:expr) => {{
+        let request = $request
+            .insert_header((header::AUTHORIZATION, format!("Bearer {}", $token)))
+            .to_request();
+        let response = test::call_service($app, request).await;
+        let status = response.status().as_u16();
+        let body: Value = serde_json::from_slice(&test::read_body(response).await).unwrap();
+        (
+            status,
+            body["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    }};
+}
+
 #[actix_web::test]
 async fn malformed_bodies_and_unknown_ids_get_clear_errors() {
     let (parts, token, _tmp) = parts();
     let app = test::init_service(App::new().configure(api::configure(parts))).await;
-    let admin = (header::AUTHORIZATION, format!("Bearer {token}"));
-    let response = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri("/api/v1/offers")
-            .insert_header(admin.clone())
-            .set_payload("{\"id\": ")
-            .to_request(),
-    )
-    .await;
-    assert_eq!(response.status(), 400);
-    let body: Value = test::read_body_json(response).await;
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("malformed JSON"),
-        "{body}"
-    );
-
-    let response = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri("/api/v1/offers")
-            .insert_header(admin.clone())
-            .set_json(json!({"id": "x", "title": 7, "policy": ""}))
-            .to_request(),
-    )
-    .await;
-    assert_eq!(response.status(), 400);
-    let body: Value = test::read_body_json(response).await;
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("field `title`"),
-        "{body}"
-    );
-
-    let response = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/api/v1/offers/nothing-here")
-            .insert_header(admin.clone())
-            .to_request(),
-    )
-    .await;
-    assert_eq!(response.status(), 404);
-
-    let response = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/api/v1/events?from=5&to=2")
-            .insert_header(admin)
-            .to_request(),
-    )
-    .await;
-    assert_eq!(response.status(), 400);
+    let offers = || test::TestRequest::post().uri("/api/v1/offers");
+    let (status, message) = answer!(&app, offers().set_payload("{\"id\": "), &token);
+    assert_eq!(status, 400);
+    assert!(message.starts_with("malformed JSON"), "{message}");
+    let wrong_type = json!({"id": "x", "title": 7, "policy": ""});
+    let (status, message) = answer!(&app, offers().set_json(wrong_type), &token);
+    assert_eq!(status, 400);
+    assert!(message.starts_with("field `title`"), "{message}");
+    let unknown = test::TestRequest::get().uri("/api/v1/offers/nothing-here");
+    let (status, message) = answer!(&app, unknown, &token);
+    assert_eq!(status, 404);
+    assert_eq!(message, "no offer `nothing-here`");
+    let backwards = test::TestRequest::get().uri("/api/v1/events?from=5&to=2");
+    let (status, message) = answer!(&app, backwards, &token);
+    assert_eq!(status, 400);
+    assert!(message.contains("`from` (5)"), "{message}");
 }
 
 #[actix_web::test]
