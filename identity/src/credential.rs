@@ -409,18 +409,11 @@ fn validate_symbolon_subject(
 
 /// The credential's types other than `VerifiableCredential`.
 pub fn specific_types(credential: &Value) -> Vec<String> {
-    match credential.get("type") {
-        Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(types)) => types
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    }
-    .into_iter()
-    .filter(|t| t != "VerifiableCredential")
-    .collect()
+    crate::json::strings(credential.get("type"))
+        .into_iter()
+        .filter(|t| *t != "VerifiableCredential")
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The issuer's id.

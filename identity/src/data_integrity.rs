@@ -172,11 +172,7 @@ pub fn proof_info(document: &Value) -> Result<ProofInfo, VerifyError> {
             &cryptosuite,
         )));
     }
-    let domain = match proof.get("domain") {
-        Some(Value::String(d)) => Some(d.clone()),
-        Some(Value::Array(ds)) => ds.first().and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    };
+    let domain = crate::json::first_str(proof.get("domain")).map(str::to_owned);
     Ok(ProofInfo {
         verification_method: text("verificationMethod").ok_or_else(|| {
             VerifyError::Malformed("the proof has no `verificationMethod`".into())

@@ -12,6 +12,15 @@ pub fn one_or_many(member: Option<&Value>) -> Vec<&Value> {
     }
 }
 
+/// The string values of a member that may be one string or an array of them (other values
+/// are skipped).
+pub fn strings(member: Option<&Value>) -> Vec<&str> {
+    one_or_many(member)
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// The first of [`one_or_many`]'s values, as a string.
 pub fn first_str(member: Option<&Value>) -> Option<&str> {
     one_or_many(member)
@@ -35,5 +44,10 @@ mod tests {
         assert_eq!(first_str(many.get("aud")), Some("did:key:z1"));
         assert!(one_or_many(one.get("missing")).is_empty());
         assert!(one_or_many(Some(&Value::Null)).is_empty());
+        let types = json!({"type": ["VerifiableCredential", 7, "Membership"]});
+        assert_eq!(
+            strings(types.get("type")),
+            ["VerifiableCredential", "Membership"]
+        );
     }
 }

@@ -496,15 +496,10 @@ impl Verifier {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                let audience = match presentation.get("aud") {
-                    Some(Value::String(a)) => vec![a.clone()],
-                    Some(Value::Array(a)) => a
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect(),
-                    _ => Vec::new(),
-                };
+                let audience: Vec<String> = crate::json::strings(presentation.get("aud"))
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
                 let expires = presentation
                     .get("exp")
                     .and_then(Value::as_i64)
