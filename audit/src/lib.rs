@@ -7,6 +7,7 @@ pub mod event;
 pub mod head;
 pub mod kind;
 pub mod merkle;
+pub mod proof;
 pub mod report;
 mod segment;
 pub mod store;

@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use symbolon_identity::did::offline_document;
 use symbolon_identity::{Did, KeyPair};
@@ -22,6 +21,8 @@ use crate::event::{AuditEvent, Entry, EventError, GENESIS_PREV, MAX_ENTRY_BYTES}
 use crate::head::{HeadError, SignedTreeHead, TreeHead};
 use crate::merkle::{leaf_hash, Hash, MerkleTree, ProofError};
 use crate::segment;
+
+pub use crate::proof::{ConsistencyProof, InclusionProof};
 
 const ENTRY_PREFIX: u8 = b'e';
 
@@ -79,89 +80,6 @@ pub enum StoreError {
     /// Another thread panicked while holding the log.
     #[error("the audit log is unusable after a panic in another thread")]
     Poisoned,
-}
-
-/// An inclusion proof against a tree size.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InclusionProof {
-    /// The entry's index.
-    pub index: u64,
-    /// The tree size the proof is for.
-    pub tree_size: u64,
-    /// The entry's leaf hash.
-    #[serde(with = "hex::serde")]
-    pub leaf_hash: Hash,
-    /// The root at `tree_size`.
-    #[serde(with = "hex::serde")]
-    pub root_hash: Hash,
-    /// The audit path (hex hashes).
-    #[serde(with = "hash_list")]
-    pub path: Vec<Hash>,
-}
-
-impl InclusionProof {
-    /// Verifies the proof against its own root (compare that root with a signed head).
-    pub fn verify(&self) -> Result<(), ProofError> {
-        crate::merkle::verify_inclusion(
-            &self.leaf_hash,
-            self.index,
-            self.tree_size,
-            &self.path,
-            &self.root_hash,
-        )
-    }
-}
-
-/// A consistency proof between two tree sizes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsistencyProof {
-    /// The old size.
-    pub old_size: u64,
-    /// The new size.
-    pub new_size: u64,
-    /// The root at the old size.
-    #[serde(with = "hex::serde")]
-    pub old_root: Hash,
-    /// The root at the new size.
-    #[serde(with = "hex::serde")]
-    pub new_root: Hash,
-    /// The proof (hex hashes).
-    #[serde(with = "hash_list")]
-    pub path: Vec<Hash>,
-}
-
-impl ConsistencyProof {
-    /// Verifies the proof between its own roots.
-    pub fn verify(&self) -> Result<(), ProofError> {
-        crate::merkle::verify_consistency(
-            self.old_size,
-            self.new_size,
-            &self.old_root,
-            &self.new_root,
-            &self.path,
-        )
-    }
-}
-
-mod hash_list {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    use crate::merkle::Hash;
-
-    pub fn serialize<S: Serializer>(list: &[Hash], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(list.iter().map(hex::encode))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
-        let texts = Vec::<String>::deserialize(d)?;
-        texts
-            .iter()
-            .map(|t| {
-                crate::event::decode_hash(t)
-                    .ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
-            })
-            .collect()
-    }
 }
 
 struct State {

@@ -1,0 +1,167 @@
+//! Opening shared values: secure aggregation (`open_sum`), opening to everyone, and opening to
+//! chosen recipients only.
+
+use super::*;
+
+impl<T: Transport> Party<T> {
+    /// Secure aggregation: every party contributes a vector of the same
+    /// length and every party learns only the element-wise sum, in two
+    /// pipelined passes (2⌈len / 65536⌉ rounds, none of which waits for an
+    /// answer to the previous one).
+    ///
+    /// Party 0 (the *king*) collects: every other party sends it its vector
+    /// plus a pairwise mask, where each pair of non-king parties {i, j}
+    /// shares one pseudorandom mask that i adds and j subtracts (expanded
+    /// from their pair key), so the masks cancel in the sum. The king adds
+    /// its own vector and sends the sum to everyone. The masked vectors of
+    /// any two honest non-king parties are uniformly random to anyone who
+    /// lacks their pair key, so a coalition of at most n − 2 parties
+    /// (so at least t) learns nothing but the sum; without the king a
+    /// coalition sees only the sum. Bytes: 2(n − 1) vectors instead of the
+    /// n(n − 1) of an all-to-all exchange, and each non-king party expands
+    /// n − 2 masks. Use it when the sum itself is the output; use
+    /// [`Party::input_sum`] when the sum must stay secret for further
+    /// computation.
+    pub fn open_sum(&mut self, values: &[Fp]) -> Result<Vec<Fp>> {
+        const KING: usize = 0;
+        let len = values.len();
+        // Pipelined in pieces: the parties send every piece without waiting
+        // (one round each), the king sums each as it arrives and sends the
+        // sums back the same way. Small messages let the allocator reuse
+        // buffers and let the king work while the others are still masking.
+        let pieces = len.div_ceil(SUM_PIECE).max(1);
+        let range = |k: usize| k * SUM_PIECE..((k + 1) * SUM_PIECE).min(len);
+        let round = self.chan.round();
+        let me = self.me;
+        if me == KING {
+            let from: Vec<usize> = (1..self.n).collect();
+            let mut sum = values.to_vec();
+            for k in 0..pieces {
+                let r = range(k);
+                let part = sum.get_mut(r.clone()).unwrap_or(&mut []);
+                for m in &self.chan.exchange(Vec::new(), &from)? {
+                    accumulate(m.payload(), r.len(), m.peer, Fp::ONE, part)?;
+                }
+            }
+            for k in 0..pieces {
+                self.chan
+                    .broadcast_elements(sum.get(range(k)).unwrap_or(&[]), &[])?;
+            }
+            return Ok(sum);
+        }
+        let mut streams = Vec::new();
+        for j in (1..self.n).filter(|&j| j != me) {
+            // One mask per unordered pair: the lower index's stream, added
+            // by the lower index and subtracted by the higher.
+            let key = if me < j {
+                self.out_key(j)?
+            } else {
+                self.in_key(j)?
+            };
+            streams.push((me < j, key.stream(round)));
+        }
+        let mut masked: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        let mut mask: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        for k in 0..pieces {
+            let part = values.get(range(k)).unwrap_or(&[]);
+            let mut msg = self
+                .chan
+                .message_with_capacity(KING, part.len() * ELEMENT_BYTES);
+            for piece in part.chunks(CHUNK) {
+                let k = piece.len();
+                let out = masked.get_mut(..k).unwrap_or(&mut []);
+                copy_into(out, piece);
+                for (add, st) in &mut streams {
+                    let r = mask.get_mut(..k).unwrap_or(&mut []);
+                    st.fill(r);
+                    if *add {
+                        for (o, &x) in out.iter_mut().zip(r.iter()) {
+                            *o += x;
+                        }
+                    } else {
+                        for (o, &x) in out.iter_mut().zip(r.iter()) {
+                            *o -= x;
+                        }
+                    }
+                }
+                push_elements(&mut msg, out);
+            }
+            self.chan.exchange(vec![(KING, msg)], &[])?;
+        }
+        let mut sum = vec![Fp::ZERO; len];
+        for k in 0..pieces {
+            let r = range(k);
+            let inc = self.chan.exchange(Vec::new(), &[KING])?;
+            let first = inc.first().ok_or(MpcError::Unlucky("no message"))?;
+            check_payload(first.payload(), r.len(), KING)?;
+            decode_into(first.payload(), KING, sum.get_mut(r).unwrap_or(&mut []))?;
+        }
+        Ok(sum)
+    }
+
+    /// Opens a shared vector to every party, checking that all `n` shares
+    /// of each element lie on one polynomial of degree t.
+    pub fn open(&mut self, x: &SecretVec) -> Result<Vec<Fp>> {
+        let peers: Vec<usize> = (0..self.n).filter(|&j| j != self.me).collect();
+        let inc = self.chan.broadcast_elements(x.shares(), &peers)?;
+        self.reconstruct_from(x, &inc)
+    }
+
+    /// Reconstructs from our shares of `x` and one message from every peer,
+    /// decoding and checking each peer's shares piece by piece.
+    fn reconstruct_from(&self, x: &SecretVec, inc: &[Incoming]) -> Result<Vec<Fp>> {
+        let len = x.len();
+        let mut payloads: Vec<Option<&[u8]>> = vec![None; self.n];
+        for m in inc {
+            check_payload(m.payload(), len, m.peer)?;
+            if let Some(slot) = payloads.get_mut(m.peer) {
+                *slot = Some(m.payload());
+            }
+        }
+        let me = self.me;
+        reconstruct_with(self.n, self.t, len, |k, at, out| {
+            if k == me {
+                copy_into(out, x.shares().get(at..at + out.len()).unwrap_or(&[]));
+                return Ok(());
+            }
+            let bytes = payloads
+                .get(k)
+                .copied()
+                .flatten()
+                .and_then(|p| p.get(at * ELEMENT_BYTES..(at + out.len()) * ELEMENT_BYTES))
+                .ok_or(MpcError::WrongLength {
+                    peer: k,
+                    expected: len,
+                    got: 0,
+                })?;
+            decode_into(bytes, k, out)
+        })
+    }
+
+    /// Opens a shared vector to `recipients` only; they get `Some(values)`,
+    /// the others `None`.
+    pub fn open_to(&mut self, x: &SecretVec, recipients: &[usize]) -> Result<Option<Vec<Fp>>> {
+        let me = self.me;
+        let out = recipients
+            .iter()
+            .copied()
+            .filter(|&r| r != me && r < self.n)
+            .map(|r| {
+                let mut m = self.chan.message_with_capacity(r, x.len() * ELEMENT_BYTES);
+                push_elements(&mut m, x.shares());
+                (r, m)
+            })
+            .collect();
+        let receiving = recipients.contains(&me);
+        let from: Vec<usize> = if receiving {
+            (0..self.n).filter(|&j| j != me).collect()
+        } else {
+            Vec::new()
+        };
+        let inc = self.chan.exchange(out, &from)?;
+        if !receiving {
+            return Ok(None);
+        }
+        self.reconstruct_from(x, &inc).map(Some)
+    }
+}
