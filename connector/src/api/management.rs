@@ -15,7 +15,7 @@ use symbolon_identity::Input;
 use super::admin::Admin;
 use super::error::ApiError;
 use super::limits::json_body;
-use crate::catalog::{CompiledOffer, PolicyError};
+use crate::catalog::PolicyError;
 use crate::context::Connector;
 use crate::domain::{now, HeldCredential, Offer, OfferKind};
 
@@ -145,7 +145,8 @@ async fn create_offer(
         policy: new.policy,
         created: now(),
     };
-    match CompiledOffer::compile(&offer, &schema) {
+    // Compiled once here, kept for the catalog and the decisions that follow.
+    match connector.offers().compiled(&offer) {
         Ok(_) => {}
         Err(PolicyError::Check { offer, diagnostics }) => {
             return Err(ApiError::Rejected {
