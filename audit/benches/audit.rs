@@ -29,13 +29,12 @@ fn event(did: &Did, i: u64) -> AuditEvent {
 }
 
 /// A log on disk (not tmpfs), so flushes are real.
-fn open_log() -> (tempfile::TempDir, sled::Db, Arc<DurableLog>) {
+fn open_log() -> (tempfile::TempDir, Arc<DurableLog>) {
     let base = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     std::fs::create_dir_all(&base).unwrap();
     let dir = tempfile::tempdir_in(base).unwrap();
-    let db = sled::open(dir.path()).unwrap();
-    let log = Arc::new(DurableLog::open(db.open_tree("audit").unwrap()).unwrap());
-    (dir, db, log)
+    let log = Arc::new(DurableLog::open(&dir.path().join("audit.sqlite")).unwrap());
+    (dir, log)
 }
 
 fn appends(c: &mut Criterion) {
@@ -45,7 +44,7 @@ fn appends(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(3));
     group.warm_up_time(Duration::from_millis(500));
 
-    let (_dir, _db, log) = open_log();
+    let (_dir, log) = open_log();
     let batch: Vec<AuditEvent> = (0..1000).map(|i| event(&did, i)).collect();
     group.throughput(Throughput::Elements(batch.len() as u64));
     group.bench_function("durable batch of 1000", |b| {
@@ -53,7 +52,7 @@ fn appends(c: &mut Criterion) {
     });
 
     group.throughput(Throughput::Elements(1));
-    let (_dir1, _db1, log1) = open_log();
+    let (_dir1, log1) = open_log();
     let mut i = 0;
     group.bench_function("durable, 1 writer", |b| {
         b.iter(|| {
@@ -65,7 +64,7 @@ fn appends(c: &mut Criterion) {
     const WRITERS: u64 = 64;
     const PER_WRITER: u64 = 16;
     group.throughput(Throughput::Elements(WRITERS * PER_WRITER));
-    let (_dir64, _db64, log64) = open_log();
+    let (_dir64, log64) = open_log();
     group.bench_function("durable, 64 writers", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();

@@ -1,4 +1,4 @@
-//! The stored form of a run of consecutive entries: one `sled` value per append.
+//! The stored form of a run of consecutive entries: one row per append.
 //!
 //! A segment is the byte `0x01` followed, for each entry, by its length as a little-endian
 //! `u32` and its canonical bytes. A value that starts with `{` is a single entry stored whole,

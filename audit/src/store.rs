@@ -1,17 +1,17 @@
-//! The durable log: entries and signed heads in a `sled` tree, with group commit.
+//! The durable log: entries and signed heads in the [journal](crate::journal)'s SQLite
+//! database, appended by group commit.
 //!
-//! Keys are `e` + the big-endian index of a segment's first entry and `h` + the big-endian
-//! tree size (the signed head's JWS). A segment holds the canonical entries of one append (a
-//! batch is cut into segments of at most [`SEGMENT_ENTRIES`]), so a batch costs one `sled`
-//! write, not one per entry. An append returns only after
-//! `sled` has flushed it to disk.
-//! Concurrent appenders share flushes: whoever finds no flush running becomes the leader,
-//! flushes everything appended so far and wakes the others (a Mutex and a Condvar); while it
-//! flushes, the next group gathers.
+//! Table `audit_segments` holds, under the index of its first entry, a segment: the canonical
+//! entries of one append (a batch is cut into segments of at most [`SEGMENT_ENTRIES`]), so a
+//! batch costs one row, not one per entry. Table `audit_heads` holds each signed head's JWS
+//! under its tree size. An append returns once its group is committed (fsynced). The Merkle
+//! tree of the committed entries is kept in memory, rebuilt and checked at open.
 
 use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 use symbolon_identity::did::offline_document;
 use symbolon_identity::{Did, KeyPair};
@@ -19,26 +19,39 @@ use symbolon_identity::{Did, KeyPair};
 use crate::bundle::{AuditBundle, BUNDLE_FORMAT};
 use crate::event::{AuditEvent, Entry, EventError, GENESIS_PREV, MAX_ENTRY_BYTES};
 use crate::head::{HeadError, SignedTreeHead, TreeHead};
+use crate::journal::Journal;
 use crate::merkle::{leaf_hash, Hash, MerkleTree, ProofError};
 use crate::segment;
 
+pub use crate::journal::WriteTx;
 pub use crate::proof::{ConsistencyProof, InclusionProof};
-
-const ENTRY_PREFIX: u8 = b'e';
 
 /// Most entries one stored segment holds.
 pub const SEGMENT_ENTRIES: usize = 1024;
-const HEAD_PREFIX: u8 = b'h';
 
 /// Most entries one [`DurableLog::entries`] call returns.
 pub const MAX_ENTRIES_PER_READ: u64 = 100_000;
 
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS audit_segments (start INTEGER PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS audit_heads (size INTEGER PRIMARY KEY, jws TEXT NOT NULL);
+";
+
 /// Why a log operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The store failed.
+    /// The database failed.
     #[error("the audit store failed: {0}")]
-    Storage(#[from] sled::Error),
+    Storage(#[from] rusqlite::Error),
+    /// A group commit failed; nothing of the group was written.
+    #[error("the store could not commit: {0}")]
+    Commit(Arc<rusqlite::Error>),
+    /// The store's writer has stopped (the store is closing).
+    #[error("the store is closed")]
+    Stopped,
+    /// The writer thread could not be started.
+    #[error("the store's writer thread could not start: {0}")]
+    Thread(std::io::Error),
     /// The event was refused.
     #[error(transparent)]
     Event(#[from] EventError),
@@ -82,19 +95,11 @@ pub enum StoreError {
     Poisoned,
 }
 
-struct State {
-    merkle: MerkleTree,
-    // INVARIANT: entries 0..durable are flushed to disk.
-    durable: u64,
-    flushing: bool,
-    latest_head: Option<SignedTreeHead>,
-}
-
-/// The durable audit log over a `sled` tree.
+/// The durable audit log, in a SQLite database it shares with the application's tables.
 pub struct DurableLog {
-    tree: sled::Tree,
-    state: Mutex<State>,
-    flushed: Condvar,
+    journal: Journal,
+    merkle: Arc<Mutex<MerkleTree>>,
+    latest_head: Mutex<Option<SignedTreeHead>>,
 }
 
 impl std::fmt::Debug for DurableLog {
@@ -105,25 +110,12 @@ impl std::fmt::Debug for DurableLog {
     }
 }
 
-fn entry_key(index: u64) -> [u8; 9] {
-    let mut key = [ENTRY_PREFIX; 9];
-    if let Some(rest) = key.get_mut(1..) {
-        rest.copy_from_slice(&index.to_be_bytes());
-    }
-    key
-}
-
-fn head_key(size: u64) -> [u8; 9] {
-    let mut key = [HEAD_PREFIX; 9];
-    if let Some(rest) = key.get_mut(1..) {
-        rest.copy_from_slice(&size.to_be_bytes());
-    }
-    key
-}
-
-fn key_index(key: &[u8]) -> Option<u64> {
-    let bytes: [u8; 8] = key.get(1..9)?.try_into().ok()?;
-    Some(u64::from_be_bytes(bytes))
+/// A stored index (SQLite integers are signed).
+fn sql_index(index: u64) -> Result<i64, StoreError> {
+    i64::try_from(index).map_err(|_| StoreError::Corrupt {
+        index,
+        reason: "the index is beyond what the store can hold".into(),
+    })
 }
 
 /// The canonical entry for an event already in canonical form: RFC 8785 orders the members
@@ -149,78 +141,67 @@ fn canonical_event(event: &AuditEvent) -> Result<Vec<u8>, EventError> {
 }
 
 impl DurableLog {
-    /// Opens the log stored in `tree` (e.g. `db.open_tree("audit")`): rebuilds the Merkle tree
-    /// from the entries, checks the hash chain and that the latest signed head matches.
-    pub fn open(tree: sled::Tree) -> Result<DurableLog, StoreError> {
-        let mut merkle = MerkleTree::new();
-        let mut prev = GENESIS_PREV;
-        for item in tree.scan_prefix([ENTRY_PREFIX]) {
-            let (key, value) = item?;
-            let start = merkle.len();
-            if key_index(&key) != Some(start) {
-                return Err(StoreError::Corrupt {
-                    index: start,
-                    reason: format!(
-                        "the next stored key is {:?}, not entry {start}",
-                        key_index(&key)
-                    ),
-                });
-            }
-            for bytes in segment::decode(&value, start)? {
-                let expected = merkle.len();
-                let entry: Entry =
-                    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-                        index: expected,
-                        reason: format!("not an entry: {e}"),
-                    })?;
-                if entry.index != expected || entry.prev_hash() != Some(prev) {
-                    return Err(StoreError::Corrupt {
-                        index: expected,
-                        reason: "its index or hash chain is wrong".into(),
-                    });
-                }
-                prev = leaf_hash(bytes);
-                merkle.push_hash(prev);
-            }
-        }
-        let mut latest_head = None;
-        if let Some(item) = tree.scan_prefix([HEAD_PREFIX]).next_back() {
-            let (_, value) = item?;
-            let text = String::from_utf8_lossy(&value);
-            let signed = SignedTreeHead::decode(&text)?;
-            let size = signed.head.tree_size;
-            let root = merkle.root_at(size).map_err(|e| StoreError::HeadMismatch {
-                size,
-                reason: e.to_string(),
-            })?;
-            if root != signed.head.root_hash {
-                return Err(StoreError::HeadMismatch {
-                    size,
-                    reason: "the recomputed root differs from the signed root".into(),
-                });
-            }
-            latest_head = Some(signed);
-        }
-        let durable = merkle.len();
+    /// Opens (creating if needed) the log in the SQLite database at `path`: rebuilds the
+    /// Merkle tree from the entries, checks the hash chain and that the latest signed head
+    /// matches.
+    pub fn open(path: &Path) -> Result<DurableLog, StoreError> {
+        Self::open_with(path, |_| Ok(()))
+    }
+
+    /// Like [`open`](Self::open), and first runs `setup` on the database (to create the
+    /// application's own tables, say).
+    pub fn open_with(
+        path: &Path,
+        setup: impl FnOnce(&Connection) -> Result<(), StoreError>,
+    ) -> Result<DurableLog, StoreError> {
+        let merkle = Arc::new(Mutex::new(MerkleTree::new()));
+        let journal = Journal::open(
+            path,
+            |conn| {
+                conn.execute_batch(SCHEMA)?;
+                setup(conn)
+            },
+            merkle.clone(),
+        )?;
+        let (tree, latest_head) = journal.read(rebuild)?;
+        *merkle.lock().map_err(|_| StoreError::Poisoned)? = tree;
         Ok(DurableLog {
-            tree,
-            state: Mutex::new(State {
-                merkle,
-                durable,
-                flushing: false,
-                latest_head,
-            }),
-            flushed: Condvar::new(),
+            journal,
+            merkle,
+            latest_head: Mutex::new(latest_head),
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, State>, StoreError> {
-        self.state.lock().map_err(|_| StoreError::Poisoned)
+    fn merkle(&self) -> Result<MutexGuard<'_, MerkleTree>, StoreError> {
+        self.merkle.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Runs `work` in the next group commit (one transaction with whatever else is waiting)
+    /// and returns its result once it is on disk. `work` may append audit entries
+    /// ([`WriteTx::append`]) and write the application's tables ([`WriteTx::sql`]): all of it
+    /// is committed, or none (an error rolls back this job's writes only). Blocks.
+    pub fn write<T, E>(
+        &self,
+        work: impl FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.journal.write(work)
+    }
+
+    /// Runs `read` on a connection that sees the last commit. Blocks.
+    pub fn read<T, E>(&self, read: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.journal.read(read)
     }
 
     /// The number of entries appended.
     pub fn len(&self) -> u64 {
-        self.state.lock().map_or(0, |s| s.merkle.len())
+        self.merkle.lock().map_or(0, |tree| tree.len())
     }
 
     /// True when nothing has been appended.
@@ -230,82 +211,14 @@ impl DurableLog {
 
     /// Appends an event; returns its index once it is on disk.
     pub fn append(&self, event: &AuditEvent) -> Result<u64, StoreError> {
-        let event_jcs = canonical_event(event)?;
-        let mut state = self.lock()?;
-        let index = state.merkle.len();
-        let prev = state
-            .merkle
-            .leaf(index.wrapping_sub(1))
-            .unwrap_or(GENESIS_PREV);
-        let bytes = encode_entry(&event_jcs, index, &prev)?;
-        let hash = leaf_hash(&bytes);
-        self.tree
-            .insert(entry_key(index), segment::encode(&[bytes]))?;
-        state.merkle.push_hash(hash);
-        self.wait_durable(state, index + 1)?;
-        Ok(index)
+        let event = event.clone();
+        self.write(move |tx| tx.append(&event))
     }
 
     /// Appends events in one write; returns the index of the first once all are on disk.
     pub fn append_batch(&self, events: &[AuditEvent]) -> Result<u64, StoreError> {
-        let encoded: Vec<Vec<u8>> = events
-            .iter()
-            .map(canonical_event)
-            .collect::<Result<_, _>>()?;
-        let mut state = self.lock()?;
-        let first = state.merkle.len();
-        let mut prev = state
-            .merkle
-            .leaf(first.wrapping_sub(1))
-            .unwrap_or(GENESIS_PREV);
-        let mut batch = sled::Batch::default();
-        let mut hashes = Vec::with_capacity(encoded.len());
-        for (chunk_no, chunk) in encoded.chunks(SEGMENT_ENTRIES).enumerate() {
-            let start = first + (chunk_no * SEGMENT_ENTRIES) as u64;
-            let mut entries = Vec::with_capacity(chunk.len());
-            for (offset, event_jcs) in chunk.iter().enumerate() {
-                let bytes = encode_entry(event_jcs, start + offset as u64, &prev)?;
-                prev = leaf_hash(&bytes);
-                hashes.push(prev);
-                entries.push(bytes);
-            }
-            batch.insert(&entry_key(start), segment::encode(&entries));
-        }
-        self.tree.apply_batch(batch)?;
-        for hash in hashes {
-            state.merkle.push_hash(hash);
-        }
-        let end = state.merkle.len();
-        self.wait_durable(state, end)?;
-        Ok(first)
-    }
-
-    /// Waits until entries `0..target` are on disk, flushing as the leader when no flush runs.
-    fn wait_durable<'a>(
-        &'a self,
-        mut state: MutexGuard<'a, State>,
-        target: u64,
-    ) -> Result<(), StoreError> {
-        loop {
-            if state.durable >= target {
-                return Ok(());
-            }
-            if state.flushing {
-                state = self.flushed.wait(state).map_err(|_| StoreError::Poisoned)?;
-                continue;
-            }
-            state.flushing = true;
-            let upto = state.merkle.len();
-            drop(state);
-            let result = self.tree.flush();
-            state = self.lock()?;
-            state.flushing = false;
-            if result.is_ok() {
-                state.durable = state.durable.max(upto);
-            }
-            self.flushed.notify_all();
-            result?;
-        }
+        let events = events.to_vec();
+        self.write(move |tx| tx.append_batch(&events))
     }
 
     /// Signs and stores a head over everything appended, with `key`, for the did:key or
@@ -321,40 +234,42 @@ impl DurableLog {
         log_id: &str,
         kid: &str,
     ) -> Result<SignedTreeHead, StoreError> {
-        let state = self.lock()?;
-        let len = state.merkle.len();
-        self.wait_durable(state, len)?;
-        let state = self.lock()?;
-        let size = state.durable.min(state.merkle.len());
-        let root = state.merkle.root_at(size)?;
-        drop(state);
+        let (size, root) = {
+            let tree = self.merkle()?;
+            (tree.len(), tree.root())
+        };
         let signed = TreeHead::new(log_id, size, root).sign(key, kid)?;
-        self.tree.insert(head_key(size), signed.jws.as_bytes())?;
-        self.tree.flush()?;
-        let mut state = self.lock()?;
-        if state
-            .latest_head
-            .as_ref()
-            .is_none_or(|h| h.head.tree_size <= size)
-        {
-            state.latest_head = Some(signed.clone());
+        let (jws, row) = (signed.jws.clone(), sql_index(size)?);
+        self.write(move |tx| {
+            tx.sql().execute(
+                "INSERT OR REPLACE INTO audit_heads (size, jws) VALUES (?1, ?2)",
+                (row, jws),
+            )?;
+            Ok::<_, StoreError>(())
+        })?;
+        let mut latest = self.latest_head.lock().map_err(|_| StoreError::Poisoned)?;
+        if latest.as_ref().is_none_or(|h| h.head.tree_size <= size) {
+            *latest = Some(signed.clone());
         }
         Ok(signed)
     }
 
     /// The latest signed head.
     pub fn head(&self) -> Option<SignedTreeHead> {
-        self.state.lock().ok().and_then(|s| s.latest_head.clone())
+        self.latest_head.lock().ok().and_then(|head| head.clone())
     }
 
     /// Every stored signed head, by size.
     pub fn heads(&self) -> Result<Vec<SignedTreeHead>, StoreError> {
-        let mut heads = Vec::new();
-        for item in self.tree.scan_prefix([HEAD_PREFIX]) {
-            let (_, value) = item?;
-            heads.push(SignedTreeHead::decode(&String::from_utf8_lossy(&value))?);
-        }
-        Ok(heads)
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached("SELECT jws FROM audit_heads ORDER BY size")?;
+            let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+            let mut heads = Vec::new();
+            for jws in rows {
+                heads.push(SignedTreeHead::decode(&jws?)?);
+            }
+            Ok(heads)
+        })
     }
 
     /// The canonical bytes of entry `index`.
@@ -389,22 +304,34 @@ impl DurableLog {
         if from >= to {
             return Ok(());
         }
-        // The segment holding `from` starts at or before it.
-        let start_key = match self.tree.range(entry_key(0)..=entry_key(from)).next_back() {
-            Some(item) => item?.0,
-            None => return Ok(()),
-        };
-        for item in self.tree.range(start_key..sled::IVec::from(&entry_key(to))) {
-            let (key, value) = item?;
-            let start = key_index(&key).unwrap_or(u64::MAX);
-            for (offset, bytes) in segment::decode(&value, start)?.into_iter().enumerate() {
-                let index = start + offset as u64;
-                if (from..to).contains(&index) {
-                    f(index, bytes)?;
+        let (from_row, to_row) = (sql_index(from)?, sql_index(to)?);
+        self.read(|conn| {
+            // The segment holding `from` starts at or before it.
+            let first: i64 = conn
+                .query_row(
+                    "SELECT start FROM audit_segments WHERE start <= ?1 ORDER BY start DESC LIMIT 1",
+                    [from_row],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .unwrap_or(0);
+            let mut statement = conn.prepare_cached(
+                "SELECT start, body FROM audit_segments WHERE start >= ?1 AND start < ?2 \
+                 ORDER BY start",
+            )?;
+            let mut rows = statement.query((first, to_row))?;
+            while let Some(row) = rows.next()? {
+                let start = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(u64::MAX);
+                let body = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                for (offset, bytes) in segment::decode(body, start)?.into_iter().enumerate() {
+                    let index = start + offset as u64;
+                    if (from..to).contains(&index) {
+                        f(index, bytes)?;
+                    }
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Entries `from..to` (at most [`MAX_ENTRIES_PER_READ`]).
@@ -437,39 +364,36 @@ impl DurableLog {
         index: u64,
         tree_size: u64,
     ) -> Result<InclusionProof, StoreError> {
-        let state = self.lock()?;
-        let path = state.merkle.inclusion_proof(index, tree_size)?;
+        let tree = self.merkle()?;
+        let path = tree.inclusion_proof(index, tree_size)?;
         Ok(InclusionProof {
             index,
             tree_size,
-            leaf_hash: state
-                .merkle
-                .leaf(index)
-                .ok_or(ProofError::IndexOutOfRange {
-                    index,
-                    size: tree_size,
-                })?,
-            root_hash: state.merkle.root_at(tree_size)?,
+            leaf_hash: tree.leaf(index).ok_or(ProofError::IndexOutOfRange {
+                index,
+                size: tree_size,
+            })?,
+            root_hash: tree.root_at(tree_size)?,
             path,
         })
     }
 
     /// The consistency proof from tree size `from` to tree size `to`.
     pub fn consistency_proof(&self, from: u64, to: u64) -> Result<ConsistencyProof, StoreError> {
-        let state = self.lock()?;
-        let path = state.merkle.consistency_proof(from, to)?;
+        let tree = self.merkle()?;
+        let path = tree.consistency_proof(from, to)?;
         Ok(ConsistencyProof {
             old_size: from,
             new_size: to,
-            old_root: state.merkle.root_at(from)?,
-            new_root: state.merkle.root_at(to)?,
+            old_root: tree.root_at(from)?,
+            new_root: tree.root_at(to)?,
             path,
         })
     }
 
     /// The Merkle root over everything appended.
     pub fn root(&self) -> Result<Hash, StoreError> {
-        Ok(self.lock()?.merkle.root())
+        Ok(self.merkle()?.root())
     }
 
     /// Exports the log as a self-contained bundle for `log_id`: every entry, every signed
@@ -507,6 +431,113 @@ impl DurableLog {
     }
 }
 
+/// Reads every entry and the latest head: the Merkle tree of the entries, after checking
+/// their indices and hash chain, and the head, after checking it matches.
+fn rebuild(conn: &Connection) -> Result<(MerkleTree, Option<SignedTreeHead>), StoreError> {
+    let mut merkle = MerkleTree::new();
+    let mut prev = GENESIS_PREV;
+    let mut statement = conn.prepare("SELECT start, body FROM audit_segments ORDER BY start")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let start = merkle.len();
+        let key: i64 = row.get(0)?;
+        if u64::try_from(key).ok() != Some(start) {
+            return Err(StoreError::Corrupt {
+                index: start,
+                reason: format!("the next stored segment starts at {key}, not at entry {start}"),
+            });
+        }
+        let body = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        for bytes in segment::decode(body, start)? {
+            let expected = merkle.len();
+            let entry: Entry = serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+                index: expected,
+                reason: format!("not an entry: {e}"),
+            })?;
+            if entry.index != expected || entry.prev_hash() != Some(prev) {
+                return Err(StoreError::Corrupt {
+                    index: expected,
+                    reason: "its index or hash chain is wrong".into(),
+                });
+            }
+            prev = leaf_hash(bytes);
+            merkle.push_hash(prev);
+        }
+    }
+    let head: Option<String> = conn
+        .query_row(
+            "SELECT jws FROM audit_heads ORDER BY size DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let latest_head = match head {
+        Some(jws) => {
+            let signed = SignedTreeHead::decode(&jws)?;
+            let size = signed.head.tree_size;
+            let root = merkle.root_at(size).map_err(|e| StoreError::HeadMismatch {
+                size,
+                reason: e.to_string(),
+            })?;
+            if root != signed.head.root_hash {
+                return Err(StoreError::HeadMismatch {
+                    size,
+                    reason: "the recomputed root differs from the signed root".into(),
+                });
+            }
+            Some(signed)
+        }
+        None => None,
+    };
+    Ok((merkle, latest_head))
+}
+
+impl WriteTx<'_> {
+    /// Appends `event` to the audit log in this transaction; returns its index. It is
+    /// durable, and counted in the log, when the transaction commits.
+    pub fn append(&mut self, event: &AuditEvent) -> Result<u64, StoreError> {
+        self.append_batch(std::slice::from_ref(event))
+    }
+
+    /// Appends `events` to the audit log in this transaction; returns the index of the first.
+    pub fn append_batch(&mut self, events: &[AuditEvent]) -> Result<u64, StoreError> {
+        let encoded: Vec<Vec<u8>> = events
+            .iter()
+            .map(canonical_event)
+            .collect::<Result<_, _>>()?;
+        let first = self.committed_len + self.staged.len() as u64;
+        let mut prev = self
+            .staged
+            .last()
+            .copied()
+            .or(self.committed_last)
+            .unwrap_or(GENESIS_PREV);
+        let mut hashes = Vec::with_capacity(encoded.len());
+        let mut segments = Vec::new();
+        for (chunk_no, chunk) in encoded.chunks(SEGMENT_ENTRIES).enumerate() {
+            let start = first + (chunk_no * SEGMENT_ENTRIES) as u64;
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (offset, event_jcs) in chunk.iter().enumerate() {
+                let bytes = encode_entry(event_jcs, start + offset as u64, &prev)?;
+                prev = leaf_hash(&bytes);
+                hashes.push(prev);
+                entries.push(bytes);
+            }
+            segments.push((sql_index(start)?, segment::encode(&entries)));
+        }
+        {
+            let mut insert = self
+                .sql()
+                .prepare_cached("INSERT INTO audit_segments (start, body) VALUES (?1, ?2)")?;
+            for (start, body) in segments {
+                insert.execute((start, body))?;
+            }
+        }
+        self.staged.extend(hashes);
+        Ok(first)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,12 +551,5 @@ mod tests {
         let fast = encode_entry(&jcs, 42, &prev).unwrap();
         let slow = Entry::new(42, &prev, event).canonical().unwrap();
         assert_eq!(fast, slow);
-    }
-
-    #[test]
-    fn keys_sort_by_index() {
-        assert!(entry_key(255) < entry_key(256));
-        assert!(entry_key(u64::MAX) < head_key(0));
-        assert_eq!(key_index(&entry_key(300)), Some(300));
     }
 }

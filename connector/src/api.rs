@@ -19,8 +19,8 @@ use crate::protocol::ProtocolService;
 
 pub use limits::MAX_BODY_BYTES;
 
-/// What the application is built from: the connector context, the admin token, the issuer's
-/// status registry and the VC-API's accepted challenges. Build it once, outside the server
+/// What the application is built from: the connector context, the admin token and the
+/// issuer's status registry. Build it once, outside the server
 /// factory: every worker shares it.
 #[derive(Debug, Clone)]
 pub struct Parts {
@@ -30,8 +30,6 @@ pub struct Parts {
     pub admin_token: AdminToken,
     /// The issuer's status registry.
     pub status: StatusRegistry,
-    /// The VC-API's accepted presentation challenges.
-    pub challenges: vc::PresentationChallenges,
 }
 
 /// Configures every route of the connector.
@@ -42,7 +40,6 @@ pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(parts.admin_token))
             .app_data(web::Data::new(parts.status))
             .app_data(web::Data::new(protocol))
-            .app_data(web::Data::new(parts.challenges))
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .configure(vc::configure)
             .configure(dsp::configure)

@@ -53,6 +53,17 @@ pub enum WitnessError {
     Record(#[from] AuditError),
 }
 
+/// A bounded stand-in for a caller's document in an audit event: its SHA-256 over its JSON
+/// text and its size, so that the trail proves what was seen without holding it.
+pub fn digest(document: &Value) -> Value {
+    use sha2::Digest as _;
+    let text = document.to_string();
+    serde_json::json!({
+        "sha256": hex::encode(sha2::Sha256::digest(text.as_bytes())),
+        "bytes": text.len(),
+    })
+}
+
 /// The audit trail of one connector.
 #[derive(Clone)]
 pub struct AuditTrail {

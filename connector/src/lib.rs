@@ -6,7 +6,7 @@
 //! - [`context`]: the connector context (identity, store, audit trail, verification, network,
 //!   compiled offers);
 //! - [`domain`]: the records it keeps and exchanges, as types;
-//! - [`store`]: repository traits and their embedded sled implementation;
+//! - [`store`]: repository traits and their SQLite implementation (group commit, fsync);
 //! - [`audit`]: the audit trail, the one way anything writes an audit event;
 //! - [`trust`]: the data space's trust list, in memory;
 //! - [`catalog`]: offers with their policies compiled once, as a DCAT catalog;

@@ -33,7 +33,7 @@ use crate::domain::{now, Negotiation};
 use crate::messenger::{Messenger as _, Method, Outbound, SendError};
 use crate::protocol::messages::{self, Message, MessageError};
 use crate::protocol::peer::CallbackError;
-use crate::store::{Change, StoreError, UpdateError};
+use crate::store::{Change, Record, StoreError, UpdateError};
 
 /// Why a protocol message was not accepted, or a negotiation step failed; maps to the status
 /// codes the specification gives.
@@ -117,29 +117,30 @@ impl Negotiations {
         }
     }
 
-    /// Records a stored change of `pid` (caused by `cause`) and announces it. The change is
-    /// acknowledged only once recorded.
-    async fn changed(
-        &self,
-        pid: &str,
-        negotiation: &Negotiation,
-        cause: &str,
-    ) -> Result<(), DspError> {
+    /// The audit record of a change of `pid` caused by `cause`: it is written in the same
+    /// transaction as the change, so no change is acknowledged without its record.
+    fn record(&self, pid: &str, cause: &str) -> Record {
+        let (audit, pid, cause) = (self.cx.audit().clone(), pid.to_owned(), cause.to_owned());
+        Box::new(move |negotiation: &Negotiation| {
+            let mut event = audit.event(
+                EventKind::NegotiationTransition,
+                pid,
+                negotiation.state.as_str(),
+                json!({
+                    "role": negotiation.role,
+                    "offer": negotiation.offer_id,
+                    "counterparty": negotiation.counterparty,
+                    "reason": negotiation.reason,
+                }),
+            );
+            event.actor = cause;
+            event.to_audit()
+        })
+    }
+
+    /// Announces a stored change of `pid` to whoever waits for it.
+    fn announce(&self, pid: &str, negotiation: &Negotiation) {
         self.cx.announce_change(pid, negotiation.state);
-        let mut event = self.cx.audit().event(
-            EventKind::NegotiationTransition,
-            pid,
-            negotiation.state.as_str(),
-            json!({
-                "role": negotiation.role,
-                "offer": negotiation.offer_id,
-                "counterparty": negotiation.counterparty,
-                "reason": negotiation.reason,
-            }),
-        );
-        event.actor = cause.to_owned();
-        self.cx.audit().record(event).await?;
-        Ok(())
     }
 
     /// Waits until the negotiation `pid` is FINALIZED or TERMINATED, or `timeout` passes;
@@ -173,30 +174,36 @@ impl Negotiations {
     /// Stores a new negotiation under `pid` (flushed), records and announces it.
     async fn open(&self, pid: &str, negotiation: Negotiation, cause: &str) -> Result<(), DspError> {
         let key = pid.to_owned();
-        let record = negotiation.clone();
+        let (stored, record) = (negotiation.clone(), self.record(pid, cause));
         let created = self
             .cx
             .store()
-            .blocking(move |s| s.negotiations.create(&key, &record))
+            .blocking(move |s| s.negotiations.create(&key, &stored, record))
             .await?;
         if !created {
             return Err(DspError::BadRequest(format!("process id `{pid}` is taken")));
         }
-        self.changed(pid, &negotiation, cause).await
+        self.announce(pid, &negotiation);
+        Ok(())
     }
 
-    /// Changes `pid` with `change` (off the async runtime, flushed), without recording it.
+    /// Changes `pid` with `change` (off the async runtime, committed with its audit record
+    /// when a `cause` is given) and announces it.
     async fn update(
         &self,
         pid: &str,
-        change: impl Fn(Negotiation) -> Result<Negotiation, IllegalTransition> + Send + Sync + 'static,
+        cause: Option<&str>,
+        change: impl FnOnce(Negotiation) -> Result<Negotiation, IllegalTransition> + Send + 'static,
     ) -> Result<Negotiation, DspError> {
-        let pid = pid.to_owned();
-        Ok(self
+        let (key, record) = (pid.to_owned(), cause.map(|cause| self.record(pid, cause)));
+        let change: Change = Box::new(change);
+        let next = self
             .cx
             .store()
-            .blocking(move |s| s.negotiations.update(&pid, &change as Change<'_>))
-            .await?)
+            .blocking(move |s| s.negotiations.update(&key, change, record))
+            .await?;
+        self.announce(pid, &next);
+        Ok(next)
     }
 
     /// Moves `pid` by `mv`, made by `by` (DID `actor`), with `also` applied: checked against
@@ -209,16 +216,13 @@ impl Negotiations {
         mv: Move,
         also: impl Fn(&mut Negotiation) + Send + Sync + 'static,
     ) -> Result<Negotiation, DspError> {
-        let next = self
-            .update(pid, move |mut n| {
-                n.state = state::transition(n.state, by, mv)?;
-                n.updated = now();
-                also(&mut n);
-                Ok(n)
-            })
-            .await?;
-        self.changed(pid, &next, actor).await?;
-        Ok(next)
+        self.update(pid, Some(actor), move |mut n| {
+            n.state = state::transition(n.state, by, mv)?;
+            n.updated = now();
+            also(&mut n);
+            Ok(n)
+        })
+        .await
     }
 
     /// Makes one of this connector's own moves on `pid`; `None` (logged) when the state no

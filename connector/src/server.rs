@@ -148,7 +148,6 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         connector: connector.clone(),
         admin_token,
         status: StatusRegistry::new(dir, &url),
-        challenges: Default::default(),
     };
     let factory = move || {
         App::new()

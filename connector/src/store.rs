@@ -1,12 +1,15 @@
-//! The connector's embedded store: repository traits, one per aggregate, and their `sled`
+//! The connector's embedded store: repository traits, one per aggregate, and their SQLite
 //! implementation in the data directory.
 //!
-//! Every write a repository acknowledges is flushed to disk before it returns. Repository
-//! methods block: async code calls them through [`Store::blocking`], which runs them on the
-//! blocking thread pool. The database records the schema version it was written with; a data
-//! directory written by a newer Symbolon is refused rather than misread. One process at a time
-//! opens a data directory's store (a lock file says who): while `symbolon serve` runs, the
-//! command line reaches the store through the management API.
+//! One SQLite database (`store/symbolon.sqlite`) holds the repositories' tables and the audit
+//! log, written by the audit crate's group commit: every write a repository acknowledges is
+//! committed and fsynced before it returns, and a state change and the audit event that
+//! records it are one transaction. Repository methods block: async code calls them through
+//! [`Store::blocking`], which runs them on the blocking thread pool. The database records the
+//! schema version it was written with; a data directory written by a newer Symbolon is refused
+//! rather than misread. One process at a time opens a data directory's store (a lock file says
+//! who): while `symbolon serve` runs, the command line reaches the store through the
+//! management API.
 
 mod nonces;
 mod records;
@@ -17,7 +20,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use symbolon_audit::DurableLog;
+use rusqlite::OptionalExtension as _;
+use symbolon_audit::{AuditEvent, DurableLog};
 
 use crate::domain::{Agreement, HeldCredential, Negotiation, Offer};
 use crate::negotiation::state::IllegalTransition;
@@ -27,12 +31,27 @@ pub use nonces::PresentationNonces;
 /// The store's directory inside the data directory.
 pub const STORE_DIR: &str = "store";
 
+/// The database file inside the store's directory.
+pub const DATABASE_FILE: &str = "symbolon.sqlite";
+
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const LOCK_FILE: &str = "store.lock";
-const META_TREE: &str = "meta";
-const SCHEMA_KEY: &str = "schema_version";
+/// A file every sled store has: a data directory from before the SQLite store.
+const SLED_MARKER: &str = "conf";
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS offers (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS negotiations (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS agreements (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS credentials (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS nonces (
+        kind TEXT NOT NULL, nonce TEXT NOT NULL, expires INTEGER NOT NULL,
+        PRIMARY KEY (kind, nonce)
+    ) WITHOUT ROWID;
+";
 
 /// An error of the store.
 #[derive(Debug, thiserror::Error)]
@@ -59,9 +78,16 @@ pub enum StoreError {
         /// The newest version this build understands.
         supported: u32,
     },
-    /// The recorded schema version is unreadable.
-    #[error("the store's schema version is unreadable: it is not a 4-byte number")]
-    BadSchemaVersion,
+    /// The data directory holds a store of the sled engine earlier builds used.
+    #[error(
+        "the store `{path}` was written by an earlier Symbolon with the sled engine, which \
+         this build no longer reads; export what you need with that build (offers, \
+         credentials, the audit bundle) and start this data directory afresh"
+    )]
+    SledStore {
+        /// The store's path.
+        path: String,
+    },
     /// A stored record cannot be decoded.
     #[error("the store's `{tree}` record `{key}` is unreadable: {source}")]
     Corrupt {
@@ -97,9 +123,9 @@ pub enum StoreError {
     /// An event read back from the audit log has a type this build does not know.
     #[error("the audit log holds an event this build cannot read: {0}")]
     UnknownEvent(#[from] symbolon_audit::UnknownEventKind),
-    /// sled failed.
+    /// The database failed.
     #[error("the store failed: {0}")]
-    Sled(#[from] sled::Error),
+    Database(#[from] rusqlite::Error),
     /// A blocking store task did not finish (the runtime is shutting down).
     #[error("a store task was interrupted: {0}")]
     Interrupted(#[from] tokio::task::JoinError),
@@ -119,9 +145,19 @@ pub enum UpdateError {
     Store(#[from] StoreError),
 }
 
-/// A change to a negotiation: the new record, or why the move is not allowed. It may run more
-/// than once when another update of the same negotiation wins a race; it must not have effects.
-pub type Change<'a> = &'a (dyn Fn(Negotiation) -> Result<Negotiation, IllegalTransition> + Sync);
+impl From<symbolon_audit::StoreError> for UpdateError {
+    fn from(error: symbolon_audit::StoreError) -> Self {
+        UpdateError::Store(error.into())
+    }
+}
+
+/// A change to a negotiation: the new record, or why the move is not allowed. It runs inside
+/// the store's transaction, once.
+pub type Change = Box<dyn FnOnce(Negotiation) -> Result<Negotiation, IllegalTransition> + Send>;
+
+/// The audit event that records a negotiation's new state; it is written in the same
+/// transaction as the state.
+pub type Record = Box<dyn FnOnce(&Negotiation) -> AuditEvent + Send>;
 
 /// Offers published in the catalog.
 pub trait OfferRepository: Send + Sync {
@@ -139,21 +175,34 @@ pub trait OfferRepository: Send + Sync {
 /// Updates of one negotiation are atomic (compare-and-swap); updates of different
 /// negotiations never wait for each other.
 pub trait NegotiationRepository: Send + Sync {
-    /// Stores a new negotiation under `pid`; `false` when the id is taken.
-    fn create(&self, pid: &str, negotiation: &Negotiation) -> Result<bool, StoreError>;
+    /// Stores a new negotiation under `pid` and its audit `record`; `false` (and nothing
+    /// written) when the id is taken.
+    fn create(
+        &self,
+        pid: &str,
+        negotiation: &Negotiation,
+        record: Record,
+    ) -> Result<bool, StoreError>;
     /// The negotiation this connector knows as `pid`.
     fn get(&self, pid: &str) -> Result<Option<Negotiation>, StoreError>;
     /// Every negotiation.
     fn list(&self) -> Result<Vec<Negotiation>, StoreError>;
-    /// Reads, changes and writes back the negotiation `pid` as one atomic step.
-    fn update(&self, pid: &str, change: Change<'_>) -> Result<Negotiation, UpdateError>;
-    /// Like [`update`](Self::update), and stores `agreement` in the same transaction: both
-    /// are written, or neither.
+    /// Reads, changes and writes back the negotiation `pid`, with the audit event that
+    /// records it (if the change is one to record), as one transaction.
+    fn update(
+        &self,
+        pid: &str,
+        change: Change,
+        record: Option<Record>,
+    ) -> Result<Negotiation, UpdateError>;
+    /// Like [`update`](Self::update), and stores `agreement` in the same transaction: all are
+    /// written, or none.
     fn update_with_agreement(
         &self,
         pid: &str,
         agreement: &Agreement,
-        change: Change<'_>,
+        change: Change,
+        record: Record,
     ) -> Result<Negotiation, UpdateError>;
 }
 
@@ -180,14 +229,6 @@ pub trait NonceRepository: Send + Sync {
     /// Records `nonce` (in namespace `kind`) as seen until `expires`, durably; `false` when it
     /// was seen before (a replay).
     fn check_and_record(
-        &self,
-        kind: &str,
-        nonce: &str,
-        expires: DateTime<Utc>,
-    ) -> Result<bool, StoreError>;
-    /// Records `nonce` like [`check_and_record`](Self::check_and_record), durable with the
-    /// next flushed write.
-    fn record_unflushed(
         &self,
         kind: &str,
         nonce: &str,
@@ -230,20 +271,22 @@ impl Store {
             source,
         })?;
         let lock = lock(&path)?;
-        let db = sled::Config::new()
-            .path(&path)
-            .flush_every_ms(Some(1000))
-            .open()?;
-        check_schema(&db, &path)?;
-        let log = DurableLog::open(db.open_tree("audit")?)?;
-        let repositories = repositories::Sled::open(&db)?;
+        if path.join(SLED_MARKER).exists() {
+            return Err(StoreError::SledStore {
+                path: path.display().to_string(),
+            });
+        }
+        let database = path.join(DATABASE_FILE);
+        prepare(&database, &path)?;
+        let log = DurableLog::open(&database)?;
+        let db = Arc::new(log);
         Ok(Store {
-            offers: Arc::new(repositories.offers),
-            negotiations: Arc::new(repositories.negotiations),
-            agreements: Arc::new(repositories.agreements),
-            credentials: Arc::new(repositories.credentials),
-            nonces: Arc::new(nonces::SledNonces::new(db.open_tree("nonces")?, db.clone())),
-            log: Arc::new(log),
+            offers: Arc::new(repositories::SqlOffers::new(db.clone())),
+            negotiations: Arc::new(repositories::SqlNegotiations::new(db.clone())),
+            agreements: Arc::new(repositories::SqlAgreements::new(db.clone())),
+            credentials: Arc::new(repositories::SqlCredentials::new(db.clone())),
+            nonces: Arc::new(nonces::SqlNonces::new(db.clone())),
+            log: db,
             _lock: Arc::new(lock),
         })
     }
@@ -294,31 +337,35 @@ fn lock(path: &Path) -> Result<File, StoreError> {
     }
 }
 
-fn check_schema(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
-    let meta = db.open_tree(META_TREE)?;
-    match meta.get(SCHEMA_KEY)? {
-        Some(bytes) => {
-            let found = <[u8; 4]>::try_from(bytes.as_ref())
-                .map(u32::from_be_bytes)
-                .map_err(|_| StoreError::BadSchemaVersion)?;
-            if found > SCHEMA_VERSION {
-                return Err(StoreError::NewerSchema {
-                    path: path.display().to_string(),
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            if found < SCHEMA_VERSION {
-                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                db.flush()?;
-            }
-        }
-        None => {
-            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            db.flush()?;
+/// Creates the repositories' tables and checks (or records) the schema version.
+fn prepare(database: &Path, store: &Path) -> Result<(), StoreError> {
+    let conn = rusqlite::Connection::open(database)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(SCHEMA)?;
+    let found: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    match found {
+        Some(found) if found > i64::from(SCHEMA_VERSION) => Err(StoreError::NewerSchema {
+            path: store.display().to_string(),
+            found: u32::try_from(found).unwrap_or(u32::MAX),
+            supported: SCHEMA_VERSION,
+        }),
+        Some(found) if found == i64::from(SCHEMA_VERSION) => Ok(()),
+        _ => {
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
+                [i64::from(SCHEMA_VERSION)],
+            )?;
+            Ok(())
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,13 +1,19 @@
 //! Replay protection: a nonce (challenge or JWT id) is accepted at most once.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Remembers accepted nonces.
+/// The answer of a [`NonceStore`]: `true` when the nonce is fresh (and now recorded).
+pub type NonceCheck<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
+
+/// Remembers accepted nonces. A durable store writes to disk, so the check is a future.
 pub trait NonceStore: Send + Sync {
-    /// Records `nonce`; returns `false` when it was already recorded (a replay).
-    fn check_and_record(&self, nonce: &str) -> bool;
+    /// Records `nonce`; resolves to `false` when it was already recorded (a replay) or cannot
+    /// be recorded (refusing is the safe answer).
+    fn check_and_record<'a>(&'a self, nonce: &'a str) -> NonceCheck<'a>;
 }
 
 /// An in-memory nonce store that forgets nonces after `retention` (longer than any
@@ -36,7 +42,15 @@ impl MemoryNonceStore {
 }
 
 impl NonceStore for MemoryNonceStore {
-    fn check_and_record(&self, nonce: &str) -> bool {
+    fn check_and_record<'a>(&'a self, nonce: &'a str) -> NonceCheck<'a> {
+        Box::pin(std::future::ready(self.record(nonce)))
+    }
+}
+
+impl MemoryNonceStore {
+    /// Records `nonce`; `false` when it was already recorded, or when the store is full of
+    /// nonces still retained.
+    pub fn record(&self, nonce: &str) -> bool {
         let Ok(mut seen) = self.seen.lock() else {
             return false;
         };
@@ -65,15 +79,15 @@ mod tests {
     #[test]
     fn a_nonce_is_accepted_once() {
         let store = MemoryNonceStore::default();
-        assert!(store.check_and_record("a"));
-        assert!(!store.check_and_record("a"));
-        assert!(store.check_and_record("b"));
+        assert!(store.record("a"));
+        assert!(!store.record("a"));
+        assert!(store.record("b"));
     }
 
     #[test]
     fn a_full_store_fails_closed() {
         let store = MemoryNonceStore::new(Duration::from_secs(60), 1);
-        assert!(store.check_and_record("a"));
-        assert!(!store.check_and_record("b"));
+        assert!(store.record("a"));
+        assert!(!store.record("b"));
     }
 }

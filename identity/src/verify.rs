@@ -415,7 +415,7 @@ impl Verifier {
         }
         match (&self.nonces, challenge_passed) {
             (Some(store), true) => {
-                let fresh = if store.check_and_record(&challenge) {
+                let fresh = if store.check_and_record(&challenge).await {
                     Ok(())
                 } else {
                     Err(VerifyError::Replay(quote(&challenge)))

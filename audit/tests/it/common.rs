@@ -8,19 +8,19 @@ pub struct Org {
     pub key: KeyPair,
     pub did: Did,
     pub log: DurableLog,
-    pub _db: sled::Db,
+    pub _dir: tempfile::TempDir,
 }
 
 pub fn org() -> Org {
     let key = KeyPair::generate(KeyAlgorithm::Ed25519);
     let did = Did::key(&key.public_key());
-    let db = sled::Config::new().temporary(true).open().unwrap();
-    let log = DurableLog::open(db.open_tree("audit").unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = DurableLog::open(&dir.path().join("audit.sqlite")).unwrap();
     Org {
         key,
         did,
         log,
-        _db: db,
+        _dir: dir,
     }
 }
 

@@ -27,8 +27,7 @@ fn crash_child() {
     });
     let key = KeyPair::generate(KeyAlgorithm::Ed25519);
     let did = Did::key(&key.public_key());
-    let db = sled::open(dir).unwrap();
-    let log = Arc::new(DurableLog::open(db.open_tree("audit").unwrap()).unwrap());
+    let log = Arc::new(DurableLog::open(&std::path::Path::new(&dir).join("audit.sqlite")).unwrap());
     log.sign_head(&key, &did).unwrap();
     let out = Arc::new(std::sync::Mutex::new(std::io::stdout()));
     let threads: Vec<_> = (0..8)
@@ -93,8 +92,7 @@ fn sigkill_loses_no_acknowledged_entry() {
         acked.len()
     );
 
-    let db = sled::open(dir.path()).unwrap();
-    let log = DurableLog::open(db.open_tree("audit").unwrap()).unwrap();
+    let log = DurableLog::open(&dir.path().join("audit.sqlite")).unwrap();
     let max = *acked.iter().next_back().unwrap();
     assert!(
         log.len() > max,

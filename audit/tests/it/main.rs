@@ -5,6 +5,7 @@
 mod common;
 mod crash;
 mod credentials;
+mod durability;
 mod pair;
 mod proofs;
 mod store;

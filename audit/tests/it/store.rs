@@ -41,8 +41,7 @@ fn reopening_rebuilds_the_tree_and_checks_the_head() {
     let dir = tempfile::tempdir().unwrap();
     let org = org();
     let root = {
-        let db = sled::open(dir.path()).unwrap();
-        let log = DurableLog::open(db.open_tree("audit").unwrap()).unwrap();
+        let log = DurableLog::open(&dir.path().join("audit.sqlite")).unwrap();
         for i in 0..50 {
             log.append(&event(&org.did, i)).unwrap();
         }
@@ -50,9 +49,8 @@ fn reopening_rebuilds_the_tree_and_checks_the_head() {
         assert_eq!(head.head.tree_size, 50);
         log.root().unwrap()
     };
-    let db = sled::open(dir.path()).unwrap();
-    let tree = db.open_tree("audit").unwrap();
-    let log = DurableLog::open(tree.clone()).unwrap();
+    let path = dir.path().join("audit.sqlite");
+    let log = DurableLog::open(&path).unwrap();
     assert_eq!(log.len(), 50);
     assert_eq!(log.root().unwrap(), root);
     assert_eq!(log.head().unwrap().head.tree_size, 50);
@@ -71,14 +69,12 @@ fn reopening_rebuilds_the_tree_and_checks_the_head() {
     drop(log);
 
     // An entry changed on disk is refused at open.
-    let mut key = vec![b'e'];
-    key.extend_from_slice(&7u64.to_be_bytes());
-    let mut bytes = tree.get(&key).unwrap().unwrap().to_vec();
+    let mut bytes = segment(&path, 7);
     let at = bytes.iter().position(|b| *b == b'd' || *b == b'p').unwrap();
     bytes[at] = b'X';
-    tree.insert(&key, bytes).unwrap();
+    set_segment(&path, 7, &bytes);
     assert!(matches!(
-        DurableLog::open(tree.clone()),
+        DurableLog::open(&path),
         Err(StoreError::Corrupt { .. } | StoreError::HeadMismatch { .. })
     ));
 }
@@ -113,8 +109,7 @@ fn large_batches_span_segments_and_read_back_entry_by_entry() {
     let dir = tempfile::tempdir().unwrap();
     let org = org();
     let (root, bytes_1023) = {
-        let db = sled::open(dir.path()).unwrap();
-        let log = DurableLog::open(db.open_tree("audit").unwrap()).unwrap();
+        let log = DurableLog::open(&dir.path().join("audit.sqlite")).unwrap();
         log.append(&event(&org.did, 0)).unwrap();
         let batch: Vec<_> = (1..=2500).map(|i| event(&org.did, i)).collect();
         // 2500 entries: three segments (1024, 1024, 452) after the single append.
@@ -140,8 +135,7 @@ fn large_batches_span_segments_and_read_back_entry_by_entry() {
         assert_eq!(report.signed_size, 2502);
         (log.root().unwrap(), log.entry_bytes(1023).unwrap())
     };
-    let db = sled::open(dir.path()).unwrap();
-    let log = DurableLog::open(db.open_tree("audit").unwrap()).unwrap();
+    let log = DurableLog::open(&dir.path().join("audit.sqlite")).unwrap();
     assert_eq!(log.len(), 2502);
     assert_eq!(log.root().unwrap(), root);
     assert_eq!(log.entry_bytes(1023).unwrap(), bytes_1023);
@@ -149,44 +143,98 @@ fn large_batches_span_segments_and_read_back_entry_by_entry() {
 }
 
 #[test]
-fn logs_stored_one_entry_per_key_still_open_and_grow() {
+fn entries_stored_whole_still_open_and_grow() {
     let org = org();
     org.fill(5, 100);
-    let db = sled::Config::new().temporary(true).open().unwrap();
-    let tree = db.open_tree("audit").unwrap();
-    // The layout before segments: each key held one canonical entry, whole.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sqlite");
+    drop(DurableLog::open(&path).unwrap());
+    // A row may hold one canonical entry, whole, rather than a segment.
     for index in 0..5u64 {
-        let mut key = vec![b'e'];
-        key.extend_from_slice(&index.to_be_bytes());
-        tree.insert(key, org.log.entry_bytes(index).unwrap())
-            .unwrap();
+        set_segment(&path, index, &org.log.entry_bytes(index).unwrap());
     }
-    let log = DurableLog::open(tree.clone()).unwrap();
+    let log = DurableLog::open(&path).unwrap();
     assert_eq!(log.len(), 5);
     assert_eq!(log.root().unwrap(), org.log.root().unwrap());
     log.append_batch(&[event(&org.did, 5), event(&org.did, 6)])
         .unwrap();
     assert_eq!(log.entries(3, 7).unwrap()[3].event.subject, "offer-6");
     drop(log);
-    assert_eq!(DurableLog::open(tree).unwrap().len(), 7);
+    assert_eq!(DurableLog::open(&path).unwrap().len(), 7);
 }
 
 #[test]
 fn a_damaged_segment_is_refused_at_open_naming_its_entry() {
     let org = org();
-    let db = sled::Config::new().temporary(true).open().unwrap();
-    let tree = db.open_tree("audit").unwrap();
-    let log = DurableLog::open(tree.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.sqlite");
+    let log = DurableLog::open(&path).unwrap();
     let batch: Vec<_> = (0..10).map(|i| event(&org.did, i)).collect();
     log.append_batch(&batch).unwrap();
     drop(log);
-    let mut key = vec![b'e'];
-    key.extend_from_slice(&0u64.to_be_bytes());
-    let stored = tree.get(&key).unwrap().unwrap().to_vec();
+    let stored = segment(&path, 0);
     // Cut the segment inside its last entry.
-    tree.insert(&key, &stored[..stored.len() - 3]).unwrap();
-    match DurableLog::open(tree.clone()) {
+    set_segment(&path, 0, &stored[..stored.len() - 3]);
+    match DurableLog::open(&path) {
         Err(StoreError::Corrupt { index, .. }) => assert_eq!(index, 9),
         other => panic!("expected a corrupt entry 9, got {other:?}"),
     }
+}
+
+#[test]
+fn a_failed_job_leaves_no_trace_and_the_others_of_its_group_commit() {
+    let org = Arc::new(org());
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let org = Arc::clone(&org);
+            std::thread::spawn(move || {
+                let event = event(&org.did, t);
+                org.log.write(move |tx| {
+                    tx.append(&event)?;
+                    if t % 2 == 1 {
+                        // Fails after its append: the append must be undone.
+                        return Err(StoreError::NoHead);
+                    }
+                    Ok(())
+                })
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 4);
+    assert_eq!(org.log.len(), 4);
+    let subjects: Vec<_> = org
+        .log
+        .entries(0, 4)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.subject)
+        .collect();
+    for subject in &subjects {
+        let n: u64 = subject.trim_start_matches("offer-").parse().unwrap();
+        assert_eq!(n % 2, 0, "{subjects:?}");
+    }
+    org.log.sign_head(&org.key, &org.did).unwrap();
+    assert!(verify_bundle(&org.bundle()).is_valid());
+}
+
+/// The stored row whose first entry is `start`.
+fn segment(path: &std::path::Path, start: u64) -> Vec<u8> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(
+        "SELECT body FROM audit_segments WHERE start = ?1",
+        [start as i64],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
+/// Replaces (or adds) the row whose first entry is `start`.
+fn set_segment(path: &std::path::Path, start: u64, body: &[u8]) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute(
+        "INSERT OR REPLACE INTO audit_segments (start, body) VALUES (?1, ?2)",
+        (start as i64, body),
+    )
+    .unwrap();
 }

@@ -13,17 +13,6 @@ use super::limits::json_body;
 use crate::context::Connector;
 use crate::issuer::{list_url, StatusError, StatusRegistry};
 
-/// Presentation challenges the VC-API's verifier accepted (each is accepted once), shared
-/// by every worker.
-#[derive(Clone, Default)]
-pub struct PresentationChallenges(pub std::sync::Arc<symbolon_identity::nonce::MemoryNonceStore>);
-
-impl std::fmt::Debug for PresentationChallenges {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PresentationChallenges(..)")
-    }
-}
-
 /// Routes of the VC-API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/credentials/issue", web::post().to(issue))
@@ -203,7 +192,6 @@ async fn verify_credential(
 
 async fn verify_presentation(
     connector: web::Data<Connector>,
-    nonces: web::Data<PresentationChallenges>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
@@ -222,19 +210,38 @@ async fn verify_presentation(
     let verifier = connector
         .verification()
         .verifier()
-        .with_nonce_store(nonces.0.clone());
+        .with_nonce_store(std::sync::Arc::new(connector.store().presentation_nonces()));
     let input = Input::from_value(presentation.clone());
     let report = verifier.verify_presentation(&input, &expected).await;
+    // A stranger's call: the trail records a bounded summary, never the body itself.
     let audit = connector.audit();
     audit
-        .record(audit.event(
-            EventKind::PresentationVerified,
-            report.signer.clone().unwrap_or_else(|| "unknown".into()),
-            if report.verified { "ok" } else { "refused" },
-            json!({ "presentation": presentation, "error": report.error, "challenge": expected.challenge, "domain": expected.audience }),
-        ))
+        .record(
+            audit.event(
+                EventKind::PresentationVerified,
+                report
+                    .signer
+                    .as_deref()
+                    .map_or_else(|| "unknown".to_owned(), |signer| bounded(signer).to_owned()),
+                if report.verified { "ok" } else { "refused" },
+                json!({
+                    "presentation": crate::audit::digest(&presentation),
+                    "error": report.error.as_deref().map(bounded),
+                    "challenge": bounded(&expected.challenge),
+                    "domain": bounded(&expected.audience),
+                }),
+            ),
+        )
         .await?;
     Ok(report_response(&report))
+}
+
+/// At most the first 256 characters of a caller's text, for the audit trail.
+fn bounded(text: &str) -> &str {
+    match text.char_indices().nth(256) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
 }
 
 async fn status_list(

@@ -120,9 +120,9 @@ impl Negotiations {
                     .map(|a| a.provider_pid)
                     .filter(|pid| !pid.is_empty());
                 Ok(self
-                    .update(&consumer_pid, move |mut n| {
+                    .update(&consumer_pid, None, move |mut n| {
                         if n.provider_pid.is_none() {
-                            n.provider_pid = provider_pid.clone();
+                            n.provider_pid = provider_pid;
                         }
                         Ok(n)
                     })
@@ -306,22 +306,28 @@ impl Negotiations {
             timestamp: message.agreement.timestamp.clone().unwrap_or_else(now),
         };
         let (key, provider_pid) = (pid.to_owned(), message.provider_pid.clone());
+        let record = self.record(pid, &caller.did);
+        let agreement_id = agreement.id.clone();
         let next = self
             .cx
             .store()
             .blocking(move |s| {
-                s.negotiations
-                    .update_with_agreement(&key, &agreement, &|mut n| {
+                s.negotiations.update_with_agreement(
+                    &key,
+                    &agreement,
+                    Box::new(move |mut n| {
                         n.state = super::state::transition(n.state, Role::Provider, Move::Agree)?;
-                        n.agreement_id = Some(agreement.id.clone());
-                        n.provider_pid = Some(provider_pid.clone());
+                        n.agreement_id = Some(agreement_id);
+                        n.provider_pid = Some(provider_pid);
                         n.updated = now();
                         Ok(n)
-                    })
+                    }),
+                    record,
+                )
             })
             .await
             .map_err(DspError::from)?;
-        self.changed(pid, &next, &caller.did).await?;
+        self.announce(pid, &next);
         let service = self.clone();
         let pid = pid.to_owned();
         tokio::spawn(async move { service.verify_agreement(&pid).await });

@@ -84,8 +84,8 @@ impl Negotiations {
         };
         match consumer_pid {
             Ok(consumer_pid) => Ok(self
-                .update(&provider_pid, move |mut n| {
-                    n.consumer_pid = Some(consumer_pid.clone());
+                .update(&provider_pid, None, move |mut n| {
+                    n.consumer_pid = Some(consumer_pid);
                     Ok(n)
                 })
                 .await?),

@@ -313,22 +313,27 @@ impl Negotiations {
                 obligations,
             },
         );
-        let (key, record) = (pid.to_owned(), agreement.clone());
+        let (key, stored) = (pid.to_owned(), agreement.clone());
+        let (record, agreement_id) = (self.record(pid, self.did()), agreement.id.clone());
         let next = self
             .cx
             .store()
             .blocking(move |s| {
-                s.negotiations
-                    .update_with_agreement(&key, &record, &|mut n| {
+                s.negotiations.update_with_agreement(
+                    &key,
+                    &stored,
+                    Box::new(move |mut n| {
                         n.state = transition(n.state, Role::Provider, Move::Agree)?;
-                        n.agreement_id = Some(record.id.clone());
+                        n.agreement_id = Some(agreement_id);
                         n.pending = None;
                         n.updated = now();
                         Ok(n)
-                    })
+                    }),
+                    record,
+                )
             })
             .await?;
-        self.changed(pid, &next, self.did()).await?;
+        self.announce(pid, &next);
         let message = ContractAgreementMessage {
             provider_pid: pid.to_owned(),
             consumer_pid: consumer_pid.clone(),

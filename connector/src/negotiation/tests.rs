@@ -86,7 +86,16 @@ async fn requested(setup: &Setup, provider: &Connector, consumer_pid: Option<&st
     assert!(provider
         .store()
         .negotiations
-        .create(&pid, &negotiation)
+        .create(
+            &pid,
+            &negotiation,
+            Box::new(|n: &Negotiation| symbolon_audit::AuditEvent::new(
+                "negotiation.transition",
+                "did:key:z6MkProvider",
+                "urn:uuid:restart",
+                n.state.as_str(),
+            )),
+        )
         .unwrap());
     pid
 }

@@ -1,71 +1,54 @@
-//! Seen nonces and token ids on sled, each kept until it expires (after which the token
-//! carrying it is refused as expired anyway).
+//! Seen nonces and token ids in table `nonces`, each kept until it expires (after which the
+//! token carrying it is refused as expired anyway).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use symbolon_identity::nonce::NonceStore;
+use symbolon_audit::DurableLog;
+use symbolon_identity::nonce::{NonceCheck, NonceStore};
 
 use super::{NonceRepository, StoreError};
 
-/// The nonces tree.
-pub(super) struct SledNonces {
-    tree: sled::Tree,
-    db: sled::Db,
-}
+/// The nonces table.
+pub(super) struct SqlNonces(Arc<DurableLog>);
 
-impl SledNonces {
-    pub(super) fn new(tree: sled::Tree, db: sled::Db) -> Self {
-        SledNonces { tree, db }
+impl SqlNonces {
+    pub(super) fn new(db: Arc<DurableLog>) -> Self {
+        SqlNonces(db)
     }
 }
 
-impl NonceRepository for SledNonces {
+impl NonceRepository for SqlNonces {
     fn check_and_record(
         &self,
         kind: &str,
         nonce: &str,
         expires: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let fresh = self.record_unflushed(kind, nonce, expires)?;
-        if fresh {
-            self.db.flush()?;
-        }
-        Ok(fresh)
-    }
-
-    fn record_unflushed(
-        &self,
-        kind: &str,
-        nonce: &str,
-        expires: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let key = format!("{kind}:{nonce}");
-        let value = expires.timestamp().to_be_bytes();
-        Ok(self
-            .tree
-            .compare_and_swap(key.as_bytes(), None as Option<&[u8]>, Some(&value[..]))?
-            .is_ok())
+        let (kind, nonce) = (kind.to_owned(), nonce.to_owned());
+        self.0.write(move |tx| {
+            let written = tx
+                .sql()
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO nonces (kind, nonce, expires) VALUES (?1, ?2, ?3)",
+                )?
+                .execute((kind, nonce, expires.timestamp()))?;
+            Ok(written == 1)
+        })
     }
 
     fn prune(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.tree.iter() {
-            let (key, value) = entry?;
-            let expired = <[u8; 8]>::try_from(value.as_ref())
-                .map(|b| i64::from_be_bytes(b) < now.timestamp())
-                .unwrap_or(true);
-            if expired {
-                self.tree.remove(key)?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        let now = now.timestamp();
+        self.0.write(move |tx| {
+            Ok(tx
+                .sql()
+                .execute("DELETE FROM nonces WHERE expires < ?1", [now])?)
+        })
     }
 }
 
 /// The seen nonces as an identity [`NonceStore`] (presentation challenges), keeping each for an
-/// hour; the record is durable with the next flushed write.
+/// hour, durably.
 #[derive(Clone)]
 pub struct PresentationNonces(Arc<dyn NonceRepository>);
 
@@ -76,11 +59,14 @@ impl PresentationNonces {
 }
 
 impl NonceStore for PresentationNonces {
-    fn check_and_record(&self, nonce: &str) -> bool {
-        let expires = Utc::now() + chrono::Duration::hours(1);
-        // A store failure counts as "seen": refusing is the safe answer.
-        self.0
-            .record_unflushed("vp", nonce, expires)
-            .unwrap_or(false)
+    fn check_and_record<'a>(&'a self, nonce: &'a str) -> NonceCheck<'a> {
+        let (nonces, nonce) = (self.0.clone(), nonce.to_owned());
+        Box::pin(async move {
+            let expires = Utc::now() + chrono::Duration::hours(1);
+            // A store failure counts as "seen": refusing is the safe answer.
+            tokio::task::spawn_blocking(move || nonces.check_and_record("vp", &nonce, expires))
+                .await
+                .is_ok_and(|fresh| fresh.unwrap_or(false))
+        })
     }
 }

@@ -1,176 +1,175 @@
-//! The repositories on sled: one tree per aggregate.
+//! The repositories on SQLite: one table per aggregate, written through the audit log's
+//! group commit (so a state change and its audit event share one transaction).
 
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional as _;
+use std::sync::Arc;
+
+use symbolon_audit::{DurableLog, WriteTx};
 
 use super::records::Records;
 use super::{
     AgreementRepository, Change, CredentialRepository, NegotiationRepository, OfferRepository,
-    StoreError, UpdateError,
+    Record, StoreError, UpdateError,
 };
 use crate::domain::{Agreement, HeldCredential, Negotiation, Offer};
 
-/// The sled repositories of one database.
-pub(super) struct Sled {
-    pub offers: SledOffers,
-    pub negotiations: SledNegotiations,
-    pub agreements: SledAgreements,
-    pub credentials: SledCredentials,
-}
+const OFFERS: Records<Offer> = Records::new("offers");
+const NEGOTIATIONS: Records<Negotiation> = Records::new("negotiations");
+const AGREEMENTS: Records<Agreement> = Records::new("agreements");
+const CREDENTIALS: Records<HeldCredential> = Records::new("credentials");
 
-impl Sled {
-    pub fn open(db: &sled::Db) -> Result<Sled, StoreError> {
-        let agreements = Records::new("agreements", db.open_tree("agreements")?, db.clone());
-        Ok(Sled {
-            offers: SledOffers(Records::new("offers", db.open_tree("offers")?, db.clone())),
-            negotiations: SledNegotiations {
-                records: Records::new("negotiations", db.open_tree("negotiations")?, db.clone()),
-                agreements: agreements.clone(),
-            },
-            agreements: SledAgreements(agreements),
-            credentials: SledCredentials(Records::new(
-                "credentials",
-                db.open_tree("credentials")?,
-                db.clone(),
-            )),
-        })
+/// Offers in table `offers`.
+pub(super) struct SqlOffers(Arc<DurableLog>);
+
+impl SqlOffers {
+    pub(super) fn new(db: Arc<DurableLog>) -> Self {
+        SqlOffers(db)
     }
 }
 
-pub(super) struct SledOffers(Records<Offer>);
-
-impl OfferRepository for SledOffers {
+impl OfferRepository for SqlOffers {
     fn create(&self, offer: &Offer) -> Result<bool, StoreError> {
-        self.0.insert_new(&offer.id, offer)
+        let offer = offer.clone();
+        self.0
+            .write(move |tx| OFFERS.insert_new(tx.sql(), &offer.id, &offer))
     }
 
     fn get(&self, id: &str) -> Result<Option<Offer>, StoreError> {
-        self.0.get(id)
+        self.0.read(|conn| OFFERS.get(conn, id))
     }
 
     fn list(&self) -> Result<Vec<Offer>, StoreError> {
-        self.0.list()
+        self.0.read(|conn| OFFERS.list(conn))
     }
 
     fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        self.0.remove(id)
+        let id = id.to_owned();
+        self.0.write(move |tx| OFFERS.remove(tx.sql(), &id))
     }
 }
 
-pub(super) struct SledNegotiations {
-    records: Records<Negotiation>,
-    agreements: Records<Agreement>,
+/// Negotiations in table `negotiations`, with their agreements and audit events.
+pub(super) struct SqlNegotiations(Arc<DurableLog>);
+
+impl SqlNegotiations {
+    pub(super) fn new(db: Arc<DurableLog>) -> Self {
+        SqlNegotiations(db)
+    }
 }
 
-impl SledNegotiations {
-    /// The changed record of `pid` inside a transaction, or why there is none.
-    fn changed(
+/// Changes the negotiation `pid` inside `tx` and appends its audit record; returns the new
+/// record.
+fn change_in(
+    tx: &mut WriteTx<'_>,
+    pid: &str,
+    change: Change,
+    record: Option<Record>,
+) -> Result<Negotiation, UpdateError> {
+    let current = NEGOTIATIONS
+        .get(tx.sql(), pid)?
+        .ok_or_else(|| UpdateError::Missing(pid.to_owned()))?;
+    let next = change(current)?;
+    let event = record.map(|record| record(&next));
+    NEGOTIATIONS.put(tx.sql(), pid, &next)?;
+    if let Some(event) = event {
+        tx.append(&event)?;
+    }
+    Ok(next)
+}
+
+impl NegotiationRepository for SqlNegotiations {
+    fn create(
         &self,
         pid: &str,
-        current: Option<sled::IVec>,
-        change: Change<'_>,
-    ) -> Result<(Negotiation, Vec<u8>), ConflictableTransactionError<UpdateError>> {
-        let abort = |e: UpdateError| ConflictableTransactionError::Abort(e);
-        let current = current.ok_or_else(|| abort(UpdateError::Missing(pid.to_owned())))?;
-        let current = self
-            .records
-            .decode(pid, &current)
-            .map_err(|e| abort(e.into()))?;
-        let next = change(current).map_err(|e| abort(e.into()))?;
-        let bytes = self.records.encode(&next).map_err(|e| abort(e.into()))?;
-        Ok((next, bytes))
-    }
-}
-
-/// A transaction's outcome as an update's.
-fn finished<T>(result: Result<T, TransactionError<UpdateError>>) -> Result<T, UpdateError> {
-    result.map_err(|error| match error {
-        TransactionError::Abort(error) => error,
-        TransactionError::Storage(error) => UpdateError::Store(error.into()),
-    })
-}
-
-impl NegotiationRepository for SledNegotiations {
-    fn create(&self, pid: &str, negotiation: &Negotiation) -> Result<bool, StoreError> {
-        self.records.insert_new(pid, negotiation)
+        negotiation: &Negotiation,
+        record: Record,
+    ) -> Result<bool, StoreError> {
+        let (pid, negotiation) = (pid.to_owned(), negotiation.clone());
+        self.0.write(move |tx| {
+            if !NEGOTIATIONS.insert_new(tx.sql(), &pid, &negotiation)? {
+                return Ok(false);
+            }
+            tx.append(&record(&negotiation))?;
+            Ok(true)
+        })
     }
 
     fn get(&self, pid: &str) -> Result<Option<Negotiation>, StoreError> {
-        self.records.get(pid)
+        self.0.read(|conn| NEGOTIATIONS.get(conn, pid))
     }
 
     fn list(&self) -> Result<Vec<Negotiation>, StoreError> {
-        self.records.list()
+        self.0.read(|conn| NEGOTIATIONS.list(conn))
     }
 
-    fn update(&self, pid: &str, change: Change<'_>) -> Result<Negotiation, UpdateError> {
-        // INVARIANT: no lock is held while `change` runs; a concurrent update of the same
-        // negotiation makes the swap fail, and the change is made again on the newer record.
-        loop {
-            let current = self
-                .records
-                .tree
-                .get(pid.as_bytes())
-                .map_err(StoreError::from)?
-                .ok_or_else(|| UpdateError::Missing(pid.to_owned()))?;
-            let next = change(self.records.decode(pid, &current)?)?;
-            let bytes = self.records.encode(&next)?;
-            let swapped = self
-                .records
-                .tree
-                .compare_and_swap(pid.as_bytes(), Some(&current), Some(bytes))
-                .map_err(StoreError::from)?;
-            if swapped.is_ok() {
-                self.records.flush()?;
-                return Ok(next);
-            }
-        }
+    fn update(
+        &self,
+        pid: &str,
+        change: Change,
+        record: Option<Record>,
+    ) -> Result<Negotiation, UpdateError> {
+        let pid = pid.to_owned();
+        self.0.write(move |tx| change_in(tx, &pid, change, record))
     }
 
     fn update_with_agreement(
         &self,
         pid: &str,
         agreement: &Agreement,
-        change: Change<'_>,
+        change: Change,
+        record: Record,
     ) -> Result<Negotiation, UpdateError> {
-        let agreement_bytes = self.agreements.encode(agreement)?;
-        let trees = (&self.records.tree, &self.agreements.tree);
-        let next = finished(trees.transaction(|(negotiations, agreements)| {
-            let (next, bytes) = self.changed(pid, negotiations.get(pid)?, change)?;
-            negotiations.insert(pid.as_bytes(), bytes)?;
-            agreements.insert(agreement.id.as_bytes(), agreement_bytes.clone())?;
+        let (pid, agreement) = (pid.to_owned(), agreement.clone());
+        self.0.write(move |tx| {
+            let next = change_in(tx, &pid, change, Some(record))?;
+            AGREEMENTS.put(tx.sql(), &agreement.id, &agreement)?;
             Ok(next)
-        }))?;
-        self.records.flush()?;
-        Ok(next)
+        })
     }
 }
 
-pub(super) struct SledAgreements(Records<Agreement>);
+/// Agreements in table `agreements`.
+pub(super) struct SqlAgreements(Arc<DurableLog>);
 
-impl AgreementRepository for SledAgreements {
+impl SqlAgreements {
+    pub(super) fn new(db: Arc<DurableLog>) -> Self {
+        SqlAgreements(db)
+    }
+}
+
+impl AgreementRepository for SqlAgreements {
     fn put(&self, agreement: &Agreement) -> Result<(), StoreError> {
-        self.0.put(&agreement.id, agreement)
+        let agreement = agreement.clone();
+        self.0
+            .write(move |tx| AGREEMENTS.put(tx.sql(), &agreement.id, &agreement))
     }
 
     fn get(&self, id: &str) -> Result<Option<Agreement>, StoreError> {
-        self.0.get(id)
+        self.0.read(|conn| AGREEMENTS.get(conn, id))
     }
 
     fn list(&self) -> Result<Vec<Agreement>, StoreError> {
-        self.0.list()
+        self.0.read(|conn| AGREEMENTS.list(conn))
     }
 }
 
-pub(super) struct SledCredentials(Records<HeldCredential>);
+/// Held credentials in table `credentials`.
+pub(super) struct SqlCredentials(Arc<DurableLog>);
 
-impl CredentialRepository for SledCredentials {
+impl SqlCredentials {
+    pub(super) fn new(db: Arc<DurableLog>) -> Self {
+        SqlCredentials(db)
+    }
+}
+
+impl CredentialRepository for SqlCredentials {
     fn put(&self, credential: &HeldCredential) -> Result<(), StoreError> {
-        self.0.put(&credential.key, credential)
+        let credential = credential.clone();
+        self.0
+            .write(move |tx| CREDENTIALS.put(tx.sql(), &credential.key, &credential))
     }
 
     fn list(&self) -> Result<Vec<HeldCredential>, StoreError> {
-        let mut held = self.0.list()?;
+        let mut held = self.0.read(|conn| CREDENTIALS.list(conn))?;
         held.sort_by(|a, b| a.stored_at.cmp(&b.stored_at));
         Ok(held)
     }

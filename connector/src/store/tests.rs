@@ -1,6 +1,3 @@
-use std::sync::mpsc;
-use std::time::Duration;
-
 use super::*;
 use crate::domain::{Negotiation, Obligation};
 use crate::negotiation::state::{transition, Move, NegotiationState, Role};
@@ -23,6 +20,18 @@ fn negotiation(pid: &str, state: NegotiationState) -> Negotiation {
         created: crate::domain::now(),
         updated: crate::domain::now(),
     }
+}
+
+/// The audit record of a change: a negotiation transition naming its new state.
+fn record() -> Record {
+    Box::new(|n: &Negotiation| {
+        symbolon_audit::AuditEvent::new(
+            "negotiation.transition",
+            "did:key:z6MkProvider",
+            "urn:uuid:audited",
+            n.state.as_str(),
+        )
+    })
 }
 
 fn agreement(id: &str) -> Agreement {
@@ -53,16 +62,29 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
         let _store = Store::open(dir.path()).unwrap();
     }
     {
-        let db = sled::open(dir.path().join(STORE_DIR)).unwrap();
-        db.open_tree(META_TREE)
-            .unwrap()
-            .insert(SCHEMA_KEY, &(SCHEMA_VERSION + 1).to_be_bytes())
-            .unwrap();
-        db.flush().unwrap();
+        let db =
+            rusqlite::Connection::open(dir.path().join(STORE_DIR).join(DATABASE_FILE)).unwrap();
+        db.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+            [i64::from(SCHEMA_VERSION + 1)],
+        )
+        .unwrap();
     }
     let error = Store::open(dir.path()).unwrap_err();
     assert!(matches!(error, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1));
     assert!(error.to_string().contains("upgrade Symbolon"), "{error}");
+}
+
+#[test]
+fn a_sled_store_of_an_earlier_build_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join(STORE_DIR);
+    std::fs::create_dir_all(&store).unwrap();
+    std::fs::write(store.join("conf"), b"segment_size: 524288\n").unwrap();
+    std::fs::write(store.join("db"), b"\0\0\0\0").unwrap();
+    let error = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(error, StoreError::SledStore { .. }), "{error}");
+    assert!(error.to_string().contains("sled"), "{error}");
 }
 
 #[test]
@@ -83,14 +105,23 @@ fn an_agreement_is_stored_only_with_the_move_to_agreed() {
     let pid = "urn:uuid:terminated";
     store
         .negotiations
-        .create(pid, &negotiation(pid, NegotiationState::Terminated))
+        .create(
+            pid,
+            &negotiation(pid, NegotiationState::Terminated),
+            record(),
+        )
         .unwrap();
     let error = store
         .negotiations
-        .update_with_agreement(pid, &agreement("urn:uuid:orphan"), &|mut n| {
-            n.state = transition(n.state, Role::Provider, Move::Agree)?;
-            Ok(n)
-        })
+        .update_with_agreement(
+            pid,
+            &agreement("urn:uuid:orphan"),
+            Box::new(|mut n| {
+                n.state = transition(n.state, Role::Provider, Move::Agree)?;
+                Ok(n)
+            }),
+            record(),
+        )
         .unwrap_err();
     assert!(matches!(error, UpdateError::Illegal(_)), "{error}");
     assert_eq!(store.agreements.get("urn:uuid:orphan").unwrap(), None);
@@ -98,15 +129,24 @@ fn an_agreement_is_stored_only_with_the_move_to_agreed() {
     let pid = "urn:uuid:requested";
     store
         .negotiations
-        .create(pid, &negotiation(pid, NegotiationState::Requested))
+        .create(
+            pid,
+            &negotiation(pid, NegotiationState::Requested),
+            record(),
+        )
         .unwrap();
     let agreed = store
         .negotiations
-        .update_with_agreement(pid, &agreement("urn:uuid:kept"), &|mut n| {
-            n.state = transition(n.state, Role::Provider, Move::Agree)?;
-            n.agreement_id = Some("urn:uuid:kept".into());
-            Ok(n)
-        })
+        .update_with_agreement(
+            pid,
+            &agreement("urn:uuid:kept"),
+            Box::new(|mut n| {
+                n.state = transition(n.state, Role::Provider, Move::Agree)?;
+                n.agreement_id = Some("urn:uuid:kept".into());
+                Ok(n)
+            }),
+            record(),
+        )
         .unwrap();
     assert_eq!(agreed.state, NegotiationState::Agreed);
     assert!(store.agreements.get("urn:uuid:kept").unwrap().is_some());
@@ -119,64 +159,65 @@ fn an_agreement_is_stored_only_with_the_move_to_agreed() {
     );
 }
 
-// Updates of different negotiations do not wait for each other (before, one process-wide lock
-// was held across every update and its flush).
+// A negotiation's change and its audit event are one transaction: an illegal move writes
+// neither, a legal one both.
 #[test]
-fn an_update_does_not_wait_for_another_negotiations_update() {
+fn a_change_and_its_audit_event_commit_together() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    for pid in ["urn:uuid:a", "urn:uuid:b"] {
-        store
-            .negotiations
-            .create(pid, &negotiation(pid, NegotiationState::Requested))
-            .unwrap();
-    }
-    let (entered, in_change) = mpsc::channel();
-    let (release, released) = mpsc::channel::<()>();
-    let released = std::sync::Mutex::new(released);
-    let slow = {
-        let store = store.clone();
-        std::thread::spawn(move || {
-            store.negotiations.update("urn:uuid:a", &|mut n| {
-                let _ = entered.send(());
-                let _ = released
-                    .lock()
-                    .unwrap()
-                    .recv_timeout(Duration::from_secs(10));
-                n.reason = vec!["slow".into()];
+    let pid = "urn:uuid:audited";
+    let created = store
+        .negotiations
+        .create(
+            pid,
+            &negotiation(pid, NegotiationState::Requested),
+            record(),
+        )
+        .unwrap();
+    assert!(created);
+    assert_eq!(store.log.len(), 1);
+    assert!(!store
+        .negotiations
+        .create(
+            pid,
+            &negotiation(pid, NegotiationState::Requested),
+            record()
+        )
+        .unwrap());
+    assert_eq!(store.log.len(), 1, "a refused create recorded an event");
+    let error = store
+        .negotiations
+        .update(
+            pid,
+            Box::new(|mut n| {
+                n.state = transition(n.state, Role::Consumer, Move::Verify)?;
                 Ok(n)
-            })
-        })
-    };
-    in_change.recv().unwrap();
-    let (done, finished) = mpsc::channel();
-    let fast = {
-        let store = store.clone();
-        std::thread::spawn(move || {
-            let result = store.negotiations.update("urn:uuid:b", &|mut n| {
-                n.reason = vec!["fast".into()];
+            }),
+            Some(record()),
+        )
+        .unwrap_err();
+    assert!(matches!(error, UpdateError::Illegal(_)), "{error}");
+    assert_eq!(store.log.len(), 1, "an illegal move recorded an event");
+    store
+        .negotiations
+        .update(
+            pid,
+            Box::new(|mut n| {
+                n.state = transition(n.state, Role::Provider, Move::Offer)?;
                 Ok(n)
-            });
-            let _ = done.send(result.is_ok());
-        })
-    };
-    let fast_finished = finished.recv_timeout(Duration::from_secs(5));
-    release.send(()).unwrap();
+            }),
+            Some(record()),
+        )
+        .unwrap();
+    assert_eq!(store.log.len(), 2);
+    let entries = store.log.entries(0, 2).unwrap();
+    assert_eq!(entries[1].event.outcome, "OFFERED");
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.log.len(), 2);
     assert_eq!(
-        fast_finished,
-        Ok(true),
-        "the update of `b` waited for the update of `a`"
-    );
-    fast.join().unwrap();
-    assert!(slow.join().unwrap().is_ok());
-    assert_eq!(
-        store
-            .negotiations
-            .get("urn:uuid:a")
-            .unwrap()
-            .unwrap()
-            .reason,
-        ["slow"]
+        store.negotiations.get(pid).unwrap().unwrap().state,
+        NegotiationState::Offered
     );
 }
 
@@ -188,7 +229,11 @@ fn concurrent_updates_of_one_negotiation_lose_nothing() {
     let pid = "urn:uuid:shared";
     store
         .negotiations
-        .create(pid, &negotiation(pid, NegotiationState::Requested))
+        .create(
+            pid,
+            &negotiation(pid, NegotiationState::Requested),
+            record(),
+        )
         .unwrap();
     let workers: Vec<_> = (0..4)
         .map(|worker| {
@@ -197,10 +242,14 @@ fn concurrent_updates_of_one_negotiation_lose_nothing() {
                 for step in 0..25 {
                     store
                         .negotiations
-                        .update(pid, &|mut n| {
-                            n.reason.push(format!("{worker}.{step}"));
-                            Ok(n)
-                        })
+                        .update(
+                            pid,
+                            Box::new(move |mut n| {
+                                n.reason.push(format!("{worker}.{step}"));
+                                Ok(n)
+                            }),
+                            None,
+                        )
                         .unwrap();
                 }
             })

@@ -26,7 +26,6 @@ fn parts() -> (Parts, String, tempfile::TempDir) {
         connector: Connector::open(&dir, settings).unwrap(),
         admin_token,
         status: StatusRegistry::new(dir, "http://127.0.0.1:1"),
-        challenges: Default::default(),
     };
     (parts, token, tmp)
 }
