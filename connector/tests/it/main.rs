@@ -6,6 +6,7 @@ mod api;
 mod audit;
 mod cli;
 mod cli_serve;
+mod crash;
 mod dsp;
 mod handlers;
 mod negotiation;

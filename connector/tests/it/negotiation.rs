@@ -226,3 +226,39 @@ async fn the_management_api_needs_the_admin_token_and_documents_itself() {
         .await;
     assert_eq!(status, 409);
 }
+
+// Before: about 200 concurrent calls left every sled I/O thread waiting in a flush, and 200
+// parallel negotiations between two connectors finalized 0 of 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_negotiations_all_finalize_on_both_sides() {
+    let (_authority, provider, hospital) = provider_and_member_hospital().await;
+    let provider = std::sync::Arc::new(provider);
+    let hospital = std::sync::Arc::new(hospital);
+    let runs: Vec<_> = (0..200)
+        .map(|_| {
+            let (provider, hospital) = (provider.clone(), hospital.clone());
+            tokio::spawn(async move {
+                let (status, negotiation) = hospital
+                    .post(
+                        "/api/v1/negotiations",
+                        &json!({"provider_url": provider.dsp(), "offer_id": "ward-statistics",
+                                "wait_seconds": 120}),
+                    )
+                    .await;
+                (status, negotiation)
+            })
+        })
+        .collect();
+    let mut provider_pids = Vec::new();
+    for run in runs {
+        let (status, negotiation) = run.await.unwrap();
+        assert_eq!(status, 200, "{negotiation}");
+        assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
+        provider_pids.push(negotiation["provider_pid"].as_str().unwrap().to_owned());
+    }
+    for pid in &provider_pids {
+        state_of(&provider, pid, "FINALIZED").await;
+    }
+    let (_, agreements) = provider.get("/api/v1/agreements").await;
+    assert_eq!(agreements.as_array().unwrap().len(), 200, "{agreements}");
+}
