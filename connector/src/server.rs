@@ -144,6 +144,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
     Negotiations::new(connector.clone()).resume()?;
     spawn_head_signer(&connector, options.head_interval);
+    spawn_nonce_pruner(&connector, NONCE_PRUNE_INTERVAL);
     let parts = api::Parts {
         connector: connector.clone(),
         admin_token,
@@ -170,6 +171,36 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         url,
         connector,
     })
+}
+
+/// How often nonces past their expiry are deleted from the store.
+const NONCE_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Deletes the nonces and token ids that expired (a token carrying one is refused as expired
+/// anyway) every `interval`, so that the table holds only the live ones.
+fn spawn_nonce_pruner(connector: &Connector, interval: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = connector.downgrade();
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(connector) = weak.upgrade() else {
+                break;
+            };
+            let store = connector.store().clone();
+            drop(connector);
+            let now = chrono::Utc::now();
+            match store.blocking(move |s| s.nonces.prune(now)).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::debug!(pruned, "expired nonces deleted"),
+                Err(error) => tracing::warn!(%error, "cannot delete expired nonces"),
+            }
+        }
+    });
 }
 
 /// Signs a tree head every `interval` while the log grows, so that a rewritten entry is

@@ -263,3 +263,26 @@ fn concurrent_updates_of_one_negotiation_lose_nothing() {
         100
     );
 }
+
+// Before: a VC-API challenge was kept in memory only, so it was accepted again after a
+// restart. Seen nonces are in the store: a replay is refused across a reopen, and pruning
+// forgets only the expired.
+#[test]
+fn seen_nonces_survive_a_restart_and_pruning_forgets_only_the_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now();
+    let later = now + chrono::Duration::hours(1);
+    let earlier = now - chrono::Duration::hours(1);
+    {
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.nonces.check_and_record("vp", "c-1", later).unwrap());
+        assert!(!store.nonces.check_and_record("vp", "c-1", later).unwrap());
+        assert!(store.nonces.check_and_record("jti", "c-1", later).unwrap());
+        assert!(store.nonces.check_and_record("vp", "old", earlier).unwrap());
+    }
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!store.nonces.check_and_record("vp", "c-1", later).unwrap());
+    assert_eq!(store.nonces.prune(now).unwrap(), 1);
+    assert!(!store.nonces.check_and_record("vp", "c-1", later).unwrap());
+    assert!(store.nonces.check_and_record("vp", "old", later).unwrap());
+}
