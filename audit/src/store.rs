@@ -95,6 +95,12 @@ pub enum StoreError {
     Poisoned,
 }
 
+/// Creates the log's tables in `conn` if they are missing (for tools that build a database
+/// from another store's contents; [`DurableLog::open`] does it itself).
+pub fn create_tables(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.execute_batch(SCHEMA)
+}
+
 /// The durable audit log, in a SQLite database it shares with the application's tables.
 pub struct DurableLog {
     journal: Journal,

@@ -12,6 +12,7 @@ mod negotiations;
 mod policy;
 mod presentation;
 mod serve;
+mod store;
 mod trust_list;
 
 use std::path::PathBuf;
@@ -66,6 +67,9 @@ enum Command {
     /// Export and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Maintain the embedded store.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 /// Options shared by commands that act on a data directory.
@@ -156,6 +160,7 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Negotiations(command) => negotiations::run(command).await,
         Command::Agreements(args) => manage::agreements(args).await,
         Command::Audit(command) => audit::run(command).await,
+        Command::Store(command) => store::run(command).await,
         Command::Peers(args) => manage::peers(args).await,
     }
 }

@@ -11,6 +11,7 @@
 //! who): while `symbolon serve` runs, the command line reaches the store through the
 //! management API.
 
+pub mod migrate;
 mod nonces;
 mod records;
 mod repositories;
@@ -80,9 +81,8 @@ pub enum StoreError {
     },
     /// The data directory holds a store of the sled engine earlier builds used.
     #[error(
-        "the store `{path}` was written by an earlier Symbolon with the sled engine, which \
-         this build no longer reads; export what you need with that build (offers, \
-         credentials, the audit bundle) and start this data directory afresh"
+        "the store `{path}` was written by an earlier Symbolon with the sled engine; run \
+         `symbolon store migrate --data-dir <DIR>` once to move it to SQLite"
     )]
     SledStore {
         /// The store's path.
@@ -265,7 +265,12 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) the store of the data directory at `root`.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
-        let path = root.join(STORE_DIR);
+        Self::open_at(&root.join(STORE_DIR))
+    }
+
+    /// Opens (creating if needed) the store in the directory `path`.
+    fn open_at(path: &Path) -> Result<Store, StoreError> {
+        let path = path.to_owned();
         std::fs::create_dir_all(&path).map_err(|source| StoreError::Lock {
             path: path.display().to_string(),
             source,

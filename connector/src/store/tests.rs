@@ -286,3 +286,107 @@ fn seen_nonces_survive_a_restart_and_pruning_forgets_only_the_expired() {
     assert!(!store.nonces.check_and_record("vp", "c-1", later).unwrap());
     assert!(store.nonces.check_and_record("vp", "old", later).unwrap());
 }
+
+// A data directory of the sled builds: refused by `open`, moved by `migrate_sled` with every
+// record, nonce and audit entry, the audit log checked, the sled files kept aside.
+#[test]
+fn a_sled_store_is_migrated_with_its_records_nonces_and_audit_log() {
+    use symbolon_identity::{Did, KeyAlgorithm, KeyPair};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join(STORE_DIR);
+    // A reference log, to take canonical entries and a signed head from.
+    let reference = tempfile::tempdir().unwrap();
+    let log = DurableLog::open(&reference.path().join("audit.sqlite")).unwrap();
+    let key = KeyPair::generate(KeyAlgorithm::Ed25519);
+    let did = Did::key(&key.public_key());
+    for i in 0..5 {
+        log.append(&symbolon_audit::AuditEvent::new(
+            "offer.created",
+            did.as_str(),
+            &format!("offer-{i}"),
+            "ok",
+        ))
+        .unwrap();
+    }
+    let head = log.sign_head(&key, &did).unwrap();
+    {
+        // The layout of the sled builds.
+        let db = sled::open(&store_dir).unwrap();
+        let offers = db.open_tree("offers").unwrap();
+        let offer = crate::fixtures::offer();
+        offers
+            .insert(offer.id.as_bytes(), serde_json::to_vec(&offer).unwrap())
+            .unwrap();
+        db.open_tree("negotiations")
+            .unwrap()
+            .insert(
+                b"urn:uuid:n1",
+                serde_json::to_vec(&negotiation("urn:uuid:n1", NegotiationState::Agreed)).unwrap(),
+            )
+            .unwrap();
+        db.open_tree("agreements")
+            .unwrap()
+            .insert(
+                b"urn:uuid:a1",
+                serde_json::to_vec(&agreement("urn:uuid:a1")).unwrap(),
+            )
+            .unwrap();
+        let later = (chrono::Utc::now() + chrono::Duration::hours(1)).timestamp();
+        db.open_tree("nonces")
+            .unwrap()
+            .insert(b"jti:seen-token", &later.to_be_bytes())
+            .unwrap();
+        let audit = db.open_tree("audit").unwrap();
+        for index in 0..5u64 {
+            let mut key = vec![b'e'];
+            key.extend_from_slice(&index.to_be_bytes());
+            audit.insert(key, log.entry_bytes(index).unwrap()).unwrap();
+        }
+        let mut key = vec![b'h'];
+        key.extend_from_slice(&5u64.to_be_bytes());
+        audit.insert(key, head.jws.as_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(StoreError::SledStore { .. })
+    ));
+
+    let migrated = migrate::migrate_sled(dir.path()).unwrap();
+    assert_eq!(migrated.nonces, 1);
+    assert_eq!(migrated.audit_entries, 5);
+    assert_eq!(migrated.heads, 1);
+    assert!(dir
+        .path()
+        .join(migrate::SLED_BACKUP_DIR)
+        .join("conf")
+        .exists());
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.offers.list().unwrap().len(), 1);
+    assert_eq!(
+        store
+            .negotiations
+            .get("urn:uuid:n1")
+            .unwrap()
+            .unwrap()
+            .state,
+        NegotiationState::Agreed
+    );
+    assert!(store.agreements.get("urn:uuid:a1").unwrap().is_some());
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    assert!(!store
+        .nonces
+        .check_and_record("jti", "seen-token", later)
+        .unwrap());
+    assert_eq!(store.log.len(), 5);
+    assert_eq!(store.log.root().unwrap(), log.root().unwrap());
+    assert_eq!(store.log.head().unwrap().jws, head.jws);
+    drop(store);
+    // Nothing left to migrate.
+    assert!(matches!(
+        migrate::migrate_sled(dir.path()),
+        Err(migrate::MigrateError::NothingToMigrate(_))
+    ));
+}
