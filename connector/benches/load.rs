@@ -5,7 +5,7 @@
 //! `POST /credentials/verify`, the verifications per second.
 //!
 //! Run: `cargo bench -p symbolon-connector --bench load` (add `-- 8 200 1000` to choose the
-//! burst sizes). Targets: 0 failures; ≥ 500 negotiations/s; ≥ 5,000 verifications/s.
+//! burst sizes; `SYMBOLON_LOAD_BIN` names another `symbolon` binary to load). Targets: 0 failures; ≥ 500 negotiations/s; ≥ 5,000 verifications/s.
 #![allow(missing_docs, reason = "a load tool, not a library")]
 #![allow(
     clippy::unwrap_used,
@@ -21,7 +21,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use symbolon_connector::datadir::DataDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_symbolon");
+/// The `symbolon` binary: `SYMBOLON_LOAD_BIN` when set (to load a release build from a quick
+/// build of this tool), else the one Cargo built with this benchmark.
+fn bin() -> String {
+    std::env::var("SYMBOLON_LOAD_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_symbolon").to_owned())
+}
 const VERIFY_CLIENTS: usize = 16;
 const VERIFY_SECONDS: u64 = 5;
 
@@ -45,7 +49,7 @@ impl Serve {
     fn start() -> Serve {
         let dir = tempfile::tempdir().expect("temporary directory");
         let data = dir.path().to_str().expect("UTF-8 path").to_owned();
-        let init = Command::new(BIN)
+        let init = Command::new(bin())
             .args(["init", "--data-dir", &data])
             .output()
             .expect("symbolon init");
@@ -54,7 +58,7 @@ impl Serve {
             .expect("UTF-8")
             .trim()
             .to_owned();
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .args(["serve", "--data-dir", &data, "--http", "127.0.0.1:0"])
             .args(serve_flags())
             .env("RUST_LOG", "error")
@@ -83,6 +87,25 @@ impl Serve {
             did,
             _dir: dir,
         }
+    }
+
+    /// The CPU time (user + system) the process used so far.
+    fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime and stime are the
+        // 12th and 13th, in clock ticks (100 per second on Linux).
+        let ticks: u64 = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| {
+                rest.split_whitespace()
+                    .skip(11)
+                    .take(2)
+                    .filter_map(|field| field.parse::<u64>().ok())
+                    .sum()
+            })
+            .unwrap_or(0);
+        Duration::from_millis(ticks * 10)
     }
 
     /// The peak resident set size so far, in MiB.
@@ -211,6 +234,7 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
 /// `n` negotiations started at once; prints their figures.
 async fn burst(client: &reqwest::Client, insurer: &Serve, hospital: &Arc<Serve>, n: usize) {
     let dsp = format!("{}/dsp/2025-1", insurer.url);
+    let cpu_before = (insurer.cpu(), hospital.cpu());
     let started = Instant::now();
     let runs: Vec<_> = (0..n)
         .map(|_| {
@@ -238,12 +262,18 @@ async fn burst(client: &reqwest::Client, insurer: &Serve, hospital: &Arc<Serve>,
         }
     }
     let wall = started.elapsed();
+    let per = |before: Duration, after: Duration| {
+        after.saturating_sub(before).as_secs_f64() * 1000.0 / n as f64
+    };
     latencies.sort();
     println!(
-        "negotiations  concurrent {n:5}  {:8.1}/s  p50 {:8.1} ms  p99 {:8.1} ms  failures {failures}  peak RSS provider {:6.1} MiB  consumer {:6.1} MiB",
+        "negotiations  concurrent {n:5}  {:8.1}/s  p50 {:8.1} ms  p99 {:8.1} ms  failures {failures}  \
+         CPU per negotiation provider {:5.2} ms consumer {:5.2} ms  peak RSS provider {:6.1} MiB consumer {:6.1} MiB",
         latencies.len() as f64 / wall.as_secs_f64(),
         quantile(&latencies, 0.50).as_secs_f64() * 1000.0,
         quantile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        per(cpu_before.0, insurer.cpu()),
+        per(cpu_before.1, hospital.cpu()),
         insurer.peak_rss_mib(),
         hospital.peak_rss_mib(),
     );
@@ -252,6 +282,7 @@ async fn burst(client: &reqwest::Client, insurer: &Serve, hospital: &Arc<Serve>,
 /// 16 clients verifying `credential` for a few seconds; prints the rate.
 async fn verifications(client: &reqwest::Client, node: &Arc<Serve>, credential: &str) {
     let deadline = Instant::now() + Duration::from_secs(VERIFY_SECONDS);
+    let cpu_before = node.cpu();
     let started = Instant::now();
     let clients: Vec<_> = (0..VERIFY_CLIENTS)
         .map(|_| {
@@ -284,8 +315,9 @@ async fn verifications(client: &reqwest::Client, node: &Arc<Serve>, credential: 
         failed += f;
     }
     println!(
-        "verifications clients {VERIFY_CLIENTS:5}  {:8.1}/s  failures {failed}  peak RSS {:6.1} MiB",
+        "verifications clients {VERIFY_CLIENTS:5}  {:8.1}/s  failures {failed}  CPU per verification {:5.3} ms  peak RSS {:6.1} MiB",
         ok as f64 / started.elapsed().as_secs_f64(),
+        node.cpu().saturating_sub(cpu_before).as_secs_f64() * 1000.0 / (ok + failed).max(1) as f64,
         node.peak_rss_mib(),
     );
 }
