@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use symbolon_identity::verify::peek_jwt_payload;
 
 use crate::bundle::AuditBundle;
@@ -37,10 +37,10 @@ pub fn web_signers(document: &Value) -> BTreeSet<String> {
 }
 
 /// The did:web signers of the credentials and presentations an event's `details` embed.
-pub fn web_signers_of_details(details: &Value) -> BTreeSet<String> {
+pub fn web_signers_of_details(details: &Map<String, Value>) -> BTreeSet<String> {
     EMBEDDED
         .iter()
-        .filter_map(|member| details.get(member))
+        .filter_map(|member| details.get(*member))
         .flat_map(web_signers)
         .collect()
 }
@@ -50,7 +50,11 @@ pub fn web_signers_of_details(details: &Value) -> BTreeSet<String> {
 pub fn bundle_web_signers(bundle: &AuditBundle) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     for entry in &bundle.entries {
-        if let Some(details) = entry.get("event").and_then(|e| e.get("details")) {
+        if let Some(details) = entry
+            .get("event")
+            .and_then(|e| e.get("details"))
+            .and_then(Value::as_object)
+        {
             found.extend(web_signers_of_details(details));
         }
     }
