@@ -4,6 +4,7 @@
 use actix_web::http::{header, Method as HttpMethod, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::throttle::Throttled;
 use crate::messenger::Method;
 use crate::protocol::{ProtocolRequest, ProtocolService, DSP_PATH, VERSION_PATH};
 
@@ -13,8 +14,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope(DSP_PATH).default_service(web::to(endpoint)));
 }
 
-/// Hands one HTTPS request to the protocol service and renders its answer.
+/// Hands one HTTPS request to the protocol service and renders its answer (anyone may call,
+/// within the rate limit; the service authenticates).
 async fn endpoint(
+    _: Throttled,
     request: HttpRequest,
     service: web::Data<ProtocolService>,
     body: web::Bytes,
@@ -25,7 +28,10 @@ async fn endpoint(
         _ => {
             return HttpResponse::MethodNotAllowed()
                 .insert_header((header::ALLOW, "GET, POST"))
-                .json(serde_json::json!({ "message": "the protocol answers GET and POST" }))
+                .json(serde_json::json!({
+                    "error": "method_not_allowed",
+                    "message": "the protocol answers GET and POST",
+                }))
         }
     };
     let authorization = request
