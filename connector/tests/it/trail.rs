@@ -242,6 +242,9 @@ async fn a_large_presentation_is_answered_with_its_check_on_record() {
     assert!(last["details"]["digest"]["bytes"].as_u64().unwrap() > 750_000);
 }
 
+/// Builds one request to an endpoint.
+type MakeRequest = Box<dyn Fn() -> test::TestRequest>;
+
 fn peer(n: u8) -> SocketAddr {
     SocketAddr::from(([192, 0, 2, n], 40_000))
 }
@@ -264,7 +267,7 @@ async fn the_endpoints_anyone_may_call_are_rate_limited_per_caller() {
             .uri("/credentials/verify")
             .set_json(json!({"verifiableCredential": "x"}))
     };
-    let endpoints: Vec<(&str, Box<dyn Fn() -> test::TestRequest>)> = vec![
+    let endpoints: Vec<(&str, MakeRequest)> = vec![
         ("credential verification", Box::new(verify)),
         (
             "presentation verification",
