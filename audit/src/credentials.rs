@@ -4,8 +4,11 @@
 //! credentials inside): validity windows have usually passed by audit time, challenges were
 //! checked when the event was logged, and revocation status is not available offline — the
 //! report says so. did:key and did:jwk issuers are resolved from the DID itself, did:web issuers
-//! from the DID documents the bundle carries.
+//! from the DID documents the bundle carries; a credential whose did:web signer's document is
+//! not there is reported as unverifiable, naming the DID (`MissingDidDocument`), not as
+//! invalid.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -17,6 +20,7 @@ use symbolon_identity::{Did, DidResolver, Expectations, Input, Verifier};
 
 use crate::bundle::AuditBundle;
 use crate::report::{Finding, FindingKind};
+use crate::signers::web_signers;
 use crate::verify::Recomputed;
 
 struct ThreadWaker(std::thread::Thread);
@@ -45,12 +49,21 @@ enum Item<'a> {
     Presentation(&'a Value),
 }
 
-/// Checks every embedded credential and presentation; returns how many were checked.
+/// What checking the embedded credentials found besides its findings.
+#[derive(Debug, Default)]
+pub(crate) struct Checked {
+    /// How many credentials and presentations were checked.
+    pub(crate) checked: u64,
+    /// The did:web signers whose documents the bundle lacks.
+    pub(crate) missing_documents: BTreeSet<String>,
+}
+
+/// Checks every embedded credential and presentation.
 pub(crate) fn check_credentials(
     bundle: &AuditBundle,
     log: &Recomputed,
     findings: &mut Vec<Finding>,
-) -> u64 {
+) -> Checked {
     let mut items: Vec<(Option<u64>, Item<'_>)> = Vec::new();
     for (position, entry) in log.entries.iter().enumerate() {
         let Some(details) = entry.as_ref().and_then(|e| e.event.details.as_ref()) else {
@@ -70,23 +83,30 @@ pub(crate) fn check_credentials(
             .map(|c| (None, Item::Credential(c))),
     );
     if items.is_empty() {
-        return 0;
+        return Checked::default();
     }
     let documents: Vec<(Did, &Value)> = bundle
         .did_documents
         .iter()
         .filter_map(|(did, document)| Did::parse(did).ok().map(|did| (did, document)))
         .collect();
+    // A document filed under a DID it does not name is not used (the resolver ignores it).
+    let usable: BTreeSet<&str> = documents
+        .iter()
+        .filter(|(did, document)| document.get("id").and_then(Value::as_str) == Some(did.as_str()))
+        .map(|(did, _)| did.as_str())
+        .collect();
+    let mut missing_documents = BTreeSet::new();
     let resolver =
         DidResolver::offline_with_documents(documents.iter().map(|(did, doc)| (did, *doc)));
     let verifier = Verifier::new(Arc::new(resolver));
     let mut checked = 0;
     for (index, item) in items {
-        let (what, failure) = match item {
+        let (what, value, failure) = match item {
             Item::Credential(value) => {
                 let report =
                     block_on(verifier.verify_credential(&Input::from_value(value.clone())));
-                ("credential", proof_failure(&report))
+                ("credential", value, proof_failure(&report))
             }
             Item::Presentation(value) => {
                 let input = Input::from_value(value.clone());
@@ -99,24 +119,40 @@ pub(crate) fn check_credentials(
                         .find_map(proof_failure)
                         .map(|why| format!("a credential inside: {why}"))
                 });
-                ("presentation", failure)
+                ("presentation", value, failure)
             }
         };
         checked += 1;
-        if let Some(why) = failure {
-            let place = match index {
-                Some(i) => format!("the {what} in entry {i}"),
-                None => format!("a {what} in the bundle's credentials"),
-            };
-            let finding = Finding::error(
+        let Some(why) = failure else { continue };
+        let place = match index {
+            Some(i) => format!("the {what} in entry {i}"),
+            None => format!("a {what} in the bundle's credentials"),
+        };
+        let missing: Vec<String> = web_signers(value)
+            .into_iter()
+            .filter(|did| !usable.contains(did.as_str()))
+            .collect();
+        let finding = if missing.is_empty() {
+            Finding::error(
                 FindingKind::CredentialInvalid,
                 format!("{place} fails its proof check: {why}"),
-            );
-            findings.push(match index {
-                Some(i) => finding.at(i),
-                None => finding,
-            });
-        }
+            )
+        } else {
+            let named = missing
+                .iter()
+                .map(|did| format!("`{did}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            missing_documents.extend(missing);
+            Finding::error(
+                FindingKind::MissingDidDocument,
+                format!("{place} cannot be checked: the bundle holds no DID document for {named}"),
+            )
+        };
+        findings.push(match index {
+            Some(i) => finding.at(i),
+            None => finding,
+        });
     }
     findings.push(Finding::info(
         FindingKind::NotChecked,
@@ -124,7 +160,10 @@ pub(crate) fn check_credentials(
             "the proofs of {checked} credentials and presentations were checked; their revocation status was not checked (status lists are not available offline)"
         ),
     ));
-    checked
+    Checked {
+        checked,
+        missing_documents,
+    }
 }
 
 /// Why the proof failed, if it did: the `format` or `signature` check.

@@ -11,6 +11,8 @@ pub enum EventKind {
     CredentialIssued,
     /// A credential the connector issued was revoked, suspended or reinstated.
     CredentialStatus,
+    /// A credential was checked over the VC-API (`details`: its digest and the verdict).
+    CredentialVerified,
     /// A presentation was checked (VC-API, a contract request, an auditor's access).
     PresentationVerified,
     /// An offer's policy was evaluated for a contract request (`details`: the decision).
@@ -41,9 +43,10 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
+        EventKind::CredentialVerified,
         EventKind::PresentationVerified,
         EventKind::PolicyDecision,
         EventKind::NegotiationTransition,
@@ -64,6 +67,7 @@ impl EventKind {
         match self {
             EventKind::CredentialIssued => "credential.issued",
             EventKind::CredentialStatus => "credential.status",
+            EventKind::CredentialVerified => "credential.verified",
             EventKind::PresentationVerified => "presentation.verified",
             EventKind::PolicyDecision => "policy.decision",
             EventKind::NegotiationTransition => "negotiation.transition",

@@ -11,6 +11,7 @@ pub mod merkle;
 pub mod proof;
 pub mod report;
 mod segment;
+pub mod signers;
 pub mod store;
 pub mod verify;
 

@@ -37,6 +37,9 @@ pub enum FindingKind {
     Unsigned,
     /// An embedded credential or presentation fails its proof check.
     CredentialInvalid,
+    /// An embedded credential or presentation cannot be checked: the bundle lacks the DID
+    /// document of a did:web signer (the message names which).
+    MissingDidDocument,
     /// Something was not checked (e.g. revocation status offline).
     NotChecked,
     /// A witnessed head of the other log is not validly signed.
@@ -128,6 +131,9 @@ pub struct BundleReport {
     pub signed_size: u64,
     /// The number of credentials and presentations whose proof was checked.
     pub credentials_checked: u64,
+    /// The did:web signers whose DID documents the bundle lacks, so that what they signed
+    /// could not be checked.
+    pub missing_did_documents: Vec<String>,
     /// What was found, in order of discovery.
     pub findings: Vec<Finding>,
 }

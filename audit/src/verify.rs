@@ -63,13 +63,14 @@ fn verify_recomputed(bundle: &AuditBundle) -> (BundleReport, Recomputed) {
     };
     let heads = check_heads(bundle, &mut findings);
     let signed_size = compare_heads(&log, &heads, located.as_ref(), &mut findings);
-    let credentials_checked = check_credentials(bundle, &log, &mut findings);
+    let checked = check_credentials(bundle, &log, &mut findings);
     let report = BundleReport {
         log_id: bundle.log_id.clone(),
         entries: log.tree.len(),
         verified_heads: heads.len() as u64,
         signed_size,
-        credentials_checked,
+        credentials_checked: checked.checked,
+        missing_did_documents: checked.missing_documents.into_iter().collect(),
         findings,
     };
     (report, log)

@@ -59,7 +59,16 @@ impl Serve {
             .trim()
             .to_owned();
         let mut child = Command::new(bin())
-            .args(["serve", "--data-dir", &data, "--http", "127.0.0.1:0"])
+            // The load comes from one address: no per-caller rate limit.
+            .args([
+                "serve",
+                "--data-dir",
+                &data,
+                "--http",
+                "127.0.0.1:0",
+                "--rate-limit",
+                "0",
+            ])
             .args(serve_flags())
             .env("RUST_LOG", "error")
             .stdout(Stdio::piped())

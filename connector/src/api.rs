@@ -1,13 +1,18 @@
 //! The HTTP API: one function per area configures its routes, so that `serve` and the tests
 //! build the same application. Handlers are thin: they parse, call the connector's services
-//! and render; each takes from the application data only what it needs.
+//! and render; each takes from the application data only what it needs. Every error answer,
+//! a handler's or actix's own, is JSON (`{"error", "message"}`, see [`fallback`]); the
+//! endpoints anyone may call are rate-limited per caller ([`throttle`]).
 
 pub mod admin;
 pub mod audit;
 pub mod dsp;
 pub mod error;
+pub mod fallback;
+pub mod input;
 pub mod limits;
 pub mod management;
+pub mod throttle;
 pub mod vc;
 
 use actix_web::web;
@@ -18,10 +23,11 @@ use crate::issuer::StatusRegistry;
 use crate::protocol::ProtocolService;
 
 pub use limits::MAX_BODY_BYTES;
+pub use throttle::{RateLimit, Throttle};
 
-/// What the application is built from: the connector context, the admin token and the
-/// issuer's status registry. Build it once, outside the server
-/// factory: every worker shares it.
+/// What the application is built from: the connector context, the admin token, the issuer's
+/// status registry and the rate limiter. Build it once, outside the server factory: every
+/// worker shares it.
 #[derive(Debug, Clone)]
 pub struct Parts {
     /// The connector.
@@ -30,6 +36,8 @@ pub struct Parts {
     pub admin_token: AdminToken,
     /// The issuer's status registry.
     pub status: StatusRegistry,
+    /// The rate limits of the endpoints anyone may call.
+    pub throttle: Throttle,
 }
 
 /// Configures every route of the connector.
@@ -39,11 +47,19 @@ pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(parts.connector))
             .app_data(web::Data::new(parts.admin_token))
             .app_data(web::Data::new(parts.status))
+            .app_data(web::Data::new(parts.throttle))
             .app_data(web::Data::new(protocol))
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .configure(vc::configure)
-            .configure(dsp::configure)
-            .configure(audit::configure)
-            .configure(management::configure);
+            .configure(fallback::configure_extractors)
+            .service(
+                // One scope over every route, so that its middleware and its default service
+                // (404) see every request.
+                web::scope("")
+                    .wrap(fallback::json_errors())
+                    .configure(vc::configure)
+                    .configure(dsp::configure)
+                    .configure(audit::configure)
+                    .configure(management::configure)
+                    .default_service(web::to(fallback::no_route)),
+            );
     }
 }

@@ -1,11 +1,14 @@
 //! The connector's audit trail: the one way anything writes an audit event. It appends events
-//! to the store's tamper-evident log (an append returns once the entry is on disk), signs tree
-//! heads with the connector's DID key, exports bundles for auditors, and witnesses partners'
-//! tree heads.
+//! to the store's tamper-evident log (an append returns once the entry is on disk), keeps what
+//! callers control within bounds ([`bounds`]), captures the DID documents an auditor needs
+//! with the events that need them ([`documents`]), signs tree heads with the connector's DID
+//! key, exports bundles for auditors (without any network call), and witnesses partners' tree
+//! heads.
 
-mod documents;
+pub mod bounds;
+pub mod documents;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -13,9 +16,12 @@ use symbolon_audit::{AuditBundle, AuditEvent, DurableLog, EventKind, HeadError, 
 use symbolon_identity::{DidResolver, Identity, VerifyError};
 
 use crate::domain::Event;
-use crate::store::StoreError;
+use crate::store::{DidDocumentRepository, StoreError};
 
-pub use documents::add_web_documents;
+pub use bounds::digest;
+
+/// Largest partner tree head (compact JWS) recorded.
+pub const MAX_HEAD_JWS_BYTES: usize = 8 * 1024;
 
 /// Why the trail could not record or sign.
 #[derive(Debug, thiserror::Error)]
@@ -48,26 +54,20 @@ pub enum WitnessError {
     /// The head's signature does not verify with the partner's DID.
     #[error("the tree head's signature does not verify: {0}")]
     Signature(#[from] VerifyError),
+    /// The head is larger than any tree head.
+    #[error("the tree head is {0} bytes; at most {MAX_HEAD_JWS_BYTES} are accepted")]
+    TooLarge(usize),
     /// Recording it failed.
     #[error(transparent)]
     Record(#[from] AuditError),
-}
-
-/// A bounded stand-in for a caller's document in an audit event: its SHA-256 over its JSON
-/// text and its size, so that the trail proves what was seen without holding it.
-pub fn digest(document: &Value) -> Value {
-    use sha2::Digest as _;
-    let text = document.to_string();
-    serde_json::json!({
-        "sha256": hex::encode(sha2::Sha256::digest(text.as_bytes())),
-        "bytes": text.len(),
-    })
 }
 
 /// The audit trail of one connector.
 #[derive(Clone)]
 pub struct AuditTrail {
     log: Arc<DurableLog>,
+    documents: Arc<dyn DidDocumentRepository>,
+    resolver: Arc<DidResolver>,
     signer: Identity,
 }
 
@@ -80,9 +80,20 @@ impl std::fmt::Debug for AuditTrail {
 }
 
 impl AuditTrail {
-    /// The trail kept in `log`, whose heads `signer` signs.
-    pub fn new(log: Arc<DurableLog>, signer: Identity) -> Self {
-        AuditTrail { log, signer }
+    /// The trail kept in `log`, with the DID documents its events need in `documents`
+    /// (resolved with `resolver` when an event is recorded), whose heads `signer` signs.
+    pub fn new(
+        log: Arc<DurableLog>,
+        documents: Arc<dyn DidDocumentRepository>,
+        resolver: Arc<DidResolver>,
+        signer: Identity,
+    ) -> Self {
+        AuditTrail {
+            log,
+            documents,
+            resolver,
+            signer,
+        }
     }
 
     /// The log itself (proofs, entries).
@@ -91,19 +102,44 @@ impl AuditTrail {
     }
 
     /// Records `event`; returns its index once it is on disk. An action whose event cannot be
-    /// recorded must fail: callers propagate the error.
+    /// recorded must fail: callers propagate the error. When the event embeds a credential or
+    /// presentation signed by did:web DIDs, their documents are captured (resolved now, from
+    /// the resolver's cache when the signature was just checked) and stored in the same
+    /// transaction.
     pub async fn record(&self, event: Event) -> Result<u64, AuditError> {
-        let log = self.log.clone();
         let event = event.to_audit();
-        Ok(tokio::task::spawn_blocking(move || log.append(&event)).await??)
+        let signers = event
+            .details
+            .as_ref()
+            .map(symbolon_audit::signers::web_signers_of_details)
+            .unwrap_or_default();
+        if signers.is_empty() {
+            let log = self.log.clone();
+            return Ok(tokio::task::spawn_blocking(move || log.append(&event)).await??);
+        }
+        let captured = documents::capture(&self.resolver, &signers).await;
+        let store = self.documents.clone();
+        tokio::task::spawn_blocking(move || store.append_with(&event, &captured))
+            .await?
+            .map_err(AuditError::from_store)
     }
 
-    /// Records `event` from blocking code.
-    pub fn record_blocking(&self, event: &Event) -> Result<u64, AuditError> {
-        Ok(self.log.append(&event.to_audit())?)
+    /// Captures and stores the documents of the did:web DIDs that signed `document` (a
+    /// credential this connector holds, exported with the trail).
+    pub async fn capture_documents(&self, document: &Value) -> Result<(), AuditError> {
+        let signers: BTreeSet<String> = symbolon_audit::signers::web_signers(document);
+        if signers.is_empty() {
+            return Ok(());
+        }
+        let captured = documents::capture(&self.resolver, &signers).await;
+        let store = self.documents.clone();
+        tokio::task::spawn_blocking(move || store.put(&captured))
+            .await?
+            .map_err(AuditError::from_store)
     }
 
-    /// An event of `kind` by this connector, stamped now.
+    /// An event of `kind` by this connector, stamped now; its subject and details are kept
+    /// within [`bounds`].
     pub fn event(
         &self,
         kind: EventKind,
@@ -111,7 +147,30 @@ impl AuditTrail {
         outcome: impl Into<String>,
         details: Value,
     ) -> Event {
+        let subject = bounds::text(&subject.into());
+        let details = if details.is_null() {
+            details
+        } else {
+            bounds::details(&details)
+        };
         Event::now(kind, self.signer.did.as_str(), subject, outcome, details)
+    }
+
+    /// Like [`event`](Self::event), with `document` recorded whole under `member` (e.g. the
+    /// `credential` an issuance produced, for an auditor to check offline). Only for what this
+    /// connector itself produced or an operator handed it, never for a caller's input: the
+    /// log refuses an entry over its size limit, and the action then fails.
+    pub fn event_with_document(
+        &self,
+        kind: EventKind,
+        subject: impl Into<String>,
+        outcome: impl Into<String>,
+        member: &str,
+        document: Value,
+    ) -> Event {
+        let mut event = self.event(kind, subject, outcome, Value::Null);
+        event.details = serde_json::json!({ member: document });
+        event
     }
 
     /// Events `from..to` (clamped to the log), oldest first.
@@ -160,6 +219,9 @@ impl AuditTrail {
         head_jws: &str,
         resolver: &DidResolver,
     ) -> Result<u64, WitnessError> {
+        if head_jws.len() > MAX_HEAD_JWS_BYTES {
+            return Err(WitnessError::TooLarge(head_jws.len()));
+        }
         let head = SignedTreeHead::decode(head_jws)?;
         if head.head.log_id != partner {
             return Err(WitnessError::OtherLog {
@@ -179,12 +241,26 @@ impl AuditTrail {
     }
 
     /// The log as a bundle an auditor verifies offline: every entry and signed head (a fresh
-    /// head is signed first), this connector's DID document and `credentials` (its wallet).
-    /// Blocks.
+    /// head is signed first), this connector's DID document, `credentials` (its wallet) and
+    /// the stored DID documents of the did:web DIDs that signed what the bundle embeds. Makes
+    /// no network call: a document that was never captured is left out, and the verifier
+    /// names it. Blocks.
     pub fn export(&self, credentials: Vec<Value>) -> Result<AuditBundle, AuditError> {
         self.current_head()?;
-        Ok(self
+        let mut bundle = self
             .log
-            .export(self.signer.did.as_str(), BTreeMap::new(), credentials)?)
+            .export(self.signer.did.as_str(), BTreeMap::new(), credentials)?;
+        documents::add_stored_documents(&mut bundle, self.documents.as_ref())?;
+        Ok(bundle)
+    }
+}
+
+impl AuditError {
+    /// The store's error, as the trail reports it (the log's own errors stay the log's).
+    fn from_store(error: StoreError) -> Self {
+        match error {
+            StoreError::Audit(error) => AuditError::Log(error),
+            other => AuditError::Store(other),
+        }
     }
 }

@@ -139,13 +139,19 @@ impl Connector {
         let trust = TrustAnchor::load(dir)?;
         let dsp_url = format!("{}{DSP_PATH}", settings.public_url.trim_end_matches('/'));
         let (changes, _) = broadcast::channel(1024);
+        let resolver = Arc::new(DidResolver::new());
         Ok(Connector {
             parts: Arc::new(Parts {
-                audit: AuditTrail::new(store.log.clone(), identity.clone()),
+                audit: AuditTrail::new(
+                    store.log.clone(),
+                    store.did_documents.clone(),
+                    resolver.clone(),
+                    identity.clone(),
+                ),
                 identity,
                 store,
                 verification: Verification {
-                    resolver: Arc::new(DidResolver::new()),
+                    resolver,
                     status_source: Arc::new(HttpStatusSource::new(settings.status_cache_ttl)),
                     trust,
                 },

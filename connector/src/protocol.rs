@@ -16,6 +16,7 @@ use self::messages::{CatalogError, ContractNegotiationError, Message};
 use crate::api::limits::{json_body, BodyError};
 use crate::catalog;
 use crate::context::Connector;
+use crate::domain::Negotiation;
 use crate::messenger::Method;
 use crate::negotiation::auth::{self, AuthError, Caller};
 use crate::negotiation::state::Role;
@@ -77,35 +78,54 @@ impl ProtocolService {
         let route = match route(request.method, request.path) {
             Ok(route) => route,
             Err(error) => {
-                let status = match error {
-                    RouteError::NotFound(_) => 404,
-                    RouteError::MethodNotAllowed { .. } => 405,
+                let (status, code) = match error {
+                    RouteError::NotFound(_) => (404, "not_found"),
+                    RouteError::MethodNotAllowed { .. } => (405, "method_not_allowed"),
                 };
-                return ProtocolResponse::json(status, json!({ "message": error.to_string() }));
+                return ProtocolResponse::json(
+                    status,
+                    json!({ "error": code, "message": error.to_string() }),
+                );
             }
         };
         if route == Route::Version {
             return ProtocolResponse::json(200, self.version());
         }
-        match self.dispatch(&route, request).await {
+        let caller = match self.caller(request).await {
+            Ok(caller) => caller,
+            Err(error) => return refusal(&route, request.body, &error, None),
+        };
+        let did = caller.did.clone();
+        match self.dispatch(&route, request.body, caller).await {
             Ok(response) => response,
-            Err(error) => refusal(&route, request.body, &error, self.role_of(&route)),
+            Err(error) => {
+                // The error names this side's process only to a party of the negotiation: to
+                // anyone else an existing process id looks like one that does not exist.
+                let role = match route.pid() {
+                    Some(pid) => self.negotiation_for(pid, &did).await.ok().map(|n| n.role),
+                    None => None,
+                };
+                refusal(&route, request.body, &error, role)
+            }
         }
     }
 
     async fn dispatch(
         &self,
         route: &Route,
-        request: ProtocolRequest<'_>,
+        body: &[u8],
+        caller: Caller,
     ) -> Result<ProtocolResponse, DspError> {
-        let caller = self.caller(request).await?;
         let n = &self.negotiations;
-        let body = request.body;
         Ok(match route {
             Route::Version => ProtocolResponse::json(200, self.version()),
             Route::CatalogRequest => {
                 let _: messages::CatalogRequestMessage = parse(body)?;
-                let offers = self.cx().store().offers.list()?;
+                let offers = self
+                    .cx()
+                    .store()
+                    .blocking(|store| store.offers.list())
+                    .await?;
                 let catalog = catalog::catalog(
                     &offers,
                     self.cx().offers(),
@@ -115,12 +135,18 @@ impl ProtocolService {
                 ProtocolResponse::json(200, catalog)
             }
             Route::Dataset(id) => {
-                let offer = self.cx().store().offers.get(id)?.ok_or_else(|| {
-                    DspError::NotFound(format!(
-                        "no dataset `{}` in this catalog",
-                        id.chars().take(100).collect::<String>()
-                    ))
-                })?;
+                let key = id.clone();
+                let offer = self
+                    .cx()
+                    .store()
+                    .blocking(move |store| store.offers.get(&key))
+                    .await?
+                    .ok_or_else(|| {
+                        DspError::NotFound(format!(
+                            "no dataset `{}` in this catalog",
+                            id.chars().take(100).collect::<String>()
+                        ))
+                    })?;
                 let compiled = self.cx().offers().compiled(&offer)?;
                 ProtocolResponse::json(200, catalog::dataset_document(&compiled, self.cx().did()))
             }
@@ -130,7 +156,15 @@ impl ProtocolService {
             Route::InitialOffer => {
                 message(201, n.consumer_initial_offer(caller, parse(body)?).await?)
             }
-            Route::Negotiation(pid) => message(200, n.negotiation_state(pid, &caller)?),
+            Route::Negotiation(pid) => {
+                let (service, pid, asking) = (n.clone(), pid.clone(), caller.clone());
+                let state = self
+                    .cx()
+                    .store()
+                    .blocking(move |_| service.negotiation_state(&pid, &asking))
+                    .await?;
+                message(200, state)
+            }
             Route::CounterRequest(pid) => message(
                 200,
                 n.provider_counter_request(pid, caller, parse(body)?)
@@ -142,10 +176,9 @@ impl ProtocolService {
             ),
             Route::Event(pid) => {
                 let event = parse(body)?;
-                let answer = match self.role_of(route) {
-                    Some(Role::Provider) => n.provider_event(pid, caller, event).await?,
-                    Some(Role::Consumer) => n.consumer_event(pid, caller, event).await?,
-                    None => return Err(DspError::NotFound(format!("no negotiation `{pid}`"))),
+                let answer = match self.negotiation_for(pid, &caller.did).await?.role {
+                    Role::Provider => n.provider_event(pid, caller, event).await?,
+                    Role::Consumer => n.consumer_event(pid, caller, event).await?,
                 };
                 message(200, answer)
             }
@@ -199,16 +232,14 @@ impl ProtocolService {
         }
     }
 
-    /// Which side of the negotiation the route's process id names, if any.
-    fn role_of(&self, route: &Route) -> Option<Role> {
-        let pid = route.pid()?;
+    /// The negotiation `pid` if `caller` is party to it; otherwise the same "not found"
+    /// whether it exists or not. Reads on the blocking pool.
+    async fn negotiation_for(&self, pid: &str, caller: &str) -> Result<Negotiation, DspError> {
+        let (service, pid, caller) = (self.negotiations.clone(), pid.to_owned(), caller.to_owned());
         self.cx()
             .store()
-            .negotiations
-            .get(pid)
-            .ok()
-            .flatten()
-            .map(|n| n.role)
+            .blocking(move |_| service.negotiation_for(&pid, &caller))
+            .await
     }
 
     /// The protocol versions this connector speaks.

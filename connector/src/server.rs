@@ -27,14 +27,18 @@ pub struct ServeOptions {
     /// How often a tree head is signed over new audit entries (none when nothing was
     /// appended since the last head).
     pub head_interval: Duration,
+    /// The per-caller rate limit of the endpoints anyone may call (VC-API verification, the
+    /// Dataspace Protocol, DID resolution, status lists); `None` for none.
+    pub rate_limit: Option<api::RateLimit>,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
 pub const DEFAULT_HEAD_INTERVAL: Duration = Duration::from_secs(5);
 
 impl ServeOptions {
-    /// Plain HTTP on `http`, with the default status list cache of 30 seconds and a tree
-    /// head signed every [`DEFAULT_HEAD_INTERVAL`] while there are new audit entries.
+    /// Plain HTTP on `http`, with the default status list cache of 30 seconds, a tree head
+    /// signed every [`DEFAULT_HEAD_INTERVAL`] while there are new audit entries, and the
+    /// default rate limit ([`api::RateLimit::default`]).
     pub fn new(http: SocketAddr) -> Self {
         ServeOptions {
             http,
@@ -42,6 +46,7 @@ impl ServeOptions {
             public_url: None,
             status_cache_ttl: Duration::from_secs(30),
             head_interval: DEFAULT_HEAD_INTERVAL,
+            rate_limit: Some(api::RateLimit::default()),
         }
     }
 }
@@ -149,6 +154,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         connector: connector.clone(),
         admin_token,
         status: StatusRegistry::new(dir, &url),
+        throttle: api::Throttle::new(options.rate_limit),
     };
     let factory = move || {
         App::new()

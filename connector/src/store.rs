@@ -11,17 +11,20 @@
 //! who): while `symbolon serve` runs, the command line reaches the store through the
 //! management API.
 
+mod did_documents;
 pub mod migrate;
 mod nonces;
 mod records;
 mod repositories;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension as _;
+use serde_json::Value;
 use symbolon_audit::{AuditEvent, DurableLog};
 
 use crate::domain::{Agreement, HeldCredential, Negotiation, Offer};
@@ -35,8 +38,8 @@ pub const STORE_DIR: &str = "store";
 /// The database file inside the store's directory.
 pub const DATABASE_FILE: &str = "symbolon.sqlite";
 
-/// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+/// The schema version this build writes (4: the `did_documents` table).
+pub const SCHEMA_VERSION: u32 = 4;
 
 const LOCK_FILE: &str = "store.lock";
 /// A file every sled store has: a data directory from before the SQLite store.
@@ -52,6 +55,9 @@ const SCHEMA: &str = "
         kind TEXT NOT NULL, nonce TEXT NOT NULL, expires INTEGER NOT NULL,
         PRIMARY KEY (kind, nonce)
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS did_documents (
+        did TEXT PRIMARY KEY, body BLOB NOT NULL, captured TEXT NOT NULL
+    );
 ";
 
 /// An error of the store.
@@ -238,6 +244,23 @@ pub trait NonceRepository: Send + Sync {
     fn prune(&self, now: DateTime<Utc>) -> Result<usize, StoreError>;
 }
 
+/// DID documents captured when an audit event needs them (a did:web signer of a credential or
+/// presentation it embeds, or of a held credential), read back at export: an export never
+/// resolves anything.
+pub trait DidDocumentRepository: Send + Sync {
+    /// Stores `documents` (by DID), replacing older copies.
+    fn put(&self, documents: &BTreeMap<String, Value>) -> Result<(), StoreError>;
+    /// Appends `event` to the audit log and stores the `documents` it needs, in one
+    /// transaction; returns the event's index.
+    fn append_with(
+        &self,
+        event: &AuditEvent,
+        documents: &BTreeMap<String, Value>,
+    ) -> Result<u64, StoreError>;
+    /// The stored documents of `dids` (those there are).
+    fn get(&self, dids: &BTreeSet<String>) -> Result<BTreeMap<String, Value>, StoreError>;
+}
+
 /// The opened store: one repository per aggregate, and the audit log.
 #[derive(Clone)]
 pub struct Store {
@@ -251,6 +274,8 @@ pub struct Store {
     pub credentials: Arc<dyn CredentialRepository>,
     /// Nonces and token ids already accepted.
     pub nonces: Arc<dyn NonceRepository>,
+    /// DID documents captured for the audit trail.
+    pub did_documents: Arc<dyn DidDocumentRepository>,
     /// The tamper-evident audit log (written through [`AuditTrail`](crate::audit::AuditTrail)).
     pub log: Arc<DurableLog>,
     _lock: Arc<File>,
@@ -291,6 +316,7 @@ impl Store {
             agreements: Arc::new(repositories::SqlAgreements::new(db.clone())),
             credentials: Arc::new(repositories::SqlCredentials::new(db.clone())),
             nonces: Arc::new(nonces::SqlNonces::new(db.clone())),
+            did_documents: Arc::new(did_documents::SqlDidDocuments::new(db.clone())),
             log: db,
             _lock: Arc::new(lock),
         })

@@ -12,8 +12,16 @@
 //! | 2 | addressee index |
 //! | 8 | round number |
 //! | rest | payload (for share vectors: 16-byte field elements) |
+//!
+//! **Failure notices.** A party whose round fails because of a peer (its connection failed,
+//! it sent nothing in time or something that was refused) tells every other peer before it
+//! stops: a message with the version byte [`NOTICE_VERSION`] whose payload names the failed
+//! party (2 bytes) and how it failed (1 byte, [`FailureKind::code`]). A party that receives
+//! one fails with [`MpcError::PeerFailed`] naming the failed party, and passes the notice on,
+//! so that when a party is killed every survivor names it, not the survivor that happened to
+//! stop first.
 
-use crate::error::{MpcError, Result, TransportError};
+use crate::error::{FailureKind, MpcError, Result, TransportError};
 use crate::field::{Fp, ELEMENT_BYTES, MODULUS};
 use crate::transport::Transport;
 use std::time::{Duration, Instant};
@@ -21,6 +29,13 @@ use std::time::{Duration, Instant};
 /// Length of the message header in bytes.
 pub const HEADER_BYTES: usize = 30;
 const MAGIC: [u8; 2] = [0x53, 1];
+/// The version byte of a failure notice.
+pub const NOTICE_VERSION: u8 = 0xA0;
+/// Payload bytes of a failure notice: the failed party and how it failed.
+const NOTICE_PAYLOAD: usize = 3;
+/// How long a party whose send failed looks for the failure notice the peer sent before it
+/// left.
+const NOTICE_GRACE: Duration = Duration::from_millis(200);
 
 /// A session id: 16 bytes that every message of the session carries.
 pub type SessionId = [u8; 16];
@@ -113,6 +128,7 @@ pub struct Channel<T: Transport> {
     round: u64,
     timeout: Duration,
     bytes_sent: u64,
+    notified: bool,
 }
 
 impl<T: Transport> core::fmt::Debug for Channel<T> {
@@ -144,6 +160,7 @@ impl<T: Transport> Channel<T> {
             round: 0,
             timeout,
             bytes_sent: 0,
+            notified: false,
         })
     }
 
@@ -198,17 +215,30 @@ impl<T: Transport> Channel<T> {
     /// [`Channel::message`]), then waits for one message from each party in
     /// `from`, in that order, checking every header. Every party must call
     /// this the same number of times, even with nothing to send or receive.
+    ///
+    /// When the round fails because of a peer, the other peers are told which party failed
+    /// (see the module's failure notices) before the error is returned.
     pub fn exchange(
         &mut self,
         out: Vec<(usize, Vec<u8>)>,
         from: &[usize],
     ) -> Result<Vec<Incoming>> {
+        let result = self.run_round(out, from);
+        if let Err(error) = &result {
+            self.notify_failure(error);
+        }
+        result
+    }
+
+    fn run_round(&mut self, out: Vec<(usize, Vec<u8>)>, from: &[usize]) -> Result<Vec<Incoming>> {
         for (to, msg) in out {
             if to == self.me || to >= self.n {
                 return Err(MpcError::Config(format!("cannot send to party {to}")));
             }
             self.bytes_sent += msg.len() as u64;
-            self.transport.send(to, msg)?;
+            if let Err(error) = self.transport.send(to, msg) {
+                return Err(self.send_failure(to, error));
+            }
         }
         // One deadline for the whole round: a round never waits longer
         // than the timeout, however many peers it waits for.
@@ -228,6 +258,51 @@ impl<T: Transport> Channel<T> {
         }
         self.round += 1;
         Ok(got)
+    }
+
+    /// Why sending to `to` failed: the failure notice `to` sent before it stopped, if one is
+    /// waiting (a peer stops because another failed), else the transport's error.
+    fn send_failure(&mut self, to: usize, error: TransportError) -> MpcError {
+        let deadline = Instant::now() + NOTICE_GRACE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.transport.recv(to, left) {
+                Ok(bytes) => {
+                    if let Err(notice @ MpcError::PeerFailed { .. }) = self.check_notice(to, &bytes)
+                    {
+                        return notice;
+                    }
+                }
+                Err(_) => return MpcError::Transport(error),
+            }
+        }
+    }
+
+    /// Tells every peer but the failed one (and the one that told us) that the party `error`
+    /// blames failed. Best effort: a peer that is gone is skipped.
+    fn notify_failure(&mut self, error: &MpcError) {
+        let Some(failed) = error.failed_party() else {
+            return;
+        };
+        if self.notified || failed == self.me {
+            return;
+        }
+        self.notified = true;
+        let reporter = match error {
+            MpcError::PeerFailed { reporter, .. } => Some(*reporter),
+            _ => None,
+        };
+        let kind = FailureKind::of(error);
+        for j in (0..self.n).filter(|&j| j != self.me && j != failed && Some(j) != reporter) {
+            let mut m = self.message_with_capacity(j, NOTICE_PAYLOAD);
+            if let Some(version) = m.get_mut(1) {
+                *version = NOTICE_VERSION;
+            }
+            m.extend_from_slice(&(failed as u16).to_le_bytes());
+            m.push(kind.code());
+            // The peer may be gone too; nothing more can be done for it.
+            drop(self.transport.send(j, m));
+        }
     }
 
     /// Sends our elements to every peer and receives every peer's, for a
@@ -264,7 +339,34 @@ impl<T: Transport> Channel<T> {
         self.exchange(out, from)
     }
 
-    fn check_header(&self, peer: usize, b: &[u8]) -> Result<()> {
+    /// If `b` is a failure notice from `peer` for this session and us, the error it carries
+    /// (or why it is refused); `Ok` when it is no notice.
+    fn check_notice(&self, peer: usize, b: &[u8]) -> Result<()> {
+        if b.first() != MAGIC.first() || b.get(1) != Some(&NOTICE_VERSION) {
+            return Ok(());
+        }
+        self.check_addressing(peer, b)?;
+        let malformed = MpcError::Malformed {
+            peer,
+            reason: "a failure notice that names no party",
+        };
+        let payload = b.get(HEADER_BYTES..).unwrap_or(&[]);
+        let [lo, hi, code] = payload else {
+            return Err(malformed);
+        };
+        let failed = usize::from(u16::from_le_bytes([*lo, *hi]));
+        match FailureKind::from_code(*code) {
+            Some(reason) if failed < self.n && failed != peer => Err(MpcError::PeerFailed {
+                failed,
+                reporter: peer,
+                reason,
+            }),
+            _ => Err(malformed),
+        }
+    }
+
+    /// Checks the session, sender and addressee of a message from `peer`.
+    fn check_addressing(&self, peer: usize, b: &[u8]) -> Result<()> {
         if b.len() < HEADER_BYTES {
             return Err(MpcError::Malformed {
                 peer,
@@ -272,12 +374,6 @@ impl<T: Transport> Channel<T> {
             });
         }
         let field = |r: core::ops::Range<usize>| b.get(r).unwrap_or(&[]);
-        if field(0..2) != MAGIC {
-            return Err(MpcError::Malformed {
-                peer,
-                reason: "unknown magic or version",
-            });
-        }
         if field(2..18) != self.session {
             return Err(MpcError::WrongSession { peer });
         }
@@ -299,6 +395,25 @@ impl<T: Transport> Channel<T> {
         if to != self.me {
             return Err(MpcError::Misrouted { peer, to });
         }
+        Ok(())
+    }
+
+    fn check_header(&self, peer: usize, b: &[u8]) -> Result<()> {
+        self.check_notice(peer, b)?;
+        if b.len() < HEADER_BYTES {
+            return Err(MpcError::Malformed {
+                peer,
+                reason: "shorter than a header",
+            });
+        }
+        let field = |r: core::ops::Range<usize>| b.get(r).unwrap_or(&[]);
+        if field(0..2) != MAGIC {
+            return Err(MpcError::Malformed {
+                peer,
+                reason: "unknown magic or version",
+            });
+        }
+        self.check_addressing(peer, b)?;
         let mut r = [0u8; 8];
         r.copy_from_slice(field(22..30));
         let round = u64::from_le_bytes(r);
@@ -329,6 +444,76 @@ mod tests {
     use super::*;
     use crate::memory::MemoryTransport;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_failure_notice_names_the_failed_party_and_is_passed_on() {
+        let t = Duration::from_millis(500);
+        let mut chans: Vec<Channel<MemoryTransport>> = MemoryTransport::network(4)
+            .into_iter()
+            .map(|tr| Channel::new(tr, [7; 16], t).unwrap())
+            .collect();
+        // Party 1 saw party 3's connection fail and tells 0 and 2.
+        chans[1].notify_failure(&MpcError::Transport(TransportError::Disconnected {
+            peer: 3,
+        }));
+        let error = chans[0].exchange(Vec::new(), &[1]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                MpcError::PeerFailed {
+                    failed: 3,
+                    reporter: 1,
+                    reason: FailureKind::Disconnected
+                }
+            ),
+            "{error}"
+        );
+        assert_eq!(error.failed_party(), Some(3));
+        // Party 0 passed it on to party 2 (not back to 1, not to 3).
+        let error = chans[2].exchange(Vec::new(), &[0]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                MpcError::PeerFailed {
+                    failed: 3,
+                    reporter: 0,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(matches!(
+            chans[3].transport.recv(0, Duration::from_millis(20)),
+            Err(TransportError::Timeout { .. })
+        ));
+    }
+
+    #[test]
+    fn a_notice_that_names_its_sender_or_no_party_is_refused() {
+        let mut net = MemoryTransport::network(3);
+        let b = net.remove(1);
+        let a = net.remove(0);
+        let sender = Channel::new(a, [7; 16], Duration::from_millis(100)).unwrap();
+        let mut receiver = Channel::new(b, [7; 16], Duration::from_millis(100)).unwrap();
+        let mut a = sender.into_transport();
+        for payload in [vec![0, 0, 1], vec![9, 0, 1], vec![2, 0, 7], vec![2, 0]] {
+            let mut m = Channel::new(
+                MemoryTransport::network(3).remove(0),
+                [7; 16],
+                Duration::from_millis(100),
+            )
+            .unwrap()
+            .message(1);
+            m[1] = NOTICE_VERSION;
+            m.extend_from_slice(&payload);
+            a.send(1, m).unwrap();
+            let error = receiver.exchange(Vec::new(), &[0]).unwrap_err();
+            assert!(
+                matches!(error, MpcError::Malformed { peer: 0, .. }),
+                "{payload:?}: {error}"
+            );
+        }
+    }
 
     proptest! {
         #[test]

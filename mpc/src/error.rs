@@ -146,6 +146,100 @@ pub enum MpcError {
     /// An event of negligible probability (e.g. a random value was zero).
     #[error("negligible-probability event: {0}; retry the session")]
     Unlucky(&'static str),
+    /// Another party stopped the session because party `failed` failed it, and said so
+    /// before it left: the party to blame is `failed`, not `reporter`.
+    #[error("party {failed} failed ({reason}), as party {reporter} reported before it stopped")]
+    PeerFailed {
+        /// The party that failed.
+        failed: usize,
+        /// The party that saw it fail and told us.
+        reporter: usize,
+        /// How it failed.
+        reason: FailureKind,
+    },
+}
+
+/// How a party failed a session, as one party tells the others when it stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// Its connection closed or broke.
+    #[error("its connection failed")]
+    Disconnected,
+    /// It sent nothing within the round's deadline.
+    #[error("it sent nothing in time")]
+    Timeout,
+    /// It sent a message that was refused (malformed, misrouted, out of round, a bad share).
+    #[error("it sent a message that was refused")]
+    Refused,
+}
+
+impl FailureKind {
+    /// How `error` says its party failed.
+    pub fn of(error: &MpcError) -> FailureKind {
+        match error {
+            MpcError::Transport(TransportError::Timeout { .. }) => FailureKind::Timeout,
+            MpcError::Transport(_) => FailureKind::Disconnected,
+            MpcError::PeerFailed { reason, .. } => *reason,
+            _ => FailureKind::Refused,
+        }
+    }
+
+    /// Its code on the wire.
+    pub fn code(self) -> u8 {
+        match self {
+            FailureKind::Disconnected => 1,
+            FailureKind::Timeout => 2,
+            FailureKind::Refused => 3,
+        }
+    }
+
+    /// The kind a wire code names.
+    pub fn from_code(code: u8) -> Option<FailureKind> {
+        match code {
+            1 => Some(FailureKind::Disconnected),
+            2 => Some(FailureKind::Timeout),
+            3 => Some(FailureKind::Refused),
+            _ => None,
+        }
+    }
+}
+
+impl TransportError {
+    /// The peer whose connection failed, if the error is about one.
+    pub fn peer(&self) -> Option<usize> {
+        match self {
+            TransportError::Timeout { peer, .. }
+            | TransportError::Disconnected { peer }
+            | TransportError::TooLarge { peer, .. }
+            | TransportError::Io { peer, .. } => Some(*peer),
+            TransportError::NoSuchPeer { .. } | TransportError::Handshake(_) => None,
+        }
+    }
+}
+
+impl MpcError {
+    /// The party this error blames: the one whose connection failed, that timed out or sent
+    /// something wrong (for [`MpcError::PeerFailed`], the party the reporter named, not the
+    /// reporter). `None` for local errors (parameters, encodings).
+    pub fn failed_party(&self) -> Option<usize> {
+        match self {
+            MpcError::Transport(error) => error.peer(),
+            MpcError::Malformed { peer, .. }
+            | MpcError::WrongSession { peer }
+            | MpcError::WrongSender { peer, .. }
+            | MpcError::Misrouted { peer, .. }
+            | MpcError::WrongRound { peer, .. }
+            | MpcError::WrongLength { peer, .. }
+            | MpcError::BadShare { peer, .. }
+            | MpcError::BadPoint { peer } => Some(*peer),
+            MpcError::PeerFailed { failed, .. } => Some(*failed),
+            MpcError::Config(_)
+            | MpcError::OutOfRange { .. }
+            | MpcError::LengthMismatch { .. }
+            | MpcError::Unlucky(_) => None,
+        }
+    }
 }
 
 /// Shorthand for results in this crate.

@@ -84,7 +84,7 @@ pub mod tcp;
 pub mod transport;
 
 pub use channel::{Channel, SessionId};
-pub use error::{MpcError, Result, TransportError};
+pub use error::{FailureKind, MpcError, Result, TransportError};
 pub use field::Fp;
 pub use memory::MemoryTransport;
 pub use party::{Party, SessionConfig};

@@ -117,9 +117,19 @@ async fn a_did_web_issuer_is_checked_from_the_document_in_the_bundle() {
     let org = org();
     log_issuance(&org, &issuer, "urn:c", &token);
 
-    // Without the issuer's document the proof cannot be checked offline.
+    // Without the issuer's document the proof cannot be checked offline: the report says
+    // which document is missing (before: the credential was reported as failing its proof).
     let report = verify(org.bundle()).await;
-    assert_eq!(report.of_kind(K::CredentialInvalid).count(), 1, "{report}");
+    assert!(!report.is_valid());
+    assert_eq!(report.of_kind(K::CredentialInvalid).count(), 0, "{report}");
+    let missing: Vec<_> = report.of_kind(K::MissingDidDocument).collect();
+    assert_eq!(missing.len(), 1, "{report}");
+    assert_eq!(missing[0].index, Some(0));
+    assert!(
+        missing[0].message.contains("`did:web:authority.example`"),
+        "{report}"
+    );
+    assert_eq!(report.missing_did_documents, ["did:web:authority.example"]);
 
     // With it, the credential verifies.
     let mut bundle = org.bundle();
@@ -138,5 +148,6 @@ async fn a_did_web_issuer_is_checked_from_the_document_in_the_bundle() {
         .did_documents
         .insert(issuer.did.to_string(), impostor);
     let report = verify(bundle).await;
-    assert_eq!(report.of_kind(K::CredentialInvalid).count(), 1, "{report}");
+    assert_eq!(report.of_kind(K::MissingDidDocument).count(), 1, "{report}");
+    assert_eq!(report.missing_did_documents, ["did:web:authority.example"]);
 }

@@ -11,6 +11,7 @@ use symbolon_identity::{Expectations, Input};
 
 use super::admin::{bearer, Admin};
 use super::error::ApiError;
+use super::input::Query;
 use crate::context::Connector;
 use crate::negotiation::auth;
 
@@ -18,11 +19,11 @@ use crate::negotiation::auth;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/audit")
-            .route("/head", web::get().to(head))
-            .route("/entries", web::get().to(entries))
-            .route("/proof/inclusion", web::get().to(inclusion))
-            .route("/proof/consistency", web::get().to(consistency))
-            .route("/export", web::get().to(export)),
+            .service(web::resource("/head").get(head))
+            .service(web::resource("/entries").get(entries))
+            .service(web::resource("/proof/inclusion").get(inclusion))
+            .service(web::resource("/proof/consistency").get(consistency))
+            .service(web::resource("/export").get(export)),
     );
 }
 
@@ -111,7 +112,7 @@ struct Range {
 async fn entries(
     request: HttpRequest,
     connector: web::Data<Connector>,
-    range: web::Query<Range>,
+    range: Query<Range>,
 ) -> Result<HttpResponse, ApiError> {
     reader(&request, &connector).await?;
     let log = connector.audit().log();
@@ -124,7 +125,10 @@ async fn entries(
             log.len()
         )));
     }
-    let entries = log.entries(from, to).map_err(out_of_range)?;
+    let read = log.clone();
+    let entries = web::block(move || read.entries(from, to))
+        .await?
+        .map_err(out_of_range)?;
     Ok(HttpResponse::Ok()
         .json(json!({ "from": from, "to": to, "tree_size": log.len(), "entries": entries })))
 }
@@ -138,7 +142,7 @@ struct Index {
 async fn inclusion(
     request: HttpRequest,
     connector: web::Data<Connector>,
-    query: web::Query<Index>,
+    query: Query<Index>,
 ) -> Result<HttpResponse, ApiError> {
     reader(&request, &connector).await?;
     let trail = connector.audit().clone();
@@ -161,7 +165,7 @@ struct Sizes {
 async fn consistency(
     request: HttpRequest,
     connector: web::Data<Connector>,
-    query: web::Query<Sizes>,
+    query: Query<Sizes>,
 ) -> Result<HttpResponse, ApiError> {
     reader(&request, &connector).await?;
     let proof = connector
@@ -180,12 +184,11 @@ async fn export(
         tracing::info!(auditor = %did, "audit bundle exported to an auditor");
     }
     let cx = connector.clone().into_inner();
-    let mut bundle = web::block(move || {
+    let bundle = web::block(move || {
         let credentials = cx.store().credentials.list()?;
         cx.audit()
             .export(credentials.into_iter().map(|c| c.credential).collect())
     })
     .await??;
-    crate::audit::add_web_documents(&mut bundle, &connector.verification().resolver).await;
     Ok(HttpResponse::Ok().json(bundle))
 }

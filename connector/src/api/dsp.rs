@@ -4,6 +4,11 @@
 use actix_web::http::{header, Method as HttpMethod, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Instant;
+
+use super::error::ApiError;
+use super::throttle::Throttle;
 use crate::messenger::Method;
 use crate::protocol::{ProtocolRequest, ProtocolService, DSP_PATH, VERSION_PATH};
 
@@ -13,19 +18,46 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::scope(DSP_PATH).default_service(web::to(endpoint)));
 }
 
-/// Hands one HTTPS request to the protocol service and renders its answer.
+/// Hands one HTTPS request to the protocol service and renders its answer. Anyone may call;
+/// the service authenticates. Only refused requests count against the caller's rate limit, so
+/// a stranger is held to it while a partner's callbacks, however many, are not.
 async fn endpoint(
     request: HttpRequest,
     service: web::Data<ProtocolService>,
     body: web::Bytes,
 ) -> HttpResponse {
+    let throttle = request.app_data::<web::Data<Throttle>>().cloned();
+    let caller = request
+        .peer_addr()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip());
+    if let Some(throttle) = &throttle {
+        if let Err(retry_after) = throttle.admits(caller, Instant::now()) {
+            return actix_web::ResponseError::error_response(&ApiError::TooManyRequests {
+                retry_after,
+            });
+        }
+    }
+    let response = answer(&request, &service, &body).await;
+    if let Some(throttle) = throttle {
+        if response.status().is_client_error() {
+            throttle.charge(caller, Instant::now());
+        }
+    }
+    response
+}
+
+/// The protocol service's answer to `request`.
+async fn answer(request: &HttpRequest, service: &ProtocolService, body: &[u8]) -> HttpResponse {
     let method = match *request.method() {
         HttpMethod::GET => Method::Get,
         HttpMethod::POST => Method::Post,
         _ => {
             return HttpResponse::MethodNotAllowed()
                 .insert_header((header::ALLOW, "GET, POST"))
-                .json(serde_json::json!({ "message": "the protocol answers GET and POST" }))
+                .json(serde_json::json!({
+                    "error": "method_not_allowed",
+                    "message": "the protocol answers GET and POST",
+                }))
         }
     };
     let authorization = request
@@ -37,7 +69,7 @@ async fn endpoint(
             method,
             path: request.path(),
             authorization,
-            body: &body,
+            body,
             peer: None,
         })
         .await;

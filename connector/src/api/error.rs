@@ -1,4 +1,5 @@
-//! One error type for every HTTP answer: a status code and a JSON body with no internals.
+//! One error type for every HTTP answer: a status code and a JSON body
+//! `{"error": <code>, "message": <text>}` with no internals.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -36,6 +37,12 @@ pub enum ApiError {
     /// 422: well-formed but refused.
     #[error("{0}")]
     Unprocessable(String),
+    /// 429: the caller is over its rate limit.
+    #[error("too many requests from this address; retry in {} s", retry_seconds(*.retry_after))]
+    TooManyRequests {
+        /// How long until the next request is allowed.
+        retry_after: std::time::Duration,
+    },
     /// 500: something failed inside; the details go to the log, never to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
@@ -96,8 +103,43 @@ impl ApiError {
             ApiError::Rejected { .. } => "rejected",
             ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Unprocessable(_) => "unprocessable",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Internal(_) => "internal",
         }
+    }
+}
+
+/// Whole seconds to wait, rounded up, at least 1 (for `Retry-After`).
+fn retry_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs()
+        .saturating_add(u64::from(wait.subsec_nanos() > 0))
+        .max(1)
+}
+
+/// The `error` code of an answer with `status` that no [`ApiError`] made (actix's own
+/// refusals, unknown routes).
+pub fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_ACCEPTABLE => "not_acceptable",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::LENGTH_REQUIRED => "length_required",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::BAD_GATEWAY => "bad_gateway",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::GATEWAY_TIMEOUT => "gateway_timeout",
+        status if status.is_server_error() => "internal",
+        _ => "error",
     }
 }
 
@@ -112,6 +154,7 @@ impl ResponseError for ApiError {
             ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,8 +164,14 @@ impl ResponseError for ApiError {
             tracing::error!(detail = %detail, "internal error");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Unauthorized) {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::TooManyRequests { retry_after } => {
+                response.insert_header(("Retry-After", retry_seconds(*retry_after).to_string()));
+            }
+            _ => {}
         }
         let mut body = json!({ "error": self.code(), "message": self.to_string() });
         if let (ApiError::Rejected { details, .. }, Some(object)) = (self, body.as_object_mut()) {

@@ -14,7 +14,8 @@ use symbolon_identity::Input;
 
 use super::admin::Admin;
 use super::error::ApiError;
-use super::limits::json_body;
+pub(super) use super::input::parse_body;
+use super::input::Query;
 use crate::catalog::PolicyError;
 use crate::context::Connector;
 use crate::domain::{now, HeldCredential, Offer, OfferKind};
@@ -23,19 +24,27 @@ use crate::domain::{now, HeldCredential, Offer, OfferKind};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
-            .route("/openapi.json", web::get().to(openapi::serve))
-            .route("/offers", web::get().to(list_offers))
-            .route("/offers", web::post().to(create_offer))
-            .route("/offers/{id}", web::get().to(get_offer))
-            .route("/offers/{id}", web::delete().to(delete_offer))
-            .route("/credentials", web::get().to(list_credentials))
-            .route("/credentials", web::post().to(store_credential))
+            .service(web::resource("/openapi.json").get(openapi::serve))
+            .service(web::resource("/offers").get(list_offers).post(create_offer))
+            .service(
+                web::resource("/offers/{id}")
+                    .get(get_offer)
+                    .delete(delete_offer),
+            )
+            .service(
+                web::resource("/credentials")
+                    .get(list_credentials)
+                    .post(store_credential),
+            )
             .configure(negotiations::configure)
-            .route("/trust-list", web::get().to(get_trust_list))
-            .route("/trust-list", web::put().to(put_trust_list))
-            .route("/events", web::get().to(list_events))
-            .route("/peers", web::get().to(list_peers))
-            .route("/catalog/federated", web::get().to(federated_catalog)),
+            .service(
+                web::resource("/trust-list")
+                    .get(get_trust_list)
+                    .put(put_trust_list),
+            )
+            .service(web::resource("/events").get(list_events))
+            .service(web::resource("/peers").get(list_peers))
+            .service(web::resource("/catalog/federated").get(federated_catalog)),
     );
 }
 
@@ -84,15 +93,6 @@ pub struct Page {
     pub to: Option<u64>,
 }
 
-/// Parses a request body as `T`, naming the field at fault.
-pub(super) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let value = json_body(body)?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::BadRequest(format!("field `{path}`: {}", e.into_inner()))
-    })
-}
-
 fn valid_offer_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 200
@@ -105,7 +105,8 @@ fn valid_offer_id(id: &str) -> bool {
 #[utoipa::path(get, path = "/api/v1/offers", security(("admin" = [])),
     responses((status = 200, body = [Offer]), (status = 401, description = "No or wrong admin token")))]
 async fn list_offers(_: Admin, connector: web::Data<Connector>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(connector.store().offers.list()?))
+    let offers = connector.store().blocking(|s| s.offers.list()).await?;
+    Ok(HttpResponse::Ok().json(offers))
 }
 
 /// Creates an offer; its policy must check.
@@ -199,10 +200,11 @@ async fn get_offer(
     connector: web::Data<Connector>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = id.clone();
     let offer = connector
         .store()
-        .offers
-        .get(&id)?
+        .blocking(move |s| s.offers.get(&key))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no offer `{id}`")))?;
     Ok(HttpResponse::Ok().json(offer))
 }
@@ -234,7 +236,8 @@ async fn list_credentials(
     _: Admin,
     connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(connector.store().credentials.list()?))
+    let held = connector.store().blocking(|s| s.credentials.list()).await?;
+    Ok(HttpResponse::Ok().json(held))
 }
 
 /// Verifies and stores a credential issued to this connector:
@@ -270,6 +273,11 @@ async fn store_credential(
         )));
     }
     let held = HeldCredential::new(&input, &document, report.format.as_deref().unwrap_or(""));
+    // Its did:web issuer's document, just resolved to check it, is kept for the audit bundle.
+    connector
+        .audit()
+        .capture_documents(&held.credential)
+        .await?;
     let stored = held.clone();
     connector
         .store()
@@ -319,7 +327,7 @@ async fn put_trust_list(
 async fn list_events(
     _: Admin,
     connector: web::Data<Connector>,
-    page: web::Query<Page>,
+    page: Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
     let total = connector.audit().log().len();
     let from = page.from.unwrap_or(0);

@@ -1,4 +1,7 @@
 //! The W3C VC-API: issue, verify credentials and presentations, status lists, DID resolution.
+//! Issuing and status changes need the admin token; the others anyone may call, within the
+//! rate limit, and a verification is recorded as a bounded summary (the digest of what was
+//! sent, the verdict), never the body.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -10,17 +13,19 @@ use symbolon_identity::{Did, Expectations, Format, Input};
 use super::admin::Admin;
 use super::error::ApiError;
 use super::limits::json_body;
+use super::throttle::Throttled;
+use crate::audit::bounds;
 use crate::context::Connector;
 use crate::issuer::{list_url, StatusError, StatusRegistry};
 
 /// Routes of the VC-API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/credentials/issue", web::post().to(issue))
-        .route("/credentials/status", web::post().to(update_status))
-        .route("/credentials/verify", web::post().to(verify_credential))
-        .route("/presentations/verify", web::post().to(verify_presentation))
-        .route("/status/{list}", web::get().to(status_list))
-        .route("/identifiers/{did}", web::get().to(resolve_did));
+    cfg.service(web::resource("/credentials/issue").post(issue))
+        .service(web::resource("/credentials/status").post(update_status))
+        .service(web::resource("/credentials/verify").post(verify_credential))
+        .service(web::resource("/presentations/verify").post(verify_presentation))
+        .service(web::resource("/status/{list}").get(status_list))
+        .service(web::resource("/identifiers/{did}").get(resolve_did));
 }
 
 async fn issue(
@@ -71,11 +76,12 @@ async fn issue(
         .unwrap_or_default();
     let audit = connector.audit();
     audit
-        .record(audit.event(
+        .record(audit.event_with_document(
             EventKind::CredentialIssued,
             credential_id,
             "ok",
-            json!({ "credential": issued }),
+            "credential",
+            json!(issued),
         ))
         .await?;
     tracing::info!(issuer = %identity.did, "credential issued");
@@ -173,10 +179,11 @@ fn report_response(report: &symbolon_identity::Report) -> HttpResponse {
 fn required_member(body: &Value, name: &str) -> Result<Value, ApiError> {
     body.get(name)
         .cloned()
-        .ok_or_else(|| ApiError::BadRequest(format!("the body needs `{name}`")))
+        .ok_or_else(|| ApiError::BadRequest(format!("field `{name}` is missing")))
 }
 
 async fn verify_credential(
+    _: Throttled,
     connector: web::Data<Connector>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -185,12 +192,33 @@ async fn verify_credential(
     let report = connector
         .verification()
         .verifier()
-        .verify_credential(&Input::from_value(credential))
+        .verify_credential(&Input::from_value(credential.clone()))
         .await;
+    // A stranger's call: the trail records a bounded summary, never the body itself.
+    let audit = connector.audit();
+    let subject = report
+        .document
+        .as_ref()
+        .and_then(|document| document.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    audit
+        .record(audit.event(
+            EventKind::CredentialVerified,
+            subject,
+            if report.verified { "ok" } else { "refused" },
+            json!({
+                "digest": bounds::digest(&credential),
+                "error": report.error,
+            }),
+        ))
+        .await?;
     Ok(report_response(&report))
 }
 
 async fn verify_presentation(
+    _: Throttled,
     connector: web::Data<Connector>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -203,9 +231,9 @@ async fn verify_presentation(
     };
     let expected = Expectations {
         challenge: option("challenge")
-            .ok_or_else(|| ApiError::BadRequest("`options.challenge` is required".into()))?,
+            .ok_or_else(|| ApiError::BadRequest("field `options.challenge` is missing".into()))?,
         audience: option("domain")
-            .ok_or_else(|| ApiError::BadRequest("`options.domain` is required".into()))?,
+            .ok_or_else(|| ApiError::BadRequest("field `options.domain` is missing".into()))?,
     };
     let verifier = connector
         .verification()
@@ -216,35 +244,23 @@ async fn verify_presentation(
     // A stranger's call: the trail records a bounded summary, never the body itself.
     let audit = connector.audit();
     audit
-        .record(
-            audit.event(
-                EventKind::PresentationVerified,
-                report
-                    .signer
-                    .as_deref()
-                    .map_or_else(|| "unknown".to_owned(), |signer| bounded(signer).to_owned()),
-                if report.verified { "ok" } else { "refused" },
-                json!({
-                    "presentation": crate::audit::digest(&presentation),
-                    "error": report.error.as_deref().map(bounded),
-                    "challenge": bounded(&expected.challenge),
-                    "domain": bounded(&expected.audience),
-                }),
-            ),
-        )
+        .record(audit.event(
+            EventKind::PresentationVerified,
+            report.signer.as_deref().unwrap_or("unknown"),
+            if report.verified { "ok" } else { "refused" },
+            json!({
+                "digest": bounds::digest(&presentation),
+                "error": report.error,
+                "challenge": expected.challenge,
+                "domain": expected.audience,
+            }),
+        ))
         .await?;
     Ok(report_response(&report))
 }
 
-/// At most the first 256 characters of a caller's text, for the audit trail.
-fn bounded(text: &str) -> &str {
-    match text.char_indices().nth(256) {
-        Some((end, _)) => &text[..end],
-        None => text,
-    }
-}
-
 async fn status_list(
+    _: Throttled,
     connector: web::Data<Connector>,
     registry: web::Data<StatusRegistry>,
     list: web::Path<String>,
@@ -267,7 +283,11 @@ async fn status_list(
         .body(token))
 }
 
-async fn resolve_did(connector: web::Data<Connector>, did: web::Path<String>) -> HttpResponse {
+async fn resolve_did(
+    _: Throttled,
+    connector: web::Data<Connector>,
+    did: web::Path<String>,
+) -> HttpResponse {
     let failure = |status: actix_web::http::StatusCode, error: &symbolon_identity::DidError| {
         HttpResponse::build(status).json(json!({
             "@context": "https://w3id.org/did-resolution/v1",

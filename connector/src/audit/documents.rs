@@ -1,136 +1,84 @@
-//! The DID documents an audit bundle carries, so that an auditor checks its did:web
-//! signatures offline.
+//! The DID documents an audit bundle carries, so that an auditor checks did:web signatures
+//! offline. They are captured when what needs them is written — an event embedding a
+//! credential or presentation a did:web DID signed, a held credential — and stored with it;
+//! an export reads them from the store and never resolves anything. A document that could not
+//! be captured is missing from the bundle, and the offline verifier names it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use serde_json::Value;
 use symbolon_audit::AuditBundle;
+use symbolon_identity::{Did, DidResolver};
 
-/// Adds to `bundle` the DID documents of the did:web issuers (and holders) of the credentials
-/// and presentations it embeds, resolved now, so that an auditor can check their proofs
-/// offline. An issuer that cannot be resolved is logged and left out; the verifier then reports
-/// its credential as unverifiable.
-pub async fn add_web_documents(
-    bundle: &mut AuditBundle,
-    resolver: &symbolon_identity::DidResolver,
-) {
-    for did in web_signers(bundle) {
-        if bundle.did_documents.contains_key(&did) {
+use crate::store::{DidDocumentRepository, StoreError};
+
+/// Largest DID document captured (JSON bytes); a larger one is left out.
+pub const MAX_CAPTURED_BYTES: usize = 64 * 1024;
+
+/// Most DID documents captured for one event or credential.
+pub const MAX_CAPTURED: usize = 8;
+
+/// Longest a capture waits for resolution, for all its DIDs together. A signature that was
+/// just checked left its signer's document in the resolver's cache, which answers at once.
+pub const CAPTURE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// The documents of `dids` (at most [`MAX_CAPTURED`]) that resolve within
+/// [`CAPTURE_DEADLINE`] and fit [`MAX_CAPTURED_BYTES`]; the others are logged and left out.
+pub async fn capture(resolver: &DidResolver, dids: &BTreeSet<String>) -> BTreeMap<String, Value> {
+    let deadline = tokio::time::Instant::now() + CAPTURE_DEADLINE;
+    let mut captured = BTreeMap::new();
+    for did in dids.iter().take(MAX_CAPTURED) {
+        let Ok(parsed) = Did::parse(did) else {
+            continue;
+        };
+        let document = match tokio::time::timeout_at(deadline, resolver.resolve(&parsed)).await {
+            Ok(Ok(document)) => document,
+            Ok(Err(error)) => {
+                tracing::warn!(%did, %error, "a did:web signer's document cannot be captured for the audit trail");
+                continue;
+            }
+            Err(_) => {
+                tracing::warn!(%did, "a did:web signer's document was not resolved in time for the audit trail");
+                continue;
+            }
+        };
+        let size = serde_json::to_vec(&document).map_or(usize::MAX, |bytes| bytes.len());
+        if size > MAX_CAPTURED_BYTES {
+            tracing::warn!(%did, size, "a did:web signer's document is too large to keep in the audit trail");
             continue;
         }
-        let resolved = match symbolon_identity::Did::parse(&did) {
-            Ok(parsed) => resolver.resolve(&parsed).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match resolved {
-            Ok(document) => {
-                bundle.did_documents.insert(did, document);
-            }
-            Err(reason) => {
-                tracing::warn!(%did, %reason, "a did:web signer's document is not in the audit bundle")
-            }
-        }
+        captured.insert(did.clone(), document);
     }
-}
-
-/// The did:web DIDs that signed the credentials and presentations a bundle embeds.
-fn web_signers(bundle: &AuditBundle) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    for entry in &bundle.entries {
-        if let Some(details) = entry.get("event").and_then(|e| e.get("details")) {
-            for member in ["credential", "presentation"] {
-                if let Some(value) = details.get(member) {
-                    collect_signers(value, &mut found, 0);
-                }
-            }
-        }
-    }
-    for credential in &bundle.credentials {
-        collect_signers(credential, &mut found, 0);
-    }
-    found.retain(|did| did.starts_with("did:web:"));
-    found
-}
-
-/// Deepest nesting followed (a presentation's enveloped credentials sit three levels down).
-const MAX_SIGNER_DEPTH: usize = 6;
-
-fn collect_signers(value: &Value, found: &mut BTreeSet<String>, depth: usize) {
-    if depth > MAX_SIGNER_DEPTH {
-        return;
-    }
-    match value {
-        Value::String(text) => {
-            // A compact JWS, bare or enveloped as `data:application/vc+jwt,<token>`.
-            let token = match text.split_once(',') {
-                Some((head, token)) if head.starts_with("data:application/") => token,
-                _ => text.as_str(),
-            };
-            if let Some(payload) = symbolon_identity::verify::peek_jwt_payload(token) {
-                collect_signers(&payload, found, depth + 1);
-            }
-        }
-        Value::Object(map) => {
-            for member in ["issuer", "iss", "holder"] {
-                match map.get(member) {
-                    Some(Value::String(did)) => {
-                        found.insert(did.clone());
-                    }
-                    Some(Value::Object(named)) => {
-                        if let Some(did) = named.get("id").and_then(Value::as_str) {
-                            found.insert(did.to_owned());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            for member in ["vp", "vc", "verifiableCredential", "id"] {
-                if let Some(inner) = map.get(member) {
-                    collect_signers(inner, found, depth + 1);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                collect_signers(item, found, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
-
-    use super::*;
-
-    #[test]
-    fn web_signers_are_found_in_credentials_and_presentations() {
-        let header = "eyJhbGciOiJFZERTQSJ9";
-        let jwt = |payload: Value| {
-            use base64::Engine as _;
-            let body = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .encode(serde_json::to_vec(&payload).unwrap());
-            format!("{header}.{body}.c2ln")
-        };
-        let inner = jwt(serde_json::json!({"issuer": "did:web:authority.example"}));
-        let vp = jwt(serde_json::json!({
-            "iss": "did:web:hospital.example",
-            "vp": {"verifiableCredential": [{"id": format!("data:application/vc+jwt,{inner}")}]},
-        }));
-        let bundle = AuditBundle {
-            format: symbolon_audit::BUNDLE_FORMAT.into(),
-            log_id: "did:key:z6Mk".into(),
-            entries: vec![serde_json::json!({"event": {"details": {"presentation": vp}}})],
-            heads: Vec::new(),
-            did_documents: BTreeMap::new(),
-            credentials: vec![serde_json::json!({"issuer": {"id": "did:key:z6Mkx"}})],
-        };
-        let found: Vec<String> = web_signers(&bundle).into_iter().collect();
-        assert_eq!(
-            found,
-            ["did:web:authority.example", "did:web:hospital.example"]
+    if dids.len() > MAX_CAPTURED {
+        tracing::warn!(
+            signers = dids.len(),
+            "more did:web signers than the audit trail keeps documents for"
         );
     }
+    captured
+}
+
+/// Adds to `bundle` the stored documents of the did:web signers of what it embeds; returns
+/// the signers that have none stored (the verifier will report what they signed as
+/// unverifiable).
+pub fn add_stored_documents(
+    bundle: &mut AuditBundle,
+    stored: &dyn DidDocumentRepository,
+) -> Result<BTreeSet<String>, StoreError> {
+    let mut wanted = symbolon_audit::signers::bundle_web_signers(bundle);
+    wanted.retain(|did| !bundle.did_documents.contains_key(did));
+    let found = stored.get(&wanted)?;
+    let missing: BTreeSet<String> = wanted
+        .into_iter()
+        .filter(|did| !found.contains_key(did))
+        .collect();
+    bundle.did_documents.extend(found);
+    if !missing.is_empty() {
+        tracing::warn!(
+            ?missing,
+            "the audit bundle lacks the DID documents of some did:web signers"
+        );
+    }
+    Ok(missing)
 }

@@ -49,12 +49,10 @@ async fn export(dir: DataDirArg, out: &str) -> CommandResult {
                 .credentials
                 .list()
                 .context("cannot read the wallet")?;
-            let mut bundle = connector
+            connector
                 .audit()
                 .export(credentials.into_iter().map(|c| c.credential).collect())
-                .context("cannot export the audit log")?;
-            crate::audit::add_web_documents(&mut bundle, &connector.verification().resolver).await;
-            bundle
+                .context("cannot export the audit log")?
         }
         Err(OpenError::Store(StoreError::InUse { .. })) => from_server(&data).await?,
         Err(error) => {

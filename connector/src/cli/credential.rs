@@ -185,11 +185,12 @@ async fn issue(args: IssueArgs) -> CommandResult {
     let id = credential_id(&text);
     let audit = connector.audit();
     audit
-        .record(audit.event(
+        .record(audit.event_with_document(
             EventKind::CredentialIssued,
             id,
             "ok",
-            serde_json::json!({ "credential": text }),
+            "credential",
+            serde_json::json!(text),
         ))
         .await
         .context("cannot record the issuance in the audit trail")?;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context as _};
 
 use super::{CommandResult, DataDirArg, Failure};
+use crate::api::RateLimit;
 use crate::datadir::DataDir;
 use crate::server::{start, ServeOptions};
 
@@ -39,6 +40,14 @@ pub struct ServeArgs {
     /// Seconds between signed tree heads while audit entries are appended.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     head_interval: u64,
+    /// Requests a second each client address may make, sustained, to the endpoints anyone may
+    /// call (VC-API verification, the Dataspace Protocol, DID resolution, status lists); more
+    /// are answered 429. 0 turns the limit off.
+    #[arg(long, default_value_t = RateLimit::default().per_second)]
+    rate_limit: u32,
+    /// Requests a client address may make at once after being idle.
+    #[arg(long, default_value_t = RateLimit::default().burst, value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_burst: u32,
 }
 
 /// Runs `symbolon serve` until interrupted.
@@ -55,6 +64,11 @@ pub async fn run(args: ServeArgs) -> CommandResult {
         tls,
         public_url: args.public_url,
         head_interval: std::time::Duration::from_secs(args.head_interval),
+        rate_limit: (args.rate_limit > 0).then(|| RateLimit {
+            per_second: args.rate_limit,
+            burst: args.rate_limit_burst,
+            ..RateLimit::default()
+        }),
         ..ServeOptions::new(args.http)
     };
     let running = start(dir, options).context("cannot start the server")?;

@@ -390,3 +390,39 @@ fn a_sled_store_is_migrated_with_its_records_nonces_and_audit_log() {
         Err(migrate::MigrateError::NothingToMigrate(_))
     ));
 }
+
+#[test]
+fn did_documents_are_kept_with_the_event_that_needs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let did = "did:web:authority.example";
+    {
+        let store = Store::open(dir.path()).unwrap();
+        let documents: BTreeMap<String, Value> =
+            [(did.to_owned(), serde_json::json!({"id": did, "v": 1}))].into();
+        let event = symbolon_audit::AuditEvent::new(
+            "credential.issued",
+            "did:key:z6MkProvider",
+            "urn:c",
+            "ok",
+        );
+        assert_eq!(
+            store.did_documents.append_with(&event, &documents).unwrap(),
+            0
+        );
+        assert_eq!(store.log.len(), 1);
+        // A newer copy replaces the older.
+        let newer: BTreeMap<String, Value> =
+            [(did.to_owned(), serde_json::json!({"id": did, "v": 2}))].into();
+        store.did_documents.put(&newer).unwrap();
+        // An event the log refuses leaves no document behind either.
+        let refused = symbolon_audit::AuditEvent::new("x", "not a DID", "s", "o");
+        let other: BTreeMap<String, Value> =
+            [("did:web:other.example".to_owned(), serde_json::json!({}))].into();
+        assert!(store.did_documents.append_with(&refused, &other).is_err());
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let wanted: BTreeSet<String> = [did.to_owned(), "did:web:other.example".to_owned()].into();
+    let found = store.did_documents.get(&wanted).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[did]["v"], 2);
+}

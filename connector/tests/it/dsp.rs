@@ -106,11 +106,17 @@ pub fn http() -> reqwest::Client {
 }
 
 pub fn connector() -> Connector {
+    connector_with(ServeOptions::new("127.0.0.1:0".parse().unwrap()).rate_limit)
+}
+
+/// A connector whose endpoints anyone may call have `rate_limit`.
+pub fn connector_with(rate_limit: Option<symbolon_connector::api::RateLimit>) -> Connector {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
     let options = ServeOptions {
         status_cache_ttl: Duration::ZERO,
+        rate_limit,
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
     };
     let running = start(dir.clone(), options).unwrap();

@@ -12,7 +12,7 @@ use symbolon_connector::issuer::StatusRegistry;
 use symbolon_identity::KeyAlgorithm;
 
 /// The parts of a connector's application, its admin token and its directory.
-fn parts() -> (Parts, String, tempfile::TempDir) {
+pub fn parts() -> (Parts, String, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     dir.init(KeyAlgorithm::Ed25519, None).unwrap();
@@ -26,6 +26,7 @@ fn parts() -> (Parts, String, tempfile::TempDir) {
         connector: Connector::open(&dir, settings).unwrap(),
         admin_token,
         status: StatusRegistry::new(dir, "http://127.0.0.1:1"),
+        throttle: api::Throttle::off(),
     };
     (parts, token, tmp)
 }

@@ -228,10 +228,22 @@ async fn the_management_api_needs_the_admin_token_and_documents_itself() {
 }
 
 // Before: about 200 concurrent calls left every sled I/O thread waiting in a flush, and 200
-// parallel negotiations between two connectors finalized 0 of 200.
+// parallel negotiations between two connectors finalized 0 of 200. Both sides have a tight
+// rate limit for strangers: a partner's authenticated messages, however many, are not held
+// to it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_negotiations_all_finalize_on_both_sides() {
-    let (_authority, provider, hospital) = provider_and_member_hospital().await;
+    let tight = Some(symbolon_connector::api::RateLimit {
+        per_second: 1,
+        burst: 5,
+        max_callers: 100,
+    });
+    let (authority, provider, hospital) =
+        (connector(), connector_with(tight), connector_with(tight));
+    trust(&authority, &provider).await;
+    publish(&provider).await;
+    let (credential, _) = membership(&authority, hospital.did(), "Hospital").await;
+    hold(&hospital, &credential).await;
     let provider = std::sync::Arc::new(provider);
     let hospital = std::sync::Arc::new(hospital);
     let runs: Vec<_> = (0..200)

@@ -18,17 +18,17 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// Routes of negotiations and agreements.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/negotiations", web::get().to(list_negotiations))
-        .route("/negotiations", web::post().to(start_negotiation))
-        .route("/negotiations/offers", web::post().to(offer_contract))
-        .route("/negotiations/{pid}", web::get().to(get_negotiation))
-        .route("/negotiations/{pid}/accept", web::post().to(accept_offer))
-        .route(
-            "/negotiations/{pid}/terminate",
-            web::post().to(terminate_negotiation),
-        )
-        .route("/agreements", web::get().to(list_agreements))
-        .route("/agreements/{id}", web::get().to(get_agreement));
+    cfg.service(
+        web::resource("/negotiations")
+            .get(list_negotiations)
+            .post(start_negotiation),
+    )
+    .service(web::resource("/negotiations/offers").post(offer_contract))
+    .service(web::resource("/negotiations/{pid}").get(get_negotiation))
+    .service(web::resource("/negotiations/{pid}/accept").post(accept_offer))
+    .service(web::resource("/negotiations/{pid}/terminate").post(terminate_negotiation))
+    .service(web::resource("/agreements").get(list_agreements))
+    .service(web::resource("/agreements/{id}").get(get_agreement));
 }
 
 /// A negotiation to start as consumer.
@@ -73,7 +73,11 @@ pub(super) async fn list_negotiations(
     _: Admin,
     connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(connector.store().negotiations.list()?))
+    let negotiations = connector
+        .store()
+        .blocking(|s| s.negotiations.list())
+        .await?;
+    Ok(HttpResponse::Ok().json(negotiations))
 }
 
 /// Starts a negotiation as consumer and waits for its outcome (FINALIZED or TERMINATED, with
@@ -194,10 +198,11 @@ pub(super) async fn get_negotiation(
     connector: web::Data<Connector>,
     pid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = pid.clone();
     let negotiation = connector
         .store()
-        .negotiations
-        .get(&pid)?
+        .blocking(move |s| s.negotiations.get(&key))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no negotiation `{pid}`")))?;
     Ok(HttpResponse::Ok().json(negotiation))
 }
@@ -209,7 +214,8 @@ pub(super) async fn list_agreements(
     _: Admin,
     connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(connector.store().agreements.list()?))
+    let agreements = connector.store().blocking(|s| s.agreements.list()).await?;
+    Ok(HttpResponse::Ok().json(agreements))
 }
 
 /// One agreement.
@@ -220,10 +226,11 @@ pub(super) async fn get_agreement(
     connector: web::Data<Connector>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = id.clone();
     let agreement = connector
         .store()
-        .agreements
-        .get(&id)?
+        .blocking(move |s| s.agreements.get(&key))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no agreement `{id}`")))?;
     Ok(HttpResponse::Ok().json(agreement))
 }
