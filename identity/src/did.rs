@@ -1,5 +1,6 @@
 //! Decentralized identifiers: did:key and did:jwk (created and resolved offline) and did:web
-//! (resolved over HTTPS; plain HTTP only for loopback hosts).
+//! (resolved over HTTPS; plain HTTP only for loopback hosts; only hosts the resolver's
+//! [`AddressPolicy`] allows are reached).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use crate::error::{quote, DidError};
 use crate::keys::PublicKey;
+use crate::net::AddressPolicy;
 
 /// Longest DID or DID URL accepted.
 pub const MAX_DID_LENGTH: usize = 4096;
@@ -262,9 +264,11 @@ pub fn key_in_document(
     Err(not_found())
 }
 
-/// Resolves DIDs: did:key and did:jwk offline, did:web over HTTP(S) with a cache.
+/// Resolves DIDs: did:key and did:jwk offline, did:web over HTTP(S) with a cache, reaching
+/// only the hosts its [`AddressPolicy`] allows.
 pub struct DidResolver {
     http: Option<reqwest::Client>,
+    policy: AddressPolicy,
     cache: Mutex<HashMap<Did, (Instant, Value)>>,
     ttl: Duration,
     /// Decoded did:key / did:jwk keys: decoding a point costs as much as a fifth of a verify.
@@ -289,15 +293,18 @@ impl Default for DidResolver {
 }
 
 impl DidResolver {
-    /// A resolver for did:key, did:jwk and did:web (documents cached for five minutes).
+    /// A resolver for did:key, did:jwk and did:web on public hosts (documents cached for five
+    /// minutes).
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .ok();
+        Self::with_policy(AddressPolicy::PUBLIC_ONLY)
+    }
+
+    /// A resolver for did:key, did:jwk and did:web on the hosts `policy` allows (documents
+    /// cached for five minutes).
+    pub fn with_policy(policy: AddressPolicy) -> Self {
         DidResolver {
-            http,
+            http: policy.client(Duration::from_secs(10)).ok(),
+            policy,
             cache: Mutex::new(HashMap::new()),
             ttl: Duration::from_secs(300),
             keys: Mutex::new(HashMap::new()),
@@ -308,6 +315,7 @@ impl DidResolver {
     pub fn offline() -> Self {
         DidResolver {
             http: None,
+            policy: AddressPolicy::PUBLIC_ONLY,
             cache: Mutex::new(HashMap::new()),
             ttl: Duration::ZERO,
             keys: Mutex::new(HashMap::new()),
@@ -331,6 +339,7 @@ impl DidResolver {
             .collect();
         DidResolver {
             http: None,
+            policy: AddressPolicy::PUBLIC_ONLY,
             cache: Mutex::new(known),
             ttl: Duration::MAX,
             keys: Mutex::new(HashMap::new()),
@@ -407,8 +416,15 @@ impl DidResolver {
             .http
             .as_ref()
             .ok_or_else(|| failed("this resolver is offline".into()))?;
+        let checked = self
+            .policy
+            .check_url(&url)
+            .map_err(|source| DidError::Refused {
+                did: did.to_string(),
+                source,
+            })?;
         let request = client
-            .get(&url)
+            .get(checked)
             .header("accept", "application/did+json, application/json");
         let bytes = crate::net::get_limited(request, &url, MAX_DID_DOCUMENT_BYTES)
             .await
@@ -541,9 +557,46 @@ mod tests {
             );
             socket.write_all(reply.as_bytes()).await.unwrap();
         });
-        let resolver = DidResolver::new();
+        let refused = DidResolver::new()
+            .public_key(&format!("{did}#key-1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, DidError::Refused { .. }), "{refused}");
+        assert!(
+            refused
+                .to_string()
+                .contains("refused by the address policy"),
+            "{refused}"
+        );
+        let resolver = DidResolver::with_policy(AddressPolicy::ALLOW_PRIVATE);
         let (id, key) = resolver.public_key(&format!("{did}#key-1")).await.unwrap();
         assert_eq!(key, public);
         assert_eq!(id, format!("{did}#key-1"));
+    }
+
+    /// A did:web host that answers with an error: the message says the document could not be
+    /// fetched, never what the host answered (that would make resolution a port scanner).
+    #[tokio::test]
+    async fn did_web_errors_do_not_echo_the_upstream_answer() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = socket.read(&mut buf).await.unwrap();
+            let reply = "HTTP/1.1 418 I'm a teapot\r\ncontent-length: 13\r\nconnection: close\r\n\r\nsecret-banner";
+            socket.write_all(reply.as_bytes()).await.unwrap();
+        });
+        let did = Did::parse(&format!("did:web:127.0.0.1%3A{port}")).unwrap();
+        let error = DidResolver::with_policy(AddressPolicy::ALLOW_PRIVATE)
+            .resolve(&did)
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("could not be fetched"), "{message}");
+        for leak in ["418", "teapot", "secret-banner"] {
+            assert!(!message.contains(leak), "{message}");
+        }
     }
 }
