@@ -30,7 +30,7 @@ use crate::jose;
 use crate::limits;
 use crate::nonce::NonceStore;
 use crate::report::Report;
-use crate::status_list::StatusSource;
+use crate::status_list::{BoxFuture, StatusSource};
 use crate::trust::TrustList;
 
 pub use presentation::{MAX_PRESENTATION_CREDENTIALS, MAX_PRESENTATION_LIFETIME_SECONDS};
@@ -320,15 +320,23 @@ impl Verifier {
         Some(Decoded { credential, jws })
     }
 
-    /// Checks the signature of a decoded credential (resolving the issuer's DID).
-    async fn check_signature(&self, decoded: &Decoded<'_>) -> Result<(), VerifyError> {
+    /// Checks the signature of a decoded credential (resolving the issuer's DID). The future
+    /// is boxed: its type (DID resolution, JSON-LD, HTTP) is erased here, so that the futures
+    /// of verifications stay shallow enough for the compiler's layout queries.
+    fn check_signature<'a>(
+        &'a self,
+        decoded: &'a Decoded<'_>,
+    ) -> BoxFuture<'a, Result<(), VerifyError>> {
         let issuer = issuer_id(&decoded.credential).unwrap_or_default();
         match &decoded.jws {
-            Some((token, jws)) => jws.verify(token, issuer, &self.resolver).await.map(drop),
-            None => self
-                .check_di(&decoded.credential, issuer, "assertionMethod")
-                .await
-                .map(drop),
+            Some((token, jws)) => {
+                Box::pin(async move { jws.verify(token, issuer, &self.resolver).await.map(drop) })
+            }
+            None => Box::pin(async move {
+                self.check_di(&decoded.credential, issuer, "assertionMethod")
+                    .await
+                    .map(drop)
+            }),
         }
     }
 

@@ -12,6 +12,7 @@ use crate::error::{quote, VerifyError};
 use crate::jose;
 use crate::limits;
 use crate::report::Report;
+use crate::status_list::BoxFuture;
 
 /// Most credentials one presentation may carry.
 pub const MAX_PRESENTATION_CREDENTIALS: usize = 32;
@@ -221,7 +222,8 @@ impl Verifier {
                     .within(
                         deadline,
                         "the signature check",
-                        decoded.verify(token, &holder, &self.resolver),
+                        Box::pin(decoded.verify(token, &holder, &self.resolver))
+                            as BoxFuture<'_, Result<String, _>>,
                     )
                     .await;
                 report.record("signature", signature)?;
@@ -256,7 +258,8 @@ impl Verifier {
                     .within(
                         deadline,
                         "the signature check",
-                        self.check_di(presentation, &holder, "authentication"),
+                        Box::pin(self.check_di(presentation, &holder, "authentication"))
+                            as BoxFuture<'_, Result<crate::data_integrity::ProofInfo, _>>,
                     )
                     .await;
                 let info = report.record("signature", signature)?;
