@@ -25,6 +25,7 @@ fn node() -> Node {
     let identity = dir.init(KeyAlgorithm::Ed25519, None).expect("init");
     let options = ServeOptions {
         status_cache_ttl: Duration::from_secs(30),
+        allow_private_callbacks: true,
         ..ServeOptions::new("127.0.0.1:0".parse().expect("address"))
     };
     let running = start(dir.clone(), options).expect("serve");

@@ -27,14 +27,19 @@ pub struct ServeOptions {
     /// How often a tree head is signed over new audit entries (none when nothing was
     /// appended since the last head).
     pub head_interval: Duration,
+    /// Whether loopback, private, shared, link-local and unique-local addresses may be reached
+    /// (callbacks, status lists, did:web, counterparties): off by default; a demo or test on
+    /// one machine needs it.
+    pub allow_private_callbacks: bool,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
 pub const DEFAULT_HEAD_INTERVAL: Duration = Duration::from_secs(5);
 
 impl ServeOptions {
-    /// Plain HTTP on `http`, with the default status list cache of 30 seconds and a tree
-    /// head signed every [`DEFAULT_HEAD_INTERVAL`] while there are new audit entries.
+    /// Plain HTTP on `http`, with the default status list cache of 30 seconds, a tree head
+    /// signed every [`DEFAULT_HEAD_INTERVAL`] while there are new audit entries, and public
+    /// addresses only.
     pub fn new(http: SocketAddr) -> Self {
         ServeOptions {
             http,
@@ -42,6 +47,7 @@ impl ServeOptions {
             public_url: None,
             status_cache_ttl: Duration::from_secs(30),
             head_interval: DEFAULT_HEAD_INTERVAL,
+            allow_private_callbacks: false,
         }
     }
 }
@@ -139,6 +145,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         Settings {
             public_url: url.clone(),
             status_cache_ttl: options.status_cache_ttl,
+            allow_private_callbacks: options.allow_private_callbacks,
         },
     )?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;

@@ -39,6 +39,11 @@ pub struct ServeArgs {
     /// Seconds between signed tree heads while audit entries are appended.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     head_interval: u64,
+    /// Reach loopback, private (RFC 1918), shared (100.64/10), link-local and unique-local
+    /// addresses too: callbacks, status lists, did:web hosts and counterparties. Off by
+    /// default; a demo or test with several connectors on one machine needs it.
+    #[arg(long)]
+    allow_private_callbacks: bool,
 }
 
 /// Runs `symbolon serve` until interrupted.
@@ -55,6 +60,7 @@ pub async fn run(args: ServeArgs) -> CommandResult {
         tls,
         public_url: args.public_url,
         head_interval: std::time::Duration::from_secs(args.head_interval),
+        allow_private_callbacks: args.allow_private_callbacks,
         ..ServeOptions::new(args.http)
     };
     let running = start(dir, options).context("cannot start the server")?;

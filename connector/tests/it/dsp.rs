@@ -105,12 +105,20 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// A connector served on 127.0.0.1 that may reach private addresses (the other connectors of
+/// a test are on 127.0.0.1 too).
 pub fn connector() -> Connector {
+    connector_with(true)
+}
+
+/// A connector served on 127.0.0.1; `allow_private` as `--allow-private-callbacks`.
+pub fn connector_with(allow_private: bool) -> Connector {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
     let options = ServeOptions {
         status_cache_ttl: Duration::ZERO,
+        allow_private_callbacks: allow_private,
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
     };
     let running = start(dir.clone(), options).unwrap();

@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod cli_serve;
 mod dsp;
+mod forgery;
 mod handlers;
 mod negotiation;
 mod offers;
