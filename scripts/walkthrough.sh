@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 # Starts `symbolon serve` on a data dir and prints the URL it listens on.
 serve() {
-  "$bin" serve --data-dir "$work/$1" --http 127.0.0.1:0 > "$work/$1.log" 2>&1 &
+  "$bin" serve --data-dir "$work/$1" --http 127.0.0.1:0 --allow-private-callbacks > "$work/$1.log" 2>&1 &
   servers+=($!)
   for _ in $(seq 100); do grep -q '^listening on ' "$work/$1.log" 2>/dev/null && break; sleep 0.1; done
   sed -n 's/^listening on //p' "$work/$1.log"

@@ -22,6 +22,7 @@ fn connector() -> Connector {
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
     let options = ServeOptions {
         status_cache_ttl: Duration::ZERO,
+        allow_private_callbacks: true,
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
     };
     let running = start(dir.clone(), options).unwrap();

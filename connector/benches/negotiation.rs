@@ -27,6 +27,7 @@ fn node() -> Node {
         status_cache_ttl: Duration::from_secs(30),
         // Both connectors call each other from 127.0.0.1 as fast as they can.
         rate_limit: None,
+        allow_private_callbacks: true,
         ..ServeOptions::new("127.0.0.1:0".parse().expect("address"))
     };
     let running = start(dir.clone(), options).expect("serve");

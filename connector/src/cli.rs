@@ -23,6 +23,13 @@ use clap::{Parser, Subcommand};
 /// Exit code of a usage error.
 pub const EXIT_USAGE: u8 = 2;
 
+/// The address policy of one-shot commands (`credential verify`, `presentation verify`,
+/// `did resolve`, `trust-list install`): they run on the operator's behalf, on input the
+/// operator chose, so they may reach private addresses. `serve`, which acts for callers,
+/// reaches public addresses only unless `--allow-private-callbacks` is given.
+const OPERATOR_POLICY: symbolon_identity::net::AddressPolicy =
+    symbolon_identity::net::AddressPolicy::ALLOW_PRIVATE;
+
 /// Symbolon: verifiable identity plus shared secrets for health data spaces.
 #[derive(Debug, Parser)]
 #[command(name = "symbolon", version, about)]

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use symbolon_identity::net::AddressPolicy;
 use symbolon_identity::status_list::HttpStatusSource;
 use symbolon_identity::{DidResolver, Identity, TrustList, Verifier};
 use symbolon_policy::Schema;
@@ -27,16 +28,27 @@ pub struct Settings {
     pub public_url: String,
     /// How long fetched status lists are cached when verifying.
     pub status_cache_ttl: Duration,
+    /// Whether callbacks, status lists, did:web documents and counterparties may be reached
+    /// at loopback, private, shared, link-local and unique-local addresses (see
+    /// [`AddressPolicy`]); `serve` allows only public addresses unless
+    /// `--allow-private-callbacks` is given.
+    pub allow_private_callbacks: bool,
 }
 
 impl Settings {
-    /// A connector that does not serve (a command-line run): no public URL, status lists
-    /// cached for 30 seconds.
+    /// A connector that does not serve (a command-line run, on the operator's behalf): no
+    /// public URL, status lists cached for 30 seconds, private addresses reachable.
     pub fn offline() -> Self {
         Settings {
             public_url: String::new(),
             status_cache_ttl: Duration::from_secs(30),
+            allow_private_callbacks: true,
         }
+    }
+
+    /// The address policy these settings give.
+    pub fn address_policy(&self) -> AddressPolicy {
+        AddressPolicy::new(self.allow_private_callbacks)
     }
 }
 
@@ -79,6 +91,14 @@ impl Verification {
             Some(list) => verifier.with_trust_list(list),
             None => verifier,
         }
+    }
+
+    /// A verifier for strangers' calls: as [`Verification::verifier`], but a credential's
+    /// status list is fetched only when its issuer is trusted for it by the trust list, or is
+    /// `own_did` (whose lists this connector publishes); nothing is fetched for any other.
+    pub fn public_verifier(&self, own_did: &str) -> Verifier {
+        self.verifier()
+            .fetch_status_only_when_trusted(vec![own_did.to_owned()])
     }
 
     /// A verifier that trusts the installed trust list's issuers, or `None` when none is
@@ -138,8 +158,9 @@ impl Connector {
         let store = Store::open(dir.root())?;
         let trust = TrustAnchor::load(dir)?;
         let dsp_url = format!("{}{DSP_PATH}", settings.public_url.trim_end_matches('/'));
+        let policy = settings.address_policy();
         let (changes, _) = broadcast::channel(1024);
-        let resolver = Arc::new(DidResolver::new());
+        let resolver = Arc::new(DidResolver::with_policy(policy));
         Ok(Connector {
             parts: Arc::new(Parts {
                 audit: AuditTrail::new(
@@ -152,10 +173,13 @@ impl Connector {
                 store,
                 verification: Verification {
                     resolver,
-                    status_source: Arc::new(HttpStatusSource::new(settings.status_cache_ttl)),
+                    status_source: Arc::new(HttpStatusSource::with_policy(
+                        settings.status_cache_ttl,
+                        policy,
+                    )),
                     trust,
                 },
-                network: Network::new(dsp_url, PeerSlot::default()),
+                network: Network::new(dsp_url, PeerSlot::default(), policy),
                 offers: PolicyCache::new(Arc::new(Schema::health())),
                 changes,
             }),

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
+use symbolon_identity::net::{AddressError, AddressPolicy};
 use symbolon_p2p::{NodeHandle, P2pError};
 
 use crate::protocol::peer::{self, CarriedAnswer, CarriedRequest};
@@ -78,6 +79,15 @@ pub enum SendError {
         /// Where.
         url: String,
     },
+    /// The address policy refuses the URL, or an address its host resolves to.
+    #[error("cannot reach `{url}`: {source}")]
+    Address {
+        /// Where.
+        url: String,
+        /// Why it is refused.
+        #[source]
+        source: AddressError,
+    },
     /// The address is neither an http(s) URL nor a `p2p://` address.
     #[error("`{url}` is neither an http(s) URL nor a p2p:// address")]
     BadAddress {
@@ -121,43 +131,60 @@ pub trait Messenger: Send + Sync {
     ) -> impl Future<Output = Result<Value, SendError>> + Send + 'a;
 }
 
-/// Protocol calls over HTTPS (plain HTTP too, for loopback test setups), with certificate
-/// checks and without following redirects.
+/// Protocol calls over HTTPS (plain HTTP only to a loopback host, for test setups on one
+/// machine), with certificate checks, without following redirects, and only to the
+/// addresses its [`AddressPolicy`] allows: each URL is parsed and checked, and host names are
+/// resolved by a resolver that checks every address (so the call goes to a checked address).
 #[derive(Debug, Clone)]
 pub struct HttpsMessenger {
     client: reqwest::Client,
+    policy: AddressPolicy,
 }
 
 impl HttpsMessenger {
-    /// A messenger whose calls time out after 10 seconds.
-    pub fn new() -> Self {
-        let client = reqwest::Client::builder()
+    /// A messenger under `policy` whose calls time out after 10 seconds.
+    pub fn new(policy: AddressPolicy) -> Self {
+        let client = policy
+            .client_builder()
             .timeout(SEND_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        HttpsMessenger { client }
+        HttpsMessenger { client, policy }
+    }
+
+    /// The address policy it follows.
+    pub fn policy(&self) -> AddressPolicy {
+        self.policy
     }
 }
 
 impl Default for HttpsMessenger {
+    /// A messenger that reaches public addresses only.
     fn default() -> Self {
-        HttpsMessenger::new()
+        HttpsMessenger::new(AddressPolicy::PUBLIC_ONLY)
     }
 }
 
 impl Messenger for HttpsMessenger {
     async fn send<'a>(&'a self, call: Outbound<'a>) -> Result<Value, SendError> {
         let url = call.url;
-        let http = |source| SendError::Http {
+        let refused = |source| SendError::Address {
             url: url.to_owned(),
             source,
         };
+        let http = |source: reqwest::Error| match AddressError::find(&source) {
+            Some(refusal) => refused(refusal.clone()),
+            None => SendError::Http {
+                url: url.to_owned(),
+                source,
+            },
+        };
+        let checked = self.policy.check_url(url).map_err(refused)?;
         let mut request = match call.method {
-            Method::Get => self.client.get(url),
+            Method::Get => self.client.get(checked),
             Method::Post => self
                 .client
-                .post(url)
+                .post(checked)
                 .json(&call.body.unwrap_or(&Value::Null)),
         };
         if let Some(token) = call.token {
@@ -262,13 +289,19 @@ pub struct Network {
 }
 
 impl Network {
-    /// The network of a connector whose protocol base URL is `dsp_url`.
-    pub fn new(dsp_url: String, peers: PeerSlot) -> Self {
+    /// The network of a connector whose protocol base URL is `dsp_url`, reaching over HTTPS
+    /// the addresses `policy` allows.
+    pub fn new(dsp_url: String, peers: PeerSlot, policy: AddressPolicy) -> Self {
         Network {
-            https: HttpsMessenger::new(),
+            https: HttpsMessenger::new(policy),
             peers: PeerMessenger::new(peers),
             dsp_url,
         }
+    }
+
+    /// The address policy of calls over HTTPS.
+    pub fn policy(&self) -> AddressPolicy {
+        self.https.policy()
     }
 
     /// This connector's protocol base URL over HTTPS.

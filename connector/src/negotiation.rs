@@ -33,6 +33,7 @@ use crate::domain::{now, Negotiation};
 use crate::messenger::{Messenger as _, Method, Outbound, SendError};
 use crate::protocol::messages::{self, Message, MessageError};
 use crate::protocol::peer::CallbackError;
+use crate::protocol::pid;
 use crate::store::{Change, Record, StoreError, UpdateError};
 
 /// Why a protocol message was not accepted, or a negotiation step failed; maps to the status
@@ -151,7 +152,10 @@ impl Negotiations {
         timeout: Duration,
     ) -> Result<Option<Negotiation>, StoreError> {
         let mut changes = self.cx.watch_negotiations();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let start = tokio::time::Instant::now();
+        let deadline = start
+            .checked_add(timeout)
+            .unwrap_or_else(|| start + Duration::from_secs(86_400));
         let store = self.cx.store();
         loop {
             let current = store.negotiations.get(pid)?;
@@ -275,15 +279,32 @@ impl Negotiations {
             .await
     }
 
-    /// Sends a message about the negotiation `pid`; a failure is recorded (the negotiation
-    /// stays where it is, and the counterparty can ask for its state).
-    async fn tell<M: Message>(&self, pid: &str, url: &str, audience: &str, message: &M) {
-        if let Err(error) = self.send(url, audience, message, None).await {
+    /// Sends a message about the negotiation `pid` to the counterparty of `to`, at
+    /// `{its address}/negotiations/{their_pid}{tail}` (the process id checked and encoded as
+    /// one path segment); a failure is recorded (the negotiation stays where it is, and the
+    /// counterparty can ask for its state).
+    async fn tell<M: Message>(
+        &self,
+        pid: &str,
+        to: &Negotiation,
+        their_pid: &str,
+        tail: &str,
+        message: &M,
+    ) {
+        let sent = match pid::negotiation_url(&to.counterparty_address, their_pid, tail) {
+            Ok(url) => self
+                .send(&url, &to.counterparty, message, None)
+                .await
+                .map(drop)
+                .map_err(|error| error.to_string()),
+            Err(error) => Err(format!("the counterparty's process id is refused: {error}")),
+        };
+        if let Err(reason) = sent {
             let event = self.cx.audit().event(
                 EventKind::NegotiationSendFailed,
                 pid,
                 "error",
-                json!({ "reason": error.to_string() }),
+                json!({ "reason": reason }),
             );
             if let Err(error) = self.cx.audit().record(event).await {
                 tracing::error!(%error, pid, "cannot record a failed send");

@@ -4,6 +4,7 @@
 
 pub mod messages;
 pub mod peer;
+pub mod pid;
 mod routes;
 
 use serde::Serialize;

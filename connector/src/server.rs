@@ -30,6 +30,10 @@ pub struct ServeOptions {
     /// The per-caller rate limit of the endpoints anyone may call (VC-API verification, the
     /// Dataspace Protocol, DID resolution, status lists); `None` for none.
     pub rate_limit: Option<api::RateLimit>,
+    /// Whether loopback, private, shared, link-local and unique-local addresses may be reached
+    /// (callbacks, status lists, did:web, counterparties): off by default; a demo or test on
+    /// one machine needs it.
+    pub allow_private_callbacks: bool,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
@@ -37,8 +41,8 @@ pub const DEFAULT_HEAD_INTERVAL: Duration = Duration::from_secs(5);
 
 impl ServeOptions {
     /// Plain HTTP on `http`, with the default status list cache of 30 seconds, a tree head
-    /// signed every [`DEFAULT_HEAD_INTERVAL`] while there are new audit entries, and the
-    /// default rate limit ([`api::RateLimit::default`]).
+    /// signed every [`DEFAULT_HEAD_INTERVAL`] while there are new audit entries, the default
+    /// rate limit ([`api::RateLimit::default`]), and public addresses only.
     pub fn new(http: SocketAddr) -> Self {
         ServeOptions {
             http,
@@ -47,6 +51,7 @@ impl ServeOptions {
             status_cache_ttl: Duration::from_secs(30),
             head_interval: DEFAULT_HEAD_INTERVAL,
             rate_limit: Some(api::RateLimit::default()),
+            allow_private_callbacks: false,
         }
     }
 }
@@ -144,6 +149,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         Settings {
             public_url: url.clone(),
             status_cache_ttl: options.status_cache_ttl,
+            allow_private_callbacks: options.allow_private_callbacks,
         },
     )?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;

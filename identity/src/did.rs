@@ -1,5 +1,6 @@
 //! Decentralized identifiers: did:key and did:jwk (created and resolved offline) and did:web
-//! (resolved over HTTPS; plain HTTP only for loopback hosts).
+//! (resolved over HTTPS; plain HTTP only for loopback hosts; only hosts the resolver's
+//! [`AddressPolicy`] allows are reached).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use crate::error::{quote, DidError};
 use crate::keys::PublicKey;
+use crate::net::AddressPolicy;
 
 /// Longest DID or DID URL accepted.
 pub const MAX_DID_LENGTH: usize = 4096;
@@ -262,9 +264,11 @@ pub fn key_in_document(
     Err(not_found())
 }
 
-/// Resolves DIDs: did:key and did:jwk offline, did:web over HTTP(S) with a cache.
+/// Resolves DIDs: did:key and did:jwk offline, did:web over HTTP(S) with a cache, reaching
+/// only the hosts its [`AddressPolicy`] allows.
 pub struct DidResolver {
     http: Option<reqwest::Client>,
+    policy: AddressPolicy,
     cache: Mutex<HashMap<Did, (Instant, Value)>>,
     ttl: Duration,
     /// Decoded did:key / did:jwk keys: decoding a point costs as much as a fifth of a verify.
@@ -289,15 +293,18 @@ impl Default for DidResolver {
 }
 
 impl DidResolver {
-    /// A resolver for did:key, did:jwk and did:web (documents cached for five minutes).
+    /// A resolver for did:key, did:jwk and did:web on public hosts (documents cached for five
+    /// minutes).
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .ok();
+        Self::with_policy(AddressPolicy::PUBLIC_ONLY)
+    }
+
+    /// A resolver for did:key, did:jwk and did:web on the hosts `policy` allows (documents
+    /// cached for five minutes).
+    pub fn with_policy(policy: AddressPolicy) -> Self {
         DidResolver {
-            http,
+            http: policy.client(Duration::from_secs(10)).ok(),
+            policy,
             cache: Mutex::new(HashMap::new()),
             ttl: Duration::from_secs(300),
             keys: Mutex::new(HashMap::new()),
@@ -308,6 +315,7 @@ impl DidResolver {
     pub fn offline() -> Self {
         DidResolver {
             http: None,
+            policy: AddressPolicy::PUBLIC_ONLY,
             cache: Mutex::new(HashMap::new()),
             ttl: Duration::ZERO,
             keys: Mutex::new(HashMap::new()),
@@ -331,6 +339,7 @@ impl DidResolver {
             .collect();
         DidResolver {
             http: None,
+            policy: AddressPolicy::PUBLIC_ONLY,
             cache: Mutex::new(known),
             ttl: Duration::MAX,
             keys: Mutex::new(HashMap::new()),
@@ -407,8 +416,15 @@ impl DidResolver {
             .http
             .as_ref()
             .ok_or_else(|| failed("this resolver is offline".into()))?;
+        let checked = self
+            .policy
+            .check_url(&url)
+            .map_err(|source| DidError::Refused {
+                did: did.to_string(),
+                source,
+            })?;
         let request = client
-            .get(&url)
+            .get(checked)
             .header("accept", "application/did+json, application/json");
         let bytes = crate::net::get_limited(request, &url, MAX_DID_DOCUMENT_BYTES)
             .await
@@ -438,112 +454,4 @@ impl DidResolver {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::{KeyAlgorithm, KeyPair};
-
-    #[test]
-    fn did_key_and_did_jwk_round_trip() {
-        for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::P256] {
-            let public = KeyPair::generate(alg).public_key();
-            for did in [Did::key(&public), Did::jwk(&public)] {
-                let parsed = Did::parse(did.as_str()).unwrap();
-                assert_eq!(offline_public_key(&parsed).unwrap(), public);
-                let doc = offline_document(&parsed).unwrap();
-                let (id, key) = key_in_document(&parsed, &doc, None).unwrap();
-                assert_eq!(key, public);
-                assert_eq!(id, parsed.default_method());
-            }
-        }
-    }
-
-    #[test]
-    fn malformed_dids_are_rejected_with_reasons() {
-        for bad in [
-            "",
-            "did",
-            "did:",
-            "did:key",
-            "did:key:",
-            "did:KEY:abc",
-            "did:key:a b",
-            "dod:key:z6",
-        ] {
-            let err = Did::parse(bad).unwrap_err();
-            assert_eq!(err.resolution_code(), "invalidDid", "{bad}");
-        }
-        let long = format!("did:key:{}", "z".repeat(MAX_DID_LENGTH));
-        assert!(Did::parse(&long).is_err());
-        let err = offline_public_key(&Did::parse("did:key:z6MkNOPE").unwrap()).unwrap_err();
-        assert_eq!(err.resolution_code(), "invalidDid");
-    }
-
-    #[tokio::test]
-    async fn unknown_method_is_not_supported() {
-        let err = DidResolver::offline()
-            .resolve(&Did::parse("did:example:123").unwrap())
-            .await
-            .unwrap_err();
-        assert_eq!(err.resolution_code(), "methodNotSupported");
-    }
-
-    #[test]
-    fn did_web_urls_use_https_except_on_loopback() {
-        let url = |d: &str| did_web_url(&Did::parse(d).unwrap());
-        assert_eq!(
-            url("did:web:example.com").unwrap(),
-            "https://example.com/.well-known/did.json"
-        );
-        assert_eq!(
-            url("did:web:example.com:org:a").unwrap(),
-            "https://example.com/org/a/did.json"
-        );
-        assert_eq!(
-            url("did:web:localhost%3A8080").unwrap(),
-            "http://localhost:8080/.well-known/did.json"
-        );
-        assert_eq!(
-            url("did:web:127.0.0.1%3A9").unwrap(),
-            "http://127.0.0.1:9/.well-known/did.json"
-        );
-        assert_eq!(
-            url("did:web:10.0.0.1").unwrap(),
-            "https://10.0.0.1/.well-known/did.json"
-        );
-        for lookalike in ["127.0.0.1.example.org", "localhost.evil.com"] {
-            assert!(url(&format!("did:web:{lookalike}"))
-                .unwrap()
-                .starts_with("https://"));
-        }
-        assert!(url("did:web:example.com::x").is_err());
-    }
-
-    #[tokio::test]
-    async fn did_web_resolves_over_loopback_http() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let did = Did::parse(&format!("did:web:127.0.0.1%3A{port}")).unwrap();
-        let public = KeyPair::generate(KeyAlgorithm::Ed25519).public_key();
-        let document = serde_json::json!({
-            "id": did.as_str(),
-            "verificationMethod": [{"id": "#key-1", "type": "Multikey", "controller": did.as_str(),
-                                    "publicKeyMultibase": public.to_multibase()}],
-        })
-        .to_string();
-        tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut buf = vec![0u8; 4096];
-            let _ = socket.read(&mut buf).await.unwrap();
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
-                document.len()
-            );
-            socket.write_all(reply.as_bytes()).await.unwrap();
-        });
-        let resolver = DidResolver::new();
-        let (id, key) = resolver.public_key(&format!("{did}#key-1")).await.unwrap();
-        assert_eq!(key, public);
-        assert_eq!(id, format!("{did}#key-1"));
-    }
-}
+mod tests;

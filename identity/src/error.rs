@@ -159,8 +159,9 @@ pub enum DidError {
         /// The verification method reference that was looked up.
         reference: String,
     },
-    /// Fetching the did:web document failed.
-    #[error("resolving `{did}` failed: {source}")]
+    /// Fetching the did:web document failed. The message says so without the upstream
+    /// status or error (see [`HttpError::public_reason`]); the source keeps them.
+    #[error("resolving `{did}` failed: its DID document could not be fetched: {}", .source.public_reason())]
     Http {
         /// The DID.
         did: String,
@@ -168,8 +169,17 @@ pub enum DidError {
         #[source]
         source: Arc<HttpError>,
     },
+    /// The did:web host is refused by the resolver's address policy.
+    #[error("resolving `{did}` failed: {source}")]
+    Refused {
+        /// The DID.
+        did: String,
+        /// Why the host is refused.
+        #[source]
+        source: crate::net::AddressError,
+    },
     /// The did:web document is not JSON.
-    #[error("resolving `{did}` failed: the DID document is not JSON: {source}")]
+    #[error("resolving `{did}` failed: the DID document is not JSON")]
     DocumentNotJson {
         /// The DID.
         did: String,
@@ -207,6 +217,7 @@ impl DidError {
             DidError::NotFound(_) => "notFound",
             DidError::Resolution { .. }
             | DidError::Http { .. }
+            | DidError::Refused { .. }
             | DidError::DocumentNotJson { .. } => "internalError",
             DidError::NoVerificationMethod { .. } => "notFound",
         }
@@ -335,8 +346,10 @@ pub enum VerifyError {
     /// The status of the credential could not be checked.
     #[error("status could not be checked: {0}")]
     StatusUnavailable(String),
-    /// The status list credential could not be fetched.
-    #[error("status could not be checked: {0}")]
+    /// The status list credential could not be fetched. The message says why without the
+    /// upstream status or error (see [`StatusFetchError::public_reason`]); the source keeps
+    /// them.
+    #[error("status could not be checked: {}", .0.public_reason())]
     StatusFetch(#[source] Arc<StatusFetchError>),
     /// The status list is malformed or the index is outside it.
     #[error("status could not be checked: {0}")]
@@ -392,6 +405,35 @@ pub enum VerifyError {
     /// A JSON-LD term is not defined by any context.
     #[error("JSON-LD: {0}")]
     JsonLd(#[source] BackendError),
+    /// The verification's deadline passed before the check could finish.
+    #[error("{what} did not finish within the verification deadline of {} ms", .deadline.as_millis())]
+    Deadline {
+        /// What was being checked (`the signature check`, `fetching the status list`).
+        what: &'static str,
+        /// The deadline of the whole verification.
+        deadline: std::time::Duration,
+    },
+    /// A presentation carries more credentials, or a credential more status entries, than a
+    /// verifier checks.
+    #[error("{what}: {count} where at most {limit} are accepted")]
+    TooMany {
+        /// What is counted (`credentials in the presentation`, …).
+        what: &'static str,
+        /// How many there are.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A lifetime is longer than a verifier accepts.
+    #[error("{what} lives {seconds} s; at most {limit} s are accepted")]
+    TooLong {
+        /// What (`the presentation`).
+        what: &'static str,
+        /// Its lifetime in seconds.
+        seconds: i64,
+        /// The limit in seconds.
+        limit: i64,
+    },
 }
 
 impl VerifyError {
@@ -425,6 +467,9 @@ impl VerifyError {
             VerifyError::Did(DidError::MethodNotSupported(_)) => "method_not_supported",
             VerifyError::Did(_) => "did_resolution",
             VerifyError::JsonLd(_) => "json_ld",
+            VerifyError::Deadline { .. } => "deadline",
+            VerifyError::TooMany { .. } => "too_many",
+            VerifyError::TooLong { .. } => "lifetime_too_long",
         }
     }
 }

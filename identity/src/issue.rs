@@ -144,7 +144,10 @@ pub async fn create_presentation(
                 object.insert("nonce".into(), challenge.into());
                 object.insert("aud".into(), audience.into());
                 object.insert("iat".into(), now.into());
-                object.insert("exp".into(), (now + PRESENTATION_LIFETIME_SECONDS).into());
+                object.insert(
+                    "exp".into(),
+                    now.saturating_add(PRESENTATION_LIFETIME_SECONDS).into(),
+                );
             }
             Ok(Secured::Jwt(crate::jose::sign(
                 &identity.key,

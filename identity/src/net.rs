@@ -1,18 +1,29 @@
-//! Which URLs may be fetched over plain HTTP: only those whose host is a loopback host.
+//! Fetching over HTTP on a caller's behalf: which addresses may be reached (the
+//! [`AddressPolicy`]), which URLs may be fetched over plain HTTP (only those whose host is a
+//! loopback host), and a bounded GET.
 //!
-//! Shared by the status list fetcher and did:web resolution, so that both draw the line in the
-//! same place. The host is compared exactly, never by prefix: `http://127.0.0.1.example.org/`,
-//! `http://localhost.evil.com/` and `http://localhost@evil.com/` are not loopback.
+//! Shared by the status list fetcher, did:web resolution and the connector's messenger, so
+//! that all draw the line in the same place. URLs are parsed, never matched by prefix:
+//! `http://127.0.0.1.example.org/`, `http://localhost.evil.com/` and
+//! `http://localhost@evil.com/` are not loopback, and a URL with user information is refused.
+
+mod address;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
+
+pub use address::{AddressClass, AddressError, AddressPolicy, PolicyResolver};
 
 /// The error of parsing a URL (`url::ParseError`, named through `reqwest`).
 pub type UrlParseError = <reqwest::Url as std::str::FromStr>::Err;
 
-/// Why an HTTP GET failed.
+/// Why an HTTP GET failed. The messages name the upstream answer (for the operator's logs);
+/// what a caller is told is [`HttpError::public_reason`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpError {
+    /// The address policy refused the URL or an address its host resolves to.
+    #[error(transparent)]
+    Refused(#[from] AddressError),
     /// The request could not be sent or got no answer.
     #[error("fetching `{url}` failed: {source}")]
     Request {
@@ -57,6 +68,16 @@ impl HttpError {
             _ => None,
         }
     }
+
+    /// What a caller who triggered the fetch may be told: the address policy's refusal, or
+    /// that no usable answer came — never the upstream status, body or transport error, which
+    /// would make the fetcher a port and path scanner.
+    pub fn public_reason(&self) -> String {
+        match self {
+            HttpError::Refused(refusal) => refusal.to_string(),
+            _ => "no usable answer".to_owned(),
+        }
+    }
 }
 
 /// GETs `url` and reads a successful answer's body, refusing one larger than `limit` bytes.
@@ -66,10 +87,17 @@ pub(crate) async fn get_limited(
     limit: usize,
 ) -> Result<Vec<u8>, HttpError> {
     let quoted = || crate::error::quote(url);
-    let mut response = request.send().await.map_err(|source| HttpError::Request {
-        url: quoted(),
-        source,
-    })?;
+    let mut response =
+        request
+            .send()
+            .await
+            .map_err(|source| match AddressError::find(&source) {
+                Some(refusal) => HttpError::Refused(refusal.clone()),
+                None => HttpError::Request {
+                    url: quoted(),
+                    source,
+                },
+            })?;
     let status = response.status();
     if !status.is_success() {
         return Err(HttpError::Status {
@@ -111,11 +139,15 @@ pub fn is_loopback_host(host: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Whether `url` is a plain `http` URL that may be fetched: it must parse as a URL and its
-/// host must be a loopback host (see [`is_loopback_host`]).
+/// Whether `url` is a plain `http` URL that may be fetched: it must parse as a URL without
+/// user information and its host must be a loopback host (see [`is_loopback_host`]). Whether
+/// loopback may be reached at all is the [`AddressPolicy`]'s to say.
 pub fn plain_http_allowed(url: &str) -> bool {
-    reqwest::Url::parse(url).is_ok_and(|parsed| {
-        parsed.scheme() == "http" && parsed.host_str().is_some_and(is_loopback_host)
+    url::Url::parse(url).is_ok_and(|parsed| {
+        parsed.scheme() == "http"
+            && parsed.username().is_empty()
+            && parsed.password().is_none()
+            && parsed.host_str().is_some_and(is_loopback_host)
     })
 }
 
@@ -153,7 +185,6 @@ mod tests {
             "http://localhost:9/list",
             "http://[::1]/list",
             "http://[::1]:8443/list",
-            "http://evil.com@localhost/list",
         ] {
             assert!(plain_http_allowed(url), "{url}");
         }
@@ -164,6 +195,8 @@ mod tests {
             "http://127.0.0.1@evil.com/",
             "http://127.0.0.1:80@evil.com/",
             "http://[::1]@evil.com/",
+            "http://evil.com@localhost/list",
+            "http://127.0.0.1@127.0.0.2:8080/list",
             "http://localhostevil.com/",
             "http://example.com/list",
             "https://localhost/list",

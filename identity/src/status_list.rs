@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use crate::context::CREDENTIALS_V2_CONTEXT;
 use crate::did::Did;
 use crate::error::quote;
-use crate::net::{get_limited, plain_http_allowed, HttpError, UrlParseError};
+use crate::net::{get_limited, AddressError, AddressPolicy, HttpError};
 
 /// The minimum (and default) number of entries in a list.
 pub const MIN_BITS: usize = 131_072;
@@ -213,18 +213,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StatusFetchError {
-    /// The URL is not a URL.
-    #[error("status list URL `{url}` is not valid: {source}")]
-    InvalidUrl {
-        /// The URL (truncated).
-        url: String,
-        /// The parse error.
-        #[source]
-        source: UrlParseError,
-    },
-    /// The URL is neither `https` nor plain `http` on a loopback host.
-    #[error("status list URL `{0}` must use https (plain http only on a loopback host)")]
-    InsecureUrl(String),
+    /// The URL is refused: it is not an `https` URL (plain `http` only on a loopback host),
+    /// carries user information, or names a host the address policy refuses.
+    #[error("status list URL refused: {0}")]
+    Refused(#[source] AddressError),
     /// This source has no HTTP client (building it failed).
     #[error("no HTTP client is available to fetch status lists")]
     NoClient,
@@ -245,30 +237,57 @@ pub enum StatusFetchError {
     NotFound(String),
 }
 
+impl StatusFetchError {
+    /// What the caller who presented the credential may be told: the address policy's
+    /// refusal, or that no usable list came — never the upstream status, body or transport
+    /// error.
+    pub fn public_reason(&self) -> String {
+        match self {
+            StatusFetchError::Refused(_)
+            | StatusFetchError::NoClient
+            | StatusFetchError::NotFound(_) => self.to_string(),
+            StatusFetchError::Http(error) => {
+                format!(
+                    "the status list could not be fetched: {}",
+                    error.public_reason()
+                )
+            }
+            StatusFetchError::NotUtf8 { .. } => {
+                "the status list could not be fetched: no usable answer".to_owned()
+            }
+        }
+    }
+}
+
 /// Where a verifier gets status list credentials from.
 pub trait StatusSource: Send + Sync {
     /// Fetches the status list credential at `url` (a compact JWT or a JSON credential).
     fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, StatusFetchError>>;
 }
 
-/// Fetches status lists over HTTPS (plain HTTP only on a loopback host, see
-/// [`crate::net::plain_http_allowed`]), caching each for a time-to-live.
+/// How long one status list fetch may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fetches status lists over HTTPS (plain HTTP only on a loopback host), reaching only the
+/// addresses its [`AddressPolicy`] allows, caching each list for a time-to-live.
 pub struct HttpStatusSource {
     client: Option<reqwest::Client>,
+    policy: AddressPolicy,
     ttl: Duration,
     cache: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl HttpStatusSource {
-    /// A source caching lists for `ttl`.
+    /// A source caching lists for `ttl` that reaches public addresses only.
     pub fn new(ttl: Duration) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .ok();
+        Self::with_policy(ttl, AddressPolicy::PUBLIC_ONLY)
+    }
+
+    /// A source caching lists for `ttl` that reaches the addresses `policy` allows.
+    pub fn with_policy(ttl: Duration, policy: AddressPolicy) -> Self {
         HttpStatusSource {
-            client,
+            client: policy.client(FETCH_TIMEOUT).ok(),
+            policy,
             ttl,
             cache: Mutex::new(HashMap::new()),
         }
@@ -285,14 +304,10 @@ impl StatusSource for HttpStatusSource {
                     }
                 }
             }
-            let parsed =
-                reqwest::Url::parse(url).map_err(|source| StatusFetchError::InvalidUrl {
-                    url: quote(url),
-                    source,
-                })?;
-            if parsed.scheme() != "https" && !plain_http_allowed(url) {
-                return Err(StatusFetchError::InsecureUrl(quote(url)));
-            }
+            let parsed = self
+                .policy
+                .check_url(url)
+                .map_err(StatusFetchError::Refused)?;
             let client = self.client.as_ref().ok_or(StatusFetchError::NoClient)?;
             let body = get_limited(client.get(parsed), url, crate::limits::MAX_INPUT_BYTES).await?;
             let text = String::from_utf8(body).map_err(|source| StatusFetchError::NotUtf8 {
@@ -370,43 +385,76 @@ mod tests {
 
     #[tokio::test]
     async fn plain_http_is_refused_unless_the_host_is_loopback() {
-        let source = HttpStatusSource::new(Duration::ZERO);
+        let source = HttpStatusSource::with_policy(Duration::ZERO, AddressPolicy::ALLOW_PRIVATE);
         for url in [
             "http://127.0.0.1.example.org/status/1",
             "http://localhost.evil.com/status/1",
             "http://localhost@evil.com/",
             "http://[::1]@evil.com/",
+            "http://127.0.0.1@127.0.0.2:8080/status/1",
             "http://example.com/status/1",
         ] {
             let err = source.fetch(url).await.unwrap_err();
-            assert!(
-                matches!(err, StatusFetchError::InsecureUrl(_)),
-                "{url}: {err}"
-            );
+            assert!(matches!(err, StatusFetchError::Refused(_)), "{url}: {err}");
         }
     }
 
-    #[tokio::test]
-    async fn plain_http_on_loopback_is_fetched() {
+    /// A one-shot HTTP server on 127.0.0.1 answering `body`; returns its port and how many
+    /// connections it accepted.
+    async fn serve_once(
+        body: &'static str,
+    ) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
         tokio::spawn(async move {
             let (mut socket, _) = listener.accept().await.unwrap();
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let mut buf = vec![0u8; 4096];
             let _ = socket.read(&mut buf).await.unwrap();
-            let body = "eyJhbGciOiJFZERTQSJ9.e30.c2ln";
             let reply = format!(
                 "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
             socket.write_all(reply.as_bytes()).await.unwrap();
         });
-        let source = HttpStatusSource::new(Duration::ZERO);
+        (port, accepted)
+    }
+
+    #[tokio::test]
+    async fn plain_http_on_loopback_is_fetched_when_private_addresses_are_allowed() {
+        let (port, _) = serve_once("eyJhbGciOiJFZERTQSJ9.e30.c2ln").await;
+        let source = HttpStatusSource::with_policy(Duration::ZERO, AddressPolicy::ALLOW_PRIVATE);
         let text = source
             .fetch(&format!("http://127.0.0.1:{port}/status/1"))
             .await
             .unwrap();
         assert_eq!(text, "eyJhbGciOiJFZERTQSJ9.e30.c2ln");
+    }
+
+    #[tokio::test]
+    async fn by_default_no_private_address_is_fetched() {
+        let (port, accepted) = serve_once("eyJhbGciOiJFZERTQSJ9.e30.c2ln").await;
+        let source = HttpStatusSource::new(Duration::ZERO);
+        for url in [
+            format!("http://127.0.0.1:{port}/status/1"),
+            format!("http://localhost:{port}/status/1"),
+            format!("https://[::ffff:127.0.0.1]:{port}/status/1"),
+            "https://10.0.0.1/status/1".to_owned(),
+            "https://169.254.169.254/latest/meta-data".to_owned(),
+        ] {
+            let err = source.fetch(&url).await.unwrap_err();
+            assert!(matches!(err, StatusFetchError::Refused(_)), "{url}: {err}");
+            assert!(
+                err.public_reason()
+                    .contains("refused by the address policy"),
+                "{url}: {}",
+                err.public_reason()
+            );
+        }
+        tokio::task::yield_now().await;
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 }

@@ -1,19 +1,28 @@
 //! Verifying credentials and presentations.
 //!
-//! A [`Verifier`] checks, in order: format and algorithm, signature, validity window (with a
-//! clock skew of [`Verifier::leeway`]), revocation and suspension status, and — when it holds a
-//! trust list — that the issuer may issue the credential's types. For presentations it also
-//! checks the challenge, the audience, that the nonce was never accepted before, and that every
-//! credential's subject is the presenter. Every check lands in the [`Report`].
+//! A [`Verifier`] checks a credential, in order: format and algorithm; then — when it holds a
+//! trust list — that the issuer may issue the credential's types, *before anything about the
+//! credential is fetched* (an untrusted issuer's did:web document is not resolved and its
+//! status list not fetched); then signature, validity window (with a clock skew of
+//! [`Verifier::leeway`]), and revocation and suspension status. For presentations it also
+//! checks the challenge, the audience, the lifetime, that the nonce was never accepted before,
+//! and that every credential's subject is the presenter; a presentation's credentials (at most
+//! [`MAX_PRESENTATION_CREDENTIALS`]) and their status lists are checked concurrently. One
+//! deadline, [`Verifier::deadline`], bounds each verification: a check still waiting for a DID
+//! document or a status list when it passes fails. Every check lands in the [`Report`].
+
+mod presentation;
+mod status;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
+use tokio::time::Instant;
 
-use crate::credential::{issuer_id, parse_time, specific_types, subject_ids};
+use crate::credential::{issuer_id, parse_time, specific_types};
 use crate::data_integrity;
 use crate::did::{split_did_url, DidResolver};
 use crate::error::{quote, VerifyError};
@@ -21,8 +30,14 @@ use crate::jose;
 use crate::limits;
 use crate::nonce::NonceStore;
 use crate::report::Report;
-use crate::status_list::{StatusList, StatusPurpose, StatusSource};
+use crate::status_list::{BoxFuture, StatusSource};
 use crate::trust::TrustList;
+
+pub use presentation::{MAX_PRESENTATION_CREDENTIALS, MAX_PRESENTATION_LIFETIME_SECONDS};
+pub use status::MAX_STATUS_ENTRIES;
+
+/// How long one verification may take by default, DID documents and status lists included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A credential or presentation as received: a compact JWS or a JSON document.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,8 +102,13 @@ pub struct Verifier {
     trust: Option<TrustList>,
     nonces: Option<Arc<dyn NonceStore>>,
     now: Option<DateTime<Utc>>,
+    /// `Some(own issuers)`: status lists are fetched only for trusted issuers and these.
+    status_gate: Option<Arc<[String]>>,
     /// Allowed clock skew on every time check (default 60 seconds).
     pub leeway: Duration,
+    /// How long one verification — a credential, or a presentation with all its credentials
+    /// — may wait for DID documents and status lists (default [`DEFAULT_DEADLINE`]).
+    pub deadline: Duration,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -97,8 +117,15 @@ impl std::fmt::Debug for Verifier {
             .field("trust", &self.trust.as_ref().map(|t| &t.data_space))
             .field("status", &self.status.is_some())
             .field("nonces", &self.nonces.is_some())
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
+}
+
+/// A credential whose format was checked and whose signature is still to be checked.
+struct Decoded<'a> {
+    credential: Value,
+    jws: Option<(&'a str, jose::DecodedJws)>,
 }
 
 impl Verifier {
@@ -110,7 +137,9 @@ impl Verifier {
             trust: None,
             nonces: None,
             now: None,
+            status_gate: None,
             leeway: Duration::from_secs(60),
+            deadline: DEFAULT_DEADLINE,
         }
     }
 
@@ -132,6 +161,15 @@ impl Verifier {
         self
     }
 
+    /// Fetches a credential's status list only when its issuer is trusted for it — allowed by
+    /// the trust list, or one of `own_issuers` (e.g. the verifier's own DID, whose lists it
+    /// publishes). Any other credential's status fails as not checked, and nothing is fetched
+    /// for it: for a verifier that strangers call.
+    pub fn fetch_status_only_when_trusted(mut self, own_issuers: Vec<String>) -> Self {
+        self.status_gate = Some(own_issuers.into());
+        self
+    }
+
     /// Verifies as of `now` instead of the system clock.
     pub fn at(mut self, now: DateTime<Utc>) -> Self {
         self.now = Some(now);
@@ -147,82 +185,158 @@ impl Verifier {
         self.now.unwrap_or_else(Utc::now)
     }
 
-    fn leeway(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.leeway).unwrap_or_else(|_| chrono::Duration::seconds(60))
+    fn leeway(&self) -> TimeDelta {
+        TimeDelta::from_std(self.leeway).unwrap_or(TimeDelta::MAX)
+    }
+
+    /// When a verification starting now must end.
+    fn deadline_from_now(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(self.deadline)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 86_400))
+    }
+
+    /// Runs `check` until `deadline`; past it, the check fails naming `what` was cut short.
+    async fn within<T>(
+        &self,
+        deadline: Instant,
+        what: &'static str,
+        check: impl std::future::Future<Output = Result<T, VerifyError>>,
+    ) -> Result<T, VerifyError> {
+        tokio::time::timeout_at(deadline, check)
+            .await
+            .unwrap_or(Err(VerifyError::Deadline {
+                what,
+                deadline: self.deadline,
+            }))
     }
 
     /// Verifies a credential.
     pub async fn verify_credential(&self, input: &Input) -> Report {
+        self.credential_report(input, self.deadline_from_now())
+            .await
+    }
+
+    /// Verifies a credential, waiting for nothing past `deadline`.
+    async fn credential_report(&self, input: &Input, deadline: Instant) -> Report {
         let mut report = Report::new("credential");
-        let Some(credential) = self.credential_signature(input, &mut report).await else {
+        let Some(decoded) = self.decode_credential(input, &mut report) else {
             for check in ["validity", "status", "trust"] {
                 report.skip(check, "the signature was not verified");
             }
             return report.finish();
         };
-        report.signer = issuer_id(&credential).map(str::to_owned);
-        report.types = specific_types(&credential);
-        let validity = self.check_validity(&credential);
+        let credential = &decoded.credential;
+        if let Some(trust) = &self.trust {
+            if let Err(error) = trust.check(credential) {
+                report.fail("trust", error);
+                for check in ["signature", "validity", "status"] {
+                    report.skip(
+                        check,
+                        "the issuer is not trusted for this credential, so nothing about it \
+                         was fetched",
+                    );
+                }
+                return report.finish();
+            }
+        }
+        let signature = self
+            .within(
+                deadline,
+                "the signature check",
+                self.check_signature(&decoded),
+            )
+            .await;
+        if report.record("signature", signature).is_none() {
+            for check in ["validity", "status", "trust"] {
+                report.skip(check, "the signature was not verified");
+            }
+            return report.finish();
+        }
+        report.signer = issuer_id(credential).map(str::to_owned);
+        report.types = specific_types(credential);
+        let validity = self.check_validity(credential);
         report.record("validity", validity);
         match credential.get("credentialStatus") {
             None => report.skip("status", "the credential has no credentialStatus"),
             Some(_) if self.status.is_none() => {
                 report.skip("status", "this verifier has no status source")
             }
+            Some(_) if !self.may_fetch_status(credential) => report.fail(
+                "status",
+                VerifyError::StatusUnavailable(format!(
+                    "not checked: issuer `{}` is not trusted, so its status list is not fetched",
+                    quote(issuer_id(credential).unwrap_or_default())
+                )),
+            ),
             Some(status) => {
-                let result = self.check_status(&credential, status).await;
+                let result = self.check_status(credential, status, deadline).await;
                 report.record("status", result);
             }
         }
         match &self.trust {
             None => report.skip("trust", "no trust list installed"),
-            Some(trust) => {
-                report.record("trust", trust.check(&credential));
-            }
+            Some(_) => report.pass("trust"),
         }
-        report.document = Some(credential);
+        report.document = Some(decoded.credential);
         report.finish()
     }
 
-    /// Checks format and signature; returns the credential JSON when the signature holds.
-    async fn credential_signature(&self, input: &Input, report: &mut Report) -> Option<Value> {
-        match input {
+    /// Whether the status list of `credential` may be fetched.
+    fn may_fetch_status(&self, credential: &Value) -> bool {
+        let Some(own) = &self.status_gate else {
+            return true;
+        };
+        let issuer = issuer_id(credential).unwrap_or_default();
+        own.iter().any(|did| did == issuer)
+            || self
+                .trust
+                .as_ref()
+                .is_some_and(|trust| trust.check(credential).is_ok())
+    }
+
+    /// Checks the format and the data model (no I/O); returns the credential, not yet
+    /// verified.
+    fn decode_credential<'a>(&self, input: &'a Input, report: &mut Report) -> Option<Decoded<'a>> {
+        let (credential, jws) = match input {
             Input::Jwt(token) => {
                 let decoded = report.record(
                     "format",
                     limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)),
                 )?;
                 report.format = Some("vc+jwt".into());
-                let credential = decoded.payload.clone();
-                let structure =
-                    crate::credential::validate(&credential).map_err(VerifyError::Invalid);
-                if let Err(error) = structure {
-                    report.fail("signature", error);
-                    return None;
-                }
-                let issuer = issuer_id(&credential).unwrap_or_default().to_owned();
-                let result = decoded.verify(token, &issuer, &self.resolver).await;
-                report.record("signature", result)?;
-                Some(credential)
+                (decoded.payload.clone(), Some((token.as_str(), decoded)))
             }
             Input::Json(credential) => {
-                let proof = data_integrity::proof_info(credential);
-                let info = report.record("format", proof)?;
-                report.format = Some(info.cryptosuite.clone());
-                if let Err(error) = crate::credential::validate(credential) {
-                    report.fail("signature", VerifyError::Invalid(error));
-                    return None;
-                }
-                let result = self
-                    .check_di(
-                        credential,
-                        issuer_id(credential).unwrap_or_default(),
-                        "assertionMethod",
-                    )
-                    .await;
-                report.record("signature", result)?;
-                Some(credential.clone())
+                let info = report.record("format", data_integrity::proof_info(credential))?;
+                report.format = Some(info.cryptosuite);
+                (credential.clone(), None)
             }
+        };
+        if let Err(error) = crate::credential::validate(&credential) {
+            report.fail("signature", VerifyError::Invalid(error));
+            return None;
+        }
+        Some(Decoded { credential, jws })
+    }
+
+    /// Checks the signature of a decoded credential (resolving the issuer's DID). The future
+    /// is boxed: its type (DID resolution, JSON-LD, HTTP) is erased here, so that the futures
+    /// of verifications stay shallow enough for the compiler's layout queries.
+    fn check_signature<'a>(
+        &'a self,
+        decoded: &'a Decoded<'_>,
+    ) -> BoxFuture<'a, Result<(), VerifyError>> {
+        let issuer = issuer_id(&decoded.credential).unwrap_or_default();
+        match &decoded.jws {
+            Some((token, jws)) => {
+                Box::pin(async move { jws.verify(token, issuer, &self.resolver).await.map(drop) })
+            }
+            None => Box::pin(async move {
+                self.check_di(&decoded.credential, issuer, "assertionMethod")
+                    .await
+                    .map(drop)
+            }),
         }
     }
 
@@ -255,291 +369,31 @@ impl Verifier {
         if let Some(from) = credential.get("validFrom").and_then(Value::as_str) {
             let at = parse_time(from)
                 .ok_or_else(|| VerifyError::Malformed(format!("validFrom `{}`", quote(from))))?;
-            if now + self.leeway() < at {
+            if later(now, self.leeway()) < at {
                 return Err(VerifyError::NotYetValid(from.to_owned()));
             }
         }
         if let Some(until) = credential.get("validUntil").and_then(Value::as_str) {
             let at = parse_time(until)
                 .ok_or_else(|| VerifyError::Malformed(format!("validUntil `{}`", quote(until))))?;
-            if now - self.leeway() > at {
+            if earlier(now, self.leeway()) > at {
                 return Err(VerifyError::Expired(until.to_owned()));
             }
         }
         Ok(())
     }
-
-    async fn check_status(&self, credential: &Value, status: &Value) -> Result<(), VerifyError> {
-        let entries = crate::json::one_or_many(Some(status));
-        for entry in entries {
-            if entry.get("type").and_then(Value::as_str) != Some("BitstringStatusListEntry") {
-                return Err(VerifyError::StatusUnavailable(
-                    "only BitstringStatusListEntry is supported".into(),
-                ));
-            }
-            let field = |name: &str| {
-                entry.get(name).and_then(Value::as_str).ok_or_else(|| {
-                    VerifyError::Malformed(format!("credentialStatus lacks `{name}`"))
-                })
-            };
-            let url = field("statusListCredential")?;
-            let purpose_text = field("statusPurpose")?;
-            let purpose = StatusPurpose::parse(purpose_text).ok_or_else(|| {
-                VerifyError::StatusUnavailable(format!(
-                    "unsupported statusPurpose `{}`",
-                    quote(purpose_text)
-                ))
-            })?;
-            let index: u64 = field("statusListIndex")?
-                .parse()
-                .map_err(|_| VerifyError::Malformed("statusListIndex is not a number".into()))?;
-            let list = self
-                .fetch_list(url, issuer_id(credential).unwrap_or_default(), purpose)
-                .await?;
-            let set = list.get(index)?;
-            if set {
-                return Err(match purpose {
-                    StatusPurpose::Revocation => VerifyError::Revoked {
-                        list: url.to_owned(),
-                        index,
-                    },
-                    StatusPurpose::Suspension => VerifyError::Suspended {
-                        list: url.to_owned(),
-                        index,
-                    },
-                });
-            }
-        }
-        Ok(())
-    }
-
-    async fn fetch_list(
-        &self,
-        url: &str,
-        issuer: &str,
-        purpose: StatusPurpose,
-    ) -> Result<StatusList, VerifyError> {
-        let unavailable = |why: String| VerifyError::StatusUnavailable(why);
-        let source = self
-            .status
-            .as_ref()
-            .ok_or_else(|| unavailable("no status source".into()))?;
-        let text = source
-            .fetch(url)
-            .await
-            .map_err(|e| VerifyError::StatusFetch(Arc::new(e)))?;
-        // The status list credential is verified like any credential, without status or trust.
-        let plain = Verifier {
-            status: None,
-            trust: None,
-            nonces: None,
-            ..self.clone()
-        };
-        let report = Box::pin(plain.verify_credential(&Input::parse(&text)?)).await;
-        let list_credential = match (report.verified, report.document) {
-            (true, Some(document)) => document,
-            _ => {
-                return Err(unavailable(format!(
-                    "the status list credential does not verify: {}",
-                    report.error.unwrap_or_default()
-                )))
-            }
-        };
-        if issuer_id(&list_credential) != Some(issuer) {
-            return Err(unavailable(
-                "the status list was not issued by the credential's issuer".into(),
-            ));
-        }
-        if !specific_types(&list_credential)
-            .iter()
-            .any(|t| t == "BitstringStatusListCredential")
-        {
-            return Err(unavailable("not a BitstringStatusListCredential".into()));
-        }
-        let subject = list_credential
-            .get("credentialSubject")
-            .cloned()
-            .unwrap_or_default();
-        if subject.get("statusPurpose").and_then(Value::as_str) != Some(purpose.as_str()) {
-            return Err(unavailable(
-                "the list's statusPurpose differs from the entry's".into(),
-            ));
-        }
-        let encoded = subject
-            .get("encodedList")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        Ok(StatusList::decode(encoded)?)
-    }
-
-    /// Verifies a presentation and every credential in it.
-    pub async fn verify_presentation(&self, input: &Input, expected: &Expectations) -> Report {
-        let mut report = Report::new("presentation");
-        let Some((presentation, holder, challenge, audience, expires)) =
-            self.presentation_signature(input, &mut report).await
-        else {
-            for check in [
-                "challenge",
-                "audience",
-                "replay",
-                "holder_binding",
-                "credentials",
-            ] {
-                report.skip(check, "the signature was not verified");
-            }
-            return report.finish();
-        };
-        report.signer = Some(holder.clone());
-        let challenge_ok = if challenge == expected.challenge {
-            Ok(())
-        } else {
-            Err(VerifyError::WrongChallenge {
-                expected: quote(&expected.challenge),
-                found: quote(&challenge),
-            })
-        };
-        let challenge_passed = report.record("challenge", challenge_ok).is_some();
-        let audience_ok = if audience.iter().any(|a| a == &expected.audience) {
-            Ok(())
-        } else {
-            Err(VerifyError::WrongAudience {
-                expected: quote(&expected.audience),
-                found: quote(&audience.join(", ")),
-            })
-        };
-        report.record("audience", audience_ok);
-        if let Some(expires) = expires {
-            if self.now() - self.leeway() > expires {
-                report.fail("validity", VerifyError::Expired(expires.to_rfc3339()));
-            }
-        }
-        match (&self.nonces, challenge_passed) {
-            (Some(store), true) => {
-                let fresh = if store.check_and_record(&challenge).await {
-                    Ok(())
-                } else {
-                    Err(VerifyError::Replay(quote(&challenge)))
-                };
-                report.record("replay", fresh);
-            }
-            (Some(_), false) => report.skip("replay", "the challenge did not match"),
-            (None, _) => report.skip("replay", "this verifier keeps no nonces"),
-        }
-        let credentials: Vec<Value> =
-            crate::json::one_or_many(presentation.get("verifiableCredential"))
-                .into_iter()
-                .cloned()
-                .collect();
-        let mut binding = Ok(());
-        let mut all_verified = true;
-        for item in credentials {
-            let credential_report =
-                Box::pin(self.verify_credential(&Input::from_value(item))).await;
-            if let Some(document) = &credential_report.document {
-                let subjects = subject_ids(document);
-                if binding.is_ok() && !subjects.iter().all(|s| *s == holder) || subjects.is_empty()
-                {
-                    binding = Err(VerifyError::HolderMismatch {
-                        subject: quote(&subjects.join(", ")),
-                        holder: holder.clone(),
-                    });
-                }
-            }
-            all_verified &= credential_report.verified;
-            report.credentials.push(credential_report);
-        }
-        report.record("holder_binding", binding);
-        if all_verified {
-            report.pass("credentials");
-        } else {
-            let reason = report
-                .credentials
-                .iter()
-                .find_map(|c| c.rejection().cloned());
-            report.fail(
-                "credentials",
-                reason.unwrap_or_else(|| VerifyError::Malformed("a credential failed".into())),
-            );
-        }
-        report.document = Some(presentation);
-        report.finish()
-    }
-
-    /// Checks a presentation's format and signature; returns it with holder, challenge,
-    /// audiences and expiry.
-    async fn presentation_signature(
-        &self,
-        input: &Input,
-        report: &mut Report,
-    ) -> Option<(Value, String, String, Vec<String>, Option<DateTime<Utc>>)> {
-        match input {
-            Input::Jwt(token) => {
-                let decoded = report.record(
-                    "format",
-                    limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)),
-                )?;
-                report.format = Some("vp+jwt".into());
-                let presentation = decoded.payload.clone();
-                let holder = match holder_of(&presentation) {
-                    Ok(holder) => holder,
-                    Err(error) => {
-                        report.fail("signature", error);
-                        return None;
-                    }
-                };
-                report.record(
-                    "signature",
-                    decoded.verify(token, &holder, &self.resolver).await,
-                )?;
-                let challenge = presentation
-                    .get("nonce")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let audience: Vec<String> = crate::json::strings(presentation.get("aud"))
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect();
-                let expires = presentation
-                    .get("exp")
-                    .and_then(Value::as_i64)
-                    .and_then(|t| DateTime::from_timestamp(t, 0));
-                Some((presentation, holder, challenge, audience, expires))
-            }
-            Input::Json(presentation) => {
-                let info = report.record("format", data_integrity::proof_info(presentation))?;
-                report.format = Some(info.cryptosuite.clone());
-                let holder = match holder_of(presentation) {
-                    Ok(holder) => holder,
-                    Err(error) => {
-                        report.fail("signature", error);
-                        return None;
-                    }
-                };
-                let info = report.record(
-                    "signature",
-                    self.check_di(presentation, &holder, "authentication").await,
-                )?;
-                let audience = info.domain.into_iter().collect();
-                Some((
-                    presentation.clone(),
-                    holder,
-                    info.challenge.unwrap_or_default(),
-                    audience,
-                    None,
-                ))
-            }
-        }
-    }
 }
 
-fn holder_of(presentation: &Value) -> Result<String, VerifyError> {
-    crate::credential::validate_presentation(presentation).map_err(VerifyError::Invalid)?;
-    presentation
-        .get("holder")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| VerifyError::Malformed("the presentation has no `holder`".into()))
+/// `time + by`, or the latest representable time when that overflows.
+fn later(time: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
+    time.checked_add_signed(by)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `time - by`, or the earliest representable time when that overflows.
+fn earlier(time: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
+    time.checked_sub_signed(by)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// Decodes the payload of a compact JWS without verifying it (for display only).
@@ -549,4 +403,27 @@ pub fn peek_jwt_payload(token: &str) -> Option<Value> {
         .decode(payload)
         .ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_arithmetic_saturates_instead_of_overflowing() {
+        let now = Utc::now();
+        assert_eq!(later(now, TimeDelta::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(earlier(now, TimeDelta::MAX), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            later(DateTime::<Utc>::MAX_UTC, TimeDelta::seconds(1)),
+            DateTime::<Utc>::MAX_UTC
+        );
+        let mut verifier = Verifier::new(Arc::new(DidResolver::offline()));
+        verifier.leeway = Duration::MAX;
+        verifier.deadline = Duration::MAX;
+        let credential = serde_json::json!({"validFrom": "9999-12-31T23:59:59Z",
+                                            "validUntil": "0001-01-01T00:00:00Z"});
+        assert!(verifier.check_validity(&credential).is_ok());
+        assert!(verifier.deadline_from_now() > Instant::now());
+    }
 }

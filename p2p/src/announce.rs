@@ -200,14 +200,21 @@ impl Catalog {
         let issued = DateTime::parse_from_rfc3339(&announcement.issued_at)
             .map_err(|_| Dropped::reject("`issued_at` is not RFC 3339".into(), issuer.clone()))?
             .with_timezone(&Utc);
+        // Checked arithmetic: an extreme `max_age` saturates instead of overflowing.
         let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
-        if issued > now + chrono::Duration::seconds(LEEWAY_SECONDS) {
+        let horizon = now
+            .checked_sub_signed(max_age)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let latest = now
+            .checked_add_signed(chrono::Duration::seconds(LEEWAY_SECONDS))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        if issued > latest {
             return Err(Dropped::ignore(
                 format!("issued in the future ({})", announcement.issued_at),
                 issuer,
             ));
         }
-        if issued < now - max_age {
+        if issued < horizon {
             return Err(Dropped::ignore(
                 format!("stale: issued at {}", announcement.issued_at),
                 issuer,
@@ -219,7 +226,7 @@ impl Catalog {
                 issuer,
             ));
         }
-        self.remember(announcement.nonce.clone(), issued, now - max_age);
+        self.remember(announcement.nonce.clone(), issued, horizon);
         let key = (announcement.issuer.clone(), announcement.offer_id.clone());
         match self.entries.get(&key) {
             Some(existing) if !newer(&announcement, existing) => Err(Dropped::ignore(
@@ -295,6 +302,10 @@ mod tests {
         assert_eq!(a.offer_id, "offer-1");
         let mut catalog = Catalog::default();
         let max_age = Duration::from_secs(600);
+        let mut endless = Catalog::default();
+        endless
+            .accept(a.clone(), Duration::MAX, Utc::now())
+            .expect("an extreme max age saturates, it does not overflow");
         catalog.accept(a.clone(), max_age, Utc::now()).unwrap();
         let replay = catalog.accept(a, max_age, Utc::now()).unwrap_err();
         assert!(replay.reason.contains("replayed"), "{}", replay.reason);

@@ -251,7 +251,10 @@ impl NodeHandle {
         mut ready: impl FnMut(&NodeHandle) -> bool,
     ) -> bool {
         let mut changes = self.shared.version.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let start = tokio::time::Instant::now();
+        let deadline = start
+            .checked_add(timeout)
+            .unwrap_or_else(|| start + Duration::from_secs(86_400));
         loop {
             if ready(self) {
                 return true;

@@ -191,7 +191,7 @@ async fn verify_credential(
     let credential = required_member(&body, "verifiableCredential")?;
     let report = connector
         .verification()
-        .verifier()
+        .public_verifier(connector.did())
         .verify_credential(&Input::from_value(credential.clone()))
         .await;
     // A stranger's call: the trail records a bounded summary, never the body itself.
@@ -237,7 +237,7 @@ async fn verify_presentation(
     };
     let verifier = connector
         .verification()
-        .verifier()
+        .public_verifier(connector.did())
         .with_nonce_store(std::sync::Arc::new(connector.store().presentation_nonces()));
     let input = Input::from_value(presentation.clone());
     let report = verifier.verify_presentation(&input, &expected).await;
@@ -309,6 +309,9 @@ async fn resolve_did(
         })),
         Err(error) => {
             let status = match error.resolution_code() {
+                _ if matches!(error, symbolon_identity::DidError::Refused { .. }) => {
+                    actix_web::http::StatusCode::BAD_REQUEST
+                }
                 "notFound" => actix_web::http::StatusCode::NOT_FOUND,
                 "internalError" => actix_web::http::StatusCode::BAD_GATEWAY,
                 _ => actix_web::http::StatusCode::BAD_REQUEST,

@@ -231,14 +231,16 @@ fn unenvelop(credential: Option<&Value>) -> String {
     enveloped.unwrap_or_else(|| serde_json::to_string_pretty(&credential).unwrap_or_default())
 }
 
-/// A verifier with an HTTP status source and, if given, a trust list.
+/// A verifier with an HTTP status source and, if given, a trust list. A command runs on the
+/// operator's behalf, so it may reach private addresses (see [`super::OPERATOR_POLICY`]).
 pub async fn verifier(
     trust_list: Option<&str>,
     data_dir: Option<&std::path::Path>,
 ) -> Result<Verifier, Failure> {
-    let resolver = Arc::new(DidResolver::new());
-    let mut verifier = Verifier::new(resolver.clone())
-        .with_status_source(Arc::new(HttpStatusSource::new(Duration::from_secs(30))));
+    let resolver = Arc::new(DidResolver::with_policy(super::OPERATOR_POLICY));
+    let mut verifier = Verifier::new(resolver.clone()).with_status_source(Arc::new(
+        HttpStatusSource::with_policy(Duration::from_secs(30), super::OPERATOR_POLICY),
+    ));
     if let Some(path) = trust_list {
         let token = read_input(path)?;
         let trust = crate::trust::verify_trust_list(&token, resolver)

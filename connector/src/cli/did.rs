@@ -44,7 +44,7 @@ pub async fn run(command: DidCommand) -> CommandResult {
         }
         DidCommand::Resolve { did } => {
             let did = Did::parse(&did).map_err(|e| Failure::Usage(e.into()))?;
-            let document = DidResolver::new()
+            let document = DidResolver::with_policy(super::OPERATOR_POLICY)
                 .resolve(&did)
                 .await
                 .with_context(|| format!("cannot resolve `{did}`"))?;

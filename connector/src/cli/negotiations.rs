@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::manage::{report_outcome, text, Management, OutcomeArgs};
-use super::{print_json, CommandResult, DataDirArg};
+use super::{print_json, CommandResult, DataDirArg, Failure};
 
 /// `symbolon negotiations ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -98,7 +98,7 @@ pub async fn run(command: NegotiationsCommand) -> CommandResult {
             let answered = Management::for_dir(&dir)?
                 .call(
                     reqwest::Method::POST,
-                    &format!("/negotiations/{pid}/accept"),
+                    &format!("/negotiations/{}/accept", pid_segment(&pid)?),
                     Some(json!({"purpose": outcome.purpose, "wait_seconds": outcome.wait})),
                 )
                 .await?;
@@ -108,7 +108,7 @@ pub async fn run(command: NegotiationsCommand) -> CommandResult {
             let ended = Management::for_dir(&dir)?
                 .call(
                     reqwest::Method::POST,
-                    &format!("/negotiations/{pid}/terminate"),
+                    &format!("/negotiations/{}/terminate", pid_segment(&pid)?),
                     Some(json!({ "reason": reason })),
                 )
                 .await?;
@@ -116,6 +116,12 @@ pub async fn run(command: NegotiationsCommand) -> CommandResult {
             Ok(())
         }
     }
+}
+
+/// `pid` percent-encoded as one path segment (a process id is checked when it arrives; this
+/// keeps whatever was typed inside its segment).
+fn pid_segment(pid: &str) -> Result<String, Failure> {
+    crate::protocol::pid::segment(pid).map_err(|e| Failure::Usage(e.into()))
 }
 
 /// One line about a negotiation: this side's process id, role, state, offer, counterparty.

@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// Requests a client address may make at once after being idle.
     #[arg(long, default_value_t = RateLimit::default().burst, value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit_burst: u32,
+    /// Reach loopback, private (RFC 1918), shared (100.64/10), link-local and unique-local
+    /// addresses too: callbacks, status lists, did:web hosts and counterparties. Off by
+    /// default; a demo or test with several connectors on one machine needs it.
+    #[arg(long)]
+    allow_private_callbacks: bool,
 }
 
 /// Runs `symbolon serve` until interrupted.
@@ -69,6 +74,7 @@ pub async fn run(args: ServeArgs) -> CommandResult {
             burst: args.rate_limit_burst,
             ..RateLimit::default()
         }),
+        allow_private_callbacks: args.allow_private_callbacks,
         ..ServeOptions::new(args.http)
     };
     let running = start(dir, options).context("cannot start the server")?;

@@ -86,7 +86,7 @@ pub async fn run(command: TrustListCommand) -> CommandResult {
 /// Verifies and installs a trust list: through the running `serve` when it holds the store
 /// (so that it takes effect there at once), in the data directory otherwise.
 async fn install(dir: &DataDir, arg: &DataDirArg, token: &str) -> Result<TrustList, Failure> {
-    let resolver = Arc::new(DidResolver::new());
+    let resolver = Arc::new(DidResolver::with_policy(super::OPERATOR_POLICY));
     match crate::store::Store::open(dir.root()) {
         Err(crate::store::StoreError::InUse { .. }) => {
             let trust = crate::trust::verify_trust_list(token, resolver)

@@ -13,7 +13,7 @@
 //! so it is bound to this one call: no extra round trip, nothing fetched from the caller. An
 //! optional `purpose` claim states the purpose of the request for the policy.
 
-use chrono::{DateTime, TimeZone as _, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use symbolon_identity::{jose, DidResolver, Identity};
 
@@ -67,7 +67,7 @@ impl TokenDraft {
             "jti": self.jti,
             "iat": now,
             "nbf": now,
-            "exp": now + TOKEN_LIFETIME_SECONDS,
+            "exp": now.saturating_add(TOKEN_LIFETIME_SECONDS),
         });
         if let Some(object) = claims.as_object_mut() {
             if let Some(vp) = presentation {
@@ -214,24 +214,13 @@ pub async fn authenticate(
         Some(_) => Some(time("nbf")?),
         None => None,
     };
-    let now = Utc::now().timestamp();
-    if exp + LEEWAY_SECONDS < now {
-        return Err(AuthError::Expired(rfc3339(exp)));
-    }
-    if iat - LEEWAY_SECONDS > now || nbf.is_some_and(|nbf| nbf - LEEWAY_SECONDS > now) {
-        return Err(AuthError::NotYetValid(rfc3339(nbf.unwrap_or(iat))));
-    }
-    if exp - iat > MAX_LIFETIME_SECONDS {
-        return Err(AuthError::TooLong(exp - iat));
-    }
+    check_times(iat, exp, nbf, Utc::now().timestamp())?;
     decoded
         .verify(token, &issuer, resolver)
         .await
         .map_err(AuthError::BadSignature)?;
-    let expires = Utc
-        .timestamp_opt(exp + LEEWAY_SECONDS, 0)
-        .single()
-        .unwrap_or_else(Utc::now);
+    let expires = DateTime::<Utc>::from_timestamp(exp.saturating_add(LEEWAY_SECONDS), 0)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let seen = jti.clone();
     let fresh = store
         .blocking(move |s| s.nonces.check_and_record("jti", &seen, expires))
@@ -250,8 +239,92 @@ pub async fn authenticate(
     })
 }
 
+/// Checks a token's times (seconds since the epoch) at `now`: each a representable time, not
+/// expired, already valid, `exp` not before `iat`, and a lifetime of at most
+/// [`MAX_LIFETIME_SECONDS`]. Every computation is checked: extreme values are refused, never
+/// wrapped.
+fn check_times(iat: i64, exp: i64, nbf: Option<i64>, now: i64) -> Result<(), AuthError> {
+    for (name, value) in [("iat", Some(iat)), ("exp", Some(exp)), ("nbf", nbf)] {
+        if let Some(value) = value {
+            if DateTime::<Utc>::from_timestamp(value, 0).is_none() {
+                return Err(AuthError::Malformed(format!(
+                    "claim `{name}` ({value}) is outside the representable time range"
+                )));
+            }
+        }
+    }
+    if exp.saturating_add(LEEWAY_SECONDS) < now {
+        return Err(AuthError::Expired(rfc3339(exp)));
+    }
+    let not_yet = |at: i64| at.saturating_sub(LEEWAY_SECONDS) > now;
+    if not_yet(iat) || nbf.is_some_and(not_yet) {
+        return Err(AuthError::NotYetValid(rfc3339(nbf.unwrap_or(iat))));
+    }
+    match exp.checked_sub(iat) {
+        Some(lifetime) if lifetime < 0 => Err(AuthError::Malformed(
+            "claim `exp` precedes claim `iat`".into(),
+        )),
+        Some(lifetime) if lifetime <= MAX_LIFETIME_SECONDS => Ok(()),
+        lifetime => Err(AuthError::TooLong(lifetime.unwrap_or(i64::MAX))),
+    }
+}
+
 fn rfc3339(seconds: i64) -> String {
     DateTime::<Utc>::from_timestamp(seconds, 0)
         .map(symbolon_identity::credential::format_time)
         .unwrap_or_else(|| seconds.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extreme_times_are_refused_without_overflow() {
+        let now = Utc::now().timestamp();
+        assert!(check_times(now, now + 120, Some(now), now).is_ok());
+        let cases: [(i64, i64, Option<i64>, &str); 8] = [
+            (i64::MIN, now + 60, None, "malformed_token"),
+            (now, i64::MAX, None, "malformed_token"),
+            (now, now + 60, Some(i64::MIN), "malformed_token"),
+            (now, now + 60, Some(i64::MAX), "malformed_token"),
+            (-8_000_000_000_000, now + 60, None, "lifetime_too_long"),
+            (now - 30, now + 8_000_000_000_000, None, "lifetime_too_long"),
+            (
+                now,
+                now + MAX_LIFETIME_SECONDS + 1,
+                None,
+                "lifetime_too_long",
+            ),
+            (now + 20, now + 10, None, "malformed_token"),
+        ];
+        for (iat, exp, nbf, code) in cases {
+            let error = check_times(iat, exp, nbf, now).unwrap_err();
+            assert_eq!(
+                error.code(),
+                code,
+                "iat {iat} exp {exp} nbf {nbf:?}: {error}"
+            );
+        }
+        let error = check_times(now, i64::MAX, None, now).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "malformed token: claim `exp` ({}) is outside the representable time range",
+                i64::MAX
+            )
+        );
+        assert_eq!(
+            check_times(now - 1000, now - 900, None, now)
+                .unwrap_err()
+                .code(),
+            "expired"
+        );
+        assert_eq!(
+            check_times(now + 100, now + 200, None, now)
+                .unwrap_err()
+                .code(),
+            "not_yet_valid"
+        );
+    }
 }

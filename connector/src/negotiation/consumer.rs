@@ -12,11 +12,12 @@ use crate::catalog::Dataset;
 use crate::domain::{new_urn, now, Agreement, Negotiation};
 use crate::messenger::{Messenger as _, Method, Outbound, SendError};
 use crate::protocol::messages::{
-    ContractAgreementMessage, ContractNegotiation, ContractNegotiationEventMessage,
+    self, ContractAgreementMessage, ContractNegotiation, ContractNegotiationEventMessage,
     ContractNegotiationTerminationMessage, ContractOfferMessage, ContractRequestMessage, EventType,
     Message as _,
 };
 use crate::protocol::peer::{self, check_callback};
+use crate::protocol::pid;
 
 /// What a consumer asks for.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -66,14 +67,17 @@ impl Negotiations {
     /// Returns the negotiation as stored (REQUESTED, or TERMINATED if the provider refused
     /// the call outright).
     pub async fn start(&self, start: StartNegotiation) -> Result<Negotiation, StartError> {
-        let base = super::operator::protocol_base(&start.provider_url, "provider_url")?;
+        let policy = self.cx.network().policy();
+        let base = super::operator::protocol_base(&start.provider_url, "provider_url", policy)?;
         let provider_did = match start.provider_did.clone() {
             Some(did) => did,
             None => self.participant_did(&base).await?,
         };
+        let offer_segment = pid::segment(&start.offer_id)
+            .map_err(|e| StartError::Invalid(format!("`offer_id`: {e}")))?;
         let dataset = self
             .fetch(
-                &format!("{base}/catalog/datasets/{}", start.offer_id),
+                &format!("{base}/catalog/datasets/{offer_segment}"),
                 &provider_did,
             )
             .await?;
@@ -115,10 +119,11 @@ impl Negotiations {
         let url = format!("{base}/negotiations/request");
         match self.send(&url, &provider_did, &message, Some(token)).await {
             Ok(answer) => {
-                let provider_pid = serde_json::from_value::<ContractNegotiation>(answer)
+                // A provider process id outside the allowed set is not kept: the agreement
+                // message names it again, and is checked then.
+                let provider_pid = messages::parse_members::<ContractNegotiation>(&answer)
                     .ok()
-                    .map(|a| a.provider_pid)
-                    .filter(|pid| !pid.is_empty());
+                    .map(|a| a.provider_pid);
                 Ok(self
                     .update(&consumer_pid, None, move |mut n| {
                         if n.provider_pid.is_none() {
@@ -169,7 +174,7 @@ impl Negotiations {
                     StartError::Invalid(format!("`{peer}` in `{base}` is not a PeerId"))
                 });
         }
-        let url = format!("{}/.well-known/dspace-version", origin(base));
+        let url = format!("{}/.well-known/dspace-version", origin(base)?);
         let document = self
             .cx
             .network()
@@ -214,7 +219,8 @@ impl Negotiations {
                 "{TYPE}: missing field `callbackAddress` (required in an initial offer)"
             )));
         };
-        check_callback(&callback, &caller.did).map_err(|source| DspError::Callback {
+        let policy = self.cx.network().policy();
+        check_callback(&callback, &caller.did, policy).map_err(|source| DspError::Callback {
             message: TYPE,
             source,
         })?;
@@ -347,11 +353,14 @@ impl Negotiations {
             consumer_pid: pid.to_owned(),
             tree_head: self.tree_head().await,
         };
-        let url = format!(
-            "{}/negotiations/{provider_pid}/agreement/verification",
-            next.counterparty_address
-        );
-        self.tell(pid, &url, &next.counterparty, &message).await;
+        self.tell(
+            pid,
+            &next,
+            &provider_pid,
+            "/agreement/verification",
+            &message,
+        )
+        .await;
     }
 
     /// `POST /negotiations/:pid/events` on the consumer: the provider finalised.
@@ -447,11 +456,9 @@ impl Negotiations {
     }
 }
 
-/// `scheme://host:port` of a URL.
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
-    match url.get(after_scheme..).and_then(|rest| rest.find('/')) {
-        Some(slash) => url.get(..after_scheme + slash).unwrap_or(url),
-        None => url,
-    }
+/// `scheme://host:port` of an http(s) URL (parsed, not cut at a `/`).
+fn origin(base: &str) -> Result<String, StartError> {
+    url::Url::parse(base)
+        .map(|url| url.origin().ascii_serialization())
+        .map_err(|e| StartError::Invalid(format!("`{base}` is not a URL: {e}")))
 }

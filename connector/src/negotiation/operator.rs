@@ -6,11 +6,13 @@ use super::consumer::StartError;
 use super::state::{Move, NegotiationState, Role};
 use super::{DspError, Negotiations};
 use crate::domain::{new_urn, now, Negotiation};
+use symbolon_identity::net::AddressPolicy;
+
 use crate::protocol::messages::{
-    ContractNegotiation, ContractNegotiationEventMessage, ContractNegotiationTerminationMessage,
-    ContractOfferMessage, EventType,
+    self, ContractNegotiation, ContractNegotiationEventMessage,
+    ContractNegotiationTerminationMessage, ContractOfferMessage, EventType,
 };
-use crate::protocol::peer;
+use crate::protocol::{peer, pid};
 
 /// A contract a provider offers to a consumer.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -32,7 +34,11 @@ impl Negotiations {
     /// then accepts (this connector verifies its presentation against the offer's policy and
     /// agrees or terminates) or terminates.
     pub async fn offer_contract(&self, request: OfferContract) -> Result<Negotiation, StartError> {
-        let base = protocol_base(&request.consumer_url, "consumer_url")?;
+        let base = protocol_base(
+            &request.consumer_url,
+            "consumer_url",
+            self.cx.network().policy(),
+        )?;
         let Some(offer) = self.cx.store().offers.get(&request.offer_id)? else {
             return Err(StartError::Invalid(format!(
                 "no offer `{}` in this connector's catalog",
@@ -75,11 +81,9 @@ impl Negotiations {
         };
         let url = format!("{base}/negotiations/offers");
         let consumer_pid = match self.send(&url, &consumer_did, &message, None).await {
-            Ok(answer) => serde_json::from_value::<ContractNegotiation>(answer)
-                .ok()
+            Ok(answer) => messages::parse_members::<ContractNegotiation>(&answer)
                 .map(|a| a.consumer_pid)
-                .filter(|pid| !pid.is_empty())
-                .ok_or_else(|| "the consumer's answer names no `consumerPid`".to_owned()),
+                .map_err(|e| format!("the consumer's answer is unusable: {}", e.reason)),
             Err(error) => Err(error.to_string()),
         };
         match consumer_pid {
@@ -130,17 +134,18 @@ impl Negotiations {
             event_type: EventType::Accepted,
             tree_head: None,
         };
-        let url = format!(
-            "{}/negotiations/{provider_pid}/events",
-            current.counterparty_address
-        );
-        match self
-            .send(&url, &current.counterparty, &message, Some(token))
-            .await
-        {
+        let sent =
+            match pid::negotiation_url(&current.counterparty_address, &provider_pid, "/events") {
+                Ok(url) => self
+                    .send(&url, &current.counterparty, &message, Some(token))
+                    .await
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(format!("the provider's process id is refused: {error}")),
+            };
+        match sent {
             Ok(_) => Ok(next),
-            Err(error) => Ok(self
-                .terminate_here(pid, Role::Consumer, vec![error.to_string()])
+            Err(reason) => Ok(self
+                .terminate_here(pid, Role::Consumer, vec![reason])
                 .await?),
         }
     }
@@ -164,11 +169,8 @@ impl Negotiations {
                 code: Some("operator".into()),
                 reason: Some(vec![reason.into()]),
             };
-            let url = format!(
-                "{}/negotiations/{their_pid}/termination",
-                current.counterparty_address
-            );
-            self.tell(pid, &url, &current.counterparty, &message).await;
+            self.tell(pid, &current, their_pid, "/termination", &message)
+                .await;
         }
         Ok(next)
     }
@@ -183,15 +185,29 @@ impl Negotiations {
     }
 }
 
-/// `url` without a trailing `/`, if it is an http(s) URL or a peer-network address
-/// (`p2p://<PeerId>/dsp/2025-1`); `field` names it in the error.
-pub(super) fn protocol_base(url: &str, field: &str) -> Result<String, StartError> {
+/// `url` without a trailing `/`, if it is a peer-network address (`p2p://<PeerId>/…`) or an
+/// http(s) URL `policy` allows, without query or fragment; `field` names it in the error.
+pub(super) fn protocol_base(
+    url: &str,
+    field: &str,
+    policy: AddressPolicy,
+) -> Result<String, StartError> {
     let base = url.trim_end_matches('/');
-    if base.starts_with("https://") || base.starts_with("http://") || peer::split(base).is_some() {
-        Ok(base.to_owned())
-    } else {
-        Err(StartError::Invalid(format!(
-            "`{field}` must be an http(s) URL or a p2p:// address, got `{base}`"
-        )))
+    if base.starts_with(peer::P2P_SCHEME) {
+        return match peer::split(base) {
+            Some(_) => Ok(base.to_owned()),
+            None => Err(StartError::Invalid(format!(
+                "`{field}`: `{base}` names no peer"
+            ))),
+        };
     }
+    let parsed = policy
+        .check_url(base)
+        .map_err(|e| StartError::Invalid(format!("`{field}`: {e}")))?;
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(StartError::Invalid(format!(
+            "`{field}` must not have a query or a fragment"
+        )));
+    }
+    Ok(base.to_owned())
 }

@@ -40,7 +40,8 @@ impl Negotiations {
                 "{TYPE}: missing field `callbackAddress` (required in an initial request)"
             )));
         };
-        check_callback(&callback, &caller.did).map_err(|source| DspError::Callback {
+        let policy = self.cx.network().policy();
+        check_callback(&callback, &caller.did, policy).map_err(|source| DspError::Callback {
             message: TYPE,
             source,
         })?;
@@ -340,11 +341,8 @@ impl Negotiations {
             agreement: agreement::message_body(&agreement),
             callback_address: Some(self.cx.network().callback_for(&next.counterparty_address)),
         };
-        let url = format!(
-            "{}/negotiations/{consumer_pid}/agreement",
-            next.counterparty_address
-        );
-        self.tell(pid, &url, &next.counterparty, &message).await;
+        self.tell(pid, &next, &consumer_pid, "/agreement", &message)
+            .await;
         Ok(())
     }
 
@@ -362,11 +360,8 @@ impl Negotiations {
             event_type: EventType::Finalized,
             tree_head: self.tree_head().await,
         };
-        let url = format!(
-            "{}/negotiations/{consumer_pid}/events",
-            next.counterparty_address
-        );
-        self.tell(pid, &url, &next.counterparty, &message).await;
+        self.tell(pid, &next, &consumer_pid, "/events", &message)
+            .await;
     }
 
     /// Terminates a provider negotiation and tells the consumer why.
@@ -388,11 +383,8 @@ impl Negotiations {
             code: Some(code.to_owned()),
             reason: Some(reasons.into_iter().map(Into::into).collect()),
         };
-        let url = format!(
-            "{}/negotiations/{consumer_pid}/termination",
-            next.counterparty_address
-        );
-        self.tell(pid, &url, &next.counterparty, &message).await;
+        self.tell(pid, &next, &consumer_pid, "/termination", &message)
+            .await;
         Ok(())
     }
 }

@@ -1,11 +1,13 @@
 //! Typed Dataspace Protocol 2025-1 messages, one type per message for both directions:
-//! incoming ones are parsed strictly (a missing required field or a wrong type is an error
-//! naming the field), outgoing ones are serialised with [`envelope`].
+//! incoming ones are parsed strictly (a missing required field, a wrong type or a process id
+//! outside [`pid::check`]'s set is an error naming the field), outgoing ones are serialised
+//! with [`envelope`].
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::pid;
 use crate::negotiation::state::NegotiationState;
 
 /// The Dataspace Protocol 2025-1 JSON-LD context.
@@ -85,6 +87,16 @@ pub fn parse<M: Message>(body: &Value) -> Result<M, MessageError> {
         Some(_) => return Err(error("field `@context` must be an array of strings".into())),
         None => return Err(error("missing field `@context`".into())),
     }
+    parse_members(body)
+}
+
+/// Parses `body` as a message of type `M` without checking `@context` and `@type` (a
+/// counterparty's answer), naming the field at fault in any error.
+pub fn parse_members<M: Message>(body: &Value) -> Result<M, MessageError> {
+    let error = |reason: String| MessageError {
+        message: M::TYPE,
+        reason,
+    };
     serde_path_to_error::deserialize(body).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -164,9 +176,14 @@ pub enum OfferType {
 #[serde(rename_all = "camelCase")]
 pub struct ContractRequestMessage {
     /// The consumer's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub consumer_pid: String,
     /// The provider's process id (a counter-request).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "pid::deserialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub provider_pid: Option<String>,
     /// The offer requested.
     pub offer: MessageOffer,
@@ -184,9 +201,14 @@ impl Message for ContractRequestMessage {
 #[serde(rename_all = "camelCase")]
 pub struct ContractOfferMessage {
     /// The provider's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub provider_pid: String,
     /// The consumer's process id (a counter-offer).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "pid::deserialize_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consumer_pid: Option<String>,
     /// The offer.
     pub offer: MessageOffer,
@@ -238,8 +260,10 @@ pub enum AgreementType {
 #[serde(rename_all = "camelCase")]
 pub struct ContractAgreementMessage {
     /// The provider's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub provider_pid: String,
     /// The consumer's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub consumer_pid: String,
     /// The agreement.
     pub agreement: AgreementBody,
@@ -257,8 +281,10 @@ impl Message for ContractAgreementMessage {
 #[serde(rename_all = "camelCase")]
 pub struct ContractAgreementVerificationMessage {
     /// The provider's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub provider_pid: String,
     /// The consumer's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub consumer_pid: String,
     /// Symbolon extension: the consumer's signed audit tree head, for the provider to witness.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,8 +310,10 @@ pub enum EventType {
 #[serde(rename_all = "camelCase")]
 pub struct ContractNegotiationEventMessage {
     /// The provider's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub provider_pid: String,
     /// The consumer's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub consumer_pid: String,
     /// `ACCEPTED` or `FINALIZED`.
     pub event_type: EventType,
@@ -304,8 +332,10 @@ impl Message for ContractNegotiationEventMessage {
 #[serde(rename_all = "camelCase")]
 pub struct ContractNegotiationTerminationMessage {
     /// The provider's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub provider_pid: String,
     /// The consumer's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub consumer_pid: String,
     /// A code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -324,8 +354,10 @@ impl Message for ContractNegotiationTerminationMessage {
 #[serde(rename_all = "camelCase")]
 pub struct ContractNegotiation {
     /// The provider's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub provider_pid: String,
     /// The consumer's process id.
+    #[serde(deserialize_with = "pid::deserialize")]
     pub consumer_pid: String,
     /// The state.
     pub state: NegotiationState,
@@ -431,6 +463,36 @@ mod tests {
         let error = parse::<ContractRequestMessage>(&body).unwrap_err();
         assert!(
             error.reason.starts_with("field `offer.@type`"),
+            "{}",
+            error.reason
+        );
+    }
+
+    #[test]
+    fn a_process_id_outside_the_charset_is_named() {
+        let mut body = request();
+        body["consumerPid"] = json!("../../admin/delete-everything?confirm=yes#");
+        let error = parse::<ContractRequestMessage>(&body).unwrap_err();
+        assert!(
+            error
+                .reason
+                .starts_with("field `consumerPid`: a process id must start with a letter"),
+            "{}",
+            error.reason
+        );
+        let mut body = request();
+        body["providerPid"] = json!("p/../x");
+        let error = parse::<ContractRequestMessage>(&body).unwrap_err();
+        assert!(
+            error.reason.starts_with("field `providerPid`"),
+            "{}",
+            error.reason
+        );
+        let answer = json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiation",
+                            "providerPid": "urn:uuid:p", "consumerPid": "", "state": "OFFERED"});
+        let error = parse::<ContractNegotiation>(&answer).unwrap_err();
+        assert!(
+            error.reason.starts_with("field `consumerPid`"),
             "{}",
             error.reason
         );

@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use symbolon_identity::net::{AddressError, AddressPolicy};
 use symbolon_p2p::{IncomingRequest, NodeHandle, PeerId};
 
 use super::{ProtocolRequest, ProtocolService, DSP_PATH};
@@ -63,11 +64,21 @@ pub fn split(url: &str) -> Option<(&str, &str)> {
     (!peer.is_empty()).then_some((peer, path))
 }
 
-/// Checks a counterparty's `callbackAddress`: an http(s) URL, or the peer-network address of
-/// the caller itself (`caller` is its DID), so that nobody can direct this connector's
-/// messages to another peer.
-pub fn check_callback(callback: &str, caller: &str) -> Result<(), CallbackError> {
-    if callback.starts_with("https://") || callback.starts_with("http://") {
+/// Checks a counterparty's `callbackAddress`: an http(s) URL that `policy` allows (parsed:
+/// https, plain http only to a loopback host, no user information, no query or fragment, an
+/// address literal of an allowed class — host names are checked again when they are
+/// resolved), or the peer-network address of the caller itself (`caller` is its DID), so that
+/// nobody can direct this connector's messages to another peer.
+pub fn check_callback(
+    callback: &str,
+    caller: &str,
+    policy: AddressPolicy,
+) -> Result<(), CallbackError> {
+    if !callback.starts_with(P2P_SCHEME) {
+        let url = policy.check_url(callback).map_err(CallbackError::Address)?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(CallbackError::QueryOrFragment);
+        }
         return Ok(());
     }
     let (peer, path) = split(callback).ok_or(CallbackError::Scheme)?;
@@ -84,11 +95,17 @@ pub fn check_callback(callback: &str, caller: &str) -> Result<(), CallbackError>
 }
 
 /// Why a `callbackAddress` is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CallbackError {
     /// Neither http(s) nor `p2p://`.
     #[error("must be an http(s) URL or a p2p:// address")]
     Scheme,
+    /// An http(s) URL the address policy refuses.
+    #[error("is refused: {0}")]
+    Address(#[source] AddressError),
+    /// An http(s) URL with a query or a fragment (paths are appended to it).
+    #[error("must not have a query or a fragment")]
+    QueryOrFragment,
     /// A `p2p://` address of another peer, or not of its protocol path.
     #[error("names another peer than the caller's, or not its protocol path")]
     OtherPeer,
@@ -207,12 +224,44 @@ mod tests {
         let did = symbolon_identity::Did::key(&key.public_key());
         let peer = key.public_key().peer_id().unwrap();
         let own = dsp_address(&peer);
-        assert!(check_callback(&own, did.as_str()).is_ok());
-        assert!(check_callback("https://c.example/dsp/2025-1", did.as_str()).is_ok());
-        assert!(check_callback(&own, "did:key:z6MkOther").is_err());
-        assert!(check_callback(&format!("p2p://{peer}/api/v1"), did.as_str()).is_err());
-        assert!(check_callback("p2p://not-a-peer/dsp/2025-1", did.as_str()).is_err());
-        assert!(check_callback("ftp://x", did.as_str()).is_err());
+        let policy = AddressPolicy::PUBLIC_ONLY;
+        let check = |callback: &str, caller: &str| check_callback(callback, caller, policy);
+        assert!(check(&own, did.as_str()).is_ok());
+        assert!(check("https://c.example/dsp/2025-1", did.as_str()).is_ok());
+        assert!(check(&own, "did:key:z6MkOther").is_err());
+        assert!(check(&format!("p2p://{peer}/api/v1"), did.as_str()).is_err());
+        assert!(check("p2p://not-a-peer/dsp/2025-1", did.as_str()).is_err());
+        assert!(check("ftp://x", did.as_str()).is_err());
+    }
+
+    #[test]
+    fn an_http_callback_must_pass_the_address_policy() {
+        let caller = "did:key:z6MkCaller";
+        for (callback, why) in [
+            ("http://127.0.0.1:9/dsp", "--allow-private-callbacks"),
+            ("https://10.0.0.1/dsp", "--allow-private-callbacks"),
+            (
+                "https://169.254.169.254/latest",
+                "--allow-private-callbacks",
+            ),
+            ("https://localhost/dsp", "--allow-private-callbacks"),
+            ("http://c.example/dsp", "plain http only on a loopback host"),
+            ("https://c.example/dsp?x=1", "query or a fragment"),
+            ("https://c.example/dsp#x", "query or a fragment"),
+            ("https://u@c.example/dsp", "user information"),
+            ("https://0.0.0.0/dsp", "unspecified"),
+        ] {
+            let error = check_callback(callback, caller, AddressPolicy::PUBLIC_ONLY)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(why), "{callback}: {error}");
+        }
+        let private = AddressPolicy::ALLOW_PRIVATE;
+        assert!(check_callback("http://127.0.0.1:9/dsp", caller, private).is_ok());
+        let error = check_callback("http://127.0.0.1@127.0.0.2:9/dsp", caller, private)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("user information"), "{error}");
     }
 
     #[test]

@@ -20,6 +20,7 @@ fn node(tls: Option<(std::path::PathBuf, std::path::PathBuf)>) -> Node {
         data.clone(),
         ServeOptions {
             tls,
+            allow_private_callbacks: true,
             ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
         },
     )

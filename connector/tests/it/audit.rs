@@ -146,6 +146,7 @@ async fn serve_signs_a_tree_head_soon_after_new_entries() {
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
     let options = ServeOptions {
         head_interval: Duration::from_millis(50),
+        allow_private_callbacks: true,
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
     };
     let running = start(dir, options).unwrap();

@@ -46,6 +46,7 @@ pub fn serve(dir: &Path) -> (Server, String) {
             dir.to_str().unwrap(),
             "--http",
             "127.0.0.1:0",
+            "--allow-private-callbacks",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

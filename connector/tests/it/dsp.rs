@@ -105,18 +105,34 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// A connector served on 127.0.0.1 that may reach private addresses (the other connectors of
+/// a test are on 127.0.0.1 too).
 pub fn connector() -> Connector {
-    connector_with(ServeOptions::new("127.0.0.1:0".parse().unwrap()).rate_limit)
+    connector_with(true)
 }
 
-/// A connector whose endpoints anyone may call have `rate_limit`.
-pub fn connector_with(rate_limit: Option<symbolon_connector::api::RateLimit>) -> Connector {
+/// A connector served on 127.0.0.1; `allow_private` as `--allow-private-callbacks`.
+pub fn connector_with(allow_private: bool) -> Connector {
+    let default = ServeOptions::new("127.0.0.1:0".parse().unwrap()).rate_limit;
+    serve_in_process(allow_private, default)
+}
+
+/// A connector (private addresses allowed) whose endpoints anyone may call have `rate_limit`.
+pub fn connector_limited(rate_limit: Option<symbolon_connector::api::RateLimit>) -> Connector {
+    serve_in_process(true, rate_limit)
+}
+
+fn serve_in_process(
+    allow_private: bool,
+    rate_limit: Option<symbolon_connector::api::RateLimit>,
+) -> Connector {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
     let options = ServeOptions {
         status_cache_ttl: Duration::ZERO,
         rate_limit,
+        allow_private_callbacks: allow_private,
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
     };
     let running = start(dir.clone(), options).unwrap();

@@ -9,6 +9,7 @@ mod cli_serve;
 mod crash;
 mod dsp;
 mod errors;
+mod forgery;
 mod handlers;
 mod negotiation;
 mod offers;

@@ -238,8 +238,11 @@ async fn two_hundred_concurrent_negotiations_all_finalize_on_both_sides() {
         burst: 5,
         max_callers: 100,
     });
-    let (authority, provider, hospital) =
-        (connector(), connector_with(tight), connector_with(tight));
+    let (authority, provider, hospital) = (
+        connector(),
+        connector_limited(tight),
+        connector_limited(tight),
+    );
     trust(&authority, &provider).await;
     publish(&provider).await;
     let (credential, _) = membership(&authority, hospital.did(), "Hospital").await;

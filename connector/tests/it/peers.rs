@@ -31,7 +31,10 @@ async fn peer_announcing_every(
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
     let running = start(
         dir.clone(),
-        ServeOptions::new("127.0.0.1:0".parse().unwrap()),
+        ServeOptions {
+            allow_private_callbacks: true,
+            ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
+        },
     )
     .unwrap();
     let node = Connector {

@@ -2,6 +2,7 @@
 #![recursion_limit = "256"]
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+mod bounded;
 mod common;
 mod credentials;
 mod presentations;

@@ -1,0 +1,303 @@
+//! Verifying presentations: the presenter's signature, challenge, audience, lifetime and
+//! replay, and every credential inside — at most [`MAX_PRESENTATION_CREDENTIALS`], verified
+//! concurrently within the one deadline of the verification.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{Expectations, Input, Verifier};
+use crate::credential::subject_ids;
+use crate::error::{quote, VerifyError};
+use crate::jose;
+use crate::limits;
+use crate::report::Report;
+use crate::status_list::BoxFuture;
+
+/// Most credentials one presentation may carry.
+pub const MAX_PRESENTATION_CREDENTIALS: usize = 32;
+
+/// The longest a JWT presentation may live (`exp` − `iat`, and `exp` − now): a verifier
+/// remembers the nonces it accepted for an hour.
+pub const MAX_PRESENTATION_LIFETIME_SECONDS: i64 = 3600;
+
+/// What the presenter's signed part says.
+struct Presented {
+    presentation: Value,
+    holder: String,
+    challenge: String,
+    audience: Vec<String>,
+}
+
+impl Verifier {
+    /// Verifies a presentation and every credential in it.
+    pub async fn verify_presentation(&self, input: &Input, expected: &Expectations) -> Report {
+        let deadline = self.deadline_from_now();
+        let mut report = Report::new("presentation");
+        let Some(presented) = self
+            .presentation_signature(input, &mut report, deadline)
+            .await
+        else {
+            for check in [
+                "challenge",
+                "audience",
+                "replay",
+                "holder_binding",
+                "credentials",
+            ] {
+                report.skip(check, "the signature was not verified");
+            }
+            return report.finish();
+        };
+        let Presented {
+            presentation,
+            holder,
+            challenge,
+            audience,
+        } = presented;
+        report.signer = Some(holder.clone());
+        let challenge_ok = if challenge == expected.challenge {
+            Ok(())
+        } else {
+            Err(VerifyError::WrongChallenge {
+                expected: quote(&expected.challenge),
+                found: quote(&challenge),
+            })
+        };
+        let challenge_passed = report.record("challenge", challenge_ok).is_some();
+        let audience_ok = if audience.iter().any(|a| a == &expected.audience) {
+            Ok(())
+        } else {
+            Err(VerifyError::WrongAudience {
+                expected: quote(&expected.audience),
+                found: quote(&audience.join(", ")),
+            })
+        };
+        report.record("audience", audience_ok);
+        if let Input::Jwt(_) = input {
+            if let Err(error) = self.check_lifetime(&presentation) {
+                report.fail("validity", error);
+            }
+        }
+        match (&self.nonces, challenge_passed) {
+            (Some(store), true) => {
+                let fresh = if store.check_and_record(&challenge).await {
+                    Ok(())
+                } else {
+                    Err(VerifyError::Replay(quote(&challenge)))
+                };
+                report.record("replay", fresh);
+            }
+            (Some(_), false) => report.skip("replay", "the challenge did not match"),
+            (None, _) => report.skip("replay", "this verifier keeps no nonces"),
+        }
+        self.check_credentials(&presentation, &holder, &mut report, deadline)
+            .await;
+        report.document = Some(presentation);
+        report.finish()
+    }
+
+    /// Verifies the presentation's credentials concurrently and that each is about `holder`.
+    async fn check_credentials(
+        &self,
+        presentation: &Value,
+        holder: &str,
+        report: &mut Report,
+        deadline: Instant,
+    ) {
+        let items = crate::json::one_or_many(presentation.get("verifiableCredential"));
+        if items.len() > MAX_PRESENTATION_CREDENTIALS {
+            report.skip(
+                "holder_binding",
+                "the presentation carries too many credentials; none was verified",
+            );
+            report.fail(
+                "credentials",
+                VerifyError::TooMany {
+                    what: "credentials in the presentation",
+                    count: items.len(),
+                    limit: MAX_PRESENTATION_CREDENTIALS,
+                },
+            );
+            return;
+        }
+        let inputs: Vec<Input> = items
+            .into_iter()
+            .map(|item| Input::from_value(item.clone()))
+            .collect();
+        let reports = futures_util::future::join_all(
+            inputs
+                .iter()
+                .map(|input| Box::pin(self.credential_report(input, deadline))),
+        )
+        .await;
+        let mut binding = Ok(());
+        let mut all_verified = true;
+        for credential_report in reports {
+            if let Some(document) = &credential_report.document {
+                let subjects = subject_ids(document);
+                if binding.is_ok() && !subjects.iter().all(|s| *s == holder) || subjects.is_empty()
+                {
+                    binding = Err(VerifyError::HolderMismatch {
+                        subject: quote(&subjects.join(", ")),
+                        holder: holder.to_owned(),
+                    });
+                }
+            }
+            all_verified &= credential_report.verified;
+            report.credentials.push(credential_report);
+        }
+        report.record("holder_binding", binding);
+        if all_verified {
+            report.pass("credentials");
+        } else {
+            let reason = report
+                .credentials
+                .iter()
+                .find_map(|c| c.rejection().cloned());
+            report.fail(
+                "credentials",
+                reason.unwrap_or_else(|| VerifyError::Malformed("a credential failed".into())),
+            );
+        }
+    }
+
+    /// Checks a JWT presentation's `exp` and `iat` (integers of representable times), that it
+    /// has not expired, and that it lives no longer than
+    /// [`MAX_PRESENTATION_LIFETIME_SECONDS`] — from `iat`, and from now. All arithmetic is
+    /// checked: extreme values are refused, never wrapped.
+    fn check_lifetime(&self, presentation: &Value) -> Result<(), VerifyError> {
+        let exp = time_claim(presentation, "exp")?;
+        let iat = time_claim(presentation, "iat")?;
+        let Some(exp) = exp else {
+            return Ok(());
+        };
+        let now = self.now().timestamp();
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        if exp.saturating_add(leeway) < now {
+            return Err(VerifyError::Expired(
+                DateTime::<Utc>::from_timestamp(exp, 0)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| exp.to_string()),
+            ));
+        }
+        let too_long = |seconds: Option<i64>| match seconds {
+            Some(seconds) if seconds <= MAX_PRESENTATION_LIFETIME_SECONDS => Ok(()),
+            seconds => Err(VerifyError::TooLong {
+                what: "the presentation",
+                seconds: seconds.unwrap_or(i64::MAX),
+                limit: MAX_PRESENTATION_LIFETIME_SECONDS,
+            }),
+        };
+        if let Some(iat) = iat {
+            too_long(exp.checked_sub(iat))?;
+        }
+        too_long(exp.checked_sub(now.saturating_add(leeway)))
+    }
+
+    /// Checks a presentation's format and signature (resolving the holder's DID, until
+    /// `deadline`); returns it with holder, challenge and audiences.
+    async fn presentation_signature(
+        &self,
+        input: &Input,
+        report: &mut Report,
+        deadline: Instant,
+    ) -> Option<Presented> {
+        match input {
+            Input::Jwt(token) => {
+                let decoded = report.record(
+                    "format",
+                    limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)),
+                )?;
+                report.format = Some("vp+jwt".into());
+                let presentation = decoded.payload.clone();
+                let holder = match holder_of(&presentation) {
+                    Ok(holder) => holder,
+                    Err(error) => {
+                        report.fail("signature", error);
+                        return None;
+                    }
+                };
+                let signature = self
+                    .within(
+                        deadline,
+                        "the signature check",
+                        Box::pin(decoded.verify(token, &holder, &self.resolver))
+                            as BoxFuture<'_, Result<String, _>>,
+                    )
+                    .await;
+                report.record("signature", signature)?;
+                let challenge = presentation
+                    .get("nonce")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let audience: Vec<String> = crate::json::strings(presentation.get("aud"))
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect();
+                Some(Presented {
+                    presentation,
+                    holder,
+                    challenge,
+                    audience,
+                })
+            }
+            Input::Json(presentation) => {
+                let info =
+                    report.record("format", crate::data_integrity::proof_info(presentation))?;
+                report.format = Some(info.cryptosuite.clone());
+                let holder = match holder_of(presentation) {
+                    Ok(holder) => holder,
+                    Err(error) => {
+                        report.fail("signature", error);
+                        return None;
+                    }
+                };
+                let signature = self
+                    .within(
+                        deadline,
+                        "the signature check",
+                        Box::pin(self.check_di(presentation, &holder, "authentication"))
+                            as BoxFuture<'_, Result<crate::data_integrity::ProofInfo, _>>,
+                    )
+                    .await;
+                let info = report.record("signature", signature)?;
+                Some(Presented {
+                    presentation: presentation.clone(),
+                    holder,
+                    challenge: info.challenge.unwrap_or_default(),
+                    audience: info.domain.into_iter().collect(),
+                })
+            }
+        }
+    }
+}
+
+/// The time claim `name` (seconds since the epoch): absent, or an integer that is a
+/// representable time.
+fn time_claim(presentation: &Value, name: &str) -> Result<Option<i64>, VerifyError> {
+    let Some(value) = presentation.get(name) else {
+        return Ok(None);
+    };
+    let seconds = value.as_i64().ok_or_else(|| {
+        VerifyError::Malformed(format!(
+            "the presentation's `{name}` must be an integer (seconds since the epoch)"
+        ))
+    })?;
+    if DateTime::<Utc>::from_timestamp(seconds, 0).is_none() {
+        return Err(VerifyError::Malformed(format!(
+            "the presentation's `{name}` ({seconds}) is outside the representable time range"
+        )));
+    }
+    Ok(Some(seconds))
+}
+
+fn holder_of(presentation: &Value) -> Result<String, VerifyError> {
+    crate::credential::validate_presentation(presentation).map_err(VerifyError::Invalid)?;
+    presentation
+        .get("holder")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| VerifyError::Malformed("the presentation has no `holder`".into()))
+}

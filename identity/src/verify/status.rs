@@ -1,0 +1,170 @@
+//! Checking a credential's status: its `BitstringStatusListEntry`s, fetched concurrently
+//! within the verification's deadline. What the caller is told about a list that could not
+//! be had never carries the upstream answer.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::{Input, Verifier};
+use crate::credential::{issuer_id, specific_types};
+use crate::error::{quote, VerifyError};
+use crate::status_list::{StatusList, StatusPurpose};
+
+/// Most status entries one credential may carry.
+pub const MAX_STATUS_ENTRIES: usize = 8;
+
+/// One `BitstringStatusListEntry`.
+struct Entry<'a> {
+    url: &'a str,
+    purpose: StatusPurpose,
+    index: u64,
+}
+
+impl<'a> Entry<'a> {
+    fn parse(entry: &'a Value) -> Result<Self, VerifyError> {
+        if entry.get("type").and_then(Value::as_str) != Some("BitstringStatusListEntry") {
+            return Err(VerifyError::StatusUnavailable(
+                "only BitstringStatusListEntry is supported".into(),
+            ));
+        }
+        let field = |name: &str| {
+            entry
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| VerifyError::Malformed(format!("credentialStatus lacks `{name}`")))
+        };
+        let url = field("statusListCredential")?;
+        let purpose_text = field("statusPurpose")?;
+        let purpose = StatusPurpose::parse(purpose_text).ok_or_else(|| {
+            VerifyError::StatusUnavailable(format!(
+                "unsupported statusPurpose `{}`",
+                quote(purpose_text)
+            ))
+        })?;
+        let index: u64 = field("statusListIndex")?
+            .parse()
+            .map_err(|_| VerifyError::Malformed("statusListIndex is not a number".into()))?;
+        Ok(Entry {
+            url,
+            purpose,
+            index,
+        })
+    }
+}
+
+impl Verifier {
+    /// Checks every status entry of `credential` (all parsed before any is fetched; the lists
+    /// fetched concurrently, until `deadline`). The first failure, in entry order, is the
+    /// answer.
+    pub(super) async fn check_status(
+        &self,
+        credential: &Value,
+        status: &Value,
+        deadline: Instant,
+    ) -> Result<(), VerifyError> {
+        let entries = crate::json::one_or_many(Some(status));
+        if entries.len() > MAX_STATUS_ENTRIES {
+            return Err(VerifyError::TooMany {
+                what: "status entries in the credential",
+                count: entries.len(),
+                limit: MAX_STATUS_ENTRIES,
+            });
+        }
+        let entries = entries
+            .into_iter()
+            .map(Entry::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        let issuer = issuer_id(credential).unwrap_or_default();
+        let checks = entries
+            .iter()
+            .map(|entry| self.check_entry(entry, issuer, deadline));
+        futures_util::future::join_all(checks)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn check_entry(
+        &self,
+        entry: &Entry<'_>,
+        issuer: &str,
+        deadline: Instant,
+    ) -> Result<(), VerifyError> {
+        let list = self
+            .within(
+                deadline,
+                "fetching the status list",
+                self.fetch_list(entry.url, issuer, entry.purpose, deadline),
+            )
+            .await?;
+        if !list.get(entry.index)? {
+            return Ok(());
+        }
+        let (list, index) = (entry.url.to_owned(), entry.index);
+        Err(match entry.purpose {
+            StatusPurpose::Revocation => VerifyError::Revoked { list, index },
+            StatusPurpose::Suspension => VerifyError::Suspended { list, index },
+        })
+    }
+
+    async fn fetch_list(
+        &self,
+        url: &str,
+        issuer: &str,
+        purpose: StatusPurpose,
+        deadline: Instant,
+    ) -> Result<StatusList, VerifyError> {
+        let unavailable = |why: String| VerifyError::StatusUnavailable(why);
+        let source = self
+            .status
+            .as_ref()
+            .ok_or_else(|| unavailable("no status source".into()))?;
+        let text = source
+            .fetch(url)
+            .await
+            .map_err(|e| VerifyError::StatusFetch(Arc::new(e)))?;
+        let not_a_list =
+            || unavailable("the status list is not a valid status list credential".into());
+        let input = Input::parse(&text).map_err(|_| not_a_list())?;
+        // The status list credential is verified like any credential, without status or trust.
+        let plain = Verifier {
+            status: None,
+            trust: None,
+            nonces: None,
+            status_gate: None,
+            ..self.clone()
+        };
+        let report = Box::pin(plain.credential_report(&input, deadline)).await;
+        let list_credential = match (report.verified, report.document) {
+            (true, Some(document)) => document,
+            _ => return Err(not_a_list()),
+        };
+        if issuer_id(&list_credential) != Some(issuer) {
+            return Err(unavailable(
+                "the status list was not issued by the credential's issuer".into(),
+            ));
+        }
+        if !specific_types(&list_credential)
+            .iter()
+            .any(|t| t == "BitstringStatusListCredential")
+        {
+            return Err(unavailable("not a BitstringStatusListCredential".into()));
+        }
+        let subject = list_credential
+            .get("credentialSubject")
+            .cloned()
+            .unwrap_or_default();
+        if subject.get("statusPurpose").and_then(Value::as_str) != Some(purpose.as_str()) {
+            return Err(unavailable(
+                "the list's statusPurpose differs from the entry's".into(),
+            ));
+        }
+        let encoded = subject
+            .get("encodedList")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Ok(StatusList::decode(encoded)?)
+    }
+}
