@@ -12,7 +12,7 @@ use symbolon_audit::EventKind;
 
 pub use routes::{route, Route, RouteError, DSP_PATH, VERSION_PATH};
 
-use self::messages::{CatalogError, ContractNegotiationError, Message};
+use self::messages::{CatalogError, ContractNegotiationError, Message, TransferError};
 use crate::api::limits::{json_body, BodyError};
 use crate::catalog;
 use crate::context::Connector;
@@ -20,6 +20,7 @@ use crate::messenger::Method;
 use crate::negotiation::auth::{self, AuthError, Caller};
 use crate::negotiation::state::Role;
 use crate::negotiation::{DspError, Negotiations};
+use crate::transfer::Transfers;
 
 /// A protocol request, whatever carried it.
 #[derive(Debug, Clone, Copy)]
@@ -58,13 +59,15 @@ impl ProtocolResponse {
 #[derive(Debug, Clone)]
 pub struct ProtocolService {
     negotiations: Negotiations,
+    transfers: Transfers,
 }
 
 impl ProtocolService {
     /// The protocol service of `connector`.
     pub fn new(connector: Connector) -> Self {
         ProtocolService {
-            negotiations: Negotiations::new(connector),
+            negotiations: Negotiations::new(connector.clone()),
+            transfers: Transfers::new(connector),
         }
     }
 
@@ -87,20 +90,45 @@ impl ProtocolService {
         if route == Route::Version {
             return ProtocolResponse::json(200, self.version());
         }
-        match self.dispatch(&route, request).await {
+        let caller = match self.caller(request).await {
+            Ok(caller) => caller,
+            Err(error) => return refusal(&route, request.body, &error, None),
+        };
+        let did = caller.did.clone();
+        match self.dispatch(&route, caller, request.body).await {
             Ok(response) => response,
-            Err(error) => refusal(&route, request.body, &error, self.role_of(&route)),
+            Err(error) => {
+                let response = refusal(
+                    &route,
+                    request.body,
+                    &error,
+                    self.role_of(&route, Some(&did)),
+                );
+                if route.is_transfer() && response.status < 500 {
+                    let subject = route.pid().unwrap_or("transfers/request");
+                    self.transfers
+                        .refused(
+                            &did,
+                            subject,
+                            request.path,
+                            response.status,
+                            &error.to_string(),
+                        )
+                        .await;
+                }
+                response
+            }
         }
     }
 
     async fn dispatch(
         &self,
         route: &Route,
-        request: ProtocolRequest<'_>,
+        caller: Caller,
+        body: &[u8],
     ) -> Result<ProtocolResponse, DspError> {
-        let caller = self.caller(request).await?;
         let n = &self.negotiations;
-        let body = request.body;
+        let t = &self.transfers;
         Ok(match route {
             Route::Version => ProtocolResponse::json(200, self.version()),
             Route::CatalogRequest => {
@@ -142,7 +170,7 @@ impl ProtocolService {
             ),
             Route::Event(pid) => {
                 let event = parse(body)?;
-                let answer = match self.role_of(route) {
+                let answer = match self.role_of(route, Some(&caller.did)) {
                     Some(Role::Provider) => n.provider_event(pid, caller, event).await?,
                     Some(Role::Consumer) => n.consumer_event(pid, caller, event).await?,
                     None => return Err(DspError::NotFound(format!("no negotiation `{pid}`"))),
@@ -160,6 +188,21 @@ impl ProtocolService {
                 200,
                 n.terminated_by_counterparty(pid, caller, parse(body)?)
                     .await?,
+            ),
+            Route::TransferRequest => message(201, t.provider_request(caller, parse(body)?).await?),
+            Route::Transfer(pid) => message(200, t.process_for(pid, &caller.did)?),
+            Route::TransferStart(pid) => {
+                message(200, t.received_start(pid, caller, parse(body)?).await?)
+            }
+            Route::TransferCompletion(pid) => {
+                message(200, t.received_completion(pid, caller, parse(body)?).await?)
+            }
+            Route::TransferSuspension(pid) => {
+                message(200, t.received_suspension(pid, caller, parse(body)?).await?)
+            }
+            Route::TransferTermination(pid) => message(
+                200,
+                t.received_termination(pid, caller, parse(body)?).await?,
             ),
         })
     }
@@ -199,16 +242,30 @@ impl ProtocolService {
         }
     }
 
-    /// Which side of the negotiation the route's process id names, if any.
-    fn role_of(&self, route: &Route) -> Option<Role> {
-        let pid = route.pid()?;
-        self.cx()
-            .store()
-            .negotiations
-            .get(pid)
-            .ok()
-            .flatten()
-            .map(|n| n.role)
+    /// Which side of the negotiation or transfer process the route's process id names, if
+    /// `caller` is party to it (to anyone else, a process that exists looks like one that does
+    /// not).
+    fn role_of(&self, route: &Route, caller: Option<&str>) -> Option<Role> {
+        let (pid, caller) = (route.pid()?, caller?);
+        let store = self.cx().store();
+        let found = if route.is_transfer() {
+            store
+                .transfers
+                .get(pid)
+                .ok()
+                .flatten()
+                .map(|t| (t.role, t.counterparty))
+        } else {
+            store
+                .negotiations
+                .get(pid)
+                .ok()
+                .flatten()
+                .map(|n| (n.role, n.counterparty))
+        };
+        found
+            .filter(|(_, counterparty)| counterparty == caller)
+            .map(|(role, _)| role)
     }
 
     /// The protocol versions this connector speaks.
@@ -282,7 +339,8 @@ fn refusal(route: &Route, body: &[u8], error: &DspError, role: Option<Role>) -> 
         DspError::Malformed(_)
         | DspError::Callback { .. }
         | DspError::BadRequest(_)
-        | DspError::Illegal(_) => 400,
+        | DspError::Illegal(_)
+        | DspError::IllegalTransfer(_) => 400,
         DspError::NotFound(_) => 404,
         DspError::Store(_) | DspError::Audit(_) | DspError::Policy(_) => {
             tracing::error!(%error, "internal error in a protocol call");
@@ -299,6 +357,17 @@ fn refusal(route: &Route, body: &[u8], error: &DspError, role: Option<Role>) -> 
         return ProtocolResponse::json(status, messages::envelope(&CatalogError { code, reason }));
     }
     let (provider_pid, consumer_pid) = pids(body, route.pid().unwrap_or_default(), role);
+    if route.is_transfer() {
+        return ProtocolResponse::json(
+            status,
+            messages::envelope(&TransferError {
+                provider_pid,
+                consumer_pid,
+                code,
+                reason,
+            }),
+        );
+    }
     ProtocolResponse::json(
         status,
         messages::envelope(&ContractNegotiationError {
@@ -310,8 +379,8 @@ fn refusal(route: &Route, body: &[u8], error: &DspError, role: Option<Role>) -> 
     )
 }
 
-/// The process ids a raw message names (or its path, on the side that owns it), for error
-/// bodies.
+/// The process ids a raw message names (or its path, on the side that owns it, when the
+/// caller is party to the process), for error bodies.
 fn pids(body: &[u8], path_pid: &str, role: Option<Role>) -> (String, String) {
     let value: Value = serde_json::from_slice(body).unwrap_or_default();
     let get = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);

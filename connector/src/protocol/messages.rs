@@ -1,4 +1,5 @@
-//! Typed Dataspace Protocol 2025-1 messages, one type per message for both directions:
+//! Typed Dataspace Protocol 2025-1 messages, one type per message for both directions (the
+//! transfer process's in [`transfer`]):
 //! incoming ones are parsed strictly (a missing required field or a wrong type is an error
 //! naming the field), outgoing ones are serialised with [`envelope`].
 
@@ -7,6 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::negotiation::state::NegotiationState;
+
+pub mod transfer;
+
+pub use transfer::{
+    DataAddress, EndpointProperty, TransferCompletionMessage, TransferError, TransferProcess,
+    TransferRequestMessage, TransferStartMessage, TransferSuspensionMessage,
+    TransferTerminationMessage,
+};
 
 /// The Dataspace Protocol 2025-1 JSON-LD context.
 pub const DSP_CONTEXT: &str = "https://w3id.org/dspace/2025/1/context.jsonld";
