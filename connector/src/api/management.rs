@@ -1,10 +1,12 @@
 //! The management API under `/api/v1`: offers, held credentials, the trust list, events and
-//! peers here; negotiations and agreements in [`negotiations`]. Every call needs
+//! peers here; negotiations and agreements in [`negotiations`]; transfer processes in
+//! [`transfers`]. Every call needs
 //! `Authorization: Bearer <admin token>`; the OpenAPI document at `/api/v1/openapi.json` is
 //! generated from this code ([`openapi`]).
 
 pub mod negotiations;
 pub mod openapi;
+pub mod transfers;
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -31,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/credentials", web::get().to(list_credentials))
             .route("/credentials", web::post().to(store_credential))
             .configure(negotiations::configure)
+            .configure(transfers::configure)
             .route("/trust-list", web::get().to(get_trust_list))
             .route("/trust-list", web::put().to(put_trust_list))
             .route("/events", web::get().to(list_events))
