@@ -13,3 +13,6 @@ mod negotiation;
 mod offers;
 mod peers;
 mod protocol;
+mod transfer;
+mod transfer_consumer;
+mod transfer_provider;
