@@ -197,8 +197,9 @@ impl Transfers {
         }
     }
 
-    /// Records that a transfer message from the authenticated `caller` about `subject` was
-    /// refused with `status` (4xx) because of `reason`.
+    /// Records that a transfer message (`message`: its path) from the authenticated `caller`
+    /// about `subject` was refused with `status` (4xx) because of `reason`; the texts are
+    /// bounded, since the caller chose them.
     pub async fn refused(
         &self,
         caller: &str,
@@ -207,11 +208,16 @@ impl Transfers {
         status: u16,
         reason: &str,
     ) {
+        let bounded = |text: &str, most: usize| text.chars().take(most).collect::<String>();
         let mut event = self.cx.audit().event(
             EventKind::TransferRefused,
-            subject.chars().take(200).collect::<String>(),
+            bounded(subject, 200),
             "refused",
-            json!({ "message": message, "status": status, "reason": reason }),
+            json!({
+                "message": bounded(message, 200),
+                "status": status,
+                "reason": bounded(reason, 500),
+            }),
         );
         event.actor = caller.to_owned();
         if let Err(error) = self.cx.audit().record(event).await {

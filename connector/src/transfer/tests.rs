@@ -173,3 +173,66 @@ async fn a_start_the_consumer_never_acknowledged_is_not_made() {
     let error = service.start("urn:uuid:nothing").await.unwrap_err();
     assert!(matches!(error, MoveError::NotFound(_)), "{error}");
 }
+
+/// A consumer's callback on 127.0.0.1 that acknowledges every message; returns its base URL
+/// and the paths it was sent.
+fn acknowledging_consumer() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let shared = web::Data::new(seen.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = HttpServer::new(move || {
+        App::new().app_data(shared.clone()).default_service(web::to(
+            |request: HttpRequest,
+             seen: web::Data<std::sync::Arc<std::sync::Mutex<Vec<String>>>>| async move {
+                seen.lock().unwrap().push(request.path().to_owned());
+                HttpResponse::Ok().json(serde_json::json!({}))
+            },
+        ))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (format!("http://{address}/callback"), seen)
+}
+
+// A start not acknowledged before a restart would leave the process REQUESTED for good:
+// `serve` takes it up on start (the consumer's processes are not its to start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_requested_transfer_is_started_when_the_connector_resumes() {
+    let (_tmp, cx) = open_connector();
+    let (callback, seen) = acknowledging_consumer();
+    let mut requested = transfer("urn:uuid:p-1", "urn:uuid:c-1");
+    requested.counterparty_address = callback;
+    cx.store()
+        .transfers
+        .open("urn:uuid:p-1", &requested, record())
+        .unwrap();
+    let mut consumers = transfer("urn:uuid:c-2", "urn:uuid:c-2");
+    consumers.role = Role::Consumer;
+    cx.store()
+        .transfers
+        .open("urn:uuid:c-2", &consumers, record())
+        .unwrap();
+    let service = Transfers::new(cx.clone());
+    assert_eq!(
+        service.resume().unwrap(),
+        1,
+        "only the provider's own start"
+    );
+    let started = service
+        .wait_until("urn:uuid:p-1", std::time::Duration::from_secs(10), |t| {
+            t.state != TransferState::Requested
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(started.state, TransferState::Started);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["/callback/transfers/urn:uuid:c-1/start"]
+    );
+}
