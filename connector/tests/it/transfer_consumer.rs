@@ -85,6 +85,14 @@ async fn request(hospital: &Connector) -> String {
     transfer["consumer_pid"].as_str().unwrap().to_owned()
 }
 
+/// The four messages a provider may send on a process, with their endpoints.
+const MOVES: [(&str, &str); 4] = [
+    ("start", "TransferStartMessage"),
+    ("suspension", "TransferSuspensionMessage"),
+    ("completion", "TransferCompletionMessage"),
+    ("termination", "TransferTerminationMessage"),
+];
+
 /// The provider's message of `kind` about the hospital's process `pid`.
 fn message(kind: &str, pid: &str) -> Value {
     json!({"@context": [DSP_CONTEXT], "@type": kind, "providerPid": PROVIDER_PID, "consumerPid": pid})
@@ -178,6 +186,15 @@ async fn the_consumer_follows_the_provider_refuses_illegal_moves_and_sends_valid
     )
     .await;
     assert_illegal(status, &error, &pid, "SUSPENDED", "a completion");
+    let (status, error) = tell(
+        &hospital,
+        &provider,
+        &pid,
+        "suspension",
+        &message("TransferSuspensionMessage", &pid),
+    )
+    .await;
+    assert_illegal(status, &error, &pid, "SUSPENDED", "a second suspension");
     let (status, _) = tell(
         &hospital,
         &provider,
@@ -227,15 +244,11 @@ async fn the_consumer_follows_the_provider_refuses_illegal_moves_and_sends_valid
         "transfer/transfer-completion-message-schema.json",
         &completion,
     );
-    let (status, error) = tell(
-        &hospital,
-        &provider,
-        &pid,
-        "termination",
-        &message("TransferTerminationMessage", &pid),
-    )
-    .await;
-    assert_illegal(status, &error, &pid, "COMPLETED", "a termination");
+    for (endpoint, kind) in MOVES {
+        let (status, error) =
+            tell(&hospital, &provider, &pid, endpoint, &message(kind, &pid)).await;
+        assert_illegal(status, &error, &pid, "COMPLETED", kind);
+    }
 
     let (provider_did, hospital_did) = (provider.did.as_str(), hospital.did());
     let recorded: Vec<(String, String)> = transitions(&hospital, &pid).await;
@@ -282,6 +295,30 @@ async fn the_consumer_follows_the_provider_refuses_illegal_moves_and_sends_valid
         "transfer/transfer-termination-message-schema.json",
         &termination,
     );
+    for (endpoint, kind) in MOVES {
+        let (status, error) = tell(
+            &hospital,
+            &provider,
+            &second,
+            endpoint,
+            &message(kind, &second),
+        )
+        .await;
+        assert_illegal(status, &error, &second, "TERMINATED", kind);
+    }
+
+    // A third: the provider terminates it while it is REQUESTED.
+    let third = request(&hospital).await;
+    let (status, answer) = tell(
+        &hospital,
+        &provider,
+        &third,
+        "termination",
+        &message("TransferTerminationMessage", &third),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["state"], "TERMINATED");
 
     // A stranger learns nothing about the hospital's processes.
     let stranger = Identity::generate(KeyAlgorithm::Ed25519);

@@ -338,6 +338,31 @@ async fn every_illegal_transition_on_the_provider_is_a_400_transfer_error() {
         assert_illegal(status, &error, (&provider_pid, pid), "TERMINATED", kind);
     }
 
+    // Another REQUESTED one, terminated by the provider's operator.
+    let pid = "urn:uuid:requested-2";
+    let (status, created) = agreed
+        .post(
+            "/transfers/request",
+            &request(pid, &agreed.agreement, "symbolon:dataset", &refusing.url),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let provider_pid = created["providerPid"].as_str().unwrap().to_owned();
+    refusing.wait_for(&format!("/transfers/{pid}/start")).await;
+    let (status, ended) = operator(
+        &agreed.provider,
+        &provider_pid,
+        "terminate",
+        json!({"reason": "not now"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["state"], "TERMINATED");
+    let termination = refusing
+        .wait_for(&format!("/transfers/{pid}/termination"))
+        .await;
+    assert_eq!(termination["providerPid"], provider_pid.as_str());
+
     // A started one, through suspension and restart to completion.
     let callback = Recorder::start().await;
     let pid = "urn:uuid:started";
