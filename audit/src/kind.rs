@@ -21,6 +21,15 @@ pub enum EventKind {
     NegotiationTransition,
     /// A negotiation message could not be delivered to the counterparty.
     NegotiationSendFailed,
+    /// A transfer process changed state (`details`: role, agreement, format, counterparty,
+    /// both process ids, reasons).
+    TransferTransition,
+    /// A transfer message could not be delivered to the counterparty, or it refused it; the
+    /// process stayed where it was.
+    TransferSendFailed,
+    /// A transfer message from an authenticated counterparty was refused (`details`: the
+    /// message, the status, why).
+    TransferRefused,
     /// A protocol call's token was refused.
     AuthFailed,
     /// An offer was published.
@@ -43,7 +52,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
         EventKind::CredentialVerified,
@@ -51,6 +60,9 @@ impl EventKind {
         EventKind::PolicyDecision,
         EventKind::NegotiationTransition,
         EventKind::NegotiationSendFailed,
+        EventKind::TransferTransition,
+        EventKind::TransferSendFailed,
+        EventKind::TransferRefused,
         EventKind::AuthFailed,
         EventKind::OfferCreated,
         EventKind::AuditAccess,
@@ -72,6 +84,9 @@ impl EventKind {
             EventKind::PolicyDecision => "policy.decision",
             EventKind::NegotiationTransition => "negotiation.transition",
             EventKind::NegotiationSendFailed => "negotiation.send_failed",
+            EventKind::TransferTransition => "transfer.transition",
+            EventKind::TransferSendFailed => "transfer.send_failed",
+            EventKind::TransferRefused => "transfer.refused",
             EventKind::AuthFailed => "auth.failed",
             EventKind::OfferCreated => "offer.created",
             EventKind::AuditAccess => "audit.access",

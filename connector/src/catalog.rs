@@ -231,13 +231,18 @@ fn service_id(participant: &str) -> String {
     format!("urn:symbolon:service:{participant}")
 }
 
+/// The formats an offer of `kind` is distributed in: its catalog entry's distributions, and
+/// the formats a transfer request for it may name.
+pub fn formats(kind: OfferKind) -> &'static [&'static str] {
+    match kind {
+        OfferKind::Dataset => &["symbolon:dataset"],
+        OfferKind::Computation => &["symbolon:mpc-session"],
+    }
+}
+
 /// The DCAT dataset for a compiled offer published by `participant`.
 pub fn dataset(compiled: &CompiledOffer, participant: &str) -> Dataset {
     let offer = &compiled.offer;
-    let format = match offer.kind {
-        OfferKind::Dataset => "symbolon:dataset",
-        OfferKind::Computation => "symbolon:mpc-session",
-    };
     debug_assert!(compiled.odrl.kind == OfferType::Offer);
     Dataset {
         context: None,
@@ -246,11 +251,14 @@ pub fn dataset(compiled: &CompiledOffer, participant: &str) -> Dataset {
         title: offer.title.clone(),
         description: offer.description.clone(),
         has_policy: vec![compiled.odrl.clone()],
-        distribution: vec![Distribution {
-            kind: "Distribution".into(),
-            format: format.into(),
-            access_service: service_id(participant),
-        }],
+        distribution: formats(offer.kind)
+            .iter()
+            .map(|format| Distribution {
+                kind: "Distribution".into(),
+                format: (*format).into(),
+                access_service: service_id(participant),
+            })
+            .collect(),
     }
 }
 

@@ -18,6 +18,7 @@ use crate::messenger::{Network, PeerSlot};
 use crate::negotiation::state::NegotiationState;
 use crate::protocol::DSP_PATH;
 use crate::store::{Store, StoreError};
+use crate::transfer::state::TransferState;
 use crate::trust::TrustAnchor;
 
 /// How a connector is reached and verifies.
@@ -115,6 +116,9 @@ impl Verification {
 /// A change of a negotiation's state, as stored: its process id here and its new state.
 pub type NegotiationChange = (String, NegotiationState);
 
+/// A change of a transfer process's state, as stored: its process id here and its new state.
+pub type TransferChange = (String, TransferState);
+
 struct Parts {
     identity: Identity,
     store: Store,
@@ -123,6 +127,7 @@ struct Parts {
     network: Network,
     offers: PolicyCache,
     changes: broadcast::Sender<NegotiationChange>,
+    transfer_changes: broadcast::Sender<TransferChange>,
 }
 
 /// One connector: its identity, store, audit trail, verification, network and compiled
@@ -161,6 +166,7 @@ impl Connector {
         let policy = settings.address_policy();
         let (changes, _) = broadcast::channel(1024);
         let resolver = Arc::new(DidResolver::with_policy(policy));
+        let (transfer_changes, _) = broadcast::channel(1024);
         Ok(Connector {
             parts: Arc::new(Parts {
                 audit: AuditTrail::new(
@@ -182,6 +188,7 @@ impl Connector {
                 network: Network::new(dsp_url, PeerSlot::default(), policy),
                 offers: PolicyCache::new(Arc::new(Schema::health())),
                 changes,
+                transfer_changes,
             }),
         })
     }
@@ -225,6 +232,17 @@ impl Connector {
     pub(crate) fn announce_change(&self, pid: &str, state: NegotiationState) {
         // No receiver is no error: nobody is waiting.
         let _ = self.parts.changes.send((pid.to_owned(), state));
+    }
+
+    /// Announces a stored change of a transfer process's state.
+    pub(crate) fn announce_transfer(&self, pid: &str, state: TransferState) {
+        // No receiver is no error: nobody is waiting.
+        let _ = self.parts.transfer_changes.send((pid.to_owned(), state));
+    }
+
+    /// The changes of transfer processes' states from now on.
+    pub fn watch_transfers(&self) -> broadcast::Receiver<TransferChange> {
+        self.parts.transfer_changes.subscribe()
     }
 
     /// A handle that does not keep the connector open.

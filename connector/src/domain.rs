@@ -7,12 +7,14 @@ pub mod credential;
 pub mod event;
 pub mod negotiation;
 pub mod offer;
+pub mod transfer;
 
 pub use agreement::{Agreement, Obligation};
 pub use credential::HeldCredential;
 pub use event::Event;
 pub use negotiation::{Negotiation, PendingDecision};
 pub use offer::{Offer, OfferKind};
+pub use transfer::Transfer;
 
 /// Now, in RFC 3339 (the form every stored time takes).
 pub fn now() -> String {

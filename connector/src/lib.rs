@@ -12,6 +12,7 @@
 //! - [`catalog`]: offers with their policies compiled once, as a DCAT catalog;
 //! - [`decision`]: verified presentation + offer + policy → verdict, as data;
 //! - [`negotiation`]: contract negotiation (Dataspace Protocol 2025-1) as provider and consumer;
+//! - [`transfer`]: the transfer process (Dataspace Protocol 2025-1) as provider and consumer;
 //! - [`protocol`]: the transport-neutral protocol service, its messages and its peer-network
 //!   binding;
 //! - [`messenger`]: how the connector reaches counterparties (HTTPS and the peer network);
@@ -40,6 +41,7 @@ pub mod p2p;
 pub mod protocol;
 pub mod server;
 pub mod store;
+pub mod transfer;
 pub mod trust;
 
 #[cfg(test)]

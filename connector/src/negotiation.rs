@@ -36,8 +36,8 @@ use crate::protocol::peer::CallbackError;
 use crate::protocol::pid;
 use crate::store::{Change, Record, StoreError, UpdateError};
 
-/// Why a protocol message was not accepted, or a negotiation step failed; maps to the status
-/// codes the specification gives.
+/// Why a protocol message was not accepted, or a negotiation or transfer step failed; maps to
+/// the status codes the specification gives.
 #[derive(Debug, thiserror::Error)]
 pub enum DspError {
     /// 401: the caller is not authenticated.
@@ -61,6 +61,9 @@ pub enum DspError {
     /// 400: the message is not allowed in the negotiation's state.
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
+    /// 400: the message is not allowed in the transfer process's state.
+    #[error(transparent)]
+    IllegalTransfer(#[from] crate::transfer::state::IllegalTransition),
     /// 404: no such process, or the caller is not party to it.
     #[error("{0}")]
     NotFound(String),

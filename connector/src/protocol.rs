@@ -13,15 +13,16 @@ use symbolon_audit::EventKind;
 
 pub use routes::{route, Route, RouteError, DSP_PATH, VERSION_PATH};
 
-use self::messages::{CatalogError, ContractNegotiationError, Message};
+use self::messages::{CatalogError, ContractNegotiationError, Message, TransferError};
 use crate::api::limits::{json_body, BodyError};
 use crate::catalog;
 use crate::context::Connector;
-use crate::domain::Negotiation;
 use crate::messenger::Method;
 use crate::negotiation::auth::{self, AuthError, Caller};
 use crate::negotiation::state::Role;
 use crate::negotiation::{DspError, Negotiations};
+use crate::store::StoreError;
+use crate::transfer::Transfers;
 
 /// A protocol request, whatever carried it.
 #[derive(Debug, Clone, Copy)]
@@ -60,13 +61,15 @@ impl ProtocolResponse {
 #[derive(Debug, Clone)]
 pub struct ProtocolService {
     negotiations: Negotiations,
+    transfers: Transfers,
 }
 
 impl ProtocolService {
     /// The protocol service of `connector`.
     pub fn new(connector: Connector) -> Self {
         ProtocolService {
-            negotiations: Negotiations::new(connector),
+            negotiations: Negotiations::new(connector.clone()),
+            transfers: Transfers::new(connector),
         }
     }
 
@@ -97,16 +100,28 @@ impl ProtocolService {
             Err(error) => return refusal(&route, request.body, &error, None),
         };
         let did = caller.did.clone();
-        match self.dispatch(&route, request.body, caller).await {
+        match self.dispatch(&route, caller, request.body).await {
             Ok(response) => response,
             Err(error) => {
-                // The error names this side's process only to a party of the negotiation: to
-                // anyone else an existing process id looks like one that does not exist.
-                let role = match route.pid() {
-                    Some(pid) => self.negotiation_for(pid, &did).await.ok().map(|n| n.role),
-                    None => None,
-                };
-                refusal(&route, request.body, &error, role)
+                let response = refusal(
+                    &route,
+                    request.body,
+                    &error,
+                    self.role_of(&route, Some(&did)).await,
+                );
+                if route.is_transfer() && response.status < 500 {
+                    let subject = route.pid().unwrap_or("transfers/request");
+                    self.transfers
+                        .refused(
+                            &did,
+                            subject,
+                            request.path,
+                            response.status,
+                            &error.to_string(),
+                        )
+                        .await;
+                }
+                response
             }
         }
     }
@@ -114,10 +129,11 @@ impl ProtocolService {
     async fn dispatch(
         &self,
         route: &Route,
-        body: &[u8],
         caller: Caller,
+        body: &[u8],
     ) -> Result<ProtocolResponse, DspError> {
         let n = &self.negotiations;
+        let t = &self.transfers;
         Ok(match route {
             Route::Version => ProtocolResponse::json(200, self.version()),
             Route::CatalogRequest => {
@@ -177,9 +193,10 @@ impl ProtocolService {
             ),
             Route::Event(pid) => {
                 let event = parse(body)?;
-                let answer = match self.negotiation_for(pid, &caller.did).await?.role {
-                    Role::Provider => n.provider_event(pid, caller, event).await?,
-                    Role::Consumer => n.consumer_event(pid, caller, event).await?,
+                let answer = match self.role_of(route, Some(&caller.did)).await {
+                    Some(Role::Provider) => n.provider_event(pid, caller, event).await?,
+                    Some(Role::Consumer) => n.consumer_event(pid, caller, event).await?,
+                    None => return Err(DspError::NotFound(format!("no negotiation `{pid}`"))),
                 };
                 message(200, answer)
             }
@@ -194,6 +211,21 @@ impl ProtocolService {
                 200,
                 n.terminated_by_counterparty(pid, caller, parse(body)?)
                     .await?,
+            ),
+            Route::TransferRequest => message(201, t.provider_request(caller, parse(body)?).await?),
+            Route::Transfer(pid) => message(200, t.process_for(pid, &caller.did)?),
+            Route::TransferStart(pid) => {
+                message(200, t.received_start(pid, caller, parse(body)?).await?)
+            }
+            Route::TransferCompletion(pid) => {
+                message(200, t.received_completion(pid, caller, parse(body)?).await?)
+            }
+            Route::TransferSuspension(pid) => {
+                message(200, t.received_suspension(pid, caller, parse(body)?).await?)
+            }
+            Route::TransferTermination(pid) => message(
+                200,
+                t.received_termination(pid, caller, parse(body)?).await?,
             ),
         })
     }
@@ -233,14 +265,30 @@ impl ProtocolService {
         }
     }
 
-    /// The negotiation `pid` if `caller` is party to it; otherwise the same "not found"
-    /// whether it exists or not. Reads on the blocking pool.
-    async fn negotiation_for(&self, pid: &str, caller: &str) -> Result<Negotiation, DspError> {
-        let (service, pid, caller) = (self.negotiations.clone(), pid.to_owned(), caller.to_owned());
+    /// Which side of the negotiation or transfer process the route's process id names, if
+    /// `caller` is party to it (to anyone else, a process that exists looks like one that does
+    /// not). Reads on the blocking pool.
+    async fn role_of(&self, route: &Route, caller: Option<&str>) -> Option<Role> {
+        let (pid, caller) = (route.pid()?.to_owned(), caller?.to_owned());
+        let transfer = route.is_transfer();
         self.cx()
             .store()
-            .blocking(move |_| service.negotiation_for(&pid, &caller))
+            .blocking(move |store| -> Result<Option<Role>, StoreError> {
+                let found = if transfer {
+                    store.transfers.get(&pid)?.map(|t| (t.role, t.counterparty))
+                } else {
+                    store
+                        .negotiations
+                        .get(&pid)?
+                        .map(|n| (n.role, n.counterparty))
+                };
+                Ok(found
+                    .filter(|(_, counterparty)| *counterparty == caller)
+                    .map(|(role, _)| role))
+            })
             .await
+            .ok()
+            .flatten()
     }
 
     /// The protocol versions this connector speaks.
@@ -314,7 +362,8 @@ fn refusal(route: &Route, body: &[u8], error: &DspError, role: Option<Role>) -> 
         DspError::Malformed(_)
         | DspError::Callback { .. }
         | DspError::BadRequest(_)
-        | DspError::Illegal(_) => 400,
+        | DspError::Illegal(_)
+        | DspError::IllegalTransfer(_) => 400,
         DspError::NotFound(_) => 404,
         DspError::Store(_) | DspError::Audit(_) | DspError::Policy(_) => {
             tracing::error!(%error, "internal error in a protocol call");
@@ -331,6 +380,17 @@ fn refusal(route: &Route, body: &[u8], error: &DspError, role: Option<Role>) -> 
         return ProtocolResponse::json(status, messages::envelope(&CatalogError { code, reason }));
     }
     let (provider_pid, consumer_pid) = pids(body, route.pid().unwrap_or_default(), role);
+    if route.is_transfer() {
+        return ProtocolResponse::json(
+            status,
+            messages::envelope(&TransferError {
+                provider_pid,
+                consumer_pid,
+                code,
+                reason,
+            }),
+        );
+    }
     ProtocolResponse::json(
         status,
         messages::envelope(&ContractNegotiationError {
@@ -342,8 +402,8 @@ fn refusal(route: &Route, body: &[u8], error: &DspError, role: Option<Role>) -> 
     )
 }
 
-/// The process ids a raw message names (or its path, on the side that owns it), for error
-/// bodies.
+/// The process ids a raw message names (or its path, on the side that owns it, when the
+/// caller is party to the process), for error bodies.
 fn pids(body: &[u8], path_pid: &str, role: Option<Role>) -> (String, String) {
     let value: Value = serde_json::from_slice(body).unwrap_or_default();
     let get = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);

@@ -12,6 +12,7 @@ use crate::context::{Connector, OpenError, Settings};
 use crate::datadir::{DataDir, DataDirError, SERVE_URL_FILE};
 use crate::issuer::StatusRegistry;
 use crate::negotiation::Negotiations;
+use crate::transfer::Transfers;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -117,7 +118,8 @@ impl Running {
 }
 
 /// Binds and starts the connector's HTTP server on `dir`: opens the connector once, resumes
-/// the negotiations that wait for its own move, and serves its APIs. Call it within a Tokio
+/// the negotiations that wait for its own move and the transfers it has yet to start, and
+/// serves its APIs. Call it within a Tokio
 /// runtime.
 pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError> {
     let admin_token = dir.admin_token()?;
@@ -154,6 +156,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
     )?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
     Negotiations::new(connector.clone()).resume()?;
+    Transfers::new(connector.clone()).resume()?;
     spawn_head_signer(&connector, options.head_interval);
     spawn_nonce_pruner(&connector, NONCE_PRUNE_INTERVAL);
     let parts = api::Parts {

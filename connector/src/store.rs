@@ -1,4 +1,5 @@
-//! The connector's embedded store: repository traits, one per aggregate, and their SQLite
+//! The connector's embedded store: repository traits, one per aggregate (offers, negotiations,
+//! agreements, transfer processes, held credentials, nonces), and their SQLite
 //! implementation in the data directory.
 //!
 //! One SQLite database (`store/symbolon.sqlite`) holds the repositories' tables and the audit
@@ -16,6 +17,7 @@ pub mod migrate;
 mod nonces;
 mod records;
 mod repositories;
+mod transfers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -27,8 +29,9 @@ use rusqlite::OptionalExtension as _;
 use serde_json::Value;
 use symbolon_audit::{AuditEvent, DurableLog};
 
-use crate::domain::{Agreement, HeldCredential, Negotiation, Offer};
+use crate::domain::{Agreement, HeldCredential, Negotiation, Offer, Transfer};
 use crate::negotiation::state::IllegalTransition;
+use crate::transfer::state::IllegalTransition as IllegalTransferTransition;
 
 pub use nonces::PresentationNonces;
 
@@ -38,8 +41,8 @@ pub const STORE_DIR: &str = "store";
 /// The database file inside the store's directory.
 pub const DATABASE_FILE: &str = "symbolon.sqlite";
 
-/// The schema version this build writes (4: the `did_documents` table).
-pub const SCHEMA_VERSION: u32 = 4;
+/// The schema version this build writes (4: `did_documents`; 5: `transfers`).
+pub const SCHEMA_VERSION: u32 = 5;
 
 const LOCK_FILE: &str = "store.lock";
 /// A file every sled store has: a data directory from before the SQLite store.
@@ -51,6 +54,12 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS negotiations (key TEXT PRIMARY KEY, body BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS agreements (key TEXT PRIMARY KEY, body BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS credentials (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS transfers (
+        key TEXT PRIMARY KEY, body BLOB NOT NULL,
+        role TEXT NOT NULL, counterparty TEXT NOT NULL, consumer_pid TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS transfers_by_request
+        ON transfers (role, counterparty, consumer_pid);
     CREATE TABLE IF NOT EXISTS nonces (
         kind TEXT NOT NULL, nonce TEXT NOT NULL, expires INTEGER NOT NULL,
         PRIMARY KEY (kind, nonce)
@@ -165,6 +174,53 @@ pub type Change = Box<dyn FnOnce(Negotiation) -> Result<Negotiation, IllegalTran
 /// transaction as the state.
 pub type Record = Box<dyn FnOnce(&Negotiation) -> AuditEvent + Send>;
 
+/// Why a transfer process could not be updated.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferUpdateError {
+    /// The change is not allowed in the process's state.
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransferTransition),
+    /// There is no such process.
+    #[error("no transfer process `{0}`")]
+    Missing(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<symbolon_audit::StoreError> for TransferUpdateError {
+    fn from(error: symbolon_audit::StoreError) -> Self {
+        TransferUpdateError::Store(error.into())
+    }
+}
+
+impl From<rusqlite::Error> for TransferUpdateError {
+    fn from(error: rusqlite::Error) -> Self {
+        TransferUpdateError::Store(error.into())
+    }
+}
+
+/// A change to a transfer process: the new record, or why the move is not allowed. It runs
+/// inside the store's transaction, once.
+pub type TransferChange =
+    Box<dyn FnOnce(Transfer) -> Result<Transfer, IllegalTransferTransition> + Send>;
+
+/// The audit event that records a transfer process's new state; it is written in the same
+/// transaction as the state.
+pub type TransferRecord = Box<dyn FnOnce(&Transfer) -> AuditEvent + Send>;
+
+/// What opening a transfer process did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opened {
+    /// It was stored, with its audit record.
+    Created,
+    /// The same counterparty already opened a process with the same consumer's process id (a
+    /// repeated request): that one, unchanged; nothing was written.
+    Existing(Box<Transfer>),
+    /// The process id is taken by another process; nothing was written.
+    Taken,
+}
+
 /// Offers published in the catalog.
 pub trait OfferRepository: Send + Sync {
     /// Stores a new offer; `false` when the id is taken.
@@ -210,6 +266,32 @@ pub trait NegotiationRepository: Send + Sync {
         change: Change,
         record: Record,
     ) -> Result<Negotiation, UpdateError>;
+}
+
+/// Transfer processes, as provider and as consumer, keyed by this connector's process id.
+/// Updates of one process are atomic (compare-and-swap), each committed with its audit event.
+pub trait TransferRepository: Send + Sync {
+    /// Stores a new process under `pid` and its audit `record`, unless the counterparty already
+    /// opened one (in the same role) with the same consumer's process id: that one is returned
+    /// and nothing is written.
+    fn open(
+        &self,
+        pid: &str,
+        transfer: &Transfer,
+        record: TransferRecord,
+    ) -> Result<Opened, StoreError>;
+    /// The process this connector knows as `pid`.
+    fn get(&self, pid: &str) -> Result<Option<Transfer>, StoreError>;
+    /// Every process.
+    fn list(&self) -> Result<Vec<Transfer>, StoreError>;
+    /// Reads, changes and writes back the process `pid`, with the audit event that records it
+    /// (if the change is one to record), as one transaction.
+    fn update(
+        &self,
+        pid: &str,
+        change: TransferChange,
+        record: Option<TransferRecord>,
+    ) -> Result<Transfer, TransferUpdateError>;
 }
 
 /// Contract agreements.
@@ -270,6 +352,8 @@ pub struct Store {
     pub negotiations: Arc<dyn NegotiationRepository>,
     /// Contract agreements.
     pub agreements: Arc<dyn AgreementRepository>,
+    /// Transfer processes.
+    pub transfers: Arc<dyn TransferRepository>,
     /// Credentials this connector holds.
     pub credentials: Arc<dyn CredentialRepository>,
     /// Nonces and token ids already accepted.
@@ -314,6 +398,7 @@ impl Store {
             offers: Arc::new(repositories::SqlOffers::new(db.clone())),
             negotiations: Arc::new(repositories::SqlNegotiations::new(db.clone())),
             agreements: Arc::new(repositories::SqlAgreements::new(db.clone())),
+            transfers: Arc::new(transfers::SqlTransfers::new(db.clone())),
             credentials: Arc::new(repositories::SqlCredentials::new(db.clone())),
             nonces: Arc::new(nonces::SqlNonces::new(db.clone())),
             did_documents: Arc::new(did_documents::SqlDidDocuments::new(db.clone())),

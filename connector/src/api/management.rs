@@ -1,10 +1,12 @@
 //! The management API under `/api/v1`: offers, held credentials, the trust list, events and
-//! peers here; negotiations and agreements in [`negotiations`]. Every call needs
+//! peers here; negotiations and agreements in [`negotiations`]; transfer processes in
+//! [`transfers`]. Every call needs
 //! `Authorization: Bearer <admin token>`; the OpenAPI document at `/api/v1/openapi.json` is
 //! generated from this code ([`openapi`]).
 
 pub mod negotiations;
 pub mod openapi;
+pub mod transfers;
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -37,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .post(store_credential),
             )
             .configure(negotiations::configure)
+            .configure(transfers::configure)
             .service(
                 web::resource("/trust-list")
                     .get(get_trust_list)

@@ -1,7 +1,7 @@
-//! Typed Dataspace Protocol 2025-1 messages, one type per message for both directions:
-//! incoming ones are parsed strictly (a missing required field, a wrong type or a process id
-//! outside [`pid::check`]'s set is an error naming the field), outgoing ones are serialised
-//! with [`envelope`].
+//! Typed Dataspace Protocol 2025-1 messages, one type per message for both directions (the
+//! transfer process's in [`transfer`]): incoming ones are parsed strictly (a missing required
+//! field, a wrong type or a process id outside [`pid::check`]'s set is an error naming the
+//! field), outgoing ones are serialised with [`envelope`].
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -9,6 +9,14 @@ use serde_json::{Map, Value};
 
 use super::pid;
 use crate::negotiation::state::NegotiationState;
+
+pub mod transfer;
+
+pub use transfer::{
+    DataAddress, EndpointProperty, TransferCompletionMessage, TransferError, TransferProcess,
+    TransferRequestMessage, TransferStartMessage, TransferSuspensionMessage,
+    TransferTerminationMessage,
+};
 
 /// The Dataspace Protocol 2025-1 JSON-LD context.
 pub const DSP_CONTEXT: &str = "https://w3id.org/dspace/2025/1/context.jsonld";

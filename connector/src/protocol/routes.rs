@@ -35,6 +35,18 @@ pub enum Route {
     Verification(String),
     /// `POST /negotiations/:pid/termination`.
     Termination(String),
+    /// `POST /transfers/request` (provider).
+    TransferRequest,
+    /// `GET /transfers/:pid` (either side).
+    Transfer(String),
+    /// `POST /transfers/:pid/start` (either side).
+    TransferStart(String),
+    /// `POST /transfers/:pid/completion` (either side).
+    TransferCompletion(String),
+    /// `POST /transfers/:pid/suspension` (either side).
+    TransferSuspension(String),
+    /// `POST /transfers/:pid/termination` (either side).
+    TransferTermination(String),
 }
 
 /// Why a request names no endpoint.
@@ -59,6 +71,19 @@ impl Route {
         matches!(self, Route::CatalogRequest | Route::Dataset(_))
     }
 
+    /// Whether the route belongs to the transfer process (its errors are `TransferError`s).
+    pub fn is_transfer(&self) -> bool {
+        matches!(
+            self,
+            Route::TransferRequest
+                | Route::Transfer(_)
+                | Route::TransferStart(_)
+                | Route::TransferCompletion(_)
+                | Route::TransferSuspension(_)
+                | Route::TransferTermination(_)
+        )
+    }
+
     /// The process id the path names, if any.
     pub fn pid(&self) -> Option<&str> {
         match self {
@@ -68,7 +93,12 @@ impl Route {
             | Route::Event(pid)
             | Route::Agreement(pid)
             | Route::Verification(pid)
-            | Route::Termination(pid) => Some(pid),
+            | Route::Termination(pid)
+            | Route::Transfer(pid)
+            | Route::TransferStart(pid)
+            | Route::TransferCompletion(pid)
+            | Route::TransferSuspension(pid)
+            | Route::TransferTermination(pid) => Some(pid),
             _ => None,
         }
     }
@@ -112,6 +142,18 @@ pub fn route(method: Method, path: &str) -> Result<Route, RouteError> {
         }
         ["negotiations", pid, "termination"] => {
             (Route::Termination((*pid).to_owned()), Method::Post)
+        }
+        ["transfers", "request"] => (Route::TransferRequest, Method::Post),
+        ["transfers", pid] => (Route::Transfer((*pid).to_owned()), Method::Get),
+        ["transfers", pid, "start"] => (Route::TransferStart((*pid).to_owned()), Method::Post),
+        ["transfers", pid, "completion"] => {
+            (Route::TransferCompletion((*pid).to_owned()), Method::Post)
+        }
+        ["transfers", pid, "suspension"] => {
+            (Route::TransferSuspension((*pid).to_owned()), Method::Post)
+        }
+        ["transfers", pid, "termination"] => {
+            (Route::TransferTermination((*pid).to_owned()), Method::Post)
         }
         _ => return Err(not_found()),
     };
@@ -197,6 +239,36 @@ mod tests {
                 "/dsp/2025-1/negotiations/urn%3Auuid%3A1",
                 Route::Negotiation("urn:uuid:1".into()),
             ),
+            (
+                Method::Post,
+                "/dsp/2025-1/transfers/request",
+                Route::TransferRequest,
+            ),
+            (
+                Method::Get,
+                "/dsp/2025-1/transfers/urn:uuid:t",
+                Route::Transfer("urn:uuid:t".into()),
+            ),
+            (
+                Method::Post,
+                "/dsp/2025-1/transfers/t/start",
+                Route::TransferStart("t".into()),
+            ),
+            (
+                Method::Post,
+                "/dsp/2025-1/transfers/t/completion",
+                Route::TransferCompletion("t".into()),
+            ),
+            (
+                Method::Post,
+                "/dsp/2025-1/transfers/t/suspension",
+                Route::TransferSuspension("t".into()),
+            ),
+            (
+                Method::Post,
+                "/dsp/2025-1/transfers/t/termination",
+                Route::TransferTermination("t".into()),
+            ),
         ];
         for (method, path, expected) in cases {
             assert_eq!(route(method, path), Ok(expected), "{path}");
@@ -213,6 +285,8 @@ mod tests {
             "/dsp/2025-1/catalog",
             "/dsp/2025-1//request",
             "/dsp/2025-1/negotiations/p/unknown",
+            "/dsp/2025-1/transfers",
+            "/dsp/2025-1/transfers/t/resume",
         ] {
             assert!(
                 matches!(route(Method::Post, path), Err(RouteError::NotFound(_))),
@@ -221,6 +295,14 @@ mod tests {
         }
         assert!(matches!(
             route(Method::Get, "/dsp/2025-1/negotiations/request"),
+            Err(RouteError::MethodNotAllowed { .. })
+        ));
+        assert!(matches!(
+            route(Method::Post, "/dsp/2025-1/transfers/t"),
+            Err(RouteError::MethodNotAllowed { .. })
+        ));
+        assert!(matches!(
+            route(Method::Get, "/dsp/2025-1/transfers/request"),
             Err(RouteError::MethodNotAllowed { .. })
         ));
         assert!(matches!(

@@ -16,3 +16,6 @@ mod offers;
 mod peers;
 mod protocol;
 mod trail;
+mod transfer;
+mod transfer_consumer;
+mod transfer_provider;

@@ -171,6 +171,13 @@ async fn the_management_api_needs_the_admin_token_and_documents_itself() {
         ("GET", "/api/v1/negotiations"),
         ("POST", "/api/v1/negotiations"),
         ("GET", "/api/v1/agreements"),
+        ("GET", "/api/v1/transfers"),
+        ("POST", "/api/v1/transfers"),
+        ("GET", "/api/v1/transfers/urn:uuid:t"),
+        ("POST", "/api/v1/transfers/urn:uuid:t/start"),
+        ("POST", "/api/v1/transfers/urn:uuid:t/suspend"),
+        ("POST", "/api/v1/transfers/urn:uuid:t/complete"),
+        ("POST", "/api/v1/transfers/urn:uuid:t/terminate"),
         ("GET", "/api/v1/trust-list"),
         ("GET", "/api/v1/events"),
     ] {
@@ -194,6 +201,21 @@ async fn the_management_api_needs_the_admin_token_and_documents_itself() {
         "{document}"
     );
     assert!(document["components"]["securitySchemes"]["admin"].is_object());
+    for (path, method) in [
+        ("/api/v1/transfers", "get"),
+        ("/api/v1/transfers", "post"),
+        ("/api/v1/transfers/{pid}", "get"),
+        ("/api/v1/transfers/{pid}/start", "post"),
+        ("/api/v1/transfers/{pid}/suspend", "post"),
+        ("/api/v1/transfers/{pid}/complete", "post"),
+        ("/api/v1/transfers/{pid}/terminate", "post"),
+    ] {
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    assert!(document["components"]["schemas"]["Transfer"].is_object());
 
     // A policy that does not check is refused with the checker's diagnostics.
     let (status, refusal) = node

@@ -11,6 +11,7 @@ use symbolon_identity::KeyAlgorithm;
 use symbolon_p2p::NodeHandle as Node;
 
 use crate::dsp::*;
+use crate::transfer::{operator, transfer_state};
 
 async fn peer(
     authority: &Connector,
@@ -164,7 +165,7 @@ async fn offers_are_announced_again_so_peers_keep_them_fresh() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn members_negotiate_over_the_peer_network() {
+async fn members_negotiate_and_transfer_over_the_peer_network() {
     let authority = connector();
     let (insurer, addresses, _) = peer(&authority, "Insurer", Vec::new()).await;
     let (hospital, _, hospital_node) = peer(&authority, "Hospital", addresses).await;
@@ -195,6 +196,33 @@ async fn members_negotiate_over_the_peer_network() {
     let at_insurer = state_of(&insurer, pid, "FINALIZED").await;
     let callback = at_insurer["counterparty_address"].as_str().unwrap();
     assert!(callback.starts_with("p2p://12D3KooW"), "{callback}");
+
+    // The transfer process too: requested, started by the insurer, suspended, restarted and
+    // completed, every message over libp2p.
+    let agreement = negotiation["agreement_id"].as_str().unwrap();
+    let (status, transfer) = hospital
+        .post(
+            "/api/v1/transfers",
+            &json!({"agreement_id": agreement, "format": "symbolon:dataset", "wait_seconds": 20}),
+        )
+        .await;
+    assert_eq!(status, 201, "{transfer}");
+    assert_eq!(transfer["state"], "STARTED", "{transfer}");
+    assert_eq!(transfer["counterparty_address"], address.as_str());
+    let consumer_pid = transfer["consumer_pid"].as_str().unwrap();
+    let provider_pid = transfer["provider_pid"].as_str().unwrap();
+    let at_insurer = transfer_state(&insurer, provider_pid, "STARTED").await;
+    let callback = at_insurer["counterparty_address"].as_str().unwrap();
+    assert!(callback.starts_with("p2p://12D3KooW"), "{callback}");
+    let (status, _) = operator(&insurer, provider_pid, "suspend", json!({})).await;
+    assert_eq!(status, 200);
+    transfer_state(&hospital, consumer_pid, "SUSPENDED").await;
+    let (status, _) = operator(&hospital, consumer_pid, "start", json!({})).await;
+    assert_eq!(status, 200);
+    transfer_state(&insurer, provider_pid, "STARTED").await;
+    let (status, done) = operator(&hospital, consumer_pid, "complete", json!({})).await;
+    assert_eq!(status, 200, "{done}");
+    transfer_state(&insurer, provider_pid, "COMPLETED").await;
 
     // Only the protocol's paths are reachable over the peer network, and only with the
     // sender's own token.

@@ -7,14 +7,23 @@ use super::negotiations::{
     __path_list_negotiations, __path_offer_contract, __path_start_negotiation,
     __path_terminate_negotiation, AcceptOffer, NewNegotiation, TerminateNegotiation,
 };
+use super::transfers::{
+    __path_complete_transfer, __path_get_transfer, __path_list_transfers, __path_request_transfer,
+    __path_start_transfer, __path_suspend_transfer, __path_terminate_transfer, NewTransfer,
+    SuspendTransfer, TerminateTransfer,
+};
 use super::{
     __path_create_offer, __path_delete_offer, __path_federated_catalog, __path_get_offer,
     __path_get_trust_list, __path_list_credentials, __path_list_events, __path_list_offers,
     __path_list_peers, __path_put_trust_list, __path_store_credential, CredentialToStore, NewOffer,
     TrustListToInstall,
 };
-use crate::domain::{Agreement, Event, HeldCredential, Negotiation, Obligation, Offer, OfferKind};
+use crate::domain::{
+    Agreement, Event, HeldCredential, Negotiation, Obligation, Offer, OfferKind, Transfer,
+};
 use crate::negotiation::{OfferContract, StartNegotiation};
+use crate::protocol::messages::{DataAddress, EndpointProperty};
+use crate::transfer::StartTransfer;
 
 /// The OpenAPI 3 document of the management API.
 #[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "The OpenAPI document")))]
@@ -25,15 +34,18 @@ pub(super) async fn serve() -> HttpResponse {
 /// The management API's OpenAPI description.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, the trust list and events of one Symbolon connector."),
+    info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, transfer processes, the trust list and events of one Symbolon connector."),
     paths(serve, list_offers, create_offer, get_offer, delete_offer, list_credentials,
           store_credential, list_negotiations, start_negotiation, get_negotiation,
           offer_contract, accept_offer, terminate_negotiation,
-          list_agreements, get_agreement, get_trust_list, put_trust_list, list_events,
+          list_agreements, get_agreement, list_transfers, request_transfer, get_transfer,
+          start_transfer, suspend_transfer, complete_transfer, terminate_transfer, get_trust_list, put_trust_list, list_events,
           list_peers, federated_catalog),
     components(schemas(Offer, OfferKind, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation, Agreement,
-                       Obligation, Event, CredentialToStore, TrustListToInstall,
+                       Obligation, Event, CredentialToStore, TrustListToInstall, Transfer,
+                       NewTransfer, StartTransfer, SuspendTransfer, TerminateTransfer, DataAddress,
+                       EndpointProperty, crate::transfer::state::TransferState,
                        crate::negotiation::state::NegotiationState,
                        crate::negotiation::state::Role)),
     modifiers(&AdminTokenScheme)

@@ -1,0 +1,79 @@
+//! Transfer processes, as provider and as consumer, keyed by this connector's process id.
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::messages::{DataAddress, TransferProcess};
+use crate::transfer::state::{Role, TransferState};
+
+/// A transfer process: a dataset delivered under an agreement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Transfer {
+    /// Whether this connector is the provider or the consumer.
+    pub role: Role,
+    /// The provider's process id (`null` until a consumer learns it).
+    pub provider_pid: Option<String>,
+    /// The consumer's process id.
+    pub consumer_pid: String,
+    /// The current state.
+    pub state: TransferState,
+    /// The agreement the transfer is made under.
+    pub agreement_id: String,
+    /// The offer (dataset) of the agreement.
+    pub offer_id: String,
+    /// The format requested (one of the dataset's distributions).
+    pub format: String,
+    /// The other party's DID.
+    pub counterparty: String,
+    /// Where to send messages to the other party: the consumer's callback address (provider
+    /// side) or the provider's protocol base URL (consumer side).
+    pub counterparty_address: String,
+    /// The data address the provider sent with its last start (consumer side; only while
+    /// STARTED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_address: Option<DataAddress>,
+    /// The code of the last suspension or termination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The reasons of the last suspension or termination.
+    #[serde(default)]
+    pub reason: Vec<String>,
+    /// When it was requested (RFC 3339).
+    pub created: String,
+    /// When it last changed (RFC 3339).
+    pub updated: String,
+}
+
+impl Transfer {
+    /// This connector's process id for it, once known.
+    pub fn own_pid(&self) -> Option<&str> {
+        match self.role {
+            Role::Provider => self.provider_pid.as_deref(),
+            Role::Consumer => Some(&self.consumer_pid),
+        }
+    }
+
+    /// The counterparty's process id for it, once known.
+    pub fn their_pid(&self) -> Option<&str> {
+        match self.role {
+            Role::Provider => Some(&self.consumer_pid),
+            Role::Consumer => self.provider_pid.as_deref(),
+        }
+    }
+
+    /// The role of the counterparty.
+    pub fn their_role(&self) -> Role {
+        match self.role {
+            Role::Provider => Role::Consumer,
+            Role::Consumer => Role::Provider,
+        }
+    }
+
+    /// The `TransferProcess` acknowledging or describing it.
+    pub fn process(&self) -> TransferProcess {
+        TransferProcess {
+            provider_pid: self.provider_pid.clone().unwrap_or_default(),
+            consumer_pid: self.consumer_pid.clone(),
+            state: self.state,
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The provider's side: a consumer's request under an agreement it holds opens a process,
+//! which the provider then starts on its own (automatic start), telling the consumer with a
+//! `TransferStartMessage`. A repeated request with the same `consumerPid` finds the process it
+//! opened. On start, requested processes that were never started are taken up again.
+
+use std::time::Duration;
+
+use super::state::{transition, Move, Role, TransferState};
+use super::{pid, url, Transfers};
+use crate::catalog;
+use crate::domain::{new_urn, now, Transfer};
+use crate::messenger::SendError;
+use crate::negotiation::auth::Caller;
+use crate::negotiation::state::NegotiationState;
+use crate::negotiation::DspError;
+use crate::protocol::messages::{
+    Message as _, TransferProcess, TransferRequestMessage, TransferStartMessage,
+};
+use crate::protocol::peer::check_callback;
+use crate::store::{Opened, StoreError};
+
+/// How long the provider waits before each attempt to deliver its start: a consumer that
+/// cannot be reached is tried three times, then the process stays REQUESTED (the operator can
+/// start it, and it is tried again when the connector restarts).
+const START_ATTEMPTS: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_secs(1),
+    Duration::from_secs(4),
+];
+
+impl Transfers {
+    /// `POST /transfers/request`: a consumer asks for the dataset of an agreement it holds.
+    /// Answers the `TransferProcess` (201), REQUESTED; the start follows asynchronously. A
+    /// repeated request (same caller, same `consumerPid`) answers the process it opened.
+    pub async fn provider_request(
+        &self,
+        caller: Caller,
+        message: TransferRequestMessage,
+    ) -> Result<TransferProcess, DspError> {
+        const TYPE: &str = TransferRequestMessage::TYPE;
+        let bad = |reason: String| DspError::BadRequest(format!("{TYPE}: {reason}"));
+        pid::check(&message.consumer_pid).map_err(|e| bad(format!("field `consumerPid` {e}")))?;
+        let policy = self.cx.network().policy();
+        check_callback(&message.callback_address, &caller.did, policy).map_err(|source| {
+            DspError::Callback {
+                message: TYPE,
+                source,
+            }
+        })?;
+        let offer_id = self.check_agreement(&caller.did, &message)?;
+        let provider_pid = new_urn();
+        let transfer = Transfer {
+            role: Role::Provider,
+            provider_pid: Some(provider_pid.clone()),
+            consumer_pid: message.consumer_pid.clone(),
+            state: transition(None, Role::Consumer, Move::Request)?,
+            agreement_id: message.agreement_id.clone(),
+            offer_id,
+            format: message.format.clone(),
+            counterparty: caller.did.clone(),
+            counterparty_address: message.callback_address.trim_end_matches('/').to_owned(),
+            data_address: None,
+            code: None,
+            reason: Vec::new(),
+            created: now(),
+            updated: now(),
+        };
+        match self
+            .open(&provider_pid, transfer.clone(), &caller.did)
+            .await?
+        {
+            Opened::Created => {
+                self.start_later(&provider_pid);
+                Ok(transfer.process())
+            }
+            Opened::Existing(existing) => {
+                if existing.agreement_id != message.agreement_id
+                    || existing.format != message.format
+                {
+                    return Err(bad(format!(
+                        "`consumerPid` `{}` already names a transfer of another agreement or format",
+                        message.consumer_pid
+                    )));
+                }
+                // The consumer asks again: it has not seen the start. Tell it again.
+                if let (Some(pid), TransferState::Requested | TransferState::Started) =
+                    (existing.provider_pid.clone(), existing.state)
+                {
+                    let service = self.clone();
+                    tokio::spawn(async move { service.repeat_start(&pid).await });
+                }
+                Ok(existing.process())
+            }
+            Opened::Taken => Err(DspError::BadRequest(format!(
+                "process id `{provider_pid}` is taken"
+            ))),
+        }
+    }
+
+    /// Checks that `message` names an agreement this provider made with `caller`, whose
+    /// negotiation is FINALIZED, for a dataset still offered in the requested format; returns
+    /// the offer's id. An unknown agreement and another consumer's get the same answer.
+    fn check_agreement(
+        &self,
+        caller: &str,
+        message: &TransferRequestMessage,
+    ) -> Result<String, DspError> {
+        const TYPE: &str = TransferRequestMessage::TYPE;
+        let store = self.cx.store();
+        let agreement = store
+            .agreements
+            .get(&message.agreement_id)?
+            .filter(|a| a.provider == self.did() && a.assignee == caller)
+            .ok_or_else(|| {
+                DspError::BadRequest(format!(
+                    "{TYPE}: `agreementId` `{}` names no agreement this provider made with the \
+                     caller",
+                    message.agreement_id.chars().take(100).collect::<String>()
+                ))
+            })?;
+        let negotiation = store.negotiations.get(&agreement.provider_pid)?;
+        let state = negotiation.map(|n| n.state);
+        if state != Some(NegotiationState::Finalized) {
+            return Err(DspError::BadRequest(format!(
+                "{TYPE}: the negotiation of agreement `{}` is {}, not FINALIZED",
+                agreement.id,
+                state.map_or("unknown", NegotiationState::as_str)
+            )));
+        }
+        let offer = store.offers.get(&agreement.offer_id)?.ok_or_else(|| {
+            DspError::BadRequest(format!(
+                "{TYPE}: the dataset `{}` of the agreement is no longer offered",
+                agreement.offer_id
+            ))
+        })?;
+        let formats = catalog::formats(offer.kind);
+        if !formats.contains(&message.format.as_str()) {
+            return Err(DspError::BadRequest(format!(
+                "{TYPE}: field `format`: `{}` is not a format of dataset `{}` (it has: {})",
+                message.format.chars().take(100).collect::<String>(),
+                offer.id,
+                formats.join(", ")
+            )));
+        }
+        Ok(offer.id)
+    }
+
+    /// Starts `pid` in a task of its own.
+    fn start_later(&self, pid: &str) {
+        let service = self.clone();
+        let pid = pid.to_owned();
+        tokio::spawn(async move { service.start_requested(&pid).await });
+    }
+
+    /// The provider's automatic start: tells the consumer and, once it acknowledged, moves
+    /// REQUESTED → STARTED. A consumer that cannot be reached is tried again a few times;
+    /// one that refuses is not. Each failure is recorded; the process stays REQUESTED.
+    pub(super) async fn start_requested(&self, pid: &str) {
+        for delay in START_ATTEMPTS {
+            tokio::time::sleep(delay).await;
+            match self.own_move(pid, Move::Start, None, Vec::new()).await {
+                Ok(_) => return,
+                Err(super::MoveError::Send(SendError::Refused { .. })) => return,
+                Err(super::MoveError::Send(_)) => continue,
+                Err(error) => {
+                    tracing::info!(%error, pid, "the transfer was not started");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends the start again, without moving, to a consumer that repeated its request.
+    async fn repeat_start(&self, pid: &str) {
+        let Ok(Some(current)) = self.cx.store().transfers.get(pid) else {
+            return;
+        };
+        match current.state {
+            TransferState::Requested => self.start_requested(pid).await,
+            TransferState::Started => {
+                let message = TransferStartMessage {
+                    provider_pid: pid.to_owned(),
+                    consumer_pid: current.consumer_pid.clone(),
+                    data_address: None,
+                };
+                let to = url(
+                    &current.counterparty_address,
+                    &current.consumer_pid,
+                    Move::Start,
+                );
+                if let Err(error) = self.send(&to, &current.counterparty, &message).await {
+                    self.send_failed(pid, TransferStartMessage::TYPE, &error)
+                        .await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Takes up, each in a task of its own, every provider process that was requested but
+    /// never started (its start was not acknowledged before a restart); returns how many.
+    pub fn resume(&self) -> Result<usize, StoreError> {
+        let mut resumed = 0;
+        for transfer in self.cx.store().transfers.list()? {
+            if transfer.role != Role::Provider || transfer.state != TransferState::Requested {
+                continue;
+            }
+            if let Some(pid) = transfer.provider_pid {
+                resumed += 1;
+                self.start_later(&pid);
+            }
+        }
+        if resumed > 0 {
+            tracing::info!(resumed, "requested transfers resumed");
+        }
+        Ok(resumed)
+    }
+}
