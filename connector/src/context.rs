@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use symbolon_identity::net::AddressPolicy;
 use symbolon_identity::status_list::HttpStatusSource;
+use symbolon_identity::verify::VerifiedLists;
 use symbolon_identity::{DidResolver, Identity, TrustList, Verifier};
 use symbolon_policy::Schema;
 use tokio::sync::broadcast;
@@ -73,6 +74,8 @@ pub struct Verification {
     pub status_source: Arc<HttpStatusSource>,
     /// The installed trust list.
     pub trust: TrustAnchor,
+    /// Status lists verified in the last minute, shared by every verifier.
+    pub lists: Arc<VerifiedLists>,
 }
 
 impl std::fmt::Debug for Verification {
@@ -86,8 +89,9 @@ impl std::fmt::Debug for Verification {
 impl Verification {
     /// A verifier with the status lists and, when one is installed, the trust list.
     pub fn verifier(&self) -> Verifier {
-        let verifier =
-            Verifier::new(self.resolver.clone()).with_status_source(self.status_source.clone());
+        let verifier = Verifier::new(self.resolver.clone())
+            .with_status_source(self.status_source.clone())
+            .with_verified_lists(self.lists.clone());
         match self.trust.list() {
             Some(list) => verifier.with_trust_list(list),
             None => verifier,
@@ -108,6 +112,7 @@ impl Verification {
         let list = self.trust.list()?;
         let verifier = Verifier::new(self.resolver.clone())
             .with_status_source(self.status_source.clone())
+            .with_verified_lists(self.lists.clone())
             .with_trust_list(list.clone());
         Some((verifier, list))
     }
@@ -184,6 +189,7 @@ impl Connector {
                         policy,
                     )),
                     trust,
+                    lists: Arc::default(),
                 },
                 network: Network::new(dsp_url, PeerSlot::default(), policy),
                 offers: PolicyCache::new(Arc::new(Schema::health())),

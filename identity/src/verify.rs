@@ -34,7 +34,7 @@ use crate::status_list::{BoxFuture, StatusSource};
 use crate::trust::TrustList;
 
 pub use presentation::{MAX_PRESENTATION_CREDENTIALS, MAX_PRESENTATION_LIFETIME_SECONDS};
-pub use status::MAX_STATUS_ENTRIES;
+pub use status::{VerifiedLists, MAX_STATUS_ENTRIES};
 
 /// How long one verification may take by default, DID documents and status lists included.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -104,6 +104,8 @@ pub struct Verifier {
     now: Option<DateTime<Utc>>,
     /// `Some(own issuers)`: status lists are fetched only for trusted issuers and these.
     status_gate: Option<Arc<[String]>>,
+    /// Status lists verified moments ago, reused rather than verified again.
+    verified_lists: Option<Arc<VerifiedLists>>,
     /// Allowed clock skew on every time check (default 60 seconds).
     pub leeway: Duration,
     /// How long one verification — a credential, or a presentation with all its credentials
@@ -138,6 +140,7 @@ impl Verifier {
             nonces: None,
             now: None,
             status_gate: None,
+            verified_lists: None,
             leeway: Duration::from_secs(60),
             deadline: DEFAULT_DEADLINE,
         }
@@ -146,6 +149,13 @@ impl Verifier {
     /// Checks credential status against lists from `source`.
     pub fn with_status_source(mut self, source: Arc<dyn StatusSource>) -> Self {
         self.status = Some(source);
+        self
+    }
+
+    /// Reuses the status lists in `lists` that were verified in the last minute from the same
+    /// credential text, and keeps the ones it verifies there.
+    pub fn with_verified_lists(mut self, lists: Arc<VerifiedLists>) -> Self {
+        self.verified_lists = Some(lists);
         self
     }
 

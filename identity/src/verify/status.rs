@@ -2,6 +2,7 @@
 //! within the verification's deadline. What the caller is told about a list that could not
 //! be had never carries the upstream answer.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -125,9 +126,33 @@ impl Verifier {
             .fetch(url)
             .await
             .map_err(|e| VerifyError::StatusFetch(Arc::new(e)))?;
+        // A list verified and decoded moments ago from the same text is not verified again
+        // (never with a fixed `now`, which tests use to move through time).
+        let reuse = self.verified_lists.as_ref().filter(|_| self.now.is_none());
+        let key = VerifiedLists::key(url, issuer, purpose, &text);
+        if let Some(list) = reuse.and_then(|lists| lists.get(&key)) {
+            return Ok(list);
+        }
+        let list = self.verify_list(&text, issuer, purpose, deadline).await?;
+        if let Some(lists) = reuse {
+            lists.put(key, list.clone());
+        }
+        Ok(list)
+    }
+
+    /// Verifies the status list credential `text` (its signature, its issuer, its purpose) and
+    /// decodes its list.
+    async fn verify_list(
+        &self,
+        text: &str,
+        issuer: &str,
+        purpose: StatusPurpose,
+        deadline: Instant,
+    ) -> Result<StatusList, VerifyError> {
+        let unavailable = |why: String| VerifyError::StatusUnavailable(why);
         let not_a_list =
             || unavailable("the status list is not a valid status list credential".into());
-        let input = Input::parse(&text).map_err(|_| not_a_list())?;
+        let input = Input::parse(text).map_err(|_| not_a_list())?;
         // The status list credential is verified like any credential, without status or trust.
         let plain = Verifier {
             status: None,
@@ -166,5 +191,46 @@ impl Verifier {
             .and_then(Value::as_str)
             .unwrap_or_default();
         Ok(StatusList::decode(encoded)?)
+    }
+}
+
+/// How long a verified, decoded status list is reused before its credential is verified again.
+const LIST_REUSE: std::time::Duration = std::time::Duration::from_secs(60);
+/// Most verified lists kept.
+const MAX_LISTS: usize = 256;
+
+/// Status lists already verified and decoded, shared by the verifiers of one connector: while
+/// the source returns the same list credential (its cache), checking an entry is a bit lookup,
+/// not a signature check and a decompression. An entry is reused for at most a minute, and
+/// only for the same URL, issuer, purpose and credential text.
+#[derive(Debug, Default)]
+pub struct VerifiedLists(std::sync::Mutex<HashMap<[u8; 32], (std::time::Instant, StatusList)>>);
+
+impl VerifiedLists {
+    fn key(url: &str, issuer: &str, purpose: StatusPurpose, text: &str) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
+        for part in [url, issuer, purpose.as_str(), text] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part.as_bytes());
+        }
+        hash.finalize().into()
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<StatusList> {
+        let lists = self.0.lock().ok()?;
+        let (at, list) = lists.get(key)?;
+        (at.elapsed() < LIST_REUSE).then(|| list.clone())
+    }
+
+    fn put(&self, key: [u8; 32], list: StatusList) {
+        if let Ok(mut lists) = self.0.lock() {
+            if lists.len() >= MAX_LISTS {
+                lists.retain(|_, (at, _)| at.elapsed() < LIST_REUSE);
+            }
+            if lists.len() < MAX_LISTS {
+                lists.insert(key, (std::time::Instant::now(), list));
+            }
+        }
     }
 }
