@@ -13,7 +13,6 @@
 mod consumer;
 mod inbound;
 mod operator;
-pub mod pid;
 mod provider;
 pub mod state;
 
@@ -33,6 +32,7 @@ use crate::messenger::{Messenger as _, Method, Outbound, SendError};
 use crate::negotiation::auth;
 use crate::negotiation::DspError;
 use crate::protocol::messages::{self, Message, TransferProcess};
+use crate::protocol::pid;
 use crate::store::{Opened, StoreError, TransferChange, TransferRecord, TransferUpdateError};
 
 impl From<TransferUpdateError> for DspError {
@@ -267,11 +267,11 @@ fn endpoint(mv: Move) -> &'static str {
 }
 
 /// The URL of `pid`'s endpoint for `mv` under `base` (a callback address or a protocol base).
-fn url(base: &str, pid: &str, mv: Move) -> String {
+fn url(base: &str, process: &str, mv: Move) -> String {
     format!(
         "{}/transfers/{}/{}",
         base.trim_end_matches('/'),
-        pid::segment(pid),
+        pid::encoded(process),
         endpoint(mv)
     )
 }

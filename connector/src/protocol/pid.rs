@@ -84,7 +84,13 @@ pub fn segment(text: &str) -> Result<String, PidError> {
     if text.bytes().all(|b| b == b'.') {
         return Err(PidError::Charset(text.chars().take(64).collect()));
     }
-    Ok(utf8_percent_encode(text, SEGMENT).to_string())
+    Ok(encoded(text))
+}
+
+/// A process id that passed [`check`] (which rules out empty and dot segments), percent-encoded
+/// as one path segment.
+pub fn encoded(pid: &str) -> String {
+    utf8_percent_encode(pid, SEGMENT).to_string()
 }
 
 /// `{base}/negotiations/{pid}{tail}`, the process id checked and encoded as one segment.

@@ -2,10 +2,11 @@
 //! provider, then follow the provider's messages (`inbound`).
 
 use super::state::{transition, Move, Role};
-use super::{pid, MoveError, Transfers};
+use super::{MoveError, Transfers};
 use crate::domain::{new_urn, now, Transfer};
 use crate::negotiation::state::NegotiationState;
 use crate::protocol::messages::{Message, TransferProcess, TransferRequestMessage};
+use crate::protocol::pid;
 use crate::store::Opened;
 
 /// What a consumer's operator asks for.
@@ -94,7 +95,7 @@ impl Transfers {
                 .and_then(|process| {
                     pid::check(&process.provider_pid)
                         .map(|()| process.provider_pid)
-                        .map_err(|e| format!("the provider's `providerPid` {e}"))
+                        .map_err(|e| format!("the provider's `providerPid`: {e}"))
                 }),
             Err(error) => {
                 self.send_failed(

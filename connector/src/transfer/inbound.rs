@@ -4,7 +4,7 @@
 //! with the `TransferProcess`.
 
 use super::state::Move;
-use super::{pid, Transfers};
+use super::Transfers;
 use crate::domain::Transfer;
 use crate::negotiation::auth::Caller;
 use crate::negotiation::DspError;
@@ -13,6 +13,7 @@ use crate::protocol::messages::{
     TransferCompletionMessage, TransferProcess, TransferStartMessage, TransferSuspensionMessage,
     TransferTerminationMessage,
 };
+use crate::protocol::pid;
 use crate::transfer::state::Role;
 
 impl Transfers {
@@ -129,7 +130,7 @@ impl Transfers {
             Some(_) => None,
             None => {
                 pid::check(provider_pid).map_err(|e| {
-                    DspError::BadRequest(format!("{}: field `providerPid` {e}", mv.message()))
+                    DspError::BadRequest(format!("{}: field `providerPid`: {e}", mv.message()))
                 })?;
                 Some(provider_pid.to_owned())
             }

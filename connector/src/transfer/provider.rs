@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::state::{transition, Move, Role, TransferState};
-use super::{pid, url, Transfers};
+use super::{url, Transfers};
 use crate::catalog;
 use crate::domain::{new_urn, now, Transfer};
 use crate::messenger::SendError;
@@ -17,6 +17,7 @@ use crate::protocol::messages::{
     Message as _, TransferProcess, TransferRequestMessage, TransferStartMessage,
 };
 use crate::protocol::peer::check_callback;
+use crate::protocol::pid;
 use crate::store::{Opened, StoreError};
 
 /// How long the provider waits before each attempt to deliver its start: a consumer that
@@ -39,7 +40,7 @@ impl Transfers {
     ) -> Result<TransferProcess, DspError> {
         const TYPE: &str = TransferRequestMessage::TYPE;
         let bad = |reason: String| DspError::BadRequest(format!("{TYPE}: {reason}"));
-        pid::check(&message.consumer_pid).map_err(|e| bad(format!("field `consumerPid` {e}")))?;
+        pid::check(&message.consumer_pid).map_err(|e| bad(format!("field `consumerPid`: {e}")))?;
         let policy = self.cx.network().policy();
         check_callback(&message.callback_address, &caller.did, policy).map_err(|source| {
             DspError::Callback {
