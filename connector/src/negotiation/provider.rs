@@ -50,6 +50,8 @@ impl Negotiations {
                 "{TYPE}: the offer names no `target` and is not one of this catalog's offers"
             )));
         };
+        self.check_requested_offer(TYPE, &offer_id, &message.offer.id)
+            .await?;
         let provider_pid = new_urn();
         let negotiation = Negotiation {
             role: Role::Provider,
@@ -71,6 +73,36 @@ impl Negotiations {
         self.open(&provider_pid, negotiation, &caller.did).await?;
         self.decide_later(&provider_pid);
         Ok(answer)
+    }
+
+    /// Refuses, at request time, a request for a dataset this catalog does not hold, or one
+    /// naming an offer `@id` this provider never made for it (the target alone does not decide).
+    async fn check_requested_offer(
+        &self,
+        message: &str,
+        offer_id: &str,
+        offer_iri: &str,
+    ) -> Result<(), DspError> {
+        let key = offer_id.to_owned();
+        let known = self
+            .cx
+            .store()
+            .blocking(move |s| s.offers.get(&key))
+            .await?
+            .is_some();
+        if !known {
+            return Err(DspError::BadRequest(format!(
+                "{message}: dataset `{}` is not in this provider's catalog",
+                offer_id.chars().take(100).collect::<String>()
+            )));
+        }
+        if offer_iri != catalog::offer_iri(offer_id) {
+            return Err(DspError::BadRequest(format!(
+                "{message}: offer `{}` is not an offer of this catalog for dataset `{offer_id}`",
+                offer_iri.chars().take(100).collect::<String>()
+            )));
+        }
+        Ok(())
     }
 
     /// `POST /negotiations/:pid/request`: a counter-request (only after an offer).

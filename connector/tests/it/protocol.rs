@@ -487,8 +487,9 @@ async fn malformed_messages_name_the_field_and_the_specification_examples_are_un
     );
 
     let schemas = Schemas::load();
-    // Each example message parses: it reaches the lookup (404 for an unknown process) or,
-    // for an initial request, creates a negotiation (201).
+    // Each example message parses: it reaches the lookup (404 for an unknown process), the
+    // catalog (400 for an initial request naming a dataset this provider does not hold) or,
+    // for an initial offer, creates a negotiation (201).
     for (name, example) in schemas.examples("negotiation") {
         let kind = example["@type"].as_str().unwrap();
         let path = match kind {
@@ -516,6 +517,17 @@ async fn malformed_messages_name_the_field_and_the_specification_examples_are_un
             &example,
         )
         .await;
+        if path == "/negotiations/request" {
+            // It parsed, and reached the catalog: the example's dataset is not in this one.
+            assert_eq!(status, 400, "{name}: {answer}");
+            assert!(
+                answer
+                    .to_string()
+                    .contains("is not in this provider's catalog"),
+                "{name}: {answer}"
+            );
+            continue;
+        }
         let expected = if path.contains("unknown") { 404 } else { 201 };
         assert_eq!(status, expected, "{name}: {answer}");
     }
@@ -572,4 +584,52 @@ async fn malformed_messages_name_the_field_and_the_specification_examples_are_un
         version["protocolVersions"][0]["participantId"],
         provider.did()
     );
+}
+
+// Before: a request naming a dataset the provider does not hold got 201 and then an
+// asynchronous termination, and one naming an offer `@id` the provider never made was decided
+// on its target alone. Both are refused with 400 at request time, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_for_unknown_datasets_or_foreign_offers_are_refused_with_400() {
+    let (_authority, provider, hospital) = provider_and_member_hospital().await;
+    let url = format!("{}/negotiations/request", provider.dsp());
+    let mut unknown = request_message("urn:uuid:c-unknown", &hospital.dsp());
+    unknown["offer"]["target"] = "no-such-dataset".into();
+    unknown["offer"]["@id"] = "urn:symbolon:offer:no-such-dataset".into();
+    let (status, error) = dsp_post(
+        &url,
+        &token(&hospital.identity, provider.did(), &[]).await,
+        &unknown,
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error.to_string().contains("no-such-dataset"), "{error}");
+
+    let mut foreign = request_message("urn:uuid:c-foreign", &hospital.dsp());
+    foreign["offer"]["@id"] = "urn:example:an-offer-never-made".into();
+    let (status, error) = dsp_post(
+        &url,
+        &token(&hospital.identity, provider.did(), &[]).await,
+        &foreign,
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("urn:example:an-offer-never-made"),
+        "{error}"
+    );
+
+    let (_, listed) = provider.get("/api/v1/negotiations").await;
+    assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+    // The offer as the catalog names it is taken.
+    let good = request_message("urn:uuid:c-good", &hospital.dsp());
+    let (status, answer) = dsp_post(
+        &url,
+        &token(&hospital.identity, provider.did(), &[]).await,
+        &good,
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
 }
