@@ -28,8 +28,10 @@ pub struct Agreement {
     /// The agreement as the Dataspace Protocol carries it (ODRL `Agreement`).
     #[schema(value_type = Object)]
     pub odrl: Value,
-    /// The provider's compact JWS over `odrl`.
-    pub signature: String,
+    /// The provider's compact JWS over `odrl`; `None` from a provider that does not sign
+    /// agreements (the Dataspace Protocol does not require it; recorded as unsigned).
+    #[serde(default)]
+    pub signature: Option<String>,
     /// When it was agreed (RFC 3339).
     pub timestamp: String,
 }

@@ -80,7 +80,7 @@ pub fn sign(identity: &Identity, terms: Terms<'_>) -> Agreement {
         obligations: terms.obligations,
         policy: Some(offer.policy.clone()),
         odrl,
-        signature,
+        signature: Some(signature),
         timestamp: body.timestamp.unwrap_or_default(),
     }
 }
@@ -102,16 +102,13 @@ pub fn message_body(agreement: &Agreement) -> AgreementBody {
             terms: Map::new(),
         },
     };
-    body.signature = Some(agreement.signature.clone());
+    body.signature = agreement.signature.clone();
     body
 }
 
 /// Why a received agreement was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AgreementError {
-    /// No signature.
-    #[error("the agreement carries no `signature`")]
-    Unsigned,
     /// The signature does not verify.
     #[error("the agreement's signature is invalid: {0}")]
     BadSignature(#[from] VerifyError),
@@ -137,15 +134,17 @@ pub enum AgreementError {
 pub struct Verified {
     /// The ODRL agreement without its signature.
     pub odrl: Value,
-    /// The provider's signature.
-    pub signature: String,
+    /// The provider's signature, when it signs agreements.
+    pub signature: Option<String>,
     /// The action granted.
     pub action: String,
     /// The obligations its duties impose.
     pub obligations: Vec<Obligation>,
 }
 
-/// Checks a received agreement: signed by `provider`, assigned to `assignee`, for `offer_id`.
+/// Checks a received agreement: assigned by `provider` to `assignee`, for `offer_id`, and
+/// signed by `provider` when it carries a `signature` (an agreement from a provider that does
+/// not sign agreements is taken from that authenticated provider as it is).
 pub async fn verify(
     body: &AgreementBody,
     provider: &str,
@@ -153,17 +152,19 @@ pub async fn verify(
     offer_id: &str,
     resolver: &DidResolver,
 ) -> Result<Verified, AgreementError> {
-    let signature = body.signature.clone().ok_or(AgreementError::Unsigned)?;
+    let signature = body.signature.clone();
     let unsigned = AgreementBody {
         signature: None,
         ..body.clone()
     };
     let odrl = serde_json::to_value(&unsigned).unwrap_or(Value::Null);
-    let decoded = jose::decode(&signature)?;
-    if decoded.payload != odrl {
-        return Err(AgreementError::Altered);
+    if let Some(signature) = &signature {
+        let decoded = jose::decode(signature)?;
+        if decoded.payload != odrl {
+            return Err(AgreementError::Altered);
+        }
+        decoded.verify(signature, provider, resolver).await?;
     }
-    decoded.verify(&signature, provider, resolver).await?;
     for (field, found, expected) in [
         ("assigner", &body.assigner, provider),
         ("assignee", &body.assignee, assignee),

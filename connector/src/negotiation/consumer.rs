@@ -18,6 +18,7 @@ use crate::protocol::messages::{
 };
 use crate::protocol::peer::{self, check_callback};
 use crate::protocol::pid;
+use crate::store::Record;
 
 /// What a consumer asks for.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -312,7 +313,17 @@ impl Negotiations {
             timestamp: message.agreement.timestamp.clone().unwrap_or_else(now),
         };
         let (key, provider_pid) = (pid.to_owned(), message.provider_pid.clone());
-        let record = self.record(pid, &caller.did);
+        let transition = self.record(pid, &caller.did);
+        let signed = agreement.signature.is_some();
+        // The trail says whether the provider signed what this consumer agreed to.
+        let record: Record = Box::new(move |n| {
+            let mut event = transition(n);
+            event
+                .details
+                .get_or_insert_with(Default::default)
+                .insert("agreement_signed".into(), signed.into());
+            event
+        });
         let agreement_id = agreement.id.clone();
         let next = self
             .cx

@@ -50,7 +50,7 @@ fn agreement(id: &str) -> Agreement {
         }],
         policy: None,
         odrl: serde_json::json!({}),
-        signature: "x.y.z".into(),
+        signature: Some("x.y.z".into()),
         timestamp: crate::domain::now(),
     }
 }

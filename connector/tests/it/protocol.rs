@@ -290,7 +290,7 @@ async fn the_consumer_side_follows_the_provider_and_refuses_illegal_moves() {
     )
     .await;
     assert_eq!(status, 400);
-    // An unsigned agreement is refused with the reason.
+    // An agreement is refused in OFFERED (the consumer has not requested or accepted).
     let agreement = json!({"@context": [DSP_CONTEXT], "@type": "ContractAgreementMessage",
         "providerPid": "urn:uuid:p-1", "consumerPid": pid,
         "agreement": {"@id": "urn:uuid:a-1", "@type": "Agreement", "target": "ds-1", "assigner": provider.did.as_str(),
@@ -632,4 +632,77 @@ async fn requests_for_unknown_datasets_or_foreign_offers_are_refused_with_400() 
     )
     .await;
     assert_eq!(status, 201, "{answer}");
+}
+
+// Before: an agreement without Symbolon's own `signature` member — every agreement from a
+// provider that is not Symbolon — was refused. From the authenticated provider it is taken
+// and recorded as unsigned; a signature that is present must still verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_agreement_from_the_authenticated_provider_is_accepted_and_recorded() {
+    let hospital = connector();
+    let provider = Identity::generate(KeyAlgorithm::Ed25519);
+    let dataset = json!({"@context": [DSP_CONTEXT], "@id": "ds-1", "@type": "Dataset",
+        "hasPolicy": [{"@id": "urn:uuid:o-1", "@type": "Offer", "permission": [{"action": "use"}]}],
+        "distribution": [{"@type": "Distribution", "format": "symbolon:dataset", "accessService": "urn:s"}]});
+    let negotiation = json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiation",
+        "providerPid": "urn:uuid:p-7", "consumerPid": "set-by-consumer", "state": "REQUESTED"});
+    let recorder = Recorder::start_with(vec![
+        ("/catalog/datasets/ds-1", 200, dataset),
+        ("/negotiations/request", 201, negotiation),
+    ])
+    .await;
+    let (status, started) = hospital
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": format!("{}/dsp", recorder.url), "provider_did": provider.did.as_str(),
+                    "offer_id": "ds-1", "wait_seconds": 0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let pid = started["consumer_pid"].as_str().unwrap().to_owned();
+    let url = format!("{}/negotiations/{pid}/agreement", hospital.dsp());
+    let agreement = json!({"@id": "urn:uuid:a-7", "@type": "Agreement", "target": "ds-1",
+        "assigner": provider.did.as_str(), "assignee": hospital.did(),
+        "timestamp": "2026-11-23T12:00:00Z", "permission": [{"action": "use"}]});
+    let message = |agreement: &Value| {
+        json!({"@context": [DSP_CONTEXT], "@type": "ContractAgreementMessage",
+               "providerPid": "urn:uuid:p-7", "consumerPid": pid, "agreement": agreement})
+    };
+    // A signature that is present must verify: one over other terms is refused.
+    let mut forged = agreement.clone();
+    forged["signature"] = jose::sign(
+        &provider.key,
+        &provider.verification_method(),
+        "symbolon-agreement+jwt",
+        &json!({"other": "terms"}),
+    )
+    .into();
+    let (status, error) = dsp_post(
+        &url,
+        &token(&provider, hospital.did(), &[]).await,
+        &message(&forged),
+    )
+    .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(error.to_string().contains("signature"), "{error}");
+    // Without a signature, from the authenticated provider: taken.
+    let (status, answer) = dsp_post(
+        &url,
+        &token(&provider, hospital.did(), &[]).await,
+        &message(&agreement),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    state_of(&hospital, &pid, "VERIFIED").await;
+    let (status, stored) = hospital.get("/api/v1/agreements/urn:uuid:a-7").await;
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["signature"], Value::Null);
+    let events = hospital.events().await;
+    let agreed = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["subject"] == pid.as_str() && e["outcome"] == "AGREED")
+        .unwrap_or_else(|| panic!("no AGREED event: {events}"));
+    assert_eq!(agreed["details"]["agreement_signed"], false, "{agreed}");
 }
