@@ -137,7 +137,19 @@ impl ProtocolService {
         Ok(match route {
             Route::Version => ProtocolResponse::json(200, self.version()),
             Route::CatalogRequest => {
-                let _: messages::CatalogRequestMessage = parse(body)?;
+                let request: messages::CatalogRequestMessage = parse(body)?;
+                if request
+                    .filter
+                    .as_ref()
+                    .is_some_and(|filter| !filter.is_empty())
+                {
+                    // Returning the whole catalog for a filter would pretend to have applied it.
+                    return Err(DspError::BadRequest(format!(
+                        "{}: this catalog supports no `filter`; send none, or an empty one, \
+                         for the whole catalog",
+                        messages::CatalogRequestMessage::TYPE
+                    )));
+                }
                 let offers = self
                     .cx()
                     .store()

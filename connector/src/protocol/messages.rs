@@ -397,7 +397,8 @@ impl Message for ContractNegotiationError {
 /// `CatalogRequestMessage`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CatalogRequestMessage {
-    /// Filters (not interpreted: the whole catalog the caller may see is returned).
+    /// Filters: none are supported, so a request with any is refused (400) rather than
+    /// answered with the unfiltered catalog.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Vec<Value>>,
 }

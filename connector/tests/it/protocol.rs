@@ -706,3 +706,28 @@ async fn an_unsigned_agreement_from_the_authenticated_provider_is_accepted_and_r
         .unwrap_or_else(|| panic!("no AGREED event: {events}"));
     assert_eq!(agreed["details"]["agreement_signed"], false, "{agreed}");
 }
+
+// Before: a catalog request's `filter` was ignored and the whole catalog returned, as if the
+// filter had been applied. An unsupported filter is refused with a 400 `CatalogError`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_catalog_filters_are_refused_with_400() {
+    let provider = connector();
+    let caller = Identity::generate(KeyAlgorithm::Ed25519);
+    let url = format!("{}/catalog/request", provider.dsp());
+    let filtered = json!({"@context": [DSP_CONTEXT], "@type": "CatalogRequestMessage",
+                          "filter": [{"keyword": "cardiology"}]});
+    let (status, error) =
+        dsp_post(&url, &token(&caller, provider.did(), &[]).await, &filtered).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["@type"], "CatalogError", "{error}");
+    assert!(error.to_string().contains("filter"), "{error}");
+    Schemas::load().check("catalog/catalog-error-schema.json", &error);
+    for whole in [
+        json!({"@context": [DSP_CONTEXT], "@type": "CatalogRequestMessage", "filter": []}),
+        json!({"@context": [DSP_CONTEXT], "@type": "CatalogRequestMessage"}),
+    ] {
+        let (status, catalog) =
+            dsp_post(&url, &token(&caller, provider.did(), &[]).await, &whole).await;
+        assert_eq!(status, 200, "{catalog}");
+    }
+}
