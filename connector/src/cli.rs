@@ -13,6 +13,7 @@ mod policy;
 mod presentation;
 mod serve;
 mod store;
+mod transfers;
 mod trust_list;
 
 use std::path::PathBuf;
@@ -74,6 +75,10 @@ enum Command {
     /// Export and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// List, request, start, suspend, complete and terminate transfer processes (through the
+    /// running server).
+    #[command(subcommand)]
+    Transfers(transfers::TransfersCommand),
     /// Maintain the embedded store.
     #[command(subcommand)]
     Store(store::StoreCommand),
@@ -168,6 +173,7 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Agreements(args) => manage::agreements(args).await,
         Command::Audit(command) => audit::run(command).await,
         Command::Store(command) => store::run(command).await,
+        Command::Transfers(command) => transfers::run(command).await,
         Command::Peers(args) => manage::peers(args).await,
     }
 }

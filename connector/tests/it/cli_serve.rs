@@ -198,3 +198,35 @@ fn the_cli_publishes_negotiates_and_reports_a_refusal() {
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("409"));
 }
+
+#[test]
+fn the_cli_lists_transfers_and_reports_a_refused_move() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let data = dir.path().to_str().unwrap();
+    let (_server, _) = serve(dir.path());
+    assert_eq!(
+        ok(&["transfers", "list", "--data-dir", data, "--json"]).trim(),
+        "[]"
+    );
+    assert_eq!(ok(&["transfers", "list", "--data-dir", data]).trim(), "");
+    let refused = symbolon(&["transfers", "complete", "--data-dir", data, "urn:uuid:none"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("404"), "{stderr}");
+    let requested = symbolon(&[
+        "transfers",
+        "request",
+        "--data-dir",
+        data,
+        "--agreement",
+        "urn:uuid:no-such-agreement",
+        "--format",
+        "symbolon:dataset",
+    ]);
+    assert_eq!(requested.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&requested.stderr);
+    assert!(stderr.contains("urn:uuid:no-such-agreement"), "{stderr}");
+    let bad = symbolon(&["transfers", "start", "--data-dir", data, ".."]);
+    assert_eq!(bad.status.code(), Some(2), "a dot segment is a usage error");
+}
