@@ -51,8 +51,10 @@ pub fn peer_of_did(did: &str) -> Result<PeerId, P2pError> {
 /// The libp2p keypair of a connector's Ed25519 key (the same secret, so the PeerId and the
 /// did:key name one key).
 pub(crate) fn libp2p_keypair(key: &KeyPair) -> Result<libp2p::identity::Keypair, P2pError> {
-    key.libp2p_keypair()
-        .map_err(|e| P2pError::Config(format!("no libp2p identity: {e}")))
+    key.libp2p_keypair().map_err(|e| P2pError::Config {
+        reason: "the key has no libp2p identity".into(),
+        source: Some(e.into()),
+    })
 }
 
 /// Parses a peer reference: a PeerId, or a did:key DID.

@@ -48,7 +48,6 @@ pub(crate) fn build_swarm(
     request_timeout: Duration,
     limits: Limits,
 ) -> Result<Swarm<Behaviour>, P2pError> {
-    let transport = |e: &dyn std::fmt::Display| P2pError::Transport(e.to_string());
     let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(
@@ -56,10 +55,10 @@ pub(crate) fn build_swarm(
             noise::Config::new,
             yamux::Config::default,
         )
-        .map_err(|e| transport(&e))?
+        .map_err(|e| P2pError::transport("setting up TCP with Noise and Yamux", e))?
         .with_quic()
         .with_behaviour(|key| behaviour(key, use_mdns, request_timeout, limits))
-        .map_err(|e| transport(&e))?
+        .map_err(|e| P2pError::transport("building the network behaviour", e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(300)))
         .build();
     Ok(swarm)

@@ -38,14 +38,14 @@ impl Node {
     pub async fn start(config: NodeConfig) -> Result<NodeHandle, P2pError> {
         let key = crate::auth::libp2p_keypair(&config.identity)?;
         if config.data_space.is_empty() {
-            return Err(P2pError::Config("the data space id is empty".into()));
+            return Err(P2pError::config("the data space id is empty"));
         }
         let trust = config
             .verifier
             .trust_list()
-            .ok_or_else(|| P2pError::Config("the verifier has no trust list installed".into()))?;
+            .ok_or_else(|| P2pError::config("the verifier has no trust list installed"))?;
         if trust.data_space != config.data_space {
-            return Err(P2pError::Config(format!(
+            return Err(P2pError::config(format!(
                 "the trust list governs data space `{}`, not `{}`",
                 trust.data_space, config.data_space
             )));
@@ -55,7 +55,7 @@ impl Node {
             match address.iter().last() {
                 Some(Protocol::P2p(peer)) => bootstrap.push((peer, address.clone())),
                 _ => {
-                    return Err(P2pError::Config(format!(
+                    return Err(P2pError::config(format!(
                         "bootstrap address `{address}` does not end in /p2p/<PeerId>"
                     )))
                 }

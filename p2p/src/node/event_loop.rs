@@ -100,7 +100,10 @@ impl EventLoop {
             .behaviour_mut()
             .gossipsub
             .subscribe(&topic)
-            .map_err(|e| P2pError::Config(format!("gossipsub topic: {e}")))?;
+            .map_err(|e| P2pError::Config {
+                reason: "the gossipsub topic cannot be joined".into(),
+                source: Some(e.into()),
+            })?;
         let (internal_tx, internal_rx) = mpsc::channel(INTERNAL_QUEUE);
         // Sequence numbers start at the clock so that a restarted node's announcements
         // replace its earlier ones.
@@ -131,14 +134,17 @@ impl EventLoop {
             let id = self
                 .swarm
                 .listen_on(address.clone())
-                .map_err(|e| P2pError::Transport(format!("listening on `{address}`: {e}")))?;
+                .map_err(|e| P2pError::transport(format!("listening on `{address}`"), e))?;
             waiting.insert(id);
         }
         let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
         while !waiting.is_empty() {
             let event = tokio::time::timeout_at(deadline, self.swarm.select_next_some())
                 .await
-                .map_err(|_| P2pError::Transport("a listener reported no address".into()))?;
+                .map_err(|_| P2pError::Transport {
+                    context: "a listener reported no address".into(),
+                    source: None,
+                })?;
             match &event {
                 SwarmEvent::NewListenAddr { listener_id, .. } => {
                     waiting.remove(listener_id);
@@ -148,12 +154,16 @@ impl EventLoop {
                     reason,
                     ..
                 } if waiting.contains(listener_id) => {
-                    return Err(P2pError::Transport(format!(
-                        "a listener closed: {reason:?}"
-                    )));
+                    return Err(P2pError::Transport {
+                        context: format!("a listener closed: {reason:?}"),
+                        source: None,
+                    });
                 }
                 SwarmEvent::ListenerError { error, .. } => {
-                    return Err(P2pError::Transport(format!("a listener failed: {error}")));
+                    return Err(P2pError::transport(
+                        "a listener failed",
+                        std::io::Error::new(error.kind(), error.to_string()),
+                    ));
                 }
                 _ => {}
             }
@@ -226,7 +236,7 @@ impl EventLoop {
                 let result = self
                     .swarm
                     .dial(address)
-                    .map_err(|e| P2pError::Request(format!("dial: {e}")));
+                    .map_err(|e| P2pError::request_from("dialling", e));
                 let _ = reply.send(result);
             }
             Command::Shutdown { reply } => {

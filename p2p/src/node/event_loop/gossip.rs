@@ -75,7 +75,7 @@ impl EventLoop {
         match self.swarm.behaviour_mut().gossipsub.publish(topic, data) {
             Ok(_) | Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => Ok(()),
             Err(gossipsub::PublishError::Duplicate) => Ok(()),
-            Err(e) => Err(P2pError::Request(format!("publishing: {e}"))),
+            Err(e) => Err(P2pError::request_from("publishing an announcement", e)),
         }
     }
 

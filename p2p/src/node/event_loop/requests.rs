@@ -159,7 +159,7 @@ impl EventLoop {
                 let result = match response {
                     Response::App { payload } => Ok(payload),
                     Response::Error { reason } => Err(P2pError::Refused(reason)),
-                    _ => Err(P2pError::Request("unexpected answer".into())),
+                    _ => Err(P2pError::request("unexpected answer")),
                 };
                 let _ = reply.send(result);
             }
@@ -176,7 +176,7 @@ impl EventLoop {
     ) {
         match self.outbound.remove(&request_id) {
             Some(Outbound::App(reply)) => {
-                let _ = reply.send(Err(P2pError::Request(error.to_string())));
+                let _ = reply.send(Err(P2pError::request(error.to_string())));
             }
             Some(Outbound::Challenge { nonce }) => self.on_challenge_failed(peer, &nonce, error),
             Some(Outbound::Catalog) | None => {}
