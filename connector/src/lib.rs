@@ -43,6 +43,7 @@ pub mod server;
 pub mod store;
 pub mod transfer;
 pub mod trust;
+mod watch;
 
 #[cfg(test)]
 mod fixtures;

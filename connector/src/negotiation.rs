@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use symbolon_audit::EventKind;
-use tokio::sync::broadcast;
 
 pub use consumer::{StartError, StartNegotiation};
 pub use operator::OfferContract;
@@ -154,28 +153,16 @@ impl Negotiations {
         pid: &str,
         timeout: Duration,
     ) -> Result<Option<Negotiation>, StoreError> {
-        let mut changes = self.cx.watch_negotiations();
-        let start = tokio::time::Instant::now();
-        let deadline = start
-            .checked_add(timeout)
-            .unwrap_or_else(|| start + Duration::from_secs(86_400));
+        let changes = self.cx.watch_negotiations();
         let store = self.cx.store();
-        loop {
-            let current = store.negotiations.get(pid)?;
-            if current.as_ref().is_none_or(|n| n.state.is_final()) {
-                return Ok(current);
-            }
-            loop {
-                match tokio::time::timeout_at(deadline, changes.recv()).await {
-                    Err(_) => return store.negotiations.get(pid),
-                    Ok(Ok((changed, _))) if changed != pid => continue,
-                    Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
-                    Ok(Err(broadcast::error::RecvError::Closed)) => {
-                        return store.negotiations.get(pid)
-                    }
-                }
-            }
-        }
+        crate::watch::until(
+            changes,
+            pid,
+            timeout,
+            || store.negotiations.get(pid),
+            |n| n.state.is_final(),
+        )
+        .await
     }
 
     /// Stores a new negotiation under `pid` (flushed), records and announces it.

@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use symbolon_audit::EventKind;
-use tokio::sync::broadcast;
 
 pub use consumer::StartTransfer;
 pub use operator::MoveError;
@@ -233,25 +232,9 @@ impl Transfers {
         timeout: Duration,
         done: impl Fn(&Transfer) -> bool,
     ) -> Result<Option<Transfer>, StoreError> {
-        let mut changes = self.cx.watch_transfers();
-        let deadline = tokio::time::Instant::now() + timeout;
+        let changes = self.cx.watch_transfers();
         let store = self.cx.store();
-        loop {
-            let current = store.transfers.get(pid)?;
-            if current.as_ref().is_none_or(&done) {
-                return Ok(current);
-            }
-            loop {
-                match tokio::time::timeout_at(deadline, changes.recv()).await {
-                    Err(_) => return store.transfers.get(pid),
-                    Ok(Ok((changed, _))) if changed != pid => continue,
-                    Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
-                    Ok(Err(broadcast::error::RecvError::Closed)) => {
-                        return store.transfers.get(pid)
-                    }
-                }
-            }
-        }
+        crate::watch::until(changes, pid, timeout, || store.transfers.get(pid), done).await
     }
 }
 

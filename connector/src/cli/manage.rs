@@ -322,6 +322,21 @@ pub async fn agreements(args: AgreementsArgs) -> CommandResult {
     Ok(())
 }
 
+/// This side's process id of a negotiation or transfer as the management API answers it.
+pub(super) fn own_pid(process: &Value) -> String {
+    if text(process, "role") == "provider" {
+        text(process, "provider_pid")
+    } else {
+        text(process, "consumer_pid")
+    }
+}
+
+/// `pid` percent-encoded as one path segment (a process id is checked when it arrives; this
+/// keeps whatever was typed inside its segment).
+pub(super) fn pid_segment(pid: &str) -> Result<String, Failure> {
+    crate::protocol::pid::segment(pid).map_err(|e| Failure::Usage(e.into()))
+}
+
 pub(super) fn text(value: &Value, name: &str) -> String {
     value
         .get(name)

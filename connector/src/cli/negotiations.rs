@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::manage::{report_outcome, text, Management, OutcomeArgs};
-use super::{print_json, CommandResult, DataDirArg, Failure};
+use super::manage::{own_pid, pid_segment, report_outcome, text, Management, OutcomeArgs};
+use super::{print_json, CommandResult, DataDirArg};
 
 /// `symbolon negotiations ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -118,22 +118,12 @@ pub async fn run(command: NegotiationsCommand) -> CommandResult {
     }
 }
 
-/// `pid` percent-encoded as one path segment (a process id is checked when it arrives; this
-/// keeps whatever was typed inside its segment).
-fn pid_segment(pid: &str) -> Result<String, Failure> {
-    crate::protocol::pid::segment(pid).map_err(|e| Failure::Usage(e.into()))
-}
-
 /// One line about a negotiation: this side's process id, role, state, offer, counterparty.
 fn line(negotiation: &Value) -> String {
-    let role = text(negotiation, "role");
-    let pid = if role == "provider" {
-        text(negotiation, "provider_pid")
-    } else {
-        text(negotiation, "consumer_pid")
-    };
     format!(
-        "{pid}  {role}  {}  offer {}  with {}",
+        "{}  {}  {}  offer {}  with {}",
+        own_pid(negotiation),
+        text(negotiation, "role"),
         text(negotiation, "state"),
         text(negotiation, "offer_id"),
         text(negotiation, "counterparty")

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::manage::{text, Management};
-use super::{print_json, CommandResult, DataDirArg, Failure};
+use super::manage::{own_pid, pid_segment, text, Management};
+use super::{print_json, CommandResult, DataDirArg};
 
 /// `symbolon transfers ...`.
 #[derive(Debug, clap::Subcommand)]
@@ -135,7 +135,7 @@ pub async fn run(command: TransfersCommand) -> CommandResult {
 
 /// Makes the operator's move `mv` on `pid` and prints the transfer as it then is.
 async fn moved(dir: &DataDirArg, pid: &str, mv: &str, body: Value) -> CommandResult {
-    let segment = crate::protocol::pid::segment(pid).map_err(|e| Failure::Usage(e.into()))?;
+    let segment = pid_segment(pid)?;
     let transfer = Management::for_dir(dir)?
         .call(
             reqwest::Method::POST,
@@ -149,14 +149,10 @@ async fn moved(dir: &DataDirArg, pid: &str, mv: &str, body: Value) -> CommandRes
 
 /// One line about a transfer: this side's process id, role, state, agreement, counterparty.
 fn line(transfer: &Value) -> String {
-    let role = text(transfer, "role");
-    let pid = if role == "provider" {
-        text(transfer, "provider_pid")
-    } else {
-        text(transfer, "consumer_pid")
-    };
     format!(
-        "{pid}  {role}  {}  agreement {}  format {}  with {}",
+        "{}  {}  {}  agreement {}  format {}  with {}",
+        own_pid(transfer),
+        text(transfer, "role"),
         text(transfer, "state"),
         text(transfer, "agreement_id"),
         text(transfer, "format"),

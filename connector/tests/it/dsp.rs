@@ -464,3 +464,39 @@ pub async fn provider_and_member_hospital() -> (Connector, Connector, Connector)
     hold(&hospital, &credential).await;
     (authority, provider, hospital)
 }
+
+/// A negotiation `hospital` started as consumer (REQUESTED) with a provider the test plays
+/// as `provider`, whose protocol endpoints a recorder answers: its dataset `ds-1`, the
+/// provider process `provider_pid`, and the `more` canned answers. Returns the hospital's
+/// process id and the recorder.
+pub async fn requested_from_played_provider(
+    hospital: &Connector,
+    provider: &Identity,
+    provider_pid: &str,
+    more: Vec<(&str, u16, Value)>,
+) -> (String, Recorder) {
+    let context = "https://w3id.org/dspace/2025/1/context.jsonld";
+    let dataset = json!({"@context": [context], "@id": "ds-1", "@type": "Dataset",
+        "hasPolicy": [{"@id": "urn:uuid:o-1", "@type": "Offer", "permission": [{"action": "use"}]}],
+        "distribution": [{"@type": "Distribution", "format": "symbolon:dataset", "accessService": "urn:s"}]});
+    let negotiation = json!({"@context": [context], "@type": "ContractNegotiation",
+        "providerPid": provider_pid, "consumerPid": "set-by-consumer", "state": "REQUESTED"});
+    let mut canned = vec![
+        ("/catalog/datasets/ds-1", 200, dataset),
+        ("/negotiations/request", 201, negotiation),
+    ];
+    canned.extend(more);
+    let recorder = Recorder::start_with(canned).await;
+    let (status, started) = hospital
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": format!("{}/dsp", recorder.url), "provider_did": provider.did.as_str(),
+                    "offer_id": "ds-1", "wait_seconds": 0}),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    (
+        started["consumer_pid"].as_str().unwrap().to_owned(),
+        recorder,
+    )
+}

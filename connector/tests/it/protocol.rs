@@ -641,25 +641,8 @@ async fn requests_for_unknown_datasets_or_foreign_offers_are_refused_with_400() 
 async fn an_unsigned_agreement_from_the_authenticated_provider_is_accepted_and_recorded() {
     let hospital = connector();
     let provider = Identity::generate(KeyAlgorithm::Ed25519);
-    let dataset = json!({"@context": [DSP_CONTEXT], "@id": "ds-1", "@type": "Dataset",
-        "hasPolicy": [{"@id": "urn:uuid:o-1", "@type": "Offer", "permission": [{"action": "use"}]}],
-        "distribution": [{"@type": "Distribution", "format": "symbolon:dataset", "accessService": "urn:s"}]});
-    let negotiation = json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiation",
-        "providerPid": "urn:uuid:p-7", "consumerPid": "set-by-consumer", "state": "REQUESTED"});
-    let recorder = Recorder::start_with(vec![
-        ("/catalog/datasets/ds-1", 200, dataset),
-        ("/negotiations/request", 201, negotiation),
-    ])
-    .await;
-    let (status, started) = hospital
-        .post(
-            "/api/v1/negotiations",
-            &json!({"provider_url": format!("{}/dsp", recorder.url), "provider_did": provider.did.as_str(),
-                    "offer_id": "ds-1", "wait_seconds": 0}),
-        )
-        .await;
-    assert_eq!(status, 200, "{started}");
-    let pid = started["consumer_pid"].as_str().unwrap().to_owned();
+    let (pid, _recorder) =
+        requested_from_played_provider(&hospital, &provider, "urn:uuid:p-7", Vec::new()).await;
     let url = format!("{}/negotiations/{pid}/agreement", hospital.dsp());
     let agreement = json!({"@id": "urn:uuid:a-7", "@type": "Agreement", "target": "ds-1",
         "assigner": provider.did.as_str(), "assignee": hospital.did(),

@@ -17,28 +17,15 @@ const PROVIDER_PID: &str = "urn:uuid:tp-1";
 async fn agreed() -> (Connector, Identity, Recorder) {
     let hospital = connector();
     let provider = Identity::generate(KeyAlgorithm::Ed25519);
-    let dataset = json!({"@context": [DSP_CONTEXT], "@id": "ds-1", "@type": "Dataset",
-        "hasPolicy": [{"@id": "urn:uuid:o-1", "@type": "Offer", "permission": [{"action": "use"}]}],
-        "distribution": [{"@type": "Distribution", "format": "symbolon:dataset", "accessService": "urn:s"}]});
-    let negotiation = json!({"@context": [DSP_CONTEXT], "@type": "ContractNegotiation",
-        "providerPid": "urn:uuid:p-9", "consumerPid": "set-by-consumer", "state": "REQUESTED"});
     let process = json!({"@context": [DSP_CONTEXT], "@type": "TransferProcess",
         "providerPid": PROVIDER_PID, "consumerPid": "set-by-consumer", "state": "REQUESTED"});
-    let recorder = Recorder::start_with(vec![
-        ("/catalog/datasets/ds-1", 200, dataset),
-        ("/negotiations/request", 201, negotiation),
-        ("/transfers/request", 201, process),
-    ])
+    let (pid, recorder) = requested_from_played_provider(
+        &hospital,
+        &provider,
+        "urn:uuid:p-9",
+        vec![("/transfers/request", 201, process)],
+    )
     .await;
-    let (status, started) = hospital
-        .post(
-            "/api/v1/negotiations",
-            &json!({"provider_url": format!("{}/dsp", recorder.url), "provider_did": provider.did.as_str(),
-                    "offer_id": "ds-1", "wait_seconds": 0}),
-        )
-        .await;
-    assert_eq!(status, 200, "{started}");
-    let pid = started["consumer_pid"].as_str().unwrap().to_owned();
     let mut agreement = json!({"@id": "urn:uuid:a-9", "@type": "Agreement", "target": "ds-1",
         "assigner": provider.did.as_str(), "assignee": hospital.did(),
         "timestamp": "2026-11-23T12:00:00Z", "permission": [{"action": "use"}]});
