@@ -194,6 +194,36 @@ impl Verifier {
     }
 }
 
+impl Verifier {
+    /// Whether a credential verified before still stands now: its issuer is still trusted for
+    /// it (when this verifier holds a trust list), it is within its validity period, and none
+    /// of its status entries says it is revoked or suspended. This is for a credential whose
+    /// signature was verified already — one a verified presentation carried, kept with what it
+    /// was used for — and checks no signature. A status list that cannot be had fails it.
+    pub async fn check_standing(&self, credential: &Value) -> Result<(), VerifyError> {
+        if let Some(trust) = &self.trust {
+            trust.check(credential)?;
+        }
+        self.check_validity(credential)?;
+        let Some(status) = credential.get("credentialStatus") else {
+            return Ok(());
+        };
+        if self.status.is_none() {
+            return Err(VerifyError::StatusUnavailable(
+                "this verifier has no status source".into(),
+            ));
+        }
+        if !self.may_fetch_status(credential) {
+            return Err(VerifyError::StatusUnavailable(format!(
+                "not checked: issuer `{}` is not trusted, so its status list is not fetched",
+                quote(issuer_id(credential).unwrap_or_default())
+            )));
+        }
+        self.check_status(credential, status, self.deadline_from_now())
+            .await
+    }
+}
+
 /// How long a verified, decoded status list is reused before its credential is verified again.
 const LIST_REUSE: std::time::Duration = std::time::Duration::from_secs(60);
 /// Most verified lists kept.

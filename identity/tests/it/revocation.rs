@@ -153,3 +153,65 @@ async fn a_list_signed_by_someone_else_or_missing_fails_closed() {
         "the cause is kept"
     );
 }
+
+#[tokio::test]
+async fn a_kept_credential_stops_standing_once_revoked_or_expired() {
+    let authority = identity();
+    let subject = identity();
+    let source = Arc::new(StaticStatusSource::default());
+    let mut revocation = StatusList::new();
+    publish(
+        &source,
+        &authority,
+        REVOCATION,
+        StatusPurpose::Revocation,
+        &revocation,
+    );
+    let verifier = verifier()
+        .with_status_source(source.clone())
+        .with_verified_lists(Arc::default());
+    let mut unsigned = membership(&authority, &subject.did);
+    unsigned["credentialStatus"] = status_list::entry(REVOCATION, StatusPurpose::Revocation, 42);
+    let report = verifier
+        .verify_credential(&input(&issue(&authority, unsigned, Format::Jwt).await))
+        .await;
+    assert!(report.verified, "{:?}", report.error);
+    let kept = report.document.expect("a verified credential's document");
+    verifier
+        .check_standing(&kept)
+        .await
+        .expect("a fresh credential stands");
+
+    revocation.set(42, true).unwrap();
+    publish(
+        &source,
+        &authority,
+        REVOCATION,
+        StatusPurpose::Revocation,
+        &revocation,
+    );
+    assert!(matches!(
+        verifier.check_standing(&kept).await,
+        Err(VerifyError::Revoked { index: 42, .. })
+    ));
+
+    let mut expired = kept.clone();
+    expired["validUntil"] = "2020-01-01T00:00:00Z".into();
+    expired.as_object_mut().unwrap().remove("credentialStatus");
+    assert!(matches!(
+        verifier.check_standing(&expired).await,
+        Err(VerifyError::Expired(_))
+    ));
+
+    let mut unreachable = kept;
+    unreachable["credentialStatus"] = status_list::entry(
+        "https://authority.example/status/elsewhere",
+        StatusPurpose::Revocation,
+        1,
+    );
+    let missing = verifier.check_standing(&unreachable).await;
+    assert!(
+        matches!(missing, Err(VerifyError::StatusFetch(_))),
+        "{missing:?}"
+    );
+}
