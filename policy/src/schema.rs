@@ -153,7 +153,7 @@ impl Schema {
         ] {
             s.actions.insert(a.to_owned(), doc.to_owned());
         }
-        let obligations: [ObligationSpec<'_>; 6] = [
+        let obligations: [ObligationSpec<'_>; 8] = [
             (
                 "aggregate_only",
                 &[("min_group_size", Type::Int)],
@@ -179,6 +179,17 @@ impl Schema {
                 "pseudonymise",
                 &[],
                 "pseudonymise direct identifiers before use",
+            ),
+            (
+                "max_pulls",
+                &[("count", Type::Int)],
+                "fetch the data at most `count` times (enforced by the provider's data plane)",
+            ),
+            (
+                "pull_within",
+                &[("days", Type::Int)],
+                "fetch the data within `days` days of the agreement (enforced by the provider's \
+                 data plane)",
             ),
         ];
         for (name, params, doc) in obligations {
