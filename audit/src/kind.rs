@@ -30,6 +30,16 @@ pub enum EventKind {
     /// A transfer message from an authenticated counterparty was refused (`details`: the
     /// message, the status, why).
     TransferRefused,
+    /// The provider's data plane issued access to a started transfer's data (`details`: the
+    /// token's id and expiry, the obligations it enforces and the duties it only records —
+    /// never the token).
+    DataAccessIssued,
+    /// The data plane served a request (`details`: the path, the range asked for, the bytes
+    /// sent, whether the response was cut short and why).
+    DataServed,
+    /// The data plane refused a request that carried a token of the process (`details`: the
+    /// status and why); a request without a valid token is not recorded.
+    DataRefused,
     /// A protocol call's token was refused.
     AuthFailed,
     /// An offer was published.
@@ -52,7 +62,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
         EventKind::CredentialVerified,
@@ -63,6 +73,9 @@ impl EventKind {
         EventKind::TransferTransition,
         EventKind::TransferSendFailed,
         EventKind::TransferRefused,
+        EventKind::DataAccessIssued,
+        EventKind::DataServed,
+        EventKind::DataRefused,
         EventKind::AuthFailed,
         EventKind::OfferCreated,
         EventKind::AuditAccess,
@@ -87,6 +100,9 @@ impl EventKind {
             EventKind::TransferTransition => "transfer.transition",
             EventKind::TransferSendFailed => "transfer.send_failed",
             EventKind::TransferRefused => "transfer.refused",
+            EventKind::DataAccessIssued => "data.access_issued",
+            EventKind::DataServed => "data.served",
+            EventKind::DataRefused => "data.refused",
             EventKind::AuthFailed => "auth.failed",
             EventKind::OfferCreated => "offer.created",
             EventKind::AuditAccess => "audit.access",
