@@ -19,6 +19,9 @@ pub enum Verdict {
     Agree {
         /// The obligations of the deciding policies.
         obligations: Vec<Obligation>,
+        /// The verified credentials the decision read (their documents, without proofs):
+        /// what the agreement rests on, checked again whenever its data is served.
+        grounds: Vec<Value>,
     },
     /// Refuse, for these reasons (in words a person understands).
     Refuse {
@@ -96,6 +99,7 @@ pub fn decide(question: Question<'_>) -> Decided {
     let verdict = if decision.is_permit() {
         Verdict::Agree {
             obligations: Obligation::from_decision(&decision),
+            grounds: claims::grounds(report),
         }
     } else {
         Verdict::Refuse {

@@ -78,6 +78,31 @@ pub(crate) fn request_attributes(holder: &str, report: &Report) -> Map<String, V
     out
 }
 
+/// The credential types a policy request is built from.
+const READ_TYPES: [&str; 4] = [
+    "DataSpaceMembershipCredential",
+    "TrialSiteCredential",
+    "AuditorCredential",
+    "ConsentCredential",
+];
+
+/// The documents (without their proofs) of the verified credentials in `report` that
+/// [`request_attributes`] reads: what a decision on them rests on.
+pub(crate) fn grounds(report: &Report) -> Vec<Value> {
+    report
+        .credentials
+        .iter()
+        .filter(|c| c.verified && c.types.iter().any(|t| READ_TYPES.contains(&t.as_str())))
+        .filter_map(|c| c.document.clone())
+        .map(|mut document| {
+            if let Some(object) = document.as_object_mut() {
+                object.remove("proof");
+            }
+            document
+        })
+        .collect()
+}
+
 fn first_subject(document: &Value) -> Map<String, Value> {
     symbolon_identity::json::one_or_many(document.get("credentialSubject"))
         .first()

@@ -53,12 +53,21 @@ async fn decided(caller: Option<&str>, role: &str, trusted: bool) -> Decided {
 #[tokio::test]
 async fn a_member_hospital_is_agreed_with_the_policys_obligations() {
     let decided = decided(None, "Hospital", true).await;
-    let Verdict::Agree { obligations } = decided.verdict else {
+    let Verdict::Agree {
+        obligations,
+        grounds,
+    } = decided.verdict
+    else {
         panic!("refused: {:?}", decided.verdict);
     };
     assert_eq!(obligations.len(), 1);
     assert_eq!(obligations[0].name, "delete_after");
     assert_eq!(obligations[0].params["days"], 30);
+    assert_eq!(grounds.len(), 1, "the membership the decision read");
+    assert!(grounds[0]["type"]
+        .as_array()
+        .is_some_and(|t| t.contains(&"DataSpaceMembershipCredential".into())));
+    assert!(grounds[0].get("proof").is_none());
     assert!(decided.decision.unwrap().is_permit());
 }
 

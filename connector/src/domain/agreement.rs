@@ -34,6 +34,13 @@ pub struct Agreement {
     pub signature: Option<String>,
     /// When it was agreed (RFC 3339).
     pub timestamp: String,
+    /// The consumer's credentials the provider's decision rested on (their documents, as
+    /// verified; provider side only): while one of them no longer stands — revoked,
+    /// suspended, expired, or its issuer no longer trusted — the agreement's data is not
+    /// served.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub grounds: Vec<Value>,
 }
 
 /// An obligation an agreement imposes, with its parameters.

@@ -24,6 +24,8 @@ pub struct Terms<'a> {
     pub consumer_pid: &'a str,
     /// The obligations of the deciding policies.
     pub obligations: Vec<Obligation>,
+    /// The credentials the decision rested on.
+    pub grounds: Vec<Value>,
 }
 
 /// Builds and signs the agreement.
@@ -82,6 +84,7 @@ pub fn sign(identity: &Identity, terms: Terms<'_>) -> Agreement {
         odrl,
         signature: Some(signature),
         timestamp: body.timestamp.unwrap_or_default(),
+        grounds: terms.grounds,
     }
 }
 

@@ -311,6 +311,7 @@ impl Negotiations {
             odrl: verified.odrl,
             signature: verified.signature,
             timestamp: message.agreement.timestamp.clone().unwrap_or_else(now),
+            grounds: Vec::new(),
         };
         let (key, provider_pid) = (pid.to_owned(), message.provider_pid.clone());
         let transition = self.record(pid, &caller.did);

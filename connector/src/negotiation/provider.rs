@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use symbolon_audit::EventKind;
 use symbolon_identity::{Expectations, Input};
 
@@ -217,7 +217,11 @@ impl Negotiations {
                 negotiation,
                 offer,
                 obligations,
-            }) => self.agree(pid, &negotiation, &offer, obligations).await,
+                grounds,
+            }) => {
+                self.agree(pid, &negotiation, &offer, obligations, grounds)
+                    .await
+            }
             Ok(Answer::Refuse(reasons)) => {
                 self.terminate_as_provider(pid, "policy.denied", reasons)
                     .await
@@ -315,7 +319,11 @@ impl Negotiations {
             self.cx.audit().record(event).await?;
         }
         Ok(match decided.verdict {
-            Verdict::Agree { obligations } => Answer::Agree {
+            Verdict::Agree {
+                obligations,
+                grounds,
+            } => Answer::Agree {
+                grounds,
                 negotiation: Box::new(negotiation),
                 offer: compiled,
                 obligations,
@@ -332,6 +340,7 @@ impl Negotiations {
         negotiation: &Negotiation,
         offer: &CompiledOffer,
         obligations: Vec<Obligation>,
+        grounds: Vec<Value>,
     ) -> Result<(), DspError> {
         let consumer_pid = negotiation.consumer_pid.clone().ok_or_else(|| {
             DspError::BadRequest(format!("negotiation `{pid}` has no consumer process yet"))
@@ -344,6 +353,7 @@ impl Negotiations {
                 provider_pid: pid,
                 consumer_pid: &consumer_pid,
                 obligations,
+                grounds,
             },
         );
         let (key, stored) = (pid.to_owned(), agreement.clone());
@@ -428,6 +438,7 @@ enum Answer {
         negotiation: Box<Negotiation>,
         offer: Arc<CompiledOffer>,
         obligations: Vec<Obligation>,
+        grounds: Vec<Value>,
     },
     /// Refuse, for these reasons.
     Refuse(Vec<String>),

@@ -52,6 +52,7 @@ fn agreement(id: &str) -> Agreement {
         odrl: serde_json::json!({}),
         signature: Some("x.y.z".into()),
         timestamp: crate::domain::now(),
+        grounds: Vec::new(),
     }
 }
 
