@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod data;
 pub mod dsp;
 pub mod error;
 pub mod fallback;
@@ -57,6 +58,7 @@ pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(fallback::json_errors())
                     .configure(vc::configure)
                     .configure(dsp::configure)
+                    .configure(data::configure)
                     .configure(audit::configure)
                     .configure(management::configure)
                     .default_service(web::to(fallback::no_route)),

@@ -231,12 +231,14 @@ fn service_id(participant: &str) -> String {
     format!("urn:symbolon:service:{participant}")
 }
 
-/// The formats an offer of `kind` is distributed in: its catalog entry's distributions, and
+/// The formats `offer` is distributed in (`HttpData-PULL` for a dataset that names its data):
+/// its catalog entry's distributions, and
 /// the formats a transfer request for it may name.
-pub fn formats(kind: OfferKind) -> &'static [&'static str] {
-    match kind {
-        OfferKind::Dataset => &["symbolon:dataset"],
-        OfferKind::Computation => &["symbolon:mpc-session"],
+pub fn formats(offer: &Offer) -> &'static [&'static str] {
+    match (offer.kind, &offer.source) {
+        (OfferKind::Dataset, Some(_)) => &[crate::dataplane::HTTP_PULL],
+        (OfferKind::Dataset, None) => &["symbolon:dataset"],
+        (OfferKind::Computation, _) => &["symbolon:mpc-session"],
     }
 }
 
@@ -251,7 +253,7 @@ pub fn dataset(compiled: &CompiledOffer, participant: &str) -> Dataset {
         title: offer.title.clone(),
         description: offer.description.clone(),
         has_policy: vec![compiled.odrl.clone()],
-        distribution: formats(offer.kind)
+        distribution: formats(offer)
             .iter()
             .map(|format| Distribution {
                 kind: "Distribution".into(),

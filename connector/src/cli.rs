@@ -11,6 +11,7 @@ mod manage;
 mod negotiations;
 mod policy;
 mod presentation;
+mod pull;
 mod serve;
 mod store;
 mod transfers;

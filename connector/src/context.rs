@@ -2,6 +2,7 @@
 //! and handed to the APIs, the protocol service and the peer network. Each part it holds has
 //! one concern; nothing reaches around it.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ use crate::store::{Store, StoreError};
 use crate::transfer::state::TransferState;
 use crate::trust::TrustAnchor;
 
+/// The folder of the data directory that dataset offers' files are served from.
+pub const DATA_FOLDER: &str = "data";
+
 /// How a connector is reached and verifies.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -35,6 +39,8 @@ pub struct Settings {
     /// [`AddressPolicy`]); `serve` allows only public addresses unless
     /// `--allow-private-callbacks` is given.
     pub allow_private_callbacks: bool,
+    /// How long an access token of the data plane is valid.
+    pub data_token_ttl: Duration,
 }
 
 impl Settings {
@@ -45,6 +51,7 @@ impl Settings {
             public_url: String::new(),
             status_cache_ttl: Duration::from_secs(30),
             allow_private_callbacks: true,
+            data_token_ttl: crate::dataplane::DEFAULT_TOKEN_TTL,
         }
     }
 
@@ -126,6 +133,9 @@ pub type TransferChange = (String, TransferState);
 
 struct Parts {
     identity: Identity,
+    public_url: String,
+    data_root: PathBuf,
+    data_token_ttl: Duration,
     store: Store,
     audit: AuditTrail,
     verification: Verification,
@@ -174,6 +184,9 @@ impl Connector {
         let (transfer_changes, _) = broadcast::channel(1024);
         Ok(Connector {
             parts: Arc::new(Parts {
+                public_url: settings.public_url.trim_end_matches('/').to_owned(),
+                data_root: dir.path(DATA_FOLDER),
+                data_token_ttl: settings.data_token_ttl,
                 audit: AuditTrail::new(
                     store.log.clone(),
                     store.did_documents.clone(),
@@ -207,6 +220,22 @@ impl Connector {
     /// The connector's DID.
     pub fn did(&self) -> &str {
         self.parts.identity.did.as_str()
+    }
+
+    /// The base URL this connector is reachable at (no trailing `/`; empty when it does not
+    /// serve).
+    pub fn public_url(&self) -> &str {
+        &self.parts.public_url
+    }
+
+    /// The folder dataset offers' files are served from (`data/` in the data directory).
+    pub fn data_root(&self) -> &Path {
+        &self.parts.data_root
+    }
+
+    /// How long an access token of the data plane is valid.
+    pub fn data_token_ttl(&self) -> Duration {
+        self.parts.data_token_ttl
     }
 
     /// The store.

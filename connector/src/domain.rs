@@ -13,8 +13,8 @@ pub use agreement::{Agreement, Obligation};
 pub use credential::HeldCredential;
 pub use event::Event;
 pub use negotiation::{Negotiation, PendingDecision};
-pub use offer::{Offer, OfferKind};
-pub use transfer::Transfer;
+pub use offer::{DataSource, Offer, OfferKind};
+pub use transfer::{DataAccess, Transfer};
 
 /// Now, in RFC 3339 (the form every stored time takes).
 pub fn now() -> String {

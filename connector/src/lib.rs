@@ -32,6 +32,7 @@ pub mod catalog;
 pub mod cli;
 pub mod context;
 pub mod datadir;
+pub mod dataplane;
 pub mod decision;
 pub mod domain;
 pub mod issuer;

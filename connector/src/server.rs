@@ -35,6 +35,8 @@ pub struct ServeOptions {
     /// (callbacks, status lists, did:web, counterparties): off by default; a demo or test on
     /// one machine needs it.
     pub allow_private_callbacks: bool,
+    /// How long an access token of the data plane is valid.
+    pub data_token_ttl: Duration,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
@@ -53,6 +55,7 @@ impl ServeOptions {
             head_interval: DEFAULT_HEAD_INTERVAL,
             rate_limit: Some(api::RateLimit::default()),
             allow_private_callbacks: false,
+            data_token_ttl: crate::dataplane::DEFAULT_TOKEN_TTL,
         }
     }
 }
@@ -152,6 +155,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
             public_url: url.clone(),
             status_cache_ttl: options.status_cache_ttl,
             allow_private_callbacks: options.allow_private_callbacks,
+            data_token_ttl: options.data_token_ttl,
         },
     )?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;

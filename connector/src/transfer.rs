@@ -10,6 +10,7 @@
 //! The data plane is not part of this module: a provider's `TransferStartMessage` carries no
 //! `dataAddress` yet, and a consumer keeps the one a provider sends.
 
+mod access;
 mod consumer;
 mod inbound;
 mod operator;

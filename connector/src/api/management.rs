@@ -20,7 +20,7 @@ pub(super) use super::input::parse_body;
 use super::input::Query;
 use crate::catalog::PolicyError;
 use crate::context::Connector;
-use crate::domain::{now, HeldCredential, Offer, OfferKind};
+use crate::domain::{now, DataSource, HeldCredential, Offer, OfferKind};
 
 /// Routes of the management API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -69,6 +69,11 @@ pub struct NewOffer {
     pub action: Option<String>,
     /// The usage policy text.
     pub policy: String,
+    /// Where a dataset's data comes from, served to consumers as `HttpData-PULL`: `{"file":
+    /// "<path>"}` or `{"directory": "<path>"}` under the data directory's `data/` folder, or
+    /// `{"url": "<http(s) URL>"}` the provider relays.
+    #[serde(default)]
+    pub source: Option<DataSource>,
 }
 
 /// A credential to keep: `{"verifiableCredential": <JWT string or JSON document>}`.
@@ -140,6 +145,17 @@ async fn create_offer(
             schema.actions().collect::<Vec<_>>().join(", ")
         )));
     }
+    if let Some(source) = new.source.clone() {
+        if kind != OfferKind::Dataset {
+            return Err(ApiError::BadRequest(
+                "field `source`: only a dataset offer serves data".into(),
+            ));
+        }
+        let root = connector.data_root().to_owned();
+        web::block(move || crate::dataplane::source::check(&source, &root))
+            .await?
+            .map_err(|reason| ApiError::BadRequest(format!("field `source`: {reason}")))?;
+    }
     let offer = Offer {
         id: new.id,
         title: new.title,
@@ -147,6 +163,7 @@ async fn create_offer(
         kind,
         action,
         policy: new.policy,
+        source: new.source,
         created: now(),
     };
     // Compiled once here, kept for the catalog and the decisions that follow.

@@ -11,6 +11,10 @@ use crate::datadir::{DataDir, SERVE_URL_FILE};
 
 /// `symbolon offer ...`.
 #[derive(Debug, clap::Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per run from the command line"
+)]
 pub enum OfferCommand {
     /// Publish an offer with its usage policy (the policy must check).
     Create {
@@ -34,6 +38,16 @@ pub enum OfferCommand {
         /// The policy file (`-` for standard input).
         #[arg(long)]
         policy: String,
+        /// Serve this file (a path under the data directory's `data/`) as the dataset, pulled
+        /// over HTTP (`HttpData-PULL`).
+        #[arg(long, group = "source")]
+        serve_file: Option<String>,
+        /// Serve the files of this directory (under `data/`) as the dataset.
+        #[arg(long, group = "source")]
+        serve_directory: Option<String>,
+        /// Relay this http(s) URL as the dataset (the consumer never learns it).
+        #[arg(long, group = "source")]
+        serve_url: Option<String>,
         /// Print the stored offer as JSON.
         #[arg(long)]
         json: bool,
@@ -209,9 +223,18 @@ pub async fn offer(command: OfferCommand) -> CommandResult {
             kind,
             action,
             policy,
+            serve_file,
+            serve_directory,
+            serve_url,
             json,
         } => {
             let policy = read_input(&policy)?;
+            let source = match (serve_file, serve_directory, serve_url) {
+                (Some(file), _, _) => json!({ "file": file }),
+                (_, Some(directory), _) => json!({ "directory": directory }),
+                (_, _, Some(url)) => json!({ "url": url }),
+                _ => Value::Null,
+            };
             let api = Management::for_dir(&dir)?;
             let offer = api
                 .call(
@@ -219,7 +242,8 @@ pub async fn offer(command: OfferCommand) -> CommandResult {
                     "/offers",
                     Some(
                         json!({ "id": id, "title": title, "description": description,
-                                 "kind": kind, "action": action, "policy": policy }),
+                                 "kind": kind, "action": action, "policy": policy,
+                                 "source": source }),
                     ),
                 )
                 .await?;

@@ -1,5 +1,5 @@
-//! `symbolon transfers list|request|start|suspend|complete|terminate`: transfer processes
-//! through the running server's management API.
+//! `symbolon transfers list|request|start|suspend|complete|terminate|pull`: transfer processes
+//! through the running server's management API (and `pull`, from the provider's data plane).
 
 use serde_json::{json, Value};
 
@@ -59,6 +59,9 @@ pub enum TransfersCommand {
         /// The transfer's process id here.
         pid: String,
     },
+    /// Download the data of a started `HttpData-PULL` transfer to a file, with a progress bar
+    /// and the SHA-256 of what was received.
+    Pull(super::pull::PullArgs),
     /// End a transfer, telling the counterparty why.
     Terminate {
         #[command(flatten)]
@@ -111,6 +114,7 @@ pub async fn run(command: TransfersCommand) -> CommandResult {
             println!("{}", line(&requested));
             Ok(())
         }
+        TransfersCommand::Pull(args) => super::pull::run(args).await,
         TransfersCommand::Start { dir, pid } => moved(&dir, &pid, "start", json!({})).await,
         TransfersCommand::Suspend { dir, pid, reason } => {
             moved(&dir, &pid, "suspend", json!({ "reason": reason })).await

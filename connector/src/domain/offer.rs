@@ -23,6 +23,21 @@ impl OfferKind {
     }
 }
 
+/// Where a dataset offer's data comes from: what the HTTP-pull data plane serves to the
+/// consumer of a started transfer. Paths are relative to the data directory's `data/` folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    /// One file (e.g. `{"file": "wards/2026.csv"}`).
+    File(String),
+    /// A directory: its files are served by their paths under it, and its root answers a
+    /// listing.
+    Directory(String),
+    /// A URL the provider fetches and relays (`http` or `https`); the operator's choice, so it
+    /// may be an internal address. Its consumers never learn it.
+    Url(String),
+}
+
 /// An offer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Offer {
@@ -39,6 +54,10 @@ pub struct Offer {
     pub action: String,
     /// The usage policy, in the policy language; checked before it was stored.
     pub policy: String,
+    /// Where a dataset's data comes from (served as `HttpData-PULL`); `None` for a dataset
+    /// described only, and for a computation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<DataSource>,
     /// When it was created (RFC 3339).
     pub created: String,
 }

@@ -31,6 +31,14 @@ pub struct Transfer {
     /// STARTED).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_address: Option<DataAddress>,
+    /// The access the provider's data plane gives to it while STARTED (provider side): the
+    /// tokens' digests, never the tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<DataAccess>,
+    /// How many pulls the provider's data plane served for it, over every token (provider
+    /// side).
+    #[serde(default)]
+    pub pulls: u64,
     /// The code of the last suspension or termination.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -41,6 +49,32 @@ pub struct Transfer {
     pub created: String,
     /// When it last changed (RFC 3339).
     pub updated: String,
+}
+
+/// The access a provider's data plane gives to a started transfer: the SHA-256 digests of the
+/// access and refresh tokens it sent to the consumer, and when the access token expires. A new
+/// start (a resume) or a refresh replaces it; a suspension, completion or termination removes
+/// it.
+#[derive(Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DataAccess {
+    /// A short id of the access token (the first 16 hex digits of its digest), for the audit
+    /// trail.
+    pub token_id: String,
+    /// The access token's SHA-256, hex.
+    pub token_digest: String,
+    /// The refresh token's SHA-256, hex.
+    pub refresh_digest: String,
+    /// When the access token expires (Unix seconds).
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for DataAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataAccess")
+            .field("token_id", &self.token_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Transfer {
@@ -66,6 +100,13 @@ impl Transfer {
             Role::Provider => Role::Consumer,
             Role::Consumer => Role::Provider,
         }
+    }
+
+    /// Forgets the access to its data on both sides (a completion or termination): the
+    /// provider's token digests and the consumer's data address.
+    pub fn close_access(&mut self) {
+        self.access = None;
+        self.data_address = None;
     }
 
     /// The `TransferProcess` acknowledging or describing it.

@@ -69,6 +69,8 @@ impl Transfers {
             format: start.format.clone(),
             counterparty: negotiation.counterparty.clone(),
             counterparty_address: base.clone(),
+            access: None,
+            pulls: 0,
             data_address: None,
             code: None,
             reason: Vec::new(),

@@ -54,9 +54,10 @@ impl Transfers {
             Move::Suspend,
             (&message.provider_pid, &message.consumer_pid),
             move |t| {
+                // The consumer keeps its data address: after a restart its refresh token gets
+                // new tokens (a provider's restart sends a new address).
                 t.code = code;
                 t.reason = reason;
-                t.data_address = None;
             },
         )
         .await
@@ -74,7 +75,7 @@ impl Transfers {
             &caller,
             Move::Complete,
             (&message.provider_pid, &message.consumer_pid),
-            |t| t.data_address = None,
+            Transfer::close_access,
         )
         .await
     }
@@ -95,7 +96,7 @@ impl Transfers {
             move |t| {
                 t.code = code;
                 t.reason = reason;
-                t.data_address = None;
+                t.close_access();
             },
         )
         .await

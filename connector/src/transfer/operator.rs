@@ -7,8 +7,9 @@
 //! refused, leaves the process where it was; it is recorded and reported. Only a termination
 //! may be forced: the process is then terminated here all the same.
 
-use super::state::{transition, IllegalTransition, Move};
+use super::state::{transition, IllegalTransition, Move, Role};
 use super::{url, Transfers};
+use crate::dataplane::{DataPlane, HTTP_PULL};
 use crate::domain::Transfer;
 use crate::messenger::SendError;
 use crate::negotiation::DspError;
@@ -94,7 +95,7 @@ impl Transfers {
                     .apply_move(pid, &did, current.role, Move::Terminate, move |t| {
                         t.code = code;
                         t.reason = vec![reason];
-                        t.data_address = None;
+                        t.close_access();
                     })
                     .await?)
             }
@@ -124,12 +125,16 @@ impl Transfers {
             current.consumer_pid.clone(),
         );
         let audience = current.counterparty.as_str();
+        // A provider starting (or resuming) a pull transfer gives the consumer new tokens.
+        let issued =
+            (mv == Move::Start && current.role == Role::Provider && current.format == HTTP_PULL)
+                .then(|| DataPlane::of(&self.cx).issue(pid));
         let sent = match mv {
             Move::Start => {
                 let message = TransferStartMessage {
                     provider_pid,
                     consumer_pid,
-                    data_address: None,
+                    data_address: issued.as_ref().map(|(_, address)| address.clone()),
                 };
                 self.tell(pid, &to, audience, &message).await
             }
@@ -167,17 +172,27 @@ impl Transfers {
         sent?;
         let did = self.did().to_owned();
         let keeps_reason = matches!(mv, Move::Suspend | Move::Terminate);
-        Ok(self
+        let access = issued.as_ref().map(|(issued, _)| issued.access.clone());
+        let next = self
             .apply_move(pid, &did, current.role, mv, move |t| {
                 if keeps_reason {
                     t.code = code;
                     t.reason = reason;
                 }
-                if mv != Move::Start {
-                    t.data_address = None;
+                if access.is_some() {
+                    t.access = access;
+                }
+                if t.state.is_final() {
+                    t.close_access();
                 }
             })
-            .await?)
+            .await?;
+        if let (Some((issued, _)), Some(own)) = (&issued, next.own_pid()) {
+            DataPlane::of(&self.cx)
+                .record_issued(own, &next, &issued.access, "start")
+                .await;
+        }
+        Ok(next)
     }
 
     /// Sends `message` about `pid`; a failure is recorded and returned.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::state::{transition, Move, Role, TransferState};
 use super::{url, Transfers};
 use crate::catalog;
+use crate::dataplane::{DataPlane, HTTP_PULL};
 use crate::domain::{new_urn, now, Transfer};
 use crate::messenger::SendError;
 use crate::negotiation::auth::Caller;
@@ -60,6 +61,8 @@ impl Transfers {
             format: message.format.clone(),
             counterparty: caller.did.clone(),
             counterparty_address: message.callback_address.trim_end_matches('/').to_owned(),
+            access: None,
+            pulls: 0,
             data_address: None,
             code: None,
             reason: Vec::new(),
@@ -134,7 +137,7 @@ impl Transfers {
                 agreement.offer_id
             ))
         })?;
-        let formats = catalog::formats(offer.kind);
+        let formats = catalog::formats(&offer);
         if !formats.contains(&message.format.as_str()) {
             return Err(DspError::BadRequest(format!(
                 "{TYPE}: field `format`: `{}` is not a format of dataset `{}` (it has: {})",
@@ -179,10 +182,14 @@ impl Transfers {
         match current.state {
             TransferState::Requested => self.start_requested(pid).await,
             TransferState::Started => {
+                // The consumer never saw the start: new tokens go with it, and replace the
+                // ones it never received once it acknowledged.
+                let issued =
+                    (current.format == HTTP_PULL).then(|| DataPlane::of(&self.cx).issue(pid));
                 let message = TransferStartMessage {
                     provider_pid: pid.to_owned(),
                     consumer_pid: current.consumer_pid.clone(),
-                    data_address: None,
+                    data_address: issued.as_ref().map(|(_, address)| address.clone()),
                 };
                 let to = url(
                     &current.counterparty_address,
@@ -192,6 +199,26 @@ impl Transfers {
                 if let Err(error) = self.send(&to, &current.counterparty, &message).await {
                     self.send_failed(pid, TransferStartMessage::TYPE, &error)
                         .await;
+                    return;
+                }
+                if let Some((issued, _)) = issued {
+                    let access = issued.access.clone();
+                    match self
+                        .update(pid, None, move |mut t| {
+                            if t.state == TransferState::Started {
+                                t.access = Some(access);
+                            }
+                            Ok(t)
+                        })
+                        .await
+                    {
+                        Ok(next) => {
+                            DataPlane::of(&self.cx)
+                                .record_issued(pid, &next, &issued.access, "start")
+                                .await
+                        }
+                        Err(error) => tracing::warn!(%error, pid, "cannot store new data access"),
+                    }
                 }
             }
             _ => {}

@@ -23,6 +23,8 @@ fn transfer(pid: &str, consumer_pid: &str) -> Transfer {
         counterparty: "did:key:z6MkConsumer".into(),
         // Nobody listens there: every send fails.
         counterparty_address: "http://127.0.0.1:9/dsp/2025-1".into(),
+        access: None,
+        pulls: 0,
         data_address: None,
         code: None,
         reason: Vec::new(),

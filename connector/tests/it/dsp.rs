@@ -126,15 +126,24 @@ fn serve_in_process(
     allow_private: bool,
     rate_limit: Option<symbolon_connector::api::RateLimit>,
 ) -> Connector {
+    connector_configured(|options| {
+        options.rate_limit = rate_limit;
+        options.allow_private_callbacks = allow_private;
+    })
+}
+
+/// A connector served on 127.0.0.1 (private addresses allowed, status lists not cached) with
+/// `configure` applied to its options.
+pub fn connector_configured(configure: impl FnOnce(&mut ServeOptions)) -> Connector {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
-    let options = ServeOptions {
+    let mut options = ServeOptions {
         status_cache_ttl: Duration::ZERO,
-        rate_limit,
-        allow_private_callbacks: allow_private,
+        allow_private_callbacks: true,
         ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
     };
+    configure(&mut options);
     let running = start(dir.clone(), options).unwrap();
     tokio::spawn(running.server);
     let token = dir.admin_token().unwrap().expose().to_owned();

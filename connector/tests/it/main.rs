@@ -15,6 +15,7 @@ mod negotiation;
 mod offers;
 mod peers;
 mod protocol;
+mod pull;
 mod trail;
 mod transfer;
 mod transfer_consumer;

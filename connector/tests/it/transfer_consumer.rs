@@ -163,7 +163,12 @@ async fn the_consumer_follows_the_provider_refuses_illegal_moves_and_sends_valid
     assert_eq!(status, 200, "{answer}");
     let (_, kept) = hospital.get(&format!("/api/v1/transfers/{pid}")).await;
     assert_eq!(kept["state"], "SUSPENDED");
-    assert!(kept.get("data_address").is_none(), "{kept}");
+    // The address is kept while suspended (a restart renews its token with the refresh
+    // token); a completion or termination drops it.
+    assert_eq!(
+        kept["data_address"]["endpoint"], "https://provider.example/data",
+        "{kept}"
+    );
     let (status, error) = tell(
         &hospital,
         &provider,
@@ -224,6 +229,7 @@ async fn the_consumer_follows_the_provider_refuses_illegal_moves_and_sends_valid
     schemas.check("transfer/transfer-process-schema.json", &process);
     let (status, moved) = operator(&hospital, &pid, "complete", json!({})).await;
     assert_eq!(status, 200, "{moved}");
+    assert!(moved.get("data_address").is_none(), "{moved}");
     let completion = recorder
         .wait_for(&format!("/transfers/{PROVIDER_PID}/completion"))
         .await;

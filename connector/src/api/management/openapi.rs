@@ -8,9 +8,9 @@ use super::negotiations::{
     __path_terminate_negotiation, AcceptOffer, NewNegotiation, TerminateNegotiation,
 };
 use super::transfers::{
-    __path_complete_transfer, __path_get_transfer, __path_list_transfers, __path_request_transfer,
-    __path_start_transfer, __path_suspend_transfer, __path_terminate_transfer, NewTransfer,
-    SuspendTransfer, TerminateTransfer,
+    __path_complete_transfer, __path_get_transfer, __path_list_transfers, __path_refresh_transfer,
+    __path_request_transfer, __path_start_transfer, __path_suspend_transfer,
+    __path_terminate_transfer, NewTransfer, SuspendTransfer, TerminateTransfer,
 };
 use super::{
     __path_create_offer, __path_delete_offer, __path_federated_catalog, __path_get_offer,
@@ -19,7 +19,8 @@ use super::{
     TrustListToInstall,
 };
 use crate::domain::{
-    Agreement, Event, HeldCredential, Negotiation, Obligation, Offer, OfferKind, Transfer,
+    Agreement, DataAccess, DataSource, Event, HeldCredential, Negotiation, Obligation, Offer,
+    OfferKind, Transfer,
 };
 use crate::negotiation::{OfferContract, StartNegotiation};
 use crate::protocol::messages::{DataAddress, EndpointProperty};
@@ -39,9 +40,9 @@ pub(super) async fn serve() -> HttpResponse {
           store_credential, list_negotiations, start_negotiation, get_negotiation,
           offer_contract, accept_offer, terminate_negotiation,
           list_agreements, get_agreement, list_transfers, request_transfer, get_transfer,
-          start_transfer, suspend_transfer, complete_transfer, terminate_transfer, get_trust_list, put_trust_list, list_events,
+          start_transfer, suspend_transfer, complete_transfer, terminate_transfer, refresh_transfer, get_trust_list, put_trust_list, list_events,
           list_peers, federated_catalog),
-    components(schemas(Offer, OfferKind, NewOffer, HeldCredential, Negotiation, NewNegotiation,
+    components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation, Agreement,
                        Obligation, Event, CredentialToStore, TrustListToInstall, Transfer,
                        NewTransfer, StartTransfer, SuspendTransfer, TerminateTransfer, DataAddress,

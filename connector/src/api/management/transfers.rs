@@ -32,7 +32,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/transfers/{pid}/terminate",
             web::post().to(terminate_transfer),
-        );
+        )
+        .route("/transfers/{pid}/refresh", web::post().to(refresh_transfer));
 }
 
 /// A transfer to request as consumer.
@@ -209,4 +210,21 @@ pub(super) async fn terminate_transfer(
         .await
         .map_err(move_error)?;
     Ok(HttpResponse::Ok().json(terminated))
+}
+
+/// Renews, as consumer, the data plane tokens of a STARTED pull transfer with the refresh
+/// token its provider sent, and keeps the new ones in its data address.
+#[utoipa::path(post, path = "/api/v1/transfers/{pid}/refresh", security(("admin" = [])),
+    responses((status = 200, body = Transfer), (status = 404, description = "No such process"),
+              (status = 400, description = "Not a started pull transfer of this consumer, or the provider refused")))]
+pub(super) async fn refresh_transfer(
+    _: Admin,
+    connector: web::Data<Connector>,
+    pid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let refreshed = service(&connector)
+        .refresh_access(&pid)
+        .await
+        .map_err(move_error)?;
+    Ok(HttpResponse::Ok().json(refreshed))
 }

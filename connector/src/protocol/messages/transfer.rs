@@ -21,8 +21,9 @@ pub enum EndpointPropertyType {
     EndpointProperty,
 }
 
-/// One of a data address's `endpointProperties` (`authorization`, `authType`, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// One of a data address's `endpointProperties` (`authorization`, `authType`, ...). Its
+/// `Debug` never shows the value of a token (`authorization`, `refreshToken`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointProperty {
     /// Always `EndpointProperty`.
     #[serde(rename = "@type")]
@@ -33,6 +34,40 @@ pub struct EndpointProperty {
     /// Its value.
     pub value: String,
 }
+
+impl EndpointProperty {
+    /// A property `name` = `value`.
+    pub fn new(name: &str, value: impl Into<String>) -> Self {
+        EndpointProperty {
+            kind: EndpointPropertyType::EndpointProperty,
+            name: name.to_owned(),
+            value: value.into(),
+        }
+    }
+
+    /// Whether it is named `name`, bare or in EDC's namespace
+    /// (`https://w3id.org/edc/v0.0.1/ns/<name>`).
+    pub fn is(&self, name: &str) -> bool {
+        self.name == name
+            || self
+                .name
+                .strip_prefix(EDC_NAMESPACE)
+                .is_some_and(|rest| rest == name)
+    }
+}
+
+impl std::fmt::Debug for EndpointProperty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = self.is("authorization") || self.is("refreshToken");
+        f.debug_struct("EndpointProperty")
+            .field("name", &self.name)
+            .field("value", if secret { &".." } else { &self.value })
+            .finish()
+    }
+}
+
+/// The namespace EDC-based connectors give data address properties.
+pub const EDC_NAMESPACE: &str = "https://w3id.org/edc/v0.0.1/ns/";
 
 /// Where and how the data can be had: sent by a provider starting a pull transfer, or by a
 /// consumer requesting a push transfer.
@@ -51,6 +86,34 @@ pub struct DataAddress {
     /// The transport's properties; never sent empty (the protocol wants at least one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoint_properties: Vec<EndpointProperty>,
+}
+
+impl DataAddress {
+    /// The value of the endpoint property `name` (bare or EDC-namespaced).
+    pub fn property(&self, name: &str) -> Option<&str> {
+        self.endpoint_properties
+            .iter()
+            .find(|p| p.is(name))
+            .map(|p| p.value.as_str())
+    }
+
+    /// The endpoint: the `endpoint` member, or an `endpoint` property (as EDC sends it).
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint
+            .as_deref()
+            .or_else(|| self.property("endpoint"))
+    }
+
+    /// Replaces (or adds) the endpoint property `name`.
+    pub fn set_property(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.endpoint_properties.iter_mut().find(|p| p.is(name)) {
+            Some(property) => property.value = value,
+            None => self
+                .endpoint_properties
+                .push(EndpointProperty::new(name, value)),
+        }
+    }
 }
 
 /// `TransferRequestMessage` (consumer → provider): opens a transfer process.
