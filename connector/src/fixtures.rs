@@ -24,6 +24,7 @@ pub fn offer() -> Offer {
         kind: OfferKind::Dataset,
         action: "use".into(),
         policy: POLICY.into(),
+        decision: Default::default(),
         created: now(),
     }
 }

@@ -20,7 +20,7 @@ pub(super) use super::input::parse_body;
 use super::input::Query;
 use crate::catalog::PolicyError;
 use crate::context::Connector;
-use crate::domain::{now, HeldCredential, Offer, OfferKind};
+use crate::domain::{now, Decision, HeldCredential, Offer, OfferKind};
 
 /// Routes of the management API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -69,6 +69,10 @@ pub struct NewOffer {
     pub action: Option<String>,
     /// The usage policy text.
     pub policy: String,
+    /// Who answers requests for it: `auto` (default: the policy decides) or `manual` (the
+    /// operator answers from the management API or the CLI).
+    #[serde(default)]
+    pub decision: Decision,
 }
 
 /// A credential to keep: `{"verifiableCredential": <JWT string or JSON document>}`.
@@ -147,6 +151,7 @@ async fn create_offer(
         kind,
         action,
         policy: new.policy,
+        decision: new.decision,
         created: now(),
     };
     // Compiled once here, kept for the catalog and the decisions that follow.

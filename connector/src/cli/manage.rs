@@ -34,6 +34,10 @@ pub enum OfferCommand {
         /// The policy file (`-` for standard input).
         #[arg(long)]
         policy: String,
+        /// Who answers requests: `auto` (the policy decides) or `manual` (the operator
+        /// answers with `symbolon negotiations offer|agree|terminate`).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "manual"])]
+        decision: String,
         /// Print the stored offer as JSON.
         #[arg(long)]
         json: bool,
@@ -62,6 +66,10 @@ pub struct NegotiateArgs {
     /// The offer's id in the provider's catalog.
     #[arg(long)]
     offer: String,
+    /// Who answers the provider on this side: `auto` (an agreement is verified at once) or
+    /// `manual` (verify it with `symbolon negotiations verify`).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "manual"])]
+    decision: String,
     #[command(flatten)]
     outcome: OutcomeArgs,
 }
@@ -209,6 +217,7 @@ pub async fn offer(command: OfferCommand) -> CommandResult {
             kind,
             action,
             policy,
+            decision,
             json,
         } => {
             let policy = read_input(&policy)?;
@@ -219,7 +228,8 @@ pub async fn offer(command: OfferCommand) -> CommandResult {
                     "/offers",
                     Some(
                         json!({ "id": id, "title": title, "description": description,
-                                 "kind": kind, "action": action, "policy": policy }),
+                                 "kind": kind, "action": action, "policy": policy,
+                                 "decision": decision }),
                     ),
                 )
                 .await?;
@@ -263,10 +273,24 @@ pub async fn negotiate(args: NegotiateArgs) -> CommandResult {
                 "provider_did": args.provider_did,
                 "offer_id": args.offer,
                 "purpose": args.outcome.purpose,
+                "decision": args.decision,
                 "wait_seconds": args.outcome.wait,
             })),
         )
         .await?;
+    if args.decision == "manual" && text(&negotiation, "state") != "TERMINATED" {
+        // The operator verifies the agreement: an open negotiation is where it should be.
+        return if args.outcome.json {
+            print_json(&negotiation)
+        } else {
+            println!(
+                "negotiation {} is {}; verify its agreement with `symbolon negotiations verify`",
+                text(&negotiation, "consumer_pid"),
+                text(&negotiation, "state")
+            );
+            Ok(())
+        };
+    }
     report_outcome(&negotiation, args.outcome.json)
 }
 
