@@ -405,3 +405,108 @@ async fn an_operators_agreement_the_consumer_cannot_receive_is_a_502_and_changes
         .collect();
     assert_eq!(failed, ["ContractAgreementMessage", "ContractOfferMessage"]);
 }
+
+/// What the played consumer of the race saw: when it acknowledged the agreement, and the
+/// status of its verification with when it was answered.
+#[derive(Default)]
+struct Race {
+    acknowledged: Option<std::time::Instant>,
+    verification: Option<(u16, std::time::Instant)>,
+}
+
+/// The consumer the race test plays: on the agreement it sends its verification at once and
+/// acknowledges the agreement only 300 ms later, so the verification reaches the provider
+/// before the provider can have stored AGREED. Everything else is acknowledged.
+struct EagerConsumer {
+    identity: symbolon_identity::Identity,
+    provider_dsp: String,
+    provider_did: String,
+    race: std::sync::Mutex<Race>,
+}
+
+async fn eager(
+    request: actix_web::HttpRequest,
+    body: actix_web::web::Bytes,
+    consumer: actix_web::web::Data<std::sync::Arc<EagerConsumer>>,
+) -> actix_web::HttpResponse {
+    if request.path().ends_with("/agreement") {
+        let message: Value = serde_json::from_slice(&body).unwrap();
+        let verifier = consumer.get_ref().clone();
+        tokio::spawn(async move {
+            let consumer = verifier;
+            let provider_pid = message["providerPid"].as_str().unwrap();
+            let verification = json!({
+                "@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+                "@type": "ContractAgreementVerificationMessage",
+                "providerPid": provider_pid, "consumerPid": message["consumerPid"]});
+            let (status, _) = dsp_post(
+                &format!(
+                    "{}/negotiations/{provider_pid}/agreement/verification",
+                    consumer.provider_dsp
+                ),
+                &token(&consumer.identity, &consumer.provider_did, &[]).await,
+                &verification,
+            )
+            .await;
+            consumer.race.lock().unwrap().verification = Some((status, std::time::Instant::now()));
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        consumer.race.lock().unwrap().acknowledged = Some(std::time::Instant::now());
+    }
+    actix_web::HttpResponse::Ok().json(json!({}))
+}
+
+// The race acknowledging before moving creates: a consumer that acknowledged the agreement
+// may send its verification before the provider stored AGREED. The verification waits for
+// the provider's move to settle and is then applied: FINALIZED, not a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verification_sent_before_the_agreement_was_acknowledged_waits_and_is_applied() {
+    let (authority, provider) = (connector(), connector());
+    trust(&authority, &provider).await;
+    publish(&provider).await;
+    let identity = symbolon_identity::Identity::generate(symbolon_identity::KeyAlgorithm::Ed25519);
+    let (credential, _) = membership(&authority, identity.did.as_str(), "Hospital").await;
+    let consumer = std::sync::Arc::new(EagerConsumer {
+        identity: identity.clone(),
+        provider_dsp: provider.dsp(),
+        provider_did: provider.did().to_owned(),
+        race: Default::default(),
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let shared = actix_web::web::Data::new(consumer.clone());
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(shared.clone())
+            .default_service(actix_web::web::to(eager))
+    })
+    .workers(2)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+
+    let (status, created) = dsp_post(
+        &format!("{}/negotiations/request", provider.dsp()),
+        &token(&identity, provider.did(), &[&credential]).await,
+        &request_message("urn:uuid:c-eager", &format!("http://{address}")),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let pid = created["providerPid"].as_str().unwrap().to_owned();
+    state_of(&provider, &pid, "FINALIZED").await;
+    let race = consumer.race.lock().unwrap();
+    let acknowledged = race.acknowledged.expect("the agreement was acknowledged");
+    let (status, answered) = race.verification.expect("the verification was answered");
+    assert_eq!(status, 200, "the early verification was refused");
+    assert!(
+        answered >= acknowledged,
+        "the verification was answered before the agreement was acknowledged"
+    );
+    let outcomes: Vec<String> = transitions(&provider, &pid)
+        .await
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(outcomes, ["REQUESTED", "AGREED", "VERIFIED", "FINALIZED"]);
+}
