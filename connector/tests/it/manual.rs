@@ -495,9 +495,12 @@ async fn a_verification_sent_before_the_agreement_was_acknowledged_waits_and_is_
     assert_eq!(status, 201, "{created}");
     let pid = created["providerPid"].as_str().unwrap().to_owned();
     state_of(&provider, &pid, "FINALIZED").await;
-    let race = consumer.race.lock().unwrap();
-    let acknowledged = race.acknowledged.expect("the agreement was acknowledged");
-    let (status, answered) = race.verification.expect("the verification was answered");
+    let (acknowledged, verification) = {
+        let race = consumer.race.lock().unwrap();
+        (race.acknowledged, race.verification)
+    };
+    let acknowledged = acknowledged.expect("the agreement was acknowledged");
+    let (status, answered) = verification.expect("the verification was answered");
     assert_eq!(status, 200, "the early verification was refused");
     assert!(
         answered >= acknowledged,
