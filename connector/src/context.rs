@@ -17,6 +17,7 @@ use crate::audit::AuditTrail;
 use crate::catalog::PolicyCache;
 use crate::datadir::{DataDir, DataDirError};
 use crate::messenger::{Network, PeerSlot};
+use crate::negotiation::inflight::InFlight;
 use crate::negotiation::state::NegotiationState;
 use crate::protocol::DSP_PATH;
 use crate::store::{Store, StoreError};
@@ -143,6 +144,7 @@ struct Parts {
     offers: PolicyCache,
     changes: broadcast::Sender<NegotiationChange>,
     transfer_changes: broadcast::Sender<TransferChange>,
+    negotiation_moves: InFlight,
 }
 
 /// One connector: its identity, store, audit trail, verification, network and compiled
@@ -208,6 +210,7 @@ impl Connector {
                 offers: PolicyCache::new(Arc::new(Schema::health())),
                 changes,
                 transfer_changes,
+                negotiation_moves: InFlight::default(),
             }),
         })
     }
@@ -283,6 +286,11 @@ impl Connector {
     /// A handle that does not keep the connector open.
     pub fn downgrade(&self) -> WeakConnector {
         WeakConnector(Arc::downgrade(&self.parts))
+    }
+
+    /// The negotiations on which a move is in flight.
+    pub(crate) fn negotiation_moves(&self) -> &InFlight {
+        &self.parts.negotiation_moves
     }
 
     /// The changes of negotiations' states from now on.

@@ -12,8 +12,8 @@ pub mod transfer;
 pub use agreement::{Agreement, Obligation};
 pub use credential::HeldCredential;
 pub use event::Event;
-pub use negotiation::{Negotiation, PendingDecision};
-pub use offer::{DataSource, Offer, OfferKind};
+pub use negotiation::{Negotiation, PendingDecision, Recommendation};
+pub use offer::{DataSource, Decision, Offer, OfferKind};
 pub use transfer::{DataAccess, Transfer};
 
 /// Now, in RFC 3339 (the form every stored time takes).

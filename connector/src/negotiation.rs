@@ -3,17 +3,25 @@
 //! State changes are driven by messages: a message that arrives is checked against the state
 //! machine ([`state`]), applied and stored (flushed) and recorded in the audit trail before it
 //! is acknowledged; the reply it calls for is sent from a task spawned after the
-//! acknowledgement. Waiting for an outcome listens to the changes as they are stored; nothing
-//! polls. On start, [`Negotiations::resume`] takes up every negotiation that waits for one of
-//! this connector's own moves.
+//! acknowledgement. This connector's own moves are stored only once the counterparty
+//! acknowledged them ([`moves`]); a message that arrives while one is in flight on its process
+//! waits for it to settle ([`inflight`]). A provider answers requests on its own, or, for an
+//! offer whose `decision` is `manual`, leaves the answer to its operator with its policy's
+//! verdict as a recommendation ([`manual`]). Waiting for an outcome listens to the changes as
+//! they are stored; nothing polls. On start, [`Negotiations::resume`] takes up every
+//! negotiation that waits for one of this connector's own moves.
 
 pub mod agreement;
 pub mod auth;
 mod consumer;
+pub mod inflight;
+pub mod manual;
+mod moves;
 mod operator;
 mod provider;
 mod resume;
 pub mod state;
+pub mod terms;
 
 use std::time::Duration;
 
@@ -30,9 +38,10 @@ use crate::catalog::PolicyError;
 use crate::context::Connector;
 use crate::domain::{now, Negotiation};
 use crate::messenger::{Messenger as _, Method, Outbound, SendError};
-use crate::protocol::messages::{self, Message, MessageError};
+use crate::protocol::messages::{
+    self, ContractNegotiationTerminationMessage, Message, MessageError,
+};
 use crate::protocol::peer::CallbackError;
-use crate::protocol::pid;
 use crate::store::{Change, Record, StoreError, UpdateError};
 
 /// Why a protocol message was not accepted, or a negotiation or transfer step failed; maps to
@@ -219,18 +228,6 @@ impl Negotiations {
         .await
     }
 
-    /// Makes one of this connector's own moves on `pid`; `None` (logged) when the state no
-    /// longer allows it or it could not be taken.
-    async fn own_move(&self, pid: &str, role: Role, mv: Move) -> Option<Negotiation> {
-        match self.apply_move(pid, self.did(), role, mv, |_| {}).await {
-            Ok(next) => Some(next),
-            Err(error) => {
-                tracing::warn!(%error, pid, "cannot make the move");
-                None
-            }
-        }
-    }
-
     /// Terminates `pid` here (this connector acting as `role`) with `reasons`; refused when it
     /// is already final.
     async fn terminate_here(
@@ -245,6 +242,38 @@ impl Negotiations {
             n.pending = None;
         })
         .await
+    }
+
+    /// Terminates `pid` as this connector, telling the counterparty why (`code`, `reasons`),
+    /// and stores TERMINATED once it acknowledged. With `force`, a counterparty that cannot be
+    /// told (or refuses) does not stop it: the failed send is on record and the negotiation is
+    /// terminated here all the same. A negotiation whose counterparty process is not known yet
+    /// has nobody to tell and is terminated here.
+    pub(super) async fn terminate_own(
+        &self,
+        pid: &str,
+        code: &str,
+        reasons: Vec<String>,
+        force: bool,
+    ) -> Result<Negotiation, StartError> {
+        let (_slot, current) = self.begin_move(pid, Move::Terminate).await?;
+        if current.their_pid().is_some() {
+            let message = ContractNegotiationTerminationMessage {
+                provider_pid: current.provider_pid.clone().unwrap_or_default(),
+                consumer_pid: current.consumer_pid.clone().unwrap_or_default(),
+                code: Some(code.to_owned()),
+                reason: Some(reasons.iter().cloned().map(Into::into).collect()),
+            };
+            match self
+                .deliver(pid, &current, "/termination", &message, None)
+                .await
+            {
+                Ok(_) => {}
+                Err(StartError::Send(_) | StartError::Invalid(_)) if force => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(self.terminate_here(pid, current.role, reasons).await?)
     }
 
     /// Sends `message` to `url`, authenticated for `audience` (with `token` when it carries a
@@ -267,39 +296,6 @@ impl Negotiations {
                 body: Some(&body),
             })
             .await
-    }
-
-    /// Sends a message about the negotiation `pid` to the counterparty of `to`, at
-    /// `{its address}/negotiations/{their_pid}{tail}` (the process id checked and encoded as
-    /// one path segment); a failure is recorded (the negotiation stays where it is, and the
-    /// counterparty can ask for its state).
-    async fn tell<M: Message>(
-        &self,
-        pid: &str,
-        to: &Negotiation,
-        their_pid: &str,
-        tail: &str,
-        message: &M,
-    ) {
-        let sent = match pid::negotiation_url(&to.counterparty_address, their_pid, tail) {
-            Ok(url) => self
-                .send(&url, &to.counterparty, message, None)
-                .await
-                .map(drop)
-                .map_err(|error| error.to_string()),
-            Err(error) => Err(format!("the counterparty's process id is refused: {error}")),
-        };
-        if let Err(reason) = sent {
-            let event = self.cx.audit().event(
-                EventKind::NegotiationSendFailed,
-                pid,
-                "error",
-                json!({ "reason": reason }),
-            );
-            if let Err(error) = self.cx.audit().record(event).await {
-                tracing::error!(%error, pid, "cannot record a failed send");
-            }
-        }
     }
 
     /// Fetches `url` with GET, authenticated for `audience`.

@@ -20,7 +20,7 @@ pub(super) use super::input::parse_body;
 use super::input::Query;
 use crate::catalog::PolicyError;
 use crate::context::Connector;
-use crate::domain::{now, DataSource, HeldCredential, Offer, OfferKind};
+use crate::domain::{now, DataSource, Decision, HeldCredential, Offer, OfferKind};
 
 /// Routes of the management API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -74,6 +74,10 @@ pub struct NewOffer {
     /// `{"url": "<http(s) URL>"}` the provider relays.
     #[serde(default)]
     pub source: Option<DataSource>,
+    /// Who answers requests for it: `auto` (default: the policy decides) or `manual` (the
+    /// operator answers from the management API or the CLI).
+    #[serde(default)]
+    pub decision: Decision,
 }
 
 /// A credential to keep: `{"verifiableCredential": <JWT string or JSON document>}`.
@@ -164,6 +168,7 @@ async fn create_offer(
         action,
         policy: new.policy,
         source: new.source,
+        decision: new.decision,
         created: now(),
     };
     // Compiled once here, kept for the catalog and the decisions that follow.

@@ -48,6 +48,10 @@ pub enum OfferCommand {
         /// Relay this http(s) URL as the dataset (the consumer never learns it).
         #[arg(long, group = "source")]
         serve_url: Option<String>,
+        /// Who answers requests: `auto` (the policy decides) or `manual` (the operator
+        /// answers with `symbolon negotiations offer|agree|terminate`).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "manual"])]
+        decision: String,
         /// Print the stored offer as JSON.
         #[arg(long)]
         json: bool,
@@ -76,6 +80,10 @@ pub struct NegotiateArgs {
     /// The offer's id in the provider's catalog.
     #[arg(long)]
     offer: String,
+    /// Who answers the provider on this side: `auto` (an agreement is verified at once) or
+    /// `manual` (verify it with `symbolon negotiations verify`).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "manual"])]
+    decision: String,
     #[command(flatten)]
     outcome: OutcomeArgs,
 }
@@ -226,6 +234,7 @@ pub async fn offer(command: OfferCommand) -> CommandResult {
             serve_file,
             serve_directory,
             serve_url,
+            decision,
             json,
         } => {
             let policy = read_input(&policy)?;
@@ -243,7 +252,7 @@ pub async fn offer(command: OfferCommand) -> CommandResult {
                     Some(
                         json!({ "id": id, "title": title, "description": description,
                                  "kind": kind, "action": action, "policy": policy,
-                                 "source": source }),
+                                 "source": source, "decision": decision }),
                     ),
                 )
                 .await?;
@@ -287,10 +296,24 @@ pub async fn negotiate(args: NegotiateArgs) -> CommandResult {
                 "provider_did": args.provider_did,
                 "offer_id": args.offer,
                 "purpose": args.outcome.purpose,
+                "decision": args.decision,
                 "wait_seconds": args.outcome.wait,
             })),
         )
         .await?;
+    if args.decision == "manual" && text(&negotiation, "state") != "TERMINATED" {
+        // The operator verifies the agreement: an open negotiation is where it should be.
+        return if args.outcome.json {
+            print_json(&negotiation)
+        } else {
+            println!(
+                "negotiation {} is {}; verify its agreement with `symbolon negotiations verify`",
+                text(&negotiation, "consumer_pid"),
+                text(&negotiation, "state")
+            );
+            Ok(())
+        };
+    }
     report_outcome(&negotiation, args.outcome.json)
 }
 

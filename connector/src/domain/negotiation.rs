@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{Decision, Obligation};
 use crate::negotiation::state::{NegotiationState, Role};
 use crate::protocol::messages::MessageOffer;
 
@@ -38,6 +39,14 @@ pub struct Negotiation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Object)]
     pub pending: Option<PendingDecision>,
+    /// Who answers it on this side: `auto`, or `manual` (the operator). A provider takes it
+    /// from the offer, a consumer from the operator who started it.
+    #[serde(default)]
+    pub decision: Decision,
+    /// The provider's policy verdict on the consumer's last request or acceptance, kept for
+    /// the operator of a `manual` negotiation to answer by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recommendation: Option<Recommendation>,
     /// When it started (RFC 3339).
     pub created: String,
     /// When it last changed (RFC 3339).
@@ -52,6 +61,30 @@ pub struct PendingDecision {
     pub jti: String,
     /// The presentation (`vp+jwt`), if the consumer sent one.
     pub presentation: Option<String>,
+    /// Why the offer the consumer asked for in a counter-request is not one the policy
+    /// permits, if it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_refused: Option<String>,
+}
+
+/// A provider's policy verdict on a request, kept as a recommendation for its operator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Recommendation {
+    /// Whether the policy permits an agreement.
+    pub agree: bool,
+    /// The obligations an agreement would carry (when it permits).
+    #[serde(default)]
+    pub obligations: Vec<Obligation>,
+    /// The verified credentials the verdict read (when it permits): an agreement made on it
+    /// rests on them (see [`crate::domain::Agreement::grounds`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub grounds: Vec<serde_json::Value>,
+    /// Why it refuses (when it does not permit).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// When the verdict was reached (RFC 3339).
+    pub decided: String,
 }
 
 impl std::fmt::Debug for PendingDecision {
@@ -59,6 +92,7 @@ impl std::fmt::Debug for PendingDecision {
         f.debug_struct("PendingDecision")
             .field("jti", &self.jti)
             .field("presentation", &self.presentation.as_ref().map(|_| ".."))
+            .field("offer_refused", &self.offer_refused)
             .finish()
     }
 }
@@ -81,12 +115,14 @@ impl Negotiation {
     }
 
     /// Whether the provider owes a decision on it (a request or an acceptance it has not
-    /// answered yet).
+    /// answered yet): the connector's own in `auto` mode, an assessment for the operator in
+    /// `manual` mode (until its verdict is kept).
     pub fn awaits_decision(&self) -> bool {
         self.role == Role::Provider
             && matches!(
                 self.state,
                 NegotiationState::Requested | NegotiationState::Accepted
             )
+            && (!self.decision.is_manual() || self.recommendation.is_none())
     }
 }

@@ -58,6 +58,30 @@ pub struct Offer {
     /// described only, and for a computation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<DataSource>,
+    /// Who answers a consumer's request: `auto` (the policy decides) or `manual` (the
+    /// operator answers, with the policy's verdict as a recommendation).
+    #[serde(default)]
+    pub decision: Decision,
     /// When it was created (RFC 3339).
     pub created: String,
+}
+
+/// Who answers a negotiation: the connector on its own, or its operator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The connector answers on its own: a provider agrees or refuses as its policy decides,
+    /// a consumer verifies the agreement it receives.
+    #[default]
+    Auto,
+    /// The operator answers from the management API or the CLI; a provider keeps its
+    /// policy's verdict on the negotiation as a recommendation.
+    Manual,
+}
+
+impl Decision {
+    /// Whether the operator answers.
+    pub fn is_manual(self) -> bool {
+        self == Decision::Manual
+    }
 }

@@ -26,6 +26,9 @@ pub struct Terms<'a> {
     pub obligations: Vec<Obligation>,
     /// The credentials the decision rested on.
     pub grounds: Vec<Value>,
+    /// Duties the negotiated offer added to the policy's (ODRL duties, see
+    /// [`super::terms::within_policy`]).
+    pub added_duties: Vec<Value>,
 }
 
 /// Builds and signs the agreement.
@@ -63,6 +66,19 @@ pub fn sign(identity: &Identity, terms: Terms<'_>) -> Agreement {
         .collect();
     if !duties.is_empty() {
         body.terms.insert("obligation".into(), Value::Array(duties));
+    }
+    if !terms.added_duties.is_empty() {
+        let all = body
+            .terms
+            .entry("obligation")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(all) = all {
+            for duty in &terms.added_duties {
+                if !all.contains(duty) {
+                    all.push(duty.clone());
+                }
+            }
+        }
     }
     let odrl = serde_json::to_value(&body).unwrap_or(Value::Null);
     let signature = jose::sign(

@@ -5,11 +5,12 @@ use serde_json::Value;
 use symbolon_identity::{create_presentation, Format};
 
 use super::auth::{Caller, TokenDraft};
+use super::inflight::Busy;
 use super::provider::answer;
 use super::state::{IllegalTransition, Move, NegotiationState, Role};
 use super::{agreement, DspError, Negotiations};
 use crate::catalog::Dataset;
-use crate::domain::{new_urn, now, Agreement, Negotiation};
+use crate::domain::{new_urn, now, Agreement, Decision, Negotiation};
 use crate::messenger::{Messenger as _, Method, Outbound, SendError};
 use crate::protocol::messages::{
     self, ContractAgreementMessage, ContractNegotiation, ContractNegotiationEventMessage,
@@ -34,6 +35,10 @@ pub struct StartNegotiation {
     /// The purpose to state to the provider's policy.
     #[serde(default)]
     pub purpose: Option<String>,
+    /// Who answers the provider on this side: `auto` (default: an agreement received is
+    /// verified at once) or `manual` (the operator verifies it, or terminates).
+    #[serde(default)]
+    pub decision: Decision,
 }
 
 /// Why a negotiation could not be started, or an operator's move made.
@@ -51,6 +56,12 @@ pub enum StartError {
     /// The held credentials cannot be presented.
     #[error("cannot present the held credentials: {0}")]
     Present(#[from] symbolon_identity::IssueError),
+    /// Another move on the negotiation is in flight (409).
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    /// The negotiation does not allow the move now, for the reason given (409).
+    #[error("{0}")]
+    Conflict(String),
     /// Something failed here.
     #[error(transparent)]
     Internal(#[from] DspError),
@@ -65,8 +76,15 @@ impl From<crate::store::StoreError> for StartError {
 impl Negotiations {
     /// Starts a negotiation as consumer: fetches the offer from the provider's catalog,
     /// presents this connector's held credentials bound to the call, and sends the request.
-    /// Returns the negotiation as stored (REQUESTED, or TERMINATED if the provider refused
-    /// the call outright).
+    /// Returns the negotiation as stored: REQUESTED once the provider acknowledged, with its
+    /// process id; TERMINATED with the reason if the provider could not be reached or refused.
+    ///
+    /// The process is stored (REQUESTED) before the request is sent, its slot held until the
+    /// answer is in, so that the provider's first message finds it. A request that fails
+    /// leaves no process at the provider to keep in step with, and a retry would be a new
+    /// request (a new presentation, a new process id): so this one ends here, TERMINATED with
+    /// the reason, rather than staying REQUESTED for an answer that cannot come; the failed
+    /// send is on record.
     pub async fn start(&self, start: StartNegotiation) -> Result<Negotiation, StartError> {
         let policy = self.cx.network().policy();
         let base = super::operator::protocol_base(&start.provider_url, "provider_url", policy)?;
@@ -104,13 +122,20 @@ impl Negotiations {
             reason: Vec::new(),
             purpose: start.purpose.clone(),
             pending: None,
+            decision: start.decision,
+            recommendation: None,
             created: now(),
             updated: now(),
         };
-        self.open(&consumer_pid, negotiation, self.did()).await?;
+        let _slot = self
+            .cx
+            .negotiation_moves()
+            .hold(&consumer_pid, super::inflight::SETTLE)
+            .await?;
         let token = self
             .presenting_token(&provider_did, start.purpose.as_deref())
             .await?;
+        self.open(&consumer_pid, negotiation, self.did()).await?;
         let message = ContractRequestMessage {
             consumer_pid: consumer_pid.clone(),
             provider_pid: None,
@@ -134,9 +159,17 @@ impl Negotiations {
                     })
                     .await?)
             }
-            Err(error) => Ok(self
-                .terminate_here(&consumer_pid, Role::Consumer, vec![error.to_string()])
-                .await?),
+            Err(error) => {
+                self.send_failed(
+                    &consumer_pid,
+                    ContractRequestMessage::TYPE,
+                    &error.to_string(),
+                )
+                .await;
+                Ok(self
+                    .terminate_here(&consumer_pid, Role::Consumer, vec![error.to_string()])
+                    .await?)
+            }
         }
     }
 
@@ -244,6 +277,8 @@ impl Negotiations {
             reason: Vec::new(),
             purpose: None,
             pending: None,
+            decision: Decision::Auto,
+            recommendation: None,
             created: now(),
             updated: now(),
         };
@@ -269,13 +304,15 @@ impl Negotiations {
     }
 
     /// `POST /negotiations/:pid/agreement`: the provider's signed agreement. It is verified,
-    /// stored with the move to AGREED, and answered with a verification message.
+    /// stored with the move to AGREED, and answered with a verification message (in `manual`
+    /// mode the operator verifies).
     pub async fn consumer_agreement(
         &self,
         pid: &str,
         caller: Caller,
         message: ContractAgreementMessage,
     ) -> Result<ContractNegotiation, DspError> {
+        let _slot = self.settle(pid).await;
         let current = self.negotiation_for(pid, &caller.did)?;
         if current.role != Role::Consumer
             || current
@@ -346,33 +383,36 @@ impl Negotiations {
             .await
             .map_err(DspError::from)?;
         self.announce(pid, &next);
-        let service = self.clone();
-        let pid = pid.to_owned();
-        tokio::spawn(async move { service.verify_agreement(&pid).await });
+        if !next.decision.is_manual() {
+            let service = self.clone();
+            let pid = pid.to_owned();
+            tokio::spawn(async move { service.verify_agreement(&pid).await });
+        }
         Ok(answer(&next))
     }
 
-    /// Moves AGREED → VERIFIED and tells the provider, with this connector's tree head.
+    /// Verifies a received agreement on its own (`auto` mode): tells the provider, and moves
+    /// AGREED → VERIFIED once it acknowledged (tried again a few times).
     pub(super) async fn verify_agreement(&self, pid: &str) {
-        let Some(next) = self.own_move(pid, Role::Consumer, Move::Verify).await else {
-            return;
-        };
-        let Some(provider_pid) = next.provider_pid.clone() else {
-            return;
-        };
+        self.retrying(pid, "verification", || self.send_verification(pid))
+            .await;
+    }
+
+    /// Tells the provider that the agreement of `pid` is verified, with this connector's tree
+    /// head, and moves AGREED → VERIFIED once it acknowledged.
+    pub(super) async fn send_verification(&self, pid: &str) -> Result<Negotiation, StartError> {
+        let (_slot, current) = self.begin_move(pid, Move::Verify).await?;
         let message = crate::protocol::messages::ContractAgreementVerificationMessage {
-            provider_pid: provider_pid.clone(),
+            provider_pid: current.provider_pid.clone().unwrap_or_default(),
             consumer_pid: pid.to_owned(),
             tree_head: self.tree_head().await,
         };
-        self.tell(
-            pid,
-            &next,
-            &provider_pid,
-            "/agreement/verification",
-            &message,
-        )
-        .await;
+        self.deliver(pid, &current, "/agreement/verification", &message, None)
+            .await?;
+        let did = self.did().to_owned();
+        Ok(self
+            .apply_move(pid, &did, Role::Consumer, Move::Verify, |_| {})
+            .await?)
     }
 
     /// `POST /negotiations/:pid/events` on the consumer: the provider finalised.
@@ -406,6 +446,7 @@ impl Negotiations {
         caller: Caller,
         message: ContractNegotiationTerminationMessage,
     ) -> Result<ContractNegotiation, DspError> {
+        let _slot = self.settle(pid).await;
         let current = self.negotiation_for(pid, &caller.did)?;
         let (other_pid, by) = match current.role {
             Role::Provider => (&message.consumer_pid, Role::Consumer),
@@ -443,7 +484,8 @@ impl Negotiations {
         Ok(answer(&self.negotiation_for(pid, &caller.did)?))
     }
 
-    /// Checks and applies a provider's message to a consumer negotiation.
+    /// Checks and applies a provider's message to a consumer negotiation, once a move of this
+    /// connector's in flight on it has settled.
     async fn consumer_move(
         &self,
         pid: &str,
@@ -452,6 +494,7 @@ impl Negotiations {
         mv: Move,
         also: impl Fn(&mut Negotiation) + Send + Sync + 'static,
     ) -> Result<Negotiation, DspError> {
+        let _slot = self.settle(pid).await;
         let current = self.negotiation_for(pid, &caller.did)?;
         if current.role != Role::Consumer
             || current

@@ -1,18 +1,21 @@
 //! Moves a connector's operator makes through the management API, besides starting a
 //! negotiation: a provider offers a contract to a consumer, a consumer accepts an offer it
-//! received, and either side terminates a negotiation that is still open.
+//! received, and either side terminates a negotiation that is still open (the answers of a
+//! `manual` negotiation are in [`super::manual`]). Each is stored only once the counterparty
+//! acknowledged it; one that could not be delivered leaves the negotiation as it was and is
+//! reported.
+
+use symbolon_identity::net::AddressPolicy;
 
 use super::consumer::StartError;
 use super::state::{Move, NegotiationState, Role};
 use super::{DspError, Negotiations};
 use crate::domain::{new_urn, now, Negotiation};
-use symbolon_identity::net::AddressPolicy;
-
 use crate::protocol::messages::{
-    self, ContractNegotiation, ContractNegotiationEventMessage,
-    ContractNegotiationTerminationMessage, ContractOfferMessage, EventType,
+    self, ContractNegotiation, ContractNegotiationEventMessage, ContractOfferMessage, EventType,
+    Message as _,
 };
-use crate::protocol::{peer, pid};
+use crate::protocol::peer;
 
 /// A contract a provider offers to a consumer.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -32,7 +35,12 @@ impl Negotiations {
     /// negotiation). Returns the negotiation as stored: OFFERED, with the consumer's process id,
     /// or TERMINATED when the consumer could not be reached or refused the offer. The consumer
     /// then accepts (this connector verifies its presentation against the offer's policy and
-    /// agrees or terminates) or terminates.
+    /// agrees or terminates, or, for a `manual` offer, its operator answers) or terminates.
+    ///
+    /// As with a consumer's first request, the process is stored before the offer is sent (its
+    /// slot held until the answer is in, so that the consumer's first message finds it), and an
+    /// offer that fails ends it here: there is no process at the consumer to keep in step with,
+    /// and offering again is a new negotiation. The failed send is on record.
     pub async fn offer_contract(&self, request: OfferContract) -> Result<Negotiation, StartError> {
         let base = protocol_base(
             &request.consumer_url,
@@ -69,9 +77,16 @@ impl Negotiations {
             reason: Vec::new(),
             purpose: None,
             pending: None,
+            decision: offer.decision,
+            recommendation: None,
             created: now(),
             updated: now(),
         };
+        let _slot = self
+            .cx
+            .negotiation_moves()
+            .hold(&provider_pid, super::inflight::SETTLE)
+            .await?;
         self.open(&provider_pid, negotiation, self.did()).await?;
         let message = ContractOfferMessage {
             provider_pid: provider_pid.clone(),
@@ -84,7 +99,12 @@ impl Negotiations {
             Ok(answer) => messages::parse_members::<ContractNegotiation>(&answer)
                 .map(|a| a.consumer_pid)
                 .map_err(|e| format!("the consumer's answer is unusable: {}", e.reason)),
-            Err(error) => Err(error.to_string()),
+            Err(error) => {
+                let reason = error.to_string();
+                self.send_failed(&provider_pid, ContractOfferMessage::TYPE, &reason)
+                    .await;
+                Err(reason)
+            }
         };
         match consumer_pid {
             Ok(consumer_pid) => Ok(self
@@ -100,9 +120,9 @@ impl Negotiations {
     }
 
     /// Accepts, as consumer, an offer a provider made (the negotiation is OFFERED): tells the
-    /// provider, presenting this connector's held credentials and `purpose` for its policy.
-    /// Returns the negotiation as stored: ACCEPTED, or TERMINATED if the provider could not be
-    /// told.
+    /// provider, presenting this connector's held credentials and `purpose` for its policy, and
+    /// moves to ACCEPTED once it acknowledged. A provider that cannot be reached or refuses
+    /// leaves the negotiation OFFERED ([`StartError::Send`]); the operator may accept again.
     pub async fn accept_offer(
         &self,
         pid: &str,
@@ -114,74 +134,39 @@ impl Negotiations {
                 "negotiation `{pid}` is a provider's: only a consumer accepts an offer"
             )));
         }
-        let Some(provider_pid) = current.provider_pid.clone() else {
-            return Err(StartError::Invalid(format!(
-                "negotiation `{pid}` has no provider process to answer"
-            )));
-        };
         let token = self
             .presenting_token(&current.counterparty, purpose.as_deref())
             .await?;
-        let did = self.did().to_owned();
-        let next = self
-            .apply_move(pid, &did, Role::Consumer, Move::Accept, move |n| {
-                n.purpose = purpose.clone();
-            })
-            .await?;
+        let (_slot, current) = self.begin_move(pid, Move::Accept).await?;
         let message = ContractNegotiationEventMessage {
-            provider_pid: provider_pid.clone(),
+            provider_pid: current.provider_pid.clone().unwrap_or_default(),
             consumer_pid: pid.to_owned(),
             event_type: EventType::Accepted,
             tree_head: None,
         };
-        let sent =
-            match pid::negotiation_url(&current.counterparty_address, &provider_pid, "/events") {
-                Ok(url) => self
-                    .send(&url, &current.counterparty, &message, Some(token))
-                    .await
-                    .map_err(|error| error.to_string()),
-                Err(error) => Err(format!("the provider's process id is refused: {error}")),
-            };
-        match sent {
-            Ok(_) => Ok(next),
-            Err(reason) => Ok(self
-                .terminate_here(pid, Role::Consumer, vec![reason])
-                .await?),
-        }
+        self.deliver(pid, &current, "/events", &message, Some(token))
+            .await?;
+        let did = self.did().to_owned();
+        Ok(self
+            .apply_move(pid, &did, Role::Consumer, Move::Accept, move |n| {
+                n.purpose = purpose.clone();
+            })
+            .await?)
     }
 
     /// Terminates, on either side, a negotiation that is not final, telling the counterparty
-    /// why. A counterparty that cannot be told is recorded as a failed send; the negotiation is
-    /// terminated here all the same.
+    /// why; TERMINATED once it acknowledged. A counterparty that cannot be told (or refuses)
+    /// leaves the negotiation as it was ([`StartError::Send`]), unless `force` is given: then
+    /// the failed send is on record and the negotiation is terminated here all the same (the
+    /// operator's way out of a negotiation whose counterparty has gone).
     pub async fn terminate_by_operator(
         &self,
         pid: &str,
         reason: String,
+        force: bool,
     ) -> Result<Negotiation, StartError> {
-        let current = self.own_negotiation(pid)?;
-        let next = self
-            .terminate_here(pid, current.role, vec![reason.clone()])
-            .await?;
-        if let Some(their_pid) = current.their_pid() {
-            let message = ContractNegotiationTerminationMessage {
-                provider_pid: current.provider_pid.clone().unwrap_or_default(),
-                consumer_pid: current.consumer_pid.clone().unwrap_or_default(),
-                code: Some("operator".into()),
-                reason: Some(vec![reason.into()]),
-            };
-            self.tell(pid, &current, their_pid, "/termination", &message)
-                .await;
-        }
-        Ok(next)
-    }
-
-    /// This connector's negotiation `pid`.
-    fn own_negotiation(&self, pid: &str) -> Result<Negotiation, StartError> {
-        self.cx
-            .store()
-            .negotiations
-            .get(pid)?
-            .ok_or_else(|| DspError::NotFound(format!("no negotiation `{pid}`")).into())
+        self.terminate_own(pid, "operator", vec![reason], force)
+            .await
     }
 }
 

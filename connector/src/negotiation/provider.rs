@@ -1,5 +1,7 @@
 //! The provider's side: requests come in, the decision is made, an agreement or a termination
-//! goes out.
+//! goes out (stored once the consumer acknowledged it; tried again a few times when the
+//! consumer cannot be reached). For an offer whose `decision` is `manual`, the decision is
+//! only assessed and kept as a recommendation; the operator answers ([`super::manual`]).
 
 use std::sync::Arc;
 
@@ -8,15 +10,17 @@ use symbolon_audit::EventKind;
 use symbolon_identity::{Expectations, Input};
 
 use super::auth::Caller;
-use super::state::{transition, Move, NegotiationState, Role};
-use super::{agreement, DspError, Negotiations};
+use super::consumer::StartError;
+use super::state::{transition, IllegalTransition, Move, NegotiationState, Role};
+use super::{agreement, terms, DspError, Negotiations};
 use crate::catalog::{self, CompiledOffer};
 use crate::decision::{self, Question, Verdict};
-use crate::domain::{new_urn, now, Negotiation, Obligation, PendingDecision};
+use crate::domain::{
+    new_urn, now, Agreement, Decision, Negotiation, Obligation, PendingDecision, Recommendation,
+};
 use crate::protocol::messages::{
     ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiation,
-    ContractNegotiationEventMessage, ContractNegotiationTerminationMessage, ContractRequestMessage,
-    EventType, Message as _,
+    ContractNegotiationEventMessage, ContractRequestMessage, EventType, Message as _,
 };
 use crate::protocol::peer::check_callback;
 
@@ -50,7 +54,8 @@ impl Negotiations {
                 "{TYPE}: the offer names no `target` and is not one of this catalog's offers"
             )));
         };
-        self.check_requested_offer(TYPE, &offer_id, &message.offer.id)
+        let decision = self
+            .check_requested_offer(TYPE, &offer_id, &message.offer.id)
             .await?;
         let provider_pid = new_urn();
         let negotiation = Negotiation {
@@ -65,7 +70,9 @@ impl Negotiations {
             agreement_id: None,
             reason: Vec::new(),
             purpose: caller.purpose.clone(),
-            pending: Some(pending(&caller)),
+            pending: Some(pending(&caller, None)),
+            decision,
+            recommendation: None,
             created: now(),
             updated: now(),
         };
@@ -76,43 +83,60 @@ impl Negotiations {
     }
 
     /// Refuses, at request time, a request for a dataset this catalog does not hold, or one
-    /// naming an offer `@id` this provider never made for it (the target alone does not decide).
+    /// naming an offer `@id` this provider never made for it (the target alone does not decide);
+    /// answers who decides on the offer.
     async fn check_requested_offer(
         &self,
         message: &str,
         offer_id: &str,
         offer_iri: &str,
-    ) -> Result<(), DspError> {
+    ) -> Result<Decision, DspError> {
         let key = offer_id.to_owned();
         let known = self
             .cx
             .store()
             .blocking(move |s| s.offers.get(&key))
-            .await?
-            .is_some();
-        if !known {
+            .await?;
+        let Some(offer) = known else {
             return Err(DspError::BadRequest(format!(
                 "{message}: dataset `{}` is not in this provider's catalog",
                 offer_id.chars().take(100).collect::<String>()
             )));
-        }
+        };
         if offer_iri != catalog::offer_iri(offer_id) {
             return Err(DspError::BadRequest(format!(
                 "{message}: offer `{}` is not an offer of this catalog for dataset `{offer_id}`",
                 offer_iri.chars().take(100).collect::<String>()
             )));
         }
-        Ok(())
+        Ok(offer.decision)
     }
 
-    /// `POST /negotiations/:pid/request`: a counter-request (only after an offer).
+    /// `POST /negotiations/:pid/request`: a counter-request (only after an offer). The offer
+    /// it asks for is checked against the policy ([`super::terms`]); one the policy does not
+    /// permit is refused by the decision that follows, with the reason.
     pub async fn provider_counter_request(
         &self,
         pid: &str,
         caller: Caller,
         message: ContractRequestMessage,
     ) -> Result<ContractNegotiation, DspError> {
-        let (offer, purpose, pending) = (message.offer, caller.purpose.clone(), pending(&caller));
+        let current = self.negotiation_for(pid, &caller.did)?;
+        let stored = self.cx.store().offers.get(&current.offer_id)?;
+        let offer_refused = match stored {
+            Some(offer) => {
+                let compiled = self.cx.offers().compiled(&offer)?;
+                terms::within_policy(&message.offer, &compiled)
+                    .err()
+                    .map(|why| format!("the offer asked for is not permitted: {why}"))
+            }
+            None => Some(format!(
+                "offer `{}` is no longer in this provider's catalog",
+                current.offer_id
+            )),
+        };
+        let (offer, purpose) = (message.offer, caller.purpose.clone());
+        let pending = pending(&caller, offer_refused);
         let next = self
             .provider_move(
                 pid,
@@ -123,6 +147,7 @@ impl Negotiations {
                     n.offer = offer.clone();
                     n.purpose = purpose.clone();
                     n.pending = Some(pending.clone());
+                    n.recommendation = None;
                 },
             )
             .await?;
@@ -146,7 +171,7 @@ impl Negotiations {
             }
             .into());
         }
-        let (purpose, pending) = (caller.purpose.clone(), pending(&caller));
+        let (purpose, pending) = (caller.purpose.clone(), pending(&caller, None));
         let next = self
             .provider_move(
                 pid,
@@ -156,6 +181,7 @@ impl Negotiations {
                 move |n| {
                     n.purpose = purpose.clone();
                     n.pending = Some(pending.clone());
+                    n.recommendation = None;
                 },
             )
             .await?;
@@ -182,7 +208,8 @@ impl Negotiations {
         Ok(answer(&next))
     }
 
-    /// Checks and applies a consumer's message to a provider negotiation.
+    /// Checks and applies a consumer's message to a provider negotiation, once a move of this
+    /// connector's in flight on it has settled.
     async fn provider_move(
         &self,
         pid: &str,
@@ -191,6 +218,7 @@ impl Negotiations {
         mv: Move,
         also: impl Fn(&mut Negotiation) + Send + Sync + 'static,
     ) -> Result<Negotiation, DspError> {
+        let _slot = self.settle(pid).await;
         let current = self.negotiation_for(pid, &caller.did)?;
         if current.role != Role::Provider || current.consumer_pid.as_deref() != Some(consumer_pid) {
             return Err(DspError::NotFound(format!(
@@ -209,40 +237,99 @@ impl Negotiations {
     }
 
     /// Decides `pid` and answers the consumer with an agreement or a termination naming the
-    /// reasons. Any failure on the way terminates the negotiation with a reason: a consumer is
-    /// never left waiting.
+    /// reasons; any failure on the way terminates the negotiation with a reason, so a consumer
+    /// is not left waiting. The answer is stored once the consumer acknowledged it; a consumer
+    /// that cannot be reached is tried again a few times, then the negotiation stays REQUESTED
+    /// (or ACCEPTED), every failed send on record: the provider never claims an agreement or a
+    /// termination the consumer has not received. Its operator can still terminate it, and it
+    /// is decided again when the connector restarts. For a `manual` negotiation the decision
+    /// is only assessed ([`Negotiations::assess`]).
     pub(super) async fn decide(&self, pid: &str) {
-        let result = match self.verdict(pid).await {
+        match self.cx.store().negotiations.get(pid) {
+            Ok(Some(n)) if n.decision.is_manual() => return self.assess(pid).await,
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, pid, "cannot read a negotiation to decide"),
+        }
+        let answer = match self.verdict(pid).await {
             Ok(Answer::Agree {
                 negotiation,
                 offer,
                 obligations,
                 grounds,
-            }) => {
-                self.agree(pid, &negotiation, &offer, obligations, grounds)
-                    .await
-            }
+            }) => self
+                .agreement_for(pid, &negotiation, &offer, obligations, grounds)
+                .map(Some),
             Ok(Answer::Refuse(reasons)) => {
-                self.terminate_as_provider(pid, "policy.denied", reasons)
-                    .await
+                let attempt = || self.terminate_own(pid, "policy.denied", reasons.clone(), false);
+                self.retrying(pid, "termination", attempt).await;
+                return;
             }
             Err(error) => Err(error),
         };
-        match result {
-            Ok(()) => {}
+        match answer {
+            Ok(Some(agreement)) => {
+                let attempt = || self.send_agreement(pid, &agreement);
+                self.retrying(pid, "agreement", attempt).await;
+            }
+            Ok(None) => {}
             Err(DspError::Illegal(error)) => {
                 tracing::info!(%error, pid, "the negotiation moved on before the decision");
             }
             Err(error) => {
                 tracing::error!(%error, pid, "cannot decide a negotiation");
-                let reason = "the provider failed to decide; request again later".to_owned();
-                if let Err(error) = self
-                    .terminate_as_provider(pid, "internal", vec![reason])
-                    .await
-                {
-                    tracing::error!(%error, pid, "cannot terminate a negotiation that failed");
-                }
+                let reason = vec!["the provider failed to decide; request again later".to_owned()];
+                let attempt = || self.terminate_own(pid, "internal", reason.clone(), false);
+                self.retrying(pid, "termination", attempt).await;
             }
+        }
+    }
+
+    /// Assesses a `manual` negotiation: verifies the consumer's presentation and evaluates the
+    /// policy as [`Negotiations::decide`] would, and keeps the verdict on the negotiation as a
+    /// recommendation for the operator (the presentation is then no longer kept). Nothing is
+    /// sent. A failure is logged; the assessment is made again when the connector restarts.
+    pub(super) async fn assess(&self, pid: &str) {
+        let recommendation = match self.verdict(pid).await {
+            Ok(Answer::Agree {
+                obligations,
+                grounds,
+                ..
+            }) => Recommendation {
+                agree: true,
+                obligations,
+                grounds,
+                reasons: Vec::new(),
+                decided: now(),
+            },
+            Ok(Answer::Refuse(reasons)) => Recommendation {
+                agree: false,
+                obligations: Vec::new(),
+                grounds: Vec::new(),
+                reasons,
+                decided: now(),
+            },
+            Err(error) => {
+                tracing::error!(%error, pid, "cannot assess a negotiation");
+                return;
+            }
+        };
+        let kept = self
+            .update(pid, None, move |mut n| {
+                if !n.awaits_decision() {
+                    // The operator answered, or the consumer moved, meanwhile.
+                    return Err(IllegalTransition {
+                        from: n.state,
+                        message: "a policy verdict",
+                        by: Some(Role::Provider),
+                    });
+                }
+                n.recommendation = Some(recommendation);
+                n.pending = None;
+                Ok(n)
+            })
+            .await;
+        if let Err(error) = kept {
+            tracing::info!(%error, pid, "the verdict is not kept");
         }
     }
 
@@ -259,6 +346,9 @@ impl Negotiations {
                 "the request's presentation was not kept (a restart); request again".into(),
             );
         };
+        if let Some(reason) = pending.offer_refused {
+            return refuse(reason);
+        }
         let Some(presentation) = pending.presentation else {
             return refuse(
                 "no presentation of credentials came with the request (claim `vp` of the token)"
@@ -332,30 +422,54 @@ impl Negotiations {
         })
     }
 
-    /// Signs the agreement, stores it with the move to AGREED (one transaction) and sends it
-    /// to the consumer.
-    async fn agree(
+    /// The agreement on `negotiation`'s terms: the policy of `offer` with its `obligations`,
+    /// and the duties the negotiated offer added (when it is one the policy permits), signed.
+    pub(super) fn agreement_for(
         &self,
         pid: &str,
         negotiation: &Negotiation,
         offer: &CompiledOffer,
         obligations: Vec<Obligation>,
         grounds: Vec<Value>,
-    ) -> Result<(), DspError> {
-        let consumer_pid = negotiation.consumer_pid.clone().ok_or_else(|| {
+    ) -> Result<Agreement, DspError> {
+        let consumer_pid = negotiation.consumer_pid.as_deref().ok_or_else(|| {
             DspError::BadRequest(format!("negotiation `{pid}` has no consumer process yet"))
         })?;
-        let agreement = agreement::sign(
+        let added_duties = terms::within_policy(&negotiation.offer, offer).unwrap_or_default();
+        Ok(agreement::sign(
             self.cx.identity(),
             agreement::Terms {
                 offer,
                 assignee: &negotiation.counterparty,
                 provider_pid: pid,
-                consumer_pid: &consumer_pid,
+                consumer_pid,
                 obligations,
                 grounds,
+                added_duties,
             },
-        );
+        ))
+    }
+
+    /// Sends `agreement` to the consumer and, once it acknowledged it, stores it with the move
+    /// to AGREED (one transaction).
+    pub(super) async fn send_agreement(
+        &self,
+        pid: &str,
+        agreement: &Agreement,
+    ) -> Result<Negotiation, StartError> {
+        let (_slot, current) = self.begin_move(pid, Move::Agree).await?;
+        let message = ContractAgreementMessage {
+            provider_pid: pid.to_owned(),
+            consumer_pid: agreement.consumer_pid.clone(),
+            agreement: agreement::message_body(agreement),
+            callback_address: Some(
+                self.cx
+                    .network()
+                    .callback_for(&current.counterparty_address),
+            ),
+        };
+        self.deliver(pid, &current, "/agreement", &message, None)
+            .await?;
         let (key, stored) = (pid.to_owned(), agreement.clone());
         let (record, agreement_id) = (self.record(pid, self.did()), agreement.id.clone());
         let next = self
@@ -375,59 +489,34 @@ impl Negotiations {
                     record,
                 )
             })
-            .await?;
+            .await
+            .map_err(DspError::from)?;
         self.announce(pid, &next);
-        let message = ContractAgreementMessage {
-            provider_pid: pid.to_owned(),
-            consumer_pid: consumer_pid.clone(),
-            agreement: agreement::message_body(&agreement),
-            callback_address: Some(self.cx.network().callback_for(&next.counterparty_address)),
-        };
-        self.tell(pid, &next, &consumer_pid, "/agreement", &message)
-            .await;
-        Ok(())
+        Ok(next)
     }
 
-    /// Moves VERIFIED → FINALIZED and tells the consumer, with this connector's tree head.
+    /// Finalises a VERIFIED negotiation: tells the consumer, with this connector's tree head,
+    /// and moves to FINALIZED once it acknowledged (tried again a few times).
     pub(super) async fn finalize(&self, pid: &str) {
-        let Some(next) = self.own_move(pid, Role::Provider, Move::Finalize).await else {
-            return;
-        };
-        let Some(consumer_pid) = next.consumer_pid.clone() else {
-            return;
-        };
+        self.retrying(pid, "finalization", || self.send_finalization(pid))
+            .await;
+    }
+
+    /// One attempt of [`Negotiations::finalize`].
+    async fn send_finalization(&self, pid: &str) -> Result<Negotiation, StartError> {
+        let (_slot, current) = self.begin_move(pid, Move::Finalize).await?;
         let message = ContractNegotiationEventMessage {
             provider_pid: pid.to_owned(),
-            consumer_pid: consumer_pid.clone(),
+            consumer_pid: current.consumer_pid.clone().unwrap_or_default(),
             event_type: EventType::Finalized,
             tree_head: self.tree_head().await,
         };
-        self.tell(pid, &next, &consumer_pid, "/events", &message)
-            .await;
-    }
-
-    /// Terminates a provider negotiation and tells the consumer why.
-    pub(super) async fn terminate_as_provider(
-        &self,
-        pid: &str,
-        code: &str,
-        reasons: Vec<String>,
-    ) -> Result<(), DspError> {
-        let next = self
-            .terminate_here(pid, Role::Provider, reasons.clone())
+        self.deliver(pid, &current, "/events", &message, None)
             .await?;
-        let Some(consumer_pid) = next.consumer_pid.clone() else {
-            return Ok(());
-        };
-        let message = ContractNegotiationTerminationMessage {
-            provider_pid: pid.to_owned(),
-            consumer_pid: consumer_pid.clone(),
-            code: Some(code.to_owned()),
-            reason: Some(reasons.into_iter().map(Into::into).collect()),
-        };
-        self.tell(pid, &next, &consumer_pid, "/termination", &message)
-            .await;
-        Ok(())
+        let did = self.did().to_owned();
+        Ok(self
+            .apply_move(pid, &did, Role::Provider, Move::Finalize, |_| {})
+            .await?)
     }
 }
 
@@ -444,11 +533,13 @@ enum Answer {
     Refuse(Vec<String>),
 }
 
-/// What the decision on `caller`'s request reads later.
-fn pending(caller: &Caller) -> PendingDecision {
+/// What the decision on `caller`'s request reads later; `offer_refused` says why the offer
+/// it asks for is not permitted, if it is not.
+fn pending(caller: &Caller, offer_refused: Option<String>) -> PendingDecision {
     PendingDecision {
         jti: caller.jti.clone(),
         presentation: caller.presentation.clone(),
+        offer_refused,
     }
 }
 

@@ -9,11 +9,12 @@ use crate::store::StoreError;
 /// The own moves resumed on start, by kind.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Resumed {
-    /// Decisions on requests or acceptances (each ends in an agreement or a termination).
+    /// Decisions on requests or acceptances (each ends in an agreement or a termination, or,
+    /// for a `manual` negotiation, in the policy's verdict kept for the operator).
     pub decisions: usize,
     /// Finalisations after the consumer's verification.
     pub finalizations: usize,
-    /// Verifications of received agreements.
+    /// Verifications of received agreements (`auto` negotiations only).
     pub verifications: usize,
 }
 
@@ -36,7 +37,7 @@ impl Negotiations {
                     resumed.finalizations += 1;
                     tokio::spawn(async move { service.finalize(&pid).await });
                 }
-                (Role::Consumer, NegotiationState::Agreed) => {
+                (Role::Consumer, NegotiationState::Agreed) if !negotiation.decision.is_manual() => {
                     resumed.verifications += 1;
                     tokio::spawn(async move { service.verify_agreement(&pid).await });
                 }

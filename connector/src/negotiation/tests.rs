@@ -47,9 +47,36 @@ async fn setup() -> Setup {
     }
 }
 
-/// A provider negotiation REQUESTED by the hospital, with its presentation kept for the
-/// decision, stored as a restart would leave it.
-async fn requested(setup: &Setup, provider: &Connector, consumer_pid: Option<&str>) -> String {
+/// A consumer's callback on 127.0.0.1 that acknowledges every message (`200 {}`); its
+/// protocol base URL.
+fn acknowledging_consumer() -> String {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = HttpServer::new(|| {
+        App::new().default_service(web::to(|| async {
+            HttpResponse::Ok().json(serde_json::json!({}))
+        }))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    format!("http://{address}/dsp/2025-1")
+}
+
+/// Where nobody listens: a send there fails.
+const UNREACHABLE: &str = "http://127.0.0.1:9/dsp/2025-1";
+
+/// A provider negotiation REQUESTED by the hospital (whose callback is `at`), with its
+/// presentation kept for the decision, stored as a restart would leave it.
+async fn requested(
+    setup: &Setup,
+    provider: &Connector,
+    consumer_pid: Option<&str>,
+    at: &str,
+) -> String {
     let jti = "urn:uuid:token-1";
     let presentation = create_presentation(
         &setup.hospital,
@@ -70,8 +97,7 @@ async fn requested(setup: &Setup, provider: &Connector, consumer_pid: Option<&st
         state: NegotiationState::Requested,
         offer_id: "ward-statistics".into(),
         counterparty: setup.hospital.did.as_str().to_owned(),
-        // Nobody listens there: the answer's delivery fails and is recorded.
-        counterparty_address: "http://127.0.0.1:9/dsp/2025-1".into(),
+        counterparty_address: at.into(),
         offer,
         agreement_id: None,
         reason: Vec::new(),
@@ -79,7 +105,10 @@ async fn requested(setup: &Setup, provider: &Connector, consumer_pid: Option<&st
         pending: Some(PendingDecision {
             jti: jti.into(),
             presentation: Some(presentation.to_text()),
+            offer_refused: None,
         }),
+        decision: Default::default(),
+        recommendation: None,
         created: now(),
         updated: now(),
     };
@@ -107,7 +136,13 @@ async fn a_request_left_undecided_by_a_restart_is_decided_on_start() {
     let setup = setup().await;
     let pid = {
         let provider = Connector::open(&setup.dir, Settings::offline()).unwrap();
-        requested(&setup, &provider, Some("urn:uuid:consumer-1")).await
+        requested(
+            &setup,
+            &provider,
+            Some("urn:uuid:consumer-1"),
+            &acknowledging_consumer(),
+        )
+        .await
     };
     let provider = Connector::open(&setup.dir, Settings::offline()).unwrap();
     let service = Negotiations::new(provider.clone());
@@ -136,8 +171,8 @@ async fn a_request_left_undecided_by_a_restart_is_decided_on_start() {
 async fn a_failure_after_the_permit_terminates_with_a_reason() {
     let setup = setup().await;
     let provider = Connector::open(&setup.dir, Settings::offline()).unwrap();
-    // A negotiation without the consumer's process id cannot be agreed.
-    let pid = requested(&setup, &provider, None).await;
+    // A negotiation without the consumer's process id cannot be agreed (nor told).
+    let pid = requested(&setup, &provider, None, UNREACHABLE).await;
     let service = Negotiations::new(provider.clone());
     service.decide(&pid).await;
     let outcome = provider.store().negotiations.get(&pid).unwrap().unwrap();
@@ -147,6 +182,37 @@ async fn a_failure_after_the_permit_terminates_with_a_reason() {
         ["the provider failed to decide; request again later"]
     );
     assert!(provider.store().agreements.list().unwrap().is_empty());
+}
+
+// Before: the provider stored AGREED, then sent the agreement; a consumer that never received
+// it was left REQUESTED while the provider held an agreement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agreement_the_consumer_cannot_receive_leaves_the_request_requested() {
+    let setup = setup().await;
+    let provider = Connector::open(&setup.dir, Settings::offline()).unwrap();
+    let pid = requested(&setup, &provider, Some("urn:uuid:consumer-1"), UNREACHABLE).await;
+    let service = Negotiations::new(provider.clone());
+    service.decide(&pid).await;
+    let outcome = provider.store().negotiations.get(&pid).unwrap().unwrap();
+    assert_eq!(outcome.state, NegotiationState::Requested, "{outcome:?}");
+    assert_eq!(outcome.agreement_id, None);
+    assert!(
+        outcome.pending.is_some(),
+        "the presentation is kept to decide again on restart"
+    );
+    assert!(provider.store().agreements.list().unwrap().is_empty());
+    let total = provider.audit().log().len();
+    let events = provider.audit().events(0, total).unwrap();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == symbolon_audit::EventKind::NegotiationSendFailed && e.subject == pid)
+        .collect();
+    assert_eq!(
+        failed.len(),
+        3,
+        "three attempts, each on record: {failed:?}"
+    );
+    assert_eq!(failed[0].details["message"], "ContractAgreementMessage");
 }
 
 /// The negotiation once it has left REQUESTED.

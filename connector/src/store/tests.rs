@@ -17,6 +17,8 @@ fn negotiation(pid: &str, state: NegotiationState) -> Negotiation {
         reason: Vec::new(),
         purpose: None,
         pending: None,
+        decision: Default::default(),
+        recommendation: None,
         created: crate::domain::now(),
         updated: crate::domain::now(),
     }

@@ -1,6 +1,7 @@
 //! The provider's side: a consumer's request under an agreement it holds opens a process,
-//! which the provider then starts on its own (automatic start), telling the consumer with a
-//! `TransferStartMessage`. A repeated request with the same `consumerPid` finds the process it
+//! which the provider then starts on its own (automatic start) — or, for an offer its operator
+//! decides (`decision: manual`), leaves REQUESTED for the operator to start — telling the
+//! consumer with a `TransferStartMessage`. A repeated request with the same `consumerPid` finds the process it
 //! opened. On start, requested processes that were never started are taken up again.
 
 use std::time::Duration;
@@ -9,7 +10,7 @@ use super::state::{transition, Move, Role, TransferState};
 use super::{url, Transfers};
 use crate::catalog;
 use crate::dataplane::{DataPlane, HTTP_PULL};
-use crate::domain::{new_urn, now, Transfer};
+use crate::domain::{new_urn, now, Decision, Transfer};
 use crate::messenger::SendError;
 use crate::negotiation::auth::Caller;
 use crate::negotiation::state::NegotiationState;
@@ -49,7 +50,7 @@ impl Transfers {
                 source,
             }
         })?;
-        let offer_id = self.check_agreement(&caller.did, &message)?;
+        let (offer_id, decision) = self.check_agreement(&caller.did, &message)?;
         let provider_pid = new_urn();
         let transfer = Transfer {
             role: Role::Provider,
@@ -74,7 +75,10 @@ impl Transfers {
             .await?
         {
             Opened::Created => {
-                self.start_later(&provider_pid);
+                // An offer decided by the operator is started by the operator too.
+                if !decision.is_manual() {
+                    self.start_later(&provider_pid);
+                }
                 Ok(transfer.process())
             }
             Opened::Existing(existing) => {
@@ -103,12 +107,13 @@ impl Transfers {
 
     /// Checks that `message` names an agreement this provider made with `caller`, whose
     /// negotiation is FINALIZED, for a dataset still offered in the requested format; returns
-    /// the offer's id. An unknown agreement and another consumer's get the same answer.
+    /// the offer's id and who decides on it. An unknown agreement and another consumer's get
+    /// the same answer.
     fn check_agreement(
         &self,
         caller: &str,
         message: &TransferRequestMessage,
-    ) -> Result<String, DspError> {
+    ) -> Result<(String, Decision), DspError> {
         const TYPE: &str = TransferRequestMessage::TYPE;
         let store = self.cx.store();
         let agreement = store
@@ -146,7 +151,7 @@ impl Transfers {
                 formats.join(", ")
             )));
         }
-        Ok(offer.id)
+        Ok((offer.id, offer.decision))
     }
 
     /// Starts `pid` in a task of its own.
@@ -226,11 +231,20 @@ impl Transfers {
     }
 
     /// Takes up, each in a task of its own, every provider process that was requested but
-    /// never started (its start was not acknowledged before a restart); returns how many.
+    /// never started (its start was not acknowledged before a restart), unless its offer is
+    /// decided by the operator; returns how many.
     pub fn resume(&self) -> Result<usize, StoreError> {
         let mut resumed = 0;
-        for transfer in self.cx.store().transfers.list()? {
+        let store = self.cx.store();
+        for transfer in store.transfers.list()? {
             if transfer.role != Role::Provider || transfer.state != TransferState::Requested {
+                continue;
+            }
+            let manual = store
+                .offers
+                .get(&transfer.offer_id)?
+                .is_some_and(|offer| offer.decision.is_manual());
+            if manual {
                 continue;
             }
             if let Some(pid) = transfer.provider_pid {

@@ -230,3 +230,103 @@ fn the_cli_lists_transfers_and_reports_a_refused_move() {
     let bad = symbolon(&["transfers", "start", "--data-dir", data, ".."]);
     assert_eq!(bad.status.code(), Some(2), "a dot segment is a usage error");
 }
+
+/// The negotiation of `dir` (listed as JSON) that `pick` selects, waiting up to 10 s for it.
+fn negotiation_where(dir: &str, pick: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    for _ in 0..200 {
+        let listed: serde_json::Value =
+            serde_json::from_str(&ok(&["negotiations", "list", "--data-dir", dir, "--json"]))
+                .unwrap();
+        if let Some(found) = listed.as_array().unwrap().iter().find(|n| pick(n)) {
+            return found.clone();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no such negotiation in {dir}");
+}
+
+#[test]
+fn the_cli_answers_a_manual_negotiation_on_both_sides() {
+    let (provider, consumer) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    init(provider.path());
+    init(consumer.path());
+    let policy = provider.path().join("offer.policy");
+    std::fs::write(&policy, ANY_OFFER_POLICY).unwrap();
+    let (_p, provider_url) = serve(provider.path());
+    let (_c, _) = serve(consumer.path());
+    let p = provider.path().to_str().unwrap();
+    let c = consumer.path().to_str().unwrap();
+    let published = ok(&[
+        "offer",
+        "create",
+        "--data-dir",
+        p,
+        "--id",
+        "cohort",
+        "--title",
+        "A cohort",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--decision",
+        "manual",
+        "--json",
+    ]);
+    assert!(published.contains(r#""decision": "manual""#), "{published}");
+    let started = ok(&[
+        "negotiate",
+        "--data-dir",
+        c,
+        "--provider",
+        &format!("{provider_url}/dsp/2025-1"),
+        "--offer",
+        "cohort",
+        "--decision",
+        "manual",
+        "--wait",
+        "0",
+    ]);
+    assert!(started.contains("is REQUESTED"), "{started}");
+    // The provider keeps the policy's verdict (no trust list: refuse) for its operator.
+    let at_provider = negotiation_where(p, |n| n["recommendation"].is_object());
+    assert_eq!(at_provider["state"], "REQUESTED");
+    assert_eq!(at_provider["recommendation"]["agree"], false);
+    let pid = at_provider["provider_pid"].as_str().unwrap();
+    let refused = symbolon(&["negotiations", "agree", "--data-dir", p, pid]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("409") && stderr.contains("does not permit"),
+        "{stderr}"
+    );
+
+    let offered = ok(&["negotiations", "offer", "--data-dir", p, pid]);
+    assert!(
+        offered.contains("provider  OFFERED  offer cohort"),
+        "{offered}"
+    );
+    assert!(offered.contains("(manual)"), "{offered}");
+    let at_consumer = negotiation_where(c, |n| n["state"] == "OFFERED");
+    let consumer_pid = at_consumer["consumer_pid"].as_str().unwrap();
+    let requested = ok(&["negotiations", "request", "--data-dir", c, consumer_pid]);
+    assert!(requested.contains("consumer  REQUESTED"), "{requested}");
+    let ended = ok(&[
+        "negotiations",
+        "terminate",
+        "--data-dir",
+        p,
+        pid,
+        "--reason",
+        "members only",
+    ]);
+    assert!(ended.contains("provider  TERMINATED"), "{ended}");
+    negotiation_where(c, |n| n["state"] == "TERMINATED");
+    let late = symbolon(&["negotiations", "verify", "--data-dir", c, consumer_pid]);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&late.stderr).contains("409"));
+    let usage = symbolon(&["negotiations", "offer", "--data-dir", p]);
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "a pid or --consumer/--offer is needed"
+    );
+}

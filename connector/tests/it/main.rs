@@ -11,6 +11,8 @@ mod dsp;
 mod errors;
 mod forgery;
 mod handlers;
+mod illegal;
+mod manual;
 mod negotiation;
 mod offers;
 mod peers;

@@ -171,6 +171,10 @@ async fn the_management_api_needs_the_admin_token_and_documents_itself() {
         ("GET", "/api/v1/negotiations"),
         ("POST", "/api/v1/negotiations"),
         ("GET", "/api/v1/agreements"),
+        ("POST", "/api/v1/negotiations/urn:uuid:n/agree"),
+        ("POST", "/api/v1/negotiations/urn:uuid:n/offer"),
+        ("POST", "/api/v1/negotiations/urn:uuid:n/request"),
+        ("POST", "/api/v1/negotiations/urn:uuid:n/verify"),
         ("GET", "/api/v1/transfers"),
         ("POST", "/api/v1/transfers"),
         ("GET", "/api/v1/transfers/urn:uuid:t"),
@@ -209,6 +213,12 @@ async fn the_management_api_needs_the_admin_token_and_documents_itself() {
         ("/api/v1/transfers/{pid}/suspend", "post"),
         ("/api/v1/transfers/{pid}/complete", "post"),
         ("/api/v1/transfers/{pid}/terminate", "post"),
+        ("/api/v1/negotiations/{pid}/agree", "post"),
+        ("/api/v1/negotiations/{pid}/offer", "post"),
+        ("/api/v1/negotiations/{pid}/request", "post"),
+        ("/api/v1/negotiations/{pid}/accept", "post"),
+        ("/api/v1/negotiations/{pid}/verify", "post"),
+        ("/api/v1/negotiations/{pid}/terminate", "post"),
     ] {
         assert!(
             document["paths"][path][method].is_object(),
@@ -216,6 +226,12 @@ async fn the_management_api_needs_the_admin_token_and_documents_itself() {
         );
     }
     assert!(document["components"]["schemas"]["Transfer"].is_object());
+    assert!(document["components"]["schemas"]["Recommendation"].is_object());
+    assert!(
+        document["components"]["schemas"]["Offer"]["properties"]["decision"].is_object(),
+        "{}",
+        document["components"]["schemas"]["Offer"]
+    );
 
     // A policy that does not check is refused with the checker's diagnostics.
     let (status, refusal) = node

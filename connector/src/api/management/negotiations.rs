@@ -1,5 +1,7 @@
 //! The management API's negotiations and agreements: start a negotiation as consumer, offer a
-//! contract as provider, accept or terminate, and read what was agreed.
+//! contract as provider, the operator's answers on either side (offer, agree, request, accept,
+//! verify, terminate), and read what was agreed. A move the counterparty could not be told of
+//! leaves the negotiation unchanged and is answered 502; one the state does not allow, 409.
 
 use std::time::Duration;
 
@@ -26,6 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/negotiations/offers").post(offer_contract))
     .service(web::resource("/negotiations/{pid}").get(get_negotiation))
     .service(web::resource("/negotiations/{pid}/accept").post(accept_offer))
+    .service(web::resource("/negotiations/{pid}/agree").post(agree_negotiation))
+    .service(web::resource("/negotiations/{pid}/offer").post(counter_offer))
+    .service(web::resource("/negotiations/{pid}/request").post(counter_request))
+    .service(web::resource("/negotiations/{pid}/verify").post(verify_agreement))
     .service(web::resource("/negotiations/{pid}/terminate").post(terminate_negotiation))
     .service(web::resource("/agreements").get(list_agreements))
     .service(web::resource("/agreements/{id}").get(get_agreement));
@@ -60,6 +66,32 @@ pub struct AcceptOffer {
 pub struct TerminateNegotiation {
     /// The reason, sent to the counterparty.
     pub reason: String,
+    /// Terminate here even if the counterparty cannot be told or refuses (the failed send is
+    /// recorded). Default `false`: the negotiation is then left unchanged and the call fails.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// A provider's counter-offer.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CounterOffer {
+    /// The ODRL offer to send; it must be one the offer's policy permits (the policy's rules
+    /// exactly; duties may be added). Default: the policy's own offer.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub offer: Option<serde_json::Value>,
+}
+
+/// A consumer's counter-request.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CounterRequest {
+    /// The ODRL offer asked for (for the same dataset). Default: the provider's last offer.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub offer: Option<serde_json::Value>,
+    /// The purpose to state to the provider's policy.
+    #[serde(default)]
+    pub purpose: Option<String>,
 }
 
 fn wait(seconds: Option<u64>) -> Duration {
@@ -119,7 +151,11 @@ async fn outcome(
 fn negotiation_error(error: StartError) -> ApiError {
     match error {
         StartError::Invalid(m) => ApiError::BadRequest(m),
-        StartError::Send(e) => ApiError::BadGateway(e.to_string()),
+        StartError::Send(e) => ApiError::BadGateway(format!(
+            "the counterparty was not told; the negotiation is unchanged: {e}"
+        )),
+        StartError::Busy(e) => ApiError::Conflict(e.to_string()),
+        StartError::Conflict(m) => ApiError::Conflict(m),
         StartError::Answer(e) => {
             ApiError::BadGateway(format!("the counterparty's answer is unusable: {e}"))
         }
@@ -151,18 +187,15 @@ pub(super) async fn offer_contract(
 /// the held credentials; waits for the outcome like `POST /api/v1/negotiations`.
 #[utoipa::path(post, path = "/api/v1/negotiations/{pid}/accept", security(("admin" = [])), request_body = AcceptOffer,
     responses((status = 200, body = Negotiation), (status = 404, description = "No such negotiation"),
-              (status = 409, description = "The negotiation is not OFFERED")))]
+              (status = 409, description = "The negotiation is not OFFERED"),
+              (status = 502, description = "The provider was not told; the negotiation is unchanged")))]
 pub(super) async fn accept_offer(
     _: Admin,
     connector: web::Data<Connector>,
     pid: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let accept: AcceptOffer = if body.is_empty() {
-        AcceptOffer::default()
-    } else {
-        parse_body(&body)?
-    };
+    let accept: AcceptOffer = optional_body(&body)?;
     let service = Negotiations::new(connector.get_ref().clone());
     let accepted = service
         .accept_offer(&pid, accept.purpose)
@@ -172,10 +205,12 @@ pub(super) async fn accept_offer(
     Ok(HttpResponse::Ok().json(outcome))
 }
 
-/// Terminates a negotiation that is not final, on either side, and tells the counterparty.
+/// Terminates a negotiation that is not final, on either side, and tells the counterparty;
+/// TERMINATED once it acknowledged (or at once with `force`).
 #[utoipa::path(post, path = "/api/v1/negotiations/{pid}/terminate", security(("admin" = [])), request_body = TerminateNegotiation,
     responses((status = 200, body = Negotiation), (status = 404, description = "No such negotiation"),
-              (status = 409, description = "The negotiation has already ended")))]
+              (status = 409, description = "The negotiation has already ended"),
+              (status = 502, description = "The counterparty was not told; the negotiation is unchanged")))]
 pub(super) async fn terminate_negotiation(
     _: Admin,
     connector: web::Data<Connector>,
@@ -184,10 +219,99 @@ pub(super) async fn terminate_negotiation(
 ) -> Result<HttpResponse, ApiError> {
     let terminate: TerminateNegotiation = parse_body(&body)?;
     let terminated = Negotiations::new(connector.get_ref().clone())
-        .terminate_by_operator(&pid, terminate.reason)
+        .terminate_by_operator(&pid, terminate.reason, terminate.force)
         .await
         .map_err(negotiation_error)?;
     Ok(HttpResponse::Ok().json(terminated))
+}
+
+/// The body of a move, parsed when there is one, else its default.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        Ok(T::default())
+    } else {
+        parse_body(body)
+    }
+}
+
+/// Agrees, as provider, to a request or acceptance the policy's verdict permits (a `manual`
+/// negotiation keeps it as `recommendation`); the agreement carries its obligations. AGREED
+/// once the consumer acknowledged it.
+#[utoipa::path(post, path = "/api/v1/negotiations/{pid}/agree", security(("admin" = [])),
+    responses((status = 200, body = Negotiation), (status = 400, description = "Not a provider's negotiation"),
+              (status = 404, description = "No such negotiation"),
+              (status = 409, description = "Not REQUESTED or ACCEPTED, or the policy's verdict does not permit"),
+              (status = 502, description = "The consumer was not told; the negotiation is unchanged")))]
+pub(super) async fn agree_negotiation(
+    _: Admin,
+    connector: web::Data<Connector>,
+    pid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let agreed = Negotiations::new(connector.get_ref().clone())
+        .agree_by_operator(&pid)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(agreed))
+}
+
+/// Offers, as provider, other terms in answer to a request (a counter-offer); OFFERED once the
+/// consumer acknowledged it.
+#[utoipa::path(post, path = "/api/v1/negotiations/{pid}/offer", security(("admin" = [])), request_body = CounterOffer,
+    responses((status = 200, body = Negotiation),
+              (status = 400, description = "Not a provider's negotiation, or an offer the policy does not permit"),
+              (status = 404, description = "No such negotiation"), (status = 409, description = "Not REQUESTED"),
+              (status = 502, description = "The consumer was not told; the negotiation is unchanged")))]
+pub(super) async fn counter_offer(
+    _: Admin,
+    connector: web::Data<Connector>,
+    pid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let offer: CounterOffer = optional_body(&body)?;
+    let offered = Negotiations::new(connector.get_ref().clone())
+        .counter_offer(&pid, offer.offer)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(offered))
+}
+
+/// Asks, as consumer, for other terms in answer to an offer (a counter-request), presenting the
+/// held credentials; REQUESTED once the provider acknowledged it.
+#[utoipa::path(post, path = "/api/v1/negotiations/{pid}/request", security(("admin" = [])), request_body = CounterRequest,
+    responses((status = 200, body = Negotiation),
+              (status = 400, description = "Not a consumer's negotiation, or an offer for another dataset"),
+              (status = 404, description = "No such negotiation"), (status = 409, description = "Not OFFERED"),
+              (status = 502, description = "The provider was not told; the negotiation is unchanged")))]
+pub(super) async fn counter_request(
+    _: Admin,
+    connector: web::Data<Connector>,
+    pid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: CounterRequest = optional_body(&body)?;
+    let requested = Negotiations::new(connector.get_ref().clone())
+        .counter_request(&pid, request.offer, request.purpose)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(requested))
+}
+
+/// Verifies, as consumer, the agreement received (a negotiation started in `manual` mode waits
+/// for this); VERIFIED once the provider acknowledged it.
+#[utoipa::path(post, path = "/api/v1/negotiations/{pid}/verify", security(("admin" = [])),
+    responses((status = 200, body = Negotiation), (status = 400, description = "Not a consumer's negotiation"),
+              (status = 404, description = "No such negotiation"), (status = 409, description = "Not AGREED"),
+              (status = 502, description = "The provider was not told; the negotiation is unchanged")))]
+pub(super) async fn verify_agreement(
+    _: Admin,
+    connector: web::Data<Connector>,
+    pid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let verified = Negotiations::new(connector.get_ref().clone())
+        .verify_by_operator(&pid)
+        .await
+        .map_err(negotiation_error)?;
+    Ok(HttpResponse::Ok().json(verified))
 }
 
 /// One negotiation, by this connector's process id.

@@ -3,9 +3,11 @@
 use actix_web::HttpResponse;
 
 use super::negotiations::{
-    __path_accept_offer, __path_get_agreement, __path_get_negotiation, __path_list_agreements,
-    __path_list_negotiations, __path_offer_contract, __path_start_negotiation,
-    __path_terminate_negotiation, AcceptOffer, NewNegotiation, TerminateNegotiation,
+    __path_accept_offer, __path_agree_negotiation, __path_counter_offer, __path_counter_request,
+    __path_get_agreement, __path_get_negotiation, __path_list_agreements, __path_list_negotiations,
+    __path_offer_contract, __path_start_negotiation, __path_terminate_negotiation,
+    __path_verify_agreement, AcceptOffer, CounterOffer, CounterRequest, NewNegotiation,
+    TerminateNegotiation,
 };
 use super::transfers::{
     __path_complete_transfer, __path_get_transfer, __path_list_transfers, __path_refresh_transfer,
@@ -19,8 +21,8 @@ use super::{
     TrustListToInstall,
 };
 use crate::domain::{
-    Agreement, DataAccess, DataSource, Event, HeldCredential, Negotiation, Obligation, Offer,
-    OfferKind, Transfer,
+    Agreement, DataAccess, DataSource, Decision, Event, HeldCredential, Negotiation, Obligation,
+    Offer, OfferKind, Recommendation, Transfer,
 };
 use crate::negotiation::{OfferContract, StartNegotiation};
 use crate::protocol::messages::{DataAddress, EndpointProperty};
@@ -38,12 +40,14 @@ pub(super) async fn serve() -> HttpResponse {
     info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, transfer processes, the trust list and events of one Symbolon connector."),
     paths(serve, list_offers, create_offer, get_offer, delete_offer, list_credentials,
           store_credential, list_negotiations, start_negotiation, get_negotiation,
-          offer_contract, accept_offer, terminate_negotiation,
+          offer_contract, accept_offer, agree_negotiation, counter_offer, counter_request,
+          verify_agreement, terminate_negotiation,
           list_agreements, get_agreement, list_transfers, request_transfer, get_transfer,
           start_transfer, suspend_transfer, complete_transfer, terminate_transfer, refresh_transfer, get_trust_list, put_trust_list, list_events,
           list_peers, federated_catalog),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
-                       StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation, Agreement,
+                       StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
+                       CounterOffer, CounterRequest, Decision, Recommendation, Agreement,
                        Obligation, Event, CredentialToStore, TrustListToInstall, Transfer,
                        NewTransfer, StartTransfer, SuspendTransfer, TerminateTransfer, DataAddress,
                        EndpointProperty, crate::transfer::state::TransferState,
