@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// default; a demo or test with several connectors on one machine needs it.
     #[arg(long)]
     allow_private_callbacks: bool,
+    /// Seconds a data plane access token is valid (a consumer renews it with its refresh
+    /// token); a pull in progress is not cut when its token expires.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    data_token_ttl: u64,
 }
 
 /// Runs `symbolon serve` until interrupted.
@@ -75,6 +79,7 @@ pub async fn run(args: ServeArgs) -> CommandResult {
             ..RateLimit::default()
         }),
         allow_private_callbacks: args.allow_private_callbacks,
+        data_token_ttl: std::time::Duration::from_secs(args.data_token_ttl),
         ..ServeOptions::new(args.http)
     };
     let running = start(dir, options).context("cannot start the server")?;

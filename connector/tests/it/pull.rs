@@ -176,16 +176,30 @@ fn error_code(body: &[u8]) -> String {
 async fn a_started_pull_serves_the_file_whole_and_by_range_to_its_token_only() {
     let pull = agreed_on_data(connector(), "", content(1_000_000)).await;
     // The catalog names the format.
-    let (_, catalog) = pull
-        .hospital
-        .get(&format!(
-            "/api/v1/catalog/federated?provider_url={}",
+    let dataset = http()
+        .get(format!(
+            "{}/catalog/datasets/ward-data",
             pull.provider.dsp()
         ))
-        .await;
-    let _ = catalog; // the federated catalog is covered elsewhere; the transfer request below names the format.
+        .bearer_auth(token(&pull.hospital.identity, pull.provider.did(), &[]).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dataset.status(), 200);
+    let dataset: Value = dataset.json().await.unwrap();
+    assert_eq!(
+        dataset["distribution"][0]["format"], "HttpData-PULL",
+        "{dataset}"
+    );
     let started = start_pull(&pull).await;
     assert_eq!(started.address["@type"], "DataAddress");
+    // The start message carrying it, as the hospital received it, follows the schema.
+    Schemas::load().check(
+        "transfer/transfer-start-message-schema.json",
+        &json!({"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"],
+                "@type": "TransferStartMessage", "providerPid": started.provider_pid,
+                "consumerPid": started.consumer_pid, "dataAddress": started.address}),
+    );
     assert_eq!(
         started.address["endpointType"],
         "https://w3id.org/idsa/v4.1/HTTP"
@@ -626,4 +640,65 @@ async fn a_directory_dataset_lists_and_serves_its_files_and_nothing_outside() {
         );
         assert!(!String::from_utf8_lossy(&body).contains("not served"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_pulls_to_a_file_prints_its_sha256_and_renews_an_expired_token() {
+    use sha2::Digest as _;
+    let provider = connector_configured(|options| options.data_token_ttl = Duration::from_secs(1));
+    let pull = agreed_on_data(provider, "", content(3_000_000)).await;
+    let started = start_pull(&pull).await;
+    // The token expires before the pull: the CLI renews it through the hospital's serve.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let out = pull.hospital._tmp.path().join("wards.csv");
+    let args = [
+        "transfers".to_owned(),
+        "pull".to_owned(),
+        "--data-dir".to_owned(),
+        pull.hospital._dir.root().display().to_string(),
+        started.consumer_pid.clone(),
+        "--out".to_owned(),
+        out.display().to_string(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::cli::symbolon(&args)
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), pull.content);
+    let sha256 = hex::encode(sha2::Sha256::digest(&pull.content));
+    assert!(stdout.contains(&format!("sha256 {sha256}")), "{stdout}");
+    assert!(stdout.contains("3000000 bytes"), "{stdout}");
+    assert!(!out.with_extension("csv.part").exists());
+
+    // Once completed, a pull is refused with the reason and leaves no file.
+    let (status, _) = operator(&pull.provider, &started.provider_pid, "complete", json!({})).await;
+    assert_eq!(status, 200);
+    transfer_state(&pull.hospital, &started.consumer_pid, "COMPLETED").await;
+    let again = pull.hospital._tmp.path().join("again.csv");
+    let args = [
+        "transfers".to_owned(),
+        "pull".to_owned(),
+        "--data-dir".to_owned(),
+        pull.hospital._dir.root().display().to_string(),
+        started.consumer_pid.clone(),
+        "--out".to_owned(),
+        again.display().to_string(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::cli::symbolon(&args)
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("COMPLETED"));
+    assert!(!again.exists());
 }
