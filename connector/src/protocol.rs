@@ -225,7 +225,7 @@ impl ProtocolService {
                     .await?,
             ),
             Route::TransferRequest => message(201, t.provider_request(caller, parse(body)?).await?),
-            Route::Transfer(pid) => message(200, t.process_for(pid, &caller.did)?),
+            Route::Transfer(pid) => message(200, t.process_for(pid, &caller.did).await?),
             Route::TransferStart(pid) => {
                 message(200, t.received_start(pid, caller, parse(body)?).await?)
             }

@@ -71,8 +71,8 @@ impl Transfers {
 
     /// The process this connector knows as `pid`, if `caller` is party to it. A stranger
     /// gets the same answer for a process that exists as for one that does not.
-    pub fn transfer_for(&self, pid: &str, caller: &str) -> Result<Transfer, DspError> {
-        match self.cx.store().transfers.get(pid)? {
+    pub async fn transfer_for(&self, pid: &str, caller: &str) -> Result<Transfer, DspError> {
+        match self.stored(pid).await? {
             Some(t) if t.counterparty == caller => Ok(t),
             _ => Err(DspError::NotFound(format!(
                 "no transfer process `{}` with this caller",
@@ -82,8 +82,17 @@ impl Transfers {
     }
 
     /// `GET /transfers/:pid`, on either side.
-    pub fn process_for(&self, pid: &str, caller: &str) -> Result<TransferProcess, DspError> {
-        Ok(self.transfer_for(pid, caller)?.process())
+    pub async fn process_for(&self, pid: &str, caller: &str) -> Result<TransferProcess, DspError> {
+        Ok(self.transfer_for(pid, caller).await?.process())
+    }
+
+    /// The process stored under `pid`, read off the async runtime.
+    async fn stored(&self, pid: &str) -> Result<Option<Transfer>, StoreError> {
+        let key = pid.to_owned();
+        self.cx
+            .store()
+            .blocking(move |s| s.transfers.get(&key))
+            .await
     }
 
     /// The audit record of a change of `pid` caused by `cause` (a DID): written in the same

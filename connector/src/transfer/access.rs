@@ -31,7 +31,7 @@ impl Transfers {
     /// only where the address policy allows (a provider cannot make this connector call an
     /// address it may not reach).
     pub async fn refresh_access(&self, pid: &str) -> Result<Transfer, MoveError> {
-        let current = self.own_transfer(pid)?;
+        let current = self.own_transfer(pid).await?;
         if current.role != Role::Consumer || current.state != TransferState::Started {
             return Err(MoveError::Invalid(format!(
                 "transfer `{pid}` is not a STARTED transfer this connector pulls"

@@ -26,10 +26,12 @@ impl Transfers {
     /// provider's process id (or already STARTED), or TERMINATED with the reason when the
     /// provider could not be reached or refused.
     pub async fn request(&self, start: StartTransfer) -> Result<Transfer, MoveError> {
-        let store = self.cx.store();
-        let agreement = store
-            .agreements
-            .get(&start.agreement_id)?
+        let id = start.agreement_id.clone();
+        let agreement = self
+            .cx
+            .store()
+            .blocking(move |s| s.agreements.get(&id))
+            .await?
             .ok_or_else(|| MoveError::NotFound(format!("no agreement `{}`", start.agreement_id)))?;
         if agreement.assignee != self.did() {
             return Err(MoveError::Invalid(format!(
@@ -38,9 +40,12 @@ impl Transfers {
                 agreement.id
             )));
         }
-        let negotiation = store
-            .negotiations
-            .get(&agreement.consumer_pid)?
+        let key = agreement.consumer_pid.clone();
+        let negotiation = self
+            .cx
+            .store()
+            .blocking(move |s| s.negotiations.get(&key))
+            .await?
             .filter(|n| n.role == Role::Consumer);
         let Some(negotiation) = negotiation else {
             return Err(MoveError::Invalid(format!(

@@ -113,7 +113,7 @@ impl Transfers {
         (provider_pid, consumer_pid): (&str, &str),
         also: impl FnOnce(&mut Transfer) + Send + 'static,
     ) -> Result<TransferProcess, DspError> {
-        let current = self.transfer_for(pid, &caller.did)?;
+        let current = self.transfer_for(pid, &caller.did).await?;
         let mismatch = |field: &str, found: &str, expected: &str| {
             DspError::BadRequest(format!(
                 "{}: field `{field}` is `{}`, but this process is paired with `{expected}`",

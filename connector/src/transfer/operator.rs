@@ -89,7 +89,7 @@ impl Transfers {
             .await
         {
             Err(MoveError::Send(_)) if force => {
-                let current = self.own_transfer(pid)?;
+                let current = self.own_transfer(pid).await?;
                 let did = self.did().to_owned();
                 Ok(self
                     .apply_move(pid, &did, current.role, Move::Terminate, move |t| {
@@ -112,7 +112,7 @@ impl Transfers {
         code: Option<String>,
         reason: Vec<String>,
     ) -> Result<Transfer, MoveError> {
-        let current = self.own_transfer(pid)?;
+        let current = self.own_transfer(pid).await?;
         transition(Some(current.state), current.role, mv)?;
         let Some(their_pid) = current.their_pid().map(str::to_owned) else {
             return Err(MoveError::Invalid(format!(
@@ -213,11 +213,9 @@ impl Transfers {
     }
 
     /// This connector's process `pid`.
-    pub(super) fn own_transfer(&self, pid: &str) -> Result<Transfer, MoveError> {
-        self.cx
-            .store()
-            .transfers
-            .get(pid)?
+    pub(super) async fn own_transfer(&self, pid: &str) -> Result<Transfer, MoveError> {
+        self.stored(pid)
+            .await?
             .ok_or_else(|| MoveError::NotFound(format!("no transfer process `{pid}`")))
     }
 }

@@ -50,7 +50,12 @@ impl Transfers {
                 source,
             }
         })?;
-        let (offer_id, decision) = self.check_agreement(&caller.did, &message)?;
+        let (checker, caller_did, checked) = (self.clone(), caller.did.clone(), message.clone());
+        let (offer_id, decision) = self
+            .cx
+            .store()
+            .blocking(move |_| checker.check_agreement(&caller_did, &checked))
+            .await?;
         let provider_pid = new_urn();
         let transfer = Transfer {
             role: Role::Provider,
@@ -181,7 +186,7 @@ impl Transfers {
 
     /// Sends the start again, without moving, to a consumer that repeated its request.
     async fn repeat_start(&self, pid: &str) {
-        let Ok(Some(current)) = self.cx.store().transfers.get(pid) else {
+        let Ok(Some(current)) = self.stored(pid).await else {
             return;
         };
         match current.state {

@@ -89,7 +89,8 @@ pub(super) async fn list_transfers(
     _: Admin,
     connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(connector.store().transfers.list()?))
+    let all = connector.store().blocking(|s| s.transfers.list()).await?;
+    Ok(HttpResponse::Ok().json(all))
 }
 
 /// Requests, as consumer, the dataset of an agreement this connector holds, in one of the
@@ -129,10 +130,11 @@ pub(super) async fn get_transfer(
     connector: web::Data<Connector>,
     pid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = pid.clone();
     let transfer = connector
         .store()
-        .transfers
-        .get(&pid)?
+        .blocking(move |s| s.transfers.get(&key))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("no transfer process `{pid}`")))?;
     Ok(HttpResponse::Ok().json(transfer))
 }
