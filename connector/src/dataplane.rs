@@ -32,6 +32,7 @@ use crate::protocol::messages::DataAddress;
 use crate::protocol::pid;
 use crate::store::{StoreError, TransferChange, TransferUpdateError};
 use crate::transfer::state::{Role, TransferState};
+use crate::transfer::Transfers;
 
 pub use access::Issued;
 pub use body::Ended;
@@ -40,6 +41,8 @@ pub use body::Ended;
 pub const HTTP_PULL: &str = "HttpData-PULL";
 /// How long an access token is valid by default.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(300);
+/// How long a pull waits for the acknowledgement of the start that carried its token.
+const START_WAIT: Duration = Duration::from_secs(3);
 /// The path of the refresh endpoint.
 pub const REFRESH_PATH: &str = "/data/token";
 
@@ -222,16 +225,31 @@ impl DataPlane {
             DataError::Unauthorized("an `Authorization: Bearer` token is required".into())
         })?;
         let key = pid.to_owned();
-        let transfer = self
+        let mut transfer = self
             .cx
             .store()
             .blocking(move |s| s.transfers.get(&key))
             .await?
             .filter(|t| t.role == Role::Provider)
             .ok_or_else(not_ours)?;
-        let access = transfer.access.clone().ok_or_else(not_ours)?;
+        let mut access = transfer.access.clone().ok_or_else(not_ours)?;
         if !access::matches(bearer, &access.token_digest) {
             return Err(not_ours());
+        }
+        if access.pending && transfer.state != TransferState::Started {
+            // The start carrying this token is on its way: wait for its acknowledgement.
+            let waited = Transfers::new(self.cx.clone())
+                .wait_until(pid, START_WAIT, |t| {
+                    t.state == TransferState::Started || t.state.is_final()
+                })
+                .await?
+                .filter(|t| t.role == Role::Provider)
+                .ok_or_else(not_ours)?;
+            transfer = waited;
+            access = transfer.access.clone().ok_or_else(not_ours)?;
+            if !access::matches(bearer, &access.token_digest) {
+                return Err(not_ours());
+            }
         }
         match self.check(pid, &transfer, Some(&access)).await {
             Ok(grant) => Ok(grant),

@@ -75,6 +75,7 @@ pub fn issue(pid: &str, ttl_seconds: u64, now: i64) -> Issued {
             token_digest,
             refresh_digest: digest(&refresh_token),
             expires_at: now.saturating_add(i64::try_from(ttl_seconds).unwrap_or(i64::MAX)),
+            pending: false,
         },
         token,
         refresh_token,

@@ -66,6 +66,10 @@ pub struct DataAccess {
     pub refresh_digest: String,
     /// When the access token expires (Unix seconds).
     pub expires_at: i64,
+    /// Issued with a start the consumer has not acknowledged yet: a pull that arrives before
+    /// the provider stored STARTED waits for it (briefly) instead of being refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
 }
 
 impl std::fmt::Debug for DataAccess {
@@ -73,6 +77,7 @@ impl std::fmt::Debug for DataAccess {
         f.debug_struct("DataAccess")
             .field("token_id", &self.token_id)
             .field("expires_at", &self.expires_at)
+            .field("pending", &self.pending)
             .finish_non_exhaustive()
     }
 }

@@ -10,7 +10,7 @@
 use super::state::{transition, IllegalTransition, Move, Role};
 use super::{url, Transfers};
 use crate::dataplane::{DataPlane, HTTP_PULL};
-use crate::domain::Transfer;
+use crate::domain::{DataAccess, Transfer};
 use crate::messenger::SendError;
 use crate::negotiation::DspError;
 use crate::protocol::messages::transfer::reasons;
@@ -129,6 +129,19 @@ impl Transfers {
         let issued =
             (mv == Move::Start && current.role == Role::Provider && current.format == HTTP_PULL)
                 .then(|| DataPlane::of(&self.cx).issue(pid));
+        if let Some((issued, _)) = &issued {
+            // Stored before it is sent: a consumer that pulls the moment it has the address
+            // finds its token (and waits for STARTED), even before the acknowledgement.
+            let pending = DataAccess {
+                pending: true,
+                ..issued.access.clone()
+            };
+            self.update(pid, None, move |mut t| {
+                t.access = Some(pending);
+                Ok(t)
+            })
+            .await?;
+        }
         let sent = match mv {
             Move::Start => {
                 let message = TransferStartMessage {

@@ -206,29 +206,33 @@ impl Transfers {
                     &current.consumer_pid,
                     Move::Start,
                 );
-                if let Err(error) = self.send(&to, &current.counterparty, &message).await {
-                    self.send_failed(pid, TransferStartMessage::TYPE, &error)
-                        .await;
-                    return;
-                }
-                if let Some((issued, _)) = issued {
+                if let Some((issued, _)) = &issued {
+                    // The consumer never saw the tokens it was sent before: these replace
+                    // them, stored before they are sent so that a pull right after finds them.
                     let access = issued.access.clone();
-                    match self
+                    let stored = self
                         .update(pid, None, move |mut t| {
                             if t.state == TransferState::Started {
                                 t.access = Some(access);
                             }
                             Ok(t)
                         })
-                        .await
-                    {
+                        .await;
+                    match stored {
                         Ok(next) => {
                             DataPlane::of(&self.cx)
                                 .record_issued(pid, &next, &issued.access, "start")
                                 .await
                         }
-                        Err(error) => tracing::warn!(%error, pid, "cannot store new data access"),
+                        Err(error) => {
+                            tracing::warn!(%error, pid, "cannot store new data access");
+                            return;
+                        }
                     }
+                }
+                if let Err(error) = self.send(&to, &current.counterparty, &message).await {
+                    self.send_failed(pid, TransferStartMessage::TYPE, &error)
+                        .await;
                 }
             }
             _ => {}
