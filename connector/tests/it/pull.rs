@@ -589,27 +589,7 @@ async fn a_directory_dataset_lists_and_serves_its_files_and_nothing_outside() {
     // The same set-up as a file dataset, then the offer's source turned into a directory.
     std::fs::write(data.join("wards/2026.csv"), b"x").unwrap();
     let pull = agreed_on_data(provider, "", b"x".to_vec()).await;
-    let (status, body) = pull.provider.post("/api/v1/offers", &json!({"id": "ward-files", "title": "Ward files",
-        "policy": DATA_POLICY.replace("EXTRA", "").replace("ward-data", "ward-files"), "source": {"directory": "wards"}})).await;
-    assert_eq!(status, 201, "{body}");
-    let (status, negotiation) = pull.hospital
-        .post("/api/v1/negotiations", &json!({"provider_url": pull.provider.dsp(), "offer_id": "ward-files", "wait_seconds": 20}))
-        .await;
-    assert_eq!(
-        (status, negotiation["state"].as_str()),
-        (200, Some("FINALIZED")),
-        "{negotiation}"
-    );
-    state_of(
-        &pull.provider,
-        negotiation["provider_pid"].as_str().unwrap(),
-        "FINALIZED",
-    )
-    .await;
-    let files = Pull {
-        agreement: negotiation["agreement_id"].as_str().unwrap().to_owned(),
-        ..pull
-    };
+    let files = agreed_on_another(pull, "ward-files", json!({"directory": "wards"})).await;
     let started = start_pull(&files).await;
     let (url, token) = (started.endpoint(), started.token());
     let (status, listing) = get(&url, &token).await;
@@ -702,4 +682,88 @@ async fn the_cli_pulls_to_a_file_prints_its_sha256_and_renews_an_expired_token()
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("COMPLETED"));
     assert!(!again.exists());
+}
+
+/// `pull` with a FINALIZED agreement on the provider's further offer `id` (serving `source`)
+/// in place of the first.
+async fn agreed_on_another(pull: Pull, id: &str, source: Value) -> Pull {
+    let policy = DATA_POLICY.replace("EXTRA", "").replace("ward-data", id);
+    let (status, body) = pull
+        .provider
+        .post(
+            "/api/v1/offers",
+            &json!({"id": id, "title": id, "policy": policy, "source": source}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, negotiation) = pull
+        .hospital
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": pull.provider.dsp(), "offer_id": id, "wait_seconds": 20}),
+        )
+        .await;
+    assert_eq!(status, 200, "{negotiation}");
+    assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
+    state_of(
+        &pull.provider,
+        negotiation["provider_pid"].as_str().unwrap(),
+        "FINALIZED",
+    )
+    .await;
+    Pull {
+        agreement: negotiation["agreement_id"].as_str().unwrap().to_owned(),
+        ..pull
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_url_dataset_is_relayed_without_the_consumer_learning_the_url() {
+    let export = json!({"wards": [{"ward": "A", "beds": 12}, {"ward": "B", "beds": 30}]});
+    let upstream = Recorder::start_with(vec![
+        ("/internal/export", 200, export.clone()),
+        ("/internal/broken", 500, json!({"error": "down"})),
+    ])
+    .await;
+    let pull = agreed_on_data(connector(), "", content(10)).await;
+    let pull = agreed_on_another(
+        pull,
+        "ward-feed",
+        json!({"url": format!("{}/internal/export", upstream.url)}),
+    )
+    .await;
+    let started = start_pull(&pull).await;
+    assert!(
+        !started.address.to_string().contains(&upstream.url),
+        "the upstream address leaked: {}",
+        started.address
+    );
+    let (status, headers, body) = fetch(
+        reqwest::Method::GET,
+        &started.endpoint(),
+        Some(&started.token()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), export);
+    // Strangers reach nothing upstream.
+    let before = upstream.seen.lock().unwrap().len();
+    let (status, _) = get(&started.endpoint(), "forged").await;
+    assert_eq!(status, 401);
+    assert_eq!(upstream.seen.lock().unwrap().len(), before);
+
+    // An upstream that fails is a 502 that names no address.
+    let pull = agreed_on_another(
+        pull,
+        "ward-broken",
+        json!({"url": format!("{}/internal/broken", upstream.url)}),
+    )
+    .await;
+    let broken = start_pull(&pull).await;
+    let (status, body) = get(&broken.endpoint(), &broken.token()).await;
+    assert_eq!(status, 502);
+    assert_eq!(error_code(&body), "bad_gateway");
+    assert!(!String::from_utf8_lossy(&body).contains(&upstream.url));
 }
