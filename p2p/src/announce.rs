@@ -50,22 +50,41 @@ pub fn sign_announcement(
     offer: &Value,
     sequence: u64,
 ) -> Result<String, P2pError> {
-    offer_id(offer)?;
+    signed(key, data_space, offer, sequence).map(|announcement| announcement.token)
+}
+
+/// Signs an announcement of `offer` as [`sign_announcement`] does, and returns it as
+/// [`check`] would read it — the node's own announcement needs no checking of a signature it
+/// just made.
+pub(crate) fn signed(
+    key: &KeyPair,
+    data_space: &str,
+    offer: &Value,
+    sequence: u64,
+) -> Result<Announcement, P2pError> {
+    let offer_id = offer_id(offer)?;
     let did = Did::key(&key.public_key());
+    let issued_at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let nonce = crate::auth::fresh_nonce();
     let payload = json!({
         "iss": did.as_str(),
         "data_space": data_space,
         "offer": offer,
-        "issued_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "nonce": crate::auth::fresh_nonce(),
+        "issued_at": issued_at,
+        "nonce": nonce,
         "seq": sequence,
     });
-    Ok(jose::sign(
-        key,
-        &did.default_method(),
-        ANNOUNCEMENT_TYPE,
-        &payload,
-    ))
+    let token = jose::sign(key, &did.default_method(), ANNOUNCEMENT_TYPE, &payload);
+    Ok(Announcement {
+        issuer: did.as_str().to_owned(),
+        offer_id,
+        offer: offer.clone(),
+        issued_at,
+        sequence,
+        nonce,
+        received_from: String::new(),
+        token,
+    })
 }
 
 fn offer_id(offer: &Value) -> Result<String, P2pError> {
@@ -288,6 +307,24 @@ mod tests {
         let key = KeyPair::generate(KeyAlgorithm::Ed25519);
         let did = Did::key(&key.public_key());
         (key, did)
+    }
+
+    #[tokio::test]
+    async fn an_own_announcement_reads_as_the_check_reads_it() {
+        let (key, did) = new_key();
+        let offer = json!({"id": "offer-7", "title": "t"});
+        let own = signed(&key, "ds", &offer, 42).unwrap();
+        let checked = check(
+            &own.token,
+            &did,
+            "ds",
+            |_: &str| true,
+            &DidResolver::offline(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(own, checked);
+        assert!(signed(&key, "ds", &json!({"title": "no id"}), 1).is_err());
     }
 
     #[tokio::test]

@@ -56,6 +56,11 @@ enum Internal {
     Disconnect { peer: PeerId },
     /// A batch of announcements was checked.
     Checked(gossip::Checked),
+    /// The answer to a peer's challenge was made.
+    Answered {
+        channel: ResponseChannel<Response>,
+        response: Response,
+    },
 }
 
 /// An outbound request awaiting its answer.
@@ -78,6 +83,7 @@ pub(crate) struct EventLoop {
     resolver: Arc<DidResolver>,
     /// Permits for batches of announcements checked at once (see [`gossip`]).
     checking: Arc<Semaphore>,
+    answering: Arc<Semaphore>,
     topic: gossipsub::IdentTopic,
     own_offers: HashMap<String, Value>,
     sequence: u64,
@@ -119,6 +125,7 @@ impl EventLoop {
             internal_rx,
             resolver: Arc::new(DidResolver::offline()),
             checking: Arc::new(Semaphore::new(gossip::MAX_CHECKING)),
+            answering: Arc::new(Semaphore::new(handshake::MAX_ANSWERING)),
             topic,
             own_offers: HashMap::new(),
             sequence,
@@ -167,7 +174,7 @@ impl EventLoop {
                 }
                 _ => {}
             }
-            self.on_swarm_event(event).await;
+            self.on_swarm_event(event);
         }
         Ok(())
     }
@@ -175,7 +182,7 @@ impl EventLoop {
     pub(crate) async fn run(mut self) {
         loop {
             tokio::select! {
-                event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => {
                         self.close().await;
@@ -204,7 +211,7 @@ impl EventLoop {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
         while self.swarm.connected_peers().next().is_some() {
             match tokio::time::timeout_at(deadline, self.swarm.select_next_some()).await {
-                Ok(event) => self.on_swarm_event(event).await,
+                Ok(event) => self.on_swarm_event(event),
                 Err(_) => break,
             }
         }
@@ -214,7 +221,7 @@ impl EventLoop {
     async fn on_command(&mut self, command: Command) {
         match command {
             Command::Announce { offer, reply } => {
-                let _ = reply.send(self.announce(offer).await);
+                let _ = reply.send(self.announce(offer));
             }
             Command::Publish { token, reply } => {
                 let result = self.publish(token.into_bytes());
@@ -259,6 +266,13 @@ impl EventLoop {
                 }
             }
             Internal::Checked(checked) => self.on_checked(checked),
+            Internal::Answered { channel, response } => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .rr
+                    .send_response(channel, response);
+            }
         }
     }
 
@@ -271,7 +285,7 @@ impl EventLoop {
         });
     }
 
-    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 let full = address.with_p2p(self.shared.peer_id).unwrap_or_else(|a| a);
@@ -300,12 +314,12 @@ impl EventLoop {
                 error,
                 ..
             } if !self.swarm.is_connected(&peer) => self.on_unreachable(peer, &error),
-            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event).await,
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
             _ => {}
         }
     }
 
-    async fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
         match event {
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
                 self.on_identified(peer_id, info);
@@ -327,7 +341,7 @@ impl EventLoop {
                 match message {
                     request_response::Message::Request {
                         request, channel, ..
-                    } => self.on_request(peer, request, channel).await,
+                    } => self.on_request(peer, request, channel),
                     request_response::Message::Response {
                         request_id,
                         response,

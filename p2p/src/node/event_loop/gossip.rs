@@ -39,27 +39,17 @@ pub(super) struct Checked {
 
 impl EventLoop {
     /// Signs `offer`, publishes it and keeps it for peers that authenticate later.
-    pub(super) async fn announce(&mut self, offer: Value) -> Result<Announcement, P2pError> {
+    pub(super) fn announce(&mut self, offer: Value) -> Result<Announcement, P2pError> {
         let sequence = self.next_sequence();
-        let token = sign_announcement(
+        let mut announcement = announce::signed(
             &self.settings.identity.key,
             &self.settings.data_space,
             &offer,
             sequence,
         )?;
-        let own = self.settings.identity.did.clone();
-        let mut announcement = announce::check(
-            &token,
-            &own,
-            &self.settings.data_space,
-            |_: &str| true,
-            &self.resolver,
-        )
-        .await
-        .map_err(|d| P2pError::InvalidOffer(d.reason))?;
         announcement.received_from = self.shared.peer_id.to_base58();
         self.own_offers.insert(announcement.offer_id.clone(), offer);
-        self.publish(token.into_bytes())?;
+        self.publish(announcement.token.clone().into_bytes())?;
         Ok(announcement)
     }
 

@@ -16,6 +16,8 @@ use crate::protocol::{Request, Response};
 
 /// How long a refused peer keeps its connection, so that it reads the refusal.
 const REFUSAL_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+/// Most challenges answered at once.
+pub(super) const MAX_ANSWERING: usize = 16;
 /// Longest challenge the node answers.
 const MAX_NONCE_CHARS: usize = 128;
 
@@ -169,23 +171,31 @@ impl EventLoop {
         }
     }
 
-    /// Answers `peer`'s challenge with a presentation of the node's membership credential.
-    pub(super) async fn answer_challenge(
+    /// Answers `peer`'s challenge with a presentation of the node's membership credential,
+    /// signed in a task of its own (the answer comes back as [`Internal::Answered`]) so that
+    /// the swarm task never waits for it. When [`MAX_ANSWERING`] answers are being made
+    /// already, the challenge is refused as busy.
+    pub(super) fn answer_challenge(
         &mut self,
         peer: PeerId,
-        nonce: &str,
+        nonce: String,
         channel: ResponseChannel<Response>,
     ) {
-        // Owned copies: the swarm task's future must not hold a borrow of the loop (which is
-        // not `Sync`) across the signing.
+        let Ok(permit) = self.answering.clone().try_acquire_owned() else {
+            let busy = Response::Error {
+                reason: "the node is busy answering challenges; try again".into(),
+            };
+            let _ = self.swarm.behaviour_mut().rr.send_response(channel, busy);
+            return;
+        };
         let identity = self.settings.identity.clone();
         let membership = self.settings.membership.clone();
-        let response = presentation(&identity, &membership, peer, nonce).await;
-        let _ = self
-            .swarm
-            .behaviour_mut()
-            .rr
-            .send_response(channel, response);
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let response = presentation(&identity, &membership, peer, &nonce).await;
+            let _ = tx.send(Internal::Answered { channel, response }).await;
+            drop(permit);
+        });
     }
 
     /// Applies `event` to `peer`'s handshake if it is the one challenged with `nonce` (an

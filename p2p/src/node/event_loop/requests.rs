@@ -53,14 +53,14 @@ impl EventLoop {
 
     /// Handles a peer's request: challenges are always answered; the rest is served once the
     /// peer is authenticated, queued while its handshake is under way, refused otherwise.
-    pub(super) async fn on_request(
+    pub(super) fn on_request(
         &mut self,
         peer: PeerId,
         request: Request,
         channel: ResponseChannel<Response>,
     ) {
         if let Request::Challenge { nonce } = request {
-            self.answer_challenge(peer, &nonce, channel).await;
+            self.answer_challenge(peer, nonce, channel);
             return;
         }
         let auth = self.shared.view().peers.peers.get(&peer).map(|p| p.auth());
