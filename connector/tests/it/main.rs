@@ -18,6 +18,7 @@ mod offers;
 mod peers;
 mod protocol;
 mod pull;
+mod pull_sources;
 mod trail;
 mod transfer;
 mod transfer_consumer;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::dsp::*;
 use crate::transfer::{operator, transfer_state};
 
-const DATA_POLICY: &str = r#"
+pub const DATA_POLICY: &str = r#"
 policy "ward-data" {
   permit use on offer "ward-data"
   when holder.role in ["Hospital"] and holder.member_of == "hds"
@@ -21,23 +21,23 @@ policy "ward-data" {
 
 /// A provider serving `content` as offer `ward-data`, a hospital with a FINALIZED agreement
 /// on it, and the authority that issued the hospital's membership.
-struct Pull {
-    authority: Connector,
-    provider: Connector,
-    hospital: Connector,
-    agreement: String,
-    membership: String,
-    content: Vec<u8>,
+pub struct Pull {
+    pub authority: Connector,
+    pub provider: Connector,
+    pub hospital: Connector,
+    pub agreement: String,
+    pub membership: String,
+    pub content: Vec<u8>,
 }
 
 /// Content whose every byte depends on its position.
-fn content(len: usize) -> Vec<u8> {
+pub fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
 /// Sets up a provider (`provider`) serving `content` under a policy with `extra` rules, and a
 /// hospital that agreed with it.
-async fn agreed_on_data(provider: Connector, extra: &str, content: Vec<u8>) -> Pull {
+pub async fn agreed_on_data(provider: Connector, extra: &str, content: Vec<u8>) -> Pull {
     let (authority, hospital) = (connector(), connector());
     trust(&authority, &provider).await;
     let data = provider._dir.path("data");
@@ -79,23 +79,23 @@ async fn agreed_on_data(provider: Connector, extra: &str, content: Vec<u8>) -> P
 
 /// A started pull transfer: the hospital's and the provider's process ids and the data
 /// address the hospital received.
-struct Started {
-    consumer_pid: String,
-    provider_pid: String,
-    address: Value,
+pub struct Started {
+    pub consumer_pid: String,
+    pub provider_pid: String,
+    pub address: Value,
 }
 
 impl Started {
-    fn endpoint(&self) -> String {
+    pub fn endpoint(&self) -> String {
         self.address["endpoint"].as_str().unwrap().to_owned()
     }
 
-    fn token(&self) -> String {
+    pub fn token(&self) -> String {
         property(&self.address, "authorization")
     }
 }
 
-fn property(address: &Value, name: &str) -> String {
+pub fn property(address: &Value, name: &str) -> String {
     address["endpointProperties"]
         .as_array()
         .unwrap()
@@ -107,7 +107,7 @@ fn property(address: &Value, name: &str) -> String {
         .to_owned()
 }
 
-async fn start_pull(pull: &Pull) -> Started {
+pub async fn start_pull(pull: &Pull) -> Started {
     let (status, transfer) = pull
         .hospital
         .post(
@@ -128,7 +128,7 @@ async fn start_pull(pull: &Pull) -> Started {
 }
 
 /// GETs (or HEADs) `url` with `token` and `range`: the status, the headers and the body.
-async fn fetch(
+pub async fn fetch(
     method: reqwest::Method,
     url: &str,
     token: Option<&str>,
@@ -147,13 +147,13 @@ async fn fetch(
     (status, headers, response.bytes().await.unwrap().to_vec())
 }
 
-async fn get(url: &str, token: &str) -> (u16, Vec<u8>) {
+pub async fn get(url: &str, token: &str) -> (u16, Vec<u8>) {
     let (status, _, body) = fetch(reqwest::Method::GET, url, Some(token), None).await;
     (status, body)
 }
 
 /// A form-encoded POST of `pairs` to `url`.
-fn post_form<K: AsRef<str>, V: AsRef<str>>(
+pub fn post_form<K: AsRef<str>, V: AsRef<str>>(
     url: impl reqwest::IntoUrl,
     pairs: &[(K, V)],
 ) -> reqwest::RequestBuilder {
@@ -166,7 +166,7 @@ fn post_form<K: AsRef<str>, V: AsRef<str>>(
         .body(body)
 }
 
-fn error_code(body: &[u8]) -> String {
+pub fn error_code(body: &[u8]) -> String {
     let value: Value = serde_json::from_slice(body).unwrap_or_else(|_| {
         panic!("not JSON: {}", String::from_utf8_lossy(body));
     });
@@ -560,210 +560,4 @@ async fn the_agreements_max_pulls_is_enforced() {
         .clone();
     assert_eq!(issued["details"]["enforced"], json!(["max_pulls"]));
     assert_eq!(issued["details"]["duties"], json!(["delete_after"]));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_directory_dataset_lists_and_serves_its_files_and_nothing_outside() {
-    let provider = connector();
-    let data = provider._dir.path("data");
-    std::fs::create_dir_all(data.join("wards/2026")).unwrap();
-    std::fs::write(data.join("wards/2026/jan.csv"), b"ward,beds\nA,12\n").unwrap();
-    std::fs::write(data.join("secret.txt"), b"not served").unwrap();
-    let bad = [
-        (json!({"directory": "../"}), "`..`"),
-        (json!({"file": "wards"}), "directory"),
-        (json!({"file": "missing.csv"}), "missing.csv"),
-        (json!({"url": "file:///etc/passwd"}), "http(s)"),
-        (json!({"printer": "x"}), "source"),
-    ];
-    for (source, why) in bad {
-        let (status, body) = provider
-            .post("/api/v1/offers", &json!({"id": "bad", "title": "Bad", "policy": DATA_POLICY.replace("EXTRA", "").replace("ward-data", "bad"), "source": source}))
-            .await;
-        assert_eq!(status, 400, "{source}: {body}");
-        assert!(
-            body["message"].as_str().unwrap().contains(why),
-            "{source}: {body}"
-        );
-    }
-    // The same set-up as a file dataset, then the offer's source turned into a directory.
-    std::fs::write(data.join("wards/2026.csv"), b"x").unwrap();
-    let pull = agreed_on_data(provider, "", b"x".to_vec()).await;
-    let files = agreed_on_another(pull, "ward-files", json!({"directory": "wards"})).await;
-    let started = start_pull(&files).await;
-    let (url, token) = (started.endpoint(), started.token());
-    let (status, listing) = get(&url, &token).await;
-    assert_eq!(status, 200);
-    let listing: Value = serde_json::from_slice(&listing).unwrap();
-    assert_eq!(
-        listing["files"],
-        json!([{"path": "2026.csv", "size": 1}, {"path": "2026/jan.csv", "size": 15}])
-    );
-    let (status, body) = get(&format!("{url}/2026/jan.csv"), &token).await;
-    assert_eq!(
-        (status, body.as_slice()),
-        (200, b"ward,beds\nA,12\n".as_slice())
-    );
-    for escape in [
-        "%2E%2E/secret.txt",
-        "2026/%2E%2E/%2E%2E/secret.txt",
-        "..%2Fsecret.txt",
-        "nope.csv",
-        "2026",
-    ] {
-        let (status, body) = get(&format!("{url}/{escape}"), &token).await;
-        // The client resolves `..` itself (another transfer's path then: 401); the server
-        // refuses what reaches it (404).
-        assert!(
-            matches!(status, 401 | 404),
-            "{escape}: {status} {}",
-            String::from_utf8_lossy(&body)
-        );
-        assert!(!String::from_utf8_lossy(&body).contains("not served"));
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cli_pulls_to_a_file_prints_its_sha256_and_renews_an_expired_token() {
-    use sha2::Digest as _;
-    let provider = connector_configured(|options| options.data_token_ttl = Duration::from_secs(1));
-    let pull = agreed_on_data(provider, "", content(3_000_000)).await;
-    let started = start_pull(&pull).await;
-    // The token expires before the pull: the CLI renews it through the hospital's serve.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let out = pull.hospital._tmp.path().join("wards.csv");
-    let args = [
-        "transfers".to_owned(),
-        "pull".to_owned(),
-        "--data-dir".to_owned(),
-        pull.hospital._dir.root().display().to_string(),
-        started.consumer_pid.clone(),
-        "--out".to_owned(),
-        out.display().to_string(),
-    ];
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::cli::symbolon(&args)
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(std::fs::read(&out).unwrap(), pull.content);
-    let sha256 = hex::encode(sha2::Sha256::digest(&pull.content));
-    assert!(stdout.contains(&format!("sha256 {sha256}")), "{stdout}");
-    assert!(stdout.contains("3000000 bytes"), "{stdout}");
-    assert!(!out.with_extension("csv.part").exists());
-
-    // Once completed, a pull is refused with the reason and leaves no file.
-    let (status, _) = operator(&pull.provider, &started.provider_pid, "complete", json!({})).await;
-    assert_eq!(status, 200);
-    transfer_state(&pull.hospital, &started.consumer_pid, "COMPLETED").await;
-    let again = pull.hospital._tmp.path().join("again.csv");
-    let args = [
-        "transfers".to_owned(),
-        "pull".to_owned(),
-        "--data-dir".to_owned(),
-        pull.hospital._dir.root().display().to_string(),
-        started.consumer_pid.clone(),
-        "--out".to_owned(),
-        again.display().to_string(),
-    ];
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::cli::symbolon(&args)
-    })
-    .await
-    .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("COMPLETED"));
-    assert!(!again.exists());
-}
-
-/// `pull` with a FINALIZED agreement on the provider's further offer `id` (serving `source`)
-/// in place of the first.
-async fn agreed_on_another(pull: Pull, id: &str, source: Value) -> Pull {
-    let policy = DATA_POLICY.replace("EXTRA", "").replace("ward-data", id);
-    let (status, body) = pull
-        .provider
-        .post(
-            "/api/v1/offers",
-            &json!({"id": id, "title": id, "policy": policy, "source": source}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, negotiation) = pull
-        .hospital
-        .post(
-            "/api/v1/negotiations",
-            &json!({"provider_url": pull.provider.dsp(), "offer_id": id, "wait_seconds": 20}),
-        )
-        .await;
-    assert_eq!(status, 200, "{negotiation}");
-    assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
-    state_of(
-        &pull.provider,
-        negotiation["provider_pid"].as_str().unwrap(),
-        "FINALIZED",
-    )
-    .await;
-    Pull {
-        agreement: negotiation["agreement_id"].as_str().unwrap().to_owned(),
-        ..pull
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_url_dataset_is_relayed_without_the_consumer_learning_the_url() {
-    let export = json!({"wards": [{"ward": "A", "beds": 12}, {"ward": "B", "beds": 30}]});
-    let upstream = Recorder::start_with(vec![
-        ("/internal/export", 200, export.clone()),
-        ("/internal/broken", 500, json!({"error": "down"})),
-    ])
-    .await;
-    let pull = agreed_on_data(connector(), "", content(10)).await;
-    let pull = agreed_on_another(
-        pull,
-        "ward-feed",
-        json!({"url": format!("{}/internal/export", upstream.url)}),
-    )
-    .await;
-    let started = start_pull(&pull).await;
-    assert!(
-        !started.address.to_string().contains(&upstream.url),
-        "the upstream address leaked: {}",
-        started.address
-    );
-    let (status, headers, body) = fetch(
-        reqwest::Method::GET,
-        &started.endpoint(),
-        Some(&started.token()),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(headers["content-type"], "application/json");
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), export);
-    // Strangers reach nothing upstream.
-    let before = upstream.seen.lock().unwrap().len();
-    let (status, _) = get(&started.endpoint(), "forged").await;
-    assert_eq!(status, 401);
-    assert_eq!(upstream.seen.lock().unwrap().len(), before);
-
-    // An upstream that fails is a 502 that names no address.
-    let pull = agreed_on_another(
-        pull,
-        "ward-broken",
-        json!({"url": format!("{}/internal/broken", upstream.url)}),
-    )
-    .await;
-    let broken = start_pull(&pull).await;
-    let (status, body) = get(&broken.endpoint(), &broken.token()).await;
-    assert_eq!(status, 502);
-    assert_eq!(error_code(&body), "bad_gateway");
-    assert!(!String::from_utf8_lossy(&body).contains(&upstream.url));
 }
