@@ -3,7 +3,7 @@
 //! negotiation service verifies the presentation before and records and enforces the verdict
 //! after.
 
-mod claims;
+pub(crate) mod claims;
 
 use serde_json::{json, Value};
 use symbolon_identity::Report;

@@ -41,6 +41,7 @@ pub mod negotiation;
 pub mod p2p;
 pub mod protocol;
 pub mod server;
+pub mod session;
 pub mod store;
 pub mod transfer;
 pub mod trust;

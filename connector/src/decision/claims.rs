@@ -7,19 +7,46 @@ use symbolon_identity::Report;
 /// The `holder` and `consent` members of a policy request built from the credentials inside a
 /// verified presentation by `holder`.
 pub(crate) fn request_attributes(holder: &str, report: &Report) -> Map<String, Value> {
+    let verified = report.credentials.iter().filter(|c| c.verified);
+    attributes_of(
+        holder,
+        verified.map(|c| (c.types.clone(), c.signer.clone(), c.document.as_ref())),
+    )
+}
+
+/// The same members built from verified credential documents kept earlier (an agreement's
+/// grounds).
+pub(crate) fn attributes_from_documents(holder: &str, documents: &[Value]) -> Map<String, Value> {
+    attributes_of(
+        holder,
+        documents.iter().map(|document| {
+            (
+                symbolon_identity::credential::specific_types(document),
+                symbolon_identity::credential::issuer_id(document).map(str::to_owned),
+                Some(document),
+            )
+        }),
+    )
+}
+
+/// The members from credentials given as (specific types, issuer, document).
+fn attributes_of<'a>(
+    holder: &str,
+    credentials: impl Iterator<Item = (Vec<String>, Option<String>, Option<&'a Value>)>,
+) -> Map<String, Value> {
     let mut holder_attrs = Map::new();
     let mut consent = Map::new();
     let mut types: Vec<String> = Vec::new();
     holder_attrs.insert("id".into(), holder.into());
-    for credential in report.credentials.iter().filter(|c| c.verified) {
-        types.extend(credential.types.iter().cloned());
-        let Some(document) = &credential.document else {
+    for (credential_types, signer, document) in credentials {
+        types.extend(credential_types.iter().cloned());
+        let Some(document) = document else {
             continue;
         };
-        let issuer = credential.signer.clone().unwrap_or_default();
+        let issuer = signer.unwrap_or_default();
         let subject = first_subject(document);
         let text = |name: &str| subject.get(name).and_then(Value::as_str).map(Value::from);
-        for kind in &credential.types {
+        for kind in &credential_types {
             match kind.as_str() {
                 "DataSpaceMembershipCredential" => {
                     copy(&mut holder_attrs, "role", text("role"));
