@@ -220,7 +220,7 @@ pub struct Distribution {
     /// `Distribution`.
     #[serde(rename = "@type")]
     pub kind: String,
-    /// `symbolon:dataset` or `symbolon:mpc-session`.
+    /// `HttpData-PULL`, `symbolon:dataset` or `MpcSession-PUSH`.
     pub format: String,
     /// The id of the data service delivering it.
     pub access_service: String,
@@ -238,7 +238,7 @@ pub fn formats(offer: &Offer) -> &'static [&'static str] {
     match (offer.kind, &offer.source) {
         (OfferKind::Dataset, Some(_)) => &[crate::dataplane::HTTP_PULL],
         (OfferKind::Dataset, None) => &["symbolon:dataset"],
-        (OfferKind::Computation, _) => &["symbolon:mpc-session"],
+        (OfferKind::Computation, _) => &[crate::session::MPC_SESSION_FORMAT],
     }
 }
 

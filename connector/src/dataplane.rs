@@ -15,7 +15,7 @@
 
 pub mod access;
 pub mod body;
-mod guard;
+pub mod guard;
 pub mod range;
 pub mod source;
 

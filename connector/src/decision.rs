@@ -96,7 +96,7 @@ pub fn decide(question: Question<'_>) -> Decided {
     };
     request.set_now_if_missing(policies.schema());
     let decision = policies.evaluate(&request);
-    let verdict = if decision.is_permit() {
+    let verdict = if decision.is_permit() || deferred_to_admission(offer, &decision) {
         Verdict::Agree {
             obligations: Obligation::from_decision(&decision),
             grounds: claims::grounds(report),
@@ -110,6 +110,25 @@ pub fn decide(question: Question<'_>) -> Decided {
         verdict,
         decision: Some(decision),
     }
+}
+
+/// Whether a computation offer's policy failed only on conditions about the session
+/// (`session.*`, unknown while negotiating): those are decided when a session is admitted
+/// ([`crate::session::admission`]), against its manifest, so the agreement is made. The
+/// obligations of such a policy are not known before the session either; they are not carried
+/// by the agreement yet.
+fn deferred_to_admission(offer: &crate::domain::Offer, decision: &Decision) -> bool {
+    offer.kind == crate::domain::OfferKind::Computation
+        && !decision.no_applicable_policy
+        && decision.forbidden.is_empty()
+        && !decision.failed.is_empty()
+        && decision.failed.iter().all(|condition| {
+            condition.seen.is_none()
+                && condition
+                    .attribute
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("session."))
+        })
 }
 
 /// Why a presentation that did not verify is refused: the presentation's error and each

@@ -15,6 +15,7 @@ mod consumer;
 mod inbound;
 mod operator;
 mod provider;
+pub mod session;
 pub mod state;
 
 use std::time::Duration;

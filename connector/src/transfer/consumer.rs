@@ -2,11 +2,12 @@
 //! provider, then follow the provider's messages (`inbound`).
 
 use super::state::{transition, Move, Role};
-use super::{MoveError, Transfers};
+use super::{session, MoveError, Transfers};
 use crate::domain::{new_urn, now, Transfer};
 use crate::negotiation::state::NegotiationState;
 use crate::protocol::messages::{Message, TransferProcess, TransferRequestMessage};
 use crate::protocol::pid;
+use crate::session::MPC_SESSION_FORMAT;
 use crate::store::Opened;
 
 /// What a consumer's operator asks for.
@@ -15,8 +16,13 @@ pub struct StartTransfer {
     /// The agreement (held by this connector as consumer) the dataset is requested under.
     pub agreement_id: String,
     /// One of the formats the dataset's distributions name in the provider's catalog (e.g.
-    /// `symbolon:dataset`).
+    /// `HttpData-PULL`, or `MpcSession-PUSH` for a computation).
     pub format: String,
+    /// For an MPC session (`MpcSession-PUSH`): its manifest, which this connector signs as the
+    /// analyst (its `iss` is set to this connector's DID).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub manifest: Option<crate::session::manifest::Manifest>,
 }
 
 impl Transfers {
@@ -62,6 +68,18 @@ impl Transfers {
         if start.format.is_empty() {
             return Err(MoveError::Invalid("field `format` is empty".into()));
         }
+        let data_address = match (start.format == MPC_SESSION_FORMAT, start.manifest) {
+            (true, Some(manifest)) => Some(session::request_address(&self.sign_manifest(manifest))),
+            (true, None) => return Err(MoveError::Invalid(format!(
+                "field `manifest`: a `{MPC_SESSION_FORMAT}` transfer needs the session's manifest"
+            ))),
+            (false, Some(_)) => {
+                return Err(MoveError::Invalid(format!(
+                    "field `manifest`: only a `{MPC_SESSION_FORMAT}` transfer has one"
+                )))
+            }
+            (false, None) => None,
+        };
         let consumer_pid = new_urn();
         let base = negotiation.counterparty_address.clone();
         let transfer = Transfer {
@@ -92,7 +110,7 @@ impl Transfers {
             consumer_pid: consumer_pid.clone(),
             agreement_id: agreement.id.clone(),
             format: start.format,
-            data_address: None,
+            data_address,
             callback_address: self.cx.network().callback_for(&base),
         };
         let to = format!("{}/transfers/request", base.trim_end_matches('/'));

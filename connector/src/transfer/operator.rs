@@ -18,6 +18,7 @@ use crate::protocol::messages::{
     Message, TransferCompletionMessage, TransferStartMessage, TransferSuspensionMessage,
     TransferTerminationMessage,
 };
+use crate::session::MPC_SESSION_FORMAT;
 
 /// Why this connector's move on a process was not made.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,10 @@ pub enum MoveError {
     /// The counterparty could not be told, or refused: the process is unchanged (502).
     #[error("the process is unchanged: {0}")]
     Send(#[from] SendError),
+    /// An MPC session this holder does not join (its admission refused the manifest; the
+    /// process is terminated with the refusal's code).
+    #[error(transparent)]
+    Refused(crate::session::admission::Refusal),
     /// Something failed here (500).
     #[error(transparent)]
     Internal(DspError),
@@ -142,12 +147,41 @@ impl Transfers {
             })
             .await?;
         }
+        // A holder starts an MPC session only once it admitted it, with its countersignature.
+        let session = if mv == Move::Start
+            && current.role == Role::Provider
+            && current.format == MPC_SESSION_FORMAT
+        {
+            match self.admit_session(pid, &current).await {
+                Ok(address) => Some(address),
+                Err(MoveError::Refused(refusal)) => {
+                    let terminated = Box::pin(self.own_move(
+                        pid,
+                        Move::Terminate,
+                        Some(refusal.code.to_owned()),
+                        vec![refusal.reason.clone()],
+                    ))
+                    .await;
+                    if let Err(error) = terminated {
+                        tracing::warn!(%error, pid, "a refused session could not be terminated");
+                    }
+                    return Err(MoveError::Refused(refusal));
+                }
+                Err(other) => return Err(other),
+            }
+        } else {
+            None
+        };
         let sent = match mv {
             Move::Start => {
+                let data_address = issued
+                    .as_ref()
+                    .map(|(_, address)| address.clone())
+                    .or(session);
                 let message = TransferStartMessage {
                     provider_pid,
                     consumer_pid,
-                    data_address: issued.as_ref().map(|(_, address)| address.clone()),
+                    data_address,
                 };
                 self.tell(pid, &to, audience, &message).await
             }

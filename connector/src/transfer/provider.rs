@@ -20,6 +20,7 @@ use crate::protocol::messages::{
 };
 use crate::protocol::peer::check_callback;
 use crate::protocol::pid;
+use crate::session::MPC_SESSION_FORMAT;
 use crate::store::{Opened, StoreError};
 
 /// How long the provider waits before each attempt to deliver its start: a consumer that
@@ -51,6 +52,19 @@ impl Transfers {
             }
         })?;
         let (checker, caller_did, checked) = (self.clone(), caller.did.clone(), message.clone());
+        if message.format == MPC_SESSION_FORMAT
+            && message
+                .data_address
+                .as_ref()
+                .and_then(|a| a.property("manifest"))
+                .is_none()
+        {
+            return Err(bad(
+                "an `MpcSession-PUSH` request carries the session manifest in its \
+                 `dataAddress` (property `manifest`)"
+                    .into(),
+            ));
+        }
         let (offer_id, decision) = self
             .cx
             .store()
@@ -69,7 +83,10 @@ impl Transfers {
             counterparty_address: message.callback_address.trim_end_matches('/').to_owned(),
             access: None,
             pulls: 0,
-            data_address: None,
+            // An MPC session's request carries its manifest; the holder decides on it.
+            data_address: (message.format == MPC_SESSION_FORMAT)
+                .then(|| message.data_address.clone())
+                .flatten(),
             code: None,
             reason: Vec::new(),
             created: now(),
@@ -175,6 +192,10 @@ impl Transfers {
             match self.own_move(pid, Move::Start, None, Vec::new()).await {
                 Ok(_) => return,
                 Err(super::MoveError::Send(SendError::Refused { .. })) => return,
+                Err(super::MoveError::Refused(refusal)) => {
+                    tracing::info!(pid, code = refusal.code, "a session was refused");
+                    return;
+                }
                 Err(super::MoveError::Send(_)) => continue,
                 Err(error) => {
                     tracing::info!(%error, pid, "the transfer was not started");

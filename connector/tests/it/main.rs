@@ -19,6 +19,7 @@ mod peers;
 mod protocol;
 mod pull;
 mod pull_sources;
+mod session;
 mod trail;
 mod transfer;
 mod transfer_consumer;

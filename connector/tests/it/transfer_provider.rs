@@ -254,7 +254,7 @@ async fn a_request_needs_an_agreement_the_caller_holds_and_a_repeat_is_idempoten
     // The same consumerPid for another format is no repeat (and not a format of the
     // dataset).
     let mut other = body.clone();
-    other["format"] = "symbolon:mpc-session".into();
+    other["format"] = "MpcSession-PUSH".into();
     let (status, _) = agreed.post("/transfers/request", &other).await;
     assert_eq!(status, 400);
     let (_, list) = agreed.provider.get("/api/v1/transfers").await;

@@ -74,6 +74,10 @@ fn move_error(error: MoveError) -> ApiError {
         MoveError::Invalid(m) => ApiError::BadRequest(m),
         MoveError::Illegal(e) => ApiError::Conflict(e.to_string()),
         MoveError::Send(e) => ApiError::BadGateway(format!("the process is unchanged: {e}")),
+        MoveError::Refused(refusal) => ApiError::Rejected {
+            message: format!("the session was refused and the transfer terminated: {refusal}"),
+            details: serde_json::json!({ "code": refusal.code, "reason": refusal.reason }),
+        },
         MoveError::Internal(e) => ApiError::internal(e),
     }
 }

@@ -1,0 +1,99 @@
+//! MPC sessions over the transfer process (format `MpcSession-PUSH`): the analyst's request
+//! carries the signed session manifest in its `DataAddress`; the holder admits the session
+//! against its agreement ([`crate::session::admission`]) before it starts, and its start
+//! carries its countersignature of the manifest's digest. A refused session is terminated
+//! with the profile's code (`mpc:…`).
+
+use chrono::Utc;
+
+use super::{MoveError, Transfers};
+use crate::dataplane::guard::first_fallen;
+use crate::domain::Transfer;
+use crate::protocol::messages::transfer::DataAddressType;
+use crate::protocol::messages::DataAddress;
+use crate::session::admission::{admit, Admission, Refusal};
+use crate::session::manifest::{countersign, digest, Manifest};
+
+/// The `endpointType` of an MPC session's data address.
+pub const SESSION_ENDPOINT_TYPE: &str = "https://w3id.org/symbolon/mpc-session";
+
+/// The data address of an analyst's session request: the signed manifest.
+pub fn request_address(manifest_token: &str) -> DataAddress {
+    let mut address = DataAddress {
+        kind: DataAddressType::DataAddress,
+        endpoint_type: SESSION_ENDPOINT_TYPE.to_owned(),
+        endpoint: None,
+        endpoint_properties: Vec::new(),
+    };
+    address.set_property("manifest", manifest_token);
+    address
+}
+
+impl Transfers {
+    /// Signs `manifest` as this connector (the analyst).
+    pub fn sign_manifest(&self, manifest: Manifest) -> String {
+        manifest.sign(self.cx.identity())
+    }
+
+    /// Decides, as holder, on the session the provider process `transfer` (`pid`) was
+    /// requested for: the manifest verified, the credentials the agreement rests on still
+    /// standing, and the admission decision. Returns the start's data address with this
+    /// holder's countersignature, or the refusal.
+    pub(super) async fn admit_session(
+        &self,
+        pid: &str,
+        transfer: &Transfer,
+    ) -> Result<DataAddress, MoveError> {
+        let refused =
+            |code: &'static str, reason: String| MoveError::Refused(Refusal { code, reason });
+        let token = transfer
+            .data_address
+            .as_ref()
+            .and_then(|a| a.property("manifest"))
+            .ok_or_else(|| refused("mpc:malformed", "the request carries no manifest".into()))?
+            .to_owned();
+        let manifest = Manifest::verify(&token, &self.cx.verification().resolver)
+            .await
+            .map_err(|e| refused("mpc:malformed", format!("the manifest: {e}")))?;
+        let store = self.cx.store().clone();
+        let (agreement_id, offer_id) = (transfer.agreement_id.clone(), transfer.offer_id.clone());
+        let (agreement, offer) = store
+            .blocking(move |s| {
+                Ok::<_, crate::store::StoreError>((
+                    s.agreements.get(&agreement_id)?,
+                    s.offers.get(&offer_id)?,
+                ))
+            })
+            .await?;
+        let (Some(agreement), Some(offer)) = (agreement, offer) else {
+            return Err(refused(
+                "mpc:no-agreement",
+                "the agreement or its offer is no longer kept here".into(),
+            ));
+        };
+        if let Some(reason) = first_fallen(&self.cx, &agreement.grounds).await {
+            return Err(refused("mpc:credential-revoked", reason));
+        }
+        let compiled = self
+            .cx
+            .offers()
+            .compiled(&offer)
+            .map_err(|e| refused("mpc:policy-denied", format!("the offer's policy: {e}")))?;
+        admit(Admission {
+            manifest: &manifest,
+            holder: self.did(),
+            agreement: &agreement,
+            offer: &compiled,
+            now: Utc::now(),
+        })
+        .map_err(MoveError::Refused)?;
+        let mut address = request_address(&token);
+        address.endpoint_properties.clear();
+        address.set_property(
+            "countersignature",
+            countersign(self.cx.identity(), &manifest.session_id, &digest(&token)),
+        );
+        tracing::info!(pid, session = %manifest.session_id, "session admitted");
+        Ok(address)
+    }
+}
