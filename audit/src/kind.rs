@@ -40,6 +40,10 @@ pub enum EventKind {
     /// The data plane refused a request that carried a token of the process (`details`: the
     /// status and why); a request without a valid token is not recorded.
     DataRefused,
+    /// A data holder decided on an MPC session's manifest (`outcome` `admitted` or the
+    /// refusal's `mpc:` code; `details`: the session, the manifest's digest and signed token,
+    /// the program, the reason, and the countersignature when admitted).
+    SessionAdmission,
     /// A protocol call's token was refused.
     AuthFailed,
     /// An offer was published.
@@ -62,7 +66,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
         EventKind::CredentialVerified,
@@ -76,6 +80,7 @@ impl EventKind {
         EventKind::DataAccessIssued,
         EventKind::DataServed,
         EventKind::DataRefused,
+        EventKind::SessionAdmission,
         EventKind::AuthFailed,
         EventKind::OfferCreated,
         EventKind::AuditAccess,
@@ -103,6 +108,7 @@ impl EventKind {
             EventKind::DataAccessIssued => "data.access_issued",
             EventKind::DataServed => "data.served",
             EventKind::DataRefused => "data.refused",
+            EventKind::SessionAdmission => "session.admission",
             EventKind::AuthFailed => "auth.failed",
             EventKind::OfferCreated => "offer.created",
             EventKind::AuditAccess => "audit.access",

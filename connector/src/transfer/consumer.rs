@@ -70,9 +70,11 @@ impl Transfers {
         }
         let data_address = match (start.format == MPC_SESSION_FORMAT, start.manifest) {
             (true, Some(manifest)) => Some(session::request_address(&self.sign_manifest(manifest))),
-            (true, None) => return Err(MoveError::Invalid(format!(
+            (true, None) => {
+                return Err(MoveError::Invalid(format!(
                 "field `manifest`: a `{MPC_SESSION_FORMAT}` transfer needs the session's manifest"
-            ))),
+            )))
+            }
             (false, Some(_)) => {
                 return Err(MoveError::Invalid(format!(
                     "field `manifest`: only a `{MPC_SESSION_FORMAT}` transfer has one"

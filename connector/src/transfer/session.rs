@@ -5,6 +5,8 @@
 //! with the profile's code (`mpc:…`).
 
 use chrono::Utc;
+use serde_json::json;
+use symbolon_audit::EventKind;
 
 use super::{MoveError, Transfers};
 use crate::dataplane::guard::first_fallen;
@@ -40,6 +42,48 @@ impl Transfers {
     /// standing, and the admission decision. Returns the start's data address with this
     /// holder's countersignature, or the refusal.
     pub(super) async fn admit_session(
+        &self,
+        pid: &str,
+        transfer: &Transfer,
+    ) -> Result<DataAddress, MoveError> {
+        let decided = self.decide_session(pid, transfer).await;
+        let token = transfer
+            .data_address
+            .as_ref()
+            .and_then(|a| a.property("manifest"))
+            .unwrap_or_default();
+        let (outcome, reason, countersignature) = match &decided {
+            Ok(address) => ("admitted", None, address.property("countersignature")),
+            Err(MoveError::Refused(refusal)) => (refusal.code, Some(refusal.reason.as_str()), None),
+            Err(_) => return decided,
+        };
+        let payload = symbolon_identity::verify::peek_jwt_payload(token).unwrap_or_default();
+        let mut event = self.cx.audit().event(
+            EventKind::SessionAdmission,
+            pid,
+            outcome,
+            json!({
+                "session": payload.get("session_id"),
+                "program": payload.get("program").and_then(|p| p.get("id")),
+                "manifest_digest": digest(token),
+                "reason": reason,
+            }),
+        );
+        // The signed manifest (at most 64 KiB) and countersignature are recorded whole, as
+        // issued credentials are: an auditor verifies them.
+        event.details["manifest"] = token.into();
+        event.details["countersignature"] = countersignature.into();
+        event.actor = transfer.counterparty.clone();
+        self.cx
+            .audit()
+            .record(event)
+            .await
+            .map_err(|e| MoveError::Internal(e.into()))?;
+        decided
+    }
+
+    /// The admission decision of [`Transfers::admit_session`], not yet recorded.
+    async fn decide_session(
         &self,
         pid: &str,
         transfer: &Transfer,

@@ -113,6 +113,26 @@ async fn a_holder_admits_a_session_within_its_agreement_and_refuses_one_outside_
         "{ended}"
     );
 
+    // The holder's trail holds both decisions, with the manifests they were made on.
+    let events = holder.events().await;
+    let admissions: Vec<&Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "session.admission")
+        .collect();
+    let outcomes: Vec<&str> = admissions
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["admitted", "mpc:k-too-small"]);
+    assert_eq!(admissions[0]["details"]["session"], "urn:uuid:session-4");
+    assert_eq!(
+        admissions[0]["details"]["countersignature"],
+        countersignature.as_str()
+    );
+    assert_eq!(admissions[0]["actor"], analyst.did());
+
     // A session request without a manifest is refused at once.
     let (status, body) = analyst
         .post(
