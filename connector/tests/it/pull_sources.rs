@@ -70,6 +70,25 @@ async fn a_directory_dataset_lists_and_serves_its_files_and_nothing_outside() {
     }
 }
 
+/// `symbolon transfers pull` of `hospital`'s transfer `pid` to `out`, run off the runtime.
+async fn cli_pull(hospital: &Connector, pid: &str, out: &std::path::Path) -> std::process::Output {
+    let args = [
+        "transfers".to_owned(),
+        "pull".to_owned(),
+        "--data-dir".to_owned(),
+        hospital._dir.root().display().to_string(),
+        pid.to_owned(),
+        "--out".to_owned(),
+        out.display().to_string(),
+    ];
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::cli::symbolon(&args)
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_pulls_to_a_file_prints_its_sha256_and_renews_an_expired_token() {
     use sha2::Digest as _;
@@ -79,21 +98,7 @@ async fn the_cli_pulls_to_a_file_prints_its_sha256_and_renews_an_expired_token()
     // The token expires before the pull: the CLI renews it through the hospital's serve.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let out = pull.hospital._tmp.path().join("wards.csv");
-    let args = [
-        "transfers".to_owned(),
-        "pull".to_owned(),
-        "--data-dir".to_owned(),
-        pull.hospital._dir.root().display().to_string(),
-        started.consumer_pid.clone(),
-        "--out".to_owned(),
-        out.display().to_string(),
-    ];
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::cli::symbolon(&args)
-    })
-    .await
-    .unwrap();
+    let output = cli_pull(&pull.hospital, &started.consumer_pid, &out).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -111,21 +116,7 @@ async fn the_cli_pulls_to_a_file_prints_its_sha256_and_renews_an_expired_token()
     assert_eq!(status, 200);
     transfer_state(&pull.hospital, &started.consumer_pid, "COMPLETED").await;
     let again = pull.hospital._tmp.path().join("again.csv");
-    let args = [
-        "transfers".to_owned(),
-        "pull".to_owned(),
-        "--data-dir".to_owned(),
-        pull.hospital._dir.root().display().to_string(),
-        started.consumer_pid.clone(),
-        "--out".to_owned(),
-        again.display().to_string(),
-    ];
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::cli::symbolon(&args)
-    })
-    .await
-    .unwrap();
+    let output = cli_pull(&pull.hospital, &started.consumer_pid, &again).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("COMPLETED"));
     assert!(!again.exists());
