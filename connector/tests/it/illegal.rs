@@ -55,6 +55,15 @@ async fn every_illegal_move_is_400(
 // Every message a consumer may send, in every state of a provider's negotiation where it is
 // not allowed, is a 400 `ContractNegotiationError` (the operator's manual answers hold the
 // negotiation in each state; a consumer that refuses the finalisation holds it VERIFIED).
+/// A negotiation message of `kind` naming the process ids `pids`, with `extra` members.
+fn message_of(kind: &str, pids: &Value, extra: Value) -> Value {
+    let mut m = json!({"@context": [DSP_CONTEXT], "@type": kind});
+    let object = m.as_object_mut().unwrap();
+    object.extend(pids.as_object().unwrap().clone());
+    object.extend(extra.as_object().unwrap().clone());
+    m
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_illegal_consumer_message_to_a_provider_is_a_400_negotiation_error() {
     let (authority, provider) = (connector(), connector());
@@ -75,16 +84,7 @@ async fn every_illegal_consumer_message_to_a_provider_is_a_400_negotiation_error
     let pid = created["providerPid"].as_str().unwrap().to_owned();
     let base = format!("{}/negotiations/{pid}", provider.dsp());
     let pids = json!({"providerPid": pid, "consumerPid": consumer_pid});
-    let message = |kind: &str, extra: Value| {
-        let mut m = json!({"@context": [DSP_CONTEXT], "@type": kind});
-        m.as_object_mut()
-            .unwrap()
-            .extend(pids.as_object().unwrap().clone());
-        m.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        m
-    };
+    let message = |kind: &str, extra: Value| message_of(kind, &pids, extra);
     let offer = request_message(consumer_pid, &recorder.url)["offer"].clone();
     let probes: Vec<Probe> = vec![
         (
@@ -194,16 +194,7 @@ async fn every_illegal_provider_message_to_a_consumer_is_a_400_negotiation_error
     let pid = started["consumer_pid"].as_str().unwrap().to_owned();
     let base = format!("{}/negotiations/{pid}", hospital.dsp());
     let pids = json!({"providerPid": provider_pid, "consumerPid": pid});
-    let message = |kind: &str, extra: Value| {
-        let mut m = json!({"@context": [DSP_CONTEXT], "@type": kind});
-        m.as_object_mut()
-            .unwrap()
-            .extend(pids.as_object().unwrap().clone());
-        m.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        m
-    };
+    let message = |kind: &str, extra: Value| message_of(kind, &pids, extra);
     let offer = json!({"@type": "Offer", "@id": "urn:uuid:o-2", "target": "ds-1",
                        "permission": [{"action": "use"}]});
     let agreement = json!({"@id": "urn:uuid:a-probe", "@type": "Agreement", "target": "ds-1",

@@ -309,19 +309,17 @@ async fn negotiate_without_waiting(consumer: &Connector, provider: &Connector) -
     started
 }
 
-/// A port on 127.0.0.1 nobody listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-// Before: the provider stored AGREED (and the agreement) and then sent it; a consumer that
-// never received it was left REQUESTED while the provider claimed an agreement.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_provider_whose_consumer_is_unreachable_stays_requested_and_records_the_failed_send() {
+/// A provider (offer decided by its operator when `manual`) with a request from a consumer the
+/// test plays, whose callback nobody answers; returns the authority, the provider and the
+/// provider's process id.
+async fn requested_by_an_unreachable_consumer(manual: bool) -> (Connector, Connector, String) {
     let (authority, provider) = (connector(), connector());
     trust(&authority, &provider).await;
-    publish(&provider).await;
+    if manual {
+        publish_manual(&provider).await;
+    } else {
+        publish(&provider).await;
+    }
     let consumer = symbolon_identity::Identity::generate(symbolon_identity::KeyAlgorithm::Ed25519);
     let (credential, _) = membership(&authority, consumer.did.as_str(), "Hospital").await;
     let gone = format!("http://127.0.0.1:{}", closed_port());
@@ -333,6 +331,20 @@ async fn a_provider_whose_consumer_is_unreachable_stays_requested_and_records_th
     .await;
     assert_eq!(status, 201, "{created}");
     let pid = created["providerPid"].as_str().unwrap().to_owned();
+    (authority, provider, pid)
+}
+
+/// A port on 127.0.0.1 nobody listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+// Before: the provider stored AGREED (and the agreement) and then sent it; a consumer that
+// never received it was left REQUESTED while the provider claimed an agreement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_whose_consumer_is_unreachable_stays_requested_and_records_the_failed_send() {
+    let (_authority, provider, pid) = requested_by_an_unreachable_consumer(false).await;
     // The policy permits; the agreement is tried three times and never stored.
     let failed = eventually(Duration::from_secs(15), "three failed sends", || async {
         let events = provider.events().await;
@@ -389,20 +401,7 @@ async fn transitions(node: &Connector, pid: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operators_agreement_the_consumer_cannot_receive_is_a_502_and_changes_nothing() {
-    let (authority, provider) = (connector(), connector());
-    trust(&authority, &provider).await;
-    publish_manual(&provider).await;
-    let consumer = symbolon_identity::Identity::generate(symbolon_identity::KeyAlgorithm::Ed25519);
-    let (credential, _) = membership(&authority, consumer.did.as_str(), "Hospital").await;
-    let gone = format!("http://127.0.0.1:{}", closed_port());
-    let (status, created) = dsp_post(
-        &format!("{}/negotiations/request", provider.dsp()),
-        &token(&consumer, provider.did(), &[&credential]).await,
-        &request_message("urn:uuid:c-gone", &gone),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let pid = created["providerPid"].as_str().unwrap().to_owned();
+    let (_authority, provider, pid) = requested_by_an_unreachable_consumer(true).await;
     assessed(&provider, &pid, "REQUESTED").await;
     for mv in ["agree", "offer"] {
         let (status, error) = operator(&provider, &pid, mv, json!({})).await;
