@@ -2,6 +2,7 @@
 //! chosen recipients only.
 
 use super::*;
+use crate::channel::HEADER_BYTES;
 
 impl<T: Transport> Party<T> {
     /// Secure aggregation: every party contributes a vector of the same
@@ -142,6 +143,10 @@ impl<T: Transport> Party<T> {
         let round = self.chan.round();
         let me = self.me;
         if me == KING {
+            // Each piece's sum goes back as soon as it is formed, stamped
+            // for the round in which the others will read it (after their
+            // `pieces` rounds of sending), so summing, sending and the
+            // others' decoding overlap.
             let from: Vec<usize> = (1..self.n).collect();
             let mut sum: Vec<u64> = values.iter().map(ring).collect();
             for k in 0..pieces {
@@ -155,22 +160,21 @@ impl<T: Transport> Party<T> {
                         *s = s.wrapping_add(u64::from_le_bytes(b));
                     }
                 }
-            }
-            let mut bytes = Vec::with_capacity(SUM_PIECE * 8);
-            for k in 0..pieces {
-                bytes.clear();
-                for s in sum.get(range(k)).unwrap_or(&[]) {
-                    bytes.extend_from_slice(&s.to_le_bytes());
+                let down = round + (pieces + k) as u64;
+                let mut first = self.chan.message_for_round(1, down, part.len() * 8);
+                for s in part.iter() {
+                    first.extend_from_slice(&s.to_le_bytes());
                 }
-                let out = (1..self.n)
-                    .map(|j| {
-                        let mut m = self.chan.message_with_capacity(j, bytes.len());
-                        m.extend_from_slice(&bytes);
-                        (j, m)
-                    })
-                    .collect();
-                self.chan.exchange(out, &[])?;
+                let mut out = Vec::with_capacity(self.n - 1);
+                for j in 2..self.n {
+                    let mut m = self.chan.message_for_round(j, down, part.len() * 8);
+                    m.extend_from_slice(first.get(HEADER_BYTES..).unwrap_or(&[]));
+                    out.push((j, m));
+                }
+                out.insert(0, (1, first));
+                self.chan.send_ahead(out)?;
             }
+            self.chan.skip_rounds(pieces as u64);
             return Ok(sum
                 .iter()
                 .map(|&s| Fp::from_i128(i128::from(s as i64)))
