@@ -56,21 +56,24 @@ py="$venv/bin/python"
 bench="$CARGO_TARGET_DIR/release/mpc-bench"
 
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+trap 'rm -f "$results" "$results".party[012]' EXIT
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # One MPyC run: 3 party processes on a fresh block of ports; prints the
 # slowest party's seconds and whether all parties checked their output.
 mpyc_run() {
-  local op=$1 n=$2 base=$((20000 + RANDOM % 20000)) out i
-  out=$(for i in 0 1 2; do
-          timeout 1800 "$py" "$here/mpyc_ops.py" -M3 -I$i -B $base --no-log --op "$op" --size "$n" &
-        done; wait)
-  "$py" -c '
-import json, sys
-rows = [json.loads(l) for l in sys.stdin if l.startswith("{")]
+  local op=$1 n=$2 base=$((20000 + RANDOM % 20000)) i
+  # One output file per party, so that their lines cannot interleave.
+  for i in 0 1 2; do
+    timeout 1800 "$py" "$here/mpyc_ops.py" -M3 -I$i -B $base --no-log --op "$op" --size "$n" \
+      >"$results.party$i" 2>&1 &
+  done
+  wait
+  cat "$results".party[012] | "$py" -c '
+import json, re, sys
+rows = [json.loads(m) for m in re.findall(r"\{[^{}]*\}", sys.stdin.read())]
 ok = len(rows) == 3 and all(r["correct"] for r in rows)
-print(max((r["seconds"] for r in rows), default=float("nan")), str(ok).lower())' <<<"$out"
+print(max((r["seconds"] for r in rows), default=float("nan")), str(ok).lower())'
 }
 
 rust_run() {
