@@ -202,13 +202,48 @@ impl<T: Transport> Channel<T> {
 
     /// Like [`Channel::message`] with room for `payload` more bytes.
     pub fn message_with_capacity(&self, to: usize, payload: usize) -> Vec<u8> {
+        self.message_for_round(to, self.round, payload)
+    }
+
+    /// A message stamped for round `round` (a later round than the current
+    /// one, sent early with [`Channel::send_ahead`]), with room for
+    /// `payload` bytes.
+    pub fn message_for_round(&self, to: usize, round: u64, payload: usize) -> Vec<u8> {
         let mut m = Vec::with_capacity(HEADER_BYTES + payload);
         m.extend_from_slice(&MAGIC);
         m.extend_from_slice(&self.session);
         m.extend_from_slice(&(self.me as u16).to_le_bytes());
         m.extend_from_slice(&(to as u16).to_le_bytes());
-        m.extend_from_slice(&self.round.to_le_bytes());
+        m.extend_from_slice(&round.to_le_bytes());
         m
+    }
+
+    /// Sends messages built with [`Channel::message_for_round`] for a
+    /// round after the current one, without running a round: the
+    /// receivers take them in that round (messages from one sender arrive
+    /// in order, so a sender must send its messages in round order, and
+    /// must later skip the rounds it sent in, with
+    /// [`Channel::skip_rounds`]). Lets a party forward results while it is
+    /// still receiving (`Party::open_sum_bounded`'s king).
+    pub fn send_ahead(&mut self, out: Vec<(usize, Vec<u8>)>) -> Result<()> {
+        let result = self.send_all(out);
+        if let Err(error) = &result {
+            self.notify_failure(error);
+        }
+        result
+    }
+
+    fn send_all(&mut self, out: Vec<(usize, Vec<u8>)>) -> Result<()> {
+        for (to, msg) in out {
+            if to == self.me || to >= self.n {
+                return Err(MpcError::Config(format!("cannot send to party {to}")));
+            }
+            self.bytes_sent += msg.len() as u64;
+            if let Err(error) = self.transport.send(to, msg) {
+                return Err(self.send_failure(to, error));
+            }
+        }
+        Ok(())
     }
 
     /// Runs one round: sends each `(to, message)` (built with
@@ -231,15 +266,7 @@ impl<T: Transport> Channel<T> {
     }
 
     fn run_round(&mut self, out: Vec<(usize, Vec<u8>)>, from: &[usize]) -> Result<Vec<Incoming>> {
-        for (to, msg) in out {
-            if to == self.me || to >= self.n {
-                return Err(MpcError::Config(format!("cannot send to party {to}")));
-            }
-            self.bytes_sent += msg.len() as u64;
-            if let Err(error) = self.transport.send(to, msg) {
-                return Err(self.send_failure(to, error));
-            }
-        }
+        self.send_all(out)?;
         // One deadline for the whole round: a round never waits longer
         // than the timeout, however many peers it waits for.
         let deadline = Instant::now() + self.timeout;

@@ -120,6 +120,23 @@ impl FpStream {
         }
     }
 
+    /// Overwrites `out` with the next `8 · out.len()` bytes of the stream
+    /// read as little-endian `u64`s: uniform masks for arithmetic modulo
+    /// 2^64 (`Party::open_sum_bounded`). A stream is used for one kind of
+    /// value only (each protocol takes its own round numbers).
+    pub fn fill_u64(&mut self, out: &mut [u64]) {
+        for piece in out.chunks_mut(CHUNK * ELEMENT_BYTES / 8) {
+            let bytes = self.buf.get_mut(..piece.len() * 8).unwrap_or(&mut []);
+            bytes.fill(0);
+            self.cipher.apply_keystream(bytes);
+            for (o, c) in piece.iter_mut().zip(bytes.chunks_exact(8)) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                *o = u64::from_le_bytes(b);
+            }
+        }
+    }
+
     /// Calls `f` with consecutive pieces of the next `len` elements (at most
     /// [`CHUNK`] at a time) and the offset of each piece, without
     /// materialising the whole expansion.

@@ -1,7 +1,7 @@
 //! `mpc-bench`: times one MPC operation between P party processes on 127.0.0.1.
 //!
 //! ```text
-//! mpc-bench --op sum|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]
+//! mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]
 //! ```
 //!
 //! Starts P copies of itself as party processes connected over TCP on
@@ -15,9 +15,12 @@
 //! ticks; `null` where unavailable), which depends less than `seconds` on
 //! what else the machine is running.
 //!
-//! - `sum`: every party contributes a length-N vector; every party learns the
-//!   element-wise sum (secure aggregation with pairwise masks, two passes:
-//!   `Party::open_sum`).
+//! - `sum`: every party contributes a length-N vector of 32-bit unsigned
+//!   integers; every party learns the element-wise sum (secure aggregation
+//!   with pairwise masks modulo 2^64, two passes: `Party::open_sum_bounded`
+//!   with 33-bit inputs, 8 bytes per element).
+//! - `sum-field`: the same with masks in the field (`Party::open_sum`, 16
+//!   bytes per element), for values of any size.
 //! - `sum-shares`: the same through Shamir shares (`Party::input_sum`, then
 //!   `Party::open`), for when the sum must stay secret for further steps.
 //! - `mul`: parties 0 and 1 input length-N vectors (in one round); the
@@ -44,6 +47,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Sum,
+    SumField,
     SumShares,
     Mul,
     Lt,
@@ -54,20 +58,23 @@ impl Op {
     fn parse(s: &str) -> Result<Op, BoxError> {
         Ok(match s {
             "sum" => Op::Sum,
+            "sum-field" => Op::SumField,
             "sum-shares" => Op::SumShares,
             "mul" => Op::Mul,
             "lt" => Op::Lt,
             "psi" => Op::Psi,
             _ => {
-                return Err(
-                    format!("unknown op `{s}` (expected sum, sum-shares, mul, lt or psi)").into(),
+                return Err(format!(
+                    "unknown op `{s}` (expected sum, sum-field, sum-shares, mul, lt or psi)"
                 )
+                .into())
             }
         })
     }
     fn name(self) -> &'static str {
         match self {
             Op::Sum => "sum",
+            Op::SumField => "sum-field",
             Op::SumShares => "sum-shares",
             Op::Mul => "mul",
             Op::Lt => "lt",
@@ -114,7 +121,7 @@ fn parse_args() -> Result<Args, BoxError> {
             "--seed" => a.seed = from_hex(&val()?)?,
             "-h" | "--help" => {
                 println!(
-                    "usage: mpc-bench --op sum|mul|lt|psi --n N --parties P [--timeout SECONDS]"
+                    "usage: mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]"
                 );
                 std::process::exit(0);
             }
@@ -156,7 +163,7 @@ fn int_inputs(seed: &[u8; 32], op: Op, i: usize, n: usize) -> Vec<i64> {
     (0..n)
         .map(|_| match op {
             Op::Lt | Op::Mul => i64::from(rng.gen::<i32>() >> 1),
-            Op::Sum | Op::SumShares => i64::from(rng.gen::<u32>()),
+            Op::Sum | Op::SumField | Op::SumShares => i64::from(rng.gen::<u32>()),
             Op::Psi => 0,
         })
         .collect()
@@ -189,7 +196,7 @@ fn digest_ints(xs: impl Iterator<Item = i128>) -> String {
 
 fn expected_digest(a: &Args) -> String {
     match a.op {
-        Op::Sum | Op::SumShares => {
+        Op::Sum | Op::SumField | Op::SumShares => {
             let ins: Vec<Vec<i64>> = (0..a.parties)
                 .map(|i| int_inputs(&a.seed, a.op, i, a.n))
                 .collect();
@@ -277,7 +284,8 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
         let cpu0 = cpu_seconds();
         let start = Instant::now();
         let out = match a.op {
-            Op::Sum => party.open_sum(&enc)?,
+            Op::Sum => party.open_sum_bounded(&enc, 33)?,
+            Op::SumField => party.open_sum(&enc)?,
             Op::SumShares => {
                 let total = party.input_sum(&enc)?;
                 party.open(&total)?

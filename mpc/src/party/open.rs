@@ -2,6 +2,7 @@
 //! chosen recipients only.
 
 use super::*;
+use crate::channel::HEADER_BYTES;
 
 impl<T: Transport> Party<T> {
     /// Secure aggregation: every party contributes a vector of the same
@@ -99,6 +100,140 @@ impl<T: Transport> Party<T> {
         Ok(sum)
     }
 
+    /// Secure aggregation of bounded integers, as [`Party::open_sum`] but
+    /// modulo 2^64 and with 8 bytes per element on the wire instead of 16.
+    ///
+    /// Every value must be the encoding of an integer in
+    /// [−2^(bits−1), 2^(bits−1)) (as `IntCodec(bits)` produces), and
+    /// bits + ⌈log₂ n⌉ ≤ 64, so that the sum of all parties' values fits
+    /// in a signed 64-bit integer and its residue modulo 2^64 determines it;
+    /// the result is that sum as a field element, exactly what
+    /// [`Party::open_sum`] returns for the same inputs. A value outside the
+    /// range is rejected with `OutOfRange` before anything is sent (the
+    /// error names no value). Privacy is the same as `open_sum`'s: the
+    /// pairwise masks are uniform in Z/2^64 and cancel in the sum, so the
+    /// masked vectors of any two honest non-king parties are uniformly
+    /// random given their sum.
+    pub fn open_sum_bounded(&mut self, values: &[Fp], bits: u32) -> Result<Vec<Fp>> {
+        const KING: usize = 0;
+        let log_n = usize::BITS - (self.n - 1).leading_zeros();
+        if bits == 0 || bits + log_n > 64 {
+            return Err(MpcError::Config(format!(
+                "open_sum_bounded: {bits} bits for {} parties exceed 64 bits",
+                self.n
+            )));
+        }
+        let half = 1i128 << (bits - 1);
+        if values.iter().any(|v| {
+            let x = v.to_i128();
+            x < -half || x >= half
+        }) {
+            return Err(MpcError::OutOfRange {
+                value: "an input of open_sum_bounded".into(),
+                min: (-half).to_string(),
+                max: (half - 1).to_string(),
+            });
+        }
+        // Two's complement residue modulo 2^64 (the range check above
+        // makes the truncation exact).
+        let ring = |v: &Fp| v.to_i128() as i64 as u64;
+        let len = values.len();
+        let pieces = len.div_ceil(SUM_PIECE).max(1);
+        let range = |k: usize| k * SUM_PIECE..((k + 1) * SUM_PIECE).min(len);
+        let round = self.chan.round();
+        let me = self.me;
+        if me == KING {
+            // Each piece's sum goes back as soon as it is formed, stamped
+            // for the round in which the others will read it (after their
+            // `pieces` rounds of sending), so summing, sending and the
+            // others' decoding overlap.
+            let from: Vec<usize> = (1..self.n).collect();
+            let mut sum: Vec<u64> = values.iter().map(ring).collect();
+            for k in 0..pieces {
+                let r = range(k);
+                let part = sum.get_mut(r.clone()).unwrap_or(&mut []);
+                for m in &self.chan.exchange(Vec::new(), &from)? {
+                    check_u64_payload(m.payload(), r.len(), m.peer)?;
+                    for (s, c) in part.iter_mut().zip(m.payload().chunks_exact(8)) {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(c);
+                        *s = s.wrapping_add(u64::from_le_bytes(b));
+                    }
+                }
+                let down = round + (pieces + k) as u64;
+                let mut first = self.chan.message_for_round(1, down, part.len() * 8);
+                for s in part.iter() {
+                    first.extend_from_slice(&s.to_le_bytes());
+                }
+                let mut out = Vec::with_capacity(self.n - 1);
+                for j in 2..self.n {
+                    let mut m = self.chan.message_for_round(j, down, part.len() * 8);
+                    m.extend_from_slice(first.get(HEADER_BYTES..).unwrap_or(&[]));
+                    out.push((j, m));
+                }
+                out.insert(0, (1, first));
+                self.chan.send_ahead(out)?;
+            }
+            self.chan.skip_rounds(pieces as u64);
+            return Ok(sum
+                .iter()
+                .map(|&s| Fp::from_i128(i128::from(s as i64)))
+                .collect());
+        }
+        let mut streams = Vec::new();
+        for j in (1..self.n).filter(|&j| j != me) {
+            let key = if me < j {
+                self.out_key(j)?
+            } else {
+                self.in_key(j)?
+            };
+            streams.push((me < j, key.stream(round)));
+        }
+        const PIECE: usize = CHUNK * ELEMENT_BYTES / 8;
+        let mut masked: Zeroizing<[u64; PIECE]> = Zeroizing::new([0; PIECE]);
+        let mut mask: Zeroizing<[u64; PIECE]> = Zeroizing::new([0; PIECE]);
+        for k in 0..pieces {
+            let part = values.get(range(k)).unwrap_or(&[]);
+            let mut msg = self.chan.message_with_capacity(KING, part.len() * 8);
+            for piece in part.chunks(PIECE) {
+                let out = masked.get_mut(..piece.len()).unwrap_or(&mut []);
+                for (o, v) in out.iter_mut().zip(piece) {
+                    *o = ring(v);
+                }
+                for (add, st) in &mut streams {
+                    let r = mask.get_mut(..piece.len()).unwrap_or(&mut []);
+                    st.fill_u64(r);
+                    if *add {
+                        for (o, &x) in out.iter_mut().zip(r.iter()) {
+                            *o = o.wrapping_add(x);
+                        }
+                    } else {
+                        for (o, &x) in out.iter_mut().zip(r.iter()) {
+                            *o = o.wrapping_sub(x);
+                        }
+                    }
+                }
+                for o in out.iter() {
+                    msg.extend_from_slice(&o.to_le_bytes());
+                }
+            }
+            self.chan.exchange(vec![(KING, msg)], &[])?;
+        }
+        let mut sum = Vec::with_capacity(len);
+        for k in 0..pieces {
+            let r = range(k);
+            let inc = self.chan.exchange(Vec::new(), &[KING])?;
+            let first = inc.first().ok_or(MpcError::Unlucky("no message"))?;
+            check_u64_payload(first.payload(), r.len(), KING)?;
+            sum.extend(first.payload().chunks_exact(8).map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                Fp::from_i128(i128::from(u64::from_le_bytes(b) as i64))
+            }));
+        }
+        Ok(sum)
+    }
+
     /// Opens a shared vector to every party, checking that all `n` shares
     /// of each element lie on one polynomial of degree t.
     pub fn open(&mut self, x: &SecretVec) -> Result<Vec<Fp>> {
@@ -164,4 +299,23 @@ impl<T: Transport> Party<T> {
         }
         self.reconstruct_from(x, &inc).map(Some)
     }
+}
+
+/// Checks that `payload` holds exactly `len` 64-bit words.
+fn check_u64_payload(payload: &[u8], len: usize, peer: usize) -> Result<()> {
+    if payload.len() == len * 8 {
+        return Ok(());
+    }
+    Err(if payload.len().is_multiple_of(8) {
+        MpcError::WrongLength {
+            peer,
+            expected: len,
+            got: payload.len() / 8,
+        }
+    } else {
+        MpcError::Malformed {
+            peer,
+            reason: "payload is not a whole number of 64-bit words",
+        }
+    })
 }

@@ -180,3 +180,63 @@ fn open_sum_matches_plaintext() {
         assert_eq!(out.1, n as i128);
     }
 }
+
+#[test]
+fn open_sum_bounded_matches_open_sum_at_the_edges_of_its_range() {
+    // 62 bits for 4 parties fill the 64-bit ring exactly: the sums of the
+    // extremes wrap modulo 2^64 and must still come out right.
+    let len = 65536 + 3;
+    for (n, bits) in [(3usize, 33u32), (4, 62), (5, 61)] {
+        let out = agree(run(n, move |p| {
+            let me = p.index() as i64;
+            let lo = -(1i64 << (bits - 1));
+            let hi = (1i64 << (bits - 1)) - 1;
+            let xs: Vec<i64> = (0..len as i64)
+                .map(|i| match i % 4 {
+                    0 => lo,
+                    1 => hi,
+                    2 => i * (me + 1) - 7,
+                    _ => -i,
+                })
+                .collect();
+            let x = enc(&xs);
+            let fast = p.open_sum_bounded(&x, bits)?;
+            let slow = p.open_sum(&x)?;
+            let empty = p.open_sum_bounded(&[], bits)?;
+            Ok((
+                fast.iter().map(|v| v.to_i128()).collect::<Vec<_>>(),
+                slow.iter().map(|v| v.to_i128()).collect::<Vec<_>>(),
+                empty.len(),
+            ))
+        }));
+        assert_eq!(out.0, out.1, "n = {n}, bits = {bits}");
+        let parties = n as i128;
+        assert_eq!(out.0[0], -(1i128 << (bits - 1)) * parties);
+        assert_eq!(out.0[1], ((1i128 << (bits - 1)) - 1) * parties);
+        assert_eq!(out.0.len(), len);
+        assert_eq!(out.2, 0);
+    }
+}
+
+#[test]
+fn open_sum_bounded_rejects_values_and_widths_out_of_range() {
+    let res = run(3, |p| {
+        let me = p.index() as i64;
+        // Party 2's 2^40 is outside 33 bits' [−2^32, 2^32).
+        let v = if me == 2 { 1i64 << 40 } else { 5 };
+        p.open_sum_bounded(&enc(&[v]), 33)
+    });
+    let err = res[2].as_ref().expect_err("out-of-range input accepted");
+    assert!(
+        matches!(err, symbolon_mpc::MpcError::OutOfRange { .. }),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains("1099511627776"),
+        "the error names the value: {err}"
+    );
+    // 63 bits for 3 parties could overflow 64 bits: refused by everyone.
+    for r in run(3, |p| p.open_sum_bounded(&enc(&[1]), 63)) {
+        assert!(matches!(r, Err(symbolon_mpc::MpcError::Config(_))));
+    }
+}

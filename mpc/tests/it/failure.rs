@@ -310,6 +310,16 @@ impl Transport for Killed {
 // party 2, waiting on the king, blamed the king, which had only stopped because of party 1.
 #[test]
 fn a_killed_party_is_named_by_every_survivor() {
+    killed_party_is_named(false);
+}
+
+// The same for the bounded sum, whose king sends each piece's sum ahead of its round.
+#[test]
+fn a_killed_party_is_named_by_every_survivor_of_a_bounded_sum() {
+    killed_party_is_named(true);
+}
+
+fn killed_party_is_named(bounded: bool) {
     use symbolon_mpc::tcp::loopback_listeners;
     use symbolon_mpc::{Party, TcpConfig, TcpTransport};
     let (ls, addrs) = loopback_listeners(3).unwrap();
@@ -330,7 +340,12 @@ fn a_killed_party_is_named_by_every_survivor() {
                 };
                 let mut p = Party::new(t, &config().with_timeout(Duration::from_secs(20)))?;
                 let x = vec![symbolon_mpc::Fp::ONE; 1000];
-                Ok(p.open_sum(&x)?.iter().map(|v| v.to_i128()).collect())
+                let sum = if bounded {
+                    p.open_sum_bounded(&x, 8)?
+                } else {
+                    p.open_sum(&x)?
+                };
+                Ok(sum.iter().map(|v| v.to_i128()).collect())
             })
         })
         .collect();
