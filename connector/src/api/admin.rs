@@ -14,13 +14,19 @@ use crate::datadir::AdminToken;
 #[derive(Debug, Clone, Copy)]
 pub struct Admin(());
 
-/// The token of an `Authorization: Bearer <token>` header, if any.
+/// The token of an `Authorization: Bearer <token>` header, if any (the scheme's case does not
+/// matter, RFC 7235 §2.1).
 pub fn bearer(request: &HttpRequest) -> Option<&str> {
-    request
+    let value = request
         .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 impl Admin {

@@ -4,16 +4,16 @@
 //! Anyone may call; the bearer token decides ([`crate::dataplane`]). Refused calls count
 //! against the caller's rate limit.
 
-use std::net::{IpAddr, Ipv6Addr};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde_json::json;
 
+use super::admin::bearer;
 use super::error::ApiError;
-use super::throttle::Throttle;
+use super::throttle::charging_refusals;
 use crate::context::Connector;
 use crate::dataplane::body::{file_chunks, Chunks, Guarded};
 use crate::dataplane::range::{self, Requested};
@@ -91,59 +91,14 @@ fn render(error: &PullError) -> HttpResponse {
     response.json(json!({ "error": code, "message": message }))
 }
 
-/// The caller's address, for the rate limit.
-fn caller(request: &HttpRequest) -> IpAddr {
-    request
-        .peer_addr()
-        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip())
-}
-
-/// Runs `answer` under the caller's rate limit: a caller over it is refused, and a refused
-/// call is charged.
-async fn throttled(
-    request: &HttpRequest,
-    answer: impl std::future::Future<Output = HttpResponse>,
-) -> HttpResponse {
-    let throttle = request.app_data::<web::Data<Throttle>>().cloned();
-    let from = caller(request);
-    if let Some(throttle) = &throttle {
-        if let Err(retry_after) = throttle.admits(from, Instant::now()) {
-            return actix_web::ResponseError::error_response(&ApiError::TooManyRequests {
-                retry_after,
-            });
-        }
-    }
-    let response = answer.await;
-    if let Some(throttle) = throttle {
-        if response.status().is_client_error() {
-            throttle.charge(from, Instant::now());
-        }
-    }
-    response
-}
-
 /// `GET`/`HEAD /data/{pid}[/{path}]`.
 async fn pull(request: HttpRequest, connector: web::Data<Connector>) -> HttpResponse {
-    throttled(&request, async {
+    charging_refusals(&request, async {
         serve(&request, &connector)
             .await
             .unwrap_or_else(|error| render(&error))
     })
     .await
-}
-
-/// The bearer token of `request`, if it has one.
-fn bearer(request: &HttpRequest) -> Option<&str> {
-    let value = request
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
 }
 
 async fn serve(request: &HttpRequest, connector: &Connector) -> Result<HttpResponse, PullError> {
@@ -360,7 +315,7 @@ async fn refresh(
     connector: web::Data<Connector>,
     body: web::Bytes,
 ) -> HttpResponse {
-    throttled(&request, async {
+    charging_refusals(&request, async {
         match refreshed(&connector, &body).await {
             Ok(response) => response,
             Err(error) => {

@@ -4,11 +4,7 @@
 use actix_web::http::{header, Method as HttpMethod, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use std::net::{IpAddr, Ipv6Addr};
-use std::time::Instant;
-
-use super::error::ApiError;
-use super::throttle::Throttle;
+use super::throttle::charging_refusals;
 use crate::messenger::Method;
 use crate::protocol::{ProtocolRequest, ProtocolService, DSP_PATH, VERSION_PATH};
 
@@ -26,24 +22,7 @@ async fn endpoint(
     service: web::Data<ProtocolService>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let throttle = request.app_data::<web::Data<Throttle>>().cloned();
-    let caller = request
-        .peer_addr()
-        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip());
-    if let Some(throttle) = &throttle {
-        if let Err(retry_after) = throttle.admits(caller, Instant::now()) {
-            return actix_web::ResponseError::error_response(&ApiError::TooManyRequests {
-                retry_after,
-            });
-        }
-    }
-    let response = answer(&request, &service, &body).await;
-    if let Some(throttle) = throttle {
-        if response.status().is_client_error() {
-            throttle.charge(caller, Instant::now());
-        }
-    }
-    response
+    charging_refusals(&request, answer(&request, &service, &body)).await
 }
 
 /// The protocol service's answer to `request`.

@@ -179,6 +179,38 @@ fn key(caller: IpAddr) -> IpAddr {
     }
 }
 
+/// The caller's address, by which it is limited.
+pub fn caller(request: &HttpRequest) -> IpAddr {
+    request
+        .peer_addr()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip())
+}
+
+/// Answers `request` with `answer` under the caller's rate limit, charging only refusals: a
+/// caller over its limit gets 429 at once, and an answer with a 4xx status counts against it.
+/// So a stranger is held to the limit while a partner's calls, however many, are not.
+pub async fn charging_refusals(
+    request: &HttpRequest,
+    answer: impl std::future::Future<Output = actix_web::HttpResponse>,
+) -> actix_web::HttpResponse {
+    let throttle = request.app_data::<web::Data<Throttle>>().cloned();
+    let from = caller(request);
+    if let Some(throttle) = &throttle {
+        if let Err(retry_after) = throttle.admits(from, Instant::now()) {
+            return actix_web::ResponseError::error_response(&ApiError::TooManyRequests {
+                retry_after,
+            });
+        }
+    }
+    let response = answer.await;
+    if let Some(throttle) = throttle {
+        if response.status().is_client_error() {
+            throttle.charge(from, Instant::now());
+        }
+    }
+    response
+}
+
 /// Proof that the caller is within its rate limit (the server's [`Throttle`], when the
 /// application has one).
 #[derive(Debug, Clone, Copy)]
@@ -192,12 +224,9 @@ impl FromRequest for Throttled {
         let Some(throttle) = request.app_data::<web::Data<Throttle>>() else {
             return ready(Ok(Throttled(())));
         };
-        let caller = request
-            .peer_addr()
-            .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |addr| addr.ip());
         ready(
             throttle
-                .check(caller, Instant::now())
+                .check(caller(request), Instant::now())
                 .map(|()| Throttled(()))
                 .map_err(|retry_after| ApiError::TooManyRequests { retry_after }),
         )

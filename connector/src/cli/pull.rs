@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt as _;
 
 use super::manage::{pid_segment, Management};
 use super::{CommandResult, DataDirArg, Failure};
+use crate::protocol::messages::DataAddress;
 
 /// `symbolon transfers pull`.
 #[derive(Debug, clap::Args)]
@@ -84,26 +85,16 @@ fn address(transfer: &Value, path: Option<&str>) -> Result<(String, String), Fai
             transfer["consumer_pid"].as_str().unwrap_or("?")
         )));
     }
-    let property = |name: &str| {
-        address["endpointProperties"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| {
-                p["name"].as_str().is_some_and(|n| {
-                    n == name || n.strip_prefix("https://w3id.org/edc/v0.0.1/ns/") == Some(name)
-                })
-            })
-            .and_then(|p| p["value"].as_str())
-            .map(str::to_owned)
-    };
-    let endpoint = address["endpoint"]
-        .as_str()
-        .map(str::to_owned)
-        .or_else(|| property("endpoint"))
-        .ok_or_else(|| anyhow!("the data address names no endpoint"))?;
-    let token =
-        property("authorization").ok_or_else(|| anyhow!("the data address carries no token"))?;
+    let address: DataAddress = serde_json::from_value(address.clone())
+        .map_err(|e| anyhow!("the transfer's data address is malformed: {e}"))?;
+    let endpoint = address
+        .endpoint()
+        .ok_or_else(|| anyhow!("the data address names no endpoint"))?
+        .to_owned();
+    let token = address
+        .property("authorization")
+        .ok_or_else(|| anyhow!("the data address carries no token"))?
+        .to_owned();
     let url = match path {
         Some(path) => format!(
             "{}/{}",
