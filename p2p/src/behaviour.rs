@@ -28,6 +28,7 @@ pub(crate) struct Behaviour {
     pub mdns: Toggle<mdns::tokio::Behaviour>,
     pub gossipsub: gossipsub::Behaviour,
     pub rr: request_response::json::Behaviour<Request, Response>,
+    pub stream: libp2p_stream::Behaviour,
 }
 
 /// How many connections a node keeps.
@@ -138,5 +139,6 @@ fn behaviour(
         mdns: Toggle::from(mdns),
         gossipsub,
         rr,
+        stream: libp2p_stream::Behaviour::new(),
     })
 }

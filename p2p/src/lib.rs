@@ -40,6 +40,7 @@ mod handshake;
 mod node;
 mod peers;
 mod protocol;
+mod streams;
 
 pub use announce::{sign_announcement, Announcement, ANNOUNCEMENT_TYPE};
 pub use auth::{did_of_peer, peer_of_did};
@@ -48,5 +49,6 @@ pub use error::P2pError;
 pub use node::{IncomingRequest, Node, NodeHandle, Responder};
 pub use peers::{P2pEvent, PeerInfo};
 pub use protocol::PROTOCOL_NAME;
+pub use streams::{SessionStream, SESSION_PROTOCOL};
 
-pub use libp2p::{multiaddr, Multiaddr, PeerId};
+pub use libp2p::{futures, multiaddr, Multiaddr, PeerId, Stream};

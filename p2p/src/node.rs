@@ -18,6 +18,7 @@ use crate::config::NodeConfig;
 use crate::error::P2pError;
 use crate::peers::{P2pEvent, PeerInfo, PeerTable};
 use crate::protocol::Response;
+use crate::streams::SessionStream;
 
 mod event_loop;
 
@@ -71,7 +72,9 @@ impl Node {
         let swarm =
             crate::behaviour::build_swarm(key, config.mdns, config.request_timeout, limits)?;
 
+        let control = swarm.behaviour().stream.new_control();
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (streams_tx, streams_rx) = mpsc::channel(crate::streams::INCOMING_STREAMS);
         let (incoming_tx, incoming_rx) = mpsc::channel(INCOMING_QUEUE);
         let (events, _) = broadcast::channel(EVENT_QUEUE);
         let shared = Arc::new(Shared {
@@ -81,8 +84,12 @@ impl Node {
             events,
             incoming: Mutex::new(Some(incoming_rx)),
             incoming_taken: AtomicBool::new(false),
+            streams: Mutex::new(Some(streams_rx)),
+            streams_taken: AtomicBool::new(false),
+            control: control.clone(),
             version: watch::Sender::new(0),
         });
+        crate::streams::accept(control, shared.clone(), streams_tx)?;
         let verifier = config
             .verifier
             .clone()
@@ -130,6 +137,9 @@ pub(crate) struct Shared {
     pub events: broadcast::Sender<P2pEvent>,
     pub incoming: Mutex<Option<mpsc::Receiver<IncomingRequest>>>,
     pub incoming_taken: AtomicBool,
+    pub streams: Mutex<Option<mpsc::Receiver<SessionStream>>>,
+    pub streams_taken: AtomicBool,
+    pub control: libp2p_stream::Control,
     /// Bumped on every change of the view.
     pub version: watch::Sender<u64>,
 }
@@ -241,6 +251,28 @@ impl NodeHandle {
             self.shared.incoming_taken.store(true, Ordering::SeqCst);
         }
         taken
+    }
+
+    /// The session streams authenticated peers open to this node. There is one receiver: the
+    /// first call gets it, later calls get `None`. Until it is taken, incoming session
+    /// streams are dropped.
+    pub fn session_streams(&self) -> Option<mpsc::Receiver<SessionStream>> {
+        let taken = self
+            .shared
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if taken.is_some() {
+            self.shared.streams_taken.store(true, Ordering::SeqCst);
+        }
+        taken
+    }
+
+    /// Opens a session stream to an authenticated peer (its DID or PeerId).
+    pub async fn open_session_stream(&self, peer: &str) -> Result<SessionStream, P2pError> {
+        let peer = parse_peer(peer)?;
+        crate::streams::open(self.shared.control.clone(), &self.shared, peer).await
     }
 
     /// Waits until `ready` holds (it is re-checked on every change of the peer table, the

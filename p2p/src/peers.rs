@@ -84,6 +84,15 @@ pub enum P2pEvent {
         /// Its DID.
         did: String,
     },
+    /// A session stream was dropped: its peer is not authenticated, or nothing takes it.
+    StreamRefused {
+        /// Its PeerId.
+        peer_id: String,
+        /// Its DID.
+        did: String,
+        /// Why, in words.
+        reason: String,
+    },
     /// A peer could not be reached.
     PeerUnreachable {
         /// Its PeerId.

@@ -6,3 +6,4 @@ mod common;
 mod limits;
 mod mdns;
 mod network;
+mod streams;
