@@ -44,6 +44,16 @@ pub enum EventKind {
     /// refusal's `mpc:` code; `details`: the session, the manifest's digest and signed token,
     /// the program, the reason, and the countersignature when admitted).
     SessionAdmission,
+    /// A session stream from a peer outside the session's roster, or claiming another party's
+    /// place, was refused (`details`: its PeerId, the party it claimed, why).
+    SessionStranger,
+    /// A party's MPC session moved (`outcome`: `joining`, `running`, `completed`, `failed` or
+    /// `cancelled`; `details`: the manifest's digest, this party's index, and at the end its
+    /// transcript hashes, bytes sent and, on failure, the code and reason).
+    SessionTransition,
+    /// A session's result was delivered to this recipient, sealed to its key (`details`: the
+    /// program, the SHA-256 of the sealed record; never the result itself).
+    SessionResult,
     /// A protocol call's token was refused.
     AuthFailed,
     /// An offer was published.
@@ -66,7 +76,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 26] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
         EventKind::CredentialVerified,
@@ -81,6 +91,9 @@ impl EventKind {
         EventKind::DataServed,
         EventKind::DataRefused,
         EventKind::SessionAdmission,
+        EventKind::SessionStranger,
+        EventKind::SessionTransition,
+        EventKind::SessionResult,
         EventKind::AuthFailed,
         EventKind::OfferCreated,
         EventKind::AuditAccess,
@@ -109,6 +122,9 @@ impl EventKind {
             EventKind::DataServed => "data.served",
             EventKind::DataRefused => "data.refused",
             EventKind::SessionAdmission => "session.admission",
+            EventKind::SessionStranger => "session.stranger",
+            EventKind::SessionTransition => "session.transition",
+            EventKind::SessionResult => "session.result",
             EventKind::AuthFailed => "auth.failed",
             EventKind::OfferCreated => "offer.created",
             EventKind::AuditAccess => "audit.access",

@@ -2,6 +2,7 @@
 //! and handed to the APIs, the protocol service and the peer network. Each part it holds has
 //! one concern; nothing reaches around it.
 
+use crate::session::links::SessionLinks;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,6 +146,7 @@ struct Parts {
     changes: broadcast::Sender<NegotiationChange>,
     transfer_changes: broadcast::Sender<TransferChange>,
     negotiation_moves: InFlight,
+    session_links: SessionLinks,
 }
 
 /// One connector: its identity, store, audit trail, verification, network and compiled
@@ -211,6 +213,7 @@ impl Connector {
                 changes,
                 transfer_changes,
                 negotiation_moves: InFlight::default(),
+                session_links: SessionLinks::default(),
             }),
         })
     }
@@ -291,6 +294,11 @@ impl Connector {
     /// The negotiations on which a move is in flight.
     pub(crate) fn negotiation_moves(&self) -> &InFlight {
         &self.parts.negotiation_moves
+    }
+
+    /// The MPC sessions joining here, with the session streams they wait for.
+    pub fn session_links(&self) -> &SessionLinks {
+        &self.parts.session_links
     }
 
     /// The changes of negotiations' states from now on.

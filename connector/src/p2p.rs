@@ -131,6 +131,7 @@ pub async fn join(
     }
     record_events(node.clone(), connector.clone());
     peer::serve(&node, ProtocolService::new(connector.clone()));
+    crate::session::links::serve(&node, connector.clone());
     for offer in connector.store().offers.list()? {
         announce(connector, &offer).await?;
     }

@@ -5,7 +5,9 @@
 //! of shares, the program library, the sealed results and the CLI are still to come.
 
 pub mod admission;
+pub mod links;
 pub mod manifest;
+pub mod transport;
 
 /// The transfer format of an MPC session.
 pub const MPC_SESSION_FORMAT: &str = "MpcSession-PUSH";

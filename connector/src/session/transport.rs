@@ -1,0 +1,251 @@
+//! The MPC engine's [`Transport`] over session streams: one outgoing and one incoming libp2p
+//! stream per other party, bound to that party's index by the session's links
+//! ([`super::links`]). Frames are a 4-byte big-endian length and the message; a frame longer
+//! than [`MAX_FRAME`] ends the session. Every frame sent and received is hashed into the
+//! party's [`Transcript`], which the parties compare at the end.
+//!
+//! The engine is blocking and runs on its own thread; the streams are async. A writer task
+//! per peer drains a bounded queue into its stream, a reader task per peer fills one; the
+//! engine's thread waits on them through the runtime's handle.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use symbolon_mpc::{Transport, TransportError};
+use symbolon_p2p::futures::{AsyncReadExt as _, AsyncWriteExt as _};
+use symbolon_p2p::Stream;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+
+/// The largest frame read (256 MiB: a vector of 16 million field elements).
+pub const MAX_FRAME: usize = 256 * 1024 * 1024;
+
+/// Frames queued per peer before `send` waits.
+const QUEUE: usize = 8;
+
+/// The hashes of every frame a party sent to and received from each other party, in order.
+/// Party i's `sent[j]` equals party j's `received[i]` exactly when the two saw the same bytes.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    sent: Vec<Sha256>,
+    received: Vec<Sha256>,
+    /// Bytes sent per peer.
+    bytes_sent: Vec<u64>,
+}
+
+impl Transcript {
+    fn new(parties: usize) -> Self {
+        Transcript {
+            sent: vec![Sha256::new(); parties],
+            received: vec![Sha256::new(); parties],
+            bytes_sent: vec![0; parties],
+        }
+    }
+
+    fn absorb(hasher: &mut Sha256, frame: &[u8]) {
+        hasher.update((frame.len() as u64).to_be_bytes());
+        hasher.update(frame);
+    }
+
+    /// Lowercase hex SHA-256 of the frames sent to each party (empty for ourselves).
+    pub fn sent(&self) -> Vec<String> {
+        self.sent
+            .iter()
+            .map(|h| hex::encode(h.clone().finalize()))
+            .collect()
+    }
+
+    /// Lowercase hex SHA-256 of the frames received from each party.
+    pub fn received(&self) -> Vec<String> {
+        self.received
+            .iter()
+            .map(|h| hex::encode(h.clone().finalize()))
+            .collect()
+    }
+
+    /// Bytes sent in all (frame payloads).
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.iter().sum()
+    }
+}
+
+/// A shared handle on a transport's transcript, readable after the engine consumed it.
+pub type SharedTranscript = Arc<Mutex<Transcript>>;
+
+/// The engine's transport over one session's streams.
+pub struct StreamTransport {
+    me: usize,
+    parties: usize,
+    outgoing: Vec<Option<mpsc::Sender<Vec<u8>>>>,
+    incoming: Vec<Option<mpsc::Receiver<Result<Vec<u8>, TransportError>>>>,
+    runtime: Handle,
+    transcript: SharedTranscript,
+}
+
+impl std::fmt::Debug for StreamTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamTransport")
+            .field("me", &self.me)
+            .field("parties", &self.parties)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamTransport {
+    /// A transport for party `me` of `parties`: `outgoing[j]` and `incoming[j]` are the streams
+    /// to and from party j (`None` for `me`). Spawns the reader and writer tasks on the current
+    /// runtime; call from inside it.
+    pub fn new(
+        me: usize,
+        parties: usize,
+        outgoing: Vec<Option<Stream>>,
+        incoming: Vec<Option<Stream>>,
+    ) -> (StreamTransport, SharedTranscript) {
+        let runtime = Handle::current();
+        let mut senders = Vec::with_capacity(parties);
+        for (peer, stream) in outgoing.into_iter().enumerate() {
+            senders.push(stream.map(|stream| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                runtime.spawn(write_frames(stream, rx, peer));
+                tx
+            }));
+        }
+        let mut receivers = Vec::with_capacity(parties);
+        for (peer, stream) in incoming.into_iter().enumerate() {
+            receivers.push(stream.map(|stream| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                runtime.spawn(read_frames(stream, tx, peer));
+                rx
+            }));
+        }
+        let transcript = Arc::new(Mutex::new(Transcript::new(parties)));
+        (
+            StreamTransport {
+                me,
+                parties,
+                outgoing: senders,
+                incoming: receivers,
+                runtime,
+                transcript: transcript.clone(),
+            },
+            transcript,
+        )
+    }
+
+    fn transcript(&self) -> std::sync::MutexGuard<'_, Transcript> {
+        self.transcript
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Writes the queued frames of one peer until the queue closes, then closes the stream.
+async fn write_frames(mut stream: Stream, mut frames: mpsc::Receiver<Vec<u8>>, peer: usize) {
+    while let Some(frame) = frames.recv().await {
+        let Ok(len) = u32::try_from(frame.len()) else {
+            tracing::warn!(peer, "a session frame too long to send");
+            break;
+        };
+        let written = async {
+            stream.write_all(&len.to_be_bytes()).await?;
+            stream.write_all(&frame).await?;
+            stream.flush().await
+        };
+        if let Err(error) = written.await {
+            tracing::debug!(%error, peer, "a session stream closed while writing");
+            return;
+        }
+    }
+    let _ = stream.close().await;
+}
+
+/// Reads frames from one peer until its stream ends or breaks; the end is passed on as an error.
+async fn read_frames(
+    mut stream: Stream,
+    frames: mpsc::Sender<Result<Vec<u8>, TransportError>>,
+    peer: usize,
+) {
+    loop {
+        let mut len = [0u8; 4];
+        if let Err(source) = stream.read_exact(&mut len).await {
+            let error = if source.kind() == std::io::ErrorKind::UnexpectedEof {
+                TransportError::Disconnected { peer }
+            } else {
+                TransportError::Io { peer, source }
+            };
+            let _ = frames.send(Err(error)).await;
+            return;
+        }
+        let len = u32::from_be_bytes(len) as usize;
+        if len > MAX_FRAME {
+            let error = TransportError::TooLarge {
+                peer,
+                len: len as u64,
+                cap: MAX_FRAME as u64,
+            };
+            let _ = frames.send(Err(error)).await;
+            return;
+        }
+        let mut frame = vec![0u8; len];
+        if let Err(source) = stream.read_exact(&mut frame).await {
+            let _ = frames.send(Err(TransportError::Io { peer, source })).await;
+            return;
+        }
+        if frames.send(Ok(frame)).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl Transport for StreamTransport {
+    fn party(&self) -> usize {
+        self.me
+    }
+
+    fn parties(&self) -> usize {
+        self.parties
+    }
+
+    fn send(&mut self, to: usize, msg: Vec<u8>) -> Result<(), TransportError> {
+        {
+            let mut transcript = self.transcript();
+            let hasher = transcript
+                .sent
+                .get_mut(to)
+                .ok_or(TransportError::NoSuchPeer { peer: to })?;
+            Transcript::absorb(hasher, &msg);
+            if let Some(bytes) = transcript.bytes_sent.get_mut(to) {
+                *bytes += msg.len() as u64;
+            }
+        }
+        let sender = self
+            .outgoing
+            .get(to)
+            .and_then(Option::as_ref)
+            .ok_or(TransportError::NoSuchPeer { peer: to })?;
+        sender
+            .blocking_send(msg)
+            .map_err(|_| TransportError::Disconnected { peer: to })
+    }
+
+    fn recv(&mut self, from: usize, timeout: Duration) -> Result<Vec<u8>, TransportError> {
+        let receiver = self
+            .incoming
+            .get_mut(from)
+            .and_then(Option::as_mut)
+            .ok_or(TransportError::NoSuchPeer { peer: from })?;
+        let next = self
+            .runtime
+            .block_on(tokio::time::timeout(timeout, receiver.recv()));
+        let frame = match next {
+            Err(_) => return Err(TransportError::Timeout { peer: from, timeout }),
+            Ok(None) => return Err(TransportError::Disconnected { peer: from }),
+            Ok(Some(frame)) => frame?,
+        };
+        if let Some(hasher) = self.transcript().received.get_mut(from) {
+            Transcript::absorb(hasher, &frame);
+        }
+        Ok(frame)
+    }
+}
