@@ -7,13 +7,15 @@ pub mod credential;
 pub mod event;
 pub mod negotiation;
 pub mod offer;
+pub mod session;
 pub mod transfer;
 
 pub use agreement::{Agreement, Obligation};
 pub use credential::HeldCredential;
 pub use event::Event;
 pub use negotiation::{Negotiation, PendingDecision, Recommendation};
-pub use offer::{DataSource, Decision, Offer, OfferKind};
+pub use offer::{DataSource, Decision, InputBinding, Offer, OfferKind};
+pub use session::{Session, SessionParty, SessionState};
 pub use transfer::{DataAccess, Transfer};
 
 /// Now, in RFC 3339 (the form every stored time takes).

@@ -25,6 +25,7 @@ pub fn offer() -> Offer {
         action: "use".into(),
         policy: POLICY.into(),
         source: None,
+        binding: None,
         decision: Default::default(),
         created: now(),
     }

@@ -5,8 +5,10 @@
 //! of shares, the program library, the sealed results and the CLI are still to come.
 
 pub mod admission;
+pub mod binding;
 pub mod links;
 pub mod manifest;
+pub mod seal;
 pub mod transport;
 
 /// The transfer format of an MPC session.

@@ -29,7 +29,7 @@ use rusqlite::OptionalExtension as _;
 use serde_json::Value;
 use symbolon_audit::{AuditEvent, DurableLog};
 
-use crate::domain::{Agreement, HeldCredential, Negotiation, Offer, Transfer};
+use crate::domain::{Agreement, HeldCredential, Negotiation, Offer, Session, Transfer};
 use crate::negotiation::state::IllegalTransition;
 use crate::transfer::state::IllegalTransition as IllegalTransferTransition;
 
@@ -42,7 +42,7 @@ pub const STORE_DIR: &str = "store";
 pub const DATABASE_FILE: &str = "symbolon.sqlite";
 
 /// The schema version this build writes (4: `did_documents`; 5: `transfers`).
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 const LOCK_FILE: &str = "store.lock";
 /// A file every sled store has: a data directory from before the SQLite store.
@@ -64,6 +64,7 @@ const SCHEMA: &str = "
         kind TEXT NOT NULL, nonce TEXT NOT NULL, expires INTEGER NOT NULL,
         PRIMARY KEY (kind, nonce)
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY, body BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS did_documents (
         did TEXT PRIMARY KEY, body BLOB NOT NULL, captured TEXT NOT NULL
     );
@@ -343,6 +344,18 @@ pub trait DidDocumentRepository: Send + Sync {
     fn get(&self, dids: &BTreeSet<String>) -> Result<BTreeMap<String, Value>, StoreError>;
 }
 
+/// MPC sessions this connector takes part in, by session id.
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session; `false` when one with its id is kept already.
+    fn create(&self, session: &Session) -> Result<bool, StoreError>;
+    /// Replaces the session with `session.id`.
+    fn put(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session `id`.
+    fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Every session, by id.
+    fn list(&self) -> Result<Vec<Session>, StoreError>;
+}
+
 /// The opened store: one repository per aggregate, and the audit log.
 #[derive(Clone)]
 pub struct Store {
@@ -354,6 +367,8 @@ pub struct Store {
     pub agreements: Arc<dyn AgreementRepository>,
     /// Transfer processes.
     pub transfers: Arc<dyn TransferRepository>,
+    /// MPC sessions.
+    pub sessions: Arc<dyn SessionRepository>,
     /// Credentials this connector holds.
     pub credentials: Arc<dyn CredentialRepository>,
     /// Nonces and token ids already accepted.
@@ -399,6 +414,7 @@ impl Store {
             negotiations: Arc::new(repositories::SqlNegotiations::new(db.clone())),
             agreements: Arc::new(repositories::SqlAgreements::new(db.clone())),
             transfers: Arc::new(transfers::SqlTransfers::new(db.clone())),
+            sessions: Arc::new(repositories::SqlSessions::new(db.clone())),
             credentials: Arc::new(repositories::SqlCredentials::new(db.clone())),
             nonces: Arc::new(nonces::SqlNonces::new(db.clone())),
             did_documents: Arc::new(did_documents::SqlDidDocuments::new(db.clone())),

@@ -20,7 +20,7 @@ pub(super) use super::input::parse_body;
 use super::input::Query;
 use crate::catalog::PolicyError;
 use crate::context::Connector;
-use crate::domain::{now, DataSource, Decision, HeldCredential, Offer, OfferKind};
+use crate::domain::{now, DataSource, Decision, HeldCredential, InputBinding, Offer, OfferKind};
 
 /// Routes of the management API.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -74,6 +74,11 @@ pub struct NewOffer {
     /// `{"url": "<http(s) URL>"}` the provider relays.
     #[serde(default)]
     pub source: Option<DataSource>,
+    /// Where a computation's data lives here, for the MPC sessions run on it: `{"file":
+    /// "<csv under data/>", "columns": {"<program column>": "<CSV header>"}, "ids": "<CSV
+    /// header of the row identifiers>"}`. Never published.
+    #[serde(default)]
+    pub binding: Option<InputBinding>,
     /// Who answers requests for it: `auto` (default: the policy decides) or `manual` (the
     /// operator answers from the management API or the CLI).
     #[serde(default)]
@@ -160,6 +165,17 @@ async fn create_offer(
             .await?
             .map_err(|reason| ApiError::BadRequest(format!("field `source`: {reason}")))?;
     }
+    if let Some(binding) = new.binding.clone() {
+        if kind != OfferKind::Computation {
+            return Err(ApiError::BadRequest(
+                "field `binding`: only a computation offer binds input data".into(),
+            ));
+        }
+        let root = connector.data_root().to_owned();
+        web::block(move || crate::session::binding::check(&binding, &root))
+            .await?
+            .map_err(|e| ApiError::BadRequest(format!("field `binding`: {e}")))?;
+    }
     let offer = Offer {
         id: new.id,
         title: new.title,
@@ -168,6 +184,7 @@ async fn create_offer(
         action,
         policy: new.policy,
         source: new.source,
+        binding: new.binding,
         decision: new.decision,
         created: now(),
     };

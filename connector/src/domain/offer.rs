@@ -38,6 +38,22 @@ pub enum DataSource {
     Url(String),
 }
 
+/// Where a computation offer's data lives: a CSV file under the data directory's `data/`
+/// folder, read only by this connector when it runs a session's program. The data is never in
+/// the catalog nor sent anywhere; only secret shares of it leave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InputBinding {
+    /// The CSV file (header line, comma separated, integer values).
+    pub file: String,
+    /// The columns programs may read, by the name programs give them, each naming its CSV
+    /// header (e.g. `{"salary": "monthly_salary_eur"}`).
+    pub columns: std::collections::BTreeMap<String, String>,
+    /// The CSV column holding each row's identifier (e.g. a pseudonym), for programs that
+    /// link or intersect records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<String>,
+}
+
 /// An offer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Offer {
@@ -58,6 +74,9 @@ pub struct Offer {
     /// described only, and for a computation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<DataSource>,
+    /// Where a computation's data lives here (never published).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<InputBinding>,
     /// Who answers a consumer's request: `auto` (the policy decides) or `manual` (the
     /// operator answers, with the policy's verdict as a recommendation).
     #[serde(default)]

@@ -73,12 +73,70 @@ impl Transcript {
 /// A shared handle on a transport's transcript, readable after the engine consumed it.
 pub type SharedTranscript = Arc<Mutex<Transcript>>;
 
+type Incoming = mpsc::Receiver<Result<Vec<u8>, TransportError>>;
+
+/// What the session keeps of a transport it hands to the engine: the transcript, a way to
+/// send and receive frames outside the engine once it is done, and the stream tasks, to cut
+/// every stream at once.
+#[derive(Debug)]
+pub struct Handles {
+    /// The transcript.
+    pub transcript: SharedTranscript,
+    senders: Vec<Option<mpsc::Sender<Vec<u8>>>>,
+    receivers: Arc<Mutex<Vec<Option<Incoming>>>>,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl Handles {
+    /// Cuts every stream of the session: the engine's next receive fails, and so does every
+    /// other party's from us.
+    pub fn cut(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+
+    /// Sends a frame to `to` outside the engine (not in the transcript).
+    pub async fn send(&self, to: usize, frame: Vec<u8>) -> bool {
+        match self.senders.get(to).and_then(Option::as_ref) {
+            Some(sender) => sender.send(frame).await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Receives the next frame from `from` outside the engine (once the engine is done), or
+    /// `None` by `deadline`.
+    pub async fn recv(&self, from: usize, deadline: tokio::time::Instant) -> Option<Vec<u8>> {
+        let mut receiver = self
+            .receivers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(from)?
+            .take()?;
+        let frame = tokio::time::timeout_at(deadline, receiver.recv()).await;
+        if let Some(slot) = self
+            .receivers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(from)
+        {
+            *slot = Some(receiver);
+        }
+        frame.ok().flatten().and_then(Result::ok)
+    }
+
+    /// Closes our side of every stream once the queued frames are written.
+    pub fn close(&mut self) {
+        self.senders.clear();
+    }
+}
+
 /// The engine's transport over one session's streams.
 pub struct StreamTransport {
     me: usize,
     parties: usize,
     outgoing: Vec<Option<mpsc::Sender<Vec<u8>>>>,
-    incoming: Vec<Option<mpsc::Receiver<Result<Vec<u8>, TransportError>>>>,
+    incoming: Arc<Mutex<Vec<Option<Incoming>>>>,
     runtime: Handle,
     transcript: SharedTranscript,
 }
@@ -101,13 +159,14 @@ impl StreamTransport {
         parties: usize,
         outgoing: Vec<Option<Stream>>,
         incoming: Vec<Option<Stream>>,
-    ) -> (StreamTransport, SharedTranscript) {
+    ) -> (StreamTransport, Handles) {
         let runtime = Handle::current();
+        let mut tasks = Vec::new();
         let mut senders = Vec::with_capacity(parties);
         for (peer, stream) in outgoing.into_iter().enumerate() {
             senders.push(stream.map(|stream| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                runtime.spawn(write_frames(stream, rx, peer));
+                tasks.push(runtime.spawn(write_frames(stream, rx, peer)).abort_handle());
                 tx
             }));
         }
@@ -115,21 +174,27 @@ impl StreamTransport {
         for (peer, stream) in incoming.into_iter().enumerate() {
             receivers.push(stream.map(|stream| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                runtime.spawn(read_frames(stream, tx, peer));
+                tasks.push(runtime.spawn(read_frames(stream, tx, peer)).abort_handle());
                 rx
             }));
         }
         let transcript = Arc::new(Mutex::new(Transcript::new(parties)));
+        let receivers = Arc::new(Mutex::new(receivers));
         (
             StreamTransport {
                 me,
                 parties,
-                outgoing: senders,
-                incoming: receivers,
+                outgoing: senders.clone(),
+                incoming: receivers.clone(),
                 runtime,
                 transcript: transcript.clone(),
             },
-            transcript,
+            Handles {
+                transcript,
+                senders,
+                receivers,
+                tasks,
+            },
         )
     }
 
@@ -230,14 +295,15 @@ impl Transport for StreamTransport {
     }
 
     fn recv(&mut self, from: usize, timeout: Duration) -> Result<Vec<u8>, TransportError> {
-        let receiver = self
-            .incoming
+        let mut incoming = self.incoming.lock().unwrap_or_else(PoisonError::into_inner);
+        let receiver = incoming
             .get_mut(from)
             .and_then(Option::as_mut)
             .ok_or(TransportError::NoSuchPeer { peer: from })?;
         let next = self
             .runtime
             .block_on(tokio::time::timeout(timeout, receiver.recv()));
+        drop(incoming);
         let frame = match next {
             Err(_) => return Err(TransportError::Timeout { peer: from, timeout }),
             Ok(None) => return Err(TransportError::Disconnected { peer: from }),

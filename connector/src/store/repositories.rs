@@ -10,12 +10,13 @@ use super::{
     AgreementRepository, Change, CredentialRepository, NegotiationRepository, OfferRepository,
     Record, StoreError, UpdateError,
 };
-use crate::domain::{Agreement, HeldCredential, Negotiation, Offer};
+use crate::domain::{Agreement, HeldCredential, Negotiation, Offer, Session};
 
 const OFFERS: Records<Offer> = Records::new("offers");
 const NEGOTIATIONS: Records<Negotiation> = Records::new("negotiations");
 const AGREEMENTS: Records<Agreement> = Records::new("agreements");
 const CREDENTIALS: Records<HeldCredential> = Records::new("credentials");
+const SESSIONS: Records<Session> = Records::new("sessions");
 
 /// Offers in table `offers`.
 pub(super) struct SqlOffers(Arc<DurableLog>);
@@ -172,5 +173,36 @@ impl CredentialRepository for SqlCredentials {
         let mut held = self.0.read(|conn| CREDENTIALS.list(conn))?;
         held.sort_by(|a, b| a.stored_at.cmp(&b.stored_at));
         Ok(held)
+    }
+}
+
+/// MPC sessions in table `sessions`.
+pub(super) struct SqlSessions(Arc<DurableLog>);
+
+impl SqlSessions {
+    pub(super) fn new(db: Arc<DurableLog>) -> Self {
+        SqlSessions(db)
+    }
+}
+
+impl super::SessionRepository for SqlSessions {
+    fn create(&self, session: &Session) -> Result<bool, StoreError> {
+        let session = session.clone();
+        self.0
+            .write(move |tx| SESSIONS.insert_new(tx.sql(), &session.id, &session))
+    }
+
+    fn put(&self, session: &Session) -> Result<(), StoreError> {
+        let session = session.clone();
+        self.0
+            .write(move |tx| SESSIONS.put(tx.sql(), &session.id, &session))
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.0.read(|conn| SESSIONS.get(conn, id))
+    }
+
+    fn list(&self) -> Result<Vec<Session>, StoreError> {
+        self.0.read(|conn| SESSIONS.list(conn))
     }
 }

@@ -46,6 +46,7 @@ fn case(role: &str) -> Case {
         action: "join_computation".into(),
         policy: POLICY.into(),
         source: None,
+        binding: None,
         decision: Default::default(),
         created: now(),
     };
