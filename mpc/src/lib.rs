@@ -75,6 +75,7 @@ pub mod linkage;
 pub mod memory;
 pub mod party;
 pub mod prg;
+pub mod programs;
 pub mod psi;
 pub mod secret;
 pub mod shamir;
