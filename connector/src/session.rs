@@ -8,7 +8,9 @@ pub mod admission;
 pub mod binding;
 pub mod links;
 pub mod manifest;
+pub mod runner;
 pub mod seal;
+pub mod start;
 pub mod transport;
 
 /// The transfer format of an MPC session.

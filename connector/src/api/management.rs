@@ -6,6 +6,7 @@
 
 pub mod negotiations;
 pub mod openapi;
+pub mod sessions;
 pub mod transfers;
 
 use actix_web::{web, HttpResponse};
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .configure(negotiations::configure)
             .configure(transfers::configure)
+            .configure(sessions::configure)
             .service(
                 web::resource("/trust-list")
                     .get(get_trust_list)

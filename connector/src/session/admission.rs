@@ -107,6 +107,20 @@ pub fn admit(admission: Admission<'_>) -> Result<(), Refusal> {
             ),
         ));
     }
+    crate::session::runner::plan(manifest).map_err(|f| Refusal::new(f.code, f.reason))?;
+    if let Some(party) = manifest
+        .parties
+        .iter()
+        .find(|p| symbolon_p2p::peer_of_did(&p.did).map(|id| id.to_base58()).ok() != Some(p.peer_id.clone()))
+    {
+        return Err(Refusal::new(
+            "mpc:roster-unverified",
+            format!(
+                "party `{}` is listed with PeerId `{}`, which is not its DID's key",
+                party.did, party.peer_id
+            ),
+        ));
+    }
     let deadline = chrono::DateTime::parse_from_rfc3339(&manifest.join_deadline)
         .map_err(|_| Refusal::new("mpc:malformed", "`join_deadline` is not RFC 3339"))?;
     if deadline < now {

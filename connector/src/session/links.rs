@@ -25,6 +25,7 @@ use symbolon_p2p::{NodeHandle, SessionStream, Stream};
 use tokio::sync::{mpsc, Notify};
 
 use super::manifest::{verify_countersignature, Manifest};
+use super::transport::Cut;
 use crate::context::Connector;
 
 /// The largest hello read.
@@ -110,6 +111,8 @@ struct Registration {
 #[derive(Clone, Default)]
 pub struct SessionLinks {
     sessions: Arc<Mutex<HashMap<String, Registration>>>,
+    running: Arc<Mutex<HashMap<String, Cut>>>,
+    refused: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl std::fmt::Debug for SessionLinks {
@@ -123,12 +126,63 @@ impl SessionLinks {
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Ends the joining of `session`: [`join`] returns [`LinkError::Cancelled`].
-    pub fn cancel(&self, session: &str) {
+    /// Ends `session` here: a joining one's [`join`] returns [`LinkError::Cancelled`], a
+    /// running one's streams are cut (the engine fails on its next receive, and so do the
+    /// other parties'). Returns whether the session was joining or running.
+    pub fn cancel(&self, session: &str) -> bool {
         if let Some(registration) = self.lock().get_mut(session) {
             registration.cancelled = true;
             registration.arrived.notify_one();
+            return true;
         }
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(session);
+        running.map(|cut| cut.cut()).is_some()
+    }
+
+    /// Ends `session` here for `reason` (a holder refused, the operator cancelled), whether it
+    /// is joining, running or not registered yet; the runner reports the reason.
+    pub fn refuse(&self, session: &str, reason: String) {
+        let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        if refused.len() < 4 * MAX_SESSIONS {
+            refused.entry(session.to_owned()).or_insert(reason);
+        }
+        drop(refused);
+        self.cancel(session);
+    }
+
+    /// Why `session` was refused here, if it was (and forgets it).
+    pub fn take_refusal(&self, session: &str) -> Option<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(session)
+    }
+
+    fn is_refused(&self, session: &str) -> bool {
+        self.refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(session)
+    }
+
+    /// Notes that `session` runs, with the handle that cuts its streams.
+    pub fn running(&self, session: &str, cut: Cut) {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(session.to_owned(), cut);
+    }
+
+    /// Notes that `session` stopped running.
+    pub fn finished(&self, session: &str) {
+        self.running
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(session);
     }
 
     fn register(
@@ -358,7 +412,13 @@ pub async fn join(
         }
         drop(done_tx);
         let mut outgoing: Vec<Option<Stream>> = manifest.parties.iter().map(|_| None).collect();
+        if links.is_refused(&session) {
+            return Err(LinkError::Cancelled);
+        }
         while let Some((index, did, outcome)) = done_rx.recv().await {
+            if links.is_refused(&session) {
+                return Err(LinkError::Cancelled);
+            }
             match outcome {
                 Ok(stream) => outgoing[index] = Some(stream),
                 Err(Opened::Refused(reason)) => {
@@ -379,7 +439,7 @@ pub async fn join(
             let missing: Vec<usize> = {
                 let sessions = links.lock();
                 let registration = sessions.get(&session).ok_or(LinkError::Cancelled)?;
-                if registration.cancelled {
+                if registration.cancelled || links.is_refused(&session) {
                     return Err(LinkError::Cancelled);
                 }
                 (0..manifest.parties.len())

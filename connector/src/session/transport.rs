@@ -87,13 +87,29 @@ pub struct Handles {
     tasks: Vec<tokio::task::AbortHandle>,
 }
 
-impl Handles {
+/// Cuts a session's streams (cloneable, for watchers and cancellation).
+#[derive(Debug, Clone, Default)]
+pub struct Cut(Vec<tokio::task::AbortHandle>);
+
+impl Cut {
     /// Cuts every stream of the session: the engine's next receive fails, and so does every
     /// other party's from us.
     pub fn cut(&self) {
-        for task in &self.tasks {
+        for task in &self.0 {
             task.abort();
         }
+    }
+}
+
+impl Handles {
+    /// Cuts every stream of the session (see [`Cut::cut`]).
+    pub fn cut(&self) {
+        self.cut_handle().cut();
+    }
+
+    /// A handle that cuts the streams.
+    pub fn cut_handle(&self) -> Cut {
+        Cut(self.tasks.clone())
     }
 
     /// Sends a frame to `to` outside the engine (not in the transcript).

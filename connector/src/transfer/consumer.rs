@@ -23,6 +23,10 @@ pub struct StartTransfer {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub manifest: Option<crate::session::manifest::Manifest>,
+    /// A manifest this connector signed already (a session with several holders sends each
+    /// the same one).
+    #[serde(skip)]
+    pub signed_manifest: Option<String>,
 }
 
 impl Transfers {
@@ -68,8 +72,13 @@ impl Transfers {
         if start.format.is_empty() {
             return Err(MoveError::Invalid("field `format` is empty".into()));
         }
-        let data_address = match (start.format == MPC_SESSION_FORMAT, start.manifest) {
-            (true, Some(manifest)) => Some(session::request_address(&self.sign_manifest(manifest))),
+        let signed = match (start.signed_manifest, start.manifest) {
+            (Some(token), _) => Some(token),
+            (None, Some(manifest)) => Some(self.sign_manifest(manifest)),
+            (None, None) => None,
+        };
+        let data_address = match (start.format == MPC_SESSION_FORMAT, signed) {
+            (true, Some(token)) => Some(session::request_address(&token)),
             (true, None) => {
                 return Err(MoveError::Invalid(format!(
                 "field `manifest`: a `{MPC_SESSION_FORMAT}` transfer needs the session's manifest"

@@ -88,7 +88,19 @@ impl Transfers {
         reason: String,
         force: bool,
     ) -> Result<Transfer, MoveError> {
-        let code = Some("operator".to_owned());
+        self.terminate_with(pid, "operator", reason, force).await
+    }
+
+    /// Terminates a process with `code` (e.g. an MPC session's `mpc:party-dropped`), like
+    /// [`Transfers::terminate`].
+    pub async fn terminate_with(
+        &self,
+        pid: &str,
+        code: &str,
+        reason: String,
+        force: bool,
+    ) -> Result<Transfer, MoveError> {
+        let code = Some(code.to_owned());
         match self
             .own_move(pid, Move::Terminate, code.clone(), vec![reason.clone()])
             .await
@@ -153,7 +165,7 @@ impl Transfers {
             && current.format == MPC_SESSION_FORMAT
         {
             match self.admit_session(pid, &current).await {
-                Ok(address) => Some(address),
+                Ok(admitted) => Some(admitted),
                 Err(MoveError::Refused(refusal)) => {
                     let terminated = Box::pin(self.own_move(
                         pid,
@@ -177,7 +189,7 @@ impl Transfers {
                 let data_address = issued
                     .as_ref()
                     .map(|(_, address)| address.clone())
-                    .or(session);
+                    .or(session.as_ref().map(|(address, _)| address.clone()));
                 let message = TransferStartMessage {
                     provider_pid,
                     consumer_pid,
@@ -234,6 +246,9 @@ impl Transfers {
                 }
             })
             .await?;
+        if let Some((_, part)) = session {
+            crate::session::start::join_as_holder(&self.cx, pid, part).await;
+        }
         if let (Some((issued, _)), Some(own)) = (&issued, next.own_pid()) {
             DataPlane::of(&self.cx)
                 .record_issued(own, &next, &issued.access, "start")
@@ -260,7 +275,7 @@ impl Transfers {
     }
 
     /// This connector's process `pid`.
-    pub(super) async fn own_transfer(&self, pid: &str) -> Result<Transfer, MoveError> {
+    pub(crate) async fn own_transfer(&self, pid: &str) -> Result<Transfer, MoveError> {
         self.stored(pid)
             .await?
             .ok_or_else(|| MoveError::NotFound(format!("no transfer process `{pid}`")))

@@ -14,7 +14,11 @@ use crate::domain::Transfer;
 use crate::protocol::messages::transfer::DataAddressType;
 use crate::protocol::messages::DataAddress;
 use crate::session::admission::{admit, Admission, Refusal};
-use crate::session::manifest::{countersign, digest, Manifest};
+use crate::session::manifest::{countersign, digest, Manifest, PartyRole};
+use crate::session::runner::Part;
+
+/// How long a holder waits for the other parties of a session to be authenticated peers.
+const ROSTER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The `endpointType` of an MPC session's data address.
 pub const SESSION_ENDPOINT_TYPE: &str = "https://w3id.org/symbolon/mpc-session";
@@ -45,7 +49,7 @@ impl Transfers {
         &self,
         pid: &str,
         transfer: &Transfer,
-    ) -> Result<DataAddress, MoveError> {
+    ) -> Result<(DataAddress, Part), MoveError> {
         let decided = self.decide_session(pid, transfer).await;
         let token = transfer
             .data_address
@@ -53,7 +57,7 @@ impl Transfers {
             .and_then(|a| a.property("manifest"))
             .unwrap_or_default();
         let (outcome, reason, countersignature) = match &decided {
-            Ok(address) => ("admitted", None, address.property("countersignature")),
+            Ok((address, _)) => ("admitted", None, address.property("countersignature")),
             Err(MoveError::Refused(refusal)) => (refusal.code, Some(refusal.reason.as_str()), None),
             Err(_) => return decided,
         };
@@ -87,7 +91,7 @@ impl Transfers {
         &self,
         pid: &str,
         transfer: &Transfer,
-    ) -> Result<DataAddress, MoveError> {
+    ) -> Result<(DataAddress, Part), MoveError> {
         let refused =
             |code: &'static str, reason: String| MoveError::Refused(Refusal { code, reason });
         let token = transfer
@@ -131,13 +135,84 @@ impl Transfers {
             now: Utc::now(),
         })
         .map_err(MoveError::Refused)?;
+        let index = manifest
+            .parties
+            .iter()
+            .position(|p| p.did == self.did())
+            .unwrap_or_default();
+        let inputs = manifest
+            .parties
+            .get(index)
+            .is_some_and(|p| p.roles.contains(&PartyRole::Input));
+        if inputs && offer.binding.is_none() {
+            return Err(refused(
+                "mpc:input-unavailable",
+                format!("offer `{}` has no data bound to it here", offer.id),
+            ));
+        }
+        self.roster_authenticated(&manifest).await?;
+        let digest = digest(&token);
+        let countersignature = countersign(self.cx.identity(), &manifest.session_id, &digest);
         let mut address = request_address(&token);
         address.endpoint_properties.clear();
-        address.set_property(
-            "countersignature",
-            countersign(self.cx.identity(), &manifest.session_id, &digest(&token)),
-        );
+        address.set_property("countersignature", &countersignature);
         tracing::info!(pid, session = %manifest.session_id, "session admitted");
-        Ok(address)
+        let part = Part {
+            token,
+            manifest: std::sync::Arc::new(manifest),
+            digest,
+            index,
+            countersignature,
+            input: offer.binding.clone(),
+            grounds: agreement.grounds.clone(),
+        };
+        Ok((address, part))
+    }
+
+    /// Waits (a few seconds at most) until every other party of `manifest` is an authenticated
+    /// peer here: its membership verified on the peer network, its PeerId its DID's key.
+    async fn roster_authenticated(&self, manifest: &Manifest) -> Result<(), MoveError> {
+        let Some(node) = self.cx.network().peers().node().cloned() else {
+            return Err(MoveError::Refused(Refusal {
+                code: "mpc:roster-unverified",
+                reason: "this holder is not on the peer network, where sessions run".into(),
+            }));
+        };
+        let others: Vec<String> = manifest
+            .parties
+            .iter()
+            .filter(|p| p.did != self.did())
+            .map(|p| p.did.clone())
+            .collect();
+        let missing = |node: &symbolon_p2p::NodeHandle| -> Vec<String> {
+            let peers = node.peers();
+            others
+                .iter()
+                .filter(|did| !peers.iter().any(|p| &p.did == *did && p.authenticated))
+                .cloned()
+                .collect()
+        };
+        for did in missing(&node) {
+            // Known addresses let the node connect at once; otherwise discovery must find it.
+            if let Ok(peer) = symbolon_p2p::peer_of_did(&did) {
+                let address = format!("/p2p/{peer}");
+                if let Ok(address) = address.parse() {
+                    let _ = node.dial(address).await;
+                }
+            }
+        }
+        if !node
+            .wait_until(ROSTER_WAIT, |n| missing(n).is_empty())
+            .await
+        {
+            return Err(MoveError::Refused(Refusal {
+                code: "mpc:roster-unverified",
+                reason: format!(
+                    "not authenticated on the peer network: {}",
+                    missing(&node).join(", ")
+                ),
+            }));
+        }
+        Ok(())
     }
 }

@@ -9,6 +9,10 @@ use super::negotiations::{
     __path_verify_agreement, AcceptOffer, CounterOffer, CounterRequest, NewNegotiation,
     TerminateNegotiation,
 };
+use super::sessions::{
+    __path_cancel_session, __path_get_session, __path_list_sessions, __path_session_result,
+    __path_start_session, NewSession, PartyView, SessionView,
+};
 use super::transfers::{
     __path_complete_transfer, __path_get_transfer, __path_list_transfers, __path_refresh_transfer,
     __path_request_transfer, __path_start_transfer, __path_suspend_transfer,
@@ -37,14 +41,15 @@ pub(super) async fn serve() -> HttpResponse {
 /// The management API's OpenAPI description.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, transfer processes, the trust list and events of one Symbolon connector."),
+    info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, transfer processes, MPC sessions, the trust list and events of one Symbolon connector."),
     paths(serve, list_offers, create_offer, get_offer, delete_offer, list_credentials,
           store_credential, list_negotiations, start_negotiation, get_negotiation,
           offer_contract, accept_offer, agree_negotiation, counter_offer, counter_request,
           verify_agreement, terminate_negotiation,
           list_agreements, get_agreement, list_transfers, request_transfer, get_transfer,
           start_transfer, suspend_transfer, complete_transfer, terminate_transfer, refresh_transfer, get_trust_list, put_trust_list, list_events,
-          list_peers, federated_catalog),
+          list_peers, federated_catalog, list_sessions, start_session, get_session,
+          cancel_session, session_result),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
                        CounterOffer, CounterRequest, Decision, Recommendation, Agreement,
@@ -52,7 +57,9 @@ pub(super) async fn serve() -> HttpResponse {
                        NewTransfer, StartTransfer, SuspendTransfer, TerminateTransfer, DataAddress,
                        EndpointProperty, crate::transfer::state::TransferState,
                        crate::negotiation::state::NegotiationState,
-                       crate::negotiation::state::Role)),
+                       crate::negotiation::state::Role, NewSession, SessionView, PartyView,
+                       crate::session::start::StartSession, crate::session::start::ProgramChoice,
+                       crate::domain::SessionState, crate::domain::InputBinding)),
     modifiers(&AdminTokenScheme)
 )]
 pub struct ManagementApi;
