@@ -13,7 +13,7 @@ use symbolon_p2p::NodeHandle as Node;
 use crate::dsp::*;
 use crate::transfer::{operator, transfer_state};
 
-async fn peer(
+pub(crate) async fn peer(
     authority: &Connector,
     role: &str,
     bootstrap: Vec<String>,
@@ -21,7 +21,7 @@ async fn peer(
     peer_announcing_every(authority, role, bootstrap, Duration::from_secs(200)).await
 }
 
-async fn peer_announcing_every(
+pub(crate) async fn peer_announcing_every(
     authority: &Connector,
     role: &str,
     bootstrap: Vec<String>,
