@@ -107,20 +107,6 @@ pub fn admit(admission: Admission<'_>) -> Result<(), Refusal> {
             ),
         ));
     }
-    crate::session::runner::plan(manifest).map_err(|f| Refusal::new(f.code, f.reason))?;
-    if let Some(party) = manifest
-        .parties
-        .iter()
-        .find(|p| symbolon_p2p::peer_of_did(&p.did).map(|id| id.to_base58()).ok() != Some(p.peer_id.clone()))
-    {
-        return Err(Refusal::new(
-            "mpc:roster-unverified",
-            format!(
-                "party `{}` is listed with PeerId `{}`, which is not its DID's key",
-                party.did, party.peer_id
-            ),
-        ));
-    }
     let deadline = chrono::DateTime::parse_from_rfc3339(&manifest.join_deadline)
         .map_err(|_| Refusal::new("mpc:malformed", "`join_deadline` is not RFC 3339"))?;
     if deadline < now {
@@ -148,7 +134,7 @@ pub fn admit(admission: Admission<'_>) -> Result<(), Refusal> {
     request.set_now_if_missing(policies.schema());
     let decision = policies.evaluate(&request);
     if decision.is_permit() {
-        return Ok(());
+        return runnable(manifest);
     }
     let first = decision
         .failed
@@ -159,6 +145,29 @@ pub fn admit(admission: Admission<'_>) -> Result<(), Refusal> {
         code_for(first.and_then(|c| c.attribute.as_deref())),
         decision.reasons().join("; "),
     ))
+}
+
+/// What the policy does not decide: the program is this library's, with valid parameters, on
+/// an engine and roster that can run it.
+fn runnable(manifest: &Manifest) -> Result<(), Refusal> {
+    crate::session::runner::plan(manifest).map_err(|f| Refusal::new(f.code, f.reason))?;
+    let unverified = manifest.parties.iter().find(|p| {
+        symbolon_p2p::peer_of_did(&p.did)
+            .map(|id| id.to_base58())
+            .ok()
+            .as_deref()
+            != Some(p.peer_id.as_str())
+    });
+    if let Some(party) = unverified {
+        return Err(Refusal::new(
+            "mpc:roster-unverified",
+            format!(
+                "party `{}` is listed with PeerId `{}`, which is not its DID's key",
+                party.did, party.peer_id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use serde_json::json;
 use symbolon_audit::EventKind;
 use symbolon_p2p::futures::{AsyncReadExt as _, AsyncWriteExt as _};
 use symbolon_p2p::{NodeHandle, SessionStream, Stream};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use super::manifest::{verify_countersignature, Manifest};
 use super::transport::Cut;
@@ -398,27 +398,38 @@ pub async fn join(
             from: me,
             countersignature: countersignature.to_owned(),
         };
-        let (done_tx, mut done_rx) = mpsc::channel(manifest.parties.len().max(1));
+        let cancelled = || {
+            links.is_refused(&session)
+                || links
+                    .lock()
+                    .get(&session)
+                    .is_none_or(|r| r.cancelled)
+        };
+        // The openers end with this function (the set aborts them when dropped).
+        let mut openers = tokio::task::JoinSet::new();
         for (index, party) in manifest.parties.iter().enumerate() {
             if index == me {
                 continue;
             }
-            let (node, did, hello, done) =
-                (node.clone(), party.did.clone(), hello.clone(), done_tx.clone());
-            tokio::spawn(async move {
+            let (node, did, hello) = (node.clone(), party.did.clone(), hello.clone());
+            openers.spawn(async move {
                 let outcome = open(&node, &did, &hello, deadline).await;
-                let _ = done.send((index, did, outcome)).await;
+                (index, did, outcome)
             });
         }
-        drop(done_tx);
         let mut outgoing: Vec<Option<Stream>> = manifest.parties.iter().map(|_| None).collect();
-        if links.is_refused(&session) {
-            return Err(LinkError::Cancelled);
-        }
-        while let Some((index, did, outcome)) = done_rx.recv().await {
-            if links.is_refused(&session) {
+        loop {
+            if cancelled() {
                 return Err(LinkError::Cancelled);
             }
+            let next = tokio::select! {
+                next = openers.join_next() => next,
+                () = arrived.notified() => continue,
+            };
+            let Some(joined) = next else { break };
+            let Ok((index, did, outcome)) = joined else {
+                return Err(LinkError::Cancelled);
+            };
             match outcome {
                 Ok(stream) => outgoing[index] = Some(stream),
                 Err(Opened::Refused(reason)) => {

@@ -215,29 +215,40 @@ pub(crate) mod tests {
 
     /// A salary session manifest by `analyst` over `holders`' agreements, unsigned.
     pub(crate) fn salary(analyst: &Identity, holders: &[(&Identity, &str)]) -> Manifest {
+        let peer = |did: &str| symbolon_p2p::peer_of_did(did).unwrap().to_base58();
         let mut parties: Vec<Party> = holders
             .iter()
             .map(|(holder, agreement)| Party {
                 did: holder.did.as_str().to_owned(),
-                peer_id: "12D3KooW".into(),
+                peer_id: peer(holder.did.as_str()),
                 roles: vec![PartyRole::Input, PartyRole::Compute],
                 agreement: Some((*agreement).to_owned()),
             })
             .collect();
+        // The engine needs three parties for an honest majority.
+        let other = Identity::generate(symbolon_identity::KeyAlgorithm::Ed25519);
+        parties.push(Party {
+            did: other.did.as_str().to_owned(),
+            peer_id: peer(other.did.as_str()),
+            roles: vec![PartyRole::Input, PartyRole::Compute],
+            agreement: Some("urn:uuid:other-holder".into()),
+        });
         parties.push(Party {
             did: analyst.did.as_str().to_owned(),
-            peer_id: "12D3KooA".into(),
-            roles: vec![PartyRole::Output],
+            peer_id: peer(analyst.did.as_str()),
+            roles: vec![PartyRole::Compute, PartyRole::Output],
             agreement: None,
         });
+        let spec = symbolon_mpc::programs::find("mean", "1").unwrap();
+        let params = serde_json::json!({"column": "salary", "min": 0, "max": 100_000});
         Manifest {
             iss: analyst.did.as_str().to_owned(),
             session_id: "urn:uuid:session-1".into(),
             program: Program {
                 id: "mean".into(),
                 version: "1".into(),
-                hash: "ab".repeat(32),
-                params: Map::new(),
+                hash: spec.hash(),
+                params: params.as_object().unwrap().clone(),
             },
             engine: Engine {
                 name: "symbolon-mpc".into(),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use symbolon_audit::EventKind;
 use symbolon_mpc::programs::{self, Plan, ProgramError, Roles};
-use symbolon_mpc::{MpcError, Party, SessionConfig, TransportError};
+use symbolon_mpc::{FailureKind, MpcError, Party, SessionConfig, TransportError};
 
 use super::links::{self, LinkError};
 use super::manifest::{Manifest, PartyRole};
@@ -91,6 +91,25 @@ fn engine_session_id(digest: &str) -> [u8; 16] {
 
 /// The program and roles of `manifest`, checked against the library.
 pub fn plan(manifest: &Manifest) -> Result<(Plan, Roles), Failure> {
+    let engine = &manifest.engine;
+    let (n, t) = (manifest.parties.len(), engine.threshold as usize);
+    if engine.name != super::start::ENGINE
+        || engine.security != super::start::SECURITY
+        || t == 0
+        || n < 2 * t + 1
+    {
+        return Err(Failure::new(
+            "mpc:engine-unsupported",
+            format!(
+                "this connector runs `{}` ({}) with 1 ≤ threshold and 2·threshold + 1 ≤ parties; \
+                 the manifest asks for `{}` ({}) with threshold {t} over {n} parties",
+                super::start::ENGINE,
+                super::start::SECURITY,
+                engine.name,
+                engine.security
+            ),
+        ));
+    }
     let program = &manifest.program;
     let spec = programs::find(&program.id, &program.version).ok_or_else(|| {
         Failure::new(
@@ -158,7 +177,18 @@ struct Finished {
 }
 
 async fn run(connector: &Connector, part: &Part) -> Result<Finished, Failure> {
+    let fallen = Arc::new(std::sync::Mutex::new(None::<Failure>));
+    let watch = watch_standing(connector, part, fallen.clone());
     let outcome = run_inner(connector, part).await;
+    watch.abort();
+    let fell = fallen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(failure) = fell {
+        connector.session_links().take_refusal(&part.manifest.session_id);
+        return Err(failure);
+    }
     match connector.session_links().take_refusal(&part.manifest.session_id) {
         Some(reason) if outcome.is_err() => {
             let code = if reason.starts_with("cancelled") {
@@ -217,8 +247,6 @@ async fn run_inner(connector: &Connector, part: &Part) -> Result<Finished, Failu
         joined.outgoing,
         joined.incoming,
     );
-    let handles_ref = Arc::new(std::sync::Mutex::new(None::<Failure>));
-    let watch = watch_standing(connector, part, &handles, handles_ref.clone());
     connector
         .session_links()
         .running(&manifest.session_id, handles.cut_handle());
@@ -231,16 +259,7 @@ async fn run_inner(connector: &Connector, part: &Part) -> Result<Finished, Failu
         programs::run(&mut party, &plan, &roles, input.as_ref(), k)
     })
     .await;
-    watch.abort();
     connector.session_links().finished(&manifest.session_id);
-    if let Some(failure) = handles_ref
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()
-    {
-        handles.cut();
-        return Err(failure);
-    }
     let result = match engine {
         Ok(Ok(result)) => result,
         Ok(Err(error)) => {
@@ -285,22 +304,30 @@ fn engine_failure(error: &ProgramError) -> Failure {
         ProgramError::Engine(MpcError::Transport(TransportError::Timeout { .. })) => {
             "mpc:round-timeout"
         }
-        ProgramError::Engine(MpcError::Transport(_)) => "mpc:party-dropped",
+        ProgramError::Engine(MpcError::Transport(_))
+        | ProgramError::Engine(MpcError::PeerFailed {
+            reason: FailureKind::Disconnected,
+            ..
+        }) => "mpc:party-dropped",
+        ProgramError::Engine(MpcError::PeerFailed {
+            reason: FailureKind::Timeout,
+            ..
+        }) => "mpc:round-timeout",
         ProgramError::Engine(_) => "mpc:engine-error",
         _ => "mpc:program-failed",
     };
     Failure::new(code, error.to_string())
 }
 
-/// Re-checks the party's grounds every second; on a fall, records the failure and cuts the
-/// streams.
+/// Re-checks the party's grounds every second while it joins and runs; on a fall, records the
+/// failure and ends the session here (joining stops, streams are cut).
 fn watch_standing(
     connector: &Connector,
     part: &Part,
-    handles: &Handles,
     failed: Arc<std::sync::Mutex<Option<Failure>>>,
 ) -> tokio::task::AbortHandle {
-    let (connector, grounds, cut) = (connector.clone(), part.grounds.clone(), handles.cut_handle());
+    let (connector, grounds) = (connector.clone(), part.grounds.clone());
+    let session = part.manifest.session_id.clone();
     tokio::spawn(async move {
         if grounds.is_empty() {
             return;
@@ -310,7 +337,7 @@ fn watch_standing(
             if let Some(reason) = first_fallen(&connector, &grounds).await {
                 *failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
                     Some(Failure::new("mpc:credential-revoked", reason));
-                cut.cut();
+                connector.session_links().cancel(&session);
                 return;
             }
         }

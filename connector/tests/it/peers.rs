@@ -34,6 +34,8 @@ pub(crate) async fn peer_announcing_every(
         dir.clone(),
         ServeOptions {
             allow_private_callbacks: true,
+            // Revocations take effect at once (no cached status lists).
+            status_cache_ttl: Duration::ZERO,
             ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
         },
     )
