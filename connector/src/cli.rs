@@ -13,6 +13,7 @@ mod policy;
 mod presentation;
 mod pull;
 mod serve;
+mod sessions;
 mod store;
 mod transfers;
 mod trust_list;
@@ -83,6 +84,13 @@ enum Command {
     /// Maintain the embedded store.
     #[command(subcommand)]
     Store(store::StoreCommand),
+    /// Publish a computation offer over data that stays here (through the running server).
+    #[command(subcommand)]
+    Study(sessions::StudyCommand),
+    /// Start, follow, cancel MPC sessions and read their results (through the running
+    /// server).
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
 }
 
 /// Options shared by commands that act on a data directory.
@@ -176,6 +184,8 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Store(command) => store::run(command).await,
         Command::Transfers(command) => transfers::run(command).await,
         Command::Peers(args) => manage::peers(args).await,
+        Command::Study(command) => sessions::study(command).await,
+        Command::Session(command) => sessions::run(command).await,
     }
 }
 

@@ -87,7 +87,7 @@ pub async fn start(connector: &Connector, request: StartSession) -> Result<Sessi
     let invalid = SessionError::Invalid;
     if connector.network().peers().node().is_none() {
         return Err(SessionError::Conflict(
-            "sessions run on the peer network: join it first (`symbolon serve --p2p-listen`)"
+            "sessions run on the peer network: serve with `--p2p <listen address>` first"
                 .into(),
         ));
     }
