@@ -8,5 +8,7 @@ mod bench_cli;
 mod blinding;
 mod comparison;
 mod failure;
+mod programs;
+mod programs_study;
 mod sim;
 mod study;
