@@ -5,7 +5,7 @@
 use crate::error::{MpcError, Result};
 use crate::group::{par_map, POINT_BYTES};
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 
 /// Bytes of one serialised ciphertext.
@@ -31,6 +31,27 @@ impl Ciphertext {
 
     /// The same plaintext under fresh randomness (adds an encryption of 0).
     pub fn rerandomize(&self, h: &RistrettoPoint, rho: &Scalar) -> Ciphertext {
+        Ciphertext {
+            a: self.a + rho * RISTRETTO_BASEPOINT_TABLE,
+            b: self.b + rho * h,
+        }
+    }
+
+    /// [`Ciphertext::encrypt`] with a precomputed table of the key, which
+    /// makes both multiplications fixed-base (about twice as fast).
+    pub fn encrypt_with(
+        m: &RistrettoPoint,
+        h: &RistrettoBasepointTable,
+        rho: &Scalar,
+    ) -> Ciphertext {
+        Ciphertext {
+            a: rho * RISTRETTO_BASEPOINT_TABLE,
+            b: m + rho * h,
+        }
+    }
+
+    /// [`Ciphertext::rerandomize`] with a precomputed table of the key.
+    pub fn rerandomize_with(&self, h: &RistrettoBasepointTable, rho: &Scalar) -> Ciphertext {
         Ciphertext {
             a: self.a + rho * RISTRETTO_BASEPOINT_TABLE,
             b: self.b + rho * h,

@@ -8,10 +8,13 @@
 //!    and a presence column (1 on its rows) into a table of all records.
 //! 3. The table rows and the ciphertexts are shuffled together with a
 //!    permutation no t parties know ([`crate::shuffle`]).
-//! 4. Each party in turn raises every ciphertext to a fresh secret scalar
-//!    (so the plaintexts become s·H(id), which nobody can compute alone),
-//!    then all jointly decrypt: each row gets a tag that is equal exactly
-//!    for equal identifiers.
+//! 4. Each party in turn (0, 1, …, n − 1) raises every ciphertext to a
+//!    fresh secret scalar s_i and removes its own key share x_i:
+//!    (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), an encryption of s_i·M under
+//!    the remaining parties' keys, which it passes to the next party only.
+//!    The last party's output is the plaintext S·H(id) (S = Π s_i, which
+//!    nobody knows), published as each row's tag: equal exactly for equal
+//!    identifiers.
 //! 5. Rows with equal tags are added together (each party's columns are
 //!    zero on the other parties' rows): one row per distinct identifier,
 //!    with every party's presence and attributes still secret. The rows
@@ -31,8 +34,9 @@ use crate::secret::SecretVec;
 use crate::shuffle::{hash_id, shuffle};
 use crate::transport::Transport;
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::MultiscalarMul;
 use rand::rngs::OsRng;
 use std::collections::BTreeMap;
 use zeroize::Zeroize;
@@ -132,9 +136,10 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
         }
     }
     // 2. Ciphertexts of H(id), published.
+    let key_table = RistrettoBasepointTable::create(&key);
     let mine_cts: Vec<Ciphertext> = par_map(ids, |id| {
         let rho = Scalar::random(&mut OsRng);
-        Ciphertext::encrypt(&hash_id(id.as_ref()), &key, &rho)
+        Ciphertext::encrypt_with(&hash_id(id.as_ref()), &key_table, &rho)
     });
     let mut per_party: Vec<Vec<Ciphertext>> = vec![Vec::new(); n];
     for (peer, p) in broadcast(party, &elgamal::encode(&mine_cts), &others)? {
@@ -176,38 +181,78 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
     }
     // 3. Shuffle rows and ciphertexts together.
     let (table, mut cts) = shuffle(party, &table, cts, &key)?;
-    // 4. Blind in turn, then decrypt jointly.
+    // 4. Blind and decrypt along the chain 0, 1, …, n − 1: party i turns an
+    //    encryption of M under x_i + … + x_{n−1} into one of s_i·M under
+    //    x_{i+1} + … + x_{n−1}: (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), and
+    //    passes it to party i + 1 only. The last party's b is the tag S·M
+    //    (S = Π s_i), which it publishes.
+    let mut compressed: Vec<[u8; POINT_BYTES]> = Vec::new();
     for i in 0..n {
-        if i == me {
+        let last = i + 1 == n;
+        let chan_out = if i == me {
             let mut s = Scalar::random(&mut OsRng);
-            cts = par_map(&cts, |c| c.pow(&s));
-            s.zeroize();
-            broadcast(party, &elgamal::encode(&cts), &[])?;
-        } else {
-            let got = party.channel().exchange(Vec::new(), &[i])?;
-            let body = got.first().map(|m| m.payload()).unwrap_or(&[]);
-            cts = elgamal::decode(body, total, i)?;
-        }
-    }
-    let dec_me: Vec<RistrettoPoint> = par_map(&cts, |c| c.a * x);
-    x.zeroize();
-    let body: Vec<u8> = par_map(&dec_me, |d| d.compress().to_bytes()).concat();
-    let mut tags: Vec<RistrettoPoint> = cts.iter().zip(&dec_me).map(|(c, d)| c.b - d).collect();
-    for (peer, p) in broadcast(party, &body, &others)? {
-        let pts = crate::group::decode_points(&p, peer)?;
-        if pts.len() != total {
-            return Err(MpcError::WrongLength {
-                peer,
-                expected: total,
-                got: pts.len(),
+            let mut sx = s * x;
+            let mut minus_sx = -sx;
+            let next: Vec<Ciphertext> = par_map(&cts, |c| Ciphertext {
+                a: if last { c.a } else { c.a * s },
+                b: RistrettoPoint::multiscalar_mul([s, minus_sx], [c.b, c.a]),
             });
-        }
-        for (t, d) in tags.iter_mut().zip(&pts) {
-            *t -= d;
+            s.zeroize();
+            sx.zeroize();
+            minus_sx.zeroize();
+            cts = Vec::new();
+            if last {
+                compressed = par_map(&next, |c| c.b.compress().to_bytes());
+                Some((others.clone(), compressed.concat()))
+            } else {
+                Some((vec![i + 1], elgamal::encode(&next)))
+            }
+        } else {
+            None
+        };
+        let chan = party.channel();
+        let out = match chan_out {
+            Some((to, body)) => to
+                .into_iter()
+                .map(|j| {
+                    let mut m = chan.message_with_capacity(j, body.len());
+                    m.extend_from_slice(&body);
+                    (j, m)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let from: Vec<usize> = if (last && me != i) || (!last && me == i + 1) {
+            vec![i]
+        } else {
+            Vec::new()
+        };
+        let got = chan.exchange(out, &from)?;
+        let Some(m) = got.first() else { continue };
+        if last {
+            // The tags are only compared, so they are not decompressed.
+            let body = m.payload();
+            if body.len() != total * POINT_BYTES {
+                return Err(MpcError::WrongLength {
+                    peer: i,
+                    expected: total,
+                    got: body.len() / POINT_BYTES,
+                });
+            }
+            compressed = body
+                .chunks_exact(POINT_BYTES)
+                .map(|c| {
+                    let mut t = [0u8; POINT_BYTES];
+                    t.copy_from_slice(c);
+                    t
+                })
+                .collect();
+        } else {
+            cts = elgamal::decode(m.payload(), total, i)?;
         }
     }
+    x.zeroize();
     // 5. Merge rows with equal tags.
-    let compressed: Vec<[u8; POINT_BYTES]> = par_map(&tags, |t| t.compress().to_bytes());
     let mut groups: BTreeMap<[u8; POINT_BYTES], Vec<usize>> = BTreeMap::new();
     for (r, t) in compressed.iter().enumerate() {
         groups.entry(*t).or_default().push(r);

@@ -21,7 +21,7 @@ use crate::party::Party;
 use crate::secret::SecretVec;
 use crate::shamir::{lagrange_at, point};
 use crate::transport::Transport;
-use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::ristretto::{RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -174,6 +174,8 @@ pub fn shuffle<T: Transport>(
     let n = party.parties();
     let subs = subsets(party.threshold());
     let seeds = group_seeds(party, &subs)?;
+    // Re-randomising with a table of the key: fixed-base multiplications only.
+    let key_table = RistrettoBasepointTable::create(key);
     let mut cols: Vec<SecretVec> = columns.to_vec();
     let mut cts = cts;
     for (s, seed) in subs.iter().zip(&seeds) {
@@ -210,7 +212,7 @@ pub fn shuffle<T: Transport>(
                 })
                 .collect();
             let pairs: Vec<(Ciphertext, Scalar)> = cts.into_iter().zip(rhos).collect();
-            let fresh = par_map(&pairs, |(c, r)| c.rerandomize(key, r));
+            let fresh = par_map(&pairs, |(c, r)| c.rerandomize_with(&key_table, r));
             cts = apply(&perm, &fresh);
             let body = elgamal::encode(&cts);
             let out = (0..n)
