@@ -4,10 +4,11 @@
 //!
 //! 1. Every party draws an ElGamal key share; the joint key is their sum.
 //! 2. Every party encrypts H(id) of each of its records under the joint key
-//!    and publishes the ciphertexts; it secret-shares its attribute columns
+//!    and sends the ciphertexts to the shuffle's first leader (party 0); it secret-shares its attribute columns
 //!    and a presence column (1 on its rows) into a table of all records.
 //! 3. The table rows and the ciphertexts are shuffled together with a
-//!    permutation no t parties know ([`crate::shuffle`]).
+//!    permutation no t parties know ([`crate::shuffle`]); the ciphertexts
+//!    go from subset leader to subset leader and end at party 0.
 //! 4. Each party in turn (0, 1, …, n − 1) raises every ciphertext to a
 //!    fresh secret scalar s_i and removes its own key share x_i:
 //!    (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), an encryption of s_i·M under
@@ -28,10 +29,10 @@
 use crate::elgamal::{self, Ciphertext};
 use crate::error::{MpcError, Result};
 use crate::field::Fp;
-use crate::group::{par_map, POINT_BYTES};
+use crate::group::{double_compress, par_map, par_ranges, POINT_BYTES};
 use crate::party::Party;
 use crate::secret::SecretVec;
-use crate::shuffle::{hash_id, shuffle};
+use crate::shuffle::{first_leader, hash_id, shuffle};
 use crate::transport::Transport;
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoBasepointTable, RistrettoPoint};
@@ -141,15 +142,32 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
         let rho = Scalar::random(&mut OsRng);
         Ciphertext::encrypt_with(&hash_id(id.as_ref()), &key_table, &rho)
     });
+    // Only the shuffle's first leader needs them.
+    let leader = first_leader(party.threshold());
     let mut per_party: Vec<Vec<Ciphertext>> = vec![Vec::new(); n];
-    for (peer, p) in broadcast(party, &elgamal::encode(&mine_cts), &others)? {
-        let expected = sizes.get(peer).copied().unwrap_or(0);
-        if let Some(slot) = per_party.get_mut(peer) {
-            *slot = elgamal::decode(&p, expected, peer)?;
+    let chan = party.channel();
+    let out = if me == leader {
+        Vec::new()
+    } else {
+        let body = elgamal::encode_doubled(&mine_cts);
+        let mut m = chan.message_with_capacity(leader, body.len());
+        m.extend_from_slice(&body);
+        vec![(leader, m)]
+    };
+    let from: &[usize] = if me == leader { &others } else { &[] };
+    for m in chan.exchange(out, from)? {
+        let expected = sizes.get(m.peer).copied().unwrap_or(0);
+        if let Some(slot) = per_party.get_mut(m.peer) {
+            *slot = elgamal::decode(m.payload(), expected, m.peer)?;
         }
     }
     if let Some(slot) = per_party.get_mut(me) {
-        *slot = mine_cts;
+        // The others' arrive doubled; every row must be treated alike.
+        *slot = if me == leader {
+            mine_cts.iter().map(elgamal::doubled).collect()
+        } else {
+            Vec::new()
+        };
     }
     let cts: Vec<Ciphertext> = per_party.concat();
     let total: usize = sizes.iter().sum();
@@ -180,7 +198,7 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
         offset += len;
     }
     // 3. Shuffle rows and ciphertexts together.
-    let (table, mut cts) = shuffle(party, &table, cts, &key)?;
+    let (table, mut cts) = shuffle(party, &table, total, cts, &key, 0)?;
     // 4. Blind and decrypt along the chain 0, 1, …, n − 1: party i turns an
     //    encryption of M under x_i + … + x_{n−1} into one of s_i·M under
     //    x_{i+1} + … + x_{n−1}: (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), and
@@ -202,10 +220,12 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
             minus_sx.zeroize();
             cts = Vec::new();
             if last {
-                compressed = par_map(&next, |c| c.b.compress().to_bytes());
+                let tags: Vec<RistrettoPoint> = next.iter().map(|c| c.b).collect();
+                compressed =
+                    par_ranges(tags.len(), |r| double_compress(tags.get(r).unwrap_or(&[])));
                 Some((others.clone(), compressed.concat()))
             } else {
-                Some((vec![i + 1], elgamal::encode(&next)))
+                Some((vec![i + 1], elgamal::encode_doubled(&next)))
             }
         } else {
             None
