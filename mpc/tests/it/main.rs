@@ -9,6 +9,7 @@ mod blinding;
 mod comparison;
 mod failure;
 mod programs;
+mod programs_sets;
 mod programs_study;
 mod sim;
 mod study;

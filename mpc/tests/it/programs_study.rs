@@ -164,7 +164,7 @@ fn linked_group_stats_match_plaintext_with_a_non_input_party() {
     let y1 = |i: usize| (i * 37 % 101) as i64;
     let y2 = |i: usize| (i * 13 % 17) as i64 - 8;
     let held = [
-        |i: usize| i % 10 != 0,
+        |i: usize| !i.is_multiple_of(10),
         |i: usize| i % 7 != 3,
         |i: usize| i % 9 != 4,
     ];
