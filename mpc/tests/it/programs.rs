@@ -123,8 +123,28 @@ fn catalog_is_complete_and_hashes_are_stable() {
         assert!(canon.starts_with(programs::CANONICAL_HEADER));
         assert_eq!(canon.lines().count(), 5 + s.params.len());
         assert!(find(s.id, s.version).is_some());
-        // Every program validates with some parameters (smoke).
     }
+    // Pinned: a changed description is a new version, never a new hash
+    // under an old version (manifests already signed name these).
+    assert_eq!(
+        find("sum", "1").unwrap().hash(),
+        "d17551d74fa69e5f86243c779555f68784022e899a063dea7767e358bfd071dc"
+    );
+    assert_eq!(
+        find("linked-group-stats", "1").unwrap().hash(),
+        "86fc4871a5cdd37d92cb3fdd015e8b8cb1111225b189f9cc0c0d193c0f554de5"
+    );
+    // The hash is SHA-256 of the canonical text, as documented.
+    let spec = find("sum", "1").unwrap();
+    let canon = spec.canonical();
+    assert!(canon.starts_with("symbolon-mpc program description v1\nid=sum\nversion=1\nsummary="));
+    assert!(canon.contains("\nparam=max;"));
+    assert!(!canon.ends_with('\n'));
+    let digest: String = <sha2::Sha256 as sha2::Digest>::digest(canon.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(digest, spec.hash());
     assert!(find("sum", "2").is_none());
     assert!(find("nope", "1").is_none());
 }
