@@ -2,14 +2,15 @@
 //! parties' records, aligned on a common identifier, without revealing to
 //! anyone which records matched.
 //!
-//! 1. Every party draws an ElGamal key share; the joint key is their sum.
+//! 1. Parties 0..=t draw ElGamal key shares; the joint key is their sum
+//!    (any coalition of at most t parties misses one).
 //! 2. Every party encrypts H(id) of each of its records under the joint key
 //!    and sends the ciphertexts to the shuffle's first leader (party 0); it secret-shares its attribute columns
 //!    and a presence column (1 on its rows) into a table of all records.
 //! 3. The table rows and the ciphertexts are shuffled together with a
 //!    permutation no t parties know ([`crate::shuffle`]); the ciphertexts
 //!    go from subset leader to subset leader and end at party 0.
-//! 4. Each party in turn (0, 1, …, n − 1) raises every ciphertext to a
+//! 4. Each of parties 0, 1, …, t in turn raises every ciphertext to a
 //!    fresh secret scalar s_i and removes its own key share x_i:
 //!    (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), an encryption of s_i·M under
 //!    the remaining parties' keys, which it passes to the next party only.
@@ -95,7 +96,13 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
     }
     let others: Vec<usize> = (0..n).filter(|&j| j != me).collect();
     // 1. Sizes and key shares.
-    let mut x = Scalar::random(&mut OsRng);
+    // Key shares and blinding: parties 0..=t (any t parties miss one).
+    let holders = party.threshold() + 1;
+    let mut x = if me < holders {
+        Scalar::random(&mut OsRng)
+    } else {
+        Scalar::ZERO
+    };
     let h_me = &x * RISTRETTO_BASEPOINT_TABLE;
     let mut hello = Vec::with_capacity(16 + POINT_BYTES);
     hello.extend_from_slice(&(ids.len() as u64).to_le_bytes());
@@ -199,14 +206,14 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
     }
     // 3. Shuffle rows and ciphertexts together.
     let (table, mut cts) = shuffle(party, &table, total, cts, &key, 0)?;
-    // 4. Blind and decrypt along the chain 0, 1, …, n − 1: party i turns an
-    //    encryption of M under x_i + … + x_{n−1} into one of s_i·M under
-    //    x_{i+1} + … + x_{n−1}: (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), and
-    //    passes it to party i + 1 only. The last party's b is the tag S·M
-    //    (S = Π s_i), which it publishes.
+    // 4. Blind and decrypt along the chain 0, 1, …, t: party i turns an
+    //    encryption of M under x_i + … + x_t into one of s_i·M under
+    //    x_{i+1} + … + x_t: (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), and
+    //    passes it to party i + 1 only. The last one's b is the tag S·M
+    //    (S = Π s_i), which it publishes to all.
     let mut compressed: Vec<[u8; POINT_BYTES]> = Vec::new();
-    for i in 0..n {
-        let last = i + 1 == n;
+    for i in 0..holders {
+        let last = i + 1 == holders;
         let chan_out = if i == me {
             let mut s = Scalar::random(&mut OsRng);
             let mut sx = s * x;
