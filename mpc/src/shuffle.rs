@@ -8,9 +8,10 @@
 //! an additive sharing (member i holds λᵢ·xᵢ with Lagrange coefficients over
 //! S); each member permutes its additive share and deals it afresh, and
 //! everyone adds the dealt sharings: a new Shamir sharing of π_S(x). The
-//! subset's first member (its leader) permutes and re-randomises the
-//! ciphertexts and passes them to the next subset's leader only (the last
-//! leader to the party that needs the result). Any t
+//! subset's first member (its leader) permutes the ciphertexts; when they
+//! leave a leader, it re-randomises them with randomness of its own and
+//! passes them to the next subset's leader only (the last leader to the
+//! party that needs the result). Any t
 //! parties miss at least one subset among the first 2t + 1 parties, so the
 //! composed permutation is hidden from them (statistically for the shares,
 //! under DDH for the ciphertexts).
@@ -232,11 +233,14 @@ pub fn shuffle<T: Transport>(
             let perm = perm.unwrap_or_default();
             cts = apply(&perm, &cts);
             // Re-randomised (and sent doubled, as every list of the linkage
-            // is) only when it leaves this leader: consecutive permutations
-            // by one leader need one re-randomisation.
+            // is) only when it leaves this leader, with randomness only the
+            // leader knows: consecutive permutations by one leader then need
+            // one re-randomisation (with randomness the subset shared, a
+            // coalition knowing a later subset's seed could strip it and
+            // link across an honest subset's permutation).
             if next != me {
-                let seed = seed.as_ref().ok_or(MpcError::Unlucky("missing seed"))?;
-                let mut rng = derive(seed, b"rerandomise");
+                let mut rng = ChaCha12Rng::from_rng(OsRng)
+                    .map_err(|_| MpcError::Unlucky("no OS randomness"))?;
                 let rhos: Vec<Scalar> = (0..rows)
                     .map(|_| {
                         let mut w = [0u8; 64];
