@@ -3,9 +3,9 @@
 //! components (which blinds the plaintext), and (de)serialisation.
 
 use crate::error::{MpcError, Result};
-use crate::group::{par_map, POINT_BYTES};
+use crate::group::{double_compress, par_map, par_ranges, POINT_BYTES};
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 
 /// Bytes of one serialised ciphertext.
@@ -37,12 +37,51 @@ impl Ciphertext {
         }
     }
 
+    /// [`Ciphertext::encrypt`] with a precomputed table of the key, which
+    /// makes both multiplications fixed-base (about twice as fast).
+    pub fn encrypt_with(
+        m: &RistrettoPoint,
+        h: &RistrettoBasepointTable,
+        rho: &Scalar,
+    ) -> Ciphertext {
+        Ciphertext {
+            a: rho * RISTRETTO_BASEPOINT_TABLE,
+            b: m + rho * h,
+        }
+    }
+
+    /// [`Ciphertext::rerandomize`] with a precomputed table of the key.
+    pub fn rerandomize_with(&self, h: &RistrettoBasepointTable, rho: &Scalar) -> Ciphertext {
+        Ciphertext {
+            a: self.a + rho * RISTRETTO_BASEPOINT_TABLE,
+            b: self.b + rho * h,
+        }
+    }
+
     /// Raises both components to `s`: an encryption of s·M under the same key.
     pub fn pow(&self, s: &Scalar) -> Ciphertext {
         Ciphertext {
             a: self.a * s,
             b: self.b * s,
         }
+    }
+}
+
+/// Serialises the *doubles* of the ciphertexts, 2·(a, b) — an encryption
+/// of 2·M with randomness 2ρ — compressed in batches, several times cheaper
+/// than [`encode`] (which takes an inverse square root per point). Whoever
+/// uses it must treat every ciphertext of the list alike (doubling its own
+/// copies too), so that equal plaintexts stay equal.
+pub fn encode_doubled(cts: &[Ciphertext]) -> Vec<u8> {
+    let pts: Vec<RistrettoPoint> = cts.iter().flat_map(|c| [c.a, c.b]).collect();
+    par_ranges(pts.len(), |r| double_compress(pts.get(r).unwrap_or(&[]))).concat()
+}
+
+/// `c + c`: what a receiver of [`encode_doubled`] gets, computed locally.
+pub fn doubled(c: &Ciphertext) -> Ciphertext {
+    Ciphertext {
+        a: c.a + c.a,
+        b: c.b + c.b,
     }
 }
 

@@ -2,16 +2,21 @@
 //! parties' records, aligned on a common identifier, without revealing to
 //! anyone which records matched.
 //!
-//! 1. Every party draws an ElGamal key share; the joint key is their sum.
+//! 1. Parties 0..=t draw ElGamal key shares; the joint key is their sum
+//!    (any coalition of at most t parties misses one).
 //! 2. Every party encrypts H(id) of each of its records under the joint key
-//!    and publishes the ciphertexts; it secret-shares its attribute columns
+//!    and sends the ciphertexts to the shuffle's first leader (party 0); it secret-shares its attribute columns
 //!    and a presence column (1 on its rows) into a table of all records.
 //! 3. The table rows and the ciphertexts are shuffled together with a
-//!    permutation no t parties know ([`crate::shuffle`]).
-//! 4. Each party in turn raises every ciphertext to a fresh secret scalar
-//!    (so the plaintexts become s·H(id), which nobody can compute alone),
-//!    then all jointly decrypt: each row gets a tag that is equal exactly
-//!    for equal identifiers.
+//!    permutation no t parties know ([`crate::shuffle`]); the ciphertexts
+//!    go from subset leader to subset leader and end at party 0.
+//! 4. Each of parties 0, 1, …, t in turn raises every ciphertext to a
+//!    fresh secret scalar s_i and removes its own key share x_i:
+//!    (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), an encryption of s_i·M under
+//!    the remaining parties' keys, which it passes to the next party only.
+//!    The last party's output is the plaintext S·H(id) (S = Π s_i, which
+//!    nobody knows), published as each row's tag: equal exactly for equal
+//!    identifiers.
 //! 5. Rows with equal tags are added together (each party's columns are
 //!    zero on the other parties' rows): one row per distinct identifier,
 //!    with every party's presence and attributes still secret. The rows
@@ -25,14 +30,15 @@
 use crate::elgamal::{self, Ciphertext};
 use crate::error::{MpcError, Result};
 use crate::field::Fp;
-use crate::group::{par_map, POINT_BYTES};
+use crate::group::{double_compress, par_map, par_ranges, POINT_BYTES};
 use crate::party::Party;
 use crate::secret::SecretVec;
-use crate::shuffle::{hash_id, shuffle};
+use crate::shuffle::{first_leader, hash_id, shuffle};
 use crate::transport::Transport;
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::MultiscalarMul;
 use rand::rngs::OsRng;
 use std::collections::BTreeMap;
 use zeroize::Zeroize;
@@ -90,7 +96,13 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
     }
     let others: Vec<usize> = (0..n).filter(|&j| j != me).collect();
     // 1. Sizes and key shares.
-    let mut x = Scalar::random(&mut OsRng);
+    // Key shares and blinding: parties 0..=t (any t parties miss one).
+    let holders = party.threshold() + 1;
+    let mut x = if me < holders {
+        Scalar::random(&mut OsRng)
+    } else {
+        Scalar::ZERO
+    };
     let h_me = &x * RISTRETTO_BASEPOINT_TABLE;
     let mut hello = Vec::with_capacity(16 + POINT_BYTES);
     hello.extend_from_slice(&(ids.len() as u64).to_le_bytes());
@@ -132,19 +144,37 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
         }
     }
     // 2. Ciphertexts of H(id), published.
+    let key_table = RistrettoBasepointTable::create(&key);
     let mine_cts: Vec<Ciphertext> = par_map(ids, |id| {
         let rho = Scalar::random(&mut OsRng);
-        Ciphertext::encrypt(&hash_id(id.as_ref()), &key, &rho)
+        Ciphertext::encrypt_with(&hash_id(id.as_ref()), &key_table, &rho)
     });
+    // Only the shuffle's first leader needs them.
+    let leader = first_leader(party.threshold());
     let mut per_party: Vec<Vec<Ciphertext>> = vec![Vec::new(); n];
-    for (peer, p) in broadcast(party, &elgamal::encode(&mine_cts), &others)? {
-        let expected = sizes.get(peer).copied().unwrap_or(0);
-        if let Some(slot) = per_party.get_mut(peer) {
-            *slot = elgamal::decode(&p, expected, peer)?;
+    let chan = party.channel();
+    let out = if me == leader {
+        Vec::new()
+    } else {
+        let body = elgamal::encode_doubled(&mine_cts);
+        let mut m = chan.message_with_capacity(leader, body.len());
+        m.extend_from_slice(&body);
+        vec![(leader, m)]
+    };
+    let from: &[usize] = if me == leader { &others } else { &[] };
+    for m in chan.exchange(out, from)? {
+        let expected = sizes.get(m.peer).copied().unwrap_or(0);
+        if let Some(slot) = per_party.get_mut(m.peer) {
+            *slot = elgamal::decode(m.payload(), expected, m.peer)?;
         }
     }
     if let Some(slot) = per_party.get_mut(me) {
-        *slot = mine_cts;
+        // The others' arrive doubled; every row must be treated alike.
+        *slot = if me == leader {
+            mine_cts.iter().map(elgamal::doubled).collect()
+        } else {
+            Vec::new()
+        };
     }
     let cts: Vec<Ciphertext> = per_party.concat();
     let total: usize = sizes.iter().sum();
@@ -175,39 +205,81 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
         offset += len;
     }
     // 3. Shuffle rows and ciphertexts together.
-    let (table, mut cts) = shuffle(party, &table, cts, &key)?;
-    // 4. Blind in turn, then decrypt jointly.
-    for i in 0..n {
-        if i == me {
+    let (table, mut cts) = shuffle(party, &table, total, cts, &key, 0)?;
+    // 4. Blind and decrypt along the chain 0, 1, …, t: party i turns an
+    //    encryption of M under x_i + … + x_t into one of s_i·M under
+    //    x_{i+1} + … + x_t: (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), and
+    //    passes it to party i + 1 only. The last one's b is the tag S·M
+    //    (S = Π s_i), which it publishes to all.
+    let mut compressed: Vec<[u8; POINT_BYTES]> = Vec::new();
+    for i in 0..holders {
+        let last = i + 1 == holders;
+        let chan_out = if i == me {
             let mut s = Scalar::random(&mut OsRng);
-            cts = par_map(&cts, |c| c.pow(&s));
-            s.zeroize();
-            broadcast(party, &elgamal::encode(&cts), &[])?;
-        } else {
-            let got = party.channel().exchange(Vec::new(), &[i])?;
-            let body = got.first().map(|m| m.payload()).unwrap_or(&[]);
-            cts = elgamal::decode(body, total, i)?;
-        }
-    }
-    let dec_me: Vec<RistrettoPoint> = par_map(&cts, |c| c.a * x);
-    x.zeroize();
-    let body: Vec<u8> = par_map(&dec_me, |d| d.compress().to_bytes()).concat();
-    let mut tags: Vec<RistrettoPoint> = cts.iter().zip(&dec_me).map(|(c, d)| c.b - d).collect();
-    for (peer, p) in broadcast(party, &body, &others)? {
-        let pts = crate::group::decode_points(&p, peer)?;
-        if pts.len() != total {
-            return Err(MpcError::WrongLength {
-                peer,
-                expected: total,
-                got: pts.len(),
+            let mut sx = s * x;
+            let mut minus_sx = -sx;
+            let next: Vec<Ciphertext> = par_map(&cts, |c| Ciphertext {
+                a: if last { c.a } else { c.a * s },
+                b: RistrettoPoint::multiscalar_mul([s, minus_sx], [c.b, c.a]),
             });
-        }
-        for (t, d) in tags.iter_mut().zip(&pts) {
-            *t -= d;
+            s.zeroize();
+            sx.zeroize();
+            minus_sx.zeroize();
+            cts = Vec::new();
+            if last {
+                let tags: Vec<RistrettoPoint> = next.iter().map(|c| c.b).collect();
+                compressed =
+                    par_ranges(tags.len(), |r| double_compress(tags.get(r).unwrap_or(&[])));
+                Some((others.clone(), compressed.concat()))
+            } else {
+                Some((vec![i + 1], elgamal::encode_doubled(&next)))
+            }
+        } else {
+            None
+        };
+        let chan = party.channel();
+        let out = match chan_out {
+            Some((to, body)) => to
+                .into_iter()
+                .map(|j| {
+                    let mut m = chan.message_with_capacity(j, body.len());
+                    m.extend_from_slice(&body);
+                    (j, m)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let from: Vec<usize> = if (last && me != i) || (!last && me == i + 1) {
+            vec![i]
+        } else {
+            Vec::new()
+        };
+        let got = chan.exchange(out, &from)?;
+        let Some(m) = got.first() else { continue };
+        if last {
+            // The tags are only compared, so they are not decompressed.
+            let body = m.payload();
+            if body.len() != total * POINT_BYTES {
+                return Err(MpcError::WrongLength {
+                    peer: i,
+                    expected: total,
+                    got: body.len() / POINT_BYTES,
+                });
+            }
+            compressed = body
+                .chunks_exact(POINT_BYTES)
+                .map(|c| {
+                    let mut t = [0u8; POINT_BYTES];
+                    t.copy_from_slice(c);
+                    t
+                })
+                .collect();
+        } else {
+            cts = elgamal::decode(m.payload(), total, i)?;
         }
     }
+    x.zeroize();
     // 5. Merge rows with equal tags.
-    let compressed: Vec<[u8; POINT_BYTES]> = par_map(&tags, |t| t.compress().to_bytes());
     let mut groups: BTreeMap<[u8; POINT_BYTES], Vec<usize>> = BTreeMap::new();
     for (r, t) in compressed.iter().enumerate() {
         groups.entry(*t).or_default().push(r);

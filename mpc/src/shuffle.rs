@@ -8,7 +8,10 @@
 //! an additive sharing (member i holds λᵢ·xᵢ with Lagrange coefficients over
 //! S); each member permutes its additive share and deals it afresh, and
 //! everyone adds the dealt sharings: a new Shamir sharing of π_S(x). The
-//! subset's first member permutes and re-randomises the ciphertexts. Any t
+//! subset's first member (its leader) permutes the ciphertexts; when they
+//! leave a leader, it re-randomises them with randomness of its own and
+//! passes them to the next subset's leader only (the last leader to the
+//! party that needs the result). Any t
 //! parties miss at least one subset among the first 2t + 1 parties, so the
 //! composed permutation is hidden from them (statistically for the shares,
 //! under DDH for the ciphertexts).
@@ -21,7 +24,7 @@ use crate::party::Party;
 use crate::secret::SecretVec;
 use crate::shamir::{lagrange_at, point};
 use crate::transport::Transport;
-use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::ristretto::{RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -58,6 +61,16 @@ fn combinations(m: usize, k: usize) -> Vec<Vec<usize>> {
 /// The subsets whose permutations are composed.
 pub fn subsets(t: usize) -> Vec<Vec<usize>> {
     combinations(2 * t + 1, t + 1)
+}
+
+/// The party that must hold the ciphertexts when [`shuffle`] starts: the
+/// first subset's leader (party 0).
+pub fn first_leader(t: usize) -> usize {
+    subsets(t)
+        .first()
+        .and_then(|s| s.first())
+        .copied()
+        .unwrap_or(0)
 }
 
 fn derive(seed: &[u8; 32], label: &[u8]) -> ChaCha12Rng {
@@ -154,15 +167,20 @@ fn group_seeds<T: Transport>(
     Ok(seeds)
 }
 
-/// Shuffles the rows of a shared table (`columns`, all of one length) and
+/// Shuffles the rows of a shared table (`columns`, all of `rows` rows) and
 /// the ciphertext list (one per row) with the same hidden permutation.
+///
+/// Only [`first_leader`] passes the ciphertexts (the others an empty list);
+/// the shuffled ciphertexts are returned to party `deliver_to` only, the
+/// others get an empty list. Every party gets its shares of the table.
 pub fn shuffle<T: Transport>(
     party: &mut Party<T>,
     columns: &[SecretVec],
+    rows: usize,
     cts: Vec<Ciphertext>,
     key: &RistrettoPoint,
+    deliver_to: usize,
 ) -> Result<(Vec<SecretVec>, Vec<Ciphertext>)> {
-    let rows = cts.len();
     let k = columns.len();
     if let Some(c) = columns.iter().find(|c| c.len() != rows) {
         return Err(MpcError::LengthMismatch {
@@ -171,12 +189,19 @@ pub fn shuffle<T: Transport>(
         });
     }
     let me = party.index();
-    let n = party.parties();
     let subs = subsets(party.threshold());
+    if me == first_leader(party.threshold()) && cts.len() != rows {
+        return Err(MpcError::LengthMismatch {
+            left: cts.len(),
+            right: rows,
+        });
+    }
     let seeds = group_seeds(party, &subs)?;
+    // Re-randomising with a table of the key: fixed-base multiplications only.
+    let key_table = RistrettoBasepointTable::create(key);
     let mut cols: Vec<SecretVec> = columns.to_vec();
     let mut cts = cts;
-    for (s, seed) in subs.iter().zip(&seeds) {
+    for (j, (s, seed)) in subs.iter().zip(&seeds).enumerate() {
         let perm = seed.as_ref().map(|sd| permutation(sd, rows));
         let mine: Option<Zeroizing<Vec<Fp>>> = match (&perm, s.iter().position(|&m| m == me)) {
             (Some(perm), Some(pos)) => {
@@ -197,34 +222,48 @@ pub fn shuffle<T: Transport>(
         let flat = party.deal_combine(s, mine.as_deref().map(|v| v.as_slice()), k * rows, &ones)?;
         cols = SecretVec::from_shares(flat).split(&vec![rows; k])?;
         let leader = s.first().copied().unwrap_or(0);
+        let next = subs
+            .get(j + 1)
+            .and_then(|s| s.first())
+            .copied()
+            .unwrap_or(deliver_to);
         let chan = party.channel();
+        let mut out = Vec::new();
         if me == leader {
-            let seed = seed.as_ref().ok_or(MpcError::Unlucky("missing seed"))?;
             let perm = perm.unwrap_or_default();
-            let mut rng = derive(seed, b"rerandomise");
-            let rhos: Vec<Scalar> = (0..rows)
-                .map(|_| {
-                    let mut w = [0u8; 64];
-                    rng.fill_bytes(&mut w);
-                    Scalar::from_bytes_mod_order_wide(&w)
-                })
-                .collect();
-            let pairs: Vec<(Ciphertext, Scalar)> = cts.into_iter().zip(rhos).collect();
-            let fresh = par_map(&pairs, |(c, r)| c.rerandomize(key, r));
-            cts = apply(&perm, &fresh);
-            let body = elgamal::encode(&cts);
-            let out = (0..n)
-                .filter(|&j| j != me)
-                .map(|j| {
-                    let mut m = chan.message_with_capacity(j, body.len());
-                    m.extend_from_slice(&body);
-                    (j, m)
-                })
-                .collect();
-            chan.exchange(out, &[])?;
+            cts = apply(&perm, &cts);
+            // Re-randomised (and sent doubled, as every list of the linkage
+            // is) only when it leaves this leader, with randomness only the
+            // leader knows: consecutive permutations by one leader then need
+            // one re-randomisation (with randomness the subset shared, a
+            // coalition knowing a later subset's seed could strip it and
+            // link across an honest subset's permutation).
+            if next != me {
+                let mut rng = ChaCha12Rng::from_rng(OsRng)
+                    .map_err(|_| MpcError::Unlucky("no OS randomness"))?;
+                let rhos: Vec<Scalar> = (0..rows)
+                    .map(|_| {
+                        let mut w = [0u8; 64];
+                        rng.fill_bytes(&mut w);
+                        Scalar::from_bytes_mod_order_wide(&w)
+                    })
+                    .collect();
+                let pairs: Vec<(Ciphertext, Scalar)> = cts.into_iter().zip(rhos).collect();
+                let fresh = par_map(&pairs, |(c, r)| c.rerandomize_with(&key_table, r));
+                let body = elgamal::encode_doubled(&fresh);
+                let mut m = chan.message_with_capacity(next, body.len());
+                m.extend_from_slice(&body);
+                out.push((next, m));
+                cts = Vec::new();
+            }
+        }
+        let from: &[usize] = if me == next && next != leader {
+            &[leader]
         } else {
-            let inc = chan.exchange(Vec::new(), &[leader])?;
-            let m = inc.first().ok_or(MpcError::Unlucky("no message"))?;
+            &[]
+        };
+        let inc = chan.exchange(out, from)?;
+        if let Some(m) = inc.first() {
             cts = elgamal::decode(m.payload(), rows, leader)?;
         }
     }

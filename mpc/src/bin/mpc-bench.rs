@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]
+//! mpc-bench --op study --data DIR [--timeout SECONDS]
 //! ```
 //!
 //! Starts P copies of itself as party processes connected over TCP on
@@ -29,6 +30,15 @@
 //!   N comparison bits are opened.
 //! - `psi`: parties 0 (receiver) and 1 (sender) hold N items each, a tenth
 //!   in common; party 0 learns which (other parties sit out).
+//! - `study`: the analytics study as the connector runs it, the program
+//!   `linked-group-stats` of [`symbolon_mpc::programs`]: three parties load
+//!   `insurer.csv`, `hospital.csv` and `cbs.csv` from DIR (before the clock
+//!   starts), link their records privately and compute the per (income
+//!   group, app use) cells and effects for party 2; party 2 checks every
+//!   figure against `DIR/expected.json`. `n` in the output is the
+//!   expected.json's `n`.
+//!
+//! The output line also carries `per_party`: each party's seconds and bytes.
 
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -42,6 +52,9 @@ use symbolon_mpc::psi::{self, PsiMode, PsiOutput};
 use symbolon_mpc::tcp::free_loopback_addr_list;
 use symbolon_mpc::{compare, Channel, Party, SessionConfig, TcpConfig, TcpTransport};
 
+#[path = "mpc-bench/study.rs"]
+mod study;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +65,7 @@ enum Op {
     Mul,
     Lt,
     Psi,
+    Study,
 }
 
 impl Op {
@@ -63,9 +77,10 @@ impl Op {
             "mul" => Op::Mul,
             "lt" => Op::Lt,
             "psi" => Op::Psi,
+            "study" => Op::Study,
             _ => {
                 return Err(format!(
-                    "unknown op `{s}` (expected sum, sum-field, sum-shares, mul, lt or psi)"
+                    "unknown op `{s}` (expected sum, sum-field, sum-shares, mul, lt, psi or study)"
                 )
                 .into())
             }
@@ -79,6 +94,7 @@ impl Op {
             Op::Mul => "mul",
             Op::Lt => "lt",
             Op::Psi => "psi",
+            Op::Study => "study",
         }
     }
 }
@@ -91,6 +107,7 @@ struct Args {
     worker: Option<usize>,
     addrs: Vec<SocketAddr>,
     seed: [u8; 32],
+    data: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -102,6 +119,7 @@ fn parse_args() -> Result<Args, BoxError> {
         worker: None,
         addrs: Vec::new(),
         seed: [0; 32],
+        data: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -119,14 +137,22 @@ fn parse_args() -> Result<Args, BoxError> {
                     .collect::<Result<_, _>>()?
             }
             "--seed" => a.seed = from_hex(&val()?)?,
+            "--data" => a.data = Some(val()?.into()),
             "-h" | "--help" => {
                 println!(
-                    "usage: mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]"
+                    "usage: mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]\n       mpc-bench --op study --data DIR [--timeout SECONDS]"
                 );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument `{other}`").into()),
         }
+    }
+    if a.op == Op::Study {
+        if a.data.is_none() {
+            return Err("--op study needs --data DIR".into());
+        }
+        a.parties = 3;
+        a.n = study::expected_n(a.data.as_deref().unwrap_or(std::path::Path::new(".")))?;
     }
     let min = if a.op == Op::Psi { 2 } else { 3 };
     if a.parties < min {
@@ -164,7 +190,7 @@ fn int_inputs(seed: &[u8; 32], op: Op, i: usize, n: usize) -> Vec<i64> {
         .map(|_| match op {
             Op::Lt | Op::Mul => i64::from(rng.gen::<i32>() >> 1),
             Op::Sum | Op::SumField | Op::SumShares => i64::from(rng.gen::<u32>()),
-            Op::Psi => 0,
+            Op::Psi | Op::Study => 0,
         })
         .collect()
 }
@@ -214,6 +240,7 @@ fn expected_digest(a: &Args) -> String {
             }))
         }
         Op::Psi => digest_ints((0..(a.n / 10) as i128).chain(std::iter::empty())),
+        Op::Study => study::CORRECT.to_owned(),
     }
 }
 
@@ -241,7 +268,10 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
     session.copy_from_slice(a.seed.get(..16).ok_or("short seed")?);
     let timeout = Duration::from_secs(a.timeout);
     let codec = IntCodec::new(33)?;
-    let (seconds, cpu, bytes, digest) = if a.op == Op::Psi {
+    let (seconds, cpu, bytes, digest) = if a.op == Op::Study {
+        let dir = a.data.as_deref().ok_or("--op study needs --data DIR")?;
+        study::run(transport, session, timeout, dir, me, cpu_seconds)?
+    } else if a.op == Op::Psi {
         let mut chan = Channel::new(transport, session, timeout)?;
         let items = if me < 2 {
             psi_items(&a.seed, me, a.n)
@@ -340,6 +370,11 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
                 &a.parties.to_string(),
             ])
             .args(["--timeout", &a.timeout.to_string(), "--seed", &hex(&a.seed)])
+            .args(
+                a.data
+                    .iter()
+                    .flat_map(|d| [std::ffi::OsStr::new("--data"), d.as_os_str()]),
+            )
             .stdout(Stdio::piped())
             .spawn()?;
         children.push(child);
@@ -359,6 +394,7 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
     let mut bytes = 0u64;
     let mut correct = true;
     let mut failures = Vec::new();
+    let mut per_party = Vec::new();
     for (i, status, line) in lines {
         if !status.success() || line.trim().is_empty() {
             failures.push(format!("party {i} failed ({status})"));
@@ -366,11 +402,18 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
             continue;
         }
         let v: serde_json::Value = serde_json::from_str(line.trim())?;
+        per_party.push(serde_json::json!({
+            "party": i, "seconds": v["seconds"], "bytes_sent": v["bytes_sent"]
+        }));
         seconds = seconds.max(v["seconds"].as_f64().unwrap_or(f64::NAN));
         bytes += v["bytes_sent"].as_u64().unwrap_or(0);
         cpu = cpu.zip(v["cpu_seconds"].as_f64()).map(|(a, b)| a + b);
         let d = v["digest"].as_str().unwrap_or("");
-        let checks = a.op != Op::Psi || i == 0;
+        let checks = match a.op {
+            Op::Psi => i == 0,
+            Op::Study => i == 2,
+            _ => true,
+        };
         if checks && d != expected {
             correct = false;
         }
@@ -380,7 +423,7 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
         serde_json::json!({
             "op": a.op.name(), "n": a.n, "parties": a.parties,
             "seconds": seconds, "cpu_seconds": cpu.map(|c| (c * 100.0).round() / 100.0),
-            "bytes_sent": bytes, "correct": correct
+            "bytes_sent": bytes, "correct": correct, "per_party": per_party
         })
     );
     if !failures.is_empty() {

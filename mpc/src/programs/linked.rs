@@ -58,9 +58,11 @@ pub(crate) fn run<T: Transport>(
                     "no input party holds column `{name}`"
                 )))
             }
-            many => return Err(ProgramError::Layout(format!(
+            many => {
+                return Err(ProgramError::Layout(format!(
                 "column `{name}` is held by parties {many:?}; a linking program needs exactly one"
-            ))),
+            )))
+            }
         }
     }
     // Our linked columns, in program-column order.

@@ -29,13 +29,18 @@ pub struct Groups {
     pub values: Vec<i64>,
 }
 
-/// What a program computes, with its parameters checked.
+/// What a program computes, with its parameters checked. What each
+/// reveals to whom is its [`ProgramSpec::reveals`] (and `SECURITY.md`); in
+/// short, per variant below. "Layout" is the public layout round (row
+/// counts and column holdings, to all parties).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Program {
-    /// `sum`.
+    /// `sum`: recipients learn count and Σx if count ≥ k; all parties the
+    /// layout and the suppression bit.
     Sum(Bounded),
-    /// `count`: rows with `from <= v < to`.
+    /// `count`: rows with `from <= v < to`; recipients learn it if ≥ k; all
+    /// parties the layout and the suppression bit.
     Count {
         /// The column.
         column: Bounded,
@@ -44,36 +49,47 @@ pub enum Program {
         /// Exclusive upper bound, if any.
         to: Option<i64>,
     },
-    /// `mean`.
+    /// `mean`: recipients learn count and mean if count ≥ k; all parties
+    /// the layout and the suppression bit.
     Mean(Bounded),
-    /// `variance`.
+    /// `variance`: recipients learn count, Σx and Σx² (as mean and sample
+    /// variance) if count ≥ k; all parties the layout and the suppression bit.
     Variance(Bounded),
-    /// `histogram`.
+    /// `histogram`: recipients learn every bin count if all are ≥ k; all
+    /// parties the layout and one suppression bit.
     Histogram {
         /// The column.
         column: Bounded,
         /// Strictly increasing edges.
         edges: Vec<i64>,
     },
-    /// `group-stats`.
+    /// `group-stats`: recipients learn count and sums of each group with
+    /// count ≥ k; all parties the layout and which groups are suppressed.
     GroupStats {
         /// The group column.
         group: Groups,
         /// The value columns.
         values: Vec<Bounded>,
     },
-    /// `linear-regression`.
+    /// `linear-regression`: recipients learn XᵀX and Xᵀy (solved to the
+    /// coefficients) if count ≥ k; all parties the layout and the suppression bit.
     LinearRegression {
         /// y.
         outcome: Bounded,
         /// The covariates.
         covariates: Vec<Bounded>,
     },
-    /// `psi-cardinality`.
+    /// `psi-cardinality`: recipients learn the intersection size; all
+    /// parties the set sizes and, unless there are two input parties with a
+    /// recipient among them, what private linkage reveals (which includes
+    /// the intersection size).
     PsiCardinality,
-    /// `psi-membership`.
+    /// `psi-membership`: each recipient learns which of its own ids each
+    /// other input party holds; senders learn the recipient's set size.
     PsiMembership,
-    /// `linked-group-stats`.
+    /// `linked-group-stats`: recipients learn count and outcome sums of
+    /// each (group, treatment) cell with count ≥ k; all parties the layout,
+    /// which cells are suppressed and what private linkage reveals.
     LinkedGroupStats {
         /// The group column.
         group: Groups,

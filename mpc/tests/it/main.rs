@@ -8,5 +8,8 @@ mod bench_cli;
 mod blinding;
 mod comparison;
 mod failure;
+mod programs;
+mod programs_sets;
+mod programs_study;
 mod sim;
 mod study;
