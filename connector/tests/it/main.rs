@@ -15,6 +15,7 @@ mod illegal;
 mod manual;
 mod mpc_fixture;
 mod mpc_salary;
+mod mpc_study;
 mod negotiation;
 mod offers;
 mod peers;
