@@ -52,7 +52,11 @@ pub(crate) fn protocol() -> StreamProtocol {
 /// Whether `peer` is authenticated; if not, why (as [`P2pError::NotAuthenticated`]).
 pub(crate) fn authenticated(shared: &Shared, peer: &PeerId) -> Result<String, P2pError> {
     let view = shared.view();
-    let state = view.peers.peers.get(peer).map(|p| (p.auth(), p.did.clone()));
+    let state = view
+        .peers
+        .peers
+        .get(peer)
+        .map(|p| (p.auth(), p.did.clone()));
     let (reason, did) = match state {
         Some((Auth::Authenticated, did)) => return Ok(did),
         Some((Auth::Refused(reason), did)) => (reason, did),

@@ -146,9 +146,11 @@ pub async fn study(command: StudyCommand) -> CommandResult {
         .call(
             reqwest::Method::POST,
             "/offers",
-            Some(json!({"id": id, "title": title, "kind": "computation", "policy": policy,
+            Some(
+                json!({"id": id, "title": title, "kind": "computation", "policy": policy,
                         "decision": decision,
-                        "binding": {"file": data, "columns": bound, "ids": ids}})),
+                        "binding": {"file": data, "columns": bound, "ids": ids}}),
+            ),
         )
         .await?;
     if json {
@@ -212,7 +214,11 @@ pub async fn run(command: SessionCommand) -> CommandResult {
             match text(&ended, "state").as_str() {
                 "completed" => {
                     let result = api
-                        .call(reqwest::Method::GET, &format!("/sessions/{id}/result"), None)
+                        .call(
+                            reqwest::Method::GET,
+                            &format!("/sessions/{id}/result"),
+                            None,
+                        )
                         .await?;
                     print_json(&result)
                 }
@@ -244,21 +250,34 @@ pub async fn run(command: SessionCommand) -> CommandResult {
                 return print_json(&session);
             }
             println!("{}", line(&session));
-            for (i, party) in session["parties"].as_array().into_iter().flatten().enumerate() {
+            for (i, party) in session["parties"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
                 println!("  {}", party_line(i, party));
             }
             Ok(())
         }
         SessionCommand::Cancel { dir, id } => {
             let session = Management::for_dir(&dir)?
-                .call(reqwest::Method::POST, &format!("/sessions/{id}/cancel"), None)
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/sessions/{id}/cancel"),
+                    None,
+                )
                 .await?;
             println!("{}", line(&session));
             Ok(())
         }
         SessionCommand::Result { dir, id } => {
             let result = Management::for_dir(&dir)?
-                .call(reqwest::Method::GET, &format!("/sessions/{id}/result"), None)
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/sessions/{id}/result"),
+                    None,
+                )
                 .await?;
             print_json(&result)
         }
@@ -300,7 +319,10 @@ async fn follow(api: &Management, id: &str, join_seconds: u64) -> Result<Value, 
 /// The phase of a session and its parties, on one line.
 fn progress(session: &Value, elapsed: Duration) -> String {
     let parties = session["parties"].as_array().cloned().unwrap_or_default();
-    let holders: Vec<&Value> = parties.iter().filter(|p| p.get("transfer").is_some()).collect();
+    let holders: Vec<&Value> = parties
+        .iter()
+        .filter(|p| p.get("transfer").is_some())
+        .collect();
     let admitted = holders
         .iter()
         .filter(|p| matches!(p["transfer_state"].as_str(), Some("STARTED" | "COMPLETED")))
@@ -341,7 +363,11 @@ fn line(session: &Value) -> String {
         text(session, "program"),
         text(session, "state"),
         session["parties"].as_array().map_or(0, Vec::len),
-        if session["analyst"] == true { "  (analyst)" } else { "" },
+        if session["analyst"] == true {
+            "  (analyst)"
+        } else {
+            ""
+        },
         ended
     )
 }

@@ -228,16 +228,22 @@ mod tests {
         let dir = dir_with("id,salary\nx,2500\ny,lots\n");
         let b = binding(&[("salary", "salary")], None);
         let error = load(&b, dir.path()).unwrap_err().to_string();
-        assert!(error.contains("line 3") && error.contains("`lots`"), "{error}");
+        assert!(
+            error.contains("line 3") && error.contains("`lots`"),
+            "{error}"
+        );
 
         let missing = binding(&[("salary", "wage")], None);
         let error = check(&missing, dir.path()).unwrap_err().to_string();
         assert!(error.contains("no column `wage`"), "{error}");
 
         let repeated = dir_with("id,salary\nx,1\nx,2\n");
-        let error = load(&binding(&[("salary", "salary")], Some("id")), repeated.path())
-            .unwrap_err()
-            .to_string();
+        let error = load(
+            &binding(&[("salary", "salary")], Some("id")),
+            repeated.path(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("`x` repeats"), "{error}");
 
         let outside = InputBinding {

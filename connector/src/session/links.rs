@@ -239,8 +239,7 @@ pub fn serve(node: &NodeHandle, connector: Connector) {
 
 /// Reads a hello and accepts or refuses the stream.
 async fn accept(connector: Connector, mut incoming: SessionStream) {
-    let hello = match tokio::time::timeout(HELLO_TIMEOUT, read_hello(&mut incoming.stream)).await
-    {
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, read_hello(&mut incoming.stream)).await {
         Ok(Ok(hello)) => hello,
         Ok(Err(reason)) => {
             let _ = reply(&mut incoming.stream, REFUSED, &reason).await;
@@ -304,9 +303,16 @@ async fn check(connector: &Connector, peer_id: &str, hello: &Hello) -> Verdict {
     let Some((manifest, digest, me, taken)) = found else {
         return Verdict::NotYet;
     };
-    let Some(party) = manifest.parties.get(hello.from).filter(|_| hello.from != me) else {
+    let Some(party) = manifest
+        .parties
+        .get(hello.from)
+        .filter(|_| hello.from != me)
+    else {
         return refuse(
-            format!("party index {} is not another party of the session", hello.from),
+            format!(
+                "party index {} is not another party of the session",
+                hello.from
+            ),
             true,
         );
     };
@@ -398,13 +404,8 @@ pub async fn join(
             from: me,
             countersignature: countersignature.to_owned(),
         };
-        let cancelled = || {
-            links.is_refused(&session)
-                || links
-                    .lock()
-                    .get(&session)
-                    .is_none_or(|r| r.cancelled)
-        };
+        let cancelled =
+            || links.is_refused(&session) || links.lock().get(&session).is_none_or(|r| r.cancelled);
         // The openers end with this function (the set aborts them when dropped).
         let mut openers = tokio::task::JoinSet::new();
         for (index, party) in manifest.parties.iter().enumerate() {

@@ -186,10 +186,15 @@ async fn run(connector: &Connector, part: &Part) -> Result<Finished, Failure> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take();
     if let Some(failure) = fell {
-        connector.session_links().take_refusal(&part.manifest.session_id);
+        connector
+            .session_links()
+            .take_refusal(&part.manifest.session_id);
         return Err(failure);
     }
-    match connector.session_links().take_refusal(&part.manifest.session_id) {
+    match connector
+        .session_links()
+        .take_refusal(&part.manifest.session_id)
+    {
         Some(reason) if outcome.is_err() => {
             let code = if reason.starts_with("cancelled") {
                 "mpc:cancelled"
@@ -251,7 +256,9 @@ async fn run_inner(connector: &Connector, part: &Part) -> Result<Finished, Failu
         .session_links()
         .running(&manifest.session_id, handles.cut_handle());
     let config = SessionConfig::new(engine_session_id(&part.digest))
-        .with_timeout(Duration::from_millis(manifest.round_timeout_ms.clamp(100, 600_000)))
+        .with_timeout(Duration::from_millis(
+            manifest.round_timeout_ms.clamp(100, 600_000),
+        ))
         .with_threshold(usize::try_from(manifest.engine.threshold).unwrap_or(usize::MAX));
     let k = manifest.min_group_size;
     let engine = tokio::task::spawn_blocking(move || {
@@ -294,7 +301,10 @@ fn join_deadline(manifest: &Manifest) -> tokio::time::Instant {
     let wanted = chrono::DateTime::parse_from_rfc3339(&manifest.join_deadline)
         .map(|d| d.with_timezone(&chrono::Utc))
         .unwrap_or(now);
-    let left = (wanted - now).to_std().unwrap_or(Duration::ZERO).min(MAX_JOIN);
+    let left = (wanted - now)
+        .to_std()
+        .unwrap_or(Duration::ZERO)
+        .min(MAX_JOIN);
     tokio::time::Instant::now() + left
 }
 
@@ -335,7 +345,9 @@ fn watch_standing(
         loop {
             tokio::time::sleep(STANDING_EVERY).await;
             if let Some(reason) = first_fallen(&connector, &grounds).await {
-                *failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                *failed
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
                     Some(Failure::new("mpc:credential-revoked", reason));
                 connector.session_links().cancel(&session);
                 return;

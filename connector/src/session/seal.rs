@@ -134,9 +134,8 @@ pub fn open(identity: &Identity, jwe: &str) -> Result<Vec<u8>, SealError> {
     if !encrypted_key.is_empty() {
         return Err(SealError::Malformed("ECDH-ES carries no encrypted key"));
     }
-    let decode = |part: &str, what: &'static str| {
-        B64.decode(part).map_err(|_| SealError::Malformed(what))
-    };
+    let decode =
+        |part: &str, what: &'static str| B64.decode(part).map_err(|_| SealError::Malformed(what));
     let header: Value = serde_json::from_slice(&decode(protected, "header")?)
         .map_err(|_| SealError::Malformed("the header is not JSON"))?;
     if header["alg"] != "ECDH-ES" || header["enc"] != ENC || header["epk"]["crv"] != "X25519" {
@@ -196,8 +195,14 @@ mod tests {
         let mut ciphertext = B64.decode(&parts[3]).unwrap();
         ciphertext[0] ^= 1;
         parts[3] = B64.encode(ciphertext);
-        assert!(matches!(open(&recipient, &parts.join(".")), Err(SealError::Open)));
-        assert!(matches!(open(&recipient, "a.b.c"), Err(SealError::Malformed(_))));
+        assert!(matches!(
+            open(&recipient, &parts.join(".")),
+            Err(SealError::Open)
+        ));
+        assert!(matches!(
+            open(&recipient, "a.b.c"),
+            Err(SealError::Malformed(_))
+        ));
         assert!(matches!(
             seal_to(&Identity::generate(KeyAlgorithm::P256), b"x"),
             Err(SealError::NotEd25519)

@@ -87,14 +87,19 @@ pub async fn start(connector: &Connector, request: StartSession) -> Result<Sessi
     let invalid = SessionError::Invalid;
     if connector.network().peers().node().is_none() {
         return Err(SessionError::Conflict(
-            "sessions run on the peer network: serve with `--p2p <listen address>` first"
-                .into(),
+            "sessions run on the peer network: serve with `--p2p <listen address>` first".into(),
         ));
     }
     if request.agreements.is_empty() || request.agreements.len() > 32 {
-        return Err(invalid("field `agreements`: name 1 to 32 agreements".into()));
+        return Err(invalid(
+            "field `agreements`: name 1 to 32 agreements".into(),
+        ));
     }
-    let version = request.program.version.clone().unwrap_or_else(|| "1".into());
+    let version = request
+        .program
+        .version
+        .clone()
+        .unwrap_or_else(|| "1".into());
     let spec = symbolon_mpc::programs::find(&request.program.id, &version).ok_or_else(|| {
         invalid(format!(
             "field `program`: no program `{}` version `{version}` in the library",
@@ -222,7 +227,11 @@ pub async fn start(connector: &Connector, request: StartSession) -> Result<Sessi
         .unwrap_or(session))
 }
 
-fn party(did: &str, roles: Vec<PartyRole>, agreement: Option<String>) -> Result<Party, SessionError> {
+fn party(
+    did: &str,
+    roles: Vec<PartyRole>,
+    agreement: Option<String>,
+) -> Result<Party, SessionError> {
     let peer_id = symbolon_p2p::peer_of_did(did)
         .map_err(|_| {
             SessionError::Invalid(format!(
@@ -433,10 +442,9 @@ pub async fn result(connector: &Connector, id: &str) -> Result<Value, SessionErr
             SessionState::Completed => SessionError::NotFound(format!(
                 "session `{id}` delivered no result here: this connector is not a recipient"
             )),
-            state => SessionError::Conflict(format!(
-                "session `{id}` is {}: no result",
-                state.as_str()
-            )),
+            state => {
+                SessionError::Conflict(format!("session `{id}` is {}: no result", state.as_str()))
+            }
         });
     };
     let opened = seal::open(connector.identity(), &sealed)

@@ -321,7 +321,12 @@ impl Transport for StreamTransport {
             .block_on(tokio::time::timeout(timeout, receiver.recv()));
         drop(incoming);
         let frame = match next {
-            Err(_) => return Err(TransportError::Timeout { peer: from, timeout }),
+            Err(_) => {
+                return Err(TransportError::Timeout {
+                    peer: from,
+                    timeout,
+                })
+            }
             Ok(None) => return Err(TransportError::Disconnected { peer: from }),
             Ok(Some(frame)) => frame?,
         };

@@ -96,11 +96,12 @@ async fn four_employees_average_salary_reaches_only_the_analyst() {
     assert_eq!(status, 201, "{session}");
     assert_eq!(session["state"], "completed", "{session:#}");
     let id = session["id"].as_str().unwrap();
-    let (status, result) = analyst
-        .get(&format!("/api/v1/sessions/{id}/result"))
-        .await;
+    let (status, result) = analyst.get(&format!("/api/v1/sessions/{id}/result")).await;
     assert_eq!(status, 200, "{result}");
-    assert_eq!(format!("{:.2}", result["mean"].as_f64().unwrap()), "2967.50");
+    assert_eq!(
+        format!("{:.2}", result["mean"].as_f64().unwrap()),
+        "2967.50"
+    );
     assert_eq!(result["count"], 4, "{result}");
     assert_eq!(
         session["reports"].as_array().unwrap().len(),
@@ -110,10 +111,14 @@ async fn four_employees_average_salary_reaches_only_the_analyst() {
 
     for (i, employee) in employees.iter().enumerate() {
         // Each employee ran its part, holds no result, and its transfer is completed.
-        let seen = eventually(std::time::Duration::from_secs(10), "the employee's session to end", || async {
-            let (status, view) = employee.get(&format!("/api/v1/sessions/{id}")).await;
-            (status == 200 && view["state"] == "completed").then_some(view)
-        })
+        let seen = eventually(
+            std::time::Duration::from_secs(10),
+            "the employee's session to end",
+            || async {
+                let (status, view) = employee.get(&format!("/api/v1/sessions/{id}")).await;
+                (status == 200 && view["state"] == "completed").then_some(view)
+            },
+        )
         .await;
         assert_eq!(seen["has_result"], false);
         let (status, refused) = employee.get(&format!("/api/v1/sessions/{id}/result")).await;
@@ -148,11 +153,18 @@ async fn four_employees_average_salary_reaches_only_the_analyst() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| symbolon_identity::jose::decode(r.as_str().unwrap()).unwrap().payload)
+        .map(|r| {
+            symbolon_identity::jose::decode(r.as_str().unwrap())
+                .unwrap()
+                .payload
+        })
         .collect();
     for a in &reports {
         for b in &reports {
-            let (i, j) = (a["party"].as_u64().unwrap() as usize, b["party"].as_u64().unwrap() as usize);
+            let (i, j) = (
+                a["party"].as_u64().unwrap() as usize,
+                b["party"].as_u64().unwrap() as usize,
+            );
             if i != j {
                 assert_eq!(a["sent"][j], b["received"][i], "party {i} → {j}");
             }

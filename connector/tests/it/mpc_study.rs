@@ -87,7 +87,10 @@ async fn the_analytics_study_through_the_broker_matches_the_plaintext_answer() {
         assert_eq!(cell["treatment"], want["uses_app"]);
         if want["suppressed"] == true {
             assert_eq!(cell["suppressed"], true, "{cell}");
-            assert!(cell.get("count").is_none(), "a suppressed cell shows no count: {cell}");
+            assert!(
+                cell.get("count").is_none(),
+                "a suppressed cell shows no count: {cell}"
+            );
             continue;
         }
         assert_eq!(cell["count"], want["count"]);

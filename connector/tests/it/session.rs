@@ -21,7 +21,9 @@ fn holders<'a>(policy: &'a str, decisions: [&'a str; 2], rows: usize) -> Vec<Hol
             role: "Hospital",
             csv: column_csv(
                 "value",
-                &(0..rows as i64).map(|r| (r * 7 + i as i64) % 1000).collect::<Vec<_>>(),
+                &(0..rows as i64)
+                    .map(|r| (r * 7 + i as i64) % 1000)
+                    .collect::<Vec<_>>(),
             ),
             binding: json!({"file": "input.csv", "columns": {"value": "value"}}),
             policy,
@@ -70,7 +72,10 @@ async fn a_holder_refusing_the_manifest_ends_the_session_for_all_with_its_code()
     let failed = session_until(&study.analyst, id, 20, |s| s["state"] == "failed").await;
     assert_eq!(failed["code"], "mpc:party-refused", "{failed:#}");
     assert!(
-        failed["reason"].as_str().unwrap().contains("mpc:k-too-small"),
+        failed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("mpc:k-too-small"),
         "{failed:#}"
     );
     let codes = all_terminated(&study, &failed).await;
@@ -79,10 +84,16 @@ async fn a_holder_refusing_the_manifest_ends_the_session_for_all_with_its_code()
     no_result(&study.analyst, id).await;
 
     // A program the policy does not name is refused the same way.
-    let (status, _) = study.analyst.post("/api/v1/sessions", &json!({
+    let (status, _) = study
+        .analyst
+        .post(
+            "/api/v1/sessions",
+            &json!({
         "program": {"id": "sum", "params": {"column": "value", "min": 0, "max": 1000}},
         "agreements": study.agreements, "min_group_size": 10, "purpose": "official-statistics",
-        "wait_seconds": 20})).await;
+        "wait_seconds": 20}),
+        )
+        .await;
     assert_eq!(status, 201);
     let (_, sessions) = study.analyst.get("/api/v1/sessions").await;
     let second = sessions
@@ -96,26 +107,42 @@ async fn a_holder_refusing_the_manifest_ends_the_session_for_all_with_its_code()
     })
     .await;
     assert!(
-        second["reason"].as_str().unwrap().contains("mpc:program-not-allowed"),
+        second["reason"]
+            .as_str()
+            .unwrap()
+            .contains("mpc:program-not-allowed"),
         "{second:#}"
     );
 
     // Bad requests never reach a holder: an unknown program, bad parameters, too few parties.
     for (body, words) in [
-        (json!({"program": {"id": "teleport"}, "agreements": study.agreements,
-                "min_group_size": 10, "purpose": "x"}), "no program `teleport`"),
-        (json!({"program": {"id": "mean", "params": {"column": "value"}},
-                "agreements": study.agreements, "min_group_size": 10, "purpose": "x"}), "max"),
-        (json!({"program": {"id": "mean", "params": {"column": "value", "min": 0, "max": 9}},
+        (
+            json!({"program": {"id": "teleport"}, "agreements": study.agreements,
+                "min_group_size": 10, "purpose": "x"}),
+            "no program `teleport`",
+        ),
+        (
+            json!({"program": {"id": "mean", "params": {"column": "value"}},
+                "agreements": study.agreements, "min_group_size": 10, "purpose": "x"}),
+            "max",
+        ),
+        (
+            json!({"program": {"id": "mean", "params": {"column": "value", "min": 0, "max": 9}},
                 "agreements": [study.agreements[0]], "min_group_size": 10, "purpose": "x"}),
-         "three parties"),
-        (json!({"program": {"id": "mean", "params": {"column": "value", "min": 0, "max": 9}},
+            "three parties",
+        ),
+        (
+            json!({"program": {"id": "mean", "params": {"column": "value", "min": 0, "max": 9}},
                 "agreements": ["urn:uuid:nope"], "min_group_size": 10, "purpose": "x"}),
-         "no agreement"),
+            "no agreement",
+        ),
     ] {
         let (status, answer) = study.analyst.post("/api/v1/sessions", &body).await;
         assert!(status == 400 || status == 404, "{status} {answer}");
-        assert!(answer["message"].as_str().unwrap().contains(words), "{answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(words),
+            "{answer}"
+        );
     }
 }
 
@@ -128,7 +155,10 @@ async fn a_revoked_analyst_is_refused_before_the_session() {
     let id = started["id"].as_str().unwrap();
     let failed = session_until(&study.analyst, id, 20, |s| s["state"] == "failed").await;
     let codes = all_terminated(&study, &failed).await;
-    assert!(codes.contains(&"mpc:credential-revoked".to_owned()), "{codes:?}");
+    assert!(
+        codes.contains(&"mpc:credential-revoked".to_owned()),
+        "{codes:?}"
+    );
     no_result(&study.analyst, id).await;
 }
 
@@ -220,14 +250,22 @@ async fn strangers_and_other_manifests_cannot_join_and_a_revocation_during_the_s
         &json!({"session": id, "digest": "00".repeat(32), "from": 1, "countersignature": "x"}),
     )
     .await;
-    assert_eq!((status, reason.contains("another manifest")), (2, true), "{reason}");
+    assert_eq!(
+        (status, reason.contains("another manifest")),
+        (2, true),
+        "{reason}"
+    );
     let (status, reason) = hello(
         second_node,
         first.did(),
         &json!({"session": id, "digest": digest, "from": 1, "countersignature": "x.y.z"}),
     )
     .await;
-    assert_eq!((status, reason.contains("countersignature")), (2, true), "{reason}");
+    assert_eq!(
+        (status, reason.contains("countersignature")),
+        (2, true),
+        "{reason}"
+    );
 
     // The analyst's membership is revoked while the first holder waits: it ends the session,
     // and with it every party's transfer.
@@ -236,7 +274,10 @@ async fn strangers_and_other_manifests_cannot_join_and_a_revocation_during_the_s
     assert_eq!(ended["code"], "mpc:credential-revoked", "{ended:#}");
     let failed = session_until(&study.analyst, &id, 10, |s| s["state"] == "failed").await;
     let codes = all_terminated(&study, &failed).await;
-    assert!(codes.contains(&"mpc:credential-revoked".to_owned()), "{codes:?}");
+    assert!(
+        codes.contains(&"mpc:credential-revoked".to_owned()),
+        "{codes:?}"
+    );
     no_result(&study.analyst, &id).await;
 }
 
@@ -260,9 +301,16 @@ async fn a_party_dropping_mid_session_ends_it_for_everyone_within_the_timeout() 
         failed["code"] == "mpc:party-dropped" || failed["code"] == "mpc:round-timeout",
         "{failed:#}"
     );
-    assert!(began.elapsed() < Duration::from_secs(10), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
     let other = session_until(&study.holders[0], &id, 15, |s| s["state"] == "failed").await;
-    assert!(other["code"].as_str().unwrap().starts_with("mpc:"), "{other:#}");
+    assert!(
+        other["code"].as_str().unwrap().starts_with("mpc:"),
+        "{other:#}"
+    );
     no_result(&study.analyst, &id).await;
     let (status, _) = study.holders[0]
         .get(&format!("/api/v1/sessions/{id}/result"))

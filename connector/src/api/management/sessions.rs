@@ -7,9 +7,9 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::parse_body;
-use crate::api::input::Query;
 use crate::api::admin::Admin;
 use crate::api::error::ApiError;
+use crate::api::input::Query;
 use crate::context::Connector;
 use crate::domain::{Session, SessionState};
 use crate::session::start::{self, SessionError, StartSession};
