@@ -191,21 +191,29 @@ async fn run(connector: &Connector, part: &Part) -> Result<Finished, Failure> {
             .take_refusal(&part.manifest.session_id);
         return Err(failure);
     }
-    match connector
+    let refusal = connector
         .session_links()
-        .take_refusal(&part.manifest.session_id)
-    {
-        Some(reason) if outcome.is_err() => {
-            let code = if reason.starts_with("cancelled") {
-                "mpc:cancelled"
-            } else {
-                "mpc:party-refused"
-            };
-            Err(Failure::new(code, reason))
+        .take_refusal(&part.manifest.session_id);
+    match (refusal, outcome) {
+        (Some(reason), Err(_)) if reason.starts_with(CANCELLED) => {
+            Err(Failure::new("mpc:cancelled", reason))
         }
-        _ => outcome,
+        // The refusal stopped the joining: it is the cause.
+        (Some(reason), Err(failure)) if failure.code == "mpc:cancelled" => {
+            Err(Failure::new("mpc:party-refused", reason))
+        }
+        // The run failed on its own (a party dropped, a round timed out) and a holder's
+        // transfer ended for it too: the run's code, with the holder's word.
+        (Some(reason), Err(failure)) => Err(Failure::new(
+            failure.code,
+            format!("{}; {reason}", failure.reason),
+        )),
+        (_, outcome) => outcome,
     }
 }
+
+/// How an operator's cancellation reason begins.
+pub const CANCELLED: &str = "cancelled";
 
 async fn run_inner(connector: &Connector, part: &Part) -> Result<Finished, Failure> {
     let manifest = part.manifest.clone();

@@ -420,7 +420,7 @@ pub async fn cancel(connector: &Connector, id: &str) -> Result<Session, SessionE
     }
     connector
         .session_links()
-        .refuse(id, "cancelled by the operator".into());
+        .refuse(id, format!("{} by the operator", runner::CANCELLED));
     Ok(session)
 }
 

@@ -317,3 +317,29 @@ async fn a_party_dropping_mid_session_ends_it_for_everyone_within_the_timeout() 
         .await;
     assert_eq!(status, 409);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_analyst_cancels_a_session_and_every_transfer_ends_with_mpc_cancelled() {
+    let policy = policy("study", r#""mean""#, 4);
+    let study = study(holders(&policy, ["auto", "manual"], 20)).await;
+    let started = start_session(&study, mean_session(&study, 4, json!({}))).await;
+    let id = started["id"].as_str().unwrap().to_owned();
+    session_until(&study.holders[0], &id, 10, |s| s["state"] == "joining").await;
+    let (status, cancelled) = study
+        .analyst
+        .post(&format!("/api/v1/sessions/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+    let ended = session_until(&study.analyst, &id, 10, |s| s["state"] == "cancelled").await;
+    assert_eq!(ended["code"], "mpc:cancelled", "{ended:#}");
+    let codes = all_terminated(&study, &ended).await;
+    assert!(codes.iter().all(|c| c == "mpc:cancelled"), "{codes:?}");
+    let holder = session_until(&study.holders[0], &id, 10, |s| s["state"] == "failed").await;
+    assert_eq!(holder["code"], "mpc:party-refused", "{holder:#}");
+    let (status, again) = study
+        .analyst
+        .post(&format!("/api/v1/sessions/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(status, 409, "{again}");
+    no_result(&study.analyst, &id).await;
+}
