@@ -175,7 +175,7 @@ pub fn run<T: Transport>(
     input: Option<&LocalTable>,
     min_group_size: u64,
 ) -> Result<Option<ProgramResult>, ProgramError> {
-    if min_group_size == 0 {
+    if min_group_size == 0 || min_group_size > 1 << 32 {
         return Err(ProgramError::InvalidK);
     }
     roles.check(party.parties(), plan)?;

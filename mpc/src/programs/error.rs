@@ -26,8 +26,8 @@ pub enum ProgramError {
     /// The roles do not fit the session or the program.
     #[error("invalid roles: {0}")]
     Roles(String),
-    /// The disclosure threshold k must be at least 1.
-    #[error("min_group_size (k) must be at least 1")]
+    /// The disclosure threshold k must lie in 1..=2^32.
+    #[error("min_group_size (k) must lie in 1..=2^32")]
     InvalidK,
     /// We are an input party but were given no input table.
     #[error("this party is an input party of the program but was given no input table")]

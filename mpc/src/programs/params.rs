@@ -155,8 +155,15 @@ impl Plan {
         }
     }
 
+    /// The names of the program's columns, in the order the layout round
+    /// announces them: what an input party's [`super::LocalTable`] may hold
+    /// (which of them a party holds depends on the program; see its spec).
+    pub fn column_names(&self) -> Vec<&str> {
+        self.columns().into_iter().map(|(name, _)| name).collect()
+    }
+
     /// Whether input parties must supply one identifier per row.
-    pub(crate) fn needs_ids(&self) -> bool {
+    pub fn needs_ids(&self) -> bool {
         matches!(
             self.program,
             Program::PsiCardinality | Program::PsiMembership | Program::LinkedGroupStats { .. }

@@ -53,3 +53,29 @@ fn bad_arguments_fail_with_a_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown op `div`"));
 }
+
+#[test]
+fn the_study_op_checks_itself_against_expected_json() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ppa-study/n4000");
+    let out = Command::new(env!("CARGO_BIN_EXE_mpc-bench"))
+        .args(["--op", "study", "--data", dir, "--timeout", "60"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(v["op"], "study");
+    assert_eq!(v["n"], 4000);
+    assert_eq!(v["parties"], 3);
+    assert_eq!(v["correct"], true, "{v}");
+    assert_eq!(v["per_party"].as_array().unwrap().len(), 3);
+    let missing = Command::new(env!("CARGO_BIN_EXE_mpc-bench"))
+        .args(["--op", "study"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--data"));
+}

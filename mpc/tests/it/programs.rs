@@ -570,4 +570,6 @@ fn parties_disagreeing_on_k_or_roles_are_named() {
     ));
     let out = run(3, &p, &roles, &tables, 0);
     assert!(matches!(out[0], Err(ProgramError::InvalidK)));
+    let out = run(3, &p, &roles, &tables, (1 << 32) + 1);
+    assert!(matches!(out[1], Err(ProgramError::InvalidK)));
 }

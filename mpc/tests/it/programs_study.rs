@@ -74,13 +74,18 @@ fn the_study_matches_expected_json() {
         recipients: vec![2],
     };
     let k = expected["k"].as_u64().unwrap();
-    let out = run(
-        3,
-        &plan("linked-group-stats", study_params()),
-        &roles,
-        &tables,
-        k,
+    let p = plan("linked-group-stats", study_params());
+    assert_eq!(
+        p.column_names(),
+        [
+            "income_group",
+            "uses_app",
+            "annual_cost_eur",
+            "outpatient_visits"
+        ]
     );
+    assert!(p.needs_ids());
+    let out = run(3, &p, &roles, &tables, k);
     let mut out = out.into_iter();
     assert!(
         out.next().unwrap().unwrap().is_none(),
