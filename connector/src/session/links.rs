@@ -36,6 +36,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 const RETRY_EVERY: Duration = Duration::from_millis(50);
 /// Most sessions registered at once.
 pub const MAX_SESSIONS: usize = 64;
+/// How long a refusal waits for its session's run to take it.
+const REFUSALS_KEPT: Duration = Duration::from_secs(600);
 
 const ACCEPTED: u8 = 0;
 const NOT_YET: u8 = 1;
@@ -112,7 +114,7 @@ struct Registration {
 pub struct SessionLinks {
     sessions: Arc<Mutex<HashMap<String, Registration>>>,
     running: Arc<Mutex<HashMap<String, Cut>>>,
-    refused: Arc<Mutex<HashMap<String, String>>>,
+    refused: Arc<Mutex<HashMap<String, (String, std::time::Instant)>>>,
 }
 
 impl std::fmt::Debug for SessionLinks {
@@ -147,8 +149,12 @@ impl SessionLinks {
     /// is joining, running or not registered yet; the runner reports the reason.
     pub fn refuse(&self, session: &str, reason: String) {
         let mut refused = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+        // A refusal no run took (the session had ended) is forgotten after a while.
+        refused.retain(|_, (_, at)| at.elapsed() < REFUSALS_KEPT);
         if refused.len() < 4 * MAX_SESSIONS {
-            refused.entry(session.to_owned()).or_insert(reason);
+            refused
+                .entry(session.to_owned())
+                .or_insert((reason, std::time::Instant::now()));
         }
         drop(refused);
         self.cancel(session);
@@ -160,6 +166,7 @@ impl SessionLinks {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(session)
+            .map(|(reason, _)| reason)
     }
 
     fn is_refused(&self, session: &str) -> bool {

@@ -350,6 +350,9 @@ async fn request_transfers(connector: &Connector, part: &Part, agreements: &[Str
                     let Some((_, did)) = holders.iter().find(|(p, _)| *p == pid) else {
                         continue;
                     };
+                    if ended(&connector, &session).await {
+                        return;
+                    }
                     let transfers = Transfers::new(connector.clone());
                     let reason = match transfers.own_transfer(&pid).await {
                         Ok(transfer) => refusal_of(did, &transfer),
@@ -363,19 +366,23 @@ async fn request_transfers(connector: &Connector, part: &Part, agreements: &[Str
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
-            let id = session.clone();
-            let ended = connector
-                .store()
-                .blocking(move |s| s.sessions.get(&id))
-                .await
-                .ok()
-                .flatten()
-                .is_none_or(|s| s.state.is_final());
-            if ended {
+            if ended(&connector, &session).await {
                 return;
             }
         }
     });
+}
+
+/// Whether session `id` has ended here (or is not kept).
+async fn ended(connector: &Connector, id: &str) -> bool {
+    let id = id.to_owned();
+    connector
+        .store()
+        .blocking(move |s| s.sessions.get(&id))
+        .await
+        .ok()
+        .flatten()
+        .is_none_or(|s| s.state.is_final())
 }
 
 fn refusal_of(did: &str, transfer: &crate::domain::Transfer) -> String {
@@ -405,7 +412,36 @@ pub async fn join_as_holder(connector: &Connector, pid: &str, part: Part) {
         }
     }
     runner::transition(connector, &part, SessionState::Joining, json!({})).await;
+    watch_holder_transfer(connector, pid, &part.manifest.session_id);
     runner::spawn(connector.clone(), part);
+}
+
+/// Ends a holder's part when the analyst terminates its transfer (a refusal elsewhere, a
+/// cancellation), while the session joins or runs.
+fn watch_holder_transfer(connector: &Connector, pid: &str, session: &str) {
+    let mut changes = connector.watch_transfers();
+    let (connector, pid, session) = (connector.clone(), pid.to_owned(), session.to_owned());
+    tokio::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok((changed, TransferState::Terminated)) if changed == pid => {
+                    if ended(&connector, &session).await {
+                        return;
+                    }
+                    let transfers = Transfers::new(connector.clone());
+                    let reason = match transfers.own_transfer(&pid).await {
+                        Ok(transfer) => refusal_of(&transfer.counterparty, &transfer),
+                        Err(_) => "the transfer was terminated".to_owned(),
+                    };
+                    connector.session_links().refuse(&session, reason);
+                    return;
+                }
+                Ok((changed, state)) if changed == pid && state.is_final() => return,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }
 
 /// Cancels a session that has not ended: its streams are cut or its joining stopped, and its
