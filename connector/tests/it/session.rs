@@ -343,3 +343,11 @@ async fn the_analyst_cancels_a_session_and_every_transfer_ends_with_mpc_cancelle
     assert_eq!(status, 409, "{again}");
     no_result(&study.analyst, &id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_policy_silent_on_the_program_admits_any_program_of_the_library() {
+    let policy = r#"policy "statistics" { permit join_computation on offer "study" when holder.role == "StatisticsBureau" and holder.member_of == "hds" and session.min_group_size >= 4 }"#;
+    let study = study(holders(policy, ["auto", "auto"], 20)).await;
+    let started = start_session(&study, mean_session(&study, 4, json!({"wait_seconds": 20}))).await;
+    assert_eq!(started["state"], "completed", "{started:#}");
+}

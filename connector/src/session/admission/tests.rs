@@ -155,3 +155,23 @@ fn an_analyst_whose_credentials_do_not_fit_the_policy_is_refused() {
     assert_eq!(refusal.code, "mpc:analyst-not-entitled");
     assert!(refusal.reason.contains("Pharmacy"), "{}", refusal.reason);
 }
+
+#[test]
+fn a_policy_naming_only_some_session_attributes_admits() {
+    let mut case = case("StatisticsBureau");
+    let policy = r#"policy "statistics" { permit join_computation on offer "salaries" when holder.role == "StatisticsBureau" and holder.member_of == "hds" and session.min_group_size >= 4 }"#;
+    let offer = Offer {
+        id: "salaries".into(),
+        title: "Salaries".into(),
+        description: String::new(),
+        kind: OfferKind::Computation,
+        action: "join_computation".into(),
+        policy: policy.into(),
+        source: None,
+        binding: None,
+        decision: Default::default(),
+        created: now(),
+    };
+    case.offer = CompiledOffer::compile(&offer, &Arc::new(Schema::health())).unwrap();
+    assert_eq!(case.admit(&case.manifest()), Ok(()));
+}
