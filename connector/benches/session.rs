@@ -33,9 +33,8 @@ struct Node {
     child: Child,
     url: String,
     token: String,
-    did: String,
     p2p: Vec<String>,
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl Drop for Node {
@@ -68,7 +67,7 @@ impl Node {
 }
 
 /// Starts `serve` on `dir` (initialised and prepared), on the peer network.
-fn serve(dir: tempfile::TempDir, did: String, bootstrap: &[String]) -> Node {
+fn serve(dir: tempfile::TempDir, bootstrap: &[String]) -> Node {
     let data = dir.path().to_str().expect("UTF-8 path").to_owned();
     let mut command = Command::new(common::bin());
     command
@@ -109,15 +108,14 @@ fn serve(dir: tempfile::TempDir, did: String, bootstrap: &[String]) -> Node {
         child,
         url,
         token,
-        did,
         p2p,
-        dir,
+        _dir: dir,
     }
 }
 
 /// Initialises a connector, installs the trust list and a membership with `role`, writes
 /// `files` under its `data/` folder and creates `offers`, through a plain `serve`; returns
-/// the directory and DID for [`serve`] on the peer network.
+/// the directory for [`serve`] on the peer network.
 async fn prepare(
     client: &reqwest::Client,
     authority: &common::Serve,
@@ -125,7 +123,7 @@ async fn prepare(
     role: &str,
     files: &[(&str, String)],
     offers: &[Value],
-) -> (tempfile::TempDir, String) {
+) -> tempfile::TempDir {
     let plain = common::Serve::start();
     let (status, answer) = plain
         .call(
@@ -173,9 +171,7 @@ async fn prepare(
     let mut plain = plain;
     let _ = plain.child.kill();
     let _ = plain.child.wait();
-    let did = plain.did.clone();
-    let dir = std::mem::replace(&mut plain.dir, tempfile::tempdir().expect("tempdir"));
-    (dir, did)
+    std::mem::replace(&mut plain.dir, tempfile::tempdir().expect("tempdir"))
 }
 
 fn policy(offer: &str) -> String {
@@ -381,7 +377,7 @@ async fn main() {
     let read = |name: &str| std::fs::read_to_string(study.join(name)).expect("study file");
     let per_party = 1_000_000 / 3 + 1;
     let sums = |seed: i64| column((0..per_party as i64).map(move |i| (i * 7919 + seed) % 100_000));
-    let (dir, did) = prepare(
+    let dir = prepare(
         &client,
         &authority,
         &trust,
@@ -393,9 +389,9 @@ async fn main() {
         ],
     )
     .await;
-    let analyst = serve(dir, did, &[]);
+    let analyst = serve(dir, &[]);
     let boot = analyst.p2p.clone();
-    let (dir, did) = prepare(
+    let dir = prepare(
         &client,
         &authority,
         &trust,
@@ -412,8 +408,8 @@ async fn main() {
         ],
     )
     .await;
-    let insurer = serve(dir, did, &boot);
-    let (dir, did) = prepare(
+    let insurer = serve(dir, &boot);
+    let dir = prepare(
         &client,
         &authority,
         &trust,
@@ -430,10 +426,10 @@ async fn main() {
         ],
     )
     .await;
-    let hospital = serve(dir, did, &boot);
+    let hospital = serve(dir, &boot);
     let mut employees = Vec::new();
     for salary in [2500, 3250, 1800, 4320] {
-        let (dir, did) = prepare(
+        let dir = prepare(
             &client,
             &authority,
             &trust,
@@ -442,7 +438,7 @@ async fn main() {
             &[offer("salary", "salary.csv", None, &["salary"])],
         )
         .await;
-        employees.push(serve(dir, did, &boot));
+        employees.push(serve(dir, &boot));
     }
     // Everyone authenticated everyone (the peers list of each node).
     let everyone = 2 + employees.len();
