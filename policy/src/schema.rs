@@ -112,7 +112,7 @@ impl Schema {
     /// The default health data-space schema shipped with the crate (see the README's tables).
     pub fn health() -> Schema {
         let mut s = Schema::empty();
-        let attrs: [(&str, Type, &str, &str); 25] = [
+        let attrs: [(&str, Type, &str, &str); 26] = [
             ("holder.id", Type::Str, "holderId", "the DID of the requesting organisation"),
             ("holder.role", Type::Str, "role", "its role in the data space (Hospital, Insurer, StatisticsBureau, Pharmacy, Auditor, ...)"),
             ("holder.member_of", Type::Str, "memberOf", "the data space its membership credential is for"),
@@ -135,6 +135,7 @@ impl Schema {
             ("request.recipient", Type::Str, "recipient", "the DID that will receive the data or result"),
             ("session.parties", Type::Int, "partyCount", "how many parties take part in the computation"),
             ("session.program", Type::Str, "program", "the id of the program the computation runs"),
+            ("session.party_roles", Type::Set, "partyRole", "the roles every other party of the computation holds by its verified membership"),
             ("session.min_group_size", Type::Int, "minGroupSize", "the smallest group the computation reports on"),
             ("session.epsilon", Type::Decimal, "privacyBudget", "the differential-privacy budget of the computation"),
             ("usage.count", Type::Int, "count", "how many times this holder has used the offer (supplied by the caller)"),

@@ -48,6 +48,8 @@ pub struct Admission<'a> {
     pub agreement: &'a Agreement,
     /// The agreement's offer, with its compiled policy.
     pub offer: &'a CompiledOffer,
+    /// The roles the other parties hold by their memberships, as verified on the peer network.
+    pub party_roles: &'a std::collections::BTreeSet<String>,
     /// Now.
     pub now: chrono::DateTime<chrono::Utc>,
 }
@@ -58,6 +60,7 @@ fn code_for(attribute: Option<&str>) -> &'static str {
         Some("session.program") => "mpc:program-not-allowed",
         Some("session.min_group_size") => "mpc:k-too-small",
         Some("session.parties") => "mpc:parties-not-allowed",
+        Some("session.party_roles") => "mpc:roster-unverified",
         Some("request.purpose") => "mpc:purpose-not-allowed",
         Some("request.recipient") => "mpc:recipient-not-allowed",
         Some(a) if a.starts_with("holder.") || a.starts_with("consent.") => {
@@ -74,6 +77,7 @@ pub fn admit(admission: Admission<'_>) -> Result<(), Refusal> {
         holder,
         agreement,
         offer,
+        party_roles,
         now,
     } = admission;
     let party = manifest.party(holder).ok_or_else(|| {
@@ -127,7 +131,7 @@ pub fn admit(admission: Admission<'_>) -> Result<(), Refusal> {
     attributes.insert(
         "session".into(),
         json!({ "program": manifest.program.id, "parties": parties,
-                "min_group_size": manifest.min_group_size }),
+                "min_group_size": manifest.min_group_size, "party_roles": party_roles }),
     );
     let mut request = Request::from_json(policies.schema(), &Value::Object(attributes))
         .map_err(|e| Refusal::new("mpc:policy-denied", e.to_string()))?;

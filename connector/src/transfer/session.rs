@@ -127,11 +127,13 @@ impl Transfers {
             .offers()
             .compiled(&offer)
             .map_err(|e| refused("mpc:policy-denied", format!("the offer's policy: {e}")))?;
+        let party_roles = self.roster_authenticated(&manifest).await?;
         admit(Admission {
             manifest: &manifest,
             holder: self.did(),
             agreement: &agreement,
             offer: &compiled,
+            party_roles: &party_roles,
             now: Utc::now(),
         })
         .map_err(MoveError::Refused)?;
@@ -150,7 +152,6 @@ impl Transfers {
                 format!("offer `{}` has no data bound to it here", offer.id),
             ));
         }
-        self.roster_authenticated(&manifest).await?;
         let digest = digest(&token);
         let countersignature = countersign(self.cx.identity(), &manifest.session_id, &digest);
         let mut address = request_address(&token);
@@ -171,7 +172,11 @@ impl Transfers {
 
     /// Waits (a few seconds at most) until every other party of `manifest` is an authenticated
     /// peer here: its membership verified on the peer network, its PeerId its DID's key.
-    async fn roster_authenticated(&self, manifest: &Manifest) -> Result<(), MoveError> {
+    /// Returns the roles their verified memberships give them.
+    async fn roster_authenticated(
+        &self,
+        manifest: &Manifest,
+    ) -> Result<std::collections::BTreeSet<String>, MoveError> {
         let Some(node) = self.cx.network().peers().node().cloned() else {
             return Err(MoveError::Refused(Refusal {
                 code: "mpc:roster-unverified",
@@ -213,6 +218,11 @@ impl Transfers {
                 ),
             }));
         }
-        Ok(())
+        Ok(node
+            .peers()
+            .into_iter()
+            .filter(|p| p.authenticated && others.contains(&p.did))
+            .flat_map(|p| p.roles)
+            .collect())
     }
 }

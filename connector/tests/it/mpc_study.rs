@@ -21,6 +21,17 @@ fn close(a: f64, b: f64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_analytics_study_through_the_broker_matches_the_plaintext_answer() {
+    // Each holder joins only a computation with the other two kinds of organisation.
+    let with = |roles: &str| {
+        policy("study", r#""linked-group-stats""#, 10).replace(
+            "and session.min_group_size",
+            &format!("and session.party_roles contains_all [{roles}] and session.min_group_size"),
+        )
+    };
+    let (insurer_policy, hospital_policy) = (
+        with(r#""Hospital", "StatisticsBureau""#),
+        with(r#""Insurer", "StatisticsBureau""#),
+    );
     let policy = policy("study", r#""linked-group-stats""#, 10);
     let study = study(vec![
         Holder {
@@ -28,7 +39,7 @@ async fn the_analytics_study_through_the_broker_matches_the_plaintext_answer() {
             csv: data("insurer.csv"),
             binding: json!({"file": "input.csv", "ids": "pseudonym",
                             "columns": {"annual_cost_eur": "annual_cost_eur"}}),
-            policy: &policy,
+            policy: &insurer_policy,
             decision: "auto",
         },
         Holder {
@@ -36,7 +47,7 @@ async fn the_analytics_study_through_the_broker_matches_the_plaintext_answer() {
             csv: data("hospital.csv"),
             binding: json!({"file": "input.csv", "ids": "pseudonym",
                             "columns": {"uses_app": "uses_app", "outpatient_visits": "outpatient_visits"}}),
-            policy: &policy,
+            policy: &hospital_policy,
             decision: "auto",
         },
     ])

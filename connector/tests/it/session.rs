@@ -351,3 +351,21 @@ async fn a_policy_silent_on_the_program_admits_any_program_of_the_library() {
     let started = start_session(&study, mean_session(&study, 4, json!({"wait_seconds": 20}))).await;
     assert_eq!(started["state"], "completed", "{started:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_holder_requiring_a_role_no_other_party_holds_refuses_with_roster_unverified() {
+    let policy = policy("study", r#""mean""#, 4).replace(
+        "and session.min_group_size",
+        r#"and session.party_roles contains "Pharmacy" and session.min_group_size"#,
+    );
+    let study = study(holders(&policy, ["auto", "auto"], 20)).await;
+    let started = start_session(&study, mean_session(&study, 4, json!({"wait_seconds": 20}))).await;
+    let id = started["id"].as_str().unwrap();
+    let failed = session_until(&study.analyst, id, 20, |s| s["state"] == "failed").await;
+    let codes = all_terminated(&study, &failed).await;
+    assert!(
+        codes.contains(&"mpc:roster-unverified".to_owned()),
+        "{codes:?}"
+    );
+    no_result(&study.analyst, id).await;
+}

@@ -80,11 +80,17 @@ impl Case {
     }
 
     fn admit(&self, manifest: &Manifest) -> Result<(), Refusal> {
+        self.admit_with_roles(manifest, &["StatisticsBureau", "Insurer"])
+    }
+
+    fn admit_with_roles(&self, manifest: &Manifest, roles: &[&str]) -> Result<(), Refusal> {
+        let roles = roles.iter().map(|r| (*r).to_owned()).collect();
         admit(Admission {
             manifest,
             holder: self.holder.did.as_str(),
             agreement: &self.agreement,
             offer: &self.offer,
+            party_roles: &roles,
             now: chrono::Utc::now(),
         })
     }
@@ -174,4 +180,29 @@ fn a_policy_naming_only_some_session_attributes_admits() {
     };
     case.offer = CompiledOffer::compile(&offer, &Arc::new(Schema::health())).unwrap();
     assert_eq!(case.admit(&case.manifest()), Ok(()));
+}
+
+#[test]
+fn a_policy_can_require_the_roles_of_the_other_parties() {
+    let mut case = case("StatisticsBureau");
+    let policy = r#"policy "statistics" { permit join_computation on offer "salaries" when holder.role == "StatisticsBureau" and session.party_roles contains_all ["Insurer", "StatisticsBureau"] }"#;
+    let offer = Offer {
+        id: "salaries".into(),
+        title: "Salaries".into(),
+        description: String::new(),
+        kind: OfferKind::Computation,
+        action: "join_computation".into(),
+        policy: policy.into(),
+        source: None,
+        binding: None,
+        decision: Default::default(),
+        created: now(),
+    };
+    case.offer = CompiledOffer::compile(&offer, &Arc::new(Schema::health())).unwrap();
+    assert_eq!(case.admit(&case.manifest()), Ok(()));
+    let refusal = case
+        .admit_with_roles(&case.manifest(), &["StatisticsBureau", "Pharmacy"])
+        .unwrap_err();
+    assert_eq!(refusal.code, "mpc:roster-unverified", "{refusal}");
+    assert!(refusal.reason.contains("party_roles"), "{}", refusal.reason);
 }
