@@ -13,6 +13,7 @@ mod forgery;
 mod handlers;
 mod illegal;
 mod manual;
+mod mpc_cli;
 mod mpc_fixture;
 mod mpc_salary;
 mod mpc_study;
