@@ -119,8 +119,14 @@ impl Negotiations {
     }
 
     /// The negotiation this connector knows as `pid`, if `caller` is party to it.
-    pub fn negotiation_for(&self, pid: &str, caller: &str) -> Result<Negotiation, DspError> {
-        match self.cx.store().negotiations.get(pid)? {
+    pub async fn negotiation_for(&self, pid: &str, caller: &str) -> Result<Negotiation, DspError> {
+        let key = pid.to_owned();
+        let stored = self
+            .cx
+            .store()
+            .blocking(move |s| s.negotiations.get(&key))
+            .await?;
+        match stored {
             Some(n) if n.counterparty == caller => Ok(n),
             _ => Err(DspError::NotFound(format!(
                 "no negotiation `{}` with this caller",

@@ -185,15 +185,7 @@ impl ProtocolService {
             Route::InitialOffer => {
                 message(201, n.consumer_initial_offer(caller, parse(body)?).await?)
             }
-            Route::Negotiation(pid) => {
-                let (service, pid, asking) = (n.clone(), pid.clone(), caller.clone());
-                let state = self
-                    .cx()
-                    .store()
-                    .blocking(move |_| service.negotiation_state(&pid, &asking))
-                    .await?;
-                message(200, state)
-            }
+            Route::Negotiation(pid) => message(200, n.negotiation_state(pid, &caller).await?),
             Route::CounterRequest(pid) => message(
                 200,
                 n.provider_counter_request(pid, caller, parse(body)?)

@@ -313,7 +313,7 @@ impl Negotiations {
         message: ContractAgreementMessage,
     ) -> Result<ContractNegotiation, DspError> {
         let _slot = self.settle(pid).await;
-        let current = self.negotiation_for(pid, &caller.did)?;
+        let current = self.negotiation_for(pid, &caller.did).await?;
         if current.role != Role::Consumer
             || current
                 .provider_pid
@@ -423,7 +423,7 @@ impl Negotiations {
         message: ContractNegotiationEventMessage,
     ) -> Result<ContractNegotiation, DspError> {
         if message.event_type != EventType::Finalized {
-            let n = self.negotiation_for(pid, &caller.did)?;
+            let n = self.negotiation_for(pid, &caller.did).await?;
             return Err(IllegalTransition {
                 from: n.state,
                 message: Move::Accept.message(),
@@ -447,7 +447,7 @@ impl Negotiations {
         message: ContractNegotiationTerminationMessage,
     ) -> Result<ContractNegotiation, DspError> {
         let _slot = self.settle(pid).await;
-        let current = self.negotiation_for(pid, &caller.did)?;
+        let current = self.negotiation_for(pid, &caller.did).await?;
         let (other_pid, by) = match current.role {
             Role::Provider => (&message.consumer_pid, Role::Consumer),
             Role::Consumer => (&message.provider_pid, Role::Provider),
@@ -476,12 +476,12 @@ impl Negotiations {
     }
 
     /// `GET /negotiations/:pid`, on either side.
-    pub fn negotiation_state(
+    pub async fn negotiation_state(
         &self,
         pid: &str,
         caller: &Caller,
     ) -> Result<ContractNegotiation, DspError> {
-        Ok(answer(&self.negotiation_for(pid, &caller.did)?))
+        Ok(answer(&self.negotiation_for(pid, &caller.did).await?))
     }
 
     /// Checks and applies a provider's message to a consumer negotiation, once a move of this
@@ -495,7 +495,7 @@ impl Negotiations {
         also: impl Fn(&mut Negotiation) + Send + Sync + 'static,
     ) -> Result<Negotiation, DspError> {
         let _slot = self.settle(pid).await;
-        let current = self.negotiation_for(pid, &caller.did)?;
+        let current = self.negotiation_for(pid, &caller.did).await?;
         if current.role != Role::Consumer
             || current
                 .provider_pid

@@ -45,7 +45,7 @@ impl Negotiations {
                 verdict.reasons.join("; ")
             )));
         }
-        let offer = self.catalog_offer(&current)?;
+        let offer = self.catalog_offer(&current).await?;
         let agreement =
             self.agreement_for(pid, &current, &offer, verdict.obligations, verdict.grounds)?;
         self.send_agreement(pid, &agreement).await
@@ -63,7 +63,7 @@ impl Negotiations {
         offer: Option<Value>,
     ) -> Result<Negotiation, StartError> {
         let current = self.provider_negotiation(pid)?;
-        let compiled = self.catalog_offer(&current)?;
+        let compiled = self.catalog_offer(&current).await?;
         let offer = match offer {
             None => compiled.targeted_odrl(),
             Some(odrl) => {
@@ -180,11 +180,17 @@ impl Negotiations {
     }
 
     /// The offer of `negotiation` in this catalog, with its policy compiled.
-    fn catalog_offer(
+    async fn catalog_offer(
         &self,
         negotiation: &Negotiation,
     ) -> Result<std::sync::Arc<CompiledOffer>, StartError> {
-        let Some(offer) = self.cx.store().offers.get(&negotiation.offer_id)? else {
+        let offer_id = negotiation.offer_id.clone();
+        let stored = self
+            .cx
+            .store()
+            .blocking(move |s| s.offers.get(&offer_id))
+            .await?;
+        let Some(offer) = stored else {
             return Err(StartError::Conflict(format!(
                 "offer `{}` is no longer in this catalog; terminate the negotiation",
                 negotiation.offer_id

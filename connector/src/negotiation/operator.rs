@@ -47,7 +47,13 @@ impl Negotiations {
             "consumer_url",
             self.cx.network().policy(),
         )?;
-        let Some(offer) = self.cx.store().offers.get(&request.offer_id)? else {
+        let offer_id = request.offer_id.clone();
+        let stored = self
+            .cx
+            .store()
+            .blocking(move |s| s.offers.get(&offer_id))
+            .await?;
+        let Some(offer) = stored else {
             return Err(StartError::Invalid(format!(
                 "no offer `{}` in this connector's catalog",
                 request.offer_id

@@ -121,8 +121,13 @@ impl Negotiations {
         caller: Caller,
         message: ContractRequestMessage,
     ) -> Result<ContractNegotiation, DspError> {
-        let current = self.negotiation_for(pid, &caller.did)?;
-        let stored = self.cx.store().offers.get(&current.offer_id)?;
+        let current = self.negotiation_for(pid, &caller.did).await?;
+        let offer_id = current.offer_id.clone();
+        let stored = self
+            .cx
+            .store()
+            .blocking(move |s| s.offers.get(&offer_id))
+            .await?;
         let offer_refused = match stored {
             Some(offer) => {
                 let compiled = self.cx.offers().compiled(&offer)?;
@@ -163,7 +168,7 @@ impl Negotiations {
         message: ContractNegotiationEventMessage,
     ) -> Result<ContractNegotiation, DspError> {
         if message.event_type != EventType::Accepted {
-            let n = self.negotiation_for(pid, &caller.did)?;
+            let n = self.negotiation_for(pid, &caller.did).await?;
             return Err(super::state::IllegalTransition {
                 from: n.state,
                 message: Move::Finalize.message(),
@@ -219,7 +224,7 @@ impl Negotiations {
         also: impl Fn(&mut Negotiation) + Send + Sync + 'static,
     ) -> Result<Negotiation, DspError> {
         let _slot = self.settle(pid).await;
-        let current = self.negotiation_for(pid, &caller.did)?;
+        let current = self.negotiation_for(pid, &caller.did).await?;
         if current.role != Role::Provider || current.consumer_pid.as_deref() != Some(consumer_pid) {
             return Err(DspError::NotFound(format!(
                 "no provider negotiation `{pid}` with consumer process `{consumer_pid}`"
@@ -245,7 +250,13 @@ impl Negotiations {
     /// is decided again when the connector restarts. For a `manual` negotiation the decision
     /// is only assessed ([`Negotiations::assess`]).
     pub(super) async fn decide(&self, pid: &str) {
-        match self.cx.store().negotiations.get(pid) {
+        let key = pid.to_owned();
+        match self
+            .cx
+            .store()
+            .blocking(move |s| s.negotiations.get(&key))
+            .await
+        {
             Ok(Some(n)) if n.decision.is_manual() => return self.assess(pid).await,
             Ok(_) => {}
             Err(error) => tracing::error!(%error, pid, "cannot read a negotiation to decide"),

@@ -36,6 +36,8 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 const RETRY_EVERY: Duration = Duration::from_millis(50);
 /// Most sessions registered at once.
 pub const MAX_SESSIONS: usize = 64;
+/// Refused streams recorded per session; later ones are only logged.
+const MAX_STRANGERS_RECORDED: usize = 16;
 /// How long a refusal waits for its session's run to take it.
 const REFUSALS_KEPT: Duration = Duration::from_secs(600);
 
@@ -107,6 +109,8 @@ struct Registration {
     incoming: Vec<Option<Stream>>,
     arrived: Arc<Notify>,
     cancelled: bool,
+    /// Refused streams recorded so far.
+    strangers: usize,
 }
 
 /// The sessions this connector takes part in, waiting for or holding their incoming streams.
@@ -221,6 +225,7 @@ impl SessionLinks {
                 incoming: (0..parties).map(|_| None).collect(),
                 arrived: arrived.clone(),
                 cancelled: false,
+                strangers: 0,
             },
         );
         Ok(arrived)
@@ -273,9 +278,19 @@ async fn accept(connector: Connector, mut incoming: SessionStream) {
             let _ = reply(&mut incoming.stream, NOT_YET, "").await;
         }
         Verdict::Refuse { reason, stranger } => {
-            let _ = reply(&mut incoming.stream, REFUSED, &reason).await;
             tracing::warn!(peer = %incoming.did, session = %hello.session, %reason, "session stream refused");
-            if stranger {
+            // On record before the peer hears the refusal; a peer that keeps trying fills the
+            // trail with its first few attempts only.
+            let record = stranger
+                && connector
+                    .session_links()
+                    .lock()
+                    .get_mut(&hello.session)
+                    .is_some_and(|r| {
+                        r.strangers += 1;
+                        r.strangers <= MAX_STRANGERS_RECORDED
+                    });
+            if record {
                 let audit = connector.audit();
                 let mut event = audit.event(
                     EventKind::SessionStranger,
@@ -288,6 +303,7 @@ async fn accept(connector: Connector, mut incoming: SessionStream) {
                     tracing::error!(%error, "cannot record a refused session stream");
                 }
             }
+            let _ = reply(&mut incoming.stream, REFUSED, &reason).await;
         }
     }
 }

@@ -114,10 +114,18 @@ pub async fn agree(analyst: &Connector, holder: &Connector, decision: &str) -> S
         let requested = state_of(analyst, &consumer, "REQUESTED").await;
         let pid = requested["provider_pid"].as_str().unwrap().to_owned();
         state_of(holder, &pid, "REQUESTED").await;
-        let (status, agreed) = holder
-            .post(&format!("/api/v1/negotiations/{pid}/agree"), &json!({}))
-            .await;
-        assert_eq!(status, 200, "{agreed}");
+        // The operator agrees once the policy's recommendation is there.
+        eventually(
+            Duration::from_secs(10),
+            "the holder's recommendation",
+            || async {
+                let (status, agreed) = holder
+                    .post(&format!("/api/v1/negotiations/{pid}/agree"), &json!({}))
+                    .await;
+                (status == 200).then_some(agreed)
+            },
+        )
+        .await;
         let done = state_of(analyst, &consumer, "FINALIZED").await;
         return done["agreement_id"].as_str().unwrap().to_owned();
     }

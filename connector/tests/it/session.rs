@@ -289,11 +289,11 @@ async fn a_party_dropping_mid_session_ends_it_for_everyone_within_the_timeout() 
         "program": {"id": "histogram", "params": {"column": "value", "min": 0, "max": 1000,
                     "edges": [100, 200, 300, 400, 500, 600, 700, 800, 900]}},
         "agreements": study.agreements, "min_group_size": 4, "purpose": "official-statistics",
-        "join_seconds": 30, "round_timeout_ms": 3000
+        "join_seconds": 60, "round_timeout_ms": 10000
     });
     let started = start_session(&study, body).await;
     let id = started["id"].as_str().unwrap().to_owned();
-    session_until(&study.analyst, &id, 20, |s| s["state"] == "running").await;
+    session_until(&study.analyst, &id, 60, |s| s["state"] == "running").await;
     study.holder_nodes[1].shutdown().await;
     let began = std::time::Instant::now();
     let failed = session_until(&study.analyst, &id, 15, |s| s["state"] == "failed").await;
