@@ -8,6 +8,7 @@ mod bench_cli;
 mod blinding;
 mod comparison;
 mod failure;
+mod leakage;
 mod programs;
 mod programs_sets;
 mod programs_study;

@@ -1,0 +1,94 @@
+//! What travels: in the salary case (`mean` over four employees, the analyst as fifth party
+//! and recipient), no message any party receives carries another party's salary, encoded as
+//! the engine encodes it or as a plain integer.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+use symbolon_mpc::programs::{self, LocalTable, Roles};
+use symbolon_mpc::{Fp, MemoryTransport, Party, Transport, TransportError};
+
+/// A transport that keeps a copy of every message it receives.
+struct Recording {
+    inner: MemoryTransport,
+    received: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Transport for Recording {
+    fn party(&self) -> usize {
+        self.inner.party()
+    }
+    fn parties(&self) -> usize {
+        self.inner.parties()
+    }
+    fn send(&mut self, to: usize, msg: Vec<u8>) -> Result<(), TransportError> {
+        self.inner.send(to, msg)
+    }
+    fn recv(&mut self, from: usize, timeout: Duration) -> Result<Vec<u8>, TransportError> {
+        let msg = self.inner.recv(from, timeout)?;
+        self.received.lock().unwrap().push(msg.clone());
+        Ok(msg)
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn no_party_receives_another_partys_salary() {
+    let salaries = [2500i64, 3250, 1800, 4320];
+    let plan = crate::programs::plan("mean", json!({"column": "salary", "max": 100_000}));
+    let roles = Roles {
+        inputs: vec![0, 1, 2, 3],
+        recipients: vec![4],
+    };
+    let logs: Vec<Arc<Mutex<Vec<Vec<u8>>>>> = (0..5).map(|_| Arc::default()).collect();
+    let handles: Vec<_> = MemoryTransport::network(5)
+        .into_iter()
+        .enumerate()
+        .map(|(i, inner)| {
+            let transport = Recording {
+                inner,
+                received: logs[i].clone(),
+            };
+            let (plan, roles) = (plan.clone(), roles.clone());
+            let table = salaries.get(i).map(|s| LocalTable {
+                ids: None,
+                columns: [("salary".to_owned(), vec![*s])].into(),
+            });
+            std::thread::spawn(move || {
+                let mut party = Party::new(transport, &crate::sim::config()).unwrap();
+                programs::run(&mut party, &plan, &roles, table.as_ref(), 4).unwrap()
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mean = results[4].as_ref().unwrap().0["mean"].as_f64().unwrap();
+    assert_eq!(format!("{mean:.2}"), "2967.50");
+    assert!(results[..4].iter().all(Option::is_none));
+
+    for (party, log) in logs.iter().enumerate() {
+        let received = log.lock().unwrap();
+        assert!(!received.is_empty());
+        for (owner, salary) in salaries.iter().enumerate() {
+            if owner == party {
+                continue;
+            }
+            let encodings = [
+                Fp::from_u64(*salary as u64).to_bytes().to_vec(),
+                (*salary as u64).to_le_bytes().to_vec(),
+                (*salary as u64).to_be_bytes().to_vec(),
+            ];
+            for message in received.iter() {
+                for encoding in &encodings {
+                    assert!(
+                        !contains(message, encoding),
+                        "party {party} received party {owner}'s salary"
+                    );
+                }
+            }
+        }
+    }
+}
