@@ -118,6 +118,12 @@ impl Negotiations {
         self.cx.did()
     }
 
+    /// The offer `id` of this connector's catalog, read off the async runtime.
+    async fn stored_offer(&self, id: &str) -> Result<Option<crate::domain::Offer>, StoreError> {
+        let id = id.to_owned();
+        self.cx.store().blocking(move |s| s.offers.get(&id)).await
+    }
+
     /// The negotiation this connector knows as `pid`, if `caller` is party to it.
     pub async fn negotiation_for(&self, pid: &str, caller: &str) -> Result<Negotiation, DspError> {
         let key = pid.to_owned();

@@ -313,16 +313,21 @@ pub fn linear_regression<T: Transport>(
     })
 }
 
-/// Gaussian elimination with partial pivoting on an augmented k×(k+1) matrix.
+/// Gaussian elimination with partial pivoting on an augmented k×(k+1)
+/// matrix; `None` if it is (numerically) singular.
 #[expect(
     clippy::needless_range_loop,
     reason = "matrix code reads best with indices"
 )]
-fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
+pub(crate) fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
     let k = a.len();
+    let scale = a
+        .iter()
+        .flat_map(|r| r.iter().take(k))
+        .fold(0.0f64, |m, v| m.max(v.abs()));
     for col in 0..k {
         let pivot = (col..k).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-12 {
+        if a[pivot][col].abs() <= 1e-12 * scale {
             return None;
         }
         a.swap(col, pivot);

@@ -184,12 +184,7 @@ impl Negotiations {
         &self,
         negotiation: &Negotiation,
     ) -> Result<std::sync::Arc<CompiledOffer>, StartError> {
-        let offer_id = negotiation.offer_id.clone();
-        let stored = self
-            .cx
-            .store()
-            .blocking(move |s| s.offers.get(&offer_id))
-            .await?;
+        let stored = self.stored_offer(&negotiation.offer_id).await?;
         let Some(offer) = stored else {
             return Err(StartError::Conflict(format!(
                 "offer `{}` is no longer in this catalog; terminate the negotiation",

@@ -47,12 +47,7 @@ impl Negotiations {
             "consumer_url",
             self.cx.network().policy(),
         )?;
-        let offer_id = request.offer_id.clone();
-        let stored = self
-            .cx
-            .store()
-            .blocking(move |s| s.offers.get(&offer_id))
-            .await?;
+        let stored = self.stored_offer(&request.offer_id).await?;
         let Some(offer) = stored else {
             return Err(StartError::Invalid(format!(
                 "no offer `{}` in this connector's catalog",

@@ -122,12 +122,7 @@ impl Negotiations {
         message: ContractRequestMessage,
     ) -> Result<ContractNegotiation, DspError> {
         let current = self.negotiation_for(pid, &caller.did).await?;
-        let offer_id = current.offer_id.clone();
-        let stored = self
-            .cx
-            .store()
-            .blocking(move |s| s.offers.get(&offer_id))
-            .await?;
+        let stored = self.stored_offer(&current.offer_id).await?;
         let offer_refused = match stored {
             Some(offer) => {
                 let compiled = self.cx.offers().compiled(&offer)?;

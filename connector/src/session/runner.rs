@@ -504,14 +504,20 @@ async fn finish(connector: &Connector, part: &Part, outcome: Result<Finished, Fa
     }
 }
 
-async fn stored(connector: &Connector, id: &str) -> Option<Session> {
-    let id = id.to_owned();
-    connector
+/// The session `id` as stored here, if it is (a failed read is logged).
+pub(crate) async fn stored(connector: &Connector, id: &str) -> Option<Session> {
+    let key = id.to_owned();
+    match connector
         .store()
-        .blocking(move |s| s.sessions.get(&id))
+        .blocking(move |s| s.sessions.get(&key))
         .await
-        .ok()
-        .flatten()
+    {
+        Ok(session) => session,
+        Err(error) => {
+            tracing::error!(%error, session = id, "cannot read a session");
+            None
+        }
+    }
 }
 
 /// Changes the stored session.

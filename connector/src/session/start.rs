@@ -375,13 +375,8 @@ async fn request_transfers(connector: &Connector, part: &Part, agreements: &[Str
 
 /// Whether session `id` has ended here (or is not kept).
 async fn ended(connector: &Connector, id: &str) -> bool {
-    let id = id.to_owned();
-    connector
-        .store()
-        .blocking(move |s| s.sessions.get(&id))
+    runner::stored(connector, id)
         .await
-        .ok()
-        .flatten()
         .is_none_or(|s| s.state.is_final())
 }
 

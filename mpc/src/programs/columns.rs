@@ -277,7 +277,7 @@ fn regression_json(
     for row in a.iter_mut() {
         row[k] = it.next().unwrap_or_default() as f64;
     }
-    let beta = solve(a).ok_or(ProgramError::Singular)?;
+    let beta = crate::stats::solve(a).ok_or(ProgramError::Singular)?;
     let mut coefficients = Map::new();
     for (c, b) in covariates.iter().zip(beta.iter().skip(1)) {
         coefficients.insert(c.column.clone(), json!(b));
@@ -287,34 +287,4 @@ fn regression_json(
         "intercept": beta.first(),
         "coefficients": coefficients,
     }))
-}
-
-/// Gaussian elimination with partial pivoting on an augmented k×(k+1)
-/// matrix; `None` if it is (numerically) singular.
-#[expect(
-    clippy::needless_range_loop,
-    reason = "matrix code reads best with indices"
-)]
-fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
-    let k = a.len();
-    let scale = a
-        .iter()
-        .flat_map(|r| r.iter().take(k))
-        .fold(0.0f64, |m, v| m.max(v.abs()));
-    for col in 0..k {
-        let pivot = (col..k).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() <= 1e-12 * scale {
-            return None;
-        }
-        a.swap(col, pivot);
-        for r in 0..k {
-            if r != col {
-                let f = a[r][col] / a[col][col];
-                for c in col..=k {
-                    a[r][c] -= f * a[col][c];
-                }
-            }
-        }
-    }
-    Some((0..k).map(|i| a[i][k] / a[i][i]).collect())
 }

@@ -20,6 +20,23 @@ policy "salary-statistics" {
 /// A change to a manifest.
 type Change = Box<dyn FnOnce(&mut Manifest)>;
 
+/// The `salaries` computation offer with `policy`, compiled.
+fn compiled(policy: &str) -> CompiledOffer {
+    let offer = Offer {
+        id: "salaries".into(),
+        title: "Salaries".into(),
+        description: String::new(),
+        kind: OfferKind::Computation,
+        action: "join_computation".into(),
+        policy: policy.into(),
+        source: None,
+        binding: None,
+        decision: Default::default(),
+        created: now(),
+    };
+    CompiledOffer::compile(&offer, &Arc::new(Schema::health())).unwrap()
+}
+
 struct Case {
     analyst: Identity,
     holder: Identity,
@@ -38,19 +55,7 @@ fn case(role: &str) -> Case {
         "issuer": "did:key:z6MkAuthority",
         "credentialSubject": {"id": analyst.did.as_str(), "role": role, "dataSpaceId": "hds"}
     });
-    let offer = Offer {
-        id: "salaries".into(),
-        title: "Salaries".into(),
-        description: String::new(),
-        kind: OfferKind::Computation,
-        action: "join_computation".into(),
-        policy: POLICY.into(),
-        source: None,
-        binding: None,
-        decision: Default::default(),
-        created: now(),
-    };
-    let offer = CompiledOffer::compile(&offer, &Arc::new(Schema::health())).unwrap();
+    let offer = compiled(POLICY);
     let agreement = Agreement {
         id: "urn:uuid:agreement-1".into(),
         offer_id: "salaries".into(),
@@ -166,19 +171,7 @@ fn an_analyst_whose_credentials_do_not_fit_the_policy_is_refused() {
 fn a_policy_naming_only_some_session_attributes_admits() {
     let mut case = case("StatisticsBureau");
     let policy = r#"policy "statistics" { permit join_computation on offer "salaries" when holder.role == "StatisticsBureau" and holder.member_of == "hds" and session.min_group_size >= 4 }"#;
-    let offer = Offer {
-        id: "salaries".into(),
-        title: "Salaries".into(),
-        description: String::new(),
-        kind: OfferKind::Computation,
-        action: "join_computation".into(),
-        policy: policy.into(),
-        source: None,
-        binding: None,
-        decision: Default::default(),
-        created: now(),
-    };
-    case.offer = CompiledOffer::compile(&offer, &Arc::new(Schema::health())).unwrap();
+    case.offer = compiled(policy);
     assert_eq!(case.admit(&case.manifest()), Ok(()));
 }
 
@@ -186,19 +179,7 @@ fn a_policy_naming_only_some_session_attributes_admits() {
 fn a_policy_can_require_the_roles_of_the_other_parties() {
     let mut case = case("StatisticsBureau");
     let policy = r#"policy "statistics" { permit join_computation on offer "salaries" when holder.role == "StatisticsBureau" and session.party_roles contains_all ["Insurer", "StatisticsBureau"] }"#;
-    let offer = Offer {
-        id: "salaries".into(),
-        title: "Salaries".into(),
-        description: String::new(),
-        kind: OfferKind::Computation,
-        action: "join_computation".into(),
-        policy: policy.into(),
-        source: None,
-        binding: None,
-        decision: Default::default(),
-        created: now(),
-    };
-    case.offer = CompiledOffer::compile(&offer, &Arc::new(Schema::health())).unwrap();
+    case.offer = compiled(policy);
     assert_eq!(case.admit(&case.manifest()), Ok(()));
     let refusal = case
         .admit_with_roles(&case.manifest(), &["StatisticsBureau", "Pharmacy"])
