@@ -332,7 +332,17 @@ fn progress(session: &Value, elapsed: Duration) -> String {
             format!("admission {admitted}/{} countersigned", holders.len())
         }
         "joining" => "joining: opening the parties' streams".to_owned(),
-        "running" => "running the program".to_owned(),
+        "running" => match session.get("progress") {
+            Some(p) => format!(
+                "running the program: {} messages, {:.1} MiB exchanged",
+                p["messages_sent"].as_u64().unwrap_or(0)
+                    + p["messages_received"].as_u64().unwrap_or(0),
+                (p["bytes_sent"].as_u64().unwrap_or(0) + p["bytes_received"].as_u64().unwrap_or(0))
+                    as f64
+                    / 1_048_576.0
+            ),
+            None => "running the program".to_owned(),
+        },
         other => other.to_owned(),
     };
     let marks: String = holders

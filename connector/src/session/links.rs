@@ -25,7 +25,7 @@ use symbolon_p2p::{NodeHandle, SessionStream, Stream};
 use tokio::sync::Notify;
 
 use super::manifest::{verify_countersignature, Manifest};
-use super::transport::Cut;
+use super::transport::{Cut, Progress, SharedTranscript};
 use crate::context::Connector;
 
 /// The largest hello read.
@@ -117,7 +117,7 @@ struct Registration {
 #[derive(Clone, Default)]
 pub struct SessionLinks {
     sessions: Arc<Mutex<HashMap<String, Registration>>>,
-    running: Arc<Mutex<HashMap<String, Cut>>>,
+    running: Arc<Mutex<HashMap<String, (Cut, SharedTranscript)>>>,
     refused: Arc<Mutex<HashMap<String, (String, std::time::Instant)>>>,
 }
 
@@ -146,7 +146,7 @@ impl SessionLinks {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(session);
-        running.map(|cut| cut.cut()).is_some()
+        running.map(|(cut, _)| cut.cut()).is_some()
     }
 
     /// Ends `session` here for `reason` (a holder refused, the operator cancelled), whether it
@@ -180,12 +180,24 @@ impl SessionLinks {
             .contains_key(session)
     }
 
-    /// Notes that `session` runs, with the handle that cuts its streams.
-    pub fn running(&self, session: &str, cut: Cut) {
+    /// Notes that `session` runs, with the handle that cuts its streams and its transcript.
+    pub fn running(&self, session: &str, cut: Cut, transcript: SharedTranscript) {
         self.running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(session.to_owned(), cut);
+            .insert(session.to_owned(), (cut, transcript));
+    }
+
+    /// How far a session running here has come: messages and bytes this party sent and
+    /// received so far.
+    pub fn progress(&self, session: &str) -> Option<Progress> {
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        let (_, transcript) = running.get(session)?;
+        let progress = transcript
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .progress();
+        Some(progress)
     }
 
     /// Notes that `session` stopped running.

@@ -260,9 +260,11 @@ async fn run_inner(connector: &Connector, part: &Part) -> Result<Finished, Failu
         joined.outgoing,
         joined.incoming,
     );
-    connector
-        .session_links()
-        .running(&manifest.session_id, handles.cut_handle());
+    connector.session_links().running(
+        &manifest.session_id,
+        handles.cut_handle(),
+        handles.transcript.clone(),
+    );
     let config = SessionConfig::new(engine_session_id(&part.digest))
         .with_timeout(Duration::from_millis(
             manifest.round_timeout_ms.clamp(100, 600_000),

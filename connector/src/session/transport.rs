@@ -32,6 +32,20 @@ pub struct Transcript {
     received: Vec<Sha256>,
     /// Bytes sent per peer.
     bytes_sent: Vec<u64>,
+    progress: Progress,
+}
+
+/// How far a party's run has come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Progress {
+    /// Messages sent.
+    pub messages_sent: u64,
+    /// Messages received.
+    pub messages_received: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
 }
 
 impl Transcript {
@@ -40,7 +54,13 @@ impl Transcript {
             sent: vec![Sha256::new(); parties],
             received: vec![Sha256::new(); parties],
             bytes_sent: vec![0; parties],
+            progress: Progress::default(),
         }
+    }
+
+    /// How far the run has come.
+    pub fn progress(&self) -> Progress {
+        self.progress
     }
 
     fn absorb(hasher: &mut Sha256, frame: &[u8]) {
@@ -299,6 +319,8 @@ impl Transport for StreamTransport {
             if let Some(bytes) = transcript.bytes_sent.get_mut(to) {
                 *bytes += msg.len() as u64;
             }
+            transcript.progress.messages_sent += 1;
+            transcript.progress.bytes_sent += msg.len() as u64;
         }
         let sender = self
             .outgoing
@@ -330,9 +352,13 @@ impl Transport for StreamTransport {
             Ok(None) => return Err(TransportError::Disconnected { peer: from }),
             Ok(Some(frame)) => frame?,
         };
-        if let Some(hasher) = self.transcript().received.get_mut(from) {
+        let mut transcript = self.transcript();
+        if let Some(hasher) = transcript.received.get_mut(from) {
             Transcript::absorb(hasher, &frame);
         }
+        transcript.progress.messages_received += 1;
+        transcript.progress.bytes_received += frame.len() as u64;
+        drop(transcript);
         Ok(frame)
     }
 }

@@ -293,7 +293,11 @@ async fn a_party_dropping_mid_session_ends_it_for_everyone_within_the_timeout() 
     });
     let started = start_session(&study, body).await;
     let id = started["id"].as_str().unwrap().to_owned();
-    session_until(&study.analyst, &id, 60, |s| s["state"] == "running").await;
+    // Running, and exchanging messages: the view says how far it has come.
+    session_until(&study.analyst, &id, 60, |s| {
+        s["state"] == "running" && s["progress"]["messages_received"].as_u64() > Some(0)
+    })
+    .await;
     study.holder_nodes[1].shutdown().await;
     let began = std::time::Instant::now();
     let failed = session_until(&study.analyst, &id, 15, |s| s["state"] == "failed").await;

@@ -59,7 +59,8 @@ pub(super) async fn serve() -> HttpResponse {
                        crate::negotiation::state::NegotiationState,
                        crate::negotiation::state::Role, NewSession, SessionView, PartyView,
                        crate::session::start::StartSession, crate::session::start::ProgramChoice,
-                       crate::domain::SessionState, crate::domain::InputBinding)),
+                       crate::domain::SessionState, crate::domain::InputBinding,
+                       crate::session::transport::Progress)),
     modifiers(&AdminTokenScheme)
 )]
 pub struct ManagementApi;

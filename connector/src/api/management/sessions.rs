@@ -13,6 +13,7 @@ use crate::api::input::Query;
 use crate::context::Connector;
 use crate::domain::{Session, SessionState};
 use crate::session::start::{self, SessionError, StartSession};
+use crate::session::transport::Progress;
 
 /// Longest a call waits for a session to end.
 const MAX_WAIT: Duration = Duration::from_secs(120);
@@ -82,6 +83,9 @@ pub struct SessionView {
     pub reason: Option<String>,
     /// Whether a result is held here (read it at `/sessions/{id}/result`).
     pub has_result: bool,
+    /// While the program runs here: the messages and bytes this party sent and received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
     /// The manifest's digest.
     pub digest: String,
     /// The signed manifest.
@@ -133,6 +137,7 @@ async fn view(connector: &Connector, session: Session) -> Result<SessionView, Ap
             }
         })
         .collect();
+    let progress = connector.session_links().progress(&session.id);
     Ok(SessionView {
         id: session.id,
         analyst: session.analyst,
@@ -144,6 +149,7 @@ async fn view(connector: &Connector, session: Session) -> Result<SessionView, Ap
         code: session.code,
         reason: session.reason,
         has_result: session.sealed_result.is_some(),
+        progress,
         digest: session.digest,
         manifest: session.manifest,
         transcript: session.transcript,
