@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use symbolon_audit::EventKind;
-use symbolon_p2p::futures::{AsyncReadExt as _, AsyncWriteExt as _};
+use symbolon_p2p::futures::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use symbolon_p2p::{NodeHandle, SessionStream, Stream};
 use tokio::sync::Notify;
 
@@ -386,7 +386,7 @@ async fn check(connector: &Connector, peer_id: &str, hello: &Hello) -> Verdict {
     Verdict::Accept
 }
 
-async fn read_hello(stream: &mut Stream) -> Result<Hello, String> {
+async fn read_hello<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Hello, String> {
     let mut len = [0u8; 4];
     stream
         .read_exact(&mut len)
@@ -563,5 +563,39 @@ async fn open(
             return Err(Opened::Deadline);
         }
         tokio::time::sleep(RETRY_EVERY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use symbolon_p2p::futures::io::Cursor;
+
+    fn framed(payload: &[u8]) -> Vec<u8> {
+        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    #[tokio::test]
+    async fn a_hello_is_read_and_malformed_or_oversized_ones_are_refused_with_why() {
+        let hello = serde_json::json!({"session": "urn:uuid:s", "digest": "ab", "from": 2,
+                                       "countersignature": "x.y.z"});
+        let read = read_hello(&mut Cursor::new(framed(hello.to_string().as_bytes())))
+            .await
+            .unwrap();
+        assert_eq!((read.session.as_str(), read.from), ("urn:uuid:s", 2));
+
+        let oversized = ((MAX_HELLO + 1) as u32).to_be_bytes().to_vec();
+        let error = read_hello(&mut Cursor::new(oversized)).await.unwrap_err();
+        assert!(error.contains("at most"), "{error}");
+        let error = read_hello(&mut Cursor::new(framed(b"{\"session\": 1}")))
+            .await
+            .unwrap_err();
+        assert!(error.contains("malformed"), "{error}");
+        let error = read_hello(&mut Cursor::new(vec![0, 0, 0, 9, b'{']))
+            .await
+            .unwrap_err();
+        assert!(error.contains("reading the hello"), "{error}");
     }
 }

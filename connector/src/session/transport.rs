@@ -13,13 +13,16 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 use symbolon_mpc::{Transport, TransportError};
-use symbolon_p2p::futures::{AsyncReadExt as _, AsyncWriteExt as _};
+use symbolon_p2p::futures::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use symbolon_p2p::Stream;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 /// The largest frame read (256 MiB: a vector of 16 million field elements).
 pub const MAX_FRAME: usize = 256 * 1024 * 1024;
+
+/// What a frame's buffer starts with; it grows as the frame's bytes arrive.
+const INITIAL_FRAME_CAPACITY: usize = 1 << 20;
 
 /// Frames queued per peer before `send` waits.
 const QUEUE: usize = 8;
@@ -262,8 +265,8 @@ async fn write_frames(mut stream: Stream, mut frames: mpsc::Receiver<Vec<u8>>, p
 }
 
 /// Reads frames from one peer until its stream ends or breaks; the end is passed on as an error.
-async fn read_frames(
-    mut stream: Stream,
+async fn read_frames<S: AsyncRead + Unpin>(
+    mut stream: S,
     frames: mpsc::Sender<Result<Vec<u8>, TransportError>>,
     peer: usize,
 ) {
@@ -288,8 +291,17 @@ async fn read_frames(
             let _ = frames.send(Err(error)).await;
             return;
         }
-        let mut frame = vec![0u8; len];
-        if let Err(source) = stream.read_exact(&mut frame).await {
+        // Memory grows with the bytes that arrive, not with the length a peer announces.
+        let mut frame = Vec::with_capacity(len.min(INITIAL_FRAME_CAPACITY));
+        let read = (&mut stream).take(len as u64).read_to_end(&mut frame).await;
+        let complete = matches!(read, Ok(n) if n == len);
+        if !complete {
+            let source = read.err().unwrap_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the stream ended inside a frame",
+                )
+            });
             let _ = frames.send(Err(TransportError::Io { peer, source })).await;
             return;
         }
@@ -360,5 +372,68 @@ impl Transport for StreamTransport {
         transcript.progress.bytes_received += frame.len() as u64;
         drop(transcript);
         Ok(frame)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use symbolon_p2p::futures::io::Cursor;
+
+    async fn frames_of(bytes: Vec<u8>) -> Vec<Result<Vec<u8>, TransportError>> {
+        let (tx, mut rx) = mpsc::channel(16);
+        read_frames(Cursor::new(bytes), tx, 3).await;
+        let mut out = Vec::new();
+        while let Some(frame) = rx.recv().await {
+            out.push(frame);
+        }
+        out
+    }
+
+    fn framed(payload: &[u8]) -> Vec<u8> {
+        let mut bytes = (payload.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    #[tokio::test]
+    async fn frames_arrive_whole_and_the_end_of_the_stream_is_a_disconnection() {
+        let mut bytes = framed(b"first");
+        bytes.extend(framed(b""));
+        bytes.extend(framed(&[7u8; 70_000]));
+        let frames = frames_of(bytes).await;
+        assert_eq!(frames.len(), 4);
+        assert_eq!(frames[0].as_ref().unwrap(), b"first");
+        assert!(frames[1].as_ref().unwrap().is_empty());
+        assert_eq!(frames[2].as_ref().unwrap().len(), 70_000);
+        assert!(matches!(
+            frames[3],
+            Err(TransportError::Disconnected { peer: 3 })
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_or_truncated_frame_ends_the_stream_with_an_error() {
+        let oversized = ((MAX_FRAME + 1) as u32).to_be_bytes().to_vec();
+        let frames = frames_of(oversized).await;
+        assert!(matches!(
+            frames.as_slice(),
+            [Err(TransportError::TooLarge { peer: 3, .. })]
+        ));
+
+        // A peer that announces 200 MiB and sends 10 bytes gets an error, and no 200 MiB
+        // buffer is set aside for it.
+        let mut truncated = (200u32 << 20).to_be_bytes().to_vec();
+        truncated.extend_from_slice(&[1u8; 10]);
+        let frames = frames_of(truncated).await;
+        assert!(matches!(
+            frames.as_slice(),
+            [Err(TransportError::Io { peer: 3, .. })]
+        ));
+
+        let garbage = vec![0u8, 0, 1];
+        let frames = frames_of(garbage).await;
+        assert_eq!(frames.len(), 1);
+        assert!(frames[0].is_err());
     }
 }
