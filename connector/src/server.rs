@@ -161,6 +161,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
     Negotiations::new(connector.clone()).resume()?;
     Transfers::new(connector.clone()).resume()?;
+    crate::session::start::end_interrupted(&connector)?;
     spawn_head_signer(&connector, options.head_interval);
     spawn_nonce_pruner(&connector, NONCE_PRUNE_INTERVAL);
     let parts = api::Parts {

@@ -483,3 +483,63 @@ pub async fn result(connector: &Connector, id: &str) -> Result<Value, SessionErr
     serde_json::from_slice(&opened)
         .map_err(|e| SessionError::Conflict(format!("the stored result is not JSON: {e}")))
 }
+
+/// Ends, after a restart, every session this connector was joining or running when it stopped:
+/// a run does not survive its process, so each is failed with `mpc:interrupted` and its
+/// transfers terminated (the other parties' runs end on their own, on the closed streams).
+/// Returns how many; the terminations run in the background.
+pub fn end_interrupted(connector: &Connector) -> Result<usize, StoreError> {
+    let interrupted: Vec<Session> = connector
+        .store()
+        .sessions
+        .list()?
+        .into_iter()
+        .filter(|s| !s.state.is_final())
+        .collect();
+    let count = interrupted.len();
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    for mut session in interrupted {
+        let reason = "the connector restarted during the session".to_owned();
+        session.state = SessionState::Failed;
+        session.code = Some(INTERRUPTED.to_owned());
+        session.reason = Some(reason.clone());
+        session.updated = now();
+        connector.store().sessions.put(&session)?;
+        let Some(runtime) = runtime.as_ref() else {
+            continue;
+        };
+        let connector = connector.clone();
+        runtime.spawn(async move {
+            let audit = connector.audit();
+            let event = audit.event(
+                symbolon_audit::EventKind::SessionTransition,
+                &session.id,
+                SessionState::Failed.as_str(),
+                json!({"manifest_digest": session.digest, "party": session.index,
+                       "code": INTERRUPTED, "reason": reason}),
+            );
+            if let Err(error) = audit.record(event).await {
+                tracing::error!(%error, "cannot record an interrupted session");
+            }
+            let transfers = Transfers::new(connector.clone());
+            for pid in &session.transfers {
+                match transfers
+                    .terminate_with(pid, INTERRUPTED, reason.clone(), true)
+                    .await
+                {
+                    Ok(_) | Err(crate::transfer::MoveError::Illegal(_)) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, pid, "an interrupted session's transfer was not terminated")
+                    }
+                }
+            }
+        });
+    }
+    if count > 0 {
+        tracing::info!(count, "sessions interrupted by the restart ended");
+    }
+    Ok(count)
+}
+
+/// The code of a session a restart interrupted.
+pub const INTERRUPTED: &str = "mpc:interrupted";

@@ -373,3 +373,69 @@ async fn a_holder_requiring_a_role_no_other_party_holds_refuses_with_roster_unve
     );
     no_result(&study.analyst, id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_a_restart_interrupted_ends_failed_with_its_code() {
+    use symbolon_connector::domain::{Session, SessionState};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = symbolon_connector::datadir::DataDir::new(tmp.path());
+    dir.init(symbolon_identity::KeyAlgorithm::Ed25519, None)
+        .unwrap();
+    {
+        let store = symbolon_connector::store::Store::open(tmp.path()).unwrap();
+        store
+            .sessions
+            .put(&Session {
+                id: "urn:uuid:interrupted".into(),
+                analyst: false,
+                manifest: "a.b.c".into(),
+                digest: "00".repeat(32),
+                program: "mean@1".into(),
+                index: 0,
+                parties: Vec::new(),
+                transfers: Vec::new(),
+                state: SessionState::Running,
+                code: None,
+                reason: None,
+                sealed_result: None,
+                transcript: None,
+                reports: Vec::new(),
+                created: "2026-12-02T00:00:00Z".into(),
+                updated: "2026-12-02T00:00:00Z".into(),
+            })
+            .unwrap();
+    }
+    let running = symbolon_connector::server::start(
+        dir.clone(),
+        symbolon_connector::server::ServeOptions::new("127.0.0.1:0".parse().unwrap()),
+    )
+    .unwrap();
+    tokio::spawn(running.server);
+    let node = Connector {
+        _dir: dir.clone(),
+        identity: dir.identity().unwrap(),
+        url: running.url.clone(),
+        token: dir.admin_token().unwrap().expose().to_owned(),
+        _tmp: tmp,
+    };
+    let (status, session) = node.get("/api/v1/sessions/urn:uuid:interrupted").await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["state"], "failed");
+    assert_eq!(session["code"], "mpc:interrupted");
+    eventually(
+        Duration::from_secs(5),
+        "the interruption on record",
+        || async {
+            let events = node.events().await;
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| {
+                    e["type"] == "session.transition" && e["details"]["code"] == "mpc:interrupted"
+                })
+                .then_some(())
+        },
+    )
+    .await;
+}
