@@ -3,7 +3,8 @@
 //!
 //! A [`Node`] runs one libp2p swarm in one tokio task: TCP (Noise, Yamux) and QUIC transports,
 //! `identify`, mDNS (switchable), Kademlia with bootstrap peers, a gossipsub topic per data space
-//! (`symbolon/<data space>/offers`) and a request-response protocol ([`PROTOCOL_NAME`]). The
+//! (`symbolon/<data space>/offers`), a request-response protocol ([`PROTOCOL_NAME`]) and raw
+//! session streams ([`SESSION_PROTOCOL`], for MPC shares) between authenticated peers. The
 //! application talks to it through a cloneable [`NodeHandle`]. Peers' presentations and the
 //! signatures of announcements are checked outside the swarm task; the results come back to
 //! it through a bounded channel.
