@@ -33,6 +33,8 @@ const REPORTS_WITHIN: Duration = Duration::from_secs(5);
 const REPORT_TAG: &[u8] = b"symbolon-transcript:";
 /// The JWS `typ` of a transcript report.
 pub const REPORT_TYP: &str = "symbolon-mpc-transcript+jwt";
+/// How long the analyst leaves holders to complete their transfers of a finished session.
+const COMPLETION_GRACE: Duration = Duration::from_secs(5);
 /// The longest join window honoured, whatever the manifest says.
 const MAX_JOIN: Duration = Duration::from_secs(600);
 
@@ -463,10 +465,29 @@ async fn finish(connector: &Connector, part: &Part, outcome: Result<Finished, Fa
                     tracing::error!(%error, "cannot record a session's result");
                 }
             }
-            let is_analyst = part.manifest.iss == connector.did();
-            for pid in pids.iter().filter(|_| !is_analyst) {
-                if let Err(error) = transfers.complete(pid).await {
-                    tracing::warn!(%error, pid, "a finished session's transfer was not completed");
+            if part.manifest.iss == connector.did() {
+                // Holders complete their transfers; one whose completion did not arrive is
+                // completed from this side after a grace period.
+                let (connector, pids) = (connector.clone(), pids.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(COMPLETION_GRACE).await;
+                    let transfers = Transfers::new(connector);
+                    for pid in &pids {
+                        let started = transfers.own_transfer(pid).await.is_ok_and(|t| {
+                            t.state == crate::transfer::state::TransferState::Started
+                        });
+                        if started {
+                            if let Err(error) = transfers.complete(pid).await {
+                                tracing::warn!(%error, pid, "a finished session's transfer was not completed");
+                            }
+                        }
+                    }
+                });
+            } else {
+                for pid in &pids {
+                    if let Err(error) = transfers.complete(pid).await {
+                        tracing::warn!(%error, pid, "a finished session's transfer was not completed");
+                    }
                 }
             }
         }
