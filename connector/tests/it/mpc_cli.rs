@@ -116,6 +116,11 @@ async fn an_analyst_runs_a_session_from_the_command_line() {
     assert_eq!(result["sum"], 10 + 20 + 30 + 11 + 21 + 31, "{result}");
     let id = session["id"].as_str().unwrap().to_owned();
 
+    for party in session["parties"].as_array().unwrap() {
+        if let Some(pid) = party["transfer"].as_str() {
+            crate::transfer::transfer_state(&study.analyst, pid, "COMPLETED").await;
+        }
+    }
     let listed = cli(args(&["session", "list", "--data-dir", &analyst_dir])).await;
     assert!(
         listed.contains(&id) && listed.contains("sum@1  completed"),

@@ -283,17 +283,32 @@ async fn strangers_and_other_manifests_cannot_join_and_a_revocation_during_the_s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_party_dropping_mid_session_ends_it_for_everyone_within_the_timeout() {
-    let policy = policy("study", r#""histogram""#, 4);
-    let study = study(holders(&policy, ["auto", "auto"], 150_000)).await;
+    // A computation long enough to drop out of: the size of the intersection of two holders'
+    // 20,000 pseudonyms, linked privately (curve arithmetic for every record).
+    let policy = policy("study", r#""psi-cardinality""#, 4);
+    let holders = (0..2)
+        .map(|i| Holder {
+            role: "Hospital",
+            csv: {
+                let mut csv = String::from("pseudonym\n");
+                for r in 0..20_000 {
+                    csv.push_str(&format!("p{}\n", r + i * 10_000));
+                }
+                csv
+            },
+            binding: json!({"file": "input.csv", "ids": "pseudonym", "columns": {}}),
+            policy: &policy,
+            decision: "auto",
+        })
+        .collect();
+    let study = study(holders).await;
     let body = json!({
-        "program": {"id": "histogram", "params": {"column": "value", "min": 0, "max": 1000,
-                    "edges": [100, 200, 300, 400, 500, 600, 700, 800, 900]}},
+        "program": {"id": "psi-cardinality", "params": {}},
         "agreements": study.agreements, "min_group_size": 4, "purpose": "official-statistics",
         "join_seconds": 60, "round_timeout_ms": 10000
     });
     let started = start_session(&study, body).await;
     let id = started["id"].as_str().unwrap().to_owned();
-    // Running, and exchanging messages: the view says how far it has come.
     session_until(&study.analyst, &id, 60, |s| {
         s["state"] == "running" && s["progress"]["messages_received"].as_u64() > Some(0)
     })
