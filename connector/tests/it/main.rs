@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod cli_serve;
 mod crash;
+mod dcp;
 mod dsp;
 mod errors;
 mod forgery;
