@@ -8,6 +8,7 @@ mod cli;
 mod cli_serve;
 mod crash;
 mod dcp;
+mod dcp_cli;
 mod dsp;
 mod errors;
 mod forgery;
