@@ -124,7 +124,7 @@ pub async fn request(
     let service = format!("{}{HOLDER_PATH}", cx.public_url());
     let message = messages::request_message(&onboarding.holder_pid, credential_type, &service);
     let token = auth::bearer(cx.identity(), &issuer);
-    let answer = cx
+    let sent = cx
         .network()
         .send(Outbound {
             method: Method::Post,
@@ -132,7 +132,18 @@ pub async fn request(
             token: Some(&token),
             body: Some(&message),
         })
-        .await?;
+        .await;
+    let answer = match sent {
+        Ok(answer) => answer,
+        Err(error) => {
+            // The issuer has no such request: nothing is left open here either.
+            let pid = onboarding.holder_pid.clone();
+            cx.store()
+                .blocking(move |s| s.onboarding.remove(&pid))
+                .await?;
+            return Err(error.into());
+        }
+    };
     let issuer_pid = answer
         .get("issuerPid")
         .and_then(Value::as_str)

@@ -55,6 +55,9 @@ pub trait OnboardingRepository: Send + Sync {
         holder_pid: &str,
         change: OnboardingChange,
     ) -> Result<Option<Onboarding>, StoreError>;
+    /// Forgets the request `holder_pid` (one that never reached the issuer); returns whether
+    /// there was one.
+    fn remove(&self, holder_pid: &str) -> Result<bool, StoreError>;
     /// The request `holder_pid`.
     fn get(&self, holder_pid: &str) -> Result<Option<Onboarding>, StoreError>;
     /// Every request, by holder pid.
@@ -164,6 +167,11 @@ impl OnboardingRepository for SqlOnboarding {
             ONBOARDING.put(tx.sql(), &key, &next)?;
             Ok(Some(next))
         })
+    }
+
+    fn remove(&self, holder_pid: &str) -> Result<bool, StoreError> {
+        let key = holder_pid.to_owned();
+        self.0.write(move |tx| ONBOARDING.remove(tx.sql(), &key))
     }
 
     fn get(&self, holder_pid: &str) -> Result<Option<Onboarding>, StoreError> {

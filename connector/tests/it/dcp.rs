@@ -507,3 +507,37 @@ fn the_specification_examples_fit_the_parsers_and_the_schemas() {
         .unwrap_err();
     assert_eq!(error.field, "credentials/1/format");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_the_issuer_refuses_leaves_nothing_open() {
+    let hospital = connector();
+    let issuer = Identity::generate(KeyAlgorithm::Ed25519);
+    let metadata = messages::metadata(issuer.did.as_str());
+    let refusing = Recorder::start_with(vec![
+        ("/metadata", 200, metadata),
+        (
+            "/credentials",
+            400,
+            json!({"error": "bad_request", "message": "no"}),
+        ),
+    ])
+    .await;
+    let (status, error) = hospital
+        .post(
+            "/api/v1/onboarding",
+            &json!({"authority_url": refusing.url, "credential_type": "DataSpaceMembershipCredential"}),
+        )
+        .await;
+    assert_eq!((status, error["error"].as_str()), (502, Some("bad_gateway")));
+    let sent = refusing.wait_for("/dcp/issuer/credentials").await;
+    DcpSchemas::load().check("credential-request-message-schema.json", &sent);
+    let (_, open) = hospital.get("/api/v1/onboarding").await;
+    assert_eq!(open, json!([]));
+    let (status, error) = hospital
+        .post(
+            "/api/v1/onboarding",
+            &json!({"authority_url": refusing.url, "credential_type": "Passport"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{error}");
+}
