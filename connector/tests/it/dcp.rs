@@ -405,6 +405,33 @@ async fn the_issuer_service_authenticates_validates_and_answers_only_the_request
     let (_, _, current) = send(&location, Some(&mine), None).await;
     schemas.check("credential-status-schema.json", &current);
     assert_eq!(current["status"], "REJECTED");
+
+    // Another, approved: the ISSUED message carries the credential for the holder.
+    let mut another = request.clone();
+    another["holderPid"] = "holder-3".into();
+    let bearer = token(&holder, authority.did(), &[]).await;
+    let (status, location, _) = send(&url, Some(&bearer), Some(&another)).await;
+    assert_eq!(status, 201);
+    let id = location.rsplit('/').next().unwrap().replace("%3A", ":");
+    let (status, approved) = authority
+        .post(&format!("/api/v1/issuer/requests/{id}/approve"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    let issued = eventually(Duration::from_secs(5), "the ISSUED message", || async {
+        service
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, body)| body["status"] == "ISSUED")
+            .map(|(_, body)| body.clone())
+    })
+    .await;
+    schemas.check("credential-message-schema.json", &issued);
+    let payload = issued["credentials"][0]["payload"].as_str().unwrap();
+    let claims = symbolon_identity::verify::peek_jwt_payload(payload).unwrap();
+    assert_eq!(claims["credentialSubject"]["id"], holder.did.as_str());
+    assert_eq!(issued["credentials"][0]["format"], "jwt");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
