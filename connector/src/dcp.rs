@@ -3,6 +3,7 @@
 //! (this connector as a holder: [`holder`]), with the protocol's [`messages`]. The HTTPS
 //! routes are in [`crate::api::dcp`], the operator's in the management API.
 
+mod delivery;
 pub mod holder;
 pub mod issuer;
 pub mod messages;

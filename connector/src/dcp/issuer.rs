@@ -8,18 +8,17 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 use symbolon_audit::EventKind;
-use symbolon_identity::{Did, Format};
+use symbolon_identity::Format;
 use symbolon_policy::{Policies, Request, Schema};
 
-use super::messages::{self, CredentialRequest};
+use super::delivery;
+use super::messages::CredentialRequest;
 use crate::audit::AuditError;
 use crate::context::Connector;
 use crate::domain::{
     now, Approval, IssuanceRequest, IssuanceStatus, IssuedPayload, IssuerConfig, Organisation,
 };
 use crate::issuer::{StatusError, StatusRegistry};
-use crate::messenger::{Messenger as _, Method, Outbound};
-use crate::negotiation::auth;
 use crate::store::StoreError;
 
 /// The action an issuance policy permits.
@@ -79,7 +78,8 @@ pub async fn receive(
     holder: &str,
     request: CredentialRequest,
 ) -> Result<IssuanceRequest, IssuanceError> {
-    let credential_service = credential_service(cx, holder, request.credential_service).await?;
+    let credential_service =
+        delivery::credential_service(cx, holder, request.credential_service).await?;
     let at = now();
     let record = IssuanceRequest {
         issuer_pid: issuer_pid(holder, &request.holder_pid),
@@ -456,7 +456,7 @@ async fn finish(
     let delivered = record.clone();
     tokio::spawn(async move {
         if let Some(cx) = weak.upgrade() {
-            if let Err(error) = deliver(&cx, delivered).await {
+            if let Err(error) = delivery::deliver(&cx, delivered).await {
                 tracing::warn!(%error, "issuance: cannot record the delivery");
             }
         }
@@ -464,192 +464,5 @@ async fn finish(
     Ok(record)
 }
 
-/// Sends `record`'s `CredentialMessage` to the holder's Credential Service and records whether
-/// it arrived.
-async fn deliver(cx: &Connector, mut record: IssuanceRequest) -> Result<(), IssuanceError> {
-    let Some(service) = record.credential_service.clone() else {
-        return Ok(());
-    };
-    let url = format!("{}/credentials", service.trim_end_matches('/'));
-    let token = auth::bearer(cx.identity(), &record.holder);
-    let message = messages::credential_message(&record);
-    let sent = cx
-        .network()
-        .send(Outbound {
-            method: Method::Post,
-            url: &url,
-            token: Some(&token),
-            body: Some(&message),
-        })
-        .await;
-    let outcome = match &sent {
-        Ok(_) => "delivered".to_owned(),
-        Err(error) => format!("not delivered: {error}"),
-    };
-    tracing::info!(issuer_pid = %record.issuer_pid, %outcome, "issuance: credential message");
-    record.delivery = Some(outcome.clone());
-    let stored = record.clone();
-    cx.store()
-        .blocking(move |s| s.issuance.put(&stored))
-        .await?;
-    let audit = cx.audit();
-    audit
-        .record(audit.event(
-            EventKind::IssuanceDecided,
-            &record.holder,
-            record.status.as_str(),
-            json!({ "issuerPid": record.issuer_pid, "delivery": outcome }),
-        ))
-        .await?;
-    Ok(())
-}
-
-/// The holder's Credential Service: named in the request (checked against the address
-/// policy), else the `CredentialService` of its DID document.
-async fn credential_service(
-    cx: &Connector,
-    holder: &str,
-    named: Option<String>,
-) -> Result<String, IssuanceError> {
-    let refuse = |field, reason: String| IssuanceError::CredentialService { field, reason };
-    let url = match named {
-        Some(url) => url,
-        None => {
-            let did = Did::parse(holder).map_err(|e| refuse("iss", e.to_string()))?;
-            let document = cx
-                .verification()
-                .resolver
-                .resolve(&did)
-                .await
-                .map_err(|e| refuse("iss", format!("cannot resolve the holder's DID: {e}")))?;
-            service_of(&document).ok_or_else(|| {
-                refuse(
-                    messages::CREDENTIAL_SERVICE_MEMBER,
-                    "the holder's DID document names no CredentialService; name it in this member"
-                        .into(),
-                )
-            })?
-        }
-    };
-    cx.network()
-        .policy()
-        .check_url(&url)
-        .map_err(|e| refuse(messages::CREDENTIAL_SERVICE_MEMBER, e.to_string()))?;
-    Ok(url)
-}
-
-/// The `CredentialService` endpoint a DID document names.
-fn service_of(document: &Value) -> Option<String> {
-    document
-        .get("service")?
-        .as_array()?
-        .iter()
-        .find(|s| s.get("type").and_then(Value::as_str) == Some("CredentialService"))?
-        .get("serviceEndpoint")?
-        .as_str()
-        .map(str::to_owned)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(types: &[&str]) -> IssuanceRequest {
-        IssuanceRequest {
-            issuer_pid: issuer_pid("did:key:z6Mk", "h-1"),
-            holder_pid: "h-1".into(),
-            holder: "did:key:z6Mk".into(),
-            credential_types: types.iter().map(|t| (*t).to_owned()).collect(),
-            credential_service: None,
-            status: IssuanceStatus::Received,
-            reasons: Vec::new(),
-            issued: Vec::new(),
-            delivery: None,
-            created: now(),
-            updated: now(),
-        }
-    }
-
-    fn hospital() -> Organisation {
-        Organisation {
-            legal_name: "Ziekenhuis B.V.".into(),
-            registration_number: "KvK-1".into(),
-            role: "Hospital".into(),
-            data_space_id: Some("hds".into()),
-            trial_id: None,
-            site_id: None,
-        }
-    }
-
-    #[test]
-    fn the_issuer_pid_is_the_same_for_a_repeated_request_only() {
-        assert_eq!(issuer_pid("did:a", "1"), issuer_pid("did:a", "1"));
-        assert_ne!(issuer_pid("did:a", "1"), issuer_pid("did:b", "1"));
-        assert_ne!(issuer_pid("did:a", "1"), issuer_pid("did:a", "2"));
-    }
-
-    #[test]
-    fn the_registry_and_the_policy_decide() {
-        let policy = r#"policy "p" { permit enroll on offer "DataSpaceMembershipCredential" when holder.role == "Hospital" and holder.member_of == "hds" }"#;
-        let config = IssuerConfig {
-            approval: Approval::Auto,
-            policy: Some(policy.into()),
-        };
-        let asked = request(&["DataSpaceMembershipCredential"]);
-        let organisation = hospital();
-        assert_eq!(
-            evaluate(&config, Some(&organisation), Some("hds"), &asked),
-            Verdict::Permit
-        );
-        let Verdict::Deny(reasons) = evaluate(&config, None, Some("hds"), &asked) else {
-            panic!("a stranger is denied")
-        };
-        assert!(reasons[0].contains("registry"), "{reasons:?}");
-        let Verdict::Deny(reasons) = evaluate(&config, Some(&organisation), Some("other"), &asked)
-        else {
-            panic!("another data space is denied")
-        };
-        assert!(reasons[0].contains("data space"), "{reasons:?}");
-        let trial = request(&["TrialSiteCredential"]);
-        assert!(matches!(
-            evaluate(&config, Some(&organisation), Some("hds"), &trial),
-            Verdict::Deny(_)
-        ));
-        let silent = IssuerConfig {
-            approval: Approval::Auto,
-            policy: None,
-        };
-        assert!(matches!(
-            evaluate(&silent, Some(&organisation), Some("hds"), &asked),
-            Verdict::Deny(_)
-        ));
-    }
-
-    #[test]
-    fn claims_come_from_the_registry_and_a_trial_site_needs_its_trial() {
-        let organisation = hospital();
-        let claims = subject(
-            "DataSpaceMembershipCredential",
-            "did:x",
-            &organisation,
-            "hds",
-        )
-        .unwrap();
-        assert_eq!(claims["role"], "Hospital");
-        assert_eq!(claims["dataSpaceId"], "hds");
-        assert!(subject("TrialSiteCredential", "did:x", &organisation, "hds").is_err());
-    }
-
-    #[test]
-    fn the_credential_service_of_a_did_document() {
-        let document = json!({"service": [
-            {"type": "LinkedDomains", "serviceEndpoint": "https://a.example"},
-            {"type": "CredentialService", "serviceEndpoint": "https://h.example/dcp/holder"}
-        ]});
-        assert_eq!(
-            service_of(&document).as_deref(),
-            Some("https://h.example/dcp/holder")
-        );
-        assert_eq!(service_of(&json!({})), None);
-    }
-}
+mod tests;
