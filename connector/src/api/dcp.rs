@@ -35,7 +35,9 @@ impl From<IssuanceError> for ApiError {
     fn from(error: IssuanceError) -> Self {
         match error {
             IssuanceError::NotFound(_) => ApiError::NotFound(error.to_string()),
-            IssuanceError::Decided { .. } => ApiError::Conflict(error.to_string()),
+            IssuanceError::Decided { .. } | IssuanceError::Undecided(_) => {
+                ApiError::Conflict(error.to_string())
+            }
             IssuanceError::CredentialService { .. } => ApiError::BadRequest(error.to_string()),
             IssuanceError::Audit(error) => error.into(),
             IssuanceError::Store(error) => ApiError::internal(error),

@@ -35,6 +35,13 @@ pub enum IssuerCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Deliver a decided request's credentials (or rejection) to the holder again.
+    Deliver {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The request's issuer pid.
+        id: String,
+    },
     /// Install the registry of organisations (a JSON file: `{"organisations": {"<DID>":
     /// {"legalName", "registrationNumber", "role", "dataSpaceId"}}}`), or show it.
     Registry {
@@ -112,6 +119,17 @@ pub async fn run(command: IssuerCommand) -> CommandResult {
                 )
                 .await?;
             print_request(&request);
+            Ok(())
+        }
+        IssuerCommand::Deliver { dir, id } => {
+            let request = Management::for_dir(&dir)?
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/issuer/requests/{}/deliver", pid_segment(&id)?),
+                    None,
+                )
+                .await?;
+            println!("{}", text(&request, "delivery"));
             Ok(())
         }
         IssuerCommand::Registry { dir, file } => {

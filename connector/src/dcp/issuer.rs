@@ -39,6 +39,9 @@ pub enum IssuanceError {
         /// Its state.
         status: &'static str,
     },
+    /// The request is not decided yet: there is nothing to deliver.
+    #[error("the issuance request `{0}` is not decided yet")]
+    Undecided(String),
     /// The holder's Credential Service is unknown or not allowed.
     #[error("field `{field}`: {reason}")]
     CredentialService {
@@ -162,6 +165,26 @@ pub async fn reject(
 ) -> Result<IssuanceRequest, IssuanceError> {
     let record = undecided(cx, pid).await?;
     finish(cx, record, Err(vec![reason.to_owned()]), "operator").await
+}
+
+/// Delivers the decision on `pid` to the holder again (after its Credential Service could not
+/// be reached); returns the record with the delivery's outcome.
+pub async fn redeliver(cx: &Connector, pid: &str) -> Result<IssuanceRequest, IssuanceError> {
+    let key = pid.to_owned();
+    let record = cx
+        .store()
+        .blocking(move |s| s.issuance.get(&key))
+        .await?
+        .ok_or_else(|| IssuanceError::NotFound(pid.to_owned()))?;
+    if record.status == IssuanceStatus::Received {
+        return Err(IssuanceError::Undecided(pid.to_owned()));
+    }
+    delivery::deliver(cx, record).await?;
+    let key = pid.to_owned();
+    cx.store()
+        .blocking(move |s| s.issuance.get(&key))
+        .await?
+        .ok_or_else(|| IssuanceError::NotFound(pid.to_owned()))
 }
 
 async fn undecided(cx: &Connector, pid: &str) -> Result<IssuanceRequest, IssuanceError> {

@@ -405,6 +405,14 @@ async fn the_issuer_service_authenticates_validates_and_answers_only_the_request
     let (_, _, current) = send(&location, Some(&mine), None).await;
     schemas.check("credential-status-schema.json", &current);
     assert_eq!(current["status"], "REJECTED");
+    let (status, again) = authority
+        .post(&format!("/api/v1/issuer/requests/{id}/deliver"), &json!({}))
+        .await;
+    assert_eq!(
+        (status, again["delivery"].as_str()),
+        (200, Some("delivered"))
+    );
+    assert_eq!(service.seen.lock().unwrap().len(), 2);
 
     // Another, approved: the ISSUED message carries the credential for the holder.
     let mut another = request.clone();
@@ -555,7 +563,10 @@ async fn a_request_the_issuer_refuses_leaves_nothing_open() {
             &json!({"authority_url": refusing.url, "credential_type": "DataSpaceMembershipCredential"}),
         )
         .await;
-    assert_eq!((status, error["error"].as_str()), (502, Some("bad_gateway")));
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (502, Some("bad_gateway"))
+    );
     let sent = refusing.wait_for("/dcp/issuer/credentials").await;
     DcpSchemas::load().check("credential-request-message-schema.json", &sent);
     let (_, open) = hospital.get("/api/v1/onboarding").await;

@@ -116,10 +116,14 @@ async fn an_organisation_joins_and_the_operator_decides_from_the_command_line() 
         .await,
     );
     assert!(approved.contains("ISSUED"), "{approved}");
-    eventually(Duration::from_secs(5), "the credential in the wallet", || async {
-        let (_, held) = hospital.get("/api/v1/credentials").await;
-        (held.as_array().unwrap().len() == 1).then_some(())
-    })
+    eventually(
+        Duration::from_secs(5),
+        "the credential in the wallet",
+        || async {
+            let (_, held) = hospital.get("/api/v1/credentials").await;
+            (held.as_array().unwrap().len() == 1).then_some(())
+        },
+    )
     .await;
 
     // Another request, rejected with a reason.

@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/issuer/requests/{id}", web::get().to(get_request))
         .route("/issuer/requests/{id}/approve", web::post().to(approve))
         .route("/issuer/requests/{id}/reject", web::post().to(reject))
+        .route("/issuer/requests/{id}/deliver", web::post().to(deliver))
         .route("/issuer/registry", web::get().to(get_registry))
         .route("/issuer/registry", web::put().to(put_registry))
         .route("/issuer/config", web::get().to(get_config))
@@ -135,6 +136,19 @@ pub(super) async fn reject(
     }
     let request = issuer::reject(&cx, &id, reason).await?;
     Ok(HttpResponse::Ok().json(request))
+}
+
+/// Delivers a decided request's credentials (or rejection) to the holder again; the record
+/// says whether they arrived (`delivery`).
+#[utoipa::path(post, path = "/api/v1/issuer/requests/{id}/deliver", security(("admin" = [])),
+    responses((status = 200, body = IssuanceRequest), (status = 404, description = "No such request"),
+              (status = 409, description = "Not decided yet")))]
+pub(super) async fn deliver(
+    _: Admin,
+    cx: web::Data<Connector>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(issuer::redeliver(&cx, &id).await?))
 }
 
 /// The registry of organisations.

@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 
 use super::issuance::{
-    __path_approve, __path_get_config, __path_get_onboarding, __path_get_registry,
+    __path_approve, __path_deliver, __path_get_config, __path_get_onboarding, __path_get_registry,
     __path_get_request, __path_list_onboarding, __path_list_requests, __path_put_config,
     __path_put_registry, __path_reject, __path_start_onboarding, NewOnboarding, RejectRequest,
 };
@@ -54,7 +54,7 @@ pub(super) async fn serve() -> HttpResponse {
           list_agreements, get_agreement, list_transfers, request_transfer, get_transfer,
           start_transfer, suspend_transfer, complete_transfer, terminate_transfer, refresh_transfer, get_trust_list, put_trust_list, list_events,
           list_peers, federated_catalog, list_sessions, start_session, get_session,
-          cancel_session, session_result, list_requests, get_request, approve, reject,
+          cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
           get_registry, put_registry, get_config, put_config, list_onboarding,
           get_onboarding, start_onboarding),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
