@@ -220,13 +220,19 @@ async fn merge(
 }
 
 /// Takes a `CredentialMessage` from `issuer` (the caller): for an open request of this
-/// connector to that issuer, verifies every credential and stores them all, or none.
+/// connector to that issuer, verifies every credential and stores them all, or none. The
+/// outcome is recorded, unless the caller has no such request.
 pub async fn receive(
     cx: &Connector,
     issuer: &str,
     delivery: Delivery,
 ) -> Result<Onboarding, DeliveryError> {
     let outcome = accept(cx, issuer, &delivery).await;
+    if let Err(DeliveryError::UnknownRequest(_)) = outcome {
+        // Anyone with a DID can call: only what an issuer this connector asked sends is
+        // recorded, so a stranger cannot fill the trail.
+        return outcome;
+    }
     let audit = cx.audit();
     let types: Vec<&str> = delivery
         .credentials
