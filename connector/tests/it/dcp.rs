@@ -333,6 +333,19 @@ async fn the_issuer_service_authenticates_validates_and_answers_only_the_request
         .as_str()
         .unwrap()
         .contains("wrong_audience"));
+    let genuine = token(&holder, authority.did(), &[]).await;
+    let theirs = token(&other, authority.did(), &[]).await;
+    let forged = format!(
+        "{}.{}",
+        genuine.rsplit_once('.').unwrap().0,
+        theirs.rsplit_once('.').unwrap().1
+    );
+    let (status, _, error) = send(&url, Some(&forged), Some(&request)).await;
+    assert_eq!(status, 401);
+    assert!(
+        error["message"].as_str().unwrap().contains("bad_signature"),
+        "{error}"
+    );
     let bearer = token(&holder, authority.did(), &[]).await;
     let (status, location, received) = send(&url, Some(&bearer), Some(&request)).await;
     assert_eq!(status, 201, "{received}");
@@ -371,6 +384,14 @@ async fn the_issuer_service_authenticates_validates_and_answers_only_the_request
             "{error}"
         );
     }
+    let mut huge = request.clone();
+    huge["credentials"][0]["id"] = "x".repeat(300 * 1024).into();
+    let bearer = token(&holder, authority.did(), &[]).await;
+    let (status, _, error) = send(&url, Some(&bearer), Some(&huge)).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (413, Some("payload_too_large"))
+    );
     let mut private = request.clone();
     private["holderPid"] = "holder-2".into();
     private[messages::CREDENTIAL_SERVICE_MEMBER] = "ftp://10.0.0.1/x".into();
