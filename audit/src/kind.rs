@@ -11,6 +11,15 @@ pub enum EventKind {
     CredentialIssued,
     /// A credential the connector issued was revoked, suspended or reinstated.
     CredentialStatus,
+    /// An organisation asked for a credential over the issuance protocol (`details`: its
+    /// process id, the types asked for, whether it repeated an earlier request).
+    IssuanceRequested,
+    /// An issuance request was decided: `ISSUED`, `REJECTED` or left `RECEIVED` for the
+    /// operator (`details`: who decided, the reasons, the credential ids, the delivery).
+    IssuanceDecided,
+    /// As holder, a `CredentialMessage` from an issuer was accepted (credentials stored) or
+    /// refused (`details`: both process ids, the types, why).
+    IssuanceReceived,
     /// A credential was checked over the VC-API (`details`: its digest and the verdict).
     CredentialVerified,
     /// A presentation was checked (VC-API, a contract request, an auditor's access).
@@ -76,9 +85,12 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 26] = [
+    pub const ALL: [EventKind; 29] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
+        EventKind::IssuanceRequested,
+        EventKind::IssuanceDecided,
+        EventKind::IssuanceReceived,
         EventKind::CredentialVerified,
         EventKind::PresentationVerified,
         EventKind::PolicyDecision,
@@ -110,6 +122,9 @@ impl EventKind {
         match self {
             EventKind::CredentialIssued => "credential.issued",
             EventKind::CredentialStatus => "credential.status",
+            EventKind::IssuanceRequested => "issuance.requested",
+            EventKind::IssuanceDecided => "issuance.decided",
+            EventKind::IssuanceReceived => "issuance.received",
             EventKind::CredentialVerified => "credential.verified",
             EventKind::PresentationVerified => "presentation.verified",
             EventKind::PolicyDecision => "policy.decision",

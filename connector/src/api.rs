@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod audit;
 pub mod data;
+pub mod dcp;
 pub mod dsp;
 pub mod error;
 pub mod fallback;
@@ -58,6 +59,7 @@ pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(fallback::json_errors())
                     .configure(vc::configure)
                     .configure(dsp::configure)
+                    .configure(dcp::configure)
                     .configure(data::configure)
                     .configure(audit::configure)
                     .configure(management::configure)

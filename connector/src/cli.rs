@@ -7,6 +7,7 @@ mod audit;
 mod credential;
 mod did;
 mod init;
+mod issuer;
 mod manage;
 mod negotiations;
 mod policy;
@@ -87,6 +88,13 @@ enum Command {
     /// Publish a computation offer over data that stays here (through the running server).
     #[command(subcommand)]
     Study(sessions::StudyCommand),
+    /// Decide credential requests as the data space's authority: list, approve, reject; the
+    /// registry of organisations and the issuance policy (through the running server).
+    #[command(subcommand)]
+    Issuer(issuer::IssuerCommand),
+    /// Ask an authority for a credential (Decentralized Claims Protocol issuance) and wait for
+    /// the decision (through the running server).
+    Join(issuer::JoinArgs),
     /// Start, follow, cancel MPC sessions and read their results (through the running
     /// server).
     #[command(subcommand)]
@@ -186,6 +194,8 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Peers(args) => manage::peers(args).await,
         Command::Study(command) => sessions::study(command).await,
         Command::Session(command) => sessions::run(command).await,
+        Command::Issuer(command) => issuer::run(command).await,
+        Command::Join(args) => issuer::join(args).await,
     }
 }
 

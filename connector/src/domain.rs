@@ -5,6 +5,7 @@
 pub mod agreement;
 pub mod credential;
 pub mod event;
+pub mod issuance;
 pub mod negotiation;
 pub mod offer;
 pub mod session;
@@ -13,6 +14,10 @@ pub mod transfer;
 pub use agreement::{Agreement, Obligation};
 pub use credential::HeldCredential;
 pub use event::Event;
+pub use issuance::{
+    Approval, IssuanceRequest, IssuanceStatus, IssuedPayload, IssuerConfig, Onboarding,
+    Organisation, OrganisationRegistry,
+};
 pub use negotiation::{Negotiation, PendingDecision, Recommendation};
 pub use offer::{DataSource, Decision, InputBinding, Offer, OfferKind};
 pub use session::{Session, SessionParty, SessionState};

@@ -19,6 +19,8 @@
 //! - [`p2p`]: the connector on the peer network (discovery, announcements, audited outcomes);
 //! - [`api`]: the HTTP APIs: the W3C VC-API, the protocol's HTTPS binding, the management and
 //!   audit APIs;
+//! - [`dcp`]: credential issuance by request (Decentralized Claims Protocol 1.0), as issuer
+//!   and as holder;
 //! - [`issuer`]: status indices and the revocation and suspension lists of issued credentials;
 //! - [`datadir`]: the data directory (keystore, admin token, files written atomically);
 //! - [`server`]: `symbolon serve`;
@@ -33,6 +35,7 @@ pub mod cli;
 pub mod context;
 pub mod datadir;
 pub mod dataplane;
+pub mod dcp;
 pub mod decision;
 pub mod domain;
 pub mod issuer;

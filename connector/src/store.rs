@@ -13,6 +13,7 @@
 //! management API.
 
 mod did_documents;
+mod issuance;
 pub mod migrate;
 mod nonces;
 mod records;
@@ -33,6 +34,7 @@ use crate::domain::{Agreement, HeldCredential, Negotiation, Offer, Session, Tran
 use crate::negotiation::state::IllegalTransition;
 use crate::transfer::state::IllegalTransition as IllegalTransferTransition;
 
+pub use issuance::{IssuanceRepository, OnboardingChange, OnboardingRepository};
 pub use nonces::PresentationNonces;
 
 /// The store's directory inside the data directory.
@@ -41,8 +43,8 @@ pub const STORE_DIR: &str = "store";
 /// The database file inside the store's directory.
 pub const DATABASE_FILE: &str = "symbolon.sqlite";
 
-/// The schema version this build writes (4: `did_documents`; 5: `transfers`).
-pub const SCHEMA_VERSION: u32 = 6;
+/// The schema version this build writes (4: `did_documents`; 5: `transfers`; 7: issuance).
+pub const SCHEMA_VERSION: u32 = 7;
 
 const LOCK_FILE: &str = "store.lock";
 /// A file every sled store has: a data directory from before the SQLite store.
@@ -68,6 +70,9 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS did_documents (
         did TEXT PRIMARY KEY, body BLOB NOT NULL, captured TEXT NOT NULL
     );
+    CREATE TABLE IF NOT EXISTS issuance_requests (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS issuer_settings (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS onboarding (key TEXT PRIMARY KEY, body BLOB NOT NULL);
 ";
 
 /// An error of the store.
@@ -375,6 +380,10 @@ pub struct Store {
     pub nonces: Arc<dyn NonceRepository>,
     /// DID documents captured for the audit trail.
     pub did_documents: Arc<dyn DidDocumentRepository>,
+    /// Issuance requests received, as issuer, with its settings and registry.
+    pub issuance: Arc<dyn IssuanceRepository>,
+    /// Issuance requests sent, as holder.
+    pub onboarding: Arc<dyn OnboardingRepository>,
     /// The tamper-evident audit log (written through [`AuditTrail`](crate::audit::AuditTrail)).
     pub log: Arc<DurableLog>,
     _lock: Arc<File>,
@@ -418,6 +427,8 @@ impl Store {
             credentials: Arc::new(repositories::SqlCredentials::new(db.clone())),
             nonces: Arc::new(nonces::SqlNonces::new(db.clone())),
             did_documents: Arc::new(did_documents::SqlDidDocuments::new(db.clone())),
+            issuance: Arc::new(issuance::SqlIssuance::new(db.clone())),
+            onboarding: Arc::new(issuance::SqlOnboarding::new(db.clone())),
             log: db,
             _lock: Arc::new(lock),
         })

@@ -14,6 +14,9 @@ pub enum ApiError {
     /// 401: no or wrong credentials.
     #[error("a valid `Authorization: Bearer` admin token is required")]
     Unauthorized,
+    /// 401: a protocol call's self-issued token was refused; the message names why.
+    #[error("the self-issued token was refused: {0}")]
+    BadToken(String),
     /// 404: nothing there.
     #[error("{0}")]
     NotFound(String),
@@ -96,7 +99,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "bad_request",
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::BadToken(_) => "unauthorized",
             ApiError::NotFound(_) => "not_found",
             ApiError::TooLarge(_) => "payload_too_large",
             ApiError::Conflict(_) => "conflict",
@@ -147,7 +150,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -165,7 +168,7 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Unauthorized => {
+            ApiError::Unauthorized | ApiError::BadToken(_) => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));
             }
             ApiError::TooManyRequests { retry_after } => {

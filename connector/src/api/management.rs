@@ -4,6 +4,7 @@
 //! `Authorization: Bearer <admin token>`; the OpenAPI document at `/api/v1/openapi.json` is
 //! generated from this code ([`openapi`]).
 
+pub mod issuance;
 pub mod negotiations;
 pub mod openapi;
 pub mod sessions;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(negotiations::configure)
             .configure(transfers::configure)
             .configure(sessions::configure)
+            .configure(issuance::configure)
             .service(
                 web::resource("/trust-list")
                     .get(get_trust_list)

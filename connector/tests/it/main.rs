@@ -7,6 +7,8 @@ mod audit;
 mod cli;
 mod cli_serve;
 mod crash;
+mod dcp;
+mod dcp_cli;
 mod dsp;
 mod errors;
 mod forgery;

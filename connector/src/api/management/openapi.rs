@@ -2,6 +2,11 @@
 
 use actix_web::HttpResponse;
 
+use super::issuance::{
+    __path_approve, __path_deliver, __path_get_config, __path_get_onboarding, __path_get_registry,
+    __path_get_request, __path_list_onboarding, __path_list_requests, __path_put_config,
+    __path_put_registry, __path_reject, __path_start_onboarding, NewOnboarding, RejectRequest,
+};
 use super::negotiations::{
     __path_accept_offer, __path_agree_negotiation, __path_counter_offer, __path_counter_request,
     __path_get_agreement, __path_get_negotiation, __path_list_agreements, __path_list_negotiations,
@@ -41,7 +46,7 @@ pub(super) async fn serve() -> HttpResponse {
 /// The management API's OpenAPI description.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Symbolon management API", description = "Offers, held credentials, contract negotiations, agreements, transfer processes, MPC sessions, the trust list and events of one Symbolon connector."),
+    info(title = "Symbolon management API", description = "Offers, held credentials, credential issuance, contract negotiations, agreements, transfer processes, MPC sessions, the trust list and events of one Symbolon connector."),
     paths(serve, list_offers, create_offer, get_offer, delete_offer, list_credentials,
           store_credential, list_negotiations, start_negotiation, get_negotiation,
           offer_contract, accept_offer, agree_negotiation, counter_offer, counter_request,
@@ -49,7 +54,9 @@ pub(super) async fn serve() -> HttpResponse {
           list_agreements, get_agreement, list_transfers, request_transfer, get_transfer,
           start_transfer, suspend_transfer, complete_transfer, terminate_transfer, refresh_transfer, get_trust_list, put_trust_list, list_events,
           list_peers, federated_catalog, list_sessions, start_session, get_session,
-          cancel_session, session_result),
+          cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
+          get_registry, put_registry, get_config, put_config, list_onboarding,
+          get_onboarding, start_onboarding),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
                        CounterOffer, CounterRequest, Decision, Recommendation, Agreement,
@@ -60,7 +67,12 @@ pub(super) async fn serve() -> HttpResponse {
                        crate::negotiation::state::Role, NewSession, SessionView, PartyView,
                        crate::session::start::StartSession, crate::session::start::ProgramChoice,
                        crate::domain::SessionState, crate::domain::InputBinding,
-                       crate::session::transport::Progress)),
+                       crate::session::transport::Progress,
+                       crate::domain::IssuanceRequest, crate::domain::IssuanceStatus,
+                       crate::domain::IssuedPayload, crate::domain::IssuerConfig,
+                       crate::domain::Approval, crate::domain::Organisation,
+                       crate::domain::OrganisationRegistry, crate::domain::Onboarding,
+                       RejectRequest, NewOnboarding)),
     modifiers(&AdminTokenScheme)
 )]
 pub struct ManagementApi;

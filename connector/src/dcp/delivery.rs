@@ -1,0 +1,103 @@
+//! Delivery of an issuer's decision to the holder's Credential Service (its Storage API), and
+//! where that service is: named by the request, or by the holder's DID document, and allowed
+//! by the address policy.
+
+use serde_json::{json, Value};
+use symbolon_audit::EventKind;
+use symbolon_identity::Did;
+
+use super::issuer::IssuanceError;
+use super::messages;
+use crate::context::Connector;
+use crate::domain::IssuanceRequest;
+use crate::messenger::{Messenger as _, Method, Outbound};
+use crate::negotiation::auth;
+
+/// Sends `record`'s `CredentialMessage` to the holder's Credential Service and records whether
+/// it arrived.
+pub(super) async fn deliver(
+    cx: &Connector,
+    mut record: IssuanceRequest,
+) -> Result<(), IssuanceError> {
+    let Some(service) = record.credential_service.clone() else {
+        return Ok(());
+    };
+    let url = format!("{}/credentials", service.trim_end_matches('/'));
+    let token = auth::bearer(cx.identity(), &record.holder);
+    let message = messages::credential_message(&record);
+    let sent = cx
+        .network()
+        .send(Outbound {
+            method: Method::Post,
+            url: &url,
+            token: Some(&token),
+            body: Some(&message),
+        })
+        .await;
+    let outcome = match &sent {
+        Ok(_) => "delivered".to_owned(),
+        Err(error) => format!("not delivered: {error}"),
+    };
+    tracing::info!(issuer_pid = %record.issuer_pid, %outcome, "issuance: credential message");
+    record.delivery = Some(outcome.clone());
+    let stored = record.clone();
+    cx.store()
+        .blocking(move |s| s.issuance.put(&stored))
+        .await?;
+    let audit = cx.audit();
+    audit
+        .record(audit.event(
+            EventKind::IssuanceDecided,
+            &record.holder,
+            record.status.as_str(),
+            json!({ "issuerPid": record.issuer_pid, "delivery": outcome }),
+        ))
+        .await?;
+    Ok(())
+}
+
+/// The holder's Credential Service: named in the request (checked against the address
+/// policy), else the `CredentialService` of its DID document.
+pub(super) async fn credential_service(
+    cx: &Connector,
+    holder: &str,
+    named: Option<String>,
+) -> Result<String, IssuanceError> {
+    let refuse = |field, reason: String| IssuanceError::CredentialService { field, reason };
+    let url = match named {
+        Some(url) => url,
+        None => {
+            let did = Did::parse(holder).map_err(|e| refuse("iss", e.to_string()))?;
+            let document = cx
+                .verification()
+                .resolver
+                .resolve(&did)
+                .await
+                .map_err(|e| refuse("iss", format!("cannot resolve the holder's DID: {e}")))?;
+            service_of(&document).ok_or_else(|| {
+                refuse(
+                    messages::CREDENTIAL_SERVICE_MEMBER,
+                    "the holder's DID document names no CredentialService; name it in this member"
+                        .into(),
+                )
+            })?
+        }
+    };
+    cx.network()
+        .policy()
+        .check_url(&url)
+        .map_err(|e| refuse(messages::CREDENTIAL_SERVICE_MEMBER, e.to_string()))?;
+    Ok(url)
+}
+
+/// The `CredentialService` endpoint a DID document names.
+pub(super) fn service_of(document: &Value) -> Option<String> {
+    document
+        .get("service")?
+        .as_array()?
+        .iter()
+        .find(|s| s.get("type").and_then(Value::as_str) == Some("CredentialService"))?
+        .get("serviceEndpoint")?
+        .as_str()
+        .map(str::to_owned)
+}
