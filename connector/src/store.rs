@@ -43,7 +43,8 @@ pub const STORE_DIR: &str = "store";
 /// The database file inside the store's directory.
 pub const DATABASE_FILE: &str = "symbolon.sqlite";
 
-/// The schema version this build writes (4: `did_documents`; 5: `transfers`; 7: issuance).
+/// The schema version this build writes (4: `did_documents`; 5: `transfers`; 6: `sessions`;
+/// 7: issuance).
 pub const SCHEMA_VERSION: u32 = 7;
 
 const LOCK_FILE: &str = "store.lock";

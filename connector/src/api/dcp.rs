@@ -35,6 +35,11 @@ impl From<IssuanceError> for ApiError {
     fn from(error: IssuanceError) -> Self {
         match error {
             IssuanceError::NotFound(_) => ApiError::NotFound(error.to_string()),
+            IssuanceError::NotRegistered(_) => ApiError::Rejected {
+                message: error.to_string(),
+                details: serde_json::json!({ "status": "REJECTED", "reason": "not_registered" }),
+            },
+            IssuanceError::TooManyRequests { .. } => ApiError::Conflict(error.to_string()),
             IssuanceError::Decided { .. } | IssuanceError::Undecided(_) => {
                 ApiError::Conflict(error.to_string())
             }

@@ -56,10 +56,25 @@ pub enum IssuanceError {
     /// The audit trail failed.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// The requester is not in the issuer's registry of organisations: nothing is stored,
+    /// recorded, resolved or delivered for it.
+    #[error("`{0}` is not in the issuer's registry of organisations")]
+    NotRegistered(String),
+    /// The requester has too many requests here already.
+    #[error("`{holder}` has {limit} requests here already; wait for them to be decided")]
+    TooManyRequests {
+        /// The requester.
+        holder: String,
+        /// The limit.
+        limit: usize,
+    },
     /// The status registry failed.
     #[error(transparent)]
     Status(#[from] StatusError),
 }
+
+/// Undecided requests one registered organisation may have at a time.
+pub const MAX_UNDECIDED_PER_HOLDER: usize = 16;
 
 /// The issuer's process id for `holder`'s request `holder_pid`: derived, so a repeated request
 /// finds the record of the first.
@@ -81,11 +96,36 @@ pub async fn receive(
     holder: &str,
     request: CredentialRequest,
 ) -> Result<IssuanceRequest, IssuanceError> {
+    // A stranger makes the issuer keep, record, resolve or call nothing.
+    let (config, organisation, data_space) = settings(cx, holder).await?;
+    if organisation.is_none() {
+        return Err(IssuanceError::NotRegistered(holder.to_owned()));
+    }
+    let pid = issuer_pid(holder, &request.holder_pid);
+    let (key, owner) = (pid.clone(), holder.to_owned());
+    let (known, undecided) = cx
+        .store()
+        .blocking(move |s| -> Result<_, StoreError> {
+            let all = s.issuance.list()?;
+            let known = all.iter().any(|r| r.issuer_pid == key);
+            let undecided = all
+                .iter()
+                .filter(|r| r.holder == owner && r.status == IssuanceStatus::Received)
+                .count();
+            Ok((known, undecided))
+        })
+        .await?;
+    if !known && undecided >= MAX_UNDECIDED_PER_HOLDER {
+        return Err(IssuanceError::TooManyRequests {
+            holder: holder.to_owned(),
+            limit: MAX_UNDECIDED_PER_HOLDER,
+        });
+    }
     let credential_service =
         delivery::credential_service(cx, holder, request.credential_service).await?;
     let at = now();
     let record = IssuanceRequest {
-        issuer_pid: issuer_pid(holder, &request.holder_pid),
+        issuer_pid: pid,
         holder_pid: request.holder_pid,
         holder: holder.to_owned(),
         credential_types: request.credential_types,
@@ -124,7 +164,6 @@ pub async fn receive(
             .await?
             .ok_or(IssuanceError::NotFound(record.issuer_pid));
     }
-    let (config, organisation, data_space) = settings(cx, holder).await?;
     let verdict = evaluate(
         &config,
         organisation.as_ref(),

@@ -282,15 +282,38 @@ async fn strangers_and_roles_the_policy_denies_are_rejected_with_its_reasons() {
         "{reasons}"
     );
 
-    let unknown = join(&stranger, &authority, 10).await;
-    assert_eq!(unknown["status"], "REJECTED", "{unknown}");
+    // A stranger's request is refused outright: the issuer keeps, records, resolves and
+    // delivers nothing for it.
+    let (status, unknown) = stranger
+        .post(
+            "/api/v1/onboarding",
+            &json!({"authority_url": authority.url, "credential_type": "DataSpaceMembershipCredential",
+                    "wait_seconds": 10}),
+        )
+        .await;
+    assert_eq!(status, 502, "{unknown}");
     assert!(
-        unknown["reasons"][0]
+        unknown["message"]
             .as_str()
             .unwrap()
             .contains("not in the issuer's registry"),
         "{unknown}"
     );
+    let (_, requests) = authority.get("/api/v1/issuer/requests").await;
+    assert!(
+        requests
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["holder"] != stranger.did()),
+        "{requests}"
+    );
+    let events = authority.events().await;
+    assert!(events
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["subject"] != stranger.did() || e["type"] == "auth.failed"));
     assert!(wallet_types(&pharmacy).await.is_empty());
     assert!(wallet_types(&stranger).await.is_empty());
 }
@@ -604,4 +627,42 @@ async fn a_request_the_issuer_refuses_leaves_nothing_open() {
         )
         .await;
     assert_eq!(status, 422, "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registered_organisation_cannot_pile_up_undecided_requests() {
+    let authority = connector();
+    trust(&authority, &authority).await;
+    let holder = Identity::generate(KeyAlgorithm::Ed25519);
+    configure(&authority, &[(holder.did.as_str(), "Hospital")], "manual").await;
+    let service = Recorder::start().await;
+    let url = format!("{}/credentials", issuer_url(&authority));
+    let limit = symbolon_connector::dcp::issuer::MAX_UNDECIDED_PER_HOLDER;
+    for i in 0..=limit {
+        let request = messages::request_message(
+            &format!("holder-{i}"),
+            "DataSpaceMembershipCredential",
+            &format!("{}/dcp/holder", service.url),
+        );
+        let bearer = token(&holder, authority.did(), &[]).await;
+        let (status, _, answer) = send(&url, Some(&bearer), Some(&request)).await;
+        if i < limit {
+            assert_eq!(status, 201, "request {i}: {answer}");
+        } else {
+            assert_eq!(status, 409, "{answer}");
+            assert!(answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("requests here already"));
+        }
+    }
+    // A repeated request is still answered with its record.
+    let request = messages::request_message(
+        "holder-0",
+        "DataSpaceMembershipCredential",
+        &format!("{}/dcp/holder", service.url),
+    );
+    let bearer = token(&holder, authority.did(), &[]).await;
+    let (status, _, _) = send(&url, Some(&bearer), Some(&request)).await;
+    assert_eq!(status, 201);
 }
