@@ -3,7 +3,6 @@
 //! by the address policy.
 
 use serde_json::{json, Value};
-use symbolon_audit::EventKind;
 use symbolon_identity::Did;
 
 use super::issuer::IssuanceError;
@@ -40,19 +39,12 @@ pub(super) async fn deliver(
     };
     tracing::info!(issuer_pid = %record.issuer_pid, %outcome, "issuance: credential message");
     record.delivery = Some(outcome.clone());
-    let stored = record.clone();
-    cx.store()
-        .blocking(move |s| s.issuance.put(&stored))
-        .await?;
-    let audit = cx.audit();
-    audit
-        .record(audit.event(
-            EventKind::IssuanceDecided,
-            &record.holder,
-            record.status.as_str(),
-            json!({ "issuerPid": record.issuer_pid, "delivery": outcome }),
-        ))
-        .await?;
+    super::issuer::keep(
+        cx,
+        &record,
+        json!({ "issuerPid": record.issuer_pid, "delivery": outcome }),
+    )
+    .await?;
     Ok(())
 }
 

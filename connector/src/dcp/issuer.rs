@@ -348,13 +348,12 @@ fn evaluate(
     }
 }
 
-/// Leaves `record` for the operator, with the policy's advice.
-async fn queue(
+/// Stores `record` and records where it stands (`issuance.decided`, with `details`).
+pub(super) async fn keep(
     cx: &Connector,
-    mut record: IssuanceRequest,
-    advice: Vec<String>,
-) -> Result<IssuanceRequest, IssuanceError> {
-    record.reasons = advice;
+    record: &IssuanceRequest,
+    details: serde_json::Value,
+) -> Result<(), IssuanceError> {
     let stored = record.clone();
     cx.store()
         .blocking(move |s| s.issuance.put(&stored))
@@ -364,10 +363,23 @@ async fn queue(
         .record(audit.event(
             EventKind::IssuanceDecided,
             &record.holder,
-            IssuanceStatus::Received.as_str(),
-            json!({ "issuerPid": record.issuer_pid, "decidedBy": "operator (pending)", "advice": record.reasons }),
+            record.status.as_str(),
+            details,
         ))
         .await?;
+    Ok(())
+}
+
+/// Leaves `record` for the operator, with the policy's advice.
+async fn queue(
+    cx: &Connector,
+    mut record: IssuanceRequest,
+    advice: Vec<String>,
+) -> Result<IssuanceRequest, IssuanceError> {
+    record.reasons = advice;
+    let details = json!({ "issuerPid": record.issuer_pid, "decidedBy": "operator (pending)",
+                          "advice": record.reasons });
+    keep(cx, &record, details).await?;
     Ok(record)
 }
 
