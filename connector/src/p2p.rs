@@ -132,7 +132,11 @@ pub async fn join(
     record_events(node.clone(), connector.clone());
     peer::serve(&node, ProtocolService::new(connector.clone()));
     crate::session::links::serve(&node, connector.clone());
-    for offer in connector.store().offers.list()? {
+    let offers = connector
+        .store()
+        .blocking(|s| s.offers.list())
+        .await?;
+    for offer in offers {
         announce(connector, &offer).await?;
     }
     keep_announcing(node.clone(), connector.clone(), options.reannounce_every);
@@ -161,7 +165,7 @@ fn keep_announcing(node: NodeHandle, connector: Connector, every: Duration) {
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            let offers = match connector.store().offers.list() {
+            let offers = match connector.store().blocking(|s| s.offers.list()).await {
                 Ok(offers) => offers,
                 Err(error) => {
                     tracing::warn!(%error, "cannot list the offers to announce again");
