@@ -132,10 +132,7 @@ pub async fn join(
     record_events(node.clone(), connector.clone());
     peer::serve(&node, ProtocolService::new(connector.clone()));
     crate::session::links::serve(&node, connector.clone());
-    let offers = connector
-        .store()
-        .blocking(|s| s.offers.list())
-        .await?;
+    let offers = connector.store().blocking(|s| s.offers.list()).await?;
     for offer in offers {
         announce(connector, &offer).await?;
     }
