@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use serde_json::{json, Map, Value};
 
-use super::manage::{text, Management};
+use super::manage::{pid_segment, text, Management};
 use super::{print_json, read_input, CommandResult, DataDirArg, Failure};
 
 /// `symbolon study ...`.
@@ -216,7 +216,7 @@ pub async fn run(command: SessionCommand) -> CommandResult {
                     let result = api
                         .call(
                             reqwest::Method::GET,
-                            &format!("/sessions/{id}/result"),
+                            &format!("/sessions/{}/result", pid_segment(&id)?),
                             None,
                         )
                         .await?;
@@ -244,7 +244,11 @@ pub async fn run(command: SessionCommand) -> CommandResult {
         }
         SessionCommand::Show { dir, id, json } => {
             let session = Management::for_dir(&dir)?
-                .call(reqwest::Method::GET, &format!("/sessions/{id}"), None)
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/sessions/{}", pid_segment(&id)?),
+                    None,
+                )
                 .await?;
             if json {
                 return print_json(&session);
@@ -264,7 +268,7 @@ pub async fn run(command: SessionCommand) -> CommandResult {
             let session = Management::for_dir(&dir)?
                 .call(
                     reqwest::Method::POST,
-                    &format!("/sessions/{id}/cancel"),
+                    &format!("/sessions/{}/cancel", pid_segment(&id)?),
                     None,
                 )
                 .await?;
@@ -275,7 +279,7 @@ pub async fn run(command: SessionCommand) -> CommandResult {
             let result = Management::for_dir(&dir)?
                 .call(
                     reqwest::Method::GET,
-                    &format!("/sessions/{id}/result"),
+                    &format!("/sessions/{}/result", pid_segment(&id)?),
                     None,
                 )
                 .await?;
@@ -294,7 +298,7 @@ async fn follow(api: &Management, id: &str, join_seconds: u64) -> Result<Value, 
         let session = api
             .call(
                 reqwest::Method::GET,
-                &format!("/sessions/{id}?wait_seconds=1"),
+                &format!("/sessions/{}?wait_seconds=1", pid_segment(id)?),
                 None,
             )
             .await?;
