@@ -125,33 +125,15 @@ async fn prepare(
     offers: &[Value],
 ) -> tempfile::TempDir {
     let plain = common::Serve::start();
-    let (status, answer) = plain
-        .call(
-            client,
-            reqwest::Method::PUT,
-            "/api/v1/trust-list",
-            json!({"credential": trust}),
-        )
-        .await;
-    assert!(status < 300, "trust list: {answer}");
-    let (status, membership) = authority
-        .call(client, reqwest::Method::POST, "/credentials/issue", json!({"credential": {
-            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
-            "type": ["VerifiableCredential", "DataSpaceMembershipCredential"],
-            "credentialSubject": {"id": plain.did, "legalName": format!("{role} B.V."),
-                                  "registrationNumber": "KvK-1", "role": role, "dataSpaceId": "hds"}
-        }}))
-        .await;
-    assert_eq!(status, 201, "membership: {membership}");
-    let (status, held) = plain
-        .call(
-            client,
-            reqwest::Method::POST,
-            "/api/v1/credentials",
-            json!({"verifiableCredential": membership["verifiableCredential"]}),
-        )
-        .await;
-    assert_eq!(status, 201, "hold: {held}");
+    common::install_trust_list(client, &plain, trust).await;
+    common::hold_membership(
+        client,
+        authority,
+        &plain,
+        json!({"legalName": format!("{role} B.V."), "registrationNumber": "KvK-1", "role": role}),
+        false,
+    )
+    .await;
     let data = plain.dir.path().join("data");
     std::fs::create_dir_all(&data).expect("data folder");
     for (name, text) in files {
@@ -355,24 +337,7 @@ async fn main() {
     }
     let client = reqwest::Client::new();
     let authority = common::Serve::start();
-    let anchor = symbolon_identity::Did::parse(&authority.did).expect("DID");
-    let entries = [(
-        authority.did.clone(),
-        ["DataSpaceMembershipCredential".to_owned()].into(),
-    )]
-    .into();
-    let document =
-        symbolon_identity::TrustList::credential(&anchor, "hds", &entries).expect("trust list");
-    let (status, trust) = authority
-        .call(
-            &client,
-            reqwest::Method::POST,
-            "/credentials/issue",
-            json!({ "credential": document }),
-        )
-        .await;
-    assert_eq!(status, 201, "{trust}");
-    let trust = common::compact(&trust["verifiableCredential"]);
+    let trust = common::trust_list(&client, &authority).await;
 
     let read = |name: &str| std::fs::read_to_string(study.join(name)).expect("study file");
     let per_party = 1_000_000 / 3 + 1;

@@ -144,6 +144,29 @@ pub async fn data_space_with(
 ) -> (Serve, Serve, Serve, String) {
     let (authority, insurer, hospital) = (Serve::start(), Serve::start(), Serve::start());
     prepare(&insurer);
+    let trust = trust_list(client, &authority).await;
+    install_trust_list(client, &insurer, &trust).await;
+    let credential = hold_membership(
+        client,
+        &authority,
+        &hospital,
+        json!({"legalName": "Ziekenhuis", "registrationNumber": "KvK-7", "role": "Hospital"}),
+        true,
+    )
+    .await;
+    let policy = r#"policy "members" { permit use on offer "ward-statistics" when holder.role == "Hospital" and holder.member_of == "hds" obligation delete_after { days = 30 } }"#;
+    let offer = offer.unwrap_or_else(
+        || json!({"id": "ward-statistics", "title": "Ward statistics", "policy": policy}),
+    );
+    let (status, offer) = insurer
+        .call(client, reqwest::Method::POST, "/api/v1/offers", offer)
+        .await;
+    assert_eq!(status, 201, "offer: {offer}");
+    (authority, insurer, hospital, compact(&credential))
+}
+
+/// The authority's trust list (compact JWT) naming it the issuer of memberships in `hds`.
+pub async fn trust_list(client: &reqwest::Client, authority: &Serve) -> String {
     let anchor = symbolon_identity::Did::parse(&authority.did).expect("the authority's DID");
     let entries = [(
         authority.did.clone(),
@@ -161,16 +184,36 @@ pub async fn data_space_with(
         )
         .await;
     assert_eq!(status, 201, "trust list: {trust}");
-    let (status, answer) = insurer
+    compact(&trust["verifiableCredential"])
+}
+
+/// Installs `trust` (a trust list's compact JWT) on `node`.
+pub async fn install_trust_list(client: &reqwest::Client, node: &Serve, trust: &str) {
+    let (status, answer) = node
         .call(
             client,
             reqwest::Method::PUT,
             "/api/v1/trust-list",
-            json!({"credential": compact(&trust["verifiableCredential"])}),
+            json!({ "credential": trust }),
         )
         .await;
     assert!(status < 300, "install trust list: {answer}");
-    let (status, membership) = authority
+}
+
+/// Has `authority` issue `holder` a membership in `hds` with `claims` (its `legalName`,
+/// `registrationNumber`, `role`), with a status entry when `status`, and stores it in the
+/// holder's wallet; returns the issued credential.
+pub async fn hold_membership(
+    client: &reqwest::Client,
+    authority: &Serve,
+    holder: &Serve,
+    claims: Value,
+    status: bool,
+) -> Value {
+    let mut subject = claims;
+    subject["id"] = holder.did.clone().into();
+    subject["dataSpaceId"] = "hds".into();
+    let (code, membership) = authority
         .call(
             client,
             reqwest::Method::POST,
@@ -178,14 +221,13 @@ pub async fn data_space_with(
             json!({"credential": {
                 "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
                 "type": ["VerifiableCredential", "DataSpaceMembershipCredential"],
-                "credentialSubject": {"id": hospital.did, "legalName": "Ziekenhuis", "registrationNumber": "KvK-7",
-                                      "role": "Hospital", "dataSpaceId": "hds"}
-            }, "options": {"credentialStatus": true}}),
+                "credentialSubject": subject
+            }, "options": {"credentialStatus": status}}),
         )
         .await;
-    assert_eq!(status, 201, "membership: {membership}");
+    assert_eq!(code, 201, "membership: {membership}");
     let credential = membership["verifiableCredential"].clone();
-    let (status, held) = hospital
+    let (code, held) = holder
         .call(
             client,
             reqwest::Method::POST,
@@ -193,16 +235,8 @@ pub async fn data_space_with(
             json!({"verifiableCredential": credential}),
         )
         .await;
-    assert_eq!(status, 201, "hold: {held}");
-    let policy = r#"policy "members" { permit use on offer "ward-statistics" when holder.role == "Hospital" and holder.member_of == "hds" obligation delete_after { days = 30 } }"#;
-    let offer = offer.unwrap_or_else(
-        || json!({"id": "ward-statistics", "title": "Ward statistics", "policy": policy}),
-    );
-    let (status, offer) = insurer
-        .call(client, reqwest::Method::POST, "/api/v1/offers", offer)
-        .await;
-    assert_eq!(status, 201, "offer: {offer}");
-    (authority, insurer, hospital, compact(&credential))
+    assert_eq!(code, 201, "hold: {held}");
+    credential
 }
 
 /// The compact JWT of an issued credential, bare or enveloped as a `data:` URL.
