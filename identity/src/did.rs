@@ -86,10 +86,11 @@ impl Did {
         Did(format!("did:jwk:{}", B64.encode(public.jwk().to_string())))
     }
 
-    /// The default verification method id of a did:key or did:jwk DID.
+    /// The default verification method id of a did:key, did:jwk or did:web DID.
     pub fn default_method(&self) -> String {
         match self.method() {
             "key" => format!("{}#{}", self.0, self.method_specific_id()),
+            "web" => format!("{}#key-1", self.0),
             _ => format!("{}#0", self.0),
         }
     }

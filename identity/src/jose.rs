@@ -92,6 +92,15 @@ pub fn decode(token: &str) -> Result<DecodedJws, VerifyError> {
 }
 
 impl DecodedJws {
+    /// Verifies the signature with `key` itself (a token this party signed and gets back).
+    pub fn verify_with_key(&self, token: &str, key: &crate::PublicKey) -> Result<(), VerifyError> {
+        let signing_input = token
+            .trim()
+            .get(..self.signing_input_len)
+            .ok_or_else(|| VerifyError::Malformed("compact JWS: truncated".into()))?;
+        key.verify_jose(&self.alg, signing_input.as_bytes(), &self.signature)
+    }
+
     /// Verifies the signature with the key `kid` names, which must belong to `signer` (a DID).
     /// Returns the verification method used.
     pub async fn verify(

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::did::Did;
-use crate::error::KeyError;
+use crate::error::{DidError, KeyError};
 use crate::keys::{KeyAlgorithm, KeyPair};
 
 /// The keystore's file name inside the data directory.
@@ -61,14 +61,54 @@ pub struct Identity {
 impl Identity {
     /// A fresh identity with a did:key.
     pub fn generate(algorithm: KeyAlgorithm) -> Self {
-        let key = KeyPair::generate(algorithm);
+        Self::from_key(KeyPair::generate(algorithm))
+    }
+
+    /// The identity of `key` with its did:key.
+    pub fn from_key(key: KeyPair) -> Self {
         let did = Did::key(&key.public_key());
         Identity { key, did }
     }
 
-    /// The verification method used for signatures (`did:key:z…#z…`).
+    /// An identity whose DID is the did:web `did`, controlled by `key`: the DID document the
+    /// connector serves ([`Identity::did_document`]) binds them.
+    pub fn with_web_did(key: KeyPair, did: &str) -> Result<Self, DidError> {
+        let did = Did::parse(did)?;
+        if did.method() != "web" {
+            return Err(DidError::InvalidDid {
+                did: did.to_string(),
+                reason: "not a did:web DID".into(),
+            });
+        }
+        crate::did::did_web_url(&did)?;
+        Ok(Identity { key, did })
+    }
+
+    /// The verification method used for signatures (`did:key:z…#z…`, `did:web:…#key-1`).
     pub fn verification_method(&self) -> String {
         self.did.default_method()
+    }
+
+    /// The DID document of this identity with `services` (each an object with `id`, `type`
+    /// and `serviceEndpoint`): its key as the one verification method, in every relationship.
+    pub fn did_document(&self, services: &[serde_json::Value]) -> serde_json::Value {
+        let method = self.verification_method();
+        serde_json::json!({
+            "@context": [
+                "https://www.w3.org/ns/did/v1",
+                "https://w3id.org/security/suites/jws-2020/v1"
+            ],
+            "id": self.did.as_str(),
+            "verificationMethod": [{
+                "id": method, "type": "JsonWebKey2020", "controller": self.did.as_str(),
+                "publicKeyJwk": self.key.public_key().jwk(),
+            }],
+            "authentication": [method],
+            "assertionMethod": [method],
+            "capabilityInvocation": [method],
+            "capabilityDelegation": [method],
+            "service": services,
+        })
     }
 }
 
@@ -154,6 +194,11 @@ pub fn load(data_dir: &Path, passphrase: Option<&str>) -> Result<Identity, KeyEr
         }
     };
     let key = KeyPair::from_secret_bytes(file.algorithm, &secret)?;
+    if file.did.starts_with("did:web:") {
+        // A did:web DID names its key in the document the connector serves, not in itself.
+        return Identity::with_web_did(key, &file.did)
+            .map_err(|_| malformed("the stored did:web DID is not valid"));
+    }
     let did = Did::key(&key.public_key());
     if did.as_str() != file.did {
         return Err(malformed("the stored DID does not match the key"));

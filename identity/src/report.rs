@@ -65,6 +65,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// A verified presentation of no credential: what an empty answer to a presentation query
+    /// amounts to. Its holder ([`Report::signer`]) is for the caller to set.
+    pub fn empty_presentation() -> Self {
+        let mut report = Report::new("presentation");
+        report.verified = true;
+        report
+    }
+
     pub(crate) fn new(kind: &'static str) -> Self {
         Report {
             verified: false,
