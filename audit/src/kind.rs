@@ -24,6 +24,10 @@ pub enum EventKind {
     CredentialVerified,
     /// A presentation was checked (VC-API, a contract request, an auditor's access).
     PresentationVerified,
+    /// As holder, a verifier's presentation query (Decentralized Claims Protocol) was answered
+    /// or refused (`details`: the scopes asked for, the credential types presented, or the
+    /// refusal's code and reason).
+    PresentationQueried,
     /// An offer's policy was evaluated for a contract request (`details`: the decision).
     PolicyDecision,
     /// A contract negotiation changed state.
@@ -85,7 +89,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 29] = [
+    pub const ALL: [EventKind; 30] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
         EventKind::IssuanceRequested,
@@ -93,6 +97,7 @@ impl EventKind {
         EventKind::IssuanceReceived,
         EventKind::CredentialVerified,
         EventKind::PresentationVerified,
+        EventKind::PresentationQueried,
         EventKind::PolicyDecision,
         EventKind::NegotiationTransition,
         EventKind::NegotiationSendFailed,
@@ -127,6 +132,7 @@ impl EventKind {
             EventKind::IssuanceReceived => "issuance.received",
             EventKind::CredentialVerified => "credential.verified",
             EventKind::PresentationVerified => "presentation.verified",
+            EventKind::PresentationQueried => "presentation.queried",
             EventKind::PolicyDecision => "policy.decision",
             EventKind::NegotiationTransition => "negotiation.transition",
             EventKind::NegotiationSendFailed => "negotiation.send_failed",
