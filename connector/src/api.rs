@@ -8,6 +8,7 @@ pub mod admin;
 pub mod audit;
 pub mod data;
 pub mod dcp;
+pub mod did;
 pub mod dsp;
 pub mod error;
 pub mod fallback;
@@ -46,6 +47,7 @@ pub struct Parts {
 pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         let protocol = ProtocolService::new(parts.connector.clone());
+        let own = parts.connector.clone();
         cfg.app_data(web::Data::new(parts.connector))
             .app_data(web::Data::new(parts.admin_token))
             .app_data(web::Data::new(parts.status))
@@ -60,6 +62,7 @@ pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(vc::configure)
                     .configure(dsp::configure)
                     .configure(dcp::configure)
+                    .configure(did::configure(&own))
                     .configure(data::configure)
                     .configure(audit::configure)
                     .configure(management::configure)

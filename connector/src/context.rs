@@ -2,6 +2,7 @@
 //! and handed to the APIs, the protocol service and the peer network. Each part it holds has
 //! one concern; nothing reaches around it.
 
+use crate::negotiation::PresentationMode;
 use crate::session::links::SessionLinks;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub struct Settings {
     pub allow_private_callbacks: bool,
     /// How long an access token of the data plane is valid.
     pub data_token_ttl: Duration,
+    /// How this connector, as consumer, presents its credentials.
+    pub presentations: PresentationMode,
 }
 
 impl Settings {
@@ -54,6 +57,7 @@ impl Settings {
             status_cache_ttl: Duration::from_secs(30),
             allow_private_callbacks: true,
             data_token_ttl: crate::dataplane::DEFAULT_TOKEN_TTL,
+            presentations: PresentationMode::Auto,
         }
     }
 
@@ -136,6 +140,7 @@ pub type TransferChange = (String, TransferState);
 struct Parts {
     identity: Identity,
     public_url: String,
+    presentations: PresentationMode,
     data_root: PathBuf,
     data_token_ttl: Duration,
     store: Store,
@@ -189,6 +194,7 @@ impl Connector {
         Ok(Connector {
             parts: Arc::new(Parts {
                 public_url: settings.public_url.trim_end_matches('/').to_owned(),
+                presentations: settings.presentations,
                 data_root: dir.path(DATA_FOLDER),
                 data_token_ttl: settings.data_token_ttl,
                 audit: AuditTrail::new(
@@ -232,6 +238,11 @@ impl Connector {
     /// serve).
     pub fn public_url(&self) -> &str {
         &self.parts.public_url
+    }
+
+    /// How this connector, as consumer, presents its credentials.
+    pub fn presentation_mode(&self) -> PresentationMode {
+        self.parts.presentations
     }
 
     /// The folder dataset offers' files are served from (`data/` in the data directory).

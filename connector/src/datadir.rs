@@ -71,7 +71,16 @@ impl DataDir {
         algorithm: KeyAlgorithm,
         passphrase: Option<&str>,
     ) -> Result<Identity, DataDirError> {
-        let identity = Identity::generate(algorithm);
+        self.init_with(Identity::generate(algorithm), passphrase)
+    }
+
+    /// Creates the keystore for `identity` (a fresh key, with a did:key or a did:web DID) and
+    /// the admin token.
+    pub fn init_with(
+        &self,
+        identity: Identity,
+        passphrase: Option<&str>,
+    ) -> Result<Identity, DataDirError> {
         keystore::create(&self.root, &identity, passphrase)?;
         let mut token = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut token);

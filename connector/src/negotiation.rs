@@ -18,6 +18,7 @@ pub mod inflight;
 pub mod manual;
 mod moves;
 mod operator;
+mod presenting;
 mod provider;
 mod resume;
 pub mod state;
@@ -30,6 +31,7 @@ use symbolon_audit::EventKind;
 
 pub use consumer::{StartError, StartNegotiation};
 pub use operator::OfferContract;
+pub use presenting::{PresentationMode, INLINE_AUTH_PROTOCOL};
 
 use self::auth::AuthError;
 use self::state::{IllegalTransition, Move, Role};

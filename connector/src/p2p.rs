@@ -77,6 +77,12 @@ pub enum JoinError {
     /// The connector joined already.
     #[error("the connector is on the peer network already")]
     AlreadyJoined,
+    /// The connector's DID is no did:key, so no peer id can stand for it.
+    #[error(
+        "the peer network identifies a peer by its did:key, and this connector's DID is `{0}`: \
+         serve it over HTTPS only, or initialise a did:key connector for the peer network"
+    )]
+    NotDidKey(String),
 }
 
 /// Joins the peer network; returns the listen addresses (with `/p2p/<PeerId>`). Protocol
@@ -85,6 +91,9 @@ pub async fn join(
     connector: &Connector,
     options: &PeerOptions,
 ) -> Result<Vec<Multiaddr>, JoinError> {
+    if connector.identity().did.method() != "key" {
+        return Err(JoinError::NotDidKey(connector.did().to_owned()));
+    }
     let (verifier, trust) = connector
         .verification()
         .trusted_verifier()

@@ -295,23 +295,29 @@ impl ProtocolService {
             .flatten()
     }
 
-    /// The protocol versions this connector speaks.
+    /// The protocol versions this connector speaks: version 2025-1 with the Decentralized
+    /// Claims Protocol (the default for any consumer), and the same endpoints with a
+    /// presentation inside the token (for Symbolon consumers, one round trip fewer).
     fn version(&self) -> VersionDocument {
         let did = self.cx().did();
+        let entry = |protocol: &'static str, version: &'static str| ProtocolVersion {
+            version: "2025-1",
+            path: DSP_PATH,
+            binding: "HTTPS",
+            service_id: format!("urn:symbolon:service:{did}"),
+            identifier_type: format!("did:{}", self.cx().identity().did.method()),
+            participant_id: did.to_owned(),
+            auth: AuthProfile {
+                protocol,
+                version,
+                profile: [crate::dcp::messages::PROFILE],
+            },
+        };
         VersionDocument {
-            protocol_versions: vec![ProtocolVersion {
-                version: "2025-1",
-                path: DSP_PATH,
-                binding: "HTTPS",
-                service_id: format!("urn:symbolon:service:{did}"),
-                identifier_type: format!("did:{}", self.cx().identity().did.method()),
-                participant_id: did.to_owned(),
-                auth: AuthProfile {
-                    protocol: "symbolon-self-issued-jwt",
-                    version: "1.0",
-                    profile: ["vc20-bssl/jwt"],
-                },
-            }],
+            protocol_versions: vec![
+                entry("DCP", "1.0"),
+                entry(crate::negotiation::INLINE_AUTH_PROTOCOL, "1.0"),
+            ],
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct ServeOptions {
     pub allow_private_callbacks: bool,
     /// How long an access token of the data plane is valid.
     pub data_token_ttl: Duration,
+    /// How this connector, as consumer, presents its credentials.
+    pub presentations: crate::negotiation::PresentationMode,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
@@ -56,6 +58,7 @@ impl ServeOptions {
             rate_limit: Some(api::RateLimit::default()),
             allow_private_callbacks: false,
             data_token_ttl: crate::dataplane::DEFAULT_TOKEN_TTL,
+            presentations: crate::negotiation::PresentationMode::Auto,
         }
     }
 }
@@ -156,6 +159,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
             status_cache_ttl: options.status_cache_ttl,
             allow_private_callbacks: options.allow_private_callbacks,
             data_token_ttl: options.data_token_ttl,
+            presentations: options.presentations,
         },
     )?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;

@@ -1,6 +1,6 @@
-//! The HTTPS binding of credential issuance (Decentralized Claims Protocol 1.0): the Issuer
-//! Service under [`ISSUER_PATH`] and the Credential Service's Storage API under
-//! [`HOLDER_PATH`]. Every call but the metadata needs the caller's self-issued ID token
+//! The HTTPS binding of the Decentralized Claims Protocol 1.0: the Issuer Service under
+//! [`ISSUER_PATH`], and the Credential Service under [`HOLDER_PATH`] (its presentation query
+//! and its Storage API). Every call but the metadata needs the caller's self-issued ID token
 //! (validated as for the Dataspace Protocol, see [`auth`]); only refused calls count against
 //! the caller's rate limit.
 
@@ -16,6 +16,7 @@ use crate::context::Connector;
 use crate::dcp::holder::{self, DeliveryError};
 use crate::dcp::issuer::{self, IssuanceError};
 use crate::dcp::messages;
+use crate::dcp::query::{self, QueryError};
 use crate::dcp::{HOLDER_PATH, ISSUER_PATH};
 use crate::issuer::StatusRegistry;
 use crate::negotiation::auth::{self, AuthError, Caller};
@@ -28,7 +29,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(format!("{ISSUER_PATH}/metadata")).get(metadata))
         .service(web::resource(format!("{ISSUER_PATH}/credentials")).post(request_credentials))
         .service(web::resource(format!("{ISSUER_PATH}/requests/{{id}}")).get(request_status))
-        .service(web::resource(format!("{HOLDER_PATH}/credentials")).post(store_credentials));
+        .service(web::resource(format!("{HOLDER_PATH}/credentials")).post(store_credentials))
+        .service(web::resource(format!("{HOLDER_PATH}/offers")).post(receive_offer))
+        .service(
+            web::resource(format!("{HOLDER_PATH}/presentations/query")).post(query_presentations),
+        );
 }
 
 impl From<IssuanceError> for ApiError {
@@ -182,6 +187,71 @@ async fn store_credentials(
             Err(DeliveryError::Store(error)) => Err(ApiError::internal(error)),
             Err(DeliveryError::Audit(error)) => Err(error.into()),
         }
+    };
+    charging_refusals(&request, async { render(answer.await) }).await
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::Message(_) => ApiError::BadRequest(error.to_string()),
+            QueryError::PresentationDefinition => ApiError::NotImplemented(error.to_string()),
+            QueryError::Access(_) => ApiError::Forbidden(error.to_string()),
+            QueryError::Present(error) => ApiError::internal(error),
+            QueryError::Store(error) => ApiError::internal(error),
+            QueryError::Audit(error) => error.into(),
+        }
+    }
+}
+
+/// `POST /dcp/holder/presentations/query`: a verifier's `PresentationQueryMessage`, with its
+/// self-issued token carrying the access token this connector minted for it; answered with a
+/// `PresentationResponseMessage` of the credentials the token grants.
+async fn query_presentations(
+    request: HttpRequest,
+    cx: web::Data<Connector>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let answer = async {
+        let caller = caller(&request, &cx).await?;
+        let message = message_body(&body)?;
+        let response = query::answer(&cx, &caller, &message).await?;
+        Ok(HttpResponse::Ok().json(response))
+    };
+    charging_refusals(&request, async { render(answer.await) }).await
+}
+
+/// `POST /dcp/holder/offers`: an issuer offers credentials (a `CredentialOfferMessage`). Only
+/// the issuer itself may offer; the offer is recorded for the operator, who asks for the
+/// credential with `symbolon join` if it wants it. Nothing is requested on its own.
+async fn receive_offer(
+    request: HttpRequest,
+    cx: web::Data<Connector>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let answer = async {
+        let caller = caller(&request, &cx).await?;
+        let message = message_body(&body)?;
+        let offer =
+            messages::parse_offer(&message).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        if offer.issuer != caller.did {
+            return Err(ApiError::Forbidden(
+                "field `issuer`: an issuer offers its own credentials only; the token's caller \
+                 is another"
+                    .into(),
+            ));
+        }
+        let types: Vec<&str> = offer.credentials.iter().map(|(t, _)| t.as_str()).collect();
+        let audit = cx.audit();
+        let mut event = audit.event(
+            EventKind::IssuanceReceived,
+            &caller.did,
+            "offered",
+            json!({ "offered": types, "reasons": offer.credentials.iter().map(|(_, r)| r).collect::<Vec<_>>() }),
+        );
+        event.actor = caller.did.clone();
+        audit.record(event).await?;
+        Ok(HttpResponse::Ok().json(json!({ "received": types.len() })))
     };
     charging_refusals(&request, async { render(answer.await) }).await
 }

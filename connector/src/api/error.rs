@@ -17,6 +17,9 @@ pub enum ApiError {
     /// 401: a protocol call's self-issued token was refused; the message names why.
     #[error("the self-issued token was refused: {0}")]
     BadToken(String),
+    /// 403: authenticated, but not allowed this.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: nothing there.
     #[error("{0}")]
     NotFound(String),
@@ -46,6 +49,9 @@ pub enum ApiError {
         /// How long until the next request is allowed.
         retry_after: std::time::Duration,
     },
+    /// 501: a part of a protocol this connector does not implement.
+    #[error("{0}")]
+    NotImplemented(String),
     /// 500: something failed inside; the details go to the log, never to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
@@ -100,7 +106,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthorized | ApiError::BadToken(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::NotImplemented(_) => "not_implemented",
             ApiError::TooLarge(_) => "payload_too_large",
             ApiError::Conflict(_) => "conflict",
             ApiError::Rejected { .. } => "rejected",
@@ -151,7 +159,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::BadToken(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Rejected { .. } => StatusCode::UNPROCESSABLE_ENTITY,

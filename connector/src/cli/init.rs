@@ -14,6 +14,12 @@ pub struct InitArgs {
     /// The key type.
     #[arg(long, default_value = "ed25519", value_parser = ["ed25519", "p256"])]
     key: String,
+    /// Use a did:web DID instead of a did:key, e.g. `did:web:connector.example` or
+    /// `did:web:127.0.0.1%3A8443` (a port is `%3A`-encoded): `serve` then publishes its DID
+    /// document, with the Credential Service other connectors query (Decentralized Claims
+    /// Protocol), at the DID's address. A did:web connector does not join the peer network.
+    #[arg(long, value_name = "DID")]
+    did_web: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -29,8 +35,14 @@ pub fn run(args: InitArgs) -> CommandResult {
     let passphrase = std::env::var(symbolon_identity::keystore::PASSPHRASE_ENV)
         .ok()
         .filter(|p| !p.is_empty());
+    let key = symbolon_identity::KeyPair::generate(algorithm);
+    let identity = match &args.did_web {
+        Some(did) => symbolon_identity::Identity::with_web_did(key, did)
+            .map_err(|e| Failure::Usage(anyhow::Error::new(e).context("`--did-web`")))?,
+        None => symbolon_identity::Identity::from_key(key),
+    };
     let identity = dir
-        .init(algorithm, passphrase.as_deref())
+        .init_with(identity, passphrase.as_deref())
         .context("cannot create the identity")?;
     if args.json {
         super::print_json(&serde_json::json!({

@@ -57,6 +57,12 @@ pub struct ServeArgs {
     /// token); a pull in progress is not cut when its token expires.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     data_token_ttl: u64,
+    /// How this connector presents its credentials to a provider: `auto` (inside the token
+    /// when the provider advertises it, as Symbolon providers do; else by the Decentralized
+    /// Claims Protocol) or `dcp` (always by the Decentralized Claims Protocol: the provider
+    /// queries this connector's Credential Service; needs a did:web identity).
+    #[arg(long, value_enum, default_value_t = crate::negotiation::PresentationMode::Auto)]
+    presentations: crate::negotiation::PresentationMode,
 }
 
 /// Runs `symbolon serve` until interrupted.
@@ -80,6 +86,7 @@ pub async fn run(args: ServeArgs) -> CommandResult {
         }),
         allow_private_callbacks: args.allow_private_callbacks,
         data_token_ttl: std::time::Duration::from_secs(args.data_token_ttl),
+        presentations: args.presentations,
         ..ServeOptions::new(args.http)
     };
     let running = start(dir, options).context("cannot start the server")?;

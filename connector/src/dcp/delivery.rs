@@ -83,7 +83,7 @@ pub(super) async fn credential_service(
 }
 
 /// The `CredentialService` endpoint a DID document names.
-pub(super) fn service_of(document: &Value) -> Option<String> {
+pub(crate) fn service_of(document: &Value) -> Option<String> {
     document
         .get("service")?
         .as_array()?

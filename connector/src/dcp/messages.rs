@@ -337,6 +337,67 @@ pub fn parse_credential_message(body: &Value) -> Result<Delivery, MessageError> 
     })
 }
 
+/// A `CredentialOfferMessage`: who offers, and which credential types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    /// The issuer's DID.
+    pub issuer: String,
+    /// The credential types offered, with the reason given for each.
+    pub credentials: Vec<(String, Option<String>)>,
+}
+
+/// Parses a `CredentialOfferMessage`.
+pub fn parse_offer(body: &Value) -> Result<Offer, MessageError> {
+    check_header(body, "CredentialOfferMessage")?;
+    let issuer = body
+        .get("issuer")
+        .and_then(Value::as_str)
+        .filter(|i| !i.is_empty() && i.len() <= MAX_PID_CHARS)
+        .ok_or_else(|| refuse("issuer", "must be the issuer's DID"))?
+        .to_owned();
+    let items = body
+        .get("credentials")
+        .and_then(Value::as_array)
+        .filter(|items| !items.is_empty())
+        .ok_or_else(|| {
+            refuse(
+                "credentials",
+                "must be a non-empty array of CredentialObject",
+            )
+        })?;
+    if items.len() > MAX_CREDENTIALS {
+        return Err(refuse(
+            "credentials",
+            format!("must offer at most {MAX_CREDENTIALS} credentials"),
+        ));
+    }
+    let credentials = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let kind = item
+                .get("credentialType")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty() && t.len() <= 200)
+                .ok_or_else(|| {
+                    refuse(
+                        &format!("credentials/{index}/credentialType"),
+                        "must be a credential type",
+                    )
+                })?;
+            let reason = item
+                .get("offerReason")
+                .and_then(Value::as_str)
+                .map(|r| r.chars().take(500).collect());
+            Ok((kind.to_owned(), reason))
+        })
+        .collect::<Result<_, MessageError>>()?;
+    Ok(Offer {
+        issuer,
+        credentials,
+    })
+}
+
 /// The `status` and `rejectionReason` of a `CredentialStatus`.
 pub fn parse_status(body: &Value) -> Result<(IssuanceStatus, Option<String>), MessageError> {
     check_header(body, "CredentialStatus")?;

@@ -61,6 +61,11 @@ pub struct PendingDecision {
     pub jti: String,
     /// The presentation (`vp+jwt`), if the consumer sent one.
     pub presentation: Option<String>,
+    /// The access token to the consumer's Credential Service its token carried (Decentralized
+    /// Claims Protocol), when it sent no presentation: the decision queries its credentials
+    /// with it. It lets this provider only, for two minutes, read what the consumer granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
     /// Why the offer the consumer asked for in a counter-request is not one the policy
     /// permits, if it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,6 +97,7 @@ impl std::fmt::Debug for PendingDecision {
         f.debug_struct("PendingDecision")
             .field("jti", &self.jti)
             .field("presentation", &self.presentation.as_ref().map(|_| ".."))
+            .field("access_token", &self.access_token.as_ref().map(|_| ".."))
             .field("offer_refused", &self.offer_refused)
             .finish()
     }

@@ -36,6 +36,7 @@ pub struct TokenDraft {
     /// The token id, also the nonce a presentation must carry.
     pub jti: String,
     audience: String,
+    access_token: Option<String>,
 }
 
 impl TokenDraft {
@@ -44,7 +45,15 @@ impl TokenDraft {
         TokenDraft {
             jti: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
             audience: audience.to_owned(),
+            access_token: None,
         }
+    }
+
+    /// Carries `access_token` in the `token` claim (Decentralized Claims Protocol): the
+    /// callee presents it to a Credential Service, which decides what it may read.
+    pub fn with_access_token(mut self, access_token: String) -> Self {
+        self.access_token = Some(access_token);
+        self
     }
 
     /// The callee's DID.
@@ -76,6 +85,9 @@ impl TokenDraft {
             if let Some(purpose) = purpose {
                 object.insert("purpose".into(), purpose.into());
             }
+            if let Some(token) = self.access_token {
+                object.insert("token".into(), token.into());
+            }
         }
         jose::sign(
             &identity.key,
@@ -102,6 +114,10 @@ pub struct Caller {
     pub presentation: Option<String>,
     /// The purpose it stated.
     pub purpose: Option<String>,
+    /// The access token it carried (claim `token`, Decentralized Claims Protocol): for this
+    /// connector's Credential Service when the caller is a verifier, for the caller's own
+    /// Credential Service when it is a holder asking for something.
+    pub access_token: Option<String>,
 }
 
 /// Why a token was refused.
@@ -137,6 +153,18 @@ pub enum AuthError {
     /// The token was accepted before.
     #[error("the token `{0}` was already used (replay)")]
     Replayed(String),
+    /// The header names no key (`kid`), or not as a DID URL of the issuer.
+    #[error("the token's `kid` header must be a DID URL of the issuer's key: {0}")]
+    BadKeyId(String),
+    /// The issuer's DID document is another DID's.
+    #[error("the DID document of `{0}` has another `id`: the token's `sub` is not its subject")]
+    SubjectNotDocument(String),
+    /// The signing key may not invoke capabilities.
+    #[error(
+        "the key `{0}` is not a `capabilityInvocation` method of its DID document, so it may not \
+         sign a self-issued ID token"
+    )]
+    NotCapabilityInvocation(String),
     /// Over the peer network: the token is not the sending peer's own.
     #[error("the token's issuer is not the peer that sent it")]
     NotThePeer,
@@ -160,6 +188,9 @@ impl AuthError {
             AuthError::TooLong(_) => "lifetime_too_long",
             AuthError::Replayed(_) => "replayed",
             AuthError::NotThePeer => "not_the_peer",
+            AuthError::BadKeyId(_) => "bad_kid",
+            AuthError::SubjectNotDocument(_) => "sub_not_document",
+            AuthError::NotCapabilityInvocation(_) => "not_capability_invocation",
             AuthError::Store(_) => "store",
         }
     }
@@ -215,10 +246,21 @@ pub async fn authenticate(
         None => None,
     };
     check_times(iat, exp, nbf, Utc::now().timestamp())?;
-    decoded
+    match decoded.kid.as_deref() {
+        None => return Err(AuthError::BadKeyId("the header has no `kid`".into())),
+        Some(kid) if !kid.starts_with(&format!("{issuer}#")) => {
+            return Err(AuthError::BadKeyId(format!(
+                "`{}` is not a key of `{issuer}`",
+                kid.chars().take(200).collect::<String>()
+            )))
+        }
+        Some(_) => {}
+    }
+    let method = decoded
         .verify(token, &issuer, resolver)
         .await
         .map_err(AuthError::BadSignature)?;
+    check_document(&issuer, &method, resolver).await?;
     let expires = DateTime::<Utc>::from_timestamp(exp.saturating_add(LEEWAY_SECONDS), 0)
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let seen = jti.clone();
@@ -232,11 +274,48 @@ pub async fn authenticate(
         did: issuer,
         jti,
         presentation: claims.get("vp").and_then(Value::as_str).map(str::to_owned),
+        access_token: claims
+            .get("token")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         purpose: claims
             .get("purpose")
             .and_then(Value::as_str)
             .map(str::to_owned),
     })
+}
+
+/// Checks that the issuer's DID document is its own (`id` = the token's `sub`) and lists
+/// `method` under `capabilityInvocation` (by reference, relative or absolute, or embedded).
+async fn check_document(
+    issuer: &str,
+    method: &str,
+    resolver: &DidResolver,
+) -> Result<(), AuthError> {
+    let did = symbolon_identity::Did::parse(issuer)
+        .map_err(|e| AuthError::Malformed(format!("claim `iss`: {e}")))?;
+    let document = resolver
+        .resolve(&did)
+        .await
+        .map_err(|e| AuthError::BadSignature(symbolon_identity::VerifyError::from(e)))?;
+    if document.get("id").and_then(Value::as_str) != Some(issuer) {
+        return Err(AuthError::SubjectNotDocument(issuer.to_owned()));
+    }
+    let fragment = method.rsplit_once('#').map(|(_, f)| f);
+    let names_method = |entry: &Value| {
+        let id = entry
+            .as_str()
+            .or_else(|| entry.get("id").and_then(Value::as_str));
+        id.is_some_and(|id| id == method || (id.starts_with('#') && Some(&id[1..]) == fragment))
+    };
+    let invokes = symbolon_identity::json::one_or_many(document.get("capabilityInvocation"))
+        .iter()
+        .any(|entry| names_method(entry));
+    if invokes {
+        Ok(())
+    } else {
+        Err(AuthError::NotCapabilityInvocation(method.to_owned()))
+    }
 }
 
 /// Checks a token's times (seconds since the epoch) at `now`: each a representable time, not
@@ -276,55 +355,4 @@ fn rfc3339(seconds: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn extreme_times_are_refused_without_overflow() {
-        let now = Utc::now().timestamp();
-        assert!(check_times(now, now + 120, Some(now), now).is_ok());
-        let cases: [(i64, i64, Option<i64>, &str); 8] = [
-            (i64::MIN, now + 60, None, "malformed_token"),
-            (now, i64::MAX, None, "malformed_token"),
-            (now, now + 60, Some(i64::MIN), "malformed_token"),
-            (now, now + 60, Some(i64::MAX), "malformed_token"),
-            (-8_000_000_000_000, now + 60, None, "lifetime_too_long"),
-            (now - 30, now + 8_000_000_000_000, None, "lifetime_too_long"),
-            (
-                now,
-                now + MAX_LIFETIME_SECONDS + 1,
-                None,
-                "lifetime_too_long",
-            ),
-            (now + 20, now + 10, None, "malformed_token"),
-        ];
-        for (iat, exp, nbf, code) in cases {
-            let error = check_times(iat, exp, nbf, now).unwrap_err();
-            assert_eq!(
-                error.code(),
-                code,
-                "iat {iat} exp {exp} nbf {nbf:?}: {error}"
-            );
-        }
-        let error = check_times(now, i64::MAX, None, now).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            format!(
-                "malformed token: claim `exp` ({}) is outside the representable time range",
-                i64::MAX
-            )
-        );
-        assert_eq!(
-            check_times(now - 1000, now - 900, None, now)
-                .unwrap_err()
-                .code(),
-            "expired"
-        );
-        assert_eq!(
-            check_times(now + 100, now + 200, None, now)
-                .unwrap_err()
-                .code(),
-            "not_yet_valid"
-        );
-    }
-}
+mod tests;

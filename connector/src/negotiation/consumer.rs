@@ -2,22 +2,21 @@
 //! outcome. Also the messages either side may receive (termination, state queries).
 
 use serde_json::Value;
-use symbolon_identity::{create_presentation, Format};
 
-use super::auth::{Caller, TokenDraft};
+use super::auth::Caller;
 use super::inflight::Busy;
 use super::provider::answer;
 use super::state::{IllegalTransition, Move, NegotiationState, Role};
 use super::{agreement, DspError, Negotiations};
 use crate::catalog::Dataset;
 use crate::domain::{new_urn, now, Agreement, Decision, Negotiation};
-use crate::messenger::{Messenger as _, Method, Outbound, SendError};
+use crate::messenger::SendError;
 use crate::protocol::messages::{
     self, ContractAgreementMessage, ContractNegotiation, ContractNegotiationEventMessage,
     ContractNegotiationTerminationMessage, ContractOfferMessage, ContractRequestMessage, EventType,
     Message as _,
 };
-use crate::protocol::peer::{self, check_callback};
+use crate::protocol::peer::check_callback;
 use crate::protocol::pid;
 use crate::store::Record;
 
@@ -133,7 +132,7 @@ impl Negotiations {
             .hold(&consumer_pid, super::inflight::SETTLE)
             .await?;
         let token = self
-            .presenting_token(&provider_did, start.purpose.as_deref())
+            .presenting_token(&provider_did, &base, start.purpose.as_deref(), &offer)
             .await?;
         self.open(&consumer_pid, negotiation, self.did()).await?;
         let message = ContractRequestMessage {
@@ -171,68 +170,6 @@ impl Negotiations {
                     .await?)
             }
         }
-    }
-
-    /// A self-issued token for `audience` that presents this connector's held credentials,
-    /// bound to the token's id, and states `purpose`.
-    pub(super) async fn presenting_token(
-        &self,
-        audience: &str,
-        purpose: Option<&str>,
-    ) -> Result<String, StartError> {
-        let draft = TokenDraft::new(audience);
-        let held: Vec<_> = self
-            .cx
-            .store()
-            .credentials
-            .list()?
-            .iter()
-            .map(|c| c.secured())
-            .collect();
-        let presentation =
-            create_presentation(self.cx.identity(), &held, Format::Jwt, &draft.jti, audience)
-                .await?;
-        Ok(draft.sign(self.cx.identity(), Some(&presentation.to_text()), purpose))
-    }
-
-    /// The counterparty's DID from its `/.well-known/dspace-version` (`participantId`).
-    pub(super) async fn participant_did(&self, base: &str) -> Result<String, StartError> {
-        if let Some((peer, _)) = peer::split(base) {
-            // On the peer network the address names the peer, and the peer its did:key.
-            return peer
-                .parse::<symbolon_p2p::PeerId>()
-                .ok()
-                .and_then(|id| symbolon_p2p::did_of_peer(&id).ok())
-                .map(|did| did.to_string())
-                .ok_or_else(|| {
-                    StartError::Invalid(format!("`{peer}` in `{base}` is not a PeerId"))
-                });
-        }
-        let url = format!("{}/.well-known/dspace-version", origin(base)?);
-        let document = self
-            .cx
-            .network()
-            .send(Outbound {
-                method: Method::Get,
-                url: &url,
-                token: None,
-                body: None,
-            })
-            .await?;
-        document
-            .get("protocolVersions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|v| v.get("version").and_then(Value::as_str) == Some("2025-1"))
-            .and_then(|v| v.get("participantId"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                StartError::Invalid(format!(
-                    "`{url}` names no `participantId` for version 2025-1; pass the counterparty's DID"
-                ))
-            })
     }
 
     /// `POST /negotiations/offers`: a provider starts a negotiation with an offer. It is
@@ -509,11 +446,4 @@ impl Negotiations {
         self.apply_move(pid, &caller.did, Role::Provider, mv, also)
             .await
     }
-}
-
-/// `scheme://host:port` of an http(s) URL (parsed, not cut at a `/`).
-fn origin(base: &str) -> Result<String, StartError> {
-    url::Url::parse(base)
-        .map(|url| url.origin().ascii_serialization())
-        .map_err(|e| StartError::Invalid(format!("`{base}` is not a URL: {e}")))
 }

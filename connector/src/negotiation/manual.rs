@@ -135,7 +135,12 @@ impl Negotiations {
         }
         transition(current.state, Role::Consumer, Move::Request).map_err(DspError::from)?;
         let token = self
-            .presenting_token(&current.counterparty, purpose.as_deref())
+            .presenting_token(
+                &current.counterparty,
+                &current.counterparty_address,
+                purpose.as_deref(),
+                &offer,
+            )
             .await?;
         let (_slot, current) = self.begin_move(pid, Move::Request).await?;
         let message = ContractRequestMessage {

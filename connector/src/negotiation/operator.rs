@@ -136,7 +136,12 @@ impl Negotiations {
             )));
         }
         let token = self
-            .presenting_token(&current.counterparty, purpose.as_deref())
+            .presenting_token(
+                &current.counterparty,
+                &current.counterparty_address,
+                purpose.as_deref(),
+                &current.offer,
+            )
             .await?;
         let (_slot, current) = self.begin_move(pid, Move::Accept).await?;
         let message = ContractNegotiationEventMessage {

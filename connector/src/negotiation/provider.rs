@@ -14,6 +14,7 @@ use super::consumer::StartError;
 use super::state::{transition, IllegalTransition, Move, NegotiationState, Role};
 use super::{agreement, terms, DspError, Negotiations};
 use crate::catalog::{self, CompiledOffer};
+use crate::dcp::{self, scope};
 use crate::decision::{self, Question, Verdict};
 use crate::domain::{
     new_urn, now, Agreement, Decision, Negotiation, Obligation, PendingDecision, Recommendation,
@@ -355,12 +356,6 @@ impl Negotiations {
         if let Some(reason) = pending.offer_refused {
             return refuse(reason);
         }
-        let Some(presentation) = pending.presentation else {
-            return refuse(
-                "no presentation of credentials came with the request (claim `vp` of the token)"
-                    .into(),
-            );
-        };
         let Some(offer) = store.offers.get(&negotiation.offer_id)? else {
             return refuse(format!(
                 "offer `{}` is not in this provider's catalog",
@@ -373,24 +368,60 @@ impl Negotiations {
                 "the provider has no trust list installed and so trusts no issuer".into(),
             );
         };
-        // INVARIANT: the presentation's nonce is the token's `jti`, which authentication
-        // recorded as used; a replayed presentation needs a replayed token, refused there.
-        let report = verifier
-            .verify_presentation(
-                &Input::Jwt(presentation),
-                &Expectations {
+        let caller = negotiation.counterparty.clone();
+        let asked = scope::types_for_policies(compiled.policies.policy_set());
+        let (report, mode) = match (pending.presentation, pending.access_token) {
+            // INVARIANT: the presentation's nonce is the token's `jti`, which authentication
+            // recorded as used; a replayed presentation needs a replayed token, refused there.
+            (Some(presentation), _) => {
+                let expectations = Expectations {
                     challenge: pending.jti,
                     audience: self.did().to_owned(),
-                },
-            )
-            .await;
-        let caller = negotiation.counterparty.clone();
+                };
+                let report = verifier
+                    .verify_presentation(&Input::Jwt(presentation), &expectations)
+                    .await;
+                (report, "inline")
+            }
+            (None, Some(access_token)) => {
+                let fetched = dcp::verifier::fetch_presentations(
+                    &self.cx,
+                    &verifier,
+                    &caller,
+                    &access_token,
+                    &asked,
+                )
+                .await;
+                match fetched {
+                    Ok(report) => (report, "dcp"),
+                    Err(error) => {
+                        let mut event = self.cx.audit().event(
+                            EventKind::PresentationVerified,
+                            pid,
+                            "refused",
+                            json!({ "mode": "dcp", "error": error.to_string() }),
+                        );
+                        event.actor = caller.clone();
+                        self.cx.audit().record(event).await?;
+                        return refuse(error.to_string());
+                    }
+                }
+            }
+            (None, None) => {
+                return refuse(
+                    "no presentation of credentials came with the request: neither one in the \
+                     token's `vp` claim nor an access token to a Credential Service in its \
+                     `token` claim"
+                        .into(),
+                )
+            }
+        };
         let holder_ok = report.signer.as_deref() == Some(caller.as_str());
         let mut event = self.cx.audit().event(
             EventKind::PresentationVerified,
             pid,
             if report.verified && holder_ok { "ok" } else { "refused" },
-            json!({ "error": report.error, "types": report.credentials.iter().flat_map(|c| c.types.clone()).collect::<Vec<_>>() }),
+            json!({ "mode": mode, "error": report.error, "types": report.credentials.iter().flat_map(|c| c.types.clone()).collect::<Vec<_>>() }),
         );
         event.actor = caller.clone();
         self.cx.audit().record(event).await?;
@@ -424,7 +455,10 @@ impl Negotiations {
                 offer: compiled,
                 obligations,
             },
-            Verdict::Refuse { reasons } => Answer::Refuse(reasons),
+            Verdict::Refuse { mut reasons } => {
+                reasons.extend(missing(&asked, &report));
+                Answer::Refuse(reasons)
+            }
         })
     }
 
@@ -526,6 +560,24 @@ impl Negotiations {
     }
 }
 
+/// For each credential type the decision asked for that no verified credential of `report`
+/// is, a reason saying so (a refusal's explanation).
+fn missing(
+    asked: &std::collections::BTreeSet<String>,
+    report: &symbolon_identity::Report,
+) -> Vec<String> {
+    asked
+        .iter()
+        .filter(|kind| {
+            !report
+                .credentials
+                .iter()
+                .any(|c| c.verified && c.types.iter().any(|t| t == *kind))
+        })
+        .map(|kind| format!("credential: no valid {kind} was presented, and the policy reads one"))
+        .collect()
+}
+
 /// What the provider answers a request with.
 enum Answer {
     /// Agree on `offer` with `obligations`.
@@ -545,6 +597,11 @@ fn pending(caller: &Caller, offer_refused: Option<String>) -> PendingDecision {
     PendingDecision {
         jti: caller.jti.clone(),
         presentation: caller.presentation.clone(),
+        access_token: caller
+            .presentation
+            .is_none()
+            .then(|| caller.access_token.clone())
+            .flatten(),
         offer_refused,
     }
 }

@@ -105,6 +105,7 @@ async fn requested(
         pending: Some(PendingDecision {
             jti: jti.into(),
             presentation: Some(presentation.to_text()),
+            access_token: None,
             offer_refused: None,
         }),
         decision: Default::default(),

@@ -9,6 +9,8 @@ mod cli_serve;
 mod crash;
 mod dcp;
 mod dcp_cli;
+mod dcp_holder;
+mod dcp_presentation;
 mod dsp;
 mod errors;
 mod forgery;
