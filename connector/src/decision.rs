@@ -1,5 +1,7 @@
 //! The provider's decision, as data: a verified presentation, the offer's compiled policy and
-//! the stated purpose in, a [`Verdict`] out. Pure: it reads nothing and writes nothing; the
+//! the stated purpose in, a [`Verdict`] out. Each credential of the presentation is judged on
+//! its own: a revoked, expired, untrusted one, or one about someone else, is set aside with its
+//! reason, and the policy reads the others. Pure: it reads nothing and writes nothing; the
 //! negotiation service verifies the presentation before and records and enforces the verdict
 //! after.
 
@@ -67,7 +69,7 @@ pub fn decide(question: Question<'_>) -> Decided {
         decision: None,
     };
     let report = question.presentation;
-    if !report.verified {
+    if presentation_failed(report) {
         return refused(Verdict::Refuse {
             reasons: presentation_reasons(report),
         });
@@ -99,12 +101,12 @@ pub fn decide(question: Question<'_>) -> Decided {
     let verdict = if decision.is_permit() || deferred_to_admission(offer, &decision) {
         Verdict::Agree {
             obligations: Obligation::from_decision(&decision),
-            grounds: claims::grounds(report),
+            grounds: claims::grounds(question.caller, report),
         }
     } else {
-        Verdict::Refuse {
-            reasons: decision.reasons(),
-        }
+        let mut reasons = decision.reasons();
+        reasons.extend(claims::set_aside(question.caller, report));
+        Verdict::Refuse { reasons }
     };
     Decided {
         verdict,
@@ -129,6 +131,30 @@ fn deferred_to_admission(offer: &crate::domain::Offer, decision: &Decision) -> b
                     .as_deref()
                     .is_some_and(|a| a.starts_with("session."))
         })
+}
+
+/// Whether the presentation itself failed (its format, signature, challenge, audience,
+/// lifetime or replay check): then nothing in it is read. A credential that failed is judged
+/// on its own and set aside ([`claims::set_aside`]); the others still count.
+fn presentation_failed(report: &Report) -> bool {
+    !report.verified
+        && (report.checks.is_empty()
+            || report.checks.iter().any(|check| {
+                check.outcome == symbolon_identity::Outcome::Failed
+                    && !matches!(check.check, "credentials" | "holder_binding")
+            }))
+}
+
+/// The outcome of verifying `report` for the audit trail: `ok`, `partial` (some credentials
+/// set aside) or `refused` (the presentation itself failed, or is not the caller's).
+pub fn presentation_outcome(caller: &str, report: &Report) -> &'static str {
+    if presentation_failed(report) || report.signer.as_deref() != Some(caller) {
+        "refused"
+    } else if report.verified && claims::set_aside(caller, report).is_empty() {
+        "ok"
+    } else {
+        "partial"
+    }
 }
 
 /// Why a presentation that did not verify is refused: the presentation's error and each

@@ -4,13 +4,62 @@
 use serde_json::{json, Map, Value};
 use symbolon_identity::Report;
 
-/// The `holder` and `consent` members of a policy request built from the credentials inside a
-/// verified presentation by `holder`.
+/// The credentials of a presentation by `holder` a decision may read: each verified on its own
+/// (signature, validity, status, an issuer trusted for its type) and about `holder`.
+pub(crate) fn usable<'a>(holder: &'a str, report: &'a Report) -> impl Iterator<Item = &'a Report> {
+    report
+        .credentials
+        .iter()
+        .filter(move |c| c.verified && about(holder, c))
+}
+
+/// Why each credential of the presentation that is not [`usable`] was set aside.
+pub(crate) fn set_aside(holder: &str, report: &Report) -> Vec<String> {
+    report
+        .credentials
+        .iter()
+        .filter(|c| !(c.verified && about(holder, c)))
+        .map(|c| {
+            let why = if c.verified {
+                format!("it is about another subject than `{holder}`")
+            } else {
+                c.error
+                    .clone()
+                    .unwrap_or_else(|| "it did not verify".into())
+            };
+            let types = if c.types.is_empty() {
+                c.document
+                    .as_ref()
+                    .map(symbolon_identity::credential::specific_types)
+                    .unwrap_or_default()
+            } else {
+                c.types.clone()
+            };
+            if types.is_empty() {
+                format!("a credential was set aside: {why}")
+            } else {
+                format!("credential {} was set aside: {why}", types.join("/"))
+            }
+        })
+        .collect()
+}
+
+fn about(holder: &str, credential: &Report) -> bool {
+    credential.document.as_ref().is_some_and(|document| {
+        let subjects = symbolon_identity::json::one_or_many(document.get("credentialSubject"));
+        !subjects.is_empty()
+            && subjects
+                .iter()
+                .all(|s| s.get("id").and_then(Value::as_str) == Some(holder))
+    })
+}
+
+/// The `holder` and `consent` members of a policy request built from the [`usable`]
+/// credentials of a presentation by `holder`.
 pub(crate) fn request_attributes(holder: &str, report: &Report) -> Map<String, Value> {
-    let verified = report.credentials.iter().filter(|c| c.verified);
     attributes_of(
         holder,
-        verified.map(|c| (c.types.clone(), c.signer.clone(), c.document.as_ref())),
+        usable(holder, report).map(|c| (c.types.clone(), c.signer.clone(), c.document.as_ref())),
     )
 }
 
@@ -113,13 +162,11 @@ const READ_TYPES: [&str; 4] = [
     "ConsentCredential",
 ];
 
-/// The documents (without their proofs) of the verified credentials in `report` that
+/// The documents (without their proofs) of the usable credentials in `report` that
 /// [`request_attributes`] reads: what a decision on them rests on.
-pub(crate) fn grounds(report: &Report) -> Vec<Value> {
-    report
-        .credentials
-        .iter()
-        .filter(|c| c.verified && c.types.iter().any(|t| READ_TYPES.contains(&t.as_str())))
+pub(crate) fn grounds(holder: &str, report: &Report) -> Vec<Value> {
+    usable(holder, report)
+        .filter(|c| c.types.iter().any(|t| READ_TYPES.contains(&t.as_str())))
         .filter_map(|c| c.document.clone())
         .map(|mut document| {
             if let Some(object) = document.as_object_mut() {

@@ -100,8 +100,85 @@ async fn a_presentation_by_someone_else_than_the_caller_is_refused() {
 }
 
 #[tokio::test]
-async fn an_untrusted_issuer_is_refused_before_the_policy_is_read() {
+async fn a_credential_from_an_untrusted_issuer_is_set_aside_with_its_reason() {
     let decided = decided(None, "Hospital", false).await;
+    let Verdict::Refuse { reasons } = decided.verdict else {
+        panic!("agreed");
+    };
+    assert!(
+        reasons.iter().any(|r| r.contains("was set aside: trust")
+            && r.contains("not trusted to issue `DataSpaceMembershipCredential`")),
+        "{reasons:?}"
+    );
+    assert!(decided.decision.is_some(), "the policy read what was left");
+}
+
+#[tokio::test]
+async fn one_bad_credential_does_not_shut_out_the_good_ones() {
+    let holder = Identity::generate(KeyAlgorithm::Ed25519);
+    let (trusted, rogue) = (Authority::new(), Authority::new());
+    let good = trusted.membership(&holder, "Hospital").await;
+    let untrusted = rogue.membership(&holder, "Insurer").await;
+    let presentation = create_presentation(
+        &holder,
+        &[untrusted, good],
+        Format::Jwt,
+        "n-1",
+        "did:key:zP",
+    )
+    .await
+    .unwrap();
+    let report = Verifier::new(Arc::new(DidResolver::offline()))
+        .with_trust_list(trusted.list())
+        .verify_presentation(
+            &Input::Jwt(presentation.to_text()),
+            &Expectations {
+                challenge: "n-1".into(),
+                audience: "did:key:zP".into(),
+            },
+        )
+        .await;
+    assert!(!report.verified, "one of its credentials failed");
+    let caller = holder.did.as_str();
+    assert_eq!(presentation_outcome(caller, &report), "partial");
+    let decided = decide(Question {
+        caller,
+        presentation: &report,
+        offer: &compiled(),
+        purpose: None,
+    });
+    let Verdict::Agree { grounds, .. } = decided.verdict else {
+        panic!("refused: {:?}", decided.verdict);
+    };
+    assert_eq!(grounds.len(), 1, "only the trusted membership");
+    assert_eq!(grounds[0]["credentialSubject"]["role"], "Hospital");
+}
+
+#[tokio::test]
+async fn a_presentation_that_fails_itself_is_not_read_at_all() {
+    let holder = Identity::generate(KeyAlgorithm::Ed25519);
+    let authority = Authority::new();
+    let credential = authority.membership(&holder, "Hospital").await;
+    let presentation =
+        create_presentation(&holder, &[credential], Format::Jwt, "n-1", "did:key:zP")
+            .await
+            .unwrap();
+    let report = Verifier::new(Arc::new(DidResolver::offline()))
+        .with_trust_list(authority.list())
+        .verify_presentation(
+            &Input::Jwt(presentation.to_text()),
+            &Expectations {
+                challenge: "another nonce".into(),
+                audience: "did:key:zP".into(),
+            },
+        )
+        .await;
+    let decided = decide(Question {
+        caller: holder.did.as_str(),
+        presentation: &report,
+        offer: &compiled(),
+        purpose: None,
+    });
     let Verdict::Refuse { reasons } = decided.verdict else {
         panic!("agreed");
     };
@@ -110,4 +187,8 @@ async fn an_untrusted_issuer_is_refused_before_the_policy_is_read() {
         "{reasons:?}"
     );
     assert!(decided.decision.is_none());
+    assert_eq!(
+        presentation_outcome(holder.did.as_str(), &report),
+        "refused"
+    );
 }

@@ -62,8 +62,9 @@ impl Negotiations {
                 .any(advertises_inline),
             (None, PresentationMode::Dcp) => false,
         };
+        let types = self.types_for(offer);
         if inline {
-            return self.inline_token(audience, purpose).await;
+            return self.inline_token(audience, purpose, &types).await;
         }
         if !queryable {
             return Err(StartError::Invalid(format!(
@@ -74,7 +75,6 @@ impl Negotiations {
                 identity.did
             )));
         }
-        let types = self.types_for(offer);
         let granted = access::mint(identity, audience, &types);
         Ok(TokenDraft::new(audience)
             .with_access_token(granted)
@@ -91,12 +91,13 @@ impl Negotiations {
         scope::types_for_odrl(&rules, self.cx.offers().schema())
     }
 
-    /// A self-issued token carrying a presentation of every held credential, bound to the
-    /// token's id.
+    /// A self-issued token carrying a presentation of the held credentials of `types` (those
+    /// the offer's policy reads: nothing more is disclosed), bound to the token's id.
     async fn inline_token(
         &self,
         audience: &str,
         purpose: Option<&str>,
+        types: &BTreeSet<String>,
     ) -> Result<String, StartError> {
         let draft = TokenDraft::new(audience);
         let held: Vec<_> = self
@@ -105,6 +106,7 @@ impl Negotiations {
             .blocking(|s| s.credentials.list())
             .await?
             .iter()
+            .filter(|c| types.iter().any(|t| c.is_a(t)))
             .map(|c| c.secured())
             .collect();
         let presentation =

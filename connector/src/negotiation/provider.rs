@@ -416,11 +416,10 @@ impl Negotiations {
                 )
             }
         };
-        let holder_ok = report.signer.as_deref() == Some(caller.as_str());
         let mut event = self.cx.audit().event(
             EventKind::PresentationVerified,
             pid,
-            if report.verified && holder_ok { "ok" } else { "refused" },
+            decision::presentation_outcome(&caller, &report),
             json!({ "mode": mode, "error": report.error, "types": report.credentials.iter().flat_map(|c| c.types.clone()).collect::<Vec<_>>() }),
         );
         event.actor = caller.clone();
@@ -560,8 +559,8 @@ impl Negotiations {
     }
 }
 
-/// For each credential type the decision asked for that no verified credential of `report`
-/// is, a reason saying so (a refusal's explanation).
+/// For each credential type the decision asked for that no credential of `report` is, a
+/// reason saying so (a refusal's explanation; one presented but set aside says why itself).
 fn missing(
     asked: &std::collections::BTreeSet<String>,
     report: &symbolon_identity::Report,
@@ -572,9 +571,9 @@ fn missing(
             !report
                 .credentials
                 .iter()
-                .any(|c| c.verified && c.types.iter().any(|t| t == *kind))
+                .any(|c| c.types.iter().any(|t| t == *kind))
         })
-        .map(|kind| format!("credential: no valid {kind} was presented, and the policy reads one"))
+        .map(|kind| format!("credential: no {kind} was presented, and the policy reads one"))
         .collect()
 }
 

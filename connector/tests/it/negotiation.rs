@@ -315,3 +315,67 @@ async fn two_hundred_concurrent_negotiations_all_finalize_on_both_sides() {
     let (_, agreements) = provider.get("/api/v1/agreements").await;
     assert_eq!(agreements.as_array().unwrap().len(), 200, "{agreements}");
 }
+
+/// A consumer's revoked `AuditorCredential` does not shut it out of an offer its valid
+/// membership suffices for (it is not even presented: a consumer presents only what the
+/// offer's policy reads), and an offer that reads it is refused naming the revocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_revoked_credential_shuts_out_only_the_offers_that_read_it() {
+    let (authority, provider, hospital) = provider_and_member_hospital().await;
+    let (status, issued) = authority
+        .post(
+            "/credentials/issue",
+            &json!({"credential": {
+                "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
+                "type": ["VerifiableCredential", "AuditorCredential"],
+                "credentialSubject": {"id": hospital.did(), "scope": ["did:example:a"]}},
+                "options": {"credentialStatus": true}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let auditor = issued["verifiableCredential"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            let id = issued["verifiableCredential"]["id"].as_str().unwrap();
+            id.split_once(',').unwrap().1.to_owned()
+        });
+    let auditor = auditor.as_str();
+    let id = symbolon_identity::verify::peek_jwt_payload(auditor).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    hold(&hospital, auditor).await;
+    let (status, _) = authority
+        .post(
+            "/credentials/status",
+            &json!({"credentialId": id, "credentialStatus": [{"type": "BitstringStatusListEntry", "statusPurpose": "revocation", "status": true}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let negotiation = negotiate(&hospital, &provider).await;
+    assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
+
+    let policy = r#"policy "auditors" { permit use on offer "audit-extract" when holder.credentials contains "AuditorCredential" }"#;
+    let (status, body) = provider
+        .post(
+            "/api/v1/offers",
+            &json!({"id": "audit-extract", "title": "For auditors", "policy": policy}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, negotiation) = hospital
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": provider.dsp(), "offer_id": "audit-extract", "wait_seconds": 20}),
+        )
+        .await;
+    assert_eq!(status, 200, "{negotiation}");
+    assert_eq!(negotiation["state"], "TERMINATED", "{negotiation}");
+    let reasons = negotiation["reason"].to_string();
+    assert!(
+        reasons.contains("AuditorCredential was set aside") && reasons.contains("revoked"),
+        "{reasons}"
+    );
+}
