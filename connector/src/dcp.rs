@@ -3,7 +3,8 @@
 //! (this connector as a holder: [`holder`]), with the protocol's [`messages`] — and the
 //! presentation flow: access tokens minted for verifiers ([`access`]), the Credential
 //! Service's answer to a query ([`query`]), the scopes derived from a policy ([`scope`]), and
-//! the verifier's query of a caller's Credential Service ([`verifier`]). The HTTPS routes are
+//! the verifier's query of a caller's Credential Service ([`verifier`]); and the holder's
+//! renewal of what it obtained before it expires ([`renewal`]). The HTTPS routes are
 //! in [`crate::api::dcp`], the operator's in the management API.
 
 pub mod access;
@@ -12,6 +13,7 @@ pub mod holder;
 pub mod issuer;
 pub mod messages;
 pub mod query;
+pub mod renewal;
 pub mod scope;
 pub mod verifier;
 

@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub data_token_ttl: Duration,
     /// How this connector, as consumer, presents its credentials.
     pub presentations: crate::negotiation::PresentationMode,
+    /// How often credentials obtained by request are checked for renewal.
+    pub renewal_interval: Duration,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
@@ -59,6 +61,7 @@ impl ServeOptions {
             allow_private_callbacks: false,
             data_token_ttl: crate::dataplane::DEFAULT_TOKEN_TTL,
             presentations: crate::negotiation::PresentationMode::Auto,
+            renewal_interval: crate::dcp::renewal::DEFAULT_INTERVAL,
         }
     }
 }
@@ -168,6 +171,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
     crate::session::start::end_interrupted(&connector)?;
     spawn_head_signer(&connector, options.head_interval);
     spawn_nonce_pruner(&connector, NONCE_PRUNE_INTERVAL);
+    crate::dcp::renewal::spawn(&connector, options.renewal_interval);
     let parts = api::Parts {
         connector: connector.clone(),
         admin_token,

@@ -114,6 +114,7 @@ pub async fn request(
         status: IssuanceStatus::Received,
         reasons: Vec::new(),
         received: Vec::new(),
+        renewed_by: None,
         created: at.clone(),
         updated: at,
     };

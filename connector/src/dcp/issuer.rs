@@ -177,7 +177,7 @@ pub async fn receive(
         }
         (_, Verdict::Deny(reasons)) => finish(cx, record, Err(reasons), "policy").await,
         (Approval::Auto, Verdict::Permit) => {
-            let issued = issue_all(cx, status, &record, organisation, data_space).await?;
+            let issued = issue_all(cx, status, &record, organisation, data_space, &config).await?;
             finish(cx, record, issued, "policy").await
         }
     }
@@ -191,8 +191,8 @@ pub async fn approve(
     pid: &str,
 ) -> Result<IssuanceRequest, IssuanceError> {
     let record = undecided(cx, pid).await?;
-    let (_, organisation, data_space) = settings(cx, &record.holder).await?;
-    let issued = issue_all(cx, status, &record, organisation, data_space).await?;
+    let (config, organisation, data_space) = settings(cx, &record.holder).await?;
+    let issued = issue_all(cx, status, &record, organisation, data_space, &config).await?;
     finish(cx, record, issued, "operator").await
 }
 
@@ -418,6 +418,7 @@ async fn issue_all(
     record: &IssuanceRequest,
     organisation: Option<Organisation>,
     data_space: Option<String>,
+    config: &IssuerConfig,
 ) -> Result<Result<Vec<IssuedPayload>, Vec<String>>, IssuanceError> {
     let (Some(organisation), Some(data_space)) = (organisation, data_space) else {
         return Ok(Err(vec![format!(
@@ -426,6 +427,7 @@ async fn issue_all(
         )]));
     };
     let identity = cx.identity();
+    let issued_at = chrono::Utc::now();
     let mut documents = Vec::new();
     for credential_type in &record.credential_types {
         let claims = match subject(credential_type, &record.holder, &organisation, &data_space) {
@@ -436,7 +438,8 @@ async fn issue_all(
             "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
             "type": ["VerifiableCredential", credential_type],
             "issuer": identity.did.as_str(),
-            "validFrom": now(),
+            "validFrom": symbolon_identity::credential::format_time(issued_at),
+            "validUntil": symbolon_identity::credential::format_time(issued_at + config.validity()),
             "credentialSubject": claims,
         });
         if let Err(error) = symbolon_identity::credential::validate(&document) {

@@ -102,6 +102,25 @@ pub struct IssuerConfig {
     /// credential type. Without one, `auto` rejects every request.
     #[serde(default)]
     pub policy: Option<String>,
+    /// How long an issued credential is valid, in seconds (its `validUntil`); a year when
+    /// absent. Holders ask for a new one once two thirds of it have passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity_seconds: Option<u64>,
+}
+
+/// How long an issued credential is valid when the issuer's settings do not say.
+pub const DEFAULT_VALIDITY_SECONDS: u64 = 365 * 24 * 3600;
+
+impl IssuerConfig {
+    /// How long an issued credential is valid.
+    pub fn validity(&self) -> chrono::Duration {
+        let seconds = self.validity_seconds.unwrap_or(DEFAULT_VALIDITY_SECONDS);
+        chrono::Duration::seconds(
+            i64::try_from(seconds)
+                .unwrap_or(i64::MAX / 1000)
+                .min(100 * 365 * 24 * 3600),
+        )
+    }
 }
 
 /// An organisation the issuer knows, as its registry describes it.
@@ -153,6 +172,9 @@ pub struct Onboarding {
     /// The wallet keys of the credentials received for it.
     #[serde(default)]
     pub received: Vec<String>,
+    /// The request that renews its credentials, once one was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewed_by: Option<String>,
     /// When it was sent (RFC 3339).
     pub created: String,
     /// When it last changed (RFC 3339).

@@ -14,7 +14,7 @@ use crate::dsp::{
     connector, eventually, http, membership, negotiate, publish, token, trust, Connector, Recorder,
 };
 
-const ISSUANCE_POLICY: &str = r#"
+pub const ISSUANCE_POLICY: &str = r#"
 policy "membership-for-care" {
   permit enroll on offer "DataSpaceMembershipCredential"
   when holder.role in ["Hospital", "Insurer"] and holder.member_of == "hds"
@@ -100,7 +100,7 @@ fn issuer_url(authority: &Connector) -> String {
 }
 
 /// Registers `members` (DID, role) in the authority's registry and sets its settings.
-async fn configure(authority: &Connector, members: &[(&str, &str)], approval: &str) {
+pub async fn configure(authority: &Connector, members: &[(&str, &str)], approval: &str) {
     let organisations: serde_json::Map<String, Value> = members
         .iter()
         .map(|(did, role)| {
@@ -128,7 +128,7 @@ async fn configure(authority: &Connector, members: &[(&str, &str)], approval: &s
 }
 
 /// `holder` asks `authority` for a membership, waiting `wait` seconds.
-async fn join(holder: &Connector, authority: &Connector, wait: u64) -> Value {
+pub async fn join(holder: &Connector, authority: &Connector, wait: u64) -> Value {
     let (status, onboarding) = holder
         .post(
             "/api/v1/onboarding",
@@ -140,7 +140,7 @@ async fn join(holder: &Connector, authority: &Connector, wait: u64) -> Value {
     onboarding
 }
 
-async fn wallet_types(node: &Connector) -> Vec<Value> {
+pub async fn wallet_types(node: &Connector) -> Vec<Value> {
     let (status, held) = node.get("/api/v1/credentials").await;
     assert_eq!(status, 200, "{held}");
     held.as_array().unwrap().clone()

@@ -26,18 +26,23 @@ fn free_port() -> u16 {
 /// A connector with the DID `did:web:127.0.0.1%3A<port>`, served on that port, presenting
 /// its credentials as `mode` says.
 pub fn web_connector(mode: PresentationMode) -> Connector {
+    web_connector_configured(|options| options.presentations = mode)
+}
+
+/// A did:web connector as [`web_connector`], with `configure` applied to its options.
+pub fn web_connector_configured(configure: impl FnOnce(&mut ServeOptions)) -> Connector {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let port = free_port();
     let did = format!("did:web:127.0.0.1%3A{port}");
     let identity = Identity::with_web_did(KeyPair::generate(KeyAlgorithm::Ed25519), &did).unwrap();
     let identity = dir.init_with(identity, None).unwrap();
-    let options = ServeOptions {
+    let mut options = ServeOptions {
         status_cache_ttl: std::time::Duration::ZERO,
         allow_private_callbacks: true,
-        presentations: mode,
         ..ServeOptions::new(format!("127.0.0.1:{port}").parse().unwrap())
     };
+    configure(&mut options);
     let running = start(dir.clone(), options).unwrap();
     tokio::spawn(running.server);
     let token = dir.admin_token().unwrap().expose().to_owned();

@@ -11,6 +11,7 @@ mod dcp;
 mod dcp_cli;
 mod dcp_holder;
 mod dcp_presentation;
+mod dcp_renewal;
 mod dsp;
 mod errors;
 mod forgery;

@@ -41,6 +41,7 @@ fn the_issuer_pid_is_the_same_for_a_repeated_request_only() {
 fn the_registry_and_the_policy_decide() {
     let policy = r#"policy "p" { permit enroll on offer "DataSpaceMembershipCredential" when holder.role == "Hospital" and holder.member_of == "hds" }"#;
     let config = IssuerConfig {
+        validity_seconds: None,
         approval: Approval::Auto,
         policy: Some(policy.into()),
     };
@@ -65,6 +66,7 @@ fn the_registry_and_the_policy_decide() {
         Verdict::Deny(_)
     ));
     let silent = IssuerConfig {
+        validity_seconds: None,
         approval: Approval::Auto,
         policy: None,
     };

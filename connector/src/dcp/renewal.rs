@@ -1,0 +1,145 @@
+//! Renewal: a credential this connector obtained by request is asked for again from the same
+//! issuer once two thirds of its lifetime have passed, so that the new one is in the wallet
+//! before the old one expires. `serve` checks every few minutes ([`spawn`]); each request is
+//! the ordinary issuance request, decided by the issuer as any other, and the old request
+//! records which one renewed it, so it is renewed once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::holder::{self, OnboardingError};
+use crate::context::Connector;
+use crate::domain::{HeldCredential, IssuanceStatus, Onboarding};
+use crate::store::StoreError;
+
+/// How often `serve` looks for credentials due for renewal, by default.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+
+/// When `document` (a credential) is due for renewal: two thirds into its lifetime. `None`
+/// when it does not expire or its times are unreadable.
+pub fn due_at(document: &Value) -> Option<DateTime<Utc>> {
+    let time = |name: &str| {
+        document
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let (from, until) = (time("validFrom")?, time("validUntil")?);
+    let lifetime = until.signed_duration_since(from);
+    Some(from + lifetime * 2 / 3)
+}
+
+/// The document of a held credential (a `vc+jwt`'s payload, or the JSON itself).
+fn document_of(held: &HeldCredential) -> Option<Value> {
+    match &held.credential {
+        Value::String(token) => symbolon_identity::verify::peek_jwt_payload(token),
+        other => Some(other.clone()),
+    }
+}
+
+/// The issued requests whose credentials are due at `now` and not renewed yet.
+pub fn due(records: &[Onboarding], held: &[HeldCredential], now: DateTime<Utc>) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| r.status == IssuanceStatus::Issued && r.renewed_by.is_none())
+        .filter(|r| {
+            held.iter()
+                .filter(|h| r.received.contains(&h.key))
+                .filter_map(document_of)
+                .filter_map(|d| due_at(&d))
+                .any(|at| at <= now)
+        })
+        .map(|r| r.holder_pid.clone())
+        .collect()
+}
+
+/// Asks again for the credentials of every due request; returns what each renewal did.
+pub async fn renew_due(
+    cx: &Connector,
+) -> Result<Vec<(String, Result<Onboarding, OnboardingError>)>, StoreError> {
+    let (records, held) = cx
+        .store()
+        .blocking(|s| -> Result<_, StoreError> {
+            Ok((s.onboarding.list()?, s.credentials.list()?))
+        })
+        .await?;
+    let mut outcomes = Vec::new();
+    for pid in due(&records, &held, Utc::now()) {
+        let Some(old) = records.iter().find(|r| r.holder_pid == pid) else {
+            continue;
+        };
+        let renewed = holder::request(cx, &old.issuer_url, &old.credential_type).await;
+        if let Ok(new) = &renewed {
+            let (key, by) = (pid.clone(), new.holder_pid.clone());
+            cx.store()
+                .blocking(move |s| -> Result<(), StoreError> {
+                    if let Some(mut old) = s.onboarding.get(&key)? {
+                        old.renewed_by = Some(by);
+                        s.onboarding.put(&old)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        outcomes.push((pid, renewed));
+    }
+    Ok(outcomes)
+}
+
+/// Renews due credentials every `interval` while the connector is open.
+pub fn spawn(connector: &Connector, interval: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = connector.downgrade();
+    runtime.spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(connector) = weak.upgrade() else {
+                break;
+            };
+            match renew_due(&connector).await {
+                Ok(outcomes) => {
+                    for (pid, outcome) in outcomes {
+                        match outcome {
+                            Ok(new) => tracing::info!(
+                                renewed = %pid, request = %new.holder_pid,
+                                status = new.status.as_str(), "credential renewal requested"
+                            ),
+                            Err(error) => {
+                                tracing::warn!(renewed = %pid, %error, "credential renewal failed")
+                            }
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "cannot look for credentials to renew"),
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_credential_is_due_two_thirds_into_its_life() {
+        let document = json!({"validFrom": "2026-01-01T00:00:00Z",
+                              "validUntil": "2026-01-04T00:00:00Z"});
+        assert_eq!(
+            due_at(&document).unwrap().to_rfc3339(),
+            "2026-01-03T00:00:00+00:00"
+        );
+        assert_eq!(due_at(&json!({"validFrom": "2026-01-01T00:00:00Z"})), None);
+        assert_eq!(
+            due_at(&json!({"validFrom": "x", "validUntil": "2026-01-04T00:00:00Z"})),
+            None
+        );
+    }
+}
