@@ -1,5 +1,6 @@
-//! A did:web organisation onboards by credential request, uses the credential in a negotiation
-//! by the Decentralized Claims Protocol, and renews it before it expires without anyone asking.
+//! Onboarding by credential request, end to end: a did:web organisation onboards, uses the
+//! credential in a negotiation by the Decentralized Claims Protocol, and renews it before it
+//! expires without anyone asking; a trial sponsor onboards its sites the same way.
 
 use std::time::Duration;
 
@@ -72,4 +73,97 @@ async fn a_did_web_member_onboards_negotiates_by_dcp_and_renews_before_expiry() 
         .find(|r| r["holder_pid"] == new_pid)
         .unwrap();
     assert_eq!(new["status"], "ISSUED", "{new}");
+}
+
+/// A trial sponsor's connector issues `TrialSiteCredential`s to its sites on request; a
+/// provider trusting the sponsor for them admits a site by its trial, and an organisation the
+/// sponsor never registered is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_trial_sponsor_onboards_its_sites_by_credential_request() {
+    let (authority, sponsor, provider, site, stranger) = (
+        connector(),
+        connector(),
+        connector(),
+        connector(),
+        connector(),
+    );
+    // The data space's trust list: the authority for memberships, the sponsor for its sites.
+    let entries = [
+        (
+            authority.did().to_owned(),
+            ["DataSpaceMembershipCredential".to_owned()].into(),
+        ),
+        (
+            sponsor.did().to_owned(),
+            ["TrialSiteCredential".to_owned()].into(),
+        ),
+    ]
+    .into();
+    let list =
+        symbolon_identity::TrustList::credential(&authority.identity.did, "hds", &entries).unwrap();
+    let list = symbolon_identity::issue_credential(
+        &authority.identity,
+        list,
+        symbolon_identity::Format::Jwt,
+    )
+    .await
+    .unwrap()
+    .to_text();
+    for node in [&sponsor, &provider] {
+        let (status, body) = node
+            .put("/api/v1/trust-list", &json!({"credential": list}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = sponsor
+        .put(
+            "/api/v1/issuer/registry",
+            &json!({"organisations": {site.did(): {"legalName": "Site 1 B.V.",
+                "registrationNumber": "KvK-11", "role": "Hospital", "trialId": "CARDIO-7",
+                "siteId": "site-1"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let policy = r#"policy "sites" { permit enroll on offer "TrialSiteCredential" when holder.role == "Hospital" }"#;
+    let (status, body) = sponsor
+        .put(
+            "/api/v1/issuer/config",
+            &json!({"approval": "auto", "policy": policy}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let body = json!({"authority_url": sponsor.url, "credential_type": "TrialSiteCredential",
+                      "wait_seconds": 20});
+    let (status, onboarding) = site.post("/api/v1/onboarding", &body).await;
+    assert_eq!(status, 200, "{onboarding}");
+    assert_eq!(onboarding["status"], "ISSUED", "{onboarding}");
+    let (status, refused) = stranger.post("/api/v1/onboarding", &body).await;
+    assert_eq!(status, 502, "the sponsor refused: {refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not in the issuer's registry"),
+        "{refused}"
+    );
+
+    let (membership, _) = crate::dsp::membership(&authority, site.did(), "Hospital").await;
+    crate::dsp::hold(&site, &membership).await;
+    let trial_policy = r#"policy "trial" { permit use on offer "cardio-data" when holder.trial_id == "CARDIO-7" }"#;
+    let (status, body) = provider
+        .post(
+            "/api/v1/offers",
+            &json!({"id": "cardio-data", "title": "CARDIO-7 data", "policy": trial_policy}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, negotiation) = site
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": provider.dsp(), "offer_id": "cardio-data", "wait_seconds": 20}),
+        )
+        .await;
+    assert_eq!(status, 200, "{negotiation}");
+    assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
 }
