@@ -23,8 +23,8 @@ pub fn document_path(connector: &Connector) -> Option<String> {
     Some(path.to_owned())
 }
 
-/// The services this connector's DID document names: its Credential Service and its
-/// Dataspace Protocol endpoint.
+/// The services this connector's DID document names: its Credential Service, its Issuer
+/// Service and its Dataspace Protocol endpoint.
 pub fn services(connector: &Connector) -> Vec<Value> {
     let did = connector.did();
     let base = connector.public_url();
@@ -33,6 +33,11 @@ pub fn services(connector: &Connector) -> Vec<Value> {
             "id": format!("{did}#credential-service"),
             "type": "CredentialService",
             "serviceEndpoint": format!("{base}{HOLDER_PATH}"),
+        }),
+        json!({
+            "id": format!("{did}#issuer-service"),
+            "type": "IssuerService",
+            "serviceEndpoint": format!("{base}{}", crate::dcp::ISSUER_PATH),
         }),
         json!({
             "id": format!("{did}#dsp"),

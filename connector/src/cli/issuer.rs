@@ -70,7 +70,8 @@ pub enum IssuerCommand {
 pub struct JoinArgs {
     #[command(flatten)]
     dir: DataDirArg,
-    /// The authority's URL (its base URL, or its issuer service `…/dcp/issuer`).
+    /// The authority: its URL (its base URL, or its issuer service `…/dcp/issuer`), or its DID
+    /// (a did:web whose DID document names its `IssuerService`).
     #[arg(long)]
     authority: String,
     /// The credential to ask for.

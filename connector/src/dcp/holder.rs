@@ -39,6 +39,14 @@ pub enum OnboardingError {
     /// No such request.
     #[error("no onboarding request `{0}`")]
     NotFound(String),
+    /// The authority's DID cannot be resolved, or its DID document names no issuer service.
+    #[error("the authority `{did}`: {reason}")]
+    Authority {
+        /// The DID given.
+        did: String,
+        /// Why it names no issuer service.
+        reason: String,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -59,6 +67,33 @@ pub enum DeliveryError {
     /// The audit trail failed.
     #[error(transparent)]
     Audit(#[from] AuditError),
+}
+
+/// The issuer service an authority's DID document names (a service of type `IssuerService`).
+pub async fn issuer_service(cx: &Connector, did: &str) -> Result<String, OnboardingError> {
+    let refuse = |reason: String| OnboardingError::Authority {
+        did: did.chars().take(200).collect(),
+        reason,
+    };
+    let parsed = symbolon_identity::Did::parse(did).map_err(|e| refuse(e.to_string()))?;
+    let document = cx
+        .verification()
+        .resolver
+        .resolve(&parsed)
+        .await
+        .map_err(|e| refuse(format!("cannot resolve it: {e}")))?;
+    document
+        .get("service")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|s| s.get("type").and_then(Value::as_str) == Some("IssuerService"))
+        .and_then(|s| s.get("serviceEndpoint"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            refuse("its DID document names no `IssuerService`; give its URL instead".into())
+        })
 }
 
 /// Asks the issuer service at `issuer_url` (`…/dcp/issuer`) for `credential_type`: reads its

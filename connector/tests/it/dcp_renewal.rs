@@ -167,3 +167,36 @@ async fn a_trial_sponsor_onboards_its_sites_by_credential_request() {
     assert_eq!(status, 200, "{negotiation}");
     assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
 }
+
+/// `join` takes the authority's DID: its DID document names its issuer service. A DID whose
+/// document names none is refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_authority_can_be_named_by_its_did() {
+    let authority = web_connector_configured(|_| {});
+    let hospital = connector();
+    trust(&authority, &authority).await;
+    configure(&authority, &[(hospital.did(), "Hospital")], "auto").await;
+    let (status, onboarding) = hospital
+        .post(
+            "/api/v1/onboarding",
+            &json!({"authority_url": authority.did(), "credential_type": "DataSpaceMembershipCredential",
+                    "wait_seconds": 20}),
+        )
+        .await;
+    assert_eq!(status, 200, "{onboarding}");
+    assert_eq!(onboarding["status"], "ISSUED", "{onboarding}");
+    let (status, refused) = hospital
+        .post(
+            "/api/v1/onboarding",
+            &json!({"authority_url": hospital.did(), "credential_type": "DataSpaceMembershipCredential"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("IssuerService"),
+        "{refused}"
+    );
+}

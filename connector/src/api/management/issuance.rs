@@ -49,7 +49,8 @@ pub struct RejectRequest {
 /// A credential to ask an issuer for.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewOnboarding {
-    /// The issuer service's URL (`<authority>/dcp/issuer`; a bare base URL gets that path).
+    /// The issuer service's URL (`<authority>/dcp/issuer`; a bare base URL gets that path), or
+    /// the authority's DID, whose DID document names its `IssuerService`.
     pub authority_url: String,
     /// The credential type (e.g. `DataSpaceMembershipCredential`).
     pub credential_type: String,
@@ -64,9 +65,9 @@ impl From<OnboardingError> for ApiError {
             OnboardingError::Send(_) | OnboardingError::Answer(_) => {
                 ApiError::BadGateway(error.to_string())
             }
-            OnboardingError::NotOffered { .. } | OnboardingError::NoPublicUrl => {
-                ApiError::Unprocessable(error.to_string())
-            }
+            OnboardingError::NotOffered { .. }
+            | OnboardingError::NoPublicUrl
+            | OnboardingError::Authority { .. } => ApiError::Unprocessable(error.to_string()),
             OnboardingError::NotFound(_) => ApiError::NotFound(error.to_string()),
             OnboardingError::Store(error) => ApiError::internal(error),
         }
@@ -266,7 +267,12 @@ pub(super) async fn start_onboarding(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let new: NewOnboarding = parse_body(&body)?;
-    let mut url = new.authority_url.trim_end_matches('/').to_owned();
+    let mut url = if new.authority_url.starts_with("did:") {
+        holder::issuer_service(&cx, &new.authority_url).await?
+    } else {
+        new.authority_url.clone()
+    };
+    url = url.trim_end_matches('/').to_owned();
     if !url.ends_with(crate::dcp::ISSUER_PATH) {
         url.push_str(crate::dcp::ISSUER_PATH);
     }
