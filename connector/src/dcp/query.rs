@@ -225,7 +225,7 @@ pub fn parse_response(message: &Value) -> Result<Vec<String>, MessageError> {
     }
     list.iter()
         .enumerate()
-        .map(|(i, p)| match p.as_str() {
+        .map(|(i, p)| match p.as_str().or_else(|| enveloped(p)) {
             Some(text) if text.len() <= MAX_PRESENTATION_BYTES => Ok(text.to_owned()),
             Some(_) => Err(refuse(
                 &format!("presentation/{i}"),
@@ -233,10 +233,23 @@ pub fn parse_response(message: &Value) -> Result<Vec<String>, MessageError> {
             )),
             None => Err(refuse(
                 &format!("presentation/{i}"),
-                "only compact JOSE presentations (`vp+jwt`) are accepted",
+                "only JOSE presentations (`vp+jwt`, compact or as an \
+                 `EnvelopedVerifiablePresentation`) are accepted",
             )),
         })
         .collect()
+}
+
+/// The compact `vp+jwt` inside a VC 2.0 `EnvelopedVerifiablePresentation`
+/// (`id`: `data:application/vp+jwt,<token>`).
+fn enveloped(presentation: &Value) -> Option<&str> {
+    if presentation.get("type").and_then(Value::as_str) != Some("EnvelopedVerifiablePresentation") {
+        return None;
+    }
+    presentation
+        .get("id")
+        .and_then(Value::as_str)?
+        .strip_prefix("data:application/vp+jwt,")
 }
 
 #[cfg(test)]
@@ -287,6 +300,13 @@ mod tests {
         let ok = json!({"@context": [DCP_CONTEXT], "type": "PresentationResponseMessage",
                         "presentation": ["a.b.c"]});
         assert_eq!(parse_response(&ok).unwrap(), ["a.b.c"]);
+        let enveloped = json!({"type": "PresentationResponseMessage", "presentation": [
+            {"@context": ["https://www.w3.org/ns/credentials/v2"],
+             "type": "EnvelopedVerifiablePresentation", "id": "data:application/vp+jwt,a.b.c"}]});
+        assert_eq!(parse_response(&enveloped).unwrap(), ["a.b.c"]);
+        let other_media = json!({"type": "PresentationResponseMessage", "presentation": [
+            {"type": "EnvelopedVerifiablePresentation", "id": "data:text/plain,a.b.c"}]});
+        assert!(parse_response(&other_media).is_err());
         let object = json!({"@context": [DCP_CONTEXT], "type": "PresentationResponseMessage",
                             "presentation": [{"type": "VerifiablePresentation"}]});
         assert_eq!(parse_response(&object).unwrap_err().field, "presentation/0");
