@@ -5,6 +5,7 @@
 
 mod audit;
 mod credential;
+mod demo;
 mod did;
 mod init;
 mod issuer;
@@ -99,6 +100,9 @@ enum Command {
     /// server).
     #[command(subcommand)]
     Session(sessions::SessionCommand),
+    /// Start a whole health data space on this machine and run the seed's scenarios through
+    /// it, checking and narrating each step.
+    Demo(demo::DemoArgs),
 }
 
 /// Options shared by commands that act on a data directory.
@@ -196,6 +200,7 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Session(command) => sessions::run(command).await,
         Command::Issuer(command) => issuer::run(command).await,
         Command::Join(args) => issuer::join(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 

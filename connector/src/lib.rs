@@ -37,6 +37,7 @@ pub mod datadir;
 pub mod dataplane;
 pub mod dcp;
 pub mod decision;
+pub mod demo;
 pub mod domain;
 pub mod issuer;
 pub mod messenger;

@@ -12,6 +12,7 @@ mod dcp_cli;
 mod dcp_holder;
 mod dcp_presentation;
 mod dcp_renewal;
+mod demo;
 mod dsp;
 mod errors;
 mod forgery;
