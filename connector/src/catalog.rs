@@ -72,7 +72,23 @@ pub struct CompiledOffer {
 impl CompiledOffer {
     /// Checks, compiles and exports `offer`'s policy.
     pub fn compile(offer: &Offer, schema: &Arc<Schema>) -> Result<CompiledOffer, PolicyError> {
-        let set = check_policy(&offer.id, &offer.policy, schema)?;
+        let set = match &offer.health {
+            None => check_policy(&offer.id, &offer.policy, schema)?,
+            Some(terms) => {
+                let standing = terms.policies(&offer.id);
+                symbolon_policy::parse_and_check(
+                    &[
+                        (&format!("offer {}", offer.id), &offer.policy),
+                        ("the EHDS profile", &standing),
+                    ],
+                    schema,
+                )
+                .map_err(|diagnostics| PolicyError::Check {
+                    offer: offer.id.clone(),
+                    diagnostics,
+                })?
+            }
+        };
         let export = |source| PolicyError::Export {
             offer: offer.id.clone(),
             source,

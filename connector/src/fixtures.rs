@@ -27,6 +27,7 @@ pub fn offer() -> Offer {
         source: None,
         binding: None,
         decision: Default::default(),
+        health: None,
         created: now(),
     }
 }

@@ -39,6 +39,7 @@ pub mod dcp;
 pub mod decision;
 pub mod demo;
 pub mod domain;
+pub mod health;
 pub mod issuer;
 pub mod messenger;
 pub mod negotiation;

@@ -21,6 +21,7 @@ pub const SYMBOLON_CONTEXT_DOCUMENT: &str = r##"{
     "TrustListCredential": "sym:TrustListCredential",
     "legalName": "sym:legalName",
     "registrationNumber": "sym:registrationNumber",
+    "publicSector": {"@id": "sym:publicSector", "@type": "http://www.w3.org/2001/XMLSchema#boolean"},
     "role": "sym:role",
     "dataSpaceId": "sym:dataSpaceId",
     "datasetId": "sym:datasetId",

@@ -357,6 +357,13 @@ fn validate_symbolon_subject(
                 need_string("legalName")?;
                 need_string("registrationNumber")?;
                 need_string("dataSpaceId")?;
+                if subject.get("publicSector").is_some_and(|v| !v.is_boolean()) {
+                    return Err(invalid(
+                        what,
+                        "/credentialSubject/publicSector",
+                        "`publicSector` must be true or false",
+                    ));
+                }
                 let role = need_string("role")?;
                 if !ROLES.contains(&role) {
                     return Err(IssueError::Invalid {

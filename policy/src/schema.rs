@@ -112,12 +112,13 @@ impl Schema {
     /// The default health data-space schema shipped with the crate (see the README's tables).
     pub fn health() -> Schema {
         let mut s = Schema::empty();
-        let attrs: [(&str, Type, &str, &str); 26] = [
+        let attrs: [(&str, Type, &str, &str); 27] = [
             ("holder.id", Type::Str, "holderId", "the DID of the requesting organisation"),
             ("holder.role", Type::Str, "role", "its role in the data space (Hospital, Insurer, StatisticsBureau, Pharmacy, Auditor, ...)"),
             ("holder.member_of", Type::Str, "memberOf", "the data space its membership credential is for"),
             ("holder.legal_name", Type::Str, "legalName", "its legal name"),
             ("holder.registration_number", Type::Str, "registrationNumber", "its registration number"),
+            ("holder.public_sector", Type::Bool, "publicSector", "whether its membership says it is a public-sector body (EHDS Art. 53(1)(a)-(c))"),
             ("holder.credentials", Type::Set, "credentialType", "the types of the verified credentials it presented"),
             ("holder.trial_id", Type::Str, "trialId", "the trial of its TrialSiteCredential"),
             ("holder.trial_site", Type::Str, "trialSite", "the site of its TrialSiteCredential"),

@@ -87,6 +87,10 @@ pub struct NewOffer {
     /// operator answers from the management API or the CLI).
     #[serde(default)]
     pub decision: Decision,
+    /// The European Health Data Space profile (`{}` for every standing rule, or `{"without":
+    /// ["advertising-marketing"]}` to drop one, with a warning).
+    #[serde(default)]
+    pub health: Option<crate::health::HealthTerms>,
 }
 
 /// A credential to keep: `{"verifiableCredential": <JWT string or JSON document>}`.
@@ -180,6 +184,12 @@ async fn create_offer(
             .await?
             .map_err(|e| ApiError::BadRequest(format!("field `binding`: {e}")))?;
     }
+    let warnings = match &new.health {
+        Some(terms) => terms
+            .check()
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        None => Vec::new(),
+    };
     let offer = Offer {
         id: new.id,
         title: new.title,
@@ -190,6 +200,7 @@ async fn create_offer(
         source: new.source,
         binding: new.binding,
         decision: new.decision,
+        health: new.health,
         created: now(),
     };
     // Compiled once here, kept for the catalog and the decisions that follow.
@@ -235,7 +246,11 @@ async fn create_offer(
     if connector.network().peers().node().is_some() {
         crate::p2p::announce(&connector, &offer).await?;
     }
-    Ok(HttpResponse::Created().json(offer))
+    let mut answer = serde_json::to_value(&offer).map_err(ApiError::internal)?;
+    if !warnings.is_empty() {
+        answer["warnings"] = json!(warnings);
+    }
+    Ok(HttpResponse::Created().json(answer))
 }
 
 /// One offer.

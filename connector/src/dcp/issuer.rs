@@ -391,13 +391,19 @@ fn subject(
     data_space: &str,
 ) -> Result<Value, String> {
     match credential_type {
-        "DataSpaceMembershipCredential" => Ok(json!({
-            "id": holder,
-            "legalName": organisation.legal_name,
-            "registrationNumber": organisation.registration_number,
-            "role": organisation.role,
-            "dataSpaceId": data_space,
-        })),
+        "DataSpaceMembershipCredential" => {
+            let mut claims = json!({
+                "id": holder,
+                "legalName": organisation.legal_name,
+                "registrationNumber": organisation.registration_number,
+                "role": organisation.role,
+                "dataSpaceId": data_space,
+            });
+            if let Some(public) = organisation.public_sector {
+                claims["publicSector"] = public.into();
+            }
+            Ok(claims)
+        }
         "TrialSiteCredential" => match (&organisation.trial_id, &organisation.site_id) {
             (Some(trial), Some(site)) => {
                 Ok(json!({ "id": holder, "trialId": trial, "siteId": site }))

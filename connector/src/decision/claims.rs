@@ -106,6 +106,14 @@ fn attributes_of<'a>(
                         "registration_number",
                         text("registrationNumber"),
                     );
+                    copy(
+                        &mut holder_attrs,
+                        "public_sector",
+                        subject
+                            .get("publicSector")
+                            .filter(|v| v.is_boolean())
+                            .cloned(),
+                    );
                 }
                 "TrialSiteCredential" => {
                     copy(&mut holder_attrs, "trial_id", text("trialId"));

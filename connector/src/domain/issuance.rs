@@ -142,6 +142,10 @@ pub struct Organisation {
     /// Its site id in that trial.
     #[serde(default)]
     pub site_id: Option<String>,
+    /// Whether it is a public-sector body (its membership then says so: the European Health
+    /// Data Space admits the purposes of Art. 53(1)(a)–(c) for public-sector bodies only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_sector: Option<bool>,
 }
 
 /// The issuer's registry of organisations: DID → organisation.

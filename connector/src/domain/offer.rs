@@ -81,6 +81,10 @@ pub struct Offer {
     /// operator answers, with the policy's verdict as a recommendation).
     #[serde(default)]
     pub decision: Decision,
+    /// The European Health Data Space profile: a health offer is also decided under the
+    /// standing rules of Art. 53 and 54 ([`crate::health`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::health::HealthTerms>,
     /// When it was created (RFC 3339).
     pub created: String,
 }

@@ -17,6 +17,7 @@ mod dsp;
 mod errors;
 mod forgery;
 mod handlers;
+mod health;
 mod illegal;
 mod manual;
 mod mpc_cli;

@@ -27,6 +27,7 @@ fn hospital() -> Organisation {
         data_space_id: Some("hds".into()),
         trial_id: None,
         site_id: None,
+        public_sector: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn compiled(policy: &str) -> CompiledOffer {
         source: None,
         binding: None,
         decision: Default::default(),
+        health: None,
         created: now(),
     };
     CompiledOffer::compile(&offer, &Arc::new(Schema::health())).unwrap()

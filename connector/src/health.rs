@@ -1,0 +1,173 @@
+//! The European Health Data Space profile of an offer (Regulation (EU) 2025/327): a health
+//! offer is decided under standing rules its operator does not write by hand.
+//!
+//! - **Art. 53(1)**: secondary use only for its purposes, stated as `request.purpose` by code:
+//!   `public-health` (a), `policy-making` (b), `official-statistics` (c), `education` (d),
+//!   `scientific-research` (e), `care-improvement` (f); (a)–(c) only for a public-sector body
+//!   (`holder.public_sector`, from its membership).
+//! - **Art. 54**: the prohibited uses, each a standing prohibition: decisions detrimental to
+//!   persons (a); decisions on employment, insurance or credit (b); advertising or marketing (c);
+//!   products that harm people or society (d). An operator may drop one explicitly
+//!   ([`HealthTerms::without`]); the offer then carries a warning.
+//!
+//! The rules are policies in the policy language, added to the offer's own when it is compiled,
+//! so every refusal explains itself by the article's policy.
+
+use serde::{Deserialize, Serialize};
+
+/// A purpose of Art. 53(1): its code, its point, what it covers.
+pub const PURPOSES: [(&str, &str, &str); 6] = [
+    (
+        "public-health",
+        "Art. 53(1)(a)",
+        "public interest in public and occupational health",
+    ),
+    (
+        "policy-making",
+        "Art. 53(1)(b)",
+        "policy-making and regulatory activities",
+    ),
+    (
+        "official-statistics",
+        "Art. 53(1)(c)",
+        "official statistics",
+    ),
+    (
+        "education",
+        "Art. 53(1)(d)",
+        "education or teaching in health or care",
+    ),
+    (
+        "scientific-research",
+        "Art. 53(1)(e)",
+        "scientific research in health or care",
+    ),
+    (
+        "care-improvement",
+        "Art. 53(1)(f)",
+        "improving the delivery of care and treatment",
+    ),
+];
+
+/// The purposes of Art. 53(1)(a)–(c), for public-sector bodies only.
+pub const PUBLIC_SECTOR_PURPOSES: [&str; 3] =
+    ["public-health", "policy-making", "official-statistics"];
+
+/// A prohibited use of Art. 54: its code, its point, the purposes that amount to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Prohibition {
+    /// The code an operator names to drop it.
+    pub code: &'static str,
+    /// Its point of Art. 54 (`a` for Art. 54(a)).
+    pub point: &'static str,
+    /// The stated purposes it refuses.
+    pub purposes: &'static [&'static str],
+}
+
+impl Prohibition {
+    /// Where the regulation says it (`Art. 54(a)`).
+    pub fn article(&self) -> String {
+        format!("Art. 54({})", self.point)
+    }
+}
+
+/// The standing prohibitions of Art. 54.
+pub const PROHIBITIONS: [Prohibition; 4] = [
+    Prohibition {
+        code: "detrimental-decisions",
+        point: "a",
+        purposes: &["detrimental-decisions", "profiling"],
+    },
+    Prohibition {
+        code: "employment-insurance-credit",
+        point: "b",
+        purposes: &["employment", "insurance", "credit", "premium-setting"],
+    },
+    Prohibition {
+        code: "advertising-marketing",
+        point: "c",
+        purposes: &["advertising", "marketing"],
+    },
+    Prohibition {
+        code: "harmful-products",
+        point: "d",
+        purposes: &["harmful-products"],
+    },
+];
+
+/// An offer's health profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HealthTerms {
+    /// The Art. 54 prohibitions the operator drops for this offer, by code (each a warning).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without: Vec<String>,
+}
+
+/// Why health terms are refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `health.without`: `{0}` is no Art. 54 prohibition; known: detrimental-decisions, employment-insurance-credit, advertising-marketing, harmful-products")]
+pub struct UnknownProhibition(pub String);
+
+impl HealthTerms {
+    /// Checks the terms; the warnings they deserve.
+    pub fn check(&self) -> Result<Vec<String>, UnknownProhibition> {
+        self.without
+            .iter()
+            .map(|code| {
+                PROHIBITIONS
+                    .iter()
+                    .find(|p| p.code == code)
+                    .map(|p| {
+                        format!(
+                            "the offer drops the standing prohibition of {} ({code}): requests \
+                             for {} are no longer refused by the profile",
+                            p.article(),
+                            p.purposes.join(", ")
+                        )
+                    })
+                    .ok_or_else(|| UnknownProhibition(code.clone()))
+            })
+            .collect()
+    }
+
+    /// The standing rules for offer `offer`, as policy text.
+    pub fn policies(&self, offer: &str) -> String {
+        let list = |items: &[&str]| {
+            items
+                .iter()
+                .map(|i| format!("\"{i}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut text = String::new();
+        for prohibition in PROHIBITIONS
+            .iter()
+            .filter(|p| !self.without.iter().any(|code| code == p.code))
+        {
+            text.push_str(&format!(
+                "policy \"ehds-art-54-{}-{}\" {{\n  forbid * on offer \"{offer}\"\n  when request.purpose in [{}]\n}}\n",
+                prohibition.point,
+                prohibition.code,
+                list(prohibition.purposes)
+            ));
+        }
+        // Every Art. 53 purpose is stated by its code; a prohibited one is explained by its
+        // own Art. 54 policy above (or, dropped, no longer refused).
+        let known: Vec<&str> = PURPOSES
+            .iter()
+            .map(|(code, _, _)| *code)
+            .chain(PROHIBITIONS.iter().flat_map(|p| p.purposes.iter().copied()))
+            .collect();
+        text.push_str(&format!(
+            "policy \"ehds-art-53-1-purposes\" {{\n  forbid * on offer \"{offer}\"\n  \
+             when not (has request.purpose) or not (request.purpose in [{}])\n}}\n",
+            list(&known)
+        ));
+        text.push_str(&format!(
+            "policy \"ehds-art-53-1-a-c-public-sector\" {{\n  forbid * on offer \"{offer}\"\n  \
+             when request.purpose in [{}] and not (has holder.public_sector and holder.public_sector == true)\n}}\n",
+            list(&PUBLIC_SECTOR_PURPOSES)
+        ));
+        text
+    }
+}
