@@ -141,14 +141,52 @@ impl Org {
         .map(drop)
     }
 
+    /// Publishes a health computation offer: as [`Org::offer_computation`], also decided under
+    /// the European Health Data Space's standing rules ([`crate::health`]).
+    pub async fn offer_health_computation(
+        &self,
+        id: &str,
+        title: &str,
+        policy: &str,
+        binding: Value,
+    ) -> Result<(), DemoError> {
+        self.post(
+            "/api/v1/offers",
+            &json!({"id": id, "title": title, "kind": "computation", "policy": policy,
+                    "binding": binding, "health": {}}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Negotiates `offer` with `provider` as consumer; the agreement id once FINALIZED.
     pub async fn agree(&self, provider: &Org, offer: &str) -> Result<String, DemoError> {
-        let negotiation = self
-            .post(
-                "/api/v1/negotiations",
-                &json!({"provider_url": provider.dsp(), "offer_id": offer, "wait_seconds": 20}),
-            )
-            .await?;
+        self.agree_for(provider, offer, None).await
+    }
+
+    /// Negotiates `offer` with `provider` stating `purpose`; the negotiation as it ended.
+    pub async fn negotiate(
+        &self,
+        provider: &Org,
+        offer: &str,
+        purpose: Option<&str>,
+    ) -> Result<Value, DemoError> {
+        let mut body =
+            json!({"provider_url": provider.dsp(), "offer_id": offer, "wait_seconds": 20});
+        if let Some(purpose) = purpose {
+            body["purpose"] = purpose.into();
+        }
+        self.post("/api/v1/negotiations", &body).await
+    }
+
+    /// Negotiates `offer` with `provider` stating `purpose`; the agreement id once FINALIZED.
+    pub async fn agree_for(
+        &self,
+        provider: &Org,
+        offer: &str,
+        purpose: Option<&str>,
+    ) -> Result<String, DemoError> {
+        let negotiation = self.negotiate(provider, offer, purpose).await?;
         match negotiation["agreement_id"].as_str() {
             Some(id) if negotiation["state"] == "FINALIZED" => Ok(id.to_owned()),
             _ => Err(DemoError::Check(format!(

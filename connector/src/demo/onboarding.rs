@@ -107,7 +107,9 @@ pub async fn run(root: &Path, narrator: &mut Narrator<'_>) -> Result<DataSpace, 
             (
                 org.did().to_owned(),
                 json!({"legalName": format!("{} B.V.", org.name), "registrationNumber": format!("KvK-{}", org.name.len()),
-                       "role": org.role, "dataSpaceId": "hds"}),
+                       "role": org.role, "dataSpaceId": "hds",
+                       // The statistics bureau is a public-sector body (EHDS Art. 53(1)(c)).
+                       "publicSector": org.role == "StatisticsBureau"}),
             )
         })
         .collect();

@@ -113,7 +113,7 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
     space.insurer.write_data("costs.csv", INSURER_CSV)?;
     space
         .insurer
-        .offer_computation(
+        .offer_health_computation(
             "study",
             "Annual costs per pseudonym",
             &policy,
@@ -124,7 +124,7 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
     space.hospital.write_data("app.csv", HOSPITAL_CSV)?;
     space
         .hospital
-        .offer_computation(
+        .offer_health_computation(
             "study",
             "App use and visits per pseudonym",
             &policy,
@@ -143,15 +143,45 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
                    "columns": {"income_group": "income_group"}}),
         )
         .await?;
+    let purpose = Some("official-statistics");
     let agreements = vec![
-        space.bureau.agree(&space.insurer, "study").await?,
-        space.bureau.agree(&space.hospital, "study").await?,
+        space
+            .bureau
+            .agree_for(&space.insurer, "study", purpose)
+            .await?,
+        space
+            .bureau
+            .agree_for(&space.hospital, "study", purpose)
+            .await?,
     ];
     narrator.step(
         S,
-        "insurer and hospital each agreed to a linked computation with the bureau, groups of \
-         at least 10",
+        "insurer and hospital offered their tables as health data (the EHDS profile): each \
+         agreed to a linked computation with the bureau, a public-sector body stating official \
+         statistics (Art. 53(1)(c)), groups of at least 10",
     );
+    let marketing = space
+        .bureau
+        .negotiate(&space.hospital, "study", Some("marketing"))
+        .await?;
+    let refusal = marketing["reason"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|r| r.contains("ehds-art-54-c"))
+        .map(str::to_owned);
+    match refusal {
+        Some(reason) if marketing["state"] == "TERMINATED" => narrator.step(
+            S,
+            format!("the same request for marketing was refused: {reason} (Art. 54(c))"),
+        ),
+        _ => {
+            return Err(DemoError::Check(format!(
+                "a marketing request was not refused by Art. 54: {marketing}"
+            )))
+        }
+    }
     let done = session(
         &space.bureau,
         json!({"program": {"id": "linked-group-stats", "params": {
