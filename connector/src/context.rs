@@ -302,6 +302,33 @@ impl Connector {
         WeakConnector(Arc::downgrade(&self.parts))
     }
 
+    /// Runs `job` every `interval` (the first time after one interval) on the caller's Tokio
+    /// runtime, for as long as the connector is open. Outside a runtime nothing runs; the
+    /// answer says whether it was scheduled.
+    pub(crate) fn every<F, Fut>(&self, interval: Duration, job: F) -> bool
+    where
+        F: Fn(Connector) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        let weak = self.downgrade();
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let Some(connector) = weak.upgrade() else {
+                    break;
+                };
+                job(connector).await;
+            }
+        });
+        true
+    }
+
     /// The negotiations on which a move is in flight.
     pub(crate) fn negotiation_moves(&self) -> &InFlight {
         &self.parts.negotiation_moves

@@ -207,26 +207,14 @@ const NONCE_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 /// Deletes the nonces and token ids that expired (a token carrying one is refused as expired
 /// anyway) every `interval`, so that the table holds only the live ones.
 fn spawn_nonce_pruner(connector: &Connector, interval: Duration) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let weak = connector.downgrade();
-    runtime.spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let Some(connector) = weak.upgrade() else {
-                break;
-            };
-            let store = connector.store().clone();
-            drop(connector);
-            let now = chrono::Utc::now();
-            match store.blocking(move |s| s.nonces.prune(now)).await {
-                Ok(0) => {}
-                Ok(pruned) => tracing::debug!(pruned, "expired nonces deleted"),
-                Err(error) => tracing::warn!(%error, "cannot delete expired nonces"),
-            }
+    connector.every(interval, |connector| async move {
+        let store = connector.store().clone();
+        drop(connector);
+        let now = chrono::Utc::now();
+        match store.blocking(move |s| s.nonces.prune(now)).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "expired nonces deleted"),
+            Err(error) => tracing::warn!(%error, "cannot delete expired nonces"),
         }
     });
 }
@@ -236,27 +224,16 @@ fn spawn_nonce_pruner(connector: &Connector, interval: Duration) {
 /// caller's Tokio runtime (none: no periodic heads, which only a library caller outside a
 /// runtime would see).
 fn spawn_head_signer(connector: &Connector, interval: Duration) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        tracing::warn!("no async runtime: tree heads are signed only on request");
-        return;
-    };
-    let weak = connector.downgrade();
-    runtime.spawn(async move {
-        let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            let Some(connector) = weak.upgrade() else {
-                break;
-            };
-            let trail = connector.audit().clone();
-            drop(connector);
-            if let Err(error) = trail.head_jws().await {
-                tracing::warn!(%error, "cannot sign a tree head");
-            }
+    let scheduled = connector.every(interval, |connector| async move {
+        let trail = connector.audit().clone();
+        drop(connector);
+        if let Err(error) = trail.head_jws().await {
+            tracing::warn!(%error, "cannot sign a tree head");
         }
     });
+    if !scheduled {
+        tracing::warn!("no async runtime: tree heads are signed only on request");
+    }
 }
 
 fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<rustls::ServerConfig, ServeError> {

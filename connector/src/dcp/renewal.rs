@@ -91,33 +91,21 @@ pub async fn renew_due(
 
 /// Renews due credentials every `interval` while the connector is open.
 pub fn spawn(connector: &Connector, interval: Duration) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    let weak = connector.downgrade();
-    runtime.spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let Some(connector) = weak.upgrade() else {
-                break;
-            };
-            match renew_due(&connector).await {
-                Ok(outcomes) => {
-                    for (pid, outcome) in outcomes {
-                        match outcome {
-                            Ok(new) => tracing::info!(
-                                renewed = %pid, request = %new.holder_pid,
-                                status = new.status.as_str(), "credential renewal requested"
-                            ),
-                            Err(error) => {
-                                tracing::warn!(renewed = %pid, %error, "credential renewal failed")
-                            }
-                        }
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "cannot look for credentials to renew"),
+    connector.every(interval, |connector| async move {
+        let outcomes = match renew_due(&connector).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for credentials to renew");
+                return;
+            }
+        };
+        for (pid, outcome) in outcomes {
+            match outcome {
+                Ok(new) => tracing::info!(
+                    renewed = %pid, request = %new.holder_pid,
+                    status = new.status.as_str(), "credential renewal requested"
+                ),
+                Err(error) => tracing::warn!(renewed = %pid, %error, "credential renewal failed"),
             }
         }
     });

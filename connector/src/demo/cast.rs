@@ -124,39 +124,22 @@ impl Org {
             .map_err(|e| DemoError::Io(format!("{}: {e}", folder.display())))
     }
 
-    /// Publishes a computation offer `id` over `file` with `binding`, under `policy`.
+    /// Publishes a computation offer `id` with `binding`, under `policy`; a `health` offer is
+    /// also decided under the European Health Data Space's standing rules ([`crate::health`]).
     pub async fn offer_computation(
         &self,
         id: &str,
         title: &str,
         policy: &str,
         binding: Value,
+        health: bool,
     ) -> Result<(), DemoError> {
-        self.post(
-            "/api/v1/offers",
-            &json!({"id": id, "title": title, "kind": "computation", "policy": policy,
-                    "binding": binding}),
-        )
-        .await
-        .map(drop)
-    }
-
-    /// Publishes a health computation offer: as [`Org::offer_computation`], also decided under
-    /// the European Health Data Space's standing rules ([`crate::health`]).
-    pub async fn offer_health_computation(
-        &self,
-        id: &str,
-        title: &str,
-        policy: &str,
-        binding: Value,
-    ) -> Result<(), DemoError> {
-        self.post(
-            "/api/v1/offers",
-            &json!({"id": id, "title": title, "kind": "computation", "policy": policy,
-                    "binding": binding, "health": {}}),
-        )
-        .await
-        .map(drop)
+        let mut offer = json!({"id": id, "title": title, "kind": "computation", "policy": policy,
+                               "binding": binding});
+        if health {
+            offer["health"] = json!({});
+        }
+        self.post("/api/v1/offers", &offer).await.map(drop)
     }
 
     /// Negotiates `offer` with `provider` as consumer; the agreement id once FINALIZED.

@@ -30,8 +30,9 @@ fn computation_policy(offer: &str, analyst_role: &str, program: &str, k: u64) ->
     )
 }
 
-/// Starts a session as `analyst` and waits for its end; the session once completed.
-async fn session(analyst: &Org, body: Value) -> Result<Value, DemoError> {
+/// Starts a session as `analyst` and waits for its end; the session once completed, and the
+/// result the analyst received.
+async fn session(analyst: &Org, body: Value) -> Result<(Value, Value), DemoError> {
     let session = analyst.post("/api/v1/sessions", &body).await?;
     if session["state"] != "completed" {
         return Err(DemoError::Check(format!(
@@ -39,7 +40,11 @@ async fn session(analyst: &Org, body: Value) -> Result<Value, DemoError> {
             session["state"], session["reason"]
         )));
     }
-    Ok(session)
+    let id = session["id"].as_str().unwrap_or_default();
+    let result = analyst
+        .get(&format!("/api/v1/sessions/{id}/result"))
+        .await?;
+    Ok((session, result))
 }
 
 /// Scenario 2: the mean of four salaries; only the analyst learns it.
@@ -56,6 +61,7 @@ pub async fn salary(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<f6
                 "My salary",
                 &policy,
                 json!({"file": "salary.csv", "columns": {"salary": "salary"}}),
+                false,
             )
             .await?;
         agreements.push(space.bureau.agree(employee, "salary").await?);
@@ -66,7 +72,7 @@ pub async fn salary(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<f6
          bureau running `mean` over at least 4 people; the bureau's credentials won an \
          agreement with each",
     );
-    let done = session(
+    let (done, result) = session(
         &space.bureau,
         json!({"program": {"id": "mean", "params": {"column": "salary", "min": 0, "max": 100000}},
                "agreements": agreements, "min_group_size": 4, "purpose": "official-statistics",
@@ -74,10 +80,6 @@ pub async fn salary(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<f6
     )
     .await?;
     let id = done["id"].as_str().unwrap_or_default();
-    let result = space
-        .bureau
-        .get(&format!("/api/v1/sessions/{id}/result"))
-        .await?;
     let mean = result["mean"].as_f64().unwrap_or(f64::NAN);
     if format!("{mean:.2}") != "2967.50" {
         return Err(DemoError::Check(format!("the mean is {mean}, not 2967.50")));
@@ -113,23 +115,25 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
     space.insurer.write_data("costs.csv", INSURER_CSV)?;
     space
         .insurer
-        .offer_health_computation(
+        .offer_computation(
             "study",
             "Annual costs per pseudonym",
             &policy,
             json!({"file": "costs.csv", "ids": "pseudonym",
                    "columns": {"annual_cost_eur": "annual_cost_eur"}}),
+            true,
         )
         .await?;
     space.hospital.write_data("app.csv", HOSPITAL_CSV)?;
     space
         .hospital
-        .offer_health_computation(
+        .offer_computation(
             "study",
             "App use and visits per pseudonym",
             &policy,
             json!({"file": "app.csv", "ids": "pseudonym",
                    "columns": {"uses_app": "uses_app", "outpatient_visits": "outpatient_visits"}}),
+            true,
         )
         .await?;
     space.bureau.write_data("income.csv", BUREAU_CSV)?;
@@ -141,6 +145,7 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
             &computation_policy("income", "StatisticsBureau", "linked-group-stats", 10),
             json!({"file": "income.csv", "ids": "pseudonym",
                    "columns": {"income_group": "income_group"}}),
+            false,
         )
         .await?;
     let purpose = Some("official-statistics");
@@ -182,7 +187,7 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
             )))
         }
     }
-    let done = session(
+    let (_, result) = session(
         &space.bureau,
         json!({"program": {"id": "linked-group-stats", "params": {
                     "group": {"column": "income_group", "values": [1, 2, 3, 4, 5]},
@@ -194,11 +199,6 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
                "wait_seconds": 110}),
     )
     .await?;
-    let id = done["id"].as_str().unwrap_or_default();
-    let result = space
-        .bureau
-        .get(&format!("/api/v1/sessions/{id}/result"))
-        .await?;
     let expected: Value =
         serde_json::from_str(EXPECTED).map_err(|e| DemoError::Check(e.to_string()))?;
     let cells = result["cells"].as_array().cloned().unwrap_or_default();
@@ -257,6 +257,7 @@ pub async fn fraud_signal(
             "Pseudonyms, for a match count",
             &policy,
             json!({"file": file, "ids": "pseudonym", "columns": {}}),
+            false,
         )
         .await?;
     }
@@ -264,7 +265,7 @@ pub async fn fraud_signal(
         space.bureau.agree(&space.insurer, "pseudonyms").await?,
         space.bureau.agree(&space.hospital, "pseudonyms").await?,
     ];
-    let done = session(
+    let (_, result) = session(
         &space.bureau,
         json!({"program": {"id": "psi-cardinality", "params": {}},
                "agreements": agreements, "min_group_size": 2,
@@ -272,11 +273,6 @@ pub async fn fraud_signal(
                "wait_seconds": 60}),
     )
     .await?;
-    let id = done["id"].as_str().unwrap_or_default();
-    let result = space
-        .bureau
-        .get(&format!("/api/v1/sessions/{id}/result"))
-        .await?;
     let matches = result["intersection"]
         .as_u64()
         .ok_or_else(|| DemoError::Check(format!("no count in the result: {result}")))?;
