@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
-use symbolon_connector::datadir::DataDir;
 use symbolon_connector::negotiation::PresentationMode;
-use symbolon_connector::server::{start, ServeOptions};
+use symbolon_connector::server::ServeOptions;
 use symbolon_identity::{create_presentation, Format, Identity, KeyAlgorithm, KeyPair, Secured};
 
 use crate::dsp::Connector;
@@ -31,28 +30,14 @@ pub fn web_connector(mode: PresentationMode) -> Connector {
 
 /// A did:web connector as [`web_connector`], with `configure` applied to its options.
 pub fn web_connector_configured(configure: impl FnOnce(&mut ServeOptions)) -> Connector {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = DataDir::new(tmp.path());
     let port = free_port();
     let did = format!("did:web:127.0.0.1%3A{port}");
     let identity = Identity::with_web_did(KeyPair::generate(KeyAlgorithm::Ed25519), &did).unwrap();
-    let identity = dir.init_with(identity, None).unwrap();
-    let mut options = ServeOptions {
-        status_cache_ttl: std::time::Duration::ZERO,
-        allow_private_callbacks: true,
-        ..ServeOptions::new(format!("127.0.0.1:{port}").parse().unwrap())
-    };
-    configure(&mut options);
-    let running = start(dir.clone(), options).unwrap();
-    tokio::spawn(running.server);
-    let token = dir.admin_token().unwrap().expose().to_owned();
-    Connector {
-        _dir: dir,
+    crate::dsp::connector_serving(
         identity,
-        url: running.url,
-        token,
-        _tmp: tmp,
-    }
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        configure,
+    )
 }
 
 /// How the hand-driven holder answers a query.

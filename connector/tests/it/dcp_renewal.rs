@@ -61,18 +61,21 @@ async fn a_did_web_member_onboards_negotiates_by_dcp_and_renews_before_expiry() 
     })
     .await;
     assert_ne!(renewed[0]["id"], renewed[1]["id"]);
-    let (_, requests) = hospital.get("/api/v1/onboarding").await;
-    let requests = requests.as_array().unwrap();
-    let old = requests
-        .iter()
-        .find(|r| r["holder_pid"] == onboarding["holder_pid"])
-        .unwrap();
-    let new_pid = old["renewed_by"].as_str().expect("the renewal is recorded");
-    let new = requests
-        .iter()
-        .find(|r| r["holder_pid"] == new_pid)
-        .unwrap();
-    assert_eq!(new["status"], "ISSUED", "{new}");
+    // The wallet holds the credential before the request is marked ISSUED: wait for both.
+    let old_pid = onboarding["holder_pid"].clone();
+    eventually(
+        Duration::from_secs(5),
+        "the renewal marked ISSUED",
+        || async {
+            let (_, requests) = hospital.get("/api/v1/onboarding").await;
+            let requests = requests.as_array()?.clone();
+            let old = requests.iter().find(|r| r["holder_pid"] == old_pid)?;
+            let new_pid = old["renewed_by"].as_str()?;
+            let new = requests.iter().find(|r| r["holder_pid"] == new_pid)?;
+            (new["status"] == "ISSUED").then_some(())
+        },
+    )
+    .await;
 }
 
 /// A trial sponsor's connector issues `TrialSiteCredential`s to its sites on request; a

@@ -135,13 +135,24 @@ fn serve_in_process(
 /// A connector served on 127.0.0.1 (private addresses allowed, status lists not cached) with
 /// `configure` applied to its options.
 pub fn connector_configured(configure: impl FnOnce(&mut ServeOptions)) -> Connector {
+    let identity = Identity::generate(KeyAlgorithm::Ed25519);
+    connector_serving(identity, "127.0.0.1:0".parse().unwrap(), configure)
+}
+
+/// A connector of `identity` served at `address` (private addresses allowed, status lists not
+/// cached) with `configure` applied to its options.
+pub fn connector_serving(
+    identity: Identity,
+    address: std::net::SocketAddr,
+    configure: impl FnOnce(&mut ServeOptions),
+) -> Connector {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
-    let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
+    let identity = dir.init_with(identity, None).unwrap();
     let mut options = ServeOptions {
         status_cache_ttl: Duration::ZERO,
         allow_private_callbacks: true,
-        ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
+        ..ServeOptions::new(address)
     };
     configure(&mut options);
     let running = start(dir.clone(), options).unwrap();
