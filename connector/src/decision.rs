@@ -38,6 +38,12 @@ impl Verdict {
     }
 }
 
+/// The first reason of a refusal when the presentation held no credential: the policy's own
+/// reasons (an attribute missing) follow, but this is what the consumer has to change.
+const NO_CREDENTIALS: &str = "you presented no credentials: the policy reads its attributes \
+     from them; get one into the wallet (`symbolon join`, or `symbolon credential store`) and \
+     ask again";
+
 /// A verdict and, when the policy was evaluated, the policy's decision (for the audit trail).
 #[derive(Debug, Clone)]
 pub struct Decided {
@@ -102,9 +108,11 @@ pub fn decide(question: Question<'_>) -> Decided {
             grounds: claims::grounds(report),
         }
     } else {
-        Verdict::Refuse {
-            reasons: decision.reasons(),
+        let mut reasons = decision.reasons();
+        if report.credentials.is_empty() {
+            reasons.insert(0, NO_CREDENTIALS.to_owned());
         }
+        Verdict::Refuse { reasons }
     };
     Decided {
         verdict,
