@@ -15,6 +15,7 @@ mod forgery;
 mod handlers;
 mod illegal;
 mod manual;
+mod messages;
 mod mpc_cli;
 mod mpc_fixture;
 mod mpc_salary;
