@@ -79,17 +79,29 @@ pub struct IssueArgs {
 /// Arguments of `credential verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// A trust list credential to check the issuer against.
-    #[arg(long)]
-    trust_list: Option<String>,
-    /// Use the trust list installed in this data directory.
-    #[arg(long)]
-    data_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Print the full report as JSON.
     #[arg(long)]
     json: bool,
     /// The credential file (`-` for standard input).
     file: String,
+}
+
+/// Where a verification finds the trust list its issuers are checked against. One is
+/// required: without it, any key can sign a credential that verifies.
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// A trust list credential to check the issuer against.
+    #[arg(long, conflicts_with = "no_trust")]
+    trust_list: Option<String>,
+    /// Use the trust list installed in this data directory.
+    #[arg(long, conflicts_with = "no_trust", value_parser = super::existing_dir)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Skip the issuer check: accept credentials signed by anyone (signature, validity and
+    /// status are still checked).
+    #[arg(long)]
+    no_trust: bool,
 }
 
 /// Arguments of the status commands.
@@ -231,35 +243,71 @@ fn unenvelop(credential: Option<&Value>) -> String {
     enveloped.unwrap_or_else(|| serde_json::to_string_pretty(&credential).unwrap_or_default())
 }
 
-/// A verifier with an HTTP status source and, if given, a trust list. A command runs on the
-/// operator's behalf, so it may reach private addresses (see [`super::OPERATOR_POLICY`]).
-pub async fn verifier(
-    trust_list: Option<&str>,
-    data_dir: Option<&std::path::Path>,
-) -> Result<Verifier, Failure> {
-    let resolver = Arc::new(DidResolver::with_policy(super::OPERATOR_POLICY));
-    let mut verifier = Verifier::new(resolver.clone()).with_status_source(Arc::new(
-        HttpStatusSource::with_policy(Duration::from_secs(30), super::OPERATOR_POLICY),
-    ));
-    if let Some(path) = trust_list {
-        let token = read_input(path)?;
-        let trust = crate::trust::verify_trust_list(&token, resolver)
-            .await
-            .map_err(|e| Failure::Failed(e.into()))?;
-        verifier = verifier.with_trust_list(trust);
-    } else if let Some(dir) = data_dir {
-        let anchor = crate::trust::TrustAnchor::load(&DataDir::new(dir))
-            .context("cannot read the installed trust list")?;
-        if let Some(trust) = anchor.list() {
-            verifier = verifier.with_trust_list(trust);
+/// Which trust list a verifier checks issuers against.
+#[derive(Debug, Clone, Copy)]
+pub enum Trust<'a> {
+    /// The trust list credential in this file (`-` for standard input).
+    File(&'a str),
+    /// The trust list installed in this data directory, which must have one.
+    Installed(&'a std::path::Path),
+    /// The trust list installed in this data directory, if it has one.
+    InstalledIfAny(&'a std::path::Path),
+    /// None: issuers are not checked.
+    Skipped,
+}
+
+impl TrustArgs {
+    /// The trust list the flags name; an error saying how to name one when they name none.
+    pub fn trust(&self) -> Result<Trust<'_>, Failure> {
+        match (&self.trust_list, &self.data_dir, self.no_trust) {
+            (Some(file), _, _) => Ok(Trust::File(file)),
+            (None, Some(dir), _) => Ok(Trust::Installed(dir)),
+            (None, None, true) => Ok(Trust::Skipped),
+            (None, None, false) => Err(Failure::Failed(anyhow!(
+                "no trust list to check the issuer against: pass `--trust-list FILE`, or \
+                 `--data-dir DIR` of a connector that installed one (`symbolon trust-list \
+                 install`), or `--no-trust` to accept any issuer"
+            ))),
         }
     }
-    Ok(verifier)
+}
+
+/// A verifier with an HTTP status source and the trust list `trust` names. A command runs on
+/// the operator's behalf, so it may reach private addresses (see [`super::OPERATOR_POLICY`]).
+pub async fn verifier(trust: Trust<'_>) -> Result<Verifier, Failure> {
+    let resolver = Arc::new(DidResolver::with_policy(super::OPERATOR_POLICY));
+    let verifier = Verifier::new(resolver.clone()).with_status_source(Arc::new(
+        HttpStatusSource::with_policy(Duration::from_secs(30), super::OPERATOR_POLICY),
+    ));
+    let (dir, required) = match trust {
+        Trust::Skipped => return Ok(verifier),
+        Trust::File(path) => {
+            let token = read_input(path)?;
+            let trust = crate::trust::verify_trust_list(&token, resolver)
+                .await
+                .map_err(|e| Failure::Failed(e.into()))?;
+            return Ok(verifier.with_trust_list(trust));
+        }
+        Trust::Installed(dir) => (dir, true),
+        Trust::InstalledIfAny(dir) => (dir, false),
+    };
+    let anchor = crate::trust::TrustAnchor::load(&DataDir::new(dir))
+        .context("cannot read the installed trust list")?;
+    match anchor.list() {
+        Some(trust) => Ok(verifier.with_trust_list(trust)),
+        None if !required => Ok(verifier),
+        None => Err(Failure::Failed(anyhow!(
+            "`{}` has no trust list installed: install one with `symbolon trust-list install \
+             --data-dir {} FILE`, pass `--trust-list FILE`, or `--no-trust` to accept any issuer",
+            dir.display(),
+            dir.display()
+        ))),
+    }
 }
 
 async fn verify(args: VerifyArgs) -> CommandResult {
     let text = read_input(&args.file)?;
-    let verifier = verifier(args.trust_list.as_deref(), args.data_dir.as_deref()).await?;
+    let verifier = verifier(args.trust.trust()?).await?;
     let report = match Input::parse(&text) {
         Ok(input) => verifier.verify_credential(&input).await,
         Err(error) => {
@@ -342,7 +390,7 @@ async fn store(dir: DataDirArg, file: &str) -> CommandResult {
     let identity = dir.identity().context("cannot load the identity")?;
     let text = read_input(file)?;
     let input = Input::parse(&text).map_err(usage)?;
-    let verifier = verifier(None, Some(dir.root())).await?;
+    let verifier = verifier(Trust::InstalledIfAny(dir.root())).await?;
     let report = verifier.verify_credential(&input).await;
     if !report.verified {
         return Err(Failure::Failed(anyhow!(

@@ -26,6 +26,7 @@ mod peers;
 mod protocol;
 mod pull;
 mod pull_sources;
+mod safe_defaults;
 mod session;
 mod trail;
 mod transfer;
