@@ -63,7 +63,7 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Serve the connector (VC-API, Dataspace Protocol, management API) over HTTP or HTTPS.
     Serve(serve::ServeArgs),
-    /// Publish and list offers (through the running server).
+    /// Publish offers (through the running server) and list them.
     #[command(subcommand)]
     Offer(manage::OfferCommand),
     /// Negotiate a contract for a provider's offer, as consumer (through the running server).

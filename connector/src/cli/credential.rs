@@ -1,4 +1,7 @@
-//! `symbolon credential issue|verify|revoke|suspend|reinstate|store|list`.
+//! `symbolon credential issue|verify|revoke|suspend|reinstate|store|remove|list|types`.
+
+mod types;
+mod wallet;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +17,8 @@ use symbolon_audit::EventKind;
 
 use crate::context::{Connector, OpenError, Settings};
 use crate::datadir::{DataDir, SERVE_URL_FILE};
-use crate::domain::HeldCredential;
 use crate::issuer::StatusRegistry;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// Credential commands.
 #[derive(Debug, clap::Subcommand)]
@@ -31,18 +33,35 @@ pub enum CredentialCommand {
     Suspend(StatusArgs),
     /// Lift the suspension of a credential this connector issued.
     Reinstate(StatusArgs),
-    /// Keep a credential issued to this connector's DID in its wallet.
+    /// Keep a credential issued to this connector's DID in its wallet (through the running
+    /// server, if `serve` runs).
     Store {
         #[command(flatten)]
         dir: DataDirArg,
         /// The credential file (`-` for standard input).
         file: String,
     },
+    /// Remove a credential from the wallet, e.g. one its issuer revoked: it is no longer
+    /// presented.
+    Remove {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Its key (as `credential list` shows it) or its id.
+        credential: String,
+    },
     /// List the credentials in the wallet.
     List {
         #[command(flatten)]
         dir: DataDirArg,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the credential types, the claims each requires and may carry, and an example.
+    Types {
+        /// One type only (e.g. DataSpaceMembershipCredential).
+        credential_type: Option<String>,
+        /// Print the JSON Schemas of the types' subjects.
         #[arg(long)]
         json: bool,
     },
@@ -53,7 +72,8 @@ pub enum CredentialCommand {
 pub struct IssueArgs {
     #[command(flatten)]
     dir: DataDirArg,
-    /// The credential type, e.g. DataSpaceMembershipCredential.
+    /// The credential type, e.g. DataSpaceMembershipCredential (`symbolon credential types`
+    /// lists them with their claims).
     #[arg(long = "type")]
     credential_type: String,
     /// The subject's DID.
@@ -123,8 +143,13 @@ pub async fn run(command: CredentialCommand) -> CommandResult {
         CredentialCommand::Reinstate(args) => {
             set_status(args, StatusPurpose::Suspension, false).await
         }
-        CredentialCommand::Store { dir, file } => store(dir, &file).await,
-        CredentialCommand::List { dir, json } => list(dir, json),
+        CredentialCommand::Store { dir, file } => wallet::store(dir, &file).await,
+        CredentialCommand::Remove { dir, credential } => wallet::remove(dir, &credential).await,
+        CredentialCommand::List { dir, json } => wallet::list(dir, json).await,
+        CredentialCommand::Types {
+            credential_type,
+            json,
+        } => types::run(credential_type.as_deref(), json),
     }
 }
 
@@ -382,64 +407,5 @@ async fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> Co
         .await
         .context("cannot record the status change in the audit trail")?;
     println!("{verb} {id} (status index {})", record.index);
-    Ok(())
-}
-
-async fn store(dir: DataDirArg, file: &str) -> CommandResult {
-    let dir = DataDir::new(&dir.data_dir);
-    let identity = dir.identity().context("cannot load the identity")?;
-    let text = read_input(file)?;
-    let input = Input::parse(&text).map_err(usage)?;
-    let verifier = verifier(Trust::InstalledIfAny(dir.root())).await?;
-    let report = verifier.verify_credential(&input).await;
-    if !report.verified {
-        return Err(Failure::Failed(anyhow!(
-            "refusing a credential that does not verify: {}",
-            report.error.unwrap_or_default()
-        )));
-    }
-    let document = report.document.clone().unwrap_or_default();
-    let subjects = credential::subject_ids(&document);
-    if subjects.is_empty() || subjects.iter().any(|s| *s != identity.did.as_str()) {
-        return Err(Failure::Failed(anyhow!(
-            "refusing a credential about `{}`: this connector is `{}`",
-            subjects.join(", "),
-            identity.did
-        )));
-    }
-    let held = HeldCredential::new(
-        &input,
-        &document,
-        report.format.as_deref().unwrap_or_default(),
-    );
-    let store = Store::open(dir.root()).context("cannot open the store")?;
-    let record = held.clone();
-    store
-        .blocking(move |s| s.credentials.put(&record))
-        .await
-        .context("cannot store the credential")?;
-    println!("stored {} ({})", report.types.join(", "), held.key);
-    Ok(())
-}
-
-fn list(dir: DataDirArg, json: bool) -> CommandResult {
-    let held = Store::open(&dir.data_dir)
-        .and_then(|store| store.credentials.list())
-        .context("cannot read the wallet")?;
-    if json {
-        return super::print_json(&held);
-    }
-    if held.is_empty() {
-        println!("the wallet is empty");
-    }
-    for credential in held {
-        println!(
-            "{}  {}  from {}  ({})",
-            credential.stored_at,
-            credential.types.join(","),
-            credential.issuer,
-            credential.format
-        );
-    }
     Ok(())
 }
