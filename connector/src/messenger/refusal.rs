@@ -1,5 +1,5 @@
 //! What a counterparty's refusal says, in one line: its status, the reason its error body
-//! gives (a Dataspace Protocol error's `reason` or `dspace:reason`, a JSON error's `message`,
+//! gives (a JSON error's `message`, a Dataspace Protocol error's `reason` or `dspace:reason`,
 //! else its `code`) rather than the raw body, and the likely cause of a 404 at an address
 //! without the protocol's base path.
 
@@ -41,7 +41,9 @@ pub(super) fn describe(url: &str, status: u16, body: &str) -> String {
 fn explanation(body: &str) -> Option<String> {
     let value: Value = serde_json::from_str(body).ok()?;
     let object = value.as_object()?;
-    let reason = ["reason", "dspace:reason", "rejectionReason", "message"]
+    // A JSON error's `message` is its sentence (its `reason`, if any, a code); a protocol
+    // error has no `message`, and its `reason` is the sentence.
+    let reason = ["message", "reason", "dspace:reason", "rejectionReason"]
         .iter()
         .filter_map(|name| object.get(*name))
         .map(words)
@@ -117,6 +119,15 @@ mod tests {
                 r#"{"code":"bad_thing"}"#
             ),
             "`https://p.example/dsp/2025-1/x` answered 400: code `bad_thing`"
+        );
+    }
+
+    #[test]
+    fn a_json_errors_message_is_preferred_to_its_reason_code() {
+        let body = r#"{"error":"rejected","message":"`did:key:z6Mk` is not in the issuer's registry","status":"REJECTED","reason":"not_registered"}"#;
+        assert_eq!(
+            describe("https://a.example/dcp/issuer/credentials", 422, body),
+            "`https://a.example/dcp/issuer/credentials` answered 422: `did:key:z6Mk` is not in the issuer's registry"
         );
     }
 
