@@ -33,4 +33,5 @@ mod trail;
 mod transfer;
 mod transfer_consumer;
 mod transfer_provider;
+mod walkthrough;
 mod wallet;
