@@ -290,15 +290,26 @@ fn compare_heads(
         .filter(|(size, _)| **size <= n)
         .map(|(size, head)| (*size, log.tree.root_at(*size).ok() == Some(head.root_hash)))
         .collect();
-    if let Some((size, _)) = heads.range(n + 1..).next() {
+    // The entries the bundle's indices account for: a gap inside them is a removed entry,
+    // reported as such by `check_structure`; only what lies beyond the last index is a
+    // truncation (one removed entry is not also reported as a removed tail).
+    let accounted = log
+        .entries
+        .iter()
+        .flatten()
+        .map(|entry| entry.index.saturating_add(1))
+        .max()
+        .unwrap_or(0)
+        .max(n);
+    if let Some((size, _)) = heads.range(accounted + 1..).next() {
         findings.push(
             Finding::error(
                 K::Truncated,
                 format!(
-                    "a signed head covers {size} entries but the bundle holds {n}: entries {n}..{size} were removed"
+                    "a signed head covers {size} entries but the bundle holds {n}: entries {accounted}..{size} were removed"
                 ),
             )
-            .at(n)
+            .at(accounted)
             .size(*size),
         );
     }

@@ -64,7 +64,7 @@ enum Command {
     Policy(policy::PolicyCommand),
     /// Serve the connector (VC-API, Dataspace Protocol, management API) over HTTP or HTTPS.
     Serve(serve::ServeArgs),
-    /// Publish and list offers (through the running server).
+    /// Publish offers (through the running server) and list them.
     #[command(subcommand)]
     Offer(manage::OfferCommand),
     /// Negotiate a contract for a provider's offer, as consumer (through the running server).
@@ -109,8 +109,26 @@ enum Command {
 #[derive(Debug, clap::Args)]
 pub struct DataDirArg {
     /// The connector's data directory.
-    #[arg(long, env = "SYMBOLON_DATA_DIR")]
+    #[arg(long, env = "SYMBOLON_DATA_DIR", value_parser = existing_dir)]
     pub data_dir: PathBuf,
+}
+
+/// Parses a `--data-dir` that must exist (`init`, which creates one, has its own flag): a
+/// mistyped directory is named as such, not reported as a missing file inside it.
+pub fn existing_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_dir() {
+        return Ok(path);
+    }
+    let what = if path.exists() {
+        "not a directory"
+    } else {
+        "no such directory"
+    };
+    Err(format!(
+        "{what}: check the path (or SYMBOLON_DATA_DIR), or create a data directory there with \
+         `symbolon init --data-dir {text}`"
+    ))
 }
 
 /// A failure that maps to an exit code.
@@ -137,6 +155,7 @@ pub type CommandResult = Result<(), Failure>;
 
 /// Parses the arguments and runs the command.
 pub fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -156,14 +175,63 @@ pub fn main() -> ExitCode {
         Err(Failure::Rejected) => ExitCode::from(1),
         Err(Failure::Exit(code)) => ExitCode::from(code),
         Err(Failure::Usage(error)) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", render(&error));
             ExitCode::from(EXIT_USAGE)
         }
+        Err(Failure::Failed(error)) if is_closed_pipe(&error) => ExitCode::SUCCESS,
         Err(Failure::Failed(error)) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", render(&error));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: a message that already includes
+/// its source's text (`cannot bind: Address already in use (os error 98)` over that OS
+/// error) is not followed by the source again.
+pub fn render(error: &anyhow::Error) -> String {
+    let mut rendered = String::new();
+    let mut previous = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || previous.contains(&text) {
+            continue;
+        }
+        if !rendered.is_empty() {
+            rendered.push_str(": ");
+        }
+        rendered.push_str(&text);
+        previous = text;
+    }
+    rendered
+}
+
+/// Whether `error` is a write to a closed pipe (`symbolon … | head -1`).
+fn is_closed_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Output piped to a reader that stopped reading (`symbolon … | head -1`) ends the command
+/// quietly, with success, as for any Unix filter: `println!` panics on a closed pipe, so the
+/// panic hook recognises that panic and exits; any other panic is reported as before.
+fn quiet_on_closed_pipe() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
 }
 
 fn init_tracing() {
@@ -220,9 +288,9 @@ pub fn read_input(path: &str) -> Result<String, Failure> {
 
 /// Prints JSON, pretty.
 pub fn print_json(value: &impl serde::Serialize) -> CommandResult {
+    use std::io::Write as _;
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Failed(e.into()))?;
-    println!("{text}");
-    Ok(())
+    writeln!(std::io::stdout().lock(), "{text}").map_err(|e| Failure::Failed(e.into()))
 }
 
 /// Prints a verification report: JSON on stdout with `--json`, else a summary; a rejection's

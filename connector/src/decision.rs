@@ -40,6 +40,12 @@ impl Verdict {
     }
 }
 
+/// The first reason of a refusal when the presentation held no credential: the policy's own
+/// reasons (an attribute missing) follow, but this is what the consumer has to change.
+const NO_CREDENTIALS: &str = "you presented no credentials: the policy reads its attributes \
+     from them; get one into the wallet (`symbolon join`, or `symbolon credential store`) and \
+     ask again";
+
 /// A verdict and, when the policy was evaluated, the policy's decision (for the audit trail).
 #[derive(Debug, Clone)]
 pub struct Decided {
@@ -105,6 +111,9 @@ pub fn decide(question: Question<'_>) -> Decided {
         }
     } else {
         let mut reasons = decision.reasons();
+        if report.credentials.is_empty() {
+            reasons.insert(0, NO_CREDENTIALS.to_owned());
+        }
         reasons.extend(claims::set_aside(question.caller, report));
         Verdict::Refuse { reasons }
     };

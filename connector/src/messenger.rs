@@ -11,11 +11,17 @@ use symbolon_p2p::{NodeHandle, P2pError};
 
 use crate::protocol::peer::{self, CarriedAnswer, CarriedRequest};
 
+mod refusal;
+
 /// How long an outbound protocol call may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Largest answer read from a counterparty, in bytes.
 pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most characters of a refusal's body kept (enough for an error body's reasons; the message
+/// shows only those).
+const MAX_REFUSAL_CHARS: usize = 4096;
 
 /// The running peer-network node, once joined (empty while the connector is not on it).
 pub type PeerSlot = Arc<OnceLock<NodeHandle>>;
@@ -94,8 +100,8 @@ pub enum SendError {
         /// The address.
         url: String,
     },
-    /// The counterparty refused.
-    #[error("`{url}` answered {status}: {body}")]
+    /// The counterparty refused: told by the reason its error body gives, not the raw body.
+    #[error("{}", refusal::describe(url, *status, body))]
     Refused {
         /// Where.
         url: String,
@@ -205,7 +211,10 @@ impl Messenger for HttpsMessenger {
             return Err(SendError::Refused {
                 url: url.to_owned(),
                 status,
-                body: String::from_utf8_lossy(&bytes).chars().take(500).collect(),
+                body: String::from_utf8_lossy(&bytes)
+                    .chars()
+                    .take(MAX_REFUSAL_CHARS)
+                    .collect(),
             });
         }
         if bytes.is_empty() {
@@ -273,7 +282,12 @@ impl Messenger for PeerMessenger {
             return Err(SendError::Refused {
                 url: url.to_owned(),
                 status: answer.status,
-                body: answer.body.to_string().chars().take(500).collect(),
+                body: answer
+                    .body
+                    .to_string()
+                    .chars()
+                    .take(MAX_REFUSAL_CHARS)
+                    .collect(),
             });
         }
         Ok(answer.body)

@@ -317,6 +317,8 @@ pub trait CredentialRepository: Send + Sync {
     fn put(&self, credential: &HeldCredential) -> Result<(), StoreError>;
     /// Every held credential, oldest first.
     fn list(&self) -> Result<Vec<HeldCredential>, StoreError>;
+    /// Removes the credential whose wallet key is `key`; `false` when none is held.
+    fn remove(&self, key: &str) -> Result<bool, StoreError>;
 }
 
 /// Nonces and token ids already accepted, so that none is accepted twice, across restarts.

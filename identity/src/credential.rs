@@ -76,6 +76,7 @@ pub fn build(
         object.insert("validUntil".into(), format_time(until).into());
     }
     validate(&credential)?;
+    crate::schemas::check(&credential)?;
     Ok(credential)
 }
 

@@ -60,6 +60,10 @@ pub enum KeyError {
     /// The keystore is encrypted and no passphrase was given.
     #[error("keystore `{0}` is encrypted; set SYMBOLON_PASSPHRASE to unlock it")]
     PassphraseRequired(String),
+    /// A passphrase was given for a keystore that is not sealed with one: it would protect
+    /// nothing, and the operator believes otherwise.
+    #[error("keystore `{0}` is not sealed with a passphrase, but SYMBOLON_PASSPHRASE is set: unset it, or create a sealed keystore with `symbolon init` while it is set")]
+    PassphraseNotNeeded(String),
     /// The passphrase did not decrypt the keystore.
     #[error("keystore `{0}` could not be decrypted: wrong passphrase or altered file")]
     WrongPassphrase(String),

@@ -66,13 +66,15 @@ impl Secured {
     }
 }
 
-/// Validates `credential` and signs it as `identity`, which must be its issuer.
+/// Validates `credential` (its subject against its type's schema too, [`crate::schemas`]) and
+/// signs it as `identity`, which must be its issuer.
 pub async fn issue_credential(
     identity: &Identity,
     credential: Value,
     format: Format,
 ) -> Result<Secured, IssueError> {
     crate::credential::validate(&credential)?;
+    crate::schemas::check(&credential)?;
     if crate::credential::issuer_id(&credential) != Some(identity.did.as_str()) {
         return Err(IssueError::Invalid {
             what: "credential",

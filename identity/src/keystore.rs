@@ -155,7 +155,8 @@ pub fn create(
     Ok(path)
 }
 
-/// Loads the keystore of a data directory.
+/// Loads the keystore of a data directory, unsealing it with `passphrase`; a passphrase for
+/// a keystore that is not sealed is refused ([`KeyError::PassphraseNotNeeded`]).
 pub fn load(data_dir: &Path, passphrase: Option<&str>) -> Result<Identity, KeyError> {
     let path = keystore_path(data_dir);
     let shown = path.display().to_string();
@@ -183,6 +184,7 @@ pub fn load(data_dir: &Path, passphrase: Option<&str>) -> Result<Identity, KeyEr
             .map_err(|_| malformed("secret is not base64"))?,
     );
     let secret = match &file.encryption {
+        None if passphrase.is_some() => return Err(KeyError::PassphraseNotNeeded(shown)),
         None => stored,
         Some(encryption) => {
             let passphrase =
@@ -357,6 +359,10 @@ mod tests {
         }
         let loaded = load(dir.path(), None).unwrap();
         assert_eq!(loaded.did, identity.did);
+        assert!(matches!(
+            load(dir.path(), Some("pw")),
+            Err(KeyError::PassphraseNotNeeded(_))
+        ));
         assert!(matches!(
             create(dir.path(), &identity, None),
             Err(KeyError::AlreadyExists(_))

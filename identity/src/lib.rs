@@ -17,6 +17,7 @@ pub mod limits;
 pub mod net;
 pub mod nonce;
 pub mod report;
+pub mod schemas;
 pub mod status_list;
 pub mod trust;
 pub mod verify;

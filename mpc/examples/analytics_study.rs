@@ -114,14 +114,14 @@ fn run(party: &mut Party<TcpTransport>, patients: usize) -> symbolon_mpc::Result
             if g % 2 == 1 { "yes" } else { "no " }
         ));
     }
-    let c = &reg.coefficients;
+    let c = |i: usize| reg.coefficients.get(i).copied().unwrap_or(f64::NAN);
     lines.push(format!(
-        "regression over {} patients: outcome = {:.2} + {:.2}·app + {:.3}·income + {:.2}·age group",
+        "regression over {} patients: outcome = {:.2}{}{}{}",
         reg.count,
-        c.first().copied().unwrap_or(f64::NAN),
-        c.get(1).copied().unwrap_or(f64::NAN),
-        c.get(2).copied().unwrap_or(f64::NAN),
-        c.get(3).copied().unwrap_or(f64::NAN)
+        c(0),
+        term(c(1), 2, "app"),
+        term(c(2), 3, "income"),
+        term(c(3), 2, "age group")
     ));
     lines.push(format!(
         "(linkage {:.2?}, whole study {:.2?}, {} bytes sent by this party)",
@@ -130,6 +130,16 @@ fn run(party: &mut Party<TcpTransport>, patients: usize) -> symbolon_mpc::Result
         party.bytes_sent()
     ));
     Ok(lines)
+}
+
+/// ` + 1.23·name`, or ` − 1.97·name` for a negative coefficient (never `+ -1.97`).
+fn term(coefficient: f64, decimals: usize, name: &str) -> String {
+    let sign = if coefficient.is_sign_negative() {
+        '−'
+    } else {
+        '+'
+    };
+    format!(" {sign} {:.decimals$}·{name}", coefficient.abs())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -164,4 +174,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{line}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::term;
+
+    // See: issue #21, "`+ -1.97·age group`".
+    #[test]
+    fn a_negative_coefficient_is_subtracted() {
+        assert_eq!(term(-1.97, 2, "age group"), " − 1.97·age group");
+        assert_eq!(term(0.5, 3, "income"), " + 0.500·income");
+    }
 }

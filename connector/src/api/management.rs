@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .get(list_credentials)
                     .post(store_credential),
             )
+            .service(web::resource("/credentials/{id}").delete(remove_credential))
             .configure(negotiations::configure)
             .configure(transfers::configure)
             .configure(sessions::configure)
@@ -345,6 +346,37 @@ async fn store_credential(
         .blocking(move |s| s.credentials.put(&stored))
         .await?;
     Ok(HttpResponse::Created().json(held))
+}
+
+/// Removes a held credential, named by its wallet key or its id (one its issuer revoked, say):
+/// it is no longer presented.
+#[utoipa::path(delete, path = "/api/v1/credentials/{id}", security(("admin" = [])),
+    params(("id" = String, Path, description = "The credential's wallet key or id")),
+    responses((status = 204), (status = 404, description = "No such credential in the wallet")))]
+async fn remove_credential(
+    _: Admin,
+    connector: web::Data<Connector>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let name = id.into_inner();
+    let wanted = name.clone();
+    let removed = connector
+        .store()
+        .blocking(move |s| {
+            let held = s.credentials.list()?;
+            match held.iter().find(|c| c.is_named(&wanted)) {
+                Some(credential) => s.credentials.remove(&credential.key),
+                None => Ok(false),
+            }
+        })
+        .await?;
+    if !removed {
+        return Err(ApiError::NotFound(format!(
+            "no credential `{}` in the wallet",
+            name.chars().take(200).collect::<String>()
+        )));
+    }
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The installed trust list: `{"credential": JWT, "trust_list": {data_space, anchor, entries}}`.

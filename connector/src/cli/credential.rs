@@ -1,4 +1,7 @@
-//! `symbolon credential issue|verify|revoke|suspend|reinstate|store|list`.
+//! `symbolon credential issue|verify|revoke|suspend|reinstate|store|remove|list|types`.
+
+mod types;
+mod wallet;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +17,8 @@ use symbolon_audit::EventKind;
 
 use crate::context::{Connector, OpenError, Settings};
 use crate::datadir::{DataDir, SERVE_URL_FILE};
-use crate::domain::HeldCredential;
 use crate::issuer::StatusRegistry;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 /// Credential commands.
 #[derive(Debug, clap::Subcommand)]
@@ -31,18 +33,35 @@ pub enum CredentialCommand {
     Suspend(StatusArgs),
     /// Lift the suspension of a credential this connector issued.
     Reinstate(StatusArgs),
-    /// Keep a credential issued to this connector's DID in its wallet.
+    /// Keep a credential issued to this connector's DID in its wallet (through the running
+    /// server, if `serve` runs).
     Store {
         #[command(flatten)]
         dir: DataDirArg,
         /// The credential file (`-` for standard input).
         file: String,
     },
+    /// Remove a credential from the wallet, e.g. one its issuer revoked: it is no longer
+    /// presented.
+    Remove {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Its key (as `credential list` shows it) or its id.
+        credential: String,
+    },
     /// List the credentials in the wallet.
     List {
         #[command(flatten)]
         dir: DataDirArg,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the credential types, the claims each requires and may carry, and an example.
+    Types {
+        /// One type only (e.g. DataSpaceMembershipCredential).
+        credential_type: Option<String>,
+        /// Print the JSON Schemas of the types' subjects.
         #[arg(long)]
         json: bool,
     },
@@ -53,7 +72,8 @@ pub enum CredentialCommand {
 pub struct IssueArgs {
     #[command(flatten)]
     dir: DataDirArg,
-    /// The credential type, e.g. DataSpaceMembershipCredential.
+    /// The credential type, e.g. DataSpaceMembershipCredential (`symbolon credential types`
+    /// lists them with their claims).
     #[arg(long = "type")]
     credential_type: String,
     /// The subject's DID.
@@ -79,17 +99,29 @@ pub struct IssueArgs {
 /// Arguments of `credential verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// A trust list credential to check the issuer against.
-    #[arg(long)]
-    trust_list: Option<String>,
-    /// Use the trust list installed in this data directory.
-    #[arg(long)]
-    data_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Print the full report as JSON.
     #[arg(long)]
     json: bool,
     /// The credential file (`-` for standard input).
     file: String,
+}
+
+/// Where a verification finds the trust list its issuers are checked against. One is
+/// required: without it, any key can sign a credential that verifies.
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// A trust list credential to check the issuer against.
+    #[arg(long, conflicts_with = "no_trust")]
+    trust_list: Option<String>,
+    /// Use the trust list installed in this data directory.
+    #[arg(long, conflicts_with = "no_trust", value_parser = super::existing_dir)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Skip the issuer check: accept credentials signed by anyone (signature, validity and
+    /// status are still checked).
+    #[arg(long)]
+    no_trust: bool,
 }
 
 /// Arguments of the status commands.
@@ -111,8 +143,13 @@ pub async fn run(command: CredentialCommand) -> CommandResult {
         CredentialCommand::Reinstate(args) => {
             set_status(args, StatusPurpose::Suspension, false).await
         }
-        CredentialCommand::Store { dir, file } => store(dir, &file).await,
-        CredentialCommand::List { dir, json } => list(dir, json),
+        CredentialCommand::Store { dir, file } => wallet::store(dir, &file).await,
+        CredentialCommand::Remove { dir, credential } => wallet::remove(dir, &credential).await,
+        CredentialCommand::List { dir, json } => wallet::list(dir, json).await,
+        CredentialCommand::Types {
+            credential_type,
+            json,
+        } => types::run(credential_type.as_deref(), json),
     }
 }
 
@@ -231,35 +268,71 @@ fn unenvelop(credential: Option<&Value>) -> String {
     enveloped.unwrap_or_else(|| serde_json::to_string_pretty(&credential).unwrap_or_default())
 }
 
-/// A verifier with an HTTP status source and, if given, a trust list. A command runs on the
-/// operator's behalf, so it may reach private addresses (see [`super::OPERATOR_POLICY`]).
-pub async fn verifier(
-    trust_list: Option<&str>,
-    data_dir: Option<&std::path::Path>,
-) -> Result<Verifier, Failure> {
-    let resolver = Arc::new(DidResolver::with_policy(super::OPERATOR_POLICY));
-    let mut verifier = Verifier::new(resolver.clone()).with_status_source(Arc::new(
-        HttpStatusSource::with_policy(Duration::from_secs(30), super::OPERATOR_POLICY),
-    ));
-    if let Some(path) = trust_list {
-        let token = read_input(path)?;
-        let trust = crate::trust::verify_trust_list(&token, resolver)
-            .await
-            .map_err(|e| Failure::Failed(e.into()))?;
-        verifier = verifier.with_trust_list(trust);
-    } else if let Some(dir) = data_dir {
-        let anchor = crate::trust::TrustAnchor::load(&DataDir::new(dir))
-            .context("cannot read the installed trust list")?;
-        if let Some(trust) = anchor.list() {
-            verifier = verifier.with_trust_list(trust);
+/// Which trust list a verifier checks issuers against.
+#[derive(Debug, Clone, Copy)]
+pub enum Trust<'a> {
+    /// The trust list credential in this file (`-` for standard input).
+    File(&'a str),
+    /// The trust list installed in this data directory, which must have one.
+    Installed(&'a std::path::Path),
+    /// The trust list installed in this data directory, if it has one.
+    InstalledIfAny(&'a std::path::Path),
+    /// None: issuers are not checked.
+    Skipped,
+}
+
+impl TrustArgs {
+    /// The trust list the flags name; an error saying how to name one when they name none.
+    pub fn trust(&self) -> Result<Trust<'_>, Failure> {
+        match (&self.trust_list, &self.data_dir, self.no_trust) {
+            (Some(file), _, _) => Ok(Trust::File(file)),
+            (None, Some(dir), _) => Ok(Trust::Installed(dir)),
+            (None, None, true) => Ok(Trust::Skipped),
+            (None, None, false) => Err(Failure::Failed(anyhow!(
+                "no trust list to check the issuer against: pass `--trust-list FILE`, or \
+                 `--data-dir DIR` of a connector that installed one (`symbolon trust-list \
+                 install`), or `--no-trust` to accept any issuer"
+            ))),
         }
     }
-    Ok(verifier)
+}
+
+/// A verifier with an HTTP status source and the trust list `trust` names. A command runs on
+/// the operator's behalf, so it may reach private addresses (see [`super::OPERATOR_POLICY`]).
+pub async fn verifier(trust: Trust<'_>) -> Result<Verifier, Failure> {
+    let resolver = Arc::new(DidResolver::with_policy(super::OPERATOR_POLICY));
+    let verifier = Verifier::new(resolver.clone()).with_status_source(Arc::new(
+        HttpStatusSource::with_policy(Duration::from_secs(30), super::OPERATOR_POLICY),
+    ));
+    let (dir, required) = match trust {
+        Trust::Skipped => return Ok(verifier),
+        Trust::File(path) => {
+            let token = read_input(path)?;
+            let trust = crate::trust::verify_trust_list(&token, resolver)
+                .await
+                .map_err(|e| Failure::Failed(e.into()))?;
+            return Ok(verifier.with_trust_list(trust));
+        }
+        Trust::Installed(dir) => (dir, true),
+        Trust::InstalledIfAny(dir) => (dir, false),
+    };
+    let anchor = crate::trust::TrustAnchor::load(&DataDir::new(dir))
+        .context("cannot read the installed trust list")?;
+    match anchor.list() {
+        Some(trust) => Ok(verifier.with_trust_list(trust)),
+        None if !required => Ok(verifier),
+        None => Err(Failure::Failed(anyhow!(
+            "`{}` has no trust list installed: install one with `symbolon trust-list install \
+             --data-dir {} FILE`, pass `--trust-list FILE`, or `--no-trust` to accept any issuer",
+            dir.display(),
+            dir.display()
+        ))),
+    }
 }
 
 async fn verify(args: VerifyArgs) -> CommandResult {
     let text = read_input(&args.file)?;
-    let verifier = verifier(args.trust_list.as_deref(), args.data_dir.as_deref()).await?;
+    let verifier = verifier(args.trust.trust()?).await?;
     let report = match Input::parse(&text) {
         Ok(input) => verifier.verify_credential(&input).await,
         Err(error) => {
@@ -334,64 +407,5 @@ async fn set_status(args: StatusArgs, purpose: StatusPurpose, value: bool) -> Co
         .await
         .context("cannot record the status change in the audit trail")?;
     println!("{verb} {id} (status index {})", record.index);
-    Ok(())
-}
-
-async fn store(dir: DataDirArg, file: &str) -> CommandResult {
-    let dir = DataDir::new(&dir.data_dir);
-    let identity = dir.identity().context("cannot load the identity")?;
-    let text = read_input(file)?;
-    let input = Input::parse(&text).map_err(usage)?;
-    let verifier = verifier(None, Some(dir.root())).await?;
-    let report = verifier.verify_credential(&input).await;
-    if !report.verified {
-        return Err(Failure::Failed(anyhow!(
-            "refusing a credential that does not verify: {}",
-            report.error.unwrap_or_default()
-        )));
-    }
-    let document = report.document.clone().unwrap_or_default();
-    let subjects = credential::subject_ids(&document);
-    if subjects.is_empty() || subjects.iter().any(|s| *s != identity.did.as_str()) {
-        return Err(Failure::Failed(anyhow!(
-            "refusing a credential about `{}`: this connector is `{}`",
-            subjects.join(", "),
-            identity.did
-        )));
-    }
-    let held = HeldCredential::new(
-        &input,
-        &document,
-        report.format.as_deref().unwrap_or_default(),
-    );
-    let store = Store::open(dir.root()).context("cannot open the store")?;
-    let record = held.clone();
-    store
-        .blocking(move |s| s.credentials.put(&record))
-        .await
-        .context("cannot store the credential")?;
-    println!("stored {} ({})", report.types.join(", "), held.key);
-    Ok(())
-}
-
-fn list(dir: DataDirArg, json: bool) -> CommandResult {
-    let held = Store::open(&dir.data_dir)
-        .and_then(|store| store.credentials.list())
-        .context("cannot read the wallet")?;
-    if json {
-        return super::print_json(&held);
-    }
-    if held.is_empty() {
-        println!("the wallet is empty");
-    }
-    for credential in held {
-        println!(
-            "{}  {}  from {}  ({})",
-            credential.stored_at,
-            credential.types.join(","),
-            credential.issuer,
-            credential.format
-        );
-    }
     Ok(())
 }

@@ -3,14 +3,15 @@
 use anyhow::Context as _;
 use symbolon_identity::KeyAlgorithm;
 
-use super::{CommandResult, DataDirArg, Failure};
+use super::{CommandResult, Failure};
 use crate::datadir::DataDir;
 
 /// Arguments of `symbolon init`.
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
-    #[command(flatten)]
-    dir: DataDirArg,
+    /// The data directory to create (or an empty one to fill).
+    #[arg(long, env = "SYMBOLON_DATA_DIR")]
+    data_dir: std::path::PathBuf,
     /// The key type.
     #[arg(long, default_value = "ed25519", value_parser = ["ed25519", "p256"])]
     key: String,
@@ -31,7 +32,7 @@ pub fn run(args: InitArgs) -> CommandResult {
         .key
         .parse()
         .map_err(|e| Failure::Usage(anyhow::Error::new(e)))?;
-    let dir = DataDir::new(&args.dir.data_dir);
+    let dir = DataDir::new(&args.data_dir);
     let passphrase = std::env::var(symbolon_identity::keystore::PASSPHRASE_ENV)
         .ok()
         .filter(|p| !p.is_empty());

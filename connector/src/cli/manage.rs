@@ -56,7 +56,7 @@ pub enum OfferCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List the published offers.
+    /// List the published offers (from the store, or through the running server).
     List {
         #[command(flatten)]
         dir: DataDirArg,
@@ -264,9 +264,7 @@ pub async fn offer(command: OfferCommand) -> CommandResult {
             }
         }
         OfferCommand::List { dir, json } => {
-            let offers = Management::for_dir(&dir)?
-                .call(reqwest::Method::GET, "/offers", None)
-                .await?;
+            let offers = list_offers(&dir).await?;
             if json {
                 return print_json(&offers);
             }
@@ -281,6 +279,28 @@ pub async fn offer(command: OfferCommand) -> CommandResult {
             }
             Ok(())
         }
+    }
+}
+
+/// The published offers: read from the store, or from the running server that holds it.
+async fn list_offers(dir: &DataDirArg) -> Result<Value, Failure> {
+    use crate::store::{Store, StoreError};
+    match Store::open(&dir.data_dir) {
+        Ok(store) => {
+            let offers = store
+                .blocking(|s| s.offers.list())
+                .await
+                .context("cannot read the offers")?;
+            Ok(serde_json::to_value(offers).context("cannot show the offers")?)
+        }
+        Err(StoreError::InUse { .. }) => {
+            Management::for_dir(dir)?
+                .call(reqwest::Method::GET, "/offers", None)
+                .await
+        }
+        Err(error) => Err(Failure::Failed(
+            anyhow!(error).context("cannot open the store"),
+        )),
     }
 }
 

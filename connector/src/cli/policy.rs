@@ -62,7 +62,9 @@ pub fn run(command: PolicyCommand) -> Result<u8, Failure> {
                             &serde_json::json!({"ok": true, "policies": set.policies.len()}),
                         )?;
                     } else {
-                        println!("{} policies checked, no problems found", set.policies.len());
+                        let count = set.policies.len();
+                        let noun = if count == 1 { "policy" } else { "policies" };
+                        println!("{count} {noun} checked, no problems found");
                     }
                     Ok(0)
                 }

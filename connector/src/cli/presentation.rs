@@ -36,12 +36,8 @@ pub enum PresentationCommand {
         /// The audience (domain) the presentation must name.
         #[arg(long)]
         audience: String,
-        /// A trust list credential to check issuers against.
-        #[arg(long)]
-        trust_list: Option<String>,
-        /// Use the trust list installed in this data directory.
-        #[arg(long)]
-        data_dir: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        trust: super::credential::TrustArgs,
         /// Print the full report as JSON.
         #[arg(long)]
         json: bool,
@@ -92,13 +88,12 @@ pub async fn run(command: PresentationCommand) -> CommandResult {
         PresentationCommand::Verify {
             nonce,
             audience,
-            trust_list,
-            data_dir,
+            trust,
             json,
             file,
         } => {
             let text = read_input(&file)?;
-            let verifier = super::credential::verifier(trust_list.as_deref(), data_dir.as_deref())
+            let verifier = super::credential::verifier(trust.trust()?)
                 .await?
                 .with_nonce_store(Arc::new(MemoryNonceStore::default()));
             let input = match Input::parse(&text) {

@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback `--http` address: the admin token and everything
+    /// else then cross the network unencrypted. Only for a network where that is acceptable,
+    /// or behind a proxy that terminates TLS on the same host.
+    #[arg(long)]
+    insecure_http: bool,
     /// The public base URL, when it differs from the listening address.
     #[arg(long)]
     public_url: Option<String>,
@@ -75,6 +80,17 @@ pub async fn run(args: ServeArgs) -> CommandResult {
         )));
     }
     let tls = args.tls_cert.zip(args.tls_key);
+    if tls.is_none() && !args.http.ip().is_loopback() && !args.insecure_http {
+        return Err(Failure::Usage(anyhow!(
+            "refusing to serve plain HTTP on `{}`, which other machines can reach: the admin \
+             token and the management API would cross the network unencrypted. Serve HTTPS \
+             with `--tls-cert FILE --tls-key FILE`, listen on a loopback address (e.g. \
+             `--http 127.0.0.1:{}`) behind a TLS-terminating proxy, or pass `--insecure-http` \
+             if the network is trusted",
+            args.http,
+            args.http.port()
+        )));
+    }
     let options = ServeOptions {
         tls,
         public_url: args.public_url,

@@ -192,3 +192,40 @@ async fn a_presentation_that_fails_itself_is_not_read_at_all() {
         "refused"
     );
 }
+
+// See: issue #21, "a client with no credentials is told `holder.role is missing`".
+#[tokio::test]
+async fn a_presentation_without_credentials_is_told_so_first() {
+    let holder = Identity::generate(KeyAlgorithm::Ed25519);
+    let presentation = create_presentation(&holder, &[], Format::Jwt, "n-1", "did:key:zP")
+        .await
+        .unwrap();
+    let report = Verifier::new(Arc::new(DidResolver::offline()))
+        .with_trust_list(Authority::new().list())
+        .verify_presentation(
+            &Input::Jwt(presentation.to_text()),
+            &Expectations {
+                challenge: "n-1".into(),
+                audience: "did:key:zP".into(),
+            },
+        )
+        .await;
+    assert!(
+        report.verified,
+        "an empty presentation verifies: {report:?}"
+    );
+    let decided = decide(Question {
+        caller: holder.did.as_str(),
+        presentation: &report,
+        offer: &compiled(),
+        purpose: None,
+    });
+    let Verdict::Refuse { reasons } = decided.verdict else {
+        panic!("agreed");
+    };
+    assert!(
+        reasons[0].starts_with("you presented no credentials"),
+        "{reasons:?}"
+    );
+    assert!(reasons[0].contains("symbolon join"), "{reasons:?}");
+}

@@ -26,6 +26,11 @@ pub struct HeldCredential {
 }
 
 impl HeldCredential {
+    /// Whether `name` names this credential: its wallet key or its id.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.key == name || self.id.as_deref() == Some(name)
+    }
+
     /// A record for `input` (a compact JWS or a JSON document) whose verified content is
     /// `document`.
     pub fn new(input: &Input, document: &Value, format: &str) -> Self {

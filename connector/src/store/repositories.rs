@@ -174,6 +174,11 @@ impl CredentialRepository for SqlCredentials {
         held.sort_by(|a, b| a.stored_at.cmp(&b.stored_at));
         Ok(held)
     }
+
+    fn remove(&self, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        self.0.write(move |tx| CREDENTIALS.remove(tx.sql(), &key))
+    }
 }
 
 /// MPC sessions in table `sessions`.

@@ -119,7 +119,7 @@ fn p256_identity_issues_verifiable_credentials() {
     ]);
     let file = dir.path().join("vc.jwt");
     std::fs::write(&file, &vc).unwrap();
-    ok(&["credential", "verify", file.to_str().unwrap()]);
+    ok(&["credential", "verify", "--no-trust", file.to_str().unwrap()]);
     // Without a running server the CLI records the issuance in the trail itself.
     let issued = trail_events(dir.path(), "credential.issued");
     assert_eq!(issued.len(), 1);
@@ -267,6 +267,8 @@ fn walkthrough_issue_verify_store_present_revoke() {
         "n-2",
         "--audience",
         &url,
+        "--data-dir",
+        h,
         vp_file.to_str().unwrap(),
     ]);
     assert_eq!(wrong.status.code(), Some(1));
@@ -279,7 +281,13 @@ fn walkthrough_issue_verify_store_present_revoke() {
         a,
         vc_file.to_str().unwrap(),
     ]);
-    let rejected = symbolon(&["credential", "verify", vc_file.to_str().unwrap()]);
+    let rejected = symbolon(&[
+        "credential",
+        "verify",
+        "--trust-list",
+        trust_file.to_str().unwrap(),
+        vc_file.to_str().unwrap(),
+    ]);
     assert_eq!(rejected.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&rejected.stderr).contains("revoked"),
@@ -302,9 +310,14 @@ fn verify_exit_codes() {
     let garbage = dir.path().join("garbage.txt");
     std::fs::write(&garbage, "not a credential").unwrap();
     assert_eq!(
-        symbolon(&["credential", "verify", garbage.to_str().unwrap()])
-            .status
-            .code(),
+        symbolon(&[
+            "credential",
+            "verify",
+            "--no-trust",
+            garbage.to_str().unwrap()
+        ])
+        .status
+        .code(),
         Some(1)
     );
     assert_eq!(

@@ -7,4 +7,5 @@ mod common;
 mod credentials;
 mod presentations;
 mod revocation;
+mod schemas;
 mod vectors;

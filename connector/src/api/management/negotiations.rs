@@ -13,6 +13,7 @@ use crate::api::admin::Admin;
 use crate::api::error::ApiError;
 use crate::context::Connector;
 use crate::domain::{Agreement, Negotiation};
+use crate::messenger::SendError;
 use crate::negotiation::{DspError, Negotiations, OfferContract, StartError, StartNegotiation};
 
 /// Longest a call waits for a negotiation's outcome.
@@ -124,7 +125,22 @@ pub(super) async fn start_negotiation(
 ) -> Result<HttpResponse, ApiError> {
     let new: NewNegotiation = parse_body(&body)?;
     let service = Negotiations::new(connector.get_ref().clone());
-    let started = service.start(new.start).await.map_err(negotiation_error)?;
+    let named_did = new.start.provider_did.is_some();
+    let started = service
+        .start(new.start)
+        .await
+        .map_err(|error| match error {
+            // Nothing was sent yet: the provider's catalog or its DID could not be read.
+            StartError::Send(e @ SendError::Refused { status: 401, .. }) if named_did => {
+                ApiError::BadGateway(format!(
+                "cannot ask the provider: {e}; check the provider's DID you gave (`provider_did`, \
+                 `--provider-did`): without it, it is read from the provider's \
+                 `/.well-known/dspace-version`"
+            ))
+            }
+            StartError::Send(e) => ApiError::BadGateway(format!("cannot ask the provider: {e}")),
+            other => negotiation_error(other),
+        })?;
     let outcome = outcome(&service, started, wait(new.wait_seconds)).await?;
     Ok(HttpResponse::Ok().json(outcome))
 }

@@ -26,8 +26,8 @@ use super::transfers::{
 use super::{
     __path_create_offer, __path_delete_offer, __path_federated_catalog, __path_get_offer,
     __path_get_trust_list, __path_list_credentials, __path_list_events, __path_list_offers,
-    __path_list_peers, __path_put_trust_list, __path_store_credential, CredentialToStore, NewOffer,
-    TrustListToInstall,
+    __path_list_peers, __path_put_trust_list, __path_remove_credential, __path_store_credential,
+    CredentialToStore, NewOffer, TrustListToInstall,
 };
 use crate::domain::{
     Agreement, DataAccess, DataSource, Decision, Event, HeldCredential, Negotiation, Obligation,
@@ -48,7 +48,7 @@ pub(super) async fn serve() -> HttpResponse {
 #[openapi(
     info(title = "Symbolon management API", description = "Offers, held credentials, credential issuance, contract negotiations, agreements, transfer processes, MPC sessions, the trust list and events of one Symbolon connector."),
     paths(serve, list_offers, create_offer, get_offer, delete_offer, list_credentials,
-          store_credential, list_negotiations, start_negotiation, get_negotiation,
+          store_credential, remove_credential, list_negotiations, start_negotiation, get_negotiation,
           offer_contract, accept_offer, agree_negotiation, counter_offer, counter_request,
           verify_agreement, terminate_negotiation,
           list_agreements, get_agreement, list_transfers, request_transfer, get_transfer,
