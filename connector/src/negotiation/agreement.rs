@@ -225,8 +225,50 @@ fn granted_action(terms: &Map<String, Value>) -> String {
         .and_then(Value::as_array)
         .and_then(|p| p.first())
         .and_then(|p| p.get("action"))
-        .and_then(Value::as_str)
+        .and_then(action_name)
         .unwrap_or_default();
     let prefix = symbolon_policy::odrl::profile_iri("");
-    action.strip_prefix(&prefix).unwrap_or(action).to_owned()
+    let action = action.strip_prefix(&prefix).unwrap_or(action);
+    action.strip_prefix("odrl:").unwrap_or(action).to_owned()
+}
+
+/// The name of an ODRL action: a string, or an action with a refinement (`{"rdf:value":
+/// {"@id": …}}`, possibly in a list of one).
+fn action_name(action: &Value) -> Option<&str> {
+    match action {
+        Value::String(name) => Some(name),
+        Value::Array(items) => items.first().and_then(action_name),
+        Value::Object(object) => object
+            .get("rdf:value")
+            .or_else(|| object.get("value"))
+            .and_then(action_name)
+            .or_else(|| object.get("@id").and_then(Value::as_str)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_granted_action_is_read_in_every_odrl_form() {
+        for action in [
+            json!("use"),
+            json!("odrl:use"),
+            json!({"@id": "odrl:use"}),
+            json!([{"rdf:value": {"@id": "odrl:use"}, "refinement": [{"leftOperand": "x"}]}]),
+            json!({"rdf:value": {"@id": symbolon_policy::odrl::profile_iri("use")}}),
+        ] {
+            let terms = json!({"permission": [{"action": action.clone()}]});
+            assert_eq!(
+                granted_action(terms.as_object().unwrap()),
+                "use",
+                "{action}"
+            );
+        }
+        let none = json!({"permission": [{}]});
+        assert_eq!(granted_action(none.as_object().unwrap()), "");
+    }
 }
