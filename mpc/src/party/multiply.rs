@@ -33,7 +33,7 @@ impl<T: Transport> Party<T> {
     /// [`Party::deal_combine`] for secrets given as [`Secrets`]. Each dealer
     /// deals coeffs[i] · its secrets (the coefficient folded into its
     /// dealing), so receivers only add.
-    fn deal_combine_with(
+    pub(super) fn deal_combine_with(
         &mut self,
         dealers: &[usize],
         mine: Option<Secrets<'_>>,
