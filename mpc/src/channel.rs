@@ -48,6 +48,13 @@ pub struct Incoming {
     bytes: Vec<u8>,
 }
 
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        // Read and done with: the buffer can carry a later message.
+        crate::pool::give(std::mem::take(&mut self.bytes));
+    }
+}
+
 impl Incoming {
     /// The payload after the header.
     pub fn payload(&self) -> &[u8] {
@@ -209,7 +216,7 @@ impl<T: Transport> Channel<T> {
     /// one, sent early with [`Channel::send_ahead`]), with room for
     /// `payload` bytes.
     pub fn message_for_round(&self, to: usize, round: u64, payload: usize) -> Vec<u8> {
-        let mut m = Vec::with_capacity(HEADER_BYTES + payload);
+        let mut m = crate::pool::take(HEADER_BYTES + payload);
         m.extend_from_slice(&MAGIC);
         m.extend_from_slice(&self.session);
         m.extend_from_slice(&(self.me as u16).to_le_bytes());
