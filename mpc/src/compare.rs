@@ -206,9 +206,16 @@ fn bit_less_than<T: Transport>(
         //   c_lo = 0: E = e_hi − e_hi·r_lo,  G = g_hi + e_hi·r_lo.
         // Products e_hi·r_lo, position-major, formed as they are dealt.
         let local = |at: usize, out: &mut [Fp]| {
-            for (idx, o) in (at..).zip(out.iter_mut()) {
-                let (k, i) = (idx / n.max(1), idx % n.max(1));
+            // (position pair k, element i) of index `at`, then stepped
+            // (one division per piece, not per element).
+            let nn = n.max(1);
+            let (mut k, mut i) = (at / nn, at % nn);
+            for o in out.iter_mut() {
                 *o = e_of(i, 2 * k + 1) * bit(i, 2 * k);
+                i += 1;
+                if i == nn {
+                    (k, i) = (k + 1, 0);
+                }
             }
         };
         let prod = party.mul_computed(n * half, &local)?;
@@ -341,11 +348,16 @@ fn equals_zero_batch<T: Transport>(
         let half = w / 2;
         let cur = &f;
         let local = |at: usize, out: &mut [Fp]| {
-            for (idx, o) in (at..).zip(out.iter_mut()) {
-                let (k, i) = (idx / n.max(1), idx % n.max(1));
+            let nn = n.max(1);
+            let (mut k, mut i) = (at / nn, at % nn);
+            for o in out.iter_mut() {
                 let a = cur.get(2 * k * n + i).copied().unwrap_or_default();
                 let b = cur.get((2 * k + 1) * n + i).copied().unwrap_or_default();
                 *o = a * b;
+                i += 1;
+                if i == nn {
+                    (k, i) = (k + 1, 0);
+                }
             }
         };
         let mut nf = party.mul_computed(n * half, &local)?;
