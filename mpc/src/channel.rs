@@ -225,13 +225,16 @@ impl<T: Transport> Channel<T> {
         m
     }
 
-    /// Sends messages built with [`Channel::message_for_round`] for a
-    /// round after the current one, without running a round: the
-    /// receivers take them in that round (messages from one sender arrive
-    /// in order, so a sender must send its messages in round order, and
-    /// must later skip the rounds it sent in, with
-    /// [`Channel::skip_rounds`]). Lets a party forward results while it is
-    /// still receiving (`Party::open_sum_bounded`'s king).
+    /// Sends messages without running a round. Messages built with
+    /// [`Channel::message_for_round`] for a later round are taken by the
+    /// receivers in that round (messages from one sender arrive in order,
+    /// so a sender must send its messages in round order, and must later
+    /// skip the rounds it sent in, with [`Channel::skip_rounds`]): lets a
+    /// party forward results while it is still receiving
+    /// (`Party::open_sum_bounded`'s king). Messages of the current round
+    /// (from [`Channel::message`]) may be sent this way too, so that a
+    /// party can work while they travel and then run the round with
+    /// nothing more to send ([`Channel::exchange`] with no messages).
     pub fn send_ahead(&mut self, out: Vec<(usize, Vec<u8>)>) -> Result<()> {
         let result = self.send_all(out);
         if let Err(error) = &result {

@@ -292,15 +292,24 @@ impl<T: Transport> Party<T> {
             Vec::new()
         };
         let from = self.senders(dealers);
-        let mut inc = self.chan.exchange(out, &from)?;
+        // Send first; expand the shares that come from pair keys (they need
+        // no message) while the peers' messages are on their way; then wait.
+        self.chan.send_ahead(out)?;
+        let mut seeded = Vec::new();
+        for &d in dealers.iter().filter(|&&d| d != me && !from.contains(&d)) {
+            seeded.push((d, self.in_key(d)?.expand(round, len)));
+        }
+        let mut inc = self.chan.exchange(Vec::new(), &from)?;
         let mut result = Vec::with_capacity(dealers.len());
         for &d in dealers {
             let v = if d == me {
                 own.take().unwrap_or_default()
             } else if let Some(pos) = inc.iter().position(|m| m.peer == d) {
                 inc.swap_remove(pos).elements(len)?
+            } else if let Some(pos) = seeded.iter().position(|(j, _)| *j == d) {
+                seeded.swap_remove(pos).1
             } else {
-                self.in_key(d)?.expand(round, len)
+                return Err(MpcError::Unlucky("a dealer's shares went missing"));
             };
             result.push(SecretVec::from_shares(v));
         }
