@@ -63,15 +63,48 @@ trap 'rm -f "$results" "$results".party[012]' EXIT
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # One MPyC run: 3 party processes on a fresh block of ports; prints the
-# slowest party's seconds and whether all parties checked their output.
+# slowest party's seconds and whether all parties checked their output. A
+# party that fails (for example because another program holds one of the
+# ports) would leave the others waiting for it: then they are stopped at
+# once and the run is retried on other ports (up to 3 attempts).
 mpyc_run() {
-  local op=$1 n=$2 base=$((20000 + RANDOM % 20000)) i
-  # One output file per party, so that their lines cannot interleave.
-  for i in 0 1 2; do
-    timeout 1800 "$py" "$here/mpyc_ops.py" -M3 -I$i -B $base --no-log --op "$op" --size "$n" \
-      >"$results.party$i" 2>&1 &
+  local op=$1 n=$2 attempt i failed
+  local pids=()
+  for attempt in 1 2 3; do
+    local base=$((20000 + RANDOM % 20000))
+    pids=()
+    # One output file per party, so that their lines cannot interleave.
+    for i in 0 1 2; do
+      timeout 1800 "$py" "$here/mpyc_ops.py" -M3 -I$i -B $base --no-log --op "$op" --size "$n" \
+        >"$results.party$i" 2>&1 &
+      pids+=($!)
+    done
+    failed=0
+    local reaped=(0 0 0)
+    while :; do
+      local running=0
+      for i in 0 1 2; do
+        [ "${reaped[$i]}" = 1 ] && continue
+        if kill -0 "${pids[$i]}" 2>/dev/null; then
+          running=1
+        else
+          reaped[$i]=1
+          wait "${pids[$i]}" 2>/dev/null || failed=1
+        fi
+      done
+      if [ $failed = 1 ]; then
+        for i in 0 1 2; do kill "${pids[$i]}" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        break
+      fi
+      [ $running = 0 ] && break
+      sleep 0.2
+    done
+    if [ $failed = 0 ]; then
+      break
+    fi
+    echo "# mpyc $op $n: a party failed (attempt $attempt): $(tail -q -n1 "$results".party[012] | tr '\n' ' ' | cut -c1-200)" >&2
   done
-  wait
   cat "$results".party[012] | "$py" -c '
 import json, re, sys
 rows = [json.loads(m) for m in re.findall(r"\{[^{}]*\}", sys.stdin.read())]

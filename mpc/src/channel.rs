@@ -48,6 +48,13 @@ pub struct Incoming {
     bytes: Vec<u8>,
 }
 
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        // Read and done with: the buffer can carry a later message.
+        crate::pool::give(std::mem::take(&mut self.bytes));
+    }
+}
+
 impl Incoming {
     /// The payload after the header.
     pub fn payload(&self) -> &[u8] {
@@ -209,7 +216,7 @@ impl<T: Transport> Channel<T> {
     /// one, sent early with [`Channel::send_ahead`]), with room for
     /// `payload` bytes.
     pub fn message_for_round(&self, to: usize, round: u64, payload: usize) -> Vec<u8> {
-        let mut m = Vec::with_capacity(HEADER_BYTES + payload);
+        let mut m = crate::pool::take(HEADER_BYTES + payload);
         m.extend_from_slice(&MAGIC);
         m.extend_from_slice(&self.session);
         m.extend_from_slice(&(self.me as u16).to_le_bytes());
@@ -218,13 +225,16 @@ impl<T: Transport> Channel<T> {
         m
     }
 
-    /// Sends messages built with [`Channel::message_for_round`] for a
-    /// round after the current one, without running a round: the
-    /// receivers take them in that round (messages from one sender arrive
-    /// in order, so a sender must send its messages in round order, and
-    /// must later skip the rounds it sent in, with
-    /// [`Channel::skip_rounds`]). Lets a party forward results while it is
-    /// still receiving (`Party::open_sum_bounded`'s king).
+    /// Sends messages without running a round. Messages built with
+    /// [`Channel::message_for_round`] for a later round are taken by the
+    /// receivers in that round (messages from one sender arrive in order,
+    /// so a sender must send its messages in round order, and must later
+    /// skip the rounds it sent in, with [`Channel::skip_rounds`]): lets a
+    /// party forward results while it is still receiving
+    /// (`Party::open_sum_bounded`'s king). Messages of the current round
+    /// (from [`Channel::message`]) may be sent this way too, so that a
+    /// party can work while they travel and then run the round with
+    /// nothing more to send ([`Channel::exchange`] with no messages).
     pub fn send_ahead(&mut self, out: Vec<(usize, Vec<u8>)>) -> Result<()> {
         let result = self.send_all(out);
         if let Err(error) = &result {

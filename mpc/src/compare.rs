@@ -15,7 +15,9 @@
 //!   from c, a product of ℓ bit-equalities in a log-depth tree.
 //!
 //! Random bits: t + 1 parties each deal random bits and the results are
-//! XOR-ed (x ⊕ y = x + y − 2xy), so no coalition of t parties knows them.
+//! XOR-ed (x ⊕ y = x + y − 2xy), so no coalition of t parties knows them;
+//! with three parties, bits and masks come from pairwise randomness instead
+//! (fewer bytes, same two rounds; see `SECURITY.md`).
 //! Every step is vectorised: N comparisons cost the rounds of one.
 
 use crate::error::{MpcError, Result};
@@ -49,12 +51,18 @@ pub fn check_bits(bits: u32, t: usize) -> Result<()> {
 }
 
 /// Shared random bits and masks: returns `nbits` bits and `nmasks` values
-/// in `[0, (t + 1)·2^41)`, dealt by parties `0..=t`.
+/// in `[0, (t + 1)·2^41)`, dealt by parties `0..=t`; with three parties
+/// (t = 1), bits and masks from pairwise randomness instead (values in
+/// `[0, 3·2^41)`, fewer bytes; see `party/prss.rs` and `SECURITY.md`).
+/// Two rounds when t = 1.
 pub fn random_bits_and_masks<T: Transport>(
     party: &mut Party<T>,
     nbits: usize,
     nmasks: usize,
 ) -> Result<(SecretVec, SecretVec)> {
+    if let Some((bits, masks)) = party.prss_bits_and_masks(nbits, nmasks)? {
+        return Ok((SecretVec::from_shares(bits), SecretVec::from_shares(masks)));
+    }
     let dealers: Vec<usize> = (0..=party.threshold()).collect();
     let me = party.index();
     let mine: Option<Zeroizing<Vec<Fp>>> = dealers.contains(&me).then(|| {
@@ -198,9 +206,16 @@ fn bit_less_than<T: Transport>(
         //   c_lo = 0: E = e_hi − e_hi·r_lo,  G = g_hi + e_hi·r_lo.
         // Products e_hi·r_lo, position-major, formed as they are dealt.
         let local = |at: usize, out: &mut [Fp]| {
-            for (idx, o) in (at..).zip(out.iter_mut()) {
-                let (k, i) = (idx / n.max(1), idx % n.max(1));
+            // (position pair k, element i) of index `at`, then stepped
+            // (one division per piece, not per element).
+            let nn = n.max(1);
+            let (mut k, mut i) = (at / nn, at % nn);
+            for o in out.iter_mut() {
                 *o = e_of(i, 2 * k + 1) * bit(i, 2 * k);
+                i += 1;
+                if i == nn {
+                    (k, i) = (k + 1, 0);
+                }
             }
         };
         let prod = party.mul_computed(n * half, &local)?;
@@ -333,11 +348,16 @@ fn equals_zero_batch<T: Transport>(
         let half = w / 2;
         let cur = &f;
         let local = |at: usize, out: &mut [Fp]| {
-            for (idx, o) in (at..).zip(out.iter_mut()) {
-                let (k, i) = (idx / n.max(1), idx % n.max(1));
+            let nn = n.max(1);
+            let (mut k, mut i) = (at / nn, at % nn);
+            for o in out.iter_mut() {
                 let a = cur.get(2 * k * n + i).copied().unwrap_or_default();
                 let b = cur.get((2 * k + 1) * n + i).copied().unwrap_or_default();
                 *o = a * b;
+                i += 1;
+                if i == nn {
+                    (k, i) = (k + 1, 0);
+                }
             }
         };
         let mut nf = party.mul_computed(n * half, &local)?;

@@ -74,6 +74,7 @@ pub mod joint;
 pub mod linkage;
 pub mod memory;
 pub mod party;
+mod pool;
 pub mod prg;
 pub mod programs;
 pub mod psi;

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 mod multiply;
 mod open;
+mod prss;
 
 /// Parameters every party of a session must agree on.
 #[derive(Debug, Clone)]
@@ -111,6 +112,8 @@ pub struct Party<T: Transport> {
     t: usize,
     out_keys: Vec<Option<PairKey>>,
     in_keys: Vec<Option<PairKey>>,
+    // One key per unordered pair {me, j}, for randomness both know (see `prss`).
+    pair_keys: Vec<Option<PairKey>>,
     plans: Vec<DealPlan>,
     mul_dealers: Vec<usize>,
     mul_coeffs: Vec<Fp>,
@@ -155,6 +158,7 @@ impl<T: Transport> Party<T> {
             t,
             out_keys: Vec::new(),
             in_keys: Vec::new(),
+            pair_keys: Vec::new(),
             plans: Vec::new(),
             mul_dealers: (0..=2 * t).collect(),
             mul_coeffs: Vec::new(),
@@ -213,6 +217,13 @@ impl<T: Transport> Party<T> {
                     .get(d)
                     .filter(|_| d != me)
                     .map(|s| PairKey::derive(s, &session, d, me))
+            })
+            .collect();
+        self.pair_keys = (0..n)
+            .map(|j| {
+                seeds.get(j).filter(|_| j != me).map(|s| {
+                    PairKey::derive_labelled(prss::LABEL, s, &session, me.min(j), me.max(j))
+                })
             })
             .collect();
         Ok(())
@@ -281,15 +292,24 @@ impl<T: Transport> Party<T> {
             Vec::new()
         };
         let from = self.senders(dealers);
-        let mut inc = self.chan.exchange(out, &from)?;
+        // Send first; expand the shares that come from pair keys (they need
+        // no message) while the peers' messages are on their way; then wait.
+        self.chan.send_ahead(out)?;
+        let mut seeded = Vec::new();
+        for &d in dealers.iter().filter(|&&d| d != me && !from.contains(&d)) {
+            seeded.push((d, self.in_key(d)?.expand(round, len)));
+        }
+        let mut inc = self.chan.exchange(Vec::new(), &from)?;
         let mut result = Vec::with_capacity(dealers.len());
         for &d in dealers {
             let v = if d == me {
                 own.take().unwrap_or_default()
             } else if let Some(pos) = inc.iter().position(|m| m.peer == d) {
                 inc.swap_remove(pos).elements(len)?
+            } else if let Some(pos) = seeded.iter().position(|(j, _)| *j == d) {
+                seeded.swap_remove(pos).1
             } else {
-                self.in_key(d)?.expand(round, len)
+                return Err(MpcError::Unlucky("a dealer's shares went missing"));
             };
             result.push(SecretVec::from_shares(v));
         }

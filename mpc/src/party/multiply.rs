@@ -33,7 +33,7 @@ impl<T: Transport> Party<T> {
     /// [`Party::deal_combine`] for secrets given as [`Secrets`]. Each dealer
     /// deals coeffs[i] · its secrets (the coefficient folded into its
     /// dealing), so receivers only add.
-    fn deal_combine_with(
+    pub(super) fn deal_combine_with(
         &mut self,
         dealers: &[usize],
         mine: Option<Secrets<'_>>,
@@ -64,14 +64,11 @@ impl<T: Transport> Party<T> {
             })?;
         }
         let from = self.senders(dealers);
-        let inc = self.chan.exchange(out, &from)?;
+        // Send first; add the dealings expanded from pair keys (they need no
+        // message) while the peers' messages are on their way; then wait.
+        self.chan.send_ahead(out)?;
         for &d in dealers {
-            if d == me {
-                continue;
-            }
-            if let Some(m) = inc.iter().find(|m| m.peer == d) {
-                accumulate(m.payload(), len, d, Fp::ONE, &mut acc)?;
-            } else {
+            if d != me && !from.contains(&d) {
                 self.in_key(d)?
                     .stream(round)
                     .for_each_chunk(len, |at, piece| {
@@ -79,6 +76,9 @@ impl<T: Transport> Party<T> {
                         axpy(dst, Fp::ONE, piece);
                     });
             }
+        }
+        for m in &self.chan.exchange(Vec::new(), &from)? {
+            accumulate(m.payload(), len, m.peer, Fp::ONE, &mut acc)?;
         }
         Ok(acc)
     }

@@ -43,6 +43,34 @@ proptest! {
     }
 }
 
+/// Sizes that cross the thresholds at which hashing, blinding and
+/// compression are split over the cores (512 and 2048 items) and are not
+/// multiples of the split or of the 1024-point compression batches.
+#[test]
+fn psi_matches_at_sizes_split_over_threads_and_batches() {
+    let a: Vec<String> = (0..2601).map(|x| format!("member-{}", x * 3)).collect();
+    let b: Vec<String> = (0..2053).map(|x| format!("member-{}", x * 5)).collect();
+    let expected: Vec<usize> = (0..2601)
+        .filter(|x| (x * 3) % 5 == 0 && x * 3 / 5 < 2053)
+        .collect();
+    let (which, seen) = two_party_psi(a.clone(), b.clone(), PsiMode::Which);
+    assert_eq!(which, PsiOutput::Which(expected.clone()));
+    assert_eq!(seen, a.len());
+    let (count, _) = two_party_psi(b.clone(), a.clone(), PsiMode::Count);
+    assert_eq!(count, PsiOutput::Count(expected.len()));
+    // Just above and below a threshold on one side, empty on the other.
+    for (na, nb) in [(513, 511), (0, 700), (700, 0), (0, 0)] {
+        let a: Vec<String> = (0..na).map(|x| format!("id-{x}")).collect();
+        let b: Vec<String> = (0..nb).map(|x| format!("id-{}", x + 200)).collect();
+        let want: Vec<usize> = (0..na).filter(|&x| x >= 200 && x < nb + 200).collect();
+        let (which, seen) = two_party_psi(a.clone(), b.clone(), PsiMode::Which);
+        assert_eq!(which, PsiOutput::Which(want.clone()), "{na} and {nb} items");
+        assert_eq!(seen, na);
+        let (count, _) = two_party_psi(a, b, PsiMode::Count);
+        assert_eq!(count, PsiOutput::Count(want.len()), "{na} and {nb} items");
+    }
+}
+
 #[test]
 fn psi_inside_a_three_party_session_with_a_bystander() {
     let out = run(3, |p| {

@@ -101,3 +101,41 @@ fn comparisons_longer_than_one_batch() {
         assert_eq!(out.1[i].value(), u128::from(x == 0), "eq at {i}");
     }
 }
+
+#[test]
+fn random_bits_are_bits_and_masks_are_bounded_for_three_and_five_parties() {
+    // Three parties take the pairwise-randomness path, five the dealers' path.
+    for n in [3usize, 5] {
+        let nbits = 1000;
+        let nmasks = 37;
+        let out = agree(run(n, move |p| {
+            let (bits, masks) = compare::random_bits_and_masks(p, nbits, nmasks)?;
+            Ok((p.open(&bits)?, p.open(&masks)?))
+        }));
+        let ones = out.0.iter().filter(|b| b.value() == 1).count();
+        assert!(out.0.iter().all(|b| b.value() <= 1), "n = {n}: not bits");
+        // 1000 fair bits: fewer than 400 or more than 600 ones has probability < 10^-9.
+        assert!((400..=600).contains(&ones), "n = {n}: {ones} ones");
+        assert_eq!(out.1.len(), nmasks);
+        assert!(
+            out.1.iter().all(|m| m.value() < 3 << 41),
+            "n = {n}: mask too large"
+        );
+        // Distinct masks: a constant or repeated mask would show here.
+        let distinct: std::collections::HashSet<u128> = out.1.iter().map(|m| m.value()).collect();
+        assert_eq!(distinct.len(), nmasks);
+    }
+}
+
+#[test]
+fn random_bits_of_length_zero_and_odd_lengths() {
+    for nbits in [0usize, 1, 63, 64, 65, 129] {
+        let out = agree(run(3, move |p| {
+            let (bits, masks) = compare::random_bits_and_masks(p, nbits, 0)?;
+            Ok((p.open(&bits)?, masks.len()))
+        }));
+        assert_eq!(out.0.len(), nbits);
+        assert!(out.0.iter().all(|b| b.value() <= 1));
+        assert_eq!(out.1, 0);
+    }
+}
