@@ -8,6 +8,8 @@ use crate::context::{is_known_context, CREDENTIALS_V2_CONTEXT, SYMBOLON_CONTEXT}
 use crate::did::Did;
 use crate::error::{quote, IssueError};
 
+mod members;
+
 /// The roles an organisation can hold in a health data space.
 pub const ROLES: &[&str] = &[
     "Hospital",
@@ -27,15 +29,6 @@ pub const SYMBOLON_TYPES: &[&str] = &[
     "TrialSiteCredential",
     "AuditorCredential",
     "TrustListCredential",
-];
-
-/// Members that must carry a `type` when present.
-const TYPED_MEMBERS: &[&str] = &[
-    "credentialStatus",
-    "credentialSchema",
-    "evidence",
-    "termsOfUse",
-    "refreshService",
 ];
 
 /// Builds an unsigned credential of `credential_type` with the given subject claims.
@@ -161,23 +154,38 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
             ));
         }
     }
-    for member in TYPED_MEMBERS {
-        check_typed_member(what, object, member)?;
-    }
+    members::check(what, object)?;
     if let Some(subject) = subjects.first() {
         validate_symbolon_subject(&types, subject)?;
     }
     Ok(())
 }
 
-/// Checks a presentation's envelope (contexts, type, holder).
+/// Checks a presentation's envelope (contexts, type, id, holder). The holder is optional; when
+/// present it is a URL or an object with an `id` that is one (VC Data Model 2.0 §4.12).
 pub fn validate_presentation(presentation: &Value) -> Result<(), IssueError> {
     let what = "presentation";
     let (object, _) = envelope(what, presentation, "VerifiablePresentation")?;
-    if let Some(holder) = object.get("holder") {
-        check_url(what, holder, "/holder")?;
+    if let Some(id) = object.get("id") {
+        check_url(what, id, "/id")?;
+    }
+    match object.get("holder") {
+        None => {}
+        Some(Value::Object(holder)) => {
+            check_url(what, holder.get("id").unwrap_or(&Value::Null), "/holder/id")?
+        }
+        Some(holder) => check_url(what, holder, "/holder")?,
     }
     Ok(())
+}
+
+/// The holder's id of a presentation: `holder` as a string, or its `id` as an object.
+pub fn holder_id(presentation: &Value) -> Option<&str> {
+    match presentation.get("holder") {
+        Some(Value::String(id)) => Some(id),
+        Some(Value::Object(holder)) => holder.get("id").and_then(Value::as_str),
+        _ => None,
+    }
 }
 
 /// Checks what credentials and presentations share: a JSON object, its contexts, and a
@@ -265,12 +273,21 @@ fn string_types(
     }
 }
 
+/// Checks that `value` is a URL (VC Data Model 2.0 §4.4): an RFC 3986 scheme, a colon, and
+/// no whitespace, at most 4096 characters.
 fn check_url(what: &'static str, value: &Value, path: &str) -> Result<(), IssueError> {
+    let has_scheme = |text: &str| {
+        text.split_once(':').is_some_and(|(scheme, rest)| {
+            !rest.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        })
+    };
     match value.as_str() {
         Some(text)
-            if text.contains(':')
-                && !text.chars().any(char::is_whitespace)
-                && text.len() <= 4096 =>
+            if has_scheme(text) && !text.chars().any(char::is_whitespace) && text.len() <= 4096 =>
         {
             Ok(())
         }
@@ -307,28 +324,6 @@ fn check_time(
             "must be a date-time string",
         )),
     }
-}
-
-fn check_typed_member(
-    what: &'static str,
-    object: &Map<String, Value>,
-    member: &str,
-) -> Result<(), IssueError> {
-    let items = crate::json::one_or_many(object.get(member));
-    for (i, item) in items.iter().enumerate() {
-        let has_type = item
-            .as_object()
-            .and_then(|o| o.get("type"))
-            .is_some_and(|t| t.is_string() || t.is_array());
-        if !has_type {
-            return Err(IssueError::Invalid {
-                what,
-                path: format!("/{member}/{i}"),
-                reason: format!("each `{member}` entry must be an object with a `type`"),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Checks the subject of the Symbolon credential types.
@@ -462,6 +457,42 @@ mod tests {
     }
 
     #[test]
+    fn vc_dm_5_3_well_formed_related_resources_schemas_and_status_pass() {
+        let mut vc = build(
+            &did(),
+            "DataSpaceMembershipCredential",
+            &did(),
+            &membership(),
+            None,
+        )
+        .unwrap();
+        vc["relatedResource"] = json!([
+            {"id": "https://example.org/a.json", "digestSRI": "sha384-abc", "mediaType": "application/json"},
+            {"id": "https://example.org/b.png", "digestMultibase": "uEiBZ"}
+        ]);
+        vc["credentialSchema"] =
+            json!({"id": "https://example.org/schema.json", "type": "JsonSchema"});
+        vc["credentialStatus"] = json!({"type": "BitstringStatusListEntry"});
+        validate(&vc).unwrap();
+    }
+
+    // VC Data Model 2.0 §4.12: `holder` is optional, a URL or an object with an `id`.
+    #[test]
+    fn vc_dm_4_12_holder_is_optional_and_may_be_an_object() {
+        let base = json!({"@context": [CREDENTIALS_V2_CONTEXT], "type": "VerifiablePresentation"});
+        validate_presentation(&base).unwrap();
+        let mut object = base.clone();
+        object["holder"] = json!({"id": "did:example:holder", "name": "Holder"});
+        validate_presentation(&object).unwrap();
+        assert_eq!(holder_id(&object), Some("did:example:holder"));
+        object["holder"] = json!({"name": "Holder"});
+        match validate_presentation(&object) {
+            Err(IssueError::Invalid { path, .. }) => assert_eq!(path, "/holder/id"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn each_malformed_credential_names_its_path() {
         let (issuer, subject) = (did(), did());
         let good = build(
@@ -498,20 +529,79 @@ mod tests {
                 Box::new(|v| v["validUntil"] = "2000-01-01T00:00:00Z".into()),
             ),
             (
-                "/credentialStatus/0",
+                "/credentialStatus/type",
                 Box::new(|v| v["credentialStatus"] = json!({"id": "x:y"})),
             ),
             (
-                "/credentialSchema/0",
+                "/credentialSchema/0/type",
                 Box::new(|v| v["credentialSchema"] = json!([{"id": "x:y"}])),
             ),
             (
-                "/evidence/0",
+                "/evidence/type",
                 Box::new(|v| v["evidence"] = json!({"id": "x:y"})),
             ),
             (
-                "/termsOfUse/0",
+                "/termsOfUse/type",
                 Box::new(|v| v["termsOfUse"] = json!({"id": "x:y"})),
+            ),
+            // VC Data Model 2.0 §4.10: a status entry's `id` is a URL.
+            (
+                "/credentialStatus/id",
+                Box::new(|v| {
+                    v["credentialStatus"] =
+                        json!({"id": "status 1", "type": "BitstringStatusListEntry"})
+                }),
+            ),
+            // §4.4: every `id` is a URL; §5.6, §5.5 the same for evidence and terms of use.
+            (
+                "/evidence/1/id",
+                Box::new(|v| {
+                    v["evidence"] =
+                        json!([{"type": "Evidence"}, {"id": "no-scheme", "type": "Evidence"}])
+                }),
+            ),
+            ("/id", Box::new(|v| v["id"] = "1:urn".into())),
+            // §4.11: a schema entry needs `id` and `type`.
+            (
+                "/credentialSchema/id",
+                Box::new(|v| v["credentialSchema"] = json!({"type": "JsonSchema"})),
+            ),
+            (
+                "/credentialSchema/0/type",
+                Box::new(|v| v["credentialSchema"] = json!([{"id": "https://example.org/s.json"}])),
+            ),
+            // §5.3: related resources are objects with a URL id, unique, and a digest.
+            (
+                "/relatedResource",
+                Box::new(|v| v["relatedResource"] = json!([])),
+            ),
+            (
+                "/relatedResource",
+                Box::new(|v| v["relatedResource"] = json!("https://example.org/a")),
+            ),
+            (
+                "/relatedResource/0/id",
+                Box::new(|v| v["relatedResource"] = json!([{"digestSRI": "sha384-x"}])),
+            ),
+            (
+                "/relatedResource/0",
+                Box::new(|v| v["relatedResource"] = json!([{"id": "https://example.org/a"}])),
+            ),
+            (
+                "/relatedResource/1/id",
+                Box::new(|v| {
+                    v["relatedResource"] = json!([
+                        {"id": "https://example.org/a", "digestSRI": "sha384-x"},
+                        {"id": "https://example.org/a", "digestMultibase": "uEiB"}
+                    ])
+                }),
+            ),
+            (
+                "/relatedResource/0/digestMultibase",
+                Box::new(|v| {
+                    v["relatedResource"] =
+                        json!([{"id": "https://example.org/a", "digestMultibase": 5}])
+                }),
             ),
             (
                 "/credentialSubject/role",
@@ -529,6 +619,7 @@ mod tests {
         ];
         for (path, mutate) in cases {
             let mut vc = good.clone();
+            assert!(validate(&vc).is_ok());
             mutate(&mut vc);
             match validate(&vc) {
                 Err(IssueError::Invalid { path: found, .. }) => assert_eq!(found, path),
