@@ -18,8 +18,7 @@ pub trait NonceStore: Send + Sync {
     /// Whether `nonce` was recorded already, recording nothing: a cheap early refusal of a
     /// replay. The default answers `false` (the later [`NonceStore::check_and_record`] still
     /// refuses the replay).
-    fn was_recorded<'a>(&'a self, nonce: &'a str) -> NonceCheck<'a> {
-        let _ = nonce;
+    fn was_recorded<'a>(&'a self, _nonce: &'a str) -> NonceCheck<'a> {
         Box::pin(std::future::ready(false))
     }
 }

@@ -369,4 +369,34 @@ mod tests {
             .unwrap_err();
         assert_eq!(missing.resolution_code(), "notFound");
     }
+
+    #[tokio::test]
+    async fn malformed_and_oversized_did_urls_are_invalid_did() {
+        let resolver = DidResolver::offline();
+        let long = format!("did:key:z{}#x", "6".repeat(5000));
+        for url in [
+            "did:key:",
+            "did:key:z6Mk bad#x",
+            "#only-a-fragment",
+            long.as_str(),
+        ] {
+            let error = resolver
+                .dereference(url, &ResolutionOptions::default())
+                .await
+                .unwrap_err();
+            assert_eq!(error.resolution_code(), "invalidDid", "{url}");
+        }
+        // A tampered key (one base58 character changed) is not the same key, or no key.
+        let did = did(KeyAlgorithm::Ed25519);
+        let mut tampered = did.as_str().to_owned();
+        let last = tampered.pop().unwrap();
+        tampered.push(if last == 'a' { 'b' } else { 'a' });
+        let outcome = resolver
+            .dereference(
+                &format!("{tampered}#{}", did.method_specific_id()),
+                &ResolutionOptions::default(),
+            )
+            .await;
+        assert!(outcome.is_err(), "{outcome:?}");
+    }
 }

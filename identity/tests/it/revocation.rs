@@ -273,3 +273,32 @@ async fn bitstring_status_list_3_2_a_message_status_is_reported_not_rejected() {
         Some(VerifyError::Malformed(_))
     ));
 }
+
+// Bitstring Status List v1.0 §3 (a status list credential may be secured by any mechanism):
+// the verifier reads a Data Integrity–secured JSON-LD list as it reads a VC-JOSE one.
+#[tokio::test]
+async fn bitstring_status_list_a_data_integrity_list_is_read_too() {
+    let authority = identity();
+    let subject = identity();
+    let source = Arc::new(StaticStatusSource::default());
+    let mut list = StatusList::new();
+    list.set(77, true).unwrap();
+    let credential = list.credential(&authority.did, REVOCATION, StatusPurpose::Revocation);
+    let signed = issue(&authority, credential, Format::DataIntegrity).await;
+    source.insert(REVOCATION, signed.to_text());
+    let verifier = verifier().with_status_source(source.clone());
+    for (index, revoked) in [(76, false), (77, true)] {
+        let mut unsigned = membership(&authority, &subject.did);
+        unsigned["credentialStatus"] =
+            status_list::entry(REVOCATION, StatusPurpose::Revocation, index);
+        let vc = issue(&authority, unsigned, Format::Jwt).await;
+        let report = verifier.verify_credential(&input(&vc)).await;
+        assert_eq!(report.verified, !revoked, "{index}: {:?}", report.error);
+        if revoked {
+            assert!(matches!(
+                report.rejection(),
+                Some(VerifyError::Revoked { .. })
+            ));
+        }
+    }
+}
