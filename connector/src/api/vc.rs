@@ -247,7 +247,12 @@ async fn verify_presentation(
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
     let presentation = required_member(&body, "verifiablePresentation")?;
-    let options = presentation_options(&body)?;
+    let asked = presentation_options(&body)?;
+    let options = PresentationOptions {
+        challenge: &asked.challenge,
+        domain: asked.domain.as_deref(),
+        holder_binding: asked.holder_binding,
+    };
     let verifier = connector
         .verification()
         .public_verifier(connector.did())
@@ -273,11 +278,18 @@ async fn verify_presentation(
     Ok(report_response(&report))
 }
 
+/// The VC-API's verify-presentation options, as asked.
+struct AskedOptions {
+    challenge: String,
+    domain: Option<String>,
+    holder_binding: bool,
+}
+
 /// The VC-API's verify-presentation options: `challenge` (required: this verifier keeps
 /// challenges single-use), `domain` (optional) and Symbolon's `holderBinding` (optional,
 /// `false` by default: holder binding is a verifier's policy, not a rule of the data model;
 /// the report shows it as its own check either way).
-fn presentation_options(body: &Value) -> Result<PresentationOptions, ApiError> {
+fn presentation_options(body: &Value) -> Result<AskedOptions, ApiError> {
     let options = match body.get("options") {
         None => &Value::Null,
         Some(options @ Value::Object(_)) => options,
@@ -310,7 +322,7 @@ fn presentation_options(body: &Value) -> Result<PresentationOptions, ApiError> {
             })
         }
     };
-    Ok(PresentationOptions {
+    Ok(AskedOptions {
         challenge,
         domain: text("domain")?,
         holder_binding,

@@ -26,13 +26,13 @@ pub const MAX_PRESENTATION_LIFETIME_SECONDS: i64 = 3600;
 ///
 /// [`Verifier::verify_presentation`] is [`Verifier::verify_presentation_with`] with the options
 /// `PresentationOptions::from(&expectations)`: the domain checked, holder binding on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PresentationOptions {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresentationOptions<'a> {
     /// The challenge (nonce) the verifier issued; single-use when the verifier keeps nonces.
-    pub challenge: String,
+    pub challenge: &'a str,
     /// The domain (audience) the presentation must name; `None` checks none (VC-API
     /// `options.domain` is optional).
-    pub domain: Option<String>,
+    pub domain: Option<&'a str>,
     /// Whether every credential's subject must be the presenter (the holder, or when the
     /// presentation names none, the controller of the key that signed it). Holder binding is
     /// a verifier's policy, not a rule of the VC Data Model: it is always reported as the
@@ -40,11 +40,11 @@ pub struct PresentationOptions {
     pub holder_binding: bool,
 }
 
-impl From<&Expectations> for PresentationOptions {
-    fn from(expected: &Expectations) -> Self {
+impl<'a> From<&'a Expectations> for PresentationOptions<'a> {
+    fn from(expected: &'a Expectations) -> Self {
         PresentationOptions {
-            challenge: expected.challenge.clone(),
-            domain: Some(expected.audience.clone()),
+            challenge: &expected.challenge,
+            domain: Some(&expected.audience),
             holder_binding: true,
         }
     }
@@ -75,7 +75,7 @@ impl Verifier {
     pub async fn verify_presentation_with(
         &self,
         input: &Input,
-        options: &PresentationOptions,
+        options: &PresentationOptions<'_>,
     ) -> Report {
         let deadline = self.deadline_from_now();
         let mut report = Report::new("presentation");
@@ -105,12 +105,12 @@ impl Verifier {
             Ok(())
         } else {
             Err(VerifyError::WrongChallenge {
-                expected: quote(&options.challenge),
+                expected: quote(options.challenge),
                 found: quote(&challenge),
             })
         };
         let challenge_passed = report.record("challenge", challenge_ok).is_some();
-        match &options.domain {
+        match options.domain {
             Some(domain) => {
                 let audience_ok = if audience.iter().any(|a| a == domain) {
                     Ok(())

@@ -185,10 +185,14 @@ use serde_json::{json, Value};
 use symbolon_identity::data_integrity::{self, Cryptosuite, ProofParams};
 use symbolon_identity::{jose, Identity, PresentationOptions, Secured};
 
-fn options(challenge: &str, domain: Option<&str>, holder_binding: bool) -> PresentationOptions {
+fn options<'a>(
+    challenge: &'a str,
+    domain: Option<&'a str>,
+    holder_binding: bool,
+) -> PresentationOptions<'a> {
     PresentationOptions {
-        challenge: challenge.into(),
-        domain: domain.map(str::to_owned),
+        challenge,
+        domain,
         holder_binding,
     }
 }
