@@ -215,6 +215,17 @@ impl StatusRegistry {
         Ok(Secured::Jwt(token).to_text())
     }
 
+    /// The unsigned status list credential for `purpose`, published at `url` (for a caller that
+    /// secures it otherwise, e.g. with Data Integrity).
+    pub fn unsigned(
+        &self,
+        identity: &Identity,
+        purpose: StatusPurpose,
+        url: &str,
+    ) -> Result<serde_json::Value, StatusError> {
+        Ok(self.list(purpose)?.credential(&identity.did, url, purpose))
+    }
+
     /// Every credential issued with a status entry.
     pub fn issued(&self) -> Result<BTreeMap<String, IssuedCredential>, StatusError> {
         Ok(self.registry()?.credentials)

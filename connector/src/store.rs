@@ -331,6 +331,8 @@ pub trait NonceRepository: Send + Sync {
         nonce: &str,
         expires: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Whether `nonce` (in namespace `kind`) is recorded, recording nothing.
+    fn contains(&self, kind: &str, nonce: &str) -> Result<bool, StoreError>;
     /// Forgets nonces that expired before `now`; returns how many.
     fn prune(&self, now: DateTime<Utc>) -> Result<usize, StoreError>;
 }

@@ -17,7 +17,9 @@ use symbolon_identity::{
 };
 
 fn bench(c: &mut Criterion) {
+    // Verifications run under a deadline (`tokio::time::timeout_at`): the runtime needs timers.
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("runtime");
     let issuer = Identity::generate(KeyAlgorithm::Ed25519);

@@ -14,6 +14,8 @@ use crate::error::{quote, DidError};
 use crate::keys::PublicKey;
 use crate::net::AddressPolicy;
 
+pub mod resolution;
+
 /// Longest DID or DID URL accepted.
 pub const MAX_DID_LENGTH: usize = 4096;
 /// Largest did:web document fetched.

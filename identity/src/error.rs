@@ -209,13 +209,46 @@ pub enum DidError {
         #[source]
         source: PublicKeyError,
     },
+    /// The resolution option `publicKeyFormat` names a format this resolver does not know.
+    #[error(
+        "public key format `{0}` is not supported; expected Multikey, JsonWebKey2020, \
+         Ed25519VerificationKey2020 or X25519KeyAgreementKey2020"
+    )]
+    UnsupportedPublicKeyType(String),
+    /// The requested public key format does not fit the DID's key.
+    #[error("`{did}`: a {key} key cannot be expressed as a `{format}` verification method")]
+    InvalidPublicKeyType {
+        /// The DID (truncated).
+        did: String,
+        /// The key's algorithm.
+        key: &'static str,
+        /// The format asked for.
+        format: &'static str,
+    },
+    /// A DID URL names nothing in its DID document.
+    #[error("`{0}` names nothing in its DID document")]
+    UrlNotFound(String),
 }
 
 impl DidError {
-    /// The DID Resolution error code (`invalidDid`, `methodNotSupported`, `notFound`, `internalError`).
+    /// The error code of DID Resolution (§ "DID Resolution Metadata": `invalidDid`,
+    /// `notFound`, `methodNotSupported`, `internalError`) and of the did:key method
+    /// (`invalidPublicKeyLength`, `invalidPublicKey`, `invalidPublicKeyType`,
+    /// `unsupportedPublicKeyType`).
     pub fn resolution_code(&self) -> &'static str {
         match self {
-            DidError::InvalidDid { .. } | DidError::InvalidDidKey { .. } => "invalidDid",
+            DidError::InvalidDidKey { source, .. } => match source {
+                PublicKeyError::WrongLength { .. } => "invalidPublicKeyLength",
+                PublicKeyError::InvalidPoint(_) => "invalidPublicKey",
+                PublicKeyError::UnsupportedMulticodec | PublicKeyError::UnsupportedJwk { .. } => {
+                    "invalidPublicKeyType"
+                }
+                _ => "invalidDid",
+            },
+            DidError::UnsupportedPublicKeyType(_) => "unsupportedPublicKeyType",
+            DidError::InvalidPublicKeyType { .. } => "invalidPublicKeyType",
+            DidError::UrlNotFound(_) => "notFound",
+            DidError::InvalidDid { .. } => "invalidDid",
             DidError::InvalidDocumentKey { .. } => "internalError",
             DidError::MethodNotSupported(_) => "methodNotSupported",
             DidError::NotFound(_) => "notFound",

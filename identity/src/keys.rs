@@ -233,6 +233,13 @@ impl PublicKey {
         match bytes.split_at_checked(2) {
             Some((codec, key)) if codec == ED25519_CODEC => ed25519_from_bytes(key),
             Some((codec, key)) if codec == P256_CODEC => {
+                if key.len() != 33 && key.len() != 65 {
+                    return Err(PublicKeyError::WrongLength {
+                        algorithm: "P-256",
+                        expected: 33,
+                        found: key.len(),
+                    });
+                }
                 p256::ecdsa::VerifyingKey::from_sec1_bytes(key)
                     .map(PublicKey::P256)
                     .map_err(|_| PublicKeyError::InvalidPoint("P-256"))

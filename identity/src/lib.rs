@@ -30,4 +30,4 @@ pub use keystore::Identity;
 pub use report::{Check, Outcome, Report};
 pub use status_list::{StatusList, StatusPurpose};
 pub use trust::TrustList;
-pub use verify::{Expectations, Input, Verifier};
+pub use verify::{Expectations, Input, PresentationOptions, Verifier};

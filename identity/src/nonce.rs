@@ -14,6 +14,13 @@ pub trait NonceStore: Send + Sync {
     /// Records `nonce`; resolves to `false` when it was already recorded (a replay) or cannot
     /// be recorded (refusing is the safe answer).
     fn check_and_record<'a>(&'a self, nonce: &'a str) -> NonceCheck<'a>;
+
+    /// Whether `nonce` was recorded already, recording nothing: a cheap early refusal of a
+    /// replay. The default answers `false` (the later [`NonceStore::check_and_record`] still
+    /// refuses the replay).
+    fn was_recorded<'a>(&'a self, _nonce: &'a str) -> NonceCheck<'a> {
+        Box::pin(std::future::ready(false))
+    }
 }
 
 /// An in-memory nonce store that forgets nonces after `retention` (longer than any
@@ -45,9 +52,23 @@ impl NonceStore for MemoryNonceStore {
     fn check_and_record<'a>(&'a self, nonce: &'a str) -> NonceCheck<'a> {
         Box::pin(std::future::ready(self.record(nonce)))
     }
+
+    fn was_recorded<'a>(&'a self, nonce: &'a str) -> NonceCheck<'a> {
+        Box::pin(std::future::ready(self.contains(nonce)))
+    }
 }
 
 impl MemoryNonceStore {
+    /// Whether `nonce` is recorded and still retained (a poisoned lock answers `true`: the
+    /// safe answer).
+    pub fn contains(&self, nonce: &str) -> bool {
+        let Ok(seen) = self.seen.lock() else {
+            return true;
+        };
+        seen.get(nonce)
+            .is_some_and(|at| at.elapsed() < self.retention)
+    }
+
     /// Records `nonce`; `false` when it was already recorded, or when the store is full of
     /// nonces still retained.
     pub fn record(&self, nonce: &str) -> bool {
@@ -79,7 +100,9 @@ mod tests {
     #[test]
     fn a_nonce_is_accepted_once() {
         let store = MemoryNonceStore::default();
+        assert!(!store.contains("a"));
         assert!(store.record("a"));
+        assert!(store.contains("a"));
         assert!(!store.record("a"));
         assert!(store.record("b"));
     }

@@ -51,6 +51,10 @@ pub struct Report {
     pub types: Vec<String>,
     /// Each check.
     pub checks: Vec<Check>,
+    /// The messages of the credential's `statusPurpose` `message` entries (reported, never a
+    /// reason to reject).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub status_messages: Vec<crate::verify::StatusMessage>,
     /// The reports of the credentials inside a presentation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Report>,
@@ -81,11 +85,24 @@ impl Report {
             signer: None,
             types: Vec::new(),
             checks: Vec::new(),
+            status_messages: Vec::new(),
             credentials: Vec::new(),
             error: None,
             document: None,
             first_error: None,
         }
+    }
+
+    /// The report of an input refused for its form before anything else was looked at.
+    pub(crate) fn refused_format(kind: &'static str, error: VerifyError) -> Self {
+        let mut report = Report::new(kind);
+        report.fail("format", error);
+        report.finish()
+    }
+
+    /// Whether a check has failed so far.
+    pub(crate) fn has_failure(&self) -> bool {
+        self.first_error.is_some()
     }
 
     pub(crate) fn pass(&mut self, check: &'static str) {

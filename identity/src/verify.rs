@@ -11,6 +11,7 @@
 //! deadline, [`Verifier::deadline`], bounds each verification: a check still waiting for a DID
 //! document or a status list when it passes fails. Every check lands in the [`Report`].
 
+pub mod envelope;
 mod presentation;
 mod status;
 
@@ -33,8 +34,10 @@ use crate::report::Report;
 use crate::status_list::{BoxFuture, StatusSource};
 use crate::trust::TrustList;
 
-pub use presentation::{MAX_PRESENTATION_CREDENTIALS, MAX_PRESENTATION_LIFETIME_SECONDS};
-pub use status::{VerifiedLists, MAX_STATUS_ENTRIES};
+pub use presentation::{
+    PresentationOptions, MAX_PRESENTATION_CREDENTIALS, MAX_PRESENTATION_LIFETIME_SECONDS,
+};
+pub use status::{StatusMessage, VerifiedLists, MAX_STATUS_ENTRIES};
 
 /// How long one verification may take by default, DID documents and status lists included.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -61,26 +64,41 @@ impl Input {
         Ok(Input::Jwt(trimmed.to_owned()))
     }
 
-    /// Reads a JSON value: a string is a compact JWS; an enveloped credential or
-    /// presentation is unwrapped to its JWS.
+    /// Reads a JSON value: a string is a compact JWS; a well-formed enveloped credential or
+    /// presentation is unwrapped to its JWS. A malformed envelope stays JSON, and is refused
+    /// as such when verified.
     pub fn from_value(value: Value) -> Input {
         match value {
             Value::String(token) => Input::Jwt(token),
-            Value::Object(ref object) => {
-                let enveloped = object
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.starts_with("Enveloped"));
-                let data_url = object
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .and_then(|id| id.strip_prefix("data:"));
-                match (enveloped, data_url.and_then(|d| d.split_once(','))) {
-                    (true, Some((_, token))) => Input::Jwt(token.to_owned()),
-                    _ => Input::Json(value),
-                }
-            }
+            Value::Object(_) => match envelope::unwrap_declared(&value) {
+                Some(token) => Input::Jwt(token.to_owned()),
+                None => Input::Json(value),
+            },
             other => Input::Json(other),
+        }
+    }
+
+    /// Reads a JSON value that must be a credential: a compact JWS, a secured credential, or
+    /// an `EnvelopedVerifiableCredential` whose `@context`, type and media type
+    /// (`application/vc+jwt`) are checked.
+    pub fn credential(value: Value) -> Result<Input, VerifyError> {
+        Self::of_kind(value, envelope::Kind::Credential)
+    }
+
+    /// Reads a JSON value that must be a presentation: a compact JWS, a secured presentation,
+    /// or an `EnvelopedVerifiablePresentation` whose `@context`, type and media type
+    /// (`application/vp+jwt`) are checked.
+    pub fn presentation(value: Value) -> Result<Input, VerifyError> {
+        Self::of_kind(value, envelope::Kind::Presentation)
+    }
+
+    fn of_kind(value: Value, kind: envelope::Kind) -> Result<Input, VerifyError> {
+        match value {
+            Value::String(token) => Ok(Input::Jwt(token)),
+            value => match envelope::unwrap(&value, kind)? {
+                Some(token) => Ok(Input::Jwt(token.to_owned())),
+                None => Ok(Input::Json(value)),
+            },
         }
     }
 }
@@ -281,7 +299,9 @@ impl Verifier {
             ),
             Some(status) => {
                 let result = self.check_status(credential, status, deadline).await;
-                report.record("status", result);
+                if let Some(messages) = report.record("status", result) {
+                    report.status_messages = messages;
+                }
             }
         }
         match &self.trust {
@@ -318,7 +338,11 @@ impl Verifier {
                 (decoded.payload.clone(), Some((token.as_str(), decoded)))
             }
             Input::Json(credential) => {
-                let info = report.record("format", data_integrity::proof_info(credential))?;
+                let info = report.record(
+                    "format",
+                    envelope::refuse_malformed(credential)
+                        .and_then(|()| data_integrity::proof_info(credential)),
+                )?;
                 report.format = Some(info.cryptosuite);
                 (credential.clone(), None)
             }

@@ -11,6 +11,15 @@ pub enum ApiError {
     /// 400: the request is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// 400: a member of the request is invalid; the body names it by its JSON pointer
+    /// (`path`).
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong, and why.
+        message: String,
+        /// The JSON pointer of the offending member.
+        path: String,
+    },
     /// 401: no or wrong credentials.
     #[error("a valid `Authorization: Bearer` admin token is required")]
     Unauthorized,
@@ -104,7 +113,7 @@ impl From<super::limits::BodyError> for ApiError {
 impl ApiError {
     fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest(_) => "bad_request",
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } => "bad_request",
             ApiError::Unauthorized | ApiError::BadToken(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -157,7 +166,7 @@ pub fn code_for(status: StatusCode) -> &'static str {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::BadToken(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -191,6 +200,9 @@ impl ResponseError for ApiError {
             if let Some(extra) = details.as_object() {
                 object.extend(extra.clone());
             }
+        }
+        if let (ApiError::Invalid { path, .. }, Some(object)) = (self, body.as_object_mut()) {
+            object.insert("path".into(), path.as_str().into());
         }
         response.json(body)
     }

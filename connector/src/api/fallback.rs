@@ -63,7 +63,7 @@ fn to_json<B: MessageBody + 'static>(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
+        .is_some_and(is_json_media_type);
     if is_json {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),
@@ -82,6 +82,13 @@ fn to_json<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(request, answer).map_into_right_body(),
     ))
+}
+
+/// Whether a `Content-Type` is JSON: `application/json` or a `+json` type (a DID resolution
+/// result, `application/ld+json;profile=…`, is JSON already and is left as it is).
+fn is_json_media_type(value: &str) -> bool {
+    let media_type = value.split(';').next().unwrap_or_default().trim();
+    media_type == "application/json" || media_type.ends_with("+json")
 }
 
 /// What went wrong, in words, for an answer no [`ApiError`] made.

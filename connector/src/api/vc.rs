@@ -8,7 +8,7 @@ use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 use symbolon_audit::EventKind;
 use symbolon_identity::status_list::StatusPurpose;
-use symbolon_identity::{Did, Expectations, Format, Input};
+use symbolon_identity::{Format, Input, IssueError, PresentationOptions};
 
 use super::admin::Admin;
 use super::error::ApiError;
@@ -57,8 +57,7 @@ async fn issue(
         .and_then(Value::as_bool)
         .unwrap_or(false)
     {
-        symbolon_identity::credential::validate(&credential)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        symbolon_identity::credential::validate(&credential).map_err(invalid_credential)?;
         let registry = registry.clone();
         let base = registry.public_url().to_owned();
         credential =
@@ -68,7 +67,7 @@ async fn issue(
     }
     let signed = symbolon_identity::issue_credential(identity, credential, format)
         .await
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(invalid_credential)?;
     let issued = signed.to_text();
     let credential_id = symbolon_identity::verify::peek_jwt_payload(&issued)
         .or_else(|| serde_json::from_str::<Value>(&issued).ok())
@@ -175,6 +174,27 @@ fn report_response(report: &symbolon_identity::Report) -> HttpResponse {
     }
 }
 
+/// A credential refused before signing: a 400 naming the member by its JSON pointer under
+/// `credential` (VC Data Model 2.0 rules), or the reason.
+fn invalid_credential(error: IssueError) -> ApiError {
+    match &error {
+        IssueError::Invalid { path, .. } => ApiError::Invalid {
+            path: format!("/credential{}", path.trim_end_matches('/')),
+            message: error.to_string(),
+        },
+        _ => ApiError::BadRequest(error.to_string()),
+    }
+}
+
+/// A body member that is not a credential (presentation) in any accepted form, e.g. a
+/// malformed envelope: a 400 naming the member.
+fn unreadable(member: &str, error: symbolon_identity::VerifyError) -> ApiError {
+    ApiError::Invalid {
+        path: format!("/{member}"),
+        message: format!("`{member}`: {error}"),
+    }
+}
+
 /// The member `name` of a request body, or a 400 naming it.
 fn required_member(body: &Value, name: &str) -> Result<Value, ApiError> {
     body.get(name)
@@ -192,7 +212,10 @@ async fn verify_credential(
     let report = connector
         .verification()
         .public_verifier(connector.did())
-        .verify_credential(&Input::from_value(credential.clone()))
+        .verify_credential(
+            &Input::credential(credential.clone())
+                .map_err(|e| unreadable("verifiableCredential", e))?,
+        )
         .await;
     // A stranger's call: the trail records a bounded summary, never the body itself.
     let audit = connector.audit();
@@ -224,23 +247,19 @@ async fn verify_presentation(
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&body)?;
     let presentation = required_member(&body, "verifiablePresentation")?;
-    let option = |name: &str| {
-        body.pointer(&format!("/options/{name}"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    let expected = Expectations {
-        challenge: option("challenge")
-            .ok_or_else(|| ApiError::BadRequest("field `options.challenge` is missing".into()))?,
-        audience: option("domain")
-            .ok_or_else(|| ApiError::BadRequest("field `options.domain` is missing".into()))?,
+    let asked = presentation_options(&body)?;
+    let options = PresentationOptions {
+        challenge: &asked.challenge,
+        domain: asked.domain.as_deref(),
+        holder_binding: asked.holder_binding,
     };
     let verifier = connector
         .verification()
         .public_verifier(connector.did())
         .with_nonce_store(std::sync::Arc::new(connector.store().presentation_nonces()));
-    let input = Input::from_value(presentation.clone());
-    let report = verifier.verify_presentation(&input, &expected).await;
+    let input = Input::presentation(presentation.clone())
+        .map_err(|e| unreadable("verifiablePresentation", e))?;
+    let report = verifier.verify_presentation_with(&input, &options).await;
     // A stranger's call: the trail records a bounded summary, never the body itself.
     let audit = connector.audit();
     audit
@@ -251,19 +270,75 @@ async fn verify_presentation(
             json!({
                 "digest": bounds::digest(&presentation),
                 "error": report.error,
-                "challenge": expected.challenge,
-                "domain": expected.audience,
+                "challenge": options.challenge,
+                "domain": options.domain,
             }),
         ))
         .await?;
     Ok(report_response(&report))
 }
 
+/// The VC-API's verify-presentation options, as asked.
+struct AskedOptions {
+    challenge: String,
+    domain: Option<String>,
+    holder_binding: bool,
+}
+
+/// The VC-API's verify-presentation options: `challenge` (required: this verifier keeps
+/// challenges single-use), `domain` (optional) and Symbolon's `holderBinding` (optional,
+/// `false` by default: holder binding is a verifier's policy, not a rule of the data model;
+/// the report shows it as its own check either way).
+fn presentation_options(body: &Value) -> Result<AskedOptions, ApiError> {
+    let options = match body.get("options") {
+        None => &Value::Null,
+        Some(options @ Value::Object(_)) => options,
+        Some(_) => {
+            return Err(ApiError::Invalid {
+                path: "/options".into(),
+                message: "`options` must be an object".into(),
+            })
+        }
+    };
+    let text = |name: &str| match options.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ApiError::Invalid {
+            path: format!("/options/{name}"),
+            message: format!("`options.{name}` must be a string"),
+        }),
+    };
+    let challenge = text("challenge")?.ok_or_else(|| ApiError::Invalid {
+        path: "/options/challenge".into(),
+        message: "field `options.challenge` is missing".into(),
+    })?;
+    let holder_binding = match options.get("holderBinding") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(on)) => *on,
+        Some(_) => {
+            return Err(ApiError::Invalid {
+                path: "/options/holderBinding".into(),
+                message: "`options.holderBinding` must be a boolean".into(),
+            })
+        }
+    };
+    Ok(AskedOptions {
+        challenge,
+        domain: text("domain")?,
+        holder_binding,
+    })
+}
+
+/// `GET /status/{list}`: the status list credential, by content negotiation (Bitstring
+/// Status List v1.0 §3, VC-JOSE-COSE §3.1.1): `application/vc+jwt` by default, or secured with
+/// Data Integrity (`eddsa-rdfc-2022`, `ecdsa-rdfc-2019` for P-256 keys) as JSON-LD when the
+/// caller's `Accept` prefers `application/vc+ld+json` or `application/ld+json`.
 async fn status_list(
     _: Throttled,
     connector: web::Data<Connector>,
     registry: web::Data<StatusRegistry>,
     list: web::Path<String>,
+    request: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let purpose = StatusPurpose::parse(&list).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -274,49 +349,157 @@ async fn status_list(
     let url = list_url(registry.public_url(), purpose);
     let registry = registry.into_inner();
     let identity = connector.identity().clone();
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if let Some(media_type) = json_ld_wanted(accept) {
+        let signer = identity.clone();
+        let unsigned = web::block(move || registry.unsigned(&signer, purpose, &url))
+            .await?
+            .map_err(ApiError::internal)?;
+        let signed =
+            symbolon_identity::issue_credential(&identity, unsigned, Format::DataIntegrity)
+                .await
+                .map_err(ApiError::internal)?;
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, media_type))
+            .insert_header((header::CACHE_CONTROL, "max-age=30"))
+            .insert_header((header::VARY, "Accept"))
+            .body(signed.to_text()));
+    }
     let token = web::block(move || registry.publish(&identity, purpose, &url))
         .await?
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/vc+jwt"))
         .insert_header((header::CACHE_CONTROL, "max-age=30"))
+        .insert_header((header::VARY, "Accept"))
         .body(token))
 }
 
+/// The JSON-LD media type `accept` asks for ahead of `application/vc+jwt`, if any.
+fn json_ld_wanted(accept: &str) -> Option<&'static str> {
+    let position = |media_type: &str| accept.find(media_type);
+    let jwt = position("application/vc+jwt");
+    ["application/vc+ld+json", "application/ld+json"]
+        .into_iter()
+        .filter_map(|media_type| position(media_type).map(|at| (at, media_type)))
+        .min()
+        .filter(|(at, _)| jwt.is_none_or(|jwt| *at < jwt))
+        .map(|(_, media_type)| media_type)
+}
+
+/// The query of `/identifiers/{did}`: did:key's resolution options.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResolutionQuery {
+    public_key_format: Option<String>,
+    enable_encryption_key_derivation: Option<bool>,
+}
+
+/// `GET /identifiers/{did}` (DID Resolution, HTTP(S) binding): resolves a DID, or dereferences
+/// a DID URL whose fragment (sent percent-encoded, `%23`) names a verification method or
+/// service. The answer is a resolution (or dereferencing) result with its media type; a
+/// caller whose `Accept` asks for `application/did+ld+json` or `application/did+json` gets
+/// the bare document. Errors carry the specification's names in the metadata's `error`.
 async fn resolve_did(
     _: Throttled,
     connector: web::Data<Connector>,
     did: web::Path<String>,
+    query: web::Query<ResolutionQuery>,
+    request: actix_web::HttpRequest,
 ) -> HttpResponse {
-    let failure = |status: actix_web::http::StatusCode, error: &symbolon_identity::DidError| {
-        HttpResponse::build(status).json(json!({
-            "@context": "https://w3id.org/did-resolution/v1",
-            "didDocument": null,
-            "didResolutionMetadata": { "error": error.resolution_code(), "message": error.to_string() },
-            "didDocumentMetadata": {},
-        }))
+    use actix_web::http::StatusCode;
+    use symbolon_identity::did::resolution::{
+        PublicKeyFormat, ResolutionOptions, DEREFERENCING_RESULT_MEDIA_TYPE,
+        RESOLUTION_RESULT_MEDIA_TYPE,
     };
-    let parsed = match Did::parse(&did) {
-        Ok(parsed) => parsed,
-        Err(error) => return failure(actix_web::http::StatusCode::BAD_REQUEST, &error),
+    let dereferencing = did.contains('#');
+    let (media_type, metadata) = if dereferencing {
+        (DEREFERENCING_RESULT_MEDIA_TYPE, "dereferencingMetadata")
+    } else {
+        (RESOLUTION_RESULT_MEDIA_TYPE, "didResolutionMetadata")
     };
-    match connector.verification().resolver.resolve(&parsed).await {
-        Ok(document) => HttpResponse::Ok().json(json!({
-            "@context": "https://w3id.org/did-resolution/v1",
-            "didDocument": document,
-            "didResolutionMetadata": { "contentType": "application/did+ld+json" },
-            "didDocumentMetadata": {},
-        })),
+    let failure = |status: StatusCode, error: &symbolon_identity::DidError| {
+        let mut body = json!({ "@context": "https://w3id.org/did-resolution/v1" });
+        if let Some(object) = body.as_object_mut() {
+            object.insert(
+                metadata.into(),
+                json!({ "error": error.resolution_code(), "message": error.to_string() }),
+            );
+            if dereferencing {
+                object.insert("contentStream".into(), Value::Null);
+                object.insert("contentMetadata".into(), json!({}));
+            } else {
+                object.insert("didDocument".into(), Value::Null);
+                object.insert("didDocumentMetadata".into(), json!({}));
+            }
+        }
+        HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, media_type))
+            .body(body.to_string())
+    };
+    let format = match query
+        .public_key_format
+        .as_deref()
+        .map(PublicKeyFormat::parse)
+    {
+        None => None,
+        Some(Ok(format)) => Some(format),
+        Some(Err(error)) => return failure(StatusCode::BAD_REQUEST, &error),
+    };
+    let options = ResolutionOptions {
+        public_key_format: format,
+        enable_encryption_key_derivation: query.enable_encryption_key_derivation.unwrap_or(false),
+    };
+    let resolver = &connector.verification().resolver;
+    let answer = resolver.dereference(&did, &options).await;
+    let dereferenced = match answer {
+        Ok(dereferenced) => dereferenced,
         Err(error) => {
             let status = match error.resolution_code() {
                 _ if matches!(error, symbolon_identity::DidError::Refused { .. }) => {
-                    actix_web::http::StatusCode::BAD_REQUEST
+                    StatusCode::BAD_REQUEST
                 }
-                "notFound" => actix_web::http::StatusCode::NOT_FOUND,
-                "internalError" => actix_web::http::StatusCode::BAD_GATEWAY,
-                _ => actix_web::http::StatusCode::BAD_REQUEST,
+                "notFound" => StatusCode::NOT_FOUND,
+                "methodNotSupported" => StatusCode::NOT_IMPLEMENTED,
+                "internalError" => StatusCode::BAD_GATEWAY,
+                _ => StatusCode::BAD_REQUEST,
             };
-            failure(status, &error)
+            return failure(status, &error);
         }
+    };
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let bare = ["application/did+ld+json", "application/did+json"]
+        .into_iter()
+        .find(|wanted| accept.contains(wanted) && !accept.contains("profile="));
+    if let Some(bare) = bare {
+        return HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, bare))
+            .body(dereferenced.content.to_string());
     }
+    let body = if dereferencing {
+        json!({
+            "@context": "https://w3id.org/did-resolution/v1",
+            "contentStream": dereferenced.content,
+            "dereferencingMetadata": { "contentType": dereferenced.content_type },
+            "contentMetadata": {},
+        })
+    } else {
+        json!({
+            "@context": "https://w3id.org/did-resolution/v1",
+            "didDocument": dereferenced.content,
+            "didResolutionMetadata": { "contentType": dereferenced.content_type },
+            "didDocumentMetadata": {},
+        })
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, media_type))
+        .body(body.to_string())
 }

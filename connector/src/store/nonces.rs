@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension as _;
 use symbolon_audit::DurableLog;
 use symbolon_identity::nonce::{NonceCheck, NonceStore};
 
@@ -37,6 +38,16 @@ impl NonceRepository for SqlNonces {
         })
     }
 
+    fn contains(&self, kind: &str, nonce: &str) -> Result<bool, StoreError> {
+        self.0.read(|conn| {
+            let found: Option<i64> = conn
+                .prepare_cached("SELECT 1 FROM nonces WHERE kind = ?1 AND nonce = ?2")?
+                .query_row((kind, nonce), |row| row.get(0))
+                .optional()?;
+            Ok(found.is_some())
+        })
+    }
+
     fn prune(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let now = now.timestamp();
         self.0.write(move |tx| {
@@ -67,6 +78,16 @@ impl NonceStore for PresentationNonces {
             tokio::task::spawn_blocking(move || nonces.check_and_record("vp", &nonce, expires))
                 .await
                 .is_ok_and(|fresh| fresh.unwrap_or(false))
+        })
+    }
+
+    fn was_recorded<'a>(&'a self, nonce: &'a str) -> NonceCheck<'a> {
+        let (nonces, nonce) = (self.0.clone(), nonce.to_owned());
+        Box::pin(async move {
+            // A store failure counts as "seen": refusing is the safe answer.
+            tokio::task::spawn_blocking(move || nonces.contains("vp", &nonce))
+                .await
+                .map_or(true, |seen| seen.unwrap_or(true))
         })
     }
 }

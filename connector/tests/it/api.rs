@@ -176,15 +176,16 @@ async fn did_resolution_results_and_errors() {
     for (did, code) in [
         ("did:example:123", "methodNotSupported"),
         ("not-a-did", "invalidDid"),
-        ("did:key:zBAD", "invalidDid"),
+        ("did:key:zBAD", "invalidPublicKeyType"),
     ] {
         let response = client()
             .get(format!("{}/identifiers/{did}", node.url))
             .send()
             .await
             .unwrap();
+        // DID Resolution, HTTP(S) binding: methodNotSupported is a 501.
         assert!(
-            response.status().is_client_error(),
+            response.status().is_client_error() || response.status() == 501,
             "{did}: {}",
             response.status()
         );
@@ -274,4 +275,339 @@ async fn https_serves_the_same_api() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/vc+jwt");
+}
+
+// ---- Standards conformance, issue #16 ------------------------------------------------------
+
+/// Issues a membership for `subject` over the VC-API and returns the compact JWS.
+async fn issued_token(node: &Node, subject: &str) -> String {
+    let issued: Value = client()
+        .post(format!("{}/credentials/issue", node.url))
+        .bearer_auth(&node.token)
+        .json(&json!({"credential": membership(node, subject)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    match symbolon_identity::Input::credential(issued["verifiableCredential"].clone()).unwrap() {
+        symbolon_identity::Input::Jwt(token) => token,
+        other => panic!("expected a JWT, got {other:?}"),
+    }
+}
+
+/// A JWT presentation of `token` by `signer`, holder as given (absent when null).
+fn presentation(
+    signer: &symbolon_identity::Identity,
+    holder: Value,
+    token: &str,
+    challenge: &str,
+    domain: &str,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [symbolon_identity::Secured::Jwt(token.to_owned()).to_enveloped("vc+jwt")],
+        "nonce": challenge, "aud": domain, "iat": now, "exp": now + 300,
+    });
+    if !holder.is_null() {
+        vp["holder"] = holder;
+    }
+    symbolon_identity::jose::sign(&signer.key, &signer.verification_method(), "vp+jwt", &vp)
+}
+
+// VC Data Model 2.0 §4.12 (holder optional, a URL or an object with `id`) and VC-API
+// "Verify Presentation" (`options.domain` optional); holder binding is reported as its own
+// check and asked for with Symbolon's `options.holderBinding`.
+#[tokio::test]
+async fn vc_api_verifies_presentations_without_holder_or_domain() {
+    let node = node(None);
+    let holder = symbolon_identity::Identity::generate(KeyAlgorithm::Ed25519);
+    let token = issued_token(&node, holder.did.as_str()).await;
+    let url = format!("{}/presentations/verify", node.url);
+    for (i, shape) in [Value::Null, json!({"id": holder.did.as_str()})]
+        .into_iter()
+        .enumerate()
+    {
+        let challenge = format!("c-{i}");
+        let vp = presentation(&holder, shape, &token, &challenge, "anywhere");
+        let body = json!({"verifiablePresentation": vp, "options": {"challenge": challenge}});
+        let response = client().post(&url).json(&body).send().await.unwrap();
+        let status = response.status();
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{report}");
+        let checks = report["checks"].as_array().unwrap();
+        let outcome = |name: &str| {
+            checks
+                .iter()
+                .find(|c| c["check"] == name)
+                .map(|c| c["outcome"].clone())
+        };
+        assert_eq!(outcome("audience"), Some(json!("skipped")));
+        assert_eq!(outcome("holder_binding"), Some(json!("passed")));
+    }
+    // Someone else presenting the holder's credential: verified unless binding is asked for.
+    let other = symbolon_identity::Identity::generate(KeyAlgorithm::Ed25519);
+    let vp = presentation(&other, Value::Null, &token, "c-other", "anywhere");
+    let body = json!({"verifiablePresentation": vp, "options": {"challenge": "c-other", "holderBinding": true}});
+    let response = client().post(&url).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    let body = json!({"verifiablePresentation": vp, "options": {"challenge": "c-other"}});
+    let response = client().post(&url).json(&body).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the refusal above did not burn the challenge"
+    );
+    let bad = json!({"verifiablePresentation": vp, "options": {"challenge": "c-x", "holderBinding": "yes"}});
+    let response = client().post(&url).json(&bad).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["path"], "/options/holderBinding");
+}
+
+// VC-API: a challenge is single-use, but a presentation that failed does not burn it.
+#[tokio::test]
+async fn vc_api_a_refused_presentation_does_not_burn_its_challenge() {
+    let node = node(None);
+    let holder = symbolon_identity::Identity::generate(KeyAlgorithm::Ed25519);
+    let token = issued_token(&node, holder.did.as_str()).await;
+    let url = format!("{}/presentations/verify", node.url);
+    let vp = presentation(
+        &holder,
+        json!(holder.did.as_str()),
+        &token,
+        "c-1",
+        &node.url,
+    );
+    let wrong_domain = json!({"verifiablePresentation": vp, "options": {"challenge": "c-1", "domain": "https://other.example"}});
+    let response = client()
+        .post(&url)
+        .json(&wrong_domain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let right =
+        json!({"verifiablePresentation": vp, "options": {"challenge": "c-1", "domain": node.url}});
+    let response = client().post(&url).json(&right).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let response = client().post(&url).json(&right).send().await.unwrap();
+    assert_eq!(response.status(), 422, "now the challenge is used");
+}
+
+// VC Data Model 2.0 §4.10 (status `id` a URL), §4.11 (schemas need `id` and `type`), §5.3
+// (related resources: objects with a unique URL `id` and a digest): refused before signing,
+// naming the member's JSON pointer.
+#[tokio::test]
+async fn vc_api_issue_refuses_what_the_data_model_forbids_naming_the_path() {
+    let node = node(None);
+    let cases = [
+        (
+            "credentialStatus",
+            json!({"id": "not a url", "type": "BitstringStatusListEntry"}),
+            "/credential/credentialStatus/id",
+        ),
+        (
+            "credentialSchema",
+            json!([{"type": "JsonSchema"}]),
+            "/credential/credentialSchema/0/id",
+        ),
+        (
+            "relatedResource",
+            json!([{"id": "https://example.org/a"}]),
+            "/credential/relatedResource/0",
+        ),
+        (
+            "relatedResource",
+            json!([{"id": "https://example.org/a", "digestSRI": "sha384-a"}, {"id": "https://example.org/a", "digestSRI": "sha384-a"}]),
+            "/credential/relatedResource/1/id",
+        ),
+        (
+            "relatedResource",
+            json!({"digestSRI": "sha384-a"}),
+            "/credential/relatedResource/id",
+        ),
+    ];
+    for (member, value, path) in cases {
+        let mut credential = membership(&node, &node.did);
+        credential[member] = value;
+        let response = client()
+            .post(format!("{}/credentials/issue", node.url))
+            .bearer_auth(&node.token)
+            .json(&json!({"credential": credential}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{path}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["path"], path, "{error}");
+    }
+}
+
+// VC Data Model 2.0 §4.13, VC-JOSE-COSE §3.1.1: the envelope's context, exact type and
+// `data:` media type are checked, not only the token inside.
+#[tokio::test]
+async fn vc_api_verify_checks_the_envelope() {
+    let node = node(None);
+    let token = issued_token(&node, &node.did).await;
+    let url = format!("{}/credentials/verify", node.url);
+    let good = json!({"@context": "https://www.w3.org/ns/credentials/v2", "type": "EnvelopedVerifiableCredential", "id": format!("data:application/vc+jwt,{token}")});
+    let response = client()
+        .post(&url)
+        .json(&json!({"verifiableCredential": good}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut wrong_media = good.clone();
+    wrong_media["id"] = format!("data:application/vp+jwt,{token}").into();
+    let mut wrong_type = good.clone();
+    wrong_type["type"] = json!(["EnvelopedVerifiableCredential", "VerifiableCredential"]);
+    let mut no_context = good.clone();
+    no_context.as_object_mut().unwrap().remove("@context");
+    for envelope in [wrong_media, wrong_type, no_context] {
+        let response = client()
+            .post(&url)
+            .json(&json!({"verifiableCredential": envelope}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{envelope}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["path"], "/verifiableCredential", "{error}");
+    }
+}
+
+// DID Resolution, HTTP(S) binding and "DID URL Dereferencing"; did:key resolution options
+// `publicKeyFormat` and `enableEncryptionKeyDerivation`, and the method's error names.
+#[tokio::test]
+async fn did_resolution_dereferences_fragments_honours_options_and_names_errors() {
+    let node = node(None);
+    let response = client()
+        .get(format!("{}/identifiers/{}", node.url, node.did))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/ld+json;profile=\"https://w3id.org/did-resolution\""
+    );
+    let fragment = node.did.strip_prefix("did:key:").unwrap();
+    let response = client()
+        .get(format!(
+            "{}/identifiers/{}%23{fragment}",
+            node.url, node.did
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let result: Value = response.json().await.unwrap();
+    assert_eq!(
+        result["contentStream"]["id"],
+        format!("{}#{fragment}", node.did)
+    );
+    assert_eq!(
+        result["dereferencingMetadata"]["contentType"],
+        "application/did+ld+json"
+    );
+    let response = client()
+        .get(format!("{}/identifiers/{}%23nothing", node.url, node.did))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let result: Value = response.json().await.unwrap();
+    assert_eq!(result["dereferencingMetadata"]["error"], "notFound");
+    let response = client()
+        .get(format!(
+            "{}/identifiers/{}?publicKeyFormat=JsonWebKey2020&enableEncryptionKeyDerivation=true",
+            node.url, node.did
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let result: Value = response.json().await.unwrap();
+    assert_eq!(
+        result["didDocument"]["verificationMethod"][0]["type"],
+        "JsonWebKey2020"
+    );
+    assert_eq!(
+        result["didDocument"]["verificationMethod"][1]["publicKeyJwk"]["crv"],
+        "X25519"
+    );
+    let response = client()
+        .get(format!("{}/identifiers/{}", node.url, node.did))
+        .header("accept", "application/did+ld+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/did+ld+json"
+    );
+    let document: Value = response.json().await.unwrap();
+    assert_eq!(document["id"], node.did.as_str());
+    // A 31-byte Ed25519 key, and an unknown key format.
+    let mut short = vec![0xed, 0x01];
+    short.extend_from_slice(&[7; 31]);
+    let short = format!("did:key:z{}", bs58::encode(short).into_string());
+    for (url, code) in [
+        (
+            format!("{}/identifiers/{short}", node.url),
+            "invalidPublicKeyLength",
+        ),
+        (
+            format!(
+                "{}/identifiers/{}?publicKeyFormat=RsaVerificationKey2018",
+                node.url, node.did
+            ),
+            "unsupportedPublicKeyType",
+        ),
+    ] {
+        let response = client().get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{url}");
+        let result: Value = response.json().await.unwrap();
+        assert_eq!(result["didResolutionMetadata"]["error"], code, "{url}");
+    }
+}
+
+// Bitstring Status List v1.0 §3 and VC-JOSE-COSE: the status list credential by content
+// negotiation — VC-JOSE by default, Data Integrity JSON-LD when asked for.
+#[tokio::test]
+async fn status_lists_are_served_by_content_negotiation() {
+    let node = node(None);
+    let url = format!("{}/status/revocation", node.url);
+    let response = client().get(&url).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/vc+jwt");
+    for accept in [
+        "application/vc+ld+json",
+        "application/ld+json, application/vc+jwt;q=0.5",
+    ] {
+        let response = client()
+            .get(&url)
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let media_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(accept.starts_with(&media_type), "{accept}: {media_type}");
+        let text = response.text().await.unwrap();
+        let report = symbolon_identity::Verifier::new(std::sync::Arc::new(
+            symbolon_identity::DidResolver::offline(),
+        ))
+        .verify_credential(&symbolon_identity::Input::parse(&text).unwrap())
+        .await;
+        assert!(report.verified, "{:?}", report.error);
+        assert_eq!(report.format.as_deref(), Some("eddsa-rdfc-2022"));
+        assert_eq!(report.types, ["BitstringStatusListCredential"]);
+    }
 }

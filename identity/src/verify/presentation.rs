@@ -21,17 +21,62 @@ pub const MAX_PRESENTATION_CREDENTIALS: usize = 32;
 /// remembers the nonces it accepted for an hour.
 pub const MAX_PRESENTATION_LIFETIME_SECONDS: i64 = 3600;
 
+/// How a presentation is to be verified: what it must be bound to, and whether its
+/// credentials must be about its presenter.
+///
+/// [`Verifier::verify_presentation`] is [`Verifier::verify_presentation_with`] with the options
+/// `PresentationOptions::from(&expectations)`: the domain checked, holder binding on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresentationOptions<'a> {
+    /// The challenge (nonce) the verifier issued; single-use when the verifier keeps nonces.
+    pub challenge: &'a str,
+    /// The domain (audience) the presentation must name; `None` checks none (VC-API
+    /// `options.domain` is optional).
+    pub domain: Option<&'a str>,
+    /// Whether every credential's subject must be the presenter (the holder, or when the
+    /// presentation names none, the controller of the key that signed it). Holder binding is
+    /// a verifier's policy, not a rule of the VC Data Model: it is always reported as the
+    /// check `holder_binding`, and fails the presentation only when asked for.
+    pub holder_binding: bool,
+}
+
+impl<'a> From<&'a Expectations> for PresentationOptions<'a> {
+    fn from(expected: &'a Expectations) -> Self {
+        PresentationOptions {
+            challenge: &expected.challenge,
+            domain: Some(&expected.audience),
+            holder_binding: true,
+        }
+    }
+}
+
 /// What the presenter's signed part says.
 struct Presented {
     presentation: Value,
-    holder: String,
+    /// The presenter: the holder, or the controller of the signing key when there is none.
+    signer: String,
     challenge: String,
     audience: Vec<String>,
 }
 
 impl Verifier {
-    /// Verifies a presentation and every credential in it.
+    /// Verifies a presentation and every credential in it, with the domain checked and holder
+    /// binding required (see [`PresentationOptions`]).
     pub async fn verify_presentation(&self, input: &Input, expected: &Expectations) -> Report {
+        self.verify_presentation_with(input, &PresentationOptions::from(expected))
+            .await
+    }
+
+    /// Verifies a presentation and every credential in it, as `options` say.
+    ///
+    /// The challenge is recorded as used (when the verifier keeps nonces) only once every
+    /// other check passed: a presentation that fails does not burn its challenge, and a
+    /// challenge already used is refused before its credentials are fetched.
+    pub async fn verify_presentation_with(
+        &self,
+        input: &Input,
+        options: &PresentationOptions<'_>,
+    ) -> Report {
         let deadline = self.deadline_from_now();
         let mut report = Report::new("presentation");
         let Some(presented) = self
@@ -51,35 +96,71 @@ impl Verifier {
         };
         let Presented {
             presentation,
-            holder,
+            signer,
             challenge,
             audience,
         } = presented;
-        report.signer = Some(holder.clone());
-        let challenge_ok = if challenge == expected.challenge {
+        report.signer = Some(signer.clone());
+        let challenge_ok = if challenge == options.challenge {
             Ok(())
         } else {
             Err(VerifyError::WrongChallenge {
-                expected: quote(&expected.challenge),
+                expected: quote(options.challenge),
                 found: quote(&challenge),
             })
         };
         let challenge_passed = report.record("challenge", challenge_ok).is_some();
-        let audience_ok = if audience.iter().any(|a| a == &expected.audience) {
-            Ok(())
-        } else {
-            Err(VerifyError::WrongAudience {
-                expected: quote(&expected.audience),
-                found: quote(&audience.join(", ")),
-            })
-        };
-        report.record("audience", audience_ok);
+        match options.domain {
+            Some(domain) => {
+                let audience_ok = if audience.iter().any(|a| a == domain) {
+                    Ok(())
+                } else {
+                    Err(VerifyError::WrongAudience {
+                        expected: quote(domain),
+                        found: quote(&audience.join(", ")),
+                    })
+                };
+                report.record("audience", audience_ok);
+            }
+            None => report.skip("audience", "no domain was asked for"),
+        }
         if let Input::Jwt(_) = input {
             if let Err(error) = self.check_lifetime(&presentation) {
                 report.fail("validity", error);
             }
         }
+        // A challenge used before is refused here, before any credential is fetched; it is
+        // recorded only at the end, once everything else passed.
+        let replayed = match (&self.nonces, challenge_passed) {
+            (Some(store), true) => store.was_recorded(&challenge).await,
+            _ => false,
+        };
+        if replayed {
+            report.fail("replay", VerifyError::Replay(quote(&challenge)));
+            report.skip(
+                "holder_binding",
+                "the challenge was used before; no credential was verified",
+            );
+            report.skip(
+                "credentials",
+                "the challenge was used before; no credential was verified",
+            );
+            report.document = Some(presentation);
+            return report.finish();
+        }
+        self.check_credentials(
+            &presentation,
+            &signer,
+            options.holder_binding,
+            &mut report,
+            deadline,
+        )
+        .await;
         match (&self.nonces, challenge_passed) {
+            (Some(_), true) if report.has_failure() => report.skip(
+                "replay",
+                "the presentation failed another check, so its challenge was not used up",
+            ),
             (Some(store), true) => {
                 let fresh = if store.check_and_record(&challenge).await {
                     Ok(())
@@ -91,8 +172,6 @@ impl Verifier {
             (Some(_), false) => report.skip("replay", "the challenge did not match"),
             (None, _) => report.skip("replay", "this verifier keeps no nonces"),
         }
-        self.check_credentials(&presentation, &holder, &mut report, deadline)
-            .await;
         report.document = Some(presentation);
         report.finish()
     }
@@ -102,6 +181,7 @@ impl Verifier {
         &self,
         presentation: &Value,
         holder: &str,
+        holder_binding: bool,
         report: &mut Report,
         deadline: Instant,
     ) {
@@ -121,15 +201,18 @@ impl Verifier {
             );
             return;
         }
-        let inputs: Vec<Input> = items
+        let inputs: Vec<Result<Input, VerifyError>> = items
             .into_iter()
-            .map(|item| Input::from_value(item.clone()))
+            .map(|item| Input::credential(item.clone()))
             .collect();
-        let reports = futures_util::future::join_all(
-            inputs
-                .iter()
-                .map(|input| Box::pin(self.credential_report(input, deadline))),
-        )
+        let reports = futures_util::future::join_all(inputs.iter().map(|input| {
+            Box::pin(async move {
+                match input {
+                    Ok(input) => self.credential_report(input, deadline).await,
+                    Err(error) => Report::refused_format("credential", error.clone()),
+                }
+            })
+        }))
         .await;
         let mut binding = Ok(());
         let mut all_verified = true;
@@ -147,7 +230,14 @@ impl Verifier {
             all_verified &= credential_report.verified;
             report.credentials.push(credential_report);
         }
-        report.record("holder_binding", binding);
+        match binding {
+            Ok(()) => report.pass("holder_binding"),
+            Err(error) if holder_binding => report.fail("holder_binding", error),
+            Err(error) => report.skip(
+                "holder_binding",
+                &format!("not required by this verification ({error})"),
+            ),
+        }
         if all_verified {
             report.pass("credentials");
         } else {
@@ -195,8 +285,10 @@ impl Verifier {
         too_long(exp.checked_sub(now.saturating_add(leeway)))
     }
 
-    /// Checks a presentation's format and signature (resolving the holder's DID, until
-    /// `deadline`); returns it with holder, challenge and audiences.
+    /// Checks a presentation's format and signature (resolving the presenter's DID, until
+    /// `deadline`); returns it with its presenter, challenge and audiences. The presenter is
+    /// the holder, whose key must have signed; a presentation without a holder (VC Data Model
+    /// 2.0 §4.12: `holder` is optional) is presented by the controller of the signing key.
     async fn presentation_signature(
         &self,
         input: &Input,
@@ -211,8 +303,8 @@ impl Verifier {
                 )?;
                 report.format = Some("vp+jwt".into());
                 let presentation = decoded.payload.clone();
-                let holder = match holder_of(&presentation) {
-                    Ok(holder) => holder,
+                let signer = match presenter(&presentation, decoded.kid.as_deref()) {
+                    Ok(signer) => signer,
                     Err(error) => {
                         report.fail("signature", error);
                         return None;
@@ -222,7 +314,7 @@ impl Verifier {
                     .within(
                         deadline,
                         "the signature check",
-                        Box::pin(decoded.verify(token, &holder, &self.resolver))
+                        Box::pin(decoded.verify(token, &signer, &self.resolver))
                             as BoxFuture<'_, Result<String, _>>,
                     )
                     .await;
@@ -238,17 +330,21 @@ impl Verifier {
                     .collect();
                 Some(Presented {
                     presentation,
-                    holder,
+                    signer,
                     challenge,
                     audience,
                 })
             }
             Input::Json(presentation) => {
+                if let Err(error) = super::envelope::refuse_malformed(presentation) {
+                    report.fail("format", error);
+                    return None;
+                }
                 let info =
                     report.record("format", crate::data_integrity::proof_info(presentation))?;
                 report.format = Some(info.cryptosuite.clone());
-                let holder = match holder_of(presentation) {
-                    Ok(holder) => holder,
+                let signer = match presenter(presentation, Some(&info.verification_method)) {
+                    Ok(signer) => signer,
                     Err(error) => {
                         report.fail("signature", error);
                         return None;
@@ -258,14 +354,14 @@ impl Verifier {
                     .within(
                         deadline,
                         "the signature check",
-                        Box::pin(self.check_di(presentation, &holder, "authentication"))
+                        Box::pin(self.check_di(presentation, &signer, "authentication"))
                             as BoxFuture<'_, Result<crate::data_integrity::ProofInfo, _>>,
                     )
                     .await;
                 let info = report.record("signature", signature)?;
                 Some(Presented {
                     presentation: presentation.clone(),
-                    holder,
+                    signer,
                     challenge: info.challenge.unwrap_or_default(),
                     audience: info.domain.into_iter().collect(),
                 })
@@ -293,11 +389,18 @@ fn time_claim(presentation: &Value, name: &str) -> Result<Option<i64>, VerifyErr
     Ok(Some(seconds))
 }
 
-fn holder_of(presentation: &Value) -> Result<String, VerifyError> {
+/// The presenter of a valid presentation: its `holder` (a URL, or an object's `id`), or when
+/// it names none, the DID of `key` (the JWS `kid` or the proof's verification method).
+fn presenter(presentation: &Value, key: Option<&str>) -> Result<String, VerifyError> {
     crate::credential::validate_presentation(presentation).map_err(VerifyError::Invalid)?;
-    presentation
-        .get("holder")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| VerifyError::Malformed("the presentation has no `holder`".into()))
+    if let Some(holder) = crate::credential::holder_id(presentation) {
+        return Ok(holder.to_owned());
+    }
+    let key = key.ok_or_else(|| {
+        VerifyError::Malformed(
+            "the presentation names no `holder` and its signature no key (`kid`)".into(),
+        )
+    })?;
+    let (did, _) = crate::did::split_did_url(key)?;
+    Ok(did.as_str().to_owned())
 }

@@ -16,10 +16,22 @@ use crate::status_list::{StatusList, StatusPurpose};
 /// Most status entries one credential may carry.
 pub const MAX_STATUS_ENTRIES: usize = 8;
 
+/// Widest `statusSize` read (bits per entry of a `message` list).
+const MAX_STATUS_SIZE: u64 = 8;
+
+/// What an entry's bits mean (Bitstring Status List v1.0 §2.1 `statusPurpose`).
+enum Purpose<'a> {
+    /// `revocation` or `suspension`: a set bit fails the credential.
+    Flag(StatusPurpose),
+    /// `message`: the entry's `statusSize` bits select one of its `statusMessage`s, which is
+    /// reported, never a reason to reject.
+    Message { size: u64, messages: &'a Value },
+}
+
 /// One `BitstringStatusListEntry`.
 struct Entry<'a> {
     url: &'a str,
-    purpose: StatusPurpose,
+    purpose: Purpose<'a>,
     index: u64,
 }
 
@@ -38,12 +50,35 @@ impl<'a> Entry<'a> {
         };
         let url = field("statusListCredential")?;
         let purpose_text = field("statusPurpose")?;
-        let purpose = StatusPurpose::parse(purpose_text).ok_or_else(|| {
-            VerifyError::StatusUnavailable(format!(
-                "unsupported statusPurpose `{}`",
-                quote(purpose_text)
-            ))
-        })?;
+        let purpose = match purpose_text {
+            "message" => {
+                let size = match entry.get("statusSize") {
+                    None => 1,
+                    Some(size) => size
+                        .as_u64()
+                        .filter(|size| (1..=MAX_STATUS_SIZE).contains(size))
+                        .ok_or_else(|| {
+                            VerifyError::Malformed(format!(
+                                "credentialStatus `statusSize` must be an integer from 1 to \
+                                 {MAX_STATUS_SIZE}"
+                            ))
+                        })?,
+                };
+                let messages = entry.get("statusMessage").unwrap_or(&Value::Null);
+                if size > 1 && !messages.is_array() {
+                    return Err(VerifyError::Malformed(
+                        "credentialStatus with `statusSize` over 1 needs `statusMessage`".into(),
+                    ));
+                }
+                Purpose::Message { size, messages }
+            }
+            other => Purpose::Flag(StatusPurpose::parse(other).ok_or_else(|| {
+                VerifyError::StatusUnavailable(format!(
+                    "unsupported statusPurpose `{}`",
+                    quote(other)
+                ))
+            })?),
+        };
         let index: u64 = field("statusListIndex")?
             .parse()
             .map_err(|_| VerifyError::Malformed("statusListIndex is not a number".into()))?;
@@ -53,18 +88,41 @@ impl<'a> Entry<'a> {
             index,
         })
     }
+
+    /// The `statusPurpose` the list credential must carry.
+    fn purpose_name(&self) -> &'static str {
+        match &self.purpose {
+            Purpose::Flag(purpose) => purpose.as_str(),
+            Purpose::Message { .. } => "message",
+        }
+    }
+}
+
+/// The status message a `message` entry selects (Bitstring Status List v1.0 §3.2, step
+/// "statusPurpose message"), reported with the credential.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatusMessage {
+    /// The status list credential's URL.
+    pub list: String,
+    /// The entry's index.
+    pub index: u64,
+    /// The entry's value, in hexadecimal (`0x0`, `0x1`, …).
+    pub status: String,
+    /// The entry's `statusMessage` for that value, if it lists one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl Verifier {
     /// Checks every status entry of `credential` (all parsed before any is fetched; the lists
     /// fetched concurrently, until `deadline`). The first failure, in entry order, is the
-    /// answer.
+    /// answer; otherwise the messages of its `message` entries.
     pub(super) async fn check_status(
         &self,
         credential: &Value,
         status: &Value,
         deadline: Instant,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<Vec<StatusMessage>, VerifyError> {
         let entries = crate::json::one_or_many(Some(status));
         if entries.len() > MAX_STATUS_ENTRIES {
             return Err(VerifyError::TooMany {
@@ -81,10 +139,12 @@ impl Verifier {
         let checks = entries
             .iter()
             .map(|entry| self.check_entry(entry, issuer, deadline));
-        futures_util::future::join_all(checks)
-            .await
-            .into_iter()
-            .collect()
+        let results = futures_util::future::join_all(checks).await;
+        let mut messages = Vec::new();
+        for result in results {
+            messages.extend(result?);
+        }
+        Ok(messages)
     }
 
     async fn check_entry(
@@ -92,29 +152,58 @@ impl Verifier {
         entry: &Entry<'_>,
         issuer: &str,
         deadline: Instant,
-    ) -> Result<(), VerifyError> {
+    ) -> Result<Option<StatusMessage>, VerifyError> {
         let list = self
             .within(
                 deadline,
                 "fetching the status list",
-                self.fetch_list(entry.url, issuer, entry.purpose, deadline),
+                self.fetch_list(entry.url, issuer, entry.purpose_name(), deadline),
             )
             .await?;
-        if !list.get(entry.index)? {
-            return Ok(());
+        let (size, messages) = match &entry.purpose {
+            Purpose::Flag(purpose) => {
+                if !list.get(entry.index)? {
+                    return Ok(None);
+                }
+                let (list, index) = (entry.url.to_owned(), entry.index);
+                return Err(match purpose {
+                    StatusPurpose::Revocation => VerifyError::Revoked { list, index },
+                    StatusPurpose::Suspension => VerifyError::Suspended { list, index },
+                });
+            }
+            Purpose::Message { size, messages } => (*size, *messages),
+        };
+        let first = entry.index.checked_mul(size).ok_or_else(|| {
+            VerifyError::Malformed("statusListIndex × statusSize overflows".into())
+        })?;
+        let mut value: u64 = 0;
+        for bit in 0..size {
+            value = (value << 1) | u64::from(list.get(first.saturating_add(bit))?);
         }
-        let (list, index) = (entry.url.to_owned(), entry.index);
-        Err(match entry.purpose {
-            StatusPurpose::Revocation => VerifyError::Revoked { list, index },
-            StatusPurpose::Suspension => VerifyError::Suspended { list, index },
-        })
+        let message = crate::json::one_or_many(Some(messages))
+            .into_iter()
+            .find(|m| {
+                m.get("status")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.strip_prefix("0x"))
+                    .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+                    == Some(value)
+            })
+            .and_then(|m| m.get("message").and_then(Value::as_str))
+            .map(|m| m.chars().take(256).collect());
+        Ok(Some(StatusMessage {
+            list: entry.url.to_owned(),
+            index: entry.index,
+            status: format!("{value:#x}"),
+            message,
+        }))
     }
 
     async fn fetch_list(
         &self,
         url: &str,
         issuer: &str,
-        purpose: StatusPurpose,
+        purpose: &'static str,
         deadline: Instant,
     ) -> Result<StatusList, VerifyError> {
         let unavailable = |why: String| VerifyError::StatusUnavailable(why);
@@ -146,7 +235,7 @@ impl Verifier {
         &self,
         text: &str,
         issuer: &str,
-        purpose: StatusPurpose,
+        purpose: &'static str,
         deadline: Instant,
     ) -> Result<StatusList, VerifyError> {
         let unavailable = |why: String| VerifyError::StatusUnavailable(why);
@@ -181,7 +270,7 @@ impl Verifier {
             .get("credentialSubject")
             .cloned()
             .unwrap_or_default();
-        if subject.get("statusPurpose").and_then(Value::as_str) != Some(purpose.as_str()) {
+        if subject.get("statusPurpose").and_then(Value::as_str) != Some(purpose) {
             return Err(unavailable(
                 "the list's statusPurpose differs from the entry's".into(),
             ));
@@ -221,6 +310,7 @@ impl Verifier {
         }
         self.check_status(credential, status, self.deadline_from_now())
             .await
+            .map(drop)
     }
 }
 
@@ -237,10 +327,10 @@ const MAX_LISTS: usize = 256;
 pub struct VerifiedLists(std::sync::Mutex<HashMap<[u8; 32], (std::time::Instant, StatusList)>>);
 
 impl VerifiedLists {
-    fn key(url: &str, issuer: &str, purpose: StatusPurpose, text: &str) -> [u8; 32] {
+    fn key(url: &str, issuer: &str, purpose: &str, text: &str) -> [u8; 32] {
         use sha2::Digest as _;
         let mut hash = sha2::Sha256::new();
-        for part in [url, issuer, purpose.as_str(), text] {
+        for part in [url, issuer, purpose, text] {
             hash.update((part.len() as u64).to_be_bytes());
             hash.update(part.as_bytes());
         }

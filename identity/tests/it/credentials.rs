@@ -327,7 +327,8 @@ async fn credentials_are_validated_before_signing() {
     let err = issue_credential(&issuer, unsigned, Format::Jwt)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("/credentialStatus/0"), "{err}");
+    // A single status object's pointer is `/credentialStatus`, not `/credentialStatus/0`.
+    assert!(err.to_string().contains("/credentialStatus/type"), "{err}");
 
     let other = identity();
     let unsigned = membership(&other, &identity().did);

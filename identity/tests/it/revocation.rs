@@ -215,3 +215,90 @@ async fn a_kept_credential_stops_standing_once_revoked_or_expired() {
         "{missing:?}"
     );
 }
+
+// Bitstring Status List v1.0 §2.1 (`statusPurpose` `message`, `statusSize`, `statusMessage`)
+// and §3.2 (validation): a message entry is reported with its message, never rejected.
+#[tokio::test]
+async fn bitstring_status_list_3_2_a_message_status_is_reported_not_rejected() {
+    const MESSAGES: &str = "https://authority.example/status/messages";
+    let authority = identity();
+    let subject = identity();
+    let source = Arc::new(StaticStatusSource::default());
+    let mut list = StatusList::new();
+    // Entry 5 of two bits each: bits 10 and 11 = 0b10.
+    list.set(10, true).unwrap();
+    let mut credential = list.credential(&authority.did, MESSAGES, StatusPurpose::Revocation);
+    credential["credentialSubject"]["statusPurpose"] = "message".into();
+    source.insert(
+        MESSAGES,
+        jose::sign(
+            &authority.key,
+            &authority.verification_method(),
+            "vc+jwt",
+            &credential,
+        ),
+    );
+    let verifier = verifier().with_status_source(source.clone());
+    let mut unsigned = membership(&authority, &subject.did);
+    unsigned["credentialStatus"] = serde_json::json!({
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "message",
+        "statusListIndex": "5",
+        "statusListCredential": MESSAGES,
+        "statusSize": 2,
+        "statusMessage": [
+            {"status": "0x0", "message": "pending"},
+            {"status": "0x1", "message": "accepted"},
+            {"status": "0x2", "message": "under review"},
+            {"status": "0x3", "message": "withdrawn"}
+        ]
+    });
+    for format in FORMATS {
+        let signed = issue(&authority, unsigned.clone(), format).await;
+        let report = verifier.verify_credential(&input(&signed)).await;
+        assert!(report.verified, "{format:?}: {:?}", report.error);
+        assert_eq!(report.status_messages.len(), 1);
+        assert_eq!(report.status_messages[0].status, "0x2");
+        assert_eq!(
+            report.status_messages[0].message.as_deref(),
+            Some("under review")
+        );
+    }
+    // An oversized `statusSize` is refused as malformed, not read.
+    unsigned["credentialStatus"]["statusSize"] = 64.into();
+    let signed = issue(&authority, unsigned, Format::Jwt).await;
+    let report = verifier.verify_credential(&input(&signed)).await;
+    assert!(matches!(
+        report.rejection(),
+        Some(VerifyError::Malformed(_))
+    ));
+}
+
+// Bitstring Status List v1.0 §3 (a status list credential may be secured by any mechanism):
+// the verifier reads a Data Integrity–secured JSON-LD list as it reads a VC-JOSE one.
+#[tokio::test]
+async fn bitstring_status_list_a_data_integrity_list_is_read_too() {
+    let authority = identity();
+    let subject = identity();
+    let source = Arc::new(StaticStatusSource::default());
+    let mut list = StatusList::new();
+    list.set(77, true).unwrap();
+    let credential = list.credential(&authority.did, REVOCATION, StatusPurpose::Revocation);
+    let signed = issue(&authority, credential, Format::DataIntegrity).await;
+    source.insert(REVOCATION, signed.to_text());
+    let verifier = verifier().with_status_source(source.clone());
+    for (index, revoked) in [(76, false), (77, true)] {
+        let mut unsigned = membership(&authority, &subject.did);
+        unsigned["credentialStatus"] =
+            status_list::entry(REVOCATION, StatusPurpose::Revocation, index);
+        let vc = issue(&authority, unsigned, Format::Jwt).await;
+        let report = verifier.verify_credential(&input(&vc)).await;
+        assert_eq!(report.verified, !revoked, "{index}: {:?}", report.error);
+        if revoked {
+            assert!(matches!(
+                report.rejection(),
+                Some(VerifyError::Revoked { .. })
+            ));
+        }
+    }
+}

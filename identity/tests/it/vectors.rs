@@ -121,3 +121,60 @@ fn find_jwk(value: &Value) -> Option<&Value> {
         _ => None,
     }
 }
+
+// Source: did-key test-vectors/ed25519-x25519.json. did:key, "Encryption Method Creation
+// Algorithm" (resolution option `enableEncryptionKeyDerivation`): the X25519 key agreement
+// key derived from each Ed25519 did:key is the vector's `keyAgreementKeyPair`, and the
+// fragment of its id dereferences to it.
+#[tokio::test]
+async fn did_key_enable_encryption_key_derivation_matches_the_x25519_vectors() {
+    use symbolon_identity::did::resolution::{PublicKeyFormat, ResolutionOptions};
+    let vectors = read("did-key/ed25519-x25519.json");
+    let resolver = DidResolver::offline();
+    let mut checked = 0;
+    for (did, vector) in vectors.as_object().unwrap() {
+        let Some(expected) = vector
+            .pointer("/keyAgreementKeyPair/id")
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        // The key as base58, or (one vector) as a JWK's base64url `x`.
+        let expected_key = match vector
+            .pointer("/keyAgreementKeyPair/publicKeyBase58")
+            .and_then(Value::as_str)
+        {
+            Some(base58) => bs58::decode(base58).into_vec().unwrap(),
+            None => {
+                use base64::Engine as _;
+                let x = vector
+                    .pointer("/keyAgreementKeyPair/publicKeyJwk/x")
+                    .and_then(Value::as_str)
+                    .unwrap();
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(x)
+                    .unwrap()
+            }
+        };
+        let options = ResolutionOptions {
+            public_key_format: Some(PublicKeyFormat::Ed25519VerificationKey2020),
+            enable_encryption_key_derivation: true,
+        };
+        let parsed = Did::parse(did).unwrap();
+        let document = resolver.resolve_with(&parsed, &options).await.unwrap();
+        let agreement = document["keyAgreement"][0].as_str().unwrap();
+        let expected = if expected.starts_with('#') {
+            format!("{did}{expected}")
+        } else {
+            expected.to_owned()
+        };
+        assert_eq!(agreement, expected, "{did}");
+        let method = resolver.dereference(agreement, &options).await.unwrap();
+        assert_eq!(method.content["type"], "X25519KeyAgreementKey2020");
+        let multibase = method.content["publicKeyMultibase"].as_str().unwrap();
+        let bytes = bs58::decode(&multibase[1..]).into_vec().unwrap();
+        assert_eq!(bytes[2..], expected_key[..], "{did}");
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
