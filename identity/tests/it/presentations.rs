@@ -14,6 +14,34 @@ fn expect(challenge: &str, audience: &str) -> Expectations {
     }
 }
 
+/// A holder, and its presentation of a membership (`vc+jwt`) in every format, with
+/// `challenge` and `audience`.
+async fn member_presentations(
+    challenge: &str,
+    audience: &str,
+) -> (
+    symbolon_identity::Identity,
+    Vec<(Format, symbolon_identity::Secured)>,
+) {
+    let authority = identity();
+    let holder = identity();
+    let credential = issue(&authority, membership(&authority, &holder.did), Format::Jwt).await;
+    let mut presented = Vec::new();
+    for format in FORMATS {
+        let vp = create_presentation(
+            &holder,
+            std::slice::from_ref(&credential),
+            format,
+            challenge,
+            audience,
+        )
+        .await
+        .unwrap();
+        presented.push((format, vp));
+    }
+    (holder, presented)
+}
+
 #[tokio::test]
 async fn presentations_verify_in_every_format() {
     let authority = identity();
@@ -52,19 +80,8 @@ async fn presentations_verify_in_every_format() {
 
 #[tokio::test]
 async fn wrong_challenge_and_audience_are_rejected() {
-    let authority = identity();
-    let holder = identity();
-    let credential = issue(&authority, membership(&authority, &holder.did), Format::Jwt).await;
-    for format in FORMATS {
-        let vp = create_presentation(
-            &holder,
-            std::slice::from_ref(&credential),
-            format,
-            "nonce-1",
-            "did:web:verifier.example",
-        )
-        .await
-        .unwrap();
+    let (_, presented) = member_presentations("nonce-1", "did:web:verifier.example").await;
+    for (format, vp) in presented {
         let report = verifier()
             .verify_presentation(&input(&vp), &expect("nonce-2", "did:web:verifier.example"))
             .await;
@@ -368,19 +385,8 @@ async fn holder_binding_is_an_option_reported_as_its_own_check() {
 // VC-API §3.5.x (verify presentation): `options.domain` is optional.
 #[tokio::test]
 async fn vc_api_a_presentation_verifies_without_a_domain() {
-    let authority = identity();
-    let holder = identity();
-    let credential = issue(&authority, membership(&authority, &holder.did), Format::Jwt).await;
-    for format in FORMATS {
-        let vp = create_presentation(
-            &holder,
-            std::slice::from_ref(&credential),
-            format,
-            "n",
-            "anywhere",
-        )
-        .await
-        .unwrap();
+    let (_, presented) = member_presentations("n", "anywhere").await;
+    for (format, vp) in presented {
         let report = verifier()
             .verify_presentation_with(&input(&vp), &options("n", None, true))
             .await;
