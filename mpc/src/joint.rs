@@ -2,46 +2,43 @@
 //! parties' records, aligned on a common identifier, without revealing to
 //! anyone which records matched.
 //!
-//! 1. Parties 0..=t draw ElGamal key shares; the joint key is their sum
-//!    (any coalition of at most t parties misses one).
-//! 2. Every party encrypts H(id) of each of its records under the joint key
-//!    and sends the ciphertexts to the shuffle's first leader (party 0); it secret-shares its attribute columns
-//!    and a presence column (1 on its rows) into a table of all records.
-//! 3. The table rows and the ciphertexts are shuffled together with a
-//!    permutation no t parties know ([`crate::shuffle`]); the ciphertexts
-//!    go from subset leader to subset leader and end at party 0.
-//! 4. Each of parties 0, 1, …, t in turn raises every ciphertext to a
-//!    fresh secret scalar s_i and removes its own key share x_i:
-//!    (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), an encryption of s_i·M under
-//!    the remaining parties' keys, which it passes to the next party only.
-//!    The last party's output is the plaintext S·H(id) (S = Π s_i, which
-//!    nobody knows), published as each row's tag: equal exactly for equal
-//!    identifiers.
-//! 5. Rows with equal tags are added together (each party's columns are
-//!    zero on the other parties' rows): one row per distinct identifier,
-//!    with every party's presence and attributes still secret. The rows
-//!    held by every party are marked by a secret 0/1 column.
+//! 1. Every party announces its record and column counts, and secret-shares
+//!    its attribute columns and a presence column (1 on its rows) into a
+//!    table of all records (each party's columns zero on the others' rows).
+//! 2. The rows are shuffled with a permutation no t parties know
+//!    ([`crate::shuffle`]), together with a hidden form of each row's
+//!    identifier.
+//! 3. Each row gets a public **tag**, a pseudorandom function of its
+//!    identifier under a key nobody knows: equal exactly for equal
+//!    identifiers, and unlinkable to any party's records because the rows
+//!    were shuffled first.
+//!    - With three parties ([`aes_tags`]): the identifiers' hashes are
+//!      input in replicated boolean shares, shuffled with the table, and
+//!      encrypted with AES-128 on shares under a shared random key; the
+//!      ciphertexts are opened. Symmetric-key work only: about 640 bytes
+//!      sent per row and party, in 60 rounds.
+//!    - With more parties ([`elgamal_tags`]): ElGamal encryptions of H(id)
+//!      in Ristretto255 travel with the shuffle, then are blinded and
+//!      decrypted along a chain of t + 1 parties into S·H(id).
+//! 4. Rows with equal tags are added together: one row per distinct
+//!    identifier, with every party's presence and attributes still secret.
+//!    The rows held by every party are marked by a secret 0/1 column.
 //!
 //! Reveals: each party's record count and column count, the number of
 //! distinct identifiers, and how many identifiers are held by how many
 //! parties' rows in total (the tag multiplicities), but not which records
-//! or which parties. Semi-honest security, DDH in Ristretto255.
+//! or which parties. Semi-honest security with an honest majority; AES as
+//! a pseudorandom permutation, or DDH in Ristretto255.
 
-use crate::elgamal::{self, Ciphertext};
+mod aes_tags;
+mod elgamal_tags;
+
 use crate::error::{MpcError, Result};
 use crate::field::Fp;
-use crate::group::{double_compress, par_map, par_ranges, POINT_BYTES};
 use crate::party::Party;
 use crate::secret::SecretVec;
-use crate::shuffle::{first_leader, hash_id, shuffle};
 use crate::transport::Transport;
-use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoBasepointTable, RistrettoPoint};
-use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::MultiscalarMul;
-use rand::rngs::OsRng;
 use std::collections::BTreeMap;
-use zeroize::Zeroize;
 
 /// The joint table: one row per distinct identifier over all parties.
 #[derive(Debug, Clone)]
@@ -56,29 +53,6 @@ pub struct JointTable {
     pub in_all: SecretVec,
 }
 
-fn broadcast<T: Transport>(
-    party: &mut Party<T>,
-    body: &[u8],
-    from: &[usize],
-) -> Result<Vec<(usize, Vec<u8>)>> {
-    let me = party.index();
-    let n = party.parties();
-    let chan = party.channel();
-    let out = (0..n)
-        .filter(|&j| j != me)
-        .map(|j| {
-            let mut m = chan.message_with_capacity(j, body.len());
-            m.extend_from_slice(body);
-            (j, m)
-        })
-        .collect();
-    Ok(chan
-        .exchange(out, from)?
-        .into_iter()
-        .map(|m| (m.peer, m.payload().to_vec()))
-        .collect())
-}
-
 /// Runs private linkage: `ids` are our records' identifiers (distinct) and
 /// `columns` our encoded attribute columns, one value per record.
 pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
@@ -86,41 +60,86 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
     ids: &[I],
     columns: &[Vec<Fp>],
 ) -> Result<JointTable> {
-    let me = party.index();
-    let n = party.parties();
     if let Some(c) = columns.iter().find(|c| c.len() != ids.len()) {
         return Err(MpcError::LengthMismatch {
             left: c.len(),
             right: ids.len(),
         });
     }
-    let others: Vec<usize> = (0..n).filter(|&j| j != me).collect();
-    // 1. Sizes and key shares.
-    // Key shares and blinding: parties 0..=t (any t parties miss one).
-    let holders = party.threshold() + 1;
-    let mut x = if me < holders {
-        Scalar::random(&mut OsRng)
+    let (table, tags): (Rows, Vec<Tag>) = if party.parties() == 3 {
+        let (table, tags) = aes_tags::shuffle_and_tag(party, ids, columns)?;
+        (table, tags.into_iter().map(Tag::Block).collect())
     } else {
-        Scalar::ZERO
+        let (table, tags) = elgamal_tags::shuffle_and_tag(party, ids, columns)?;
+        (table, tags.into_iter().map(Tag::Point).collect())
     };
-    let h_me = &x * RISTRETTO_BASEPOINT_TABLE;
-    let mut hello = Vec::with_capacity(16 + POINT_BYTES);
-    hello.extend_from_slice(&(ids.len() as u64).to_le_bytes());
-    hello.extend_from_slice(&(columns.len() as u64).to_le_bytes());
-    hello.extend_from_slice(h_me.compress().as_bytes());
+    merge(party, table, &tags)
+}
+
+/// A row's public tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tag {
+    Block(u128),
+    Point([u8; 32]),
+}
+
+/// The shared table before merging: rows of all parties, shuffled.
+struct Rows {
+    /// Per party, its presence column then its attribute columns.
+    columns: Vec<SecretVec>,
+    /// Attribute columns per party.
+    ncols: Vec<usize>,
+}
+
+/// Sends our body to every other party and receives theirs.
+fn broadcast<T: Transport>(party: &mut Party<T>, body: &[u8]) -> Result<Vec<(usize, Vec<u8>)>> {
+    let me = party.index();
+    let n = party.parties();
+    let others: Vec<usize> = (0..n).filter(|&j| j != me).collect();
+    let chan = party.channel();
+    let out = others
+        .iter()
+        .map(|&j| {
+            let mut m = chan.message_with_capacity(j, body.len());
+            m.extend_from_slice(body);
+            (j, m)
+        })
+        .collect();
+    Ok(chan
+        .exchange(out, &others)?
+        .into_iter()
+        .map(|m| (m.peer, m.payload().to_vec()))
+        .collect())
+}
+
+/// Every party's record and column counts, with `extra` bytes of ours
+/// appended for every party (`extra_len` bytes from each). Caps what a
+/// peer can make us allocate: 1,024 columns, 2^26 shares per party's block.
+fn hello<T: Transport>(
+    party: &mut Party<T>,
+    records: usize,
+    columns: usize,
+    extra: &[u8],
+) -> Result<(Vec<usize>, Vec<usize>, Vec<(usize, Vec<u8>)>)> {
+    let me = party.index();
+    let n = party.parties();
+    let mut body = Vec::with_capacity(16 + extra.len());
+    body.extend_from_slice(&(records as u64).to_le_bytes());
+    body.extend_from_slice(&(columns as u64).to_le_bytes());
+    body.extend_from_slice(extra);
     let mut sizes = vec![0usize; n];
     let mut ncols = vec![0usize; n];
-    let mut key = h_me;
     if let (Some(s), Some(c)) = (sizes.get_mut(me), ncols.get_mut(me)) {
-        *s = ids.len();
-        *c = columns.len();
+        *s = records;
+        *c = columns;
     }
-    for (peer, p) in broadcast(party, &hello, &others)? {
+    let mut extras = Vec::new();
+    for (peer, p) in broadcast(party, &body)? {
         let bad = MpcError::Malformed {
             peer,
             reason: "bad linkage hello",
         };
-        if p.len() != 16 + POINT_BYTES {
+        if p.len() != 16 + extra.len() {
             return Err(bad);
         }
         let word = |i: usize| {
@@ -129,64 +148,31 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
             usize::try_from(u64::from_le_bytes(w)).unwrap_or(usize::MAX)
         };
         let (len, cols) = (word(0), word(8));
-        // Caps what a peer can make us allocate: 2^26 shares per party's block.
         if cols > 1024 || len.saturating_mul(cols + 1) > (1 << 26) {
             return Err(bad);
         }
-        let h = CompressedRistretto::from_slice(p.get(16..).unwrap_or(&[]))
-            .ok()
-            .and_then(|c| c.decompress())
-            .ok_or(MpcError::BadPoint { peer })?;
-        key += h;
         if let (Some(s), Some(c)) = (sizes.get_mut(peer), ncols.get_mut(peer)) {
             *s = len;
             *c = cols;
         }
+        extras.push((peer, p.get(16..).unwrap_or(&[]).to_vec()));
     }
-    // 2. Ciphertexts of H(id), published.
-    let key_table = RistrettoBasepointTable::create(&key);
-    let mine_cts: Vec<Ciphertext> = par_map(ids, |id| {
-        let rho = Scalar::random(&mut OsRng);
-        Ciphertext::encrypt_with(&hash_id(id.as_ref()), &key_table, &rho)
-    });
-    // Only the shuffle's first leader needs them.
-    let leader = first_leader(party.threshold());
-    let mut per_party: Vec<Vec<Ciphertext>> = vec![Vec::new(); n];
-    let chan = party.channel();
-    let out = if me == leader {
-        Vec::new()
-    } else {
-        let body = elgamal::encode_doubled(&mine_cts);
-        let mut m = chan.message_with_capacity(leader, body.len());
-        m.extend_from_slice(&body);
-        vec![(leader, m)]
-    };
-    let from: &[usize] = if me == leader { &others } else { &[] };
-    for m in chan.exchange(out, from)? {
-        let expected = sizes.get(m.peer).copied().unwrap_or(0);
-        if let Some(slot) = per_party.get_mut(m.peer) {
-            *slot = elgamal::decode(m.payload(), expected, m.peer)?;
-        }
-    }
-    if let Some(slot) = per_party.get_mut(me) {
-        // The others' arrive doubled; every row must be treated alike.
-        *slot = if me == leader {
-            mine_cts.iter().map(elgamal::doubled).collect()
-        } else {
-            Vec::new()
-        };
-    }
-    let cts: Vec<Ciphertext> = per_party.concat();
+    Ok((sizes, ncols, extras))
+}
+
+/// Shares every party's presence column and attribute columns into a
+/// table of all records, party 0's rows first (one input round per party).
+fn share_rows<T: Transport>(
+    party: &mut Party<T>,
+    columns: &[Vec<Fp>],
+    sizes: &[usize],
+    ncols: &[usize],
+) -> Result<Rows> {
+    let me = party.index();
     let total: usize = sizes.iter().sum();
-    // Shared table: for each party, a presence column and its attributes,
-    // zero outside its rows.
     let mut table: Vec<SecretVec> = Vec::new();
     let mut offset = 0;
-    for p in 0..n {
-        let (len, k) = (
-            sizes.get(p).copied().unwrap_or(0),
-            ncols.get(p).copied().unwrap_or(0),
-        );
+    for (p, (&len, &k)) in sizes.iter().zip(ncols).enumerate() {
         let mine: Option<Vec<Fp>> = (p == me).then(|| {
             let mut v = vec![Fp::ONE; len];
             for c in columns {
@@ -204,88 +190,22 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
         }
         offset += len;
     }
-    // 3. Shuffle rows and ciphertexts together.
-    let (table, mut cts) = shuffle(party, &table, total, cts, &key, 0)?;
-    // 4. Blind and decrypt along the chain 0, 1, …, t: party i turns an
-    //    encryption of M under x_i + … + x_t into one of s_i·M under
-    //    x_{i+1} + … + x_t: (a, b) ↦ (s_i·a, s_i·b − (s_i·x_i)·a), and
-    //    passes it to party i + 1 only. The last one's b is the tag S·M
-    //    (S = Π s_i), which it publishes to all.
-    let mut compressed: Vec<[u8; POINT_BYTES]> = Vec::new();
-    for i in 0..holders {
-        let last = i + 1 == holders;
-        let chan_out = if i == me {
-            let mut s = Scalar::random(&mut OsRng);
-            let mut sx = s * x;
-            let mut minus_sx = -sx;
-            let next: Vec<Ciphertext> = par_map(&cts, |c| Ciphertext {
-                a: if last { c.a } else { c.a * s },
-                b: RistrettoPoint::multiscalar_mul([s, minus_sx], [c.b, c.a]),
-            });
-            s.zeroize();
-            sx.zeroize();
-            minus_sx.zeroize();
-            cts = Vec::new();
-            if last {
-                let tags: Vec<RistrettoPoint> = next.iter().map(|c| c.b).collect();
-                compressed =
-                    par_ranges(tags.len(), |r| double_compress(tags.get(r).unwrap_or(&[])));
-                Some((others.clone(), compressed.concat()))
-            } else {
-                Some((vec![i + 1], elgamal::encode_doubled(&next)))
-            }
-        } else {
-            None
-        };
-        let chan = party.channel();
-        let out = match chan_out {
-            Some((to, body)) => to
-                .into_iter()
-                .map(|j| {
-                    let mut m = chan.message_with_capacity(j, body.len());
-                    m.extend_from_slice(&body);
-                    (j, m)
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        let from: Vec<usize> = if (last && me != i) || (!last && me == i + 1) {
-            vec![i]
-        } else {
-            Vec::new()
-        };
-        let got = chan.exchange(out, &from)?;
-        let Some(m) = got.first() else { continue };
-        if last {
-            // The tags are only compared, so they are not decompressed.
-            let body = m.payload();
-            if body.len() != total * POINT_BYTES {
-                return Err(MpcError::WrongLength {
-                    peer: i,
-                    expected: total,
-                    got: body.len() / POINT_BYTES,
-                });
-            }
-            compressed = body
-                .chunks_exact(POINT_BYTES)
-                .map(|c| {
-                    let mut t = [0u8; POINT_BYTES];
-                    t.copy_from_slice(c);
-                    t
-                })
-                .collect();
-        } else {
-            cts = elgamal::decode(m.payload(), total, i)?;
-        }
-    }
-    x.zeroize();
-    // 5. Merge rows with equal tags.
-    let mut groups: BTreeMap<[u8; POINT_BYTES], Vec<usize>> = BTreeMap::new();
-    for (r, t) in compressed.iter().enumerate() {
+    Ok(Rows {
+        columns: table,
+        ncols: ncols.to_vec(),
+    })
+}
+
+/// Adds up the rows with equal tags and marks the rows every party holds.
+fn merge<T: Transport>(party: &mut Party<T>, table: Rows, tags: &[Tag]) -> Result<JointTable> {
+    let n = party.parties();
+    let mut groups: BTreeMap<Tag, Vec<usize>> = BTreeMap::new();
+    for (r, t) in tags.iter().enumerate() {
         groups.entry(*t).or_default().push(r);
     }
     let rows = groups.len();
     let merged: Vec<SecretVec> = table
+        .columns
         .iter()
         .map(|col| {
             SecretVec::from_shares(
@@ -307,7 +227,7 @@ pub fn link_private<T: Transport, I: AsRef<[u8]> + Sync>(
         presence.push(it.next().unwrap_or_default());
         cols_out.push(
             it.by_ref()
-                .take(ncols.get(p).copied().unwrap_or(0))
+                .take(table.ncols.get(p).copied().unwrap_or(0))
                 .collect(),
         );
     }

@@ -63,6 +63,7 @@
 //! }
 //! ```
 
+pub mod boolean;
 pub mod channel;
 pub mod compare;
 pub mod elgamal;

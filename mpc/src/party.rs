@@ -15,6 +15,9 @@ use zeroize::Zeroizing;
 mod multiply;
 mod open;
 mod prss;
+mod replicated;
+
+pub use replicated::BitShares;
 
 /// Parameters every party of a session must agree on.
 #[derive(Debug, Clone)]
@@ -114,6 +117,10 @@ pub struct Party<T: Transport> {
     in_keys: Vec<Option<PairKey>>,
     // One key per unordered pair {me, j}, for randomness both know (see `prss`).
     pair_keys: Vec<Option<PairKey>>,
+    // Keys of unordered pairs for replicated boolean sharing, and the next
+    // unused stream number of those keys (see `replicated`).
+    replicated_keys: Vec<Option<PairKey>>,
+    replicated_streams: u64,
     plans: Vec<DealPlan>,
     mul_dealers: Vec<usize>,
     mul_coeffs: Vec<Fp>,
@@ -159,6 +166,8 @@ impl<T: Transport> Party<T> {
             out_keys: Vec::new(),
             in_keys: Vec::new(),
             pair_keys: Vec::new(),
+            replicated_keys: Vec::new(),
+            replicated_streams: 0,
             plans: Vec::new(),
             mul_dealers: (0..=2 * t).collect(),
             mul_coeffs: Vec::new(),
@@ -223,6 +232,13 @@ impl<T: Transport> Party<T> {
             .map(|j| {
                 seeds.get(j).filter(|_| j != me).map(|s| {
                     PairKey::derive_labelled(prss::LABEL, s, &session, me.min(j), me.max(j))
+                })
+            })
+            .collect();
+        self.replicated_keys = (0..n)
+            .map(|j| {
+                seeds.get(j).filter(|_| j != me).map(|s| {
+                    PairKey::derive_labelled(replicated::LABEL, s, &session, me.min(j), me.max(j))
                 })
             })
             .collect();

@@ -20,7 +20,7 @@ use crate::elgamal::{self, Ciphertext};
 use crate::error::{MpcError, Result};
 use crate::field::Fp;
 use crate::group::par_map;
-use crate::party::Party;
+use crate::party::{BitShares, Party};
 use crate::secret::SecretVec;
 use crate::shamir::{lagrange_at, point};
 use crate::transport::Transport;
@@ -181,7 +181,6 @@ pub fn shuffle<T: Transport>(
     key: &RistrettoPoint,
     deliver_to: usize,
 ) -> Result<(Vec<SecretVec>, Vec<Ciphertext>)> {
-    let k = columns.len();
     if let Some(c) = columns.iter().find(|c| c.len() != rows) {
         return Err(MpcError::LengthMismatch {
             left: c.len(),
@@ -203,24 +202,7 @@ pub fn shuffle<T: Transport>(
     let mut cts = cts;
     for (j, (s, seed)) in subs.iter().zip(&seeds).enumerate() {
         let perm = seed.as_ref().map(|sd| permutation(sd, rows));
-        let mine: Option<Zeroizing<Vec<Fp>>> = match (&perm, s.iter().position(|&m| m == me)) {
-            (Some(perm), Some(pos)) => {
-                let xs: Vec<Fp> = s.iter().map(|&m| point(m)).collect();
-                let lambda = lagrange_at(&xs, Fp::ZERO)
-                    .and_then(|l| l.get(pos).copied())
-                    .ok_or(MpcError::Unlucky("repeated point"))?;
-                let mut flat = Zeroizing::new(Vec::with_capacity(k * rows));
-                for c in &cols {
-                    let scaled: Vec<Fp> = c.shares().iter().map(|&x| lambda * x).collect();
-                    flat.extend(apply(perm, &scaled));
-                }
-                Some(flat)
-            }
-            _ => None,
-        };
-        let ones = vec![Fp::ONE; s.len()];
-        let flat = party.deal_combine(s, mine.as_deref().map(|v| v.as_slice()), k * rows, &ones)?;
-        cols = SecretVec::from_shares(flat).split(&vec![rows; k])?;
+        cols = permute_columns(party, s, perm.as_deref(), &cols, rows)?;
         let leader = s.first().copied().unwrap_or(0);
         let next = subs
             .get(j + 1)
@@ -268,6 +250,107 @@ pub fn shuffle<T: Transport>(
         }
     }
     Ok((cols, cts))
+}
+
+/// One subset's step on the shared columns: the members turn their shares
+/// into an additive sharing over the subset, permute it by `perm` (known to
+/// the members only) and deal it afresh; everyone adds the dealt sharings.
+fn permute_columns<T: Transport>(
+    party: &mut Party<T>,
+    subset: &[usize],
+    perm: Option<&[usize]>,
+    cols: &[SecretVec],
+    rows: usize,
+) -> Result<Vec<SecretVec>> {
+    let me = party.index();
+    let k = cols.len();
+    let mine: Option<Zeroizing<Vec<Fp>>> = match (perm, subset.iter().position(|&m| m == me)) {
+        (Some(perm), Some(pos)) => {
+            let xs: Vec<Fp> = subset.iter().map(|&m| point(m)).collect();
+            let lambda = lagrange_at(&xs, Fp::ZERO)
+                .and_then(|l| l.get(pos).copied())
+                .ok_or(MpcError::Unlucky("repeated point"))?;
+            let mut flat = Zeroizing::new(Vec::with_capacity(k * rows));
+            for c in cols {
+                let scaled: Vec<Fp> = c.shares().iter().map(|&x| lambda * x).collect();
+                flat.extend(apply(perm, &scaled));
+            }
+            Some(flat)
+        }
+        _ => None,
+    };
+    let ones = vec![Fp::ONE; subset.len()];
+    let flat = party.deal_combine(
+        subset,
+        mine.as_deref().map(|v| v.as_slice()),
+        k * rows,
+        &ones,
+    )?;
+    SecretVec::from_shares(flat).split(&vec![rows; k])
+}
+
+/// `new[perm[r]] = old[r]` for rows of `width` words.
+fn apply_rows(perm: &[usize], old: &[u64], width: usize) -> Vec<u64> {
+    let mut new = vec![0u64; old.len()];
+    for (&to, row) in perm.iter().zip(old.chunks_exact(width.max(1))) {
+        if let Some(slot) = new.get_mut(to * width..(to + 1) * width) {
+            slot.copy_from_slice(row);
+        }
+    }
+    new
+}
+
+/// Shuffles the rows of a shared table (`columns`, all of `rows` rows) and
+/// of replicated shares of `width` words per row (three parties only) with
+/// the same hidden permutation.
+///
+/// For each pair subset, the pair turns the replicated shares into a
+/// two-party XOR sharing ([`Party::replicated_to_pair`]), both permute it,
+/// and they share it back to all three ([`Party::replicated_from_pair`]);
+/// the outsider sees only fresh pseudorandom shares.
+pub fn shuffle_with_words<T: Transport>(
+    party: &mut Party<T>,
+    columns: &[SecretVec],
+    rows: usize,
+    words: BitShares,
+    width: usize,
+) -> Result<(Vec<SecretVec>, BitShares)> {
+    if let Some(c) = columns.iter().find(|c| c.len() != rows) {
+        return Err(MpcError::LengthMismatch {
+            left: c.len(),
+            right: rows,
+        });
+    }
+    if words.len() != rows * width {
+        return Err(MpcError::LengthMismatch {
+            left: words.len(),
+            right: rows * width,
+        });
+    }
+    if party.parties() != 3 {
+        return Err(MpcError::Config(
+            "shuffling replicated shares needs exactly three parties".into(),
+        ));
+    }
+    let subs = subsets(party.threshold());
+    let seeds = group_seeds(party, &subs)?;
+    let mut cols: Vec<SecretVec> = columns.to_vec();
+    let mut words = words;
+    for (s, seed) in subs.iter().zip(&seeds) {
+        let perm = seed.as_ref().map(|sd| permutation(sd, rows));
+        cols = permute_columns(party, s, perm.as_deref(), &cols, rows)?;
+        let outsider = (0..3).find(|p| !s.contains(p)).unwrap_or(0);
+        let mine = match (party.replicated_to_pair(&words, outsider), &perm) {
+            (Some(pair), Some(perm)) => Some(Zeroizing::new(apply_rows(perm, &pair, width))),
+            _ => None,
+        };
+        words = party.replicated_from_pair(
+            outsider,
+            mine.as_deref().map(|v| v.as_slice()),
+            rows * width,
+        )?;
+    }
+    Ok((cols, words))
 }
 
 /// Hashes identifiers to points for the private linkage (domain-separated).
