@@ -71,6 +71,7 @@ pub mod encoding;
 pub mod error;
 pub mod field;
 pub mod group;
+pub mod helped_psi;
 pub mod joint;
 pub mod linkage;
 pub mod memory;

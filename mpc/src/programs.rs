@@ -46,7 +46,7 @@ mod params;
 mod release;
 mod sets;
 
-pub use catalog::{catalog, find, ParamSpec, ProgramSpec, CANONICAL_HEADER};
+pub use catalog::{catalog, find, latest, ParamSpec, ProgramSpec, CANONICAL_HEADER};
 pub use error::ProgramError;
 pub use params::{validate, Bounded, Groups, Plan, Program, MAX_ABS};
 

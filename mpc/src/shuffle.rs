@@ -82,7 +82,7 @@ fn derive(seed: &[u8; 32], label: &[u8]) -> ChaCha12Rng {
 }
 
 /// A uniformly random permutation of `0..n` from a seed (Fisher–Yates).
-fn permutation(seed: &[u8; 32], n: usize) -> Vec<usize> {
+pub(crate) fn permutation(seed: &[u8; 32], n: usize) -> Vec<usize> {
     let mut rng = derive(seed, b"permutation");
     let mut p: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
@@ -290,7 +290,7 @@ fn permute_columns<T: Transport>(
 }
 
 /// `new[perm[r]] = old[r]` for rows of `width` words.
-fn apply_rows(perm: &[usize], old: &[u64], width: usize) -> Vec<u64> {
+pub(crate) fn apply_rows(perm: &[usize], old: &[u64], width: usize) -> Vec<u64> {
     let mut new = vec![0u64; old.len()];
     for (&to, row) in perm.iter().zip(old.chunks_exact(width.max(1))) {
         if let Some(slot) = new.get_mut(to * width..(to + 1) * width) {

@@ -58,9 +58,9 @@ pub enum SessionCommand {
         /// The program's id in the library (`mean`, `linked-group-stats`, …).
         #[arg(long)]
         program: String,
-        /// The program's version.
-        #[arg(long, default_value = "1")]
-        version: String,
+        /// The program's version (default: the newest in the library).
+        #[arg(long)]
+        version: Option<String>,
         /// The program's parameters: a JSON object, or `@FILE`.
         #[arg(long, default_value = "{}")]
         params: String,

@@ -32,7 +32,7 @@ const LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 pub struct ProgramChoice {
     /// Its id in the library (e.g. `mean`, `linked-group-stats`).
     pub id: String,
-    /// Its version (default `1`).
+    /// Its version (default: the newest in the library).
     #[serde(default)]
     pub version: Option<String>,
     /// Its parameters.
@@ -95,15 +95,15 @@ pub async fn start(connector: &Connector, request: StartSession) -> Result<Sessi
             "field `agreements`: name 1 to 32 agreements".into(),
         ));
     }
-    let version = request
-        .program
-        .version
-        .clone()
-        .unwrap_or_else(|| "1".into());
-    let spec = symbolon_mpc::programs::find(&request.program.id, &version).ok_or_else(|| {
+    let spec = match &request.program.version {
+        Some(version) => symbolon_mpc::programs::find(&request.program.id, version),
+        None => symbolon_mpc::programs::latest(&request.program.id),
+    }
+    .ok_or_else(|| {
         invalid(format!(
-            "field `program`: no program `{}` version `{version}` in the library",
-            request.program.id
+            "field `program`: no program `{}` version `{}` in the library",
+            request.program.id,
+            request.program.version.as_deref().unwrap_or("(latest)")
         ))
     })?;
     symbolon_mpc::programs::validate(spec, &request.program.params)

@@ -1,7 +1,7 @@
 //! `mpc-bench`: times one MPC operation between P party processes on 127.0.0.1.
 //!
 //! ```text
-//! mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]
+//! mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi|psi-helped --n N --parties P [--timeout SECONDS]
 //! mpc-bench --op study --data DIR [--timeout SECONDS]
 //! ```
 //!
@@ -30,6 +30,8 @@
 //!   N comparison bits are opened.
 //! - `psi`: parties 0 (receiver) and 1 (sender) hold N items each, a tenth
 //!   in common; party 0 learns which (other parties sit out).
+//! - `psi-helped`: the same sets, with exactly three parties: party 2 helps
+//!   ([`symbolon_mpc::helped_psi`], AES on replicated shares).
 //! - `study`: the analytics study as the connector runs it, the program
 //!   `linked-group-stats` of [`symbolon_mpc::programs`]: three parties load
 //!   `insurer.csv`, `hospital.csv` and `cbs.csv` from DIR (before the clock
@@ -48,6 +50,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use symbolon_mpc::encoding::IntCodec;
+use symbolon_mpc::helped_psi;
 use symbolon_mpc::psi::{self, PsiMode, PsiOutput};
 use symbolon_mpc::tcp::free_loopback_addr_list;
 use symbolon_mpc::{compare, Channel, Party, SessionConfig, TcpConfig, TcpTransport};
@@ -65,6 +68,7 @@ enum Op {
     Mul,
     Lt,
     Psi,
+    PsiHelped,
     Study,
 }
 
@@ -77,10 +81,11 @@ impl Op {
             "mul" => Op::Mul,
             "lt" => Op::Lt,
             "psi" => Op::Psi,
+            "psi-helped" => Op::PsiHelped,
             "study" => Op::Study,
             _ => {
                 return Err(format!(
-                    "unknown op `{s}` (expected sum, sum-field, sum-shares, mul, lt, psi or study)"
+                    "unknown op `{s}` (expected sum, sum-field, sum-shares, mul, lt, psi, psi-helped or study)"
                 )
                 .into())
             }
@@ -94,6 +99,7 @@ impl Op {
             Op::Mul => "mul",
             Op::Lt => "lt",
             Op::Psi => "psi",
+            Op::PsiHelped => "psi-helped",
             Op::Study => "study",
         }
     }
@@ -140,7 +146,7 @@ fn parse_args() -> Result<Args, BoxError> {
             "--data" => a.data = Some(val()?.into()),
             "-h" | "--help" => {
                 println!(
-                    "usage: mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi --n N --parties P [--timeout SECONDS]\n       mpc-bench --op study --data DIR [--timeout SECONDS]"
+                    "usage: mpc-bench --op sum|sum-field|sum-shares|mul|lt|psi|psi-helped --n N --parties P [--timeout SECONDS]\n       mpc-bench --op study --data DIR [--timeout SECONDS]"
                 );
                 std::process::exit(0);
             }
@@ -153,6 +159,9 @@ fn parse_args() -> Result<Args, BoxError> {
         }
         a.parties = 3;
         a.n = study::expected_n(a.data.as_deref().unwrap_or(std::path::Path::new(".")))?;
+    }
+    if a.op == Op::PsiHelped && a.parties != 3 {
+        return Err("psi-helped runs with exactly 3 parties (receiver, sender, helper)".into());
     }
     let min = if a.op == Op::Psi { 2 } else { 3 };
     if a.parties < min {
@@ -190,7 +199,7 @@ fn int_inputs(seed: &[u8; 32], op: Op, i: usize, n: usize) -> Vec<i64> {
         .map(|_| match op {
             Op::Lt | Op::Mul => i64::from(rng.gen::<i32>() >> 1),
             Op::Sum | Op::SumField | Op::SumShares => i64::from(rng.gen::<u32>()),
-            Op::Psi | Op::Study => 0,
+            Op::Psi | Op::PsiHelped | Op::Study => 0,
         })
         .collect()
 }
@@ -239,7 +248,7 @@ fn expected_digest(a: &Args) -> String {
                 }
             }))
         }
-        Op::Psi => digest_ints((0..(a.n / 10) as i128).chain(std::iter::empty())),
+        Op::Psi | Op::PsiHelped => digest_ints((0..(a.n / 10) as i128).chain(std::iter::empty())),
         Op::Study => study::CORRECT.to_owned(),
     }
 }
@@ -271,6 +280,31 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
     let (seconds, cpu, bytes, digest) = if a.op == Op::Study {
         let dir = a.data.as_deref().ok_or("--op study needs --data DIR")?;
         study::run(transport, session, timeout, dir, me, cpu_seconds)?
+    } else if a.op == Op::PsiHelped {
+        let mut party = Party::new(
+            transport,
+            &SessionConfig::new(session).with_timeout(timeout),
+        )?;
+        let items = if me < 2 {
+            psi_items(&a.seed, me, a.n)
+        } else {
+            Vec::new()
+        };
+        party.channel().all_to_all(&[])?; // barrier: start together
+        let bytes0 = party.bytes_sent();
+        let cpu0 = cpu_seconds();
+        let start = Instant::now();
+        let found = helped_psi::which(&mut party, 0, 1, &items)?;
+        let digest = found
+            .map(|v| digest_ints(v.iter().map(|&i| i as i128)))
+            .unwrap_or_default();
+        let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+        (
+            start.elapsed().as_secs_f64(),
+            cpu,
+            party.bytes_sent() - bytes0,
+            digest,
+        )
     } else if a.op == Op::Psi {
         let mut chan = Channel::new(transport, session, timeout)?;
         let items = if me < 2 {
@@ -410,7 +444,7 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
         cpu = cpu.zip(v["cpu_seconds"].as_f64()).map(|(a, b)| a + b);
         let d = v["digest"].as_str().unwrap_or("");
         let checks = match a.op {
-            Op::Psi => i == 0,
+            Op::Psi | Op::PsiHelped => i == 0,
             Op::Study => i == 2,
             _ => true,
         };

@@ -372,6 +372,66 @@ impl<T: Transport> Party<T> {
             .collect())
     }
 
+    /// Opens the shared words to `receiver` only (one message, from the
+    /// party after it, which holds the share it lacks); `None` elsewhere.
+    pub fn replicated_open_to(
+        &mut self,
+        x: &BitShares,
+        receiver: usize,
+    ) -> Result<Option<Vec<u64>>> {
+        self.require_three()?;
+        if receiver > 2 {
+            return Err(config_err("no such party"));
+        }
+        let helper = (receiver + 1) % 3;
+        let out = if self.me == helper {
+            let body = words_payload(&x.next);
+            let mut m = self.chan.message_with_capacity(receiver, body.len());
+            m.extend_from_slice(&body);
+            vec![(receiver, m)]
+        } else {
+            Vec::new()
+        };
+        let from: &[usize] = if self.me == receiver { &[helper] } else { &[] };
+        let got = self.chan.exchange(out, from)?;
+        match got.first() {
+            Some(inc) => {
+                let missing = decode_words(inc.payload(), x.len(), helper)?;
+                Ok(Some(
+                    x.own
+                        .iter()
+                        .zip(&x.next)
+                        .zip(&missing)
+                        .map(|((a, b), c)| a ^ b ^ c)
+                        .collect(),
+                ))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// A fresh 32-byte seed known to parties `a` and `b` only (from their
+    /// pair key; no message): `None` at the third party.
+    pub fn replicated_pair_seed(
+        &mut self,
+        a: usize,
+        b: usize,
+    ) -> Result<Option<Zeroizing<[u8; 32]>>> {
+        self.require_three()?;
+        let s = self.take_streams(1);
+        let other = match self.me {
+            m if m == a => b,
+            m if m == b => a,
+            _ => return Ok(None),
+        };
+        let words = Zeroizing::new(self.pair_words(other, s, 4)?);
+        let mut seed = Zeroizing::new([0u8; 32]);
+        for (chunk, w) in seed.chunks_exact_mut(8).zip(words.iter()) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        Ok(Some(seed))
+    }
+
     /// Our share of the value as a two-party XOR sharing among the parties
     /// other than `outsider`: `None` for the outsider. Party `outsider + 1`
     /// takes sₒ₊₁ ⊕ sₒ₊₂, party `outsider + 2` takes sₒ.

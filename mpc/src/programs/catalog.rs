@@ -75,6 +75,14 @@ pub fn find(id: &str, version: &str) -> Option<&'static ProgramSpec> {
     CATALOG.iter().find(|s| s.id == id && s.version == version)
 }
 
+/// The newest version of the program `id` (versions compare as numbers).
+pub fn latest(id: &str) -> Option<&'static ProgramSpec> {
+    CATALOG
+        .iter()
+        .filter(|s| s.id == id)
+        .max_by_key(|s| s.version.parse::<u64>().unwrap_or(0))
+}
+
 const COLUMN: ParamSpec = ParamSpec {
     name: "column",
     kind: "string (1..=64 chars)",
@@ -199,22 +207,22 @@ static CATALOG: &[ProgramSpec] = &[
     },
     ProgramSpec {
         id: "psi-cardinality",
-        version: "1",
-        summary: "The size of the intersection of the input parties' identifier sets. With two input parties and a recipient among them: Diffie-Hellman PSI in count mode, that recipient receiving and forwarding the size to the other recipients. Otherwise: private joint linkage, the size opened to the recipients.",
+        version: "2",
+        summary: "The size of the intersection of the input parties' identifier sets. With two input parties and a recipient among them: PSI in count mode (in a three-party session helped by the third party, AES-128 on replicated shares; otherwise Diffie-Hellman PSI), that recipient receiving and forwarding the size to the other recipients. Otherwise: private joint linkage (AES-128 tags on shares with three parties, ElGamal tags with more), the size opened to the recipients.",
         reveals: "every input party's set size to all parties. Two input parties with a recipient among them: the intersection size to the recipients only. Otherwise: the multiplicity profile of the identifiers (how many occur at 1, 2, ... parties, hence the intersection size) to all parties. k does not apply",
         params: &[],
     },
     ProgramSpec {
         id: "psi-membership",
-        version: "1",
-        summary: "Each recipient (which must be an input party) learns which of its own identifiers each other input party holds, and which all of them hold: Diffie-Hellman PSI with every other input party in turn.",
+        version: "2",
+        summary: "Each recipient (which must be an input party) learns which of its own identifiers each other input party holds, and which all of them hold: PSI with every other input party in turn (in a three-party session helped by the third party, AES-128 on replicated shares; otherwise Diffie-Hellman PSI).",
         reveals: "to each recipient: which of its own identifiers each other input party holds, and those parties' set sizes; to the other input parties: the recipient's set size; to all parties: the set sizes (layout round). k does not apply",
         params: &[],
     },
     ProgramSpec {
         id: "linked-group-stats",
-        version: "1",
-        summary: "Records of the input parties linked privately on their identifiers; over the records present at all input parties, per (group value, treatment 0/1) cell: the count and per outcome the sum and mean, cells with count < k suppressed; per group and outcome the effect mean(treatment 1) - mean(treatment 0), suppressed if either cell is. Each column is held by exactly one input party.",
+        version: "2",
+        summary: "Records of the input parties linked privately on their identifiers (AES-128 tags on replicated shares with three parties, ElGamal tags with more); over the records present at all input parties, per (group value, treatment 0/1) cell: the count and per outcome the sum and mean, cells with count < k suppressed; per group and outcome the effect mean(treatment 1) - mean(treatment 0), suppressed if either cell is. Each column is held by exactly one input party.",
         reveals: "to recipients: count and outcome sums of every cell with count >= k; to all parties: the layout, which cells are suppressed, and what private linkage reveals (the number of distinct identifiers and how many occur at 1, 2, ... parties, hence the number of records present at all parties: with it, a single suppressed cell's count can be derived by subtraction)",
         params: &[
             GROUP,

@@ -4,6 +4,7 @@ use super::layout::Layout;
 use super::{LocalTable, ProgramError, Roles};
 use crate::error::MpcError;
 use crate::field::Fp;
+use crate::helped_psi;
 use crate::joint::link_private;
 use crate::party::Party;
 use crate::psi::{self, PsiMode, PsiOutput};
@@ -15,9 +16,11 @@ fn ids(input: Option<&LocalTable>) -> &[String] {
     input.and_then(|t| t.ids.as_deref()).unwrap_or(&[])
 }
 
-/// `psi-cardinality`: DH PSI in count mode when there are two input parties
+/// `psi-cardinality`: PSI in count mode when there are two input parties
 /// and a recipient among them (that recipient receives and forwards the
-/// size to the other recipients); private joint linkage otherwise.
+/// size to the other recipients): helped by the third party with AES on
+/// shares in a three-party session, DH PSI otherwise; private joint linkage
+/// when there are more input parties.
 pub(crate) fn cardinality<T: Transport>(
     party: &mut Party<T>,
     roles: &Roles,
@@ -32,6 +35,12 @@ pub(crate) fn cardinality<T: Transport>(
         .copied()
         .find(|r| roles.inputs.contains(r));
     let size = match (roles.inputs.as_slice(), receiver) {
+        (&[a, b], Some(r)) if party.parties() == 3 => {
+            // The session's third party helps: AES on shares, no group operation.
+            let sender = if r == a { b } else { a };
+            let size = helped_psi::count(party, r, sender, mine)?.map(|c| c as u64);
+            forward(party, r, &roles.recipients, size)?
+        }
         (&[a, b], Some(r)) => {
             let sender = if r == a { b } else { a };
             let chan = party.channel();
@@ -135,8 +144,9 @@ pub(crate) fn present_at_all<T: Transport>(
     Ok(acc.unwrap_or_else(|| SecretVec::from_shares(vec![Fp::ZERO; in_all.len()])))
 }
 
-/// `psi-membership`: for each recipient in turn, DH PSI in which-mode with
-/// every other input party in turn.
+/// `psi-membership`: for each recipient in turn, PSI in which-mode with
+/// every other input party in turn (helped by the third party in a
+/// three-party session, DH PSI otherwise).
 pub(crate) fn membership<T: Transport>(
     party: &mut Party<T>,
     roles: &Roles,
@@ -145,8 +155,15 @@ pub(crate) fn membership<T: Transport>(
     let me = party.index();
     let mine = ids(input);
     let mut per_party: Vec<(usize, Vec<usize>)> = Vec::new();
+    let helped = party.parties() == 3;
     for &r in &roles.recipients {
         for &s in roles.inputs.iter().filter(|&&s| s != r) {
+            if helped {
+                if let Some(found) = helped_psi::which(party, r, s, mine)? {
+                    per_party.push((s, found));
+                }
+                continue;
+            }
             let chan = party.channel();
             if me == r {
                 if let PsiOutput::Which(found) = psi::receive(chan, s, mine, PsiMode::Which)? {

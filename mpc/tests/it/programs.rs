@@ -9,7 +9,7 @@ use symbolon_mpc::{MemoryTransport, Party};
 type Outcome = Result<Option<ProgramResult>, ProgramError>;
 
 pub fn plan(id: &str, params: Value) -> Plan {
-    let spec = find(id, "1").unwrap();
+    let spec = programs::latest(id).unwrap();
     validate(spec, params.as_object().unwrap()).unwrap()
 }
 
@@ -131,8 +131,8 @@ fn catalog_is_complete_and_hashes_are_stable() {
         "d17551d74fa69e5f86243c779555f68784022e899a063dea7767e358bfd071dc"
     );
     assert_eq!(
-        find("linked-group-stats", "1").unwrap().hash(),
-        "86fc4871a5cdd37d92cb3fdd015e8b8cb1111225b189f9cc0c0d193c0f554de5"
+        find("linked-group-stats", "2").unwrap().hash(),
+        "ccf2dbe31f580575d11daf216b8ec0c58220fa225f7357f92e9ce06b4f69bd04"
     );
     // The hash is SHA-256 of the canonical text, as documented.
     let spec = find("sum", "1").unwrap();
@@ -187,7 +187,7 @@ fn bad_params_are_refused_naming_the_parameter() {
         json!({"column": "x", "max": 9, "from": 5, "to": 5}),
         "to",
     );
-    let lgs = find("linked-group-stats", "1").unwrap();
+    let lgs = find("linked-group-stats", "2").unwrap();
     let ok = json!({"group": {"column": "g", "values": [1, 2]}, "treatment": "t",
         "outcomes": [{"column": "y", "max": 100}]});
     assert!(validate(lgs, ok.as_object().unwrap()).is_ok());
@@ -227,7 +227,7 @@ fn bad_params_are_refused_naming_the_parameter() {
         json!({"outcome": {"column": "y", "max": 9}, "covariates": "x"}),
         "covariates",
     );
-    let psi = find("psi-cardinality", "1").unwrap();
+    let psi = find("psi-cardinality", "2").unwrap();
     check(psi, json!({"k": 3}), "k");
     assert!(validate(psi, &Map::new()).is_ok());
 }
