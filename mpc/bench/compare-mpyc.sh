@@ -2,7 +2,9 @@
 # Side by side: the same operations at the same sizes in MPyC 0.11 and in
 # Symbolon's `mpc-bench`, 3 parties as separate processes on 127.0.0.1
 # (PSI: 2 parties in mpc-bench; in MPyC the same protocol between parties 0
-# and 1 of 3, see mpyc_ops.py), alternating, several runs each. Prints every
+# and 1 of 3, see mpyc_ops.py; `psi-helped`: mpc-bench's three-party PSI
+# with party 2 as helper, against MPyC's DH PSI of the same sets), alternating,
+# several runs each. Prints every
 # run, then per operation the medians (and ranges) and the ratio of medians,
 # and the machine's load average before and after.
 #
@@ -12,7 +14,8 @@
 #   --runs R        runs of each side per operation (default 5)
 #   --psi-runs R    runs for psi, whose MPyC side is slow (default 2)
 #   --ops LIST      operations and sizes run on both sides (default below)
-#   --rust-only LIST  run in mpc-bench only, once each (default "psi:1000000";
+#   --rust-only LIST  run in mpc-bench only, once each (default "psi:1000000
+#                   psi-helped:1000000";
 #                   "" to skip)
 #   (the defaults take about 25 minutes on 2 cores: MPyC's lt of 10^5 takes
 #   about 30 s a run and its PSI of 10^4 about 3.5 minutes; the README's
@@ -32,8 +35,8 @@ venv=${MPYC_VENV:-$HOME/.cache/symbolon-mpyc/venv}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/symbolon-target-mpc}
 runs=5
 psi_runs=2
-ops="sum:1000000 mul:100000 mul:1000000 lt:10000 lt:100000 psi:10000"
-rust_only="psi:1000000"
+ops="sum:1000000 mul:100000 mul:1000000 lt:10000 lt:100000 psi:10000 psi-helped:10000"
+rust_only="psi:1000000 psi-helped:1000000"
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) runs=$2; shift 2 ;;
@@ -69,6 +72,8 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # once and the run is retried on other ports (up to 3 attempts).
 mpyc_run() {
   local op=$1 n=$2 attempt i failed
+  # MPyC has no helped PSI: it runs its DH PSI, the same task.
+  [ "$op" = psi-helped ] && op=psi
   local pids=()
   for attempt in 1 2 3; do
     local base=$((20000 + RANDOM % 20000))
@@ -124,7 +129,7 @@ echo "# load average before: $load_before"
 echo "# run: side op n seconds correct"
 for spec in $ops; do
   op=${spec%%:*}; n=${spec##*:}
-  r=$runs; [ "$op" = psi ] && r=$psi_runs
+  r=$runs; case $op in psi | psi-helped) r=$psi_runs ;; esac
   for k in $(seq 1 "$r"); do
     m=$(mpyc_run "$op" "$n"); echo "mpyc $op $n $m" | tee -a "$results"
     s=$(rust_run "$op" "$n"); echo "symbolon $op $n $s" | tee -a "$results"

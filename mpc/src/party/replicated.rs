@@ -110,9 +110,17 @@ impl BitShares {
 
     /// The XOR of two shared vectors (local).
     pub fn xor(&self, other: &BitShares) -> Result<BitShares> {
-        let mut out = self.clone();
-        out.xor_assign(other)?;
-        Ok(out)
+        if other.len() != self.len() {
+            return Err(MpcError::LengthMismatch {
+                left: self.len(),
+                right: other.len(),
+            });
+        }
+        let xor = |a: &[u64], b: &[u64]| a.iter().zip(b).map(|(x, y)| x ^ y).collect();
+        Ok(BitShares {
+            own: xor(&self.own, &other.own),
+            next: xor(&self.next, &other.next),
+        })
     }
 
     /// The words `range` of the vector.
@@ -150,12 +158,11 @@ impl BitShares {
     }
 }
 
-fn words_payload(words: &[u64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(words.len() * 8);
+fn push_words(out: &mut Vec<u8>, words: &[u64]) {
+    out.reserve(words.len() * 8);
     for w in words {
         out.extend_from_slice(&w.to_le_bytes());
     }
-    out
 }
 
 fn decode_words(payload: &[u8], expected: usize, peer: usize) -> Result<Vec<u64>> {
@@ -272,12 +279,11 @@ impl<T: Transport> Party<T> {
             .zip(own.iter().zip(&next))
             .map(|(v, (a, b))| v ^ a ^ b)
             .collect();
-        let body = words_payload(&third);
         let out = [succ, prev]
             .into_iter()
             .map(|j| {
-                let mut m = self.chan.message_with_capacity(j, body.len());
-                m.extend_from_slice(&body);
+                let mut m = self.chan.message_with_capacity(j, third.len() * 8);
+                push_words(&mut m, &third);
                 (j, m)
             })
             .collect();
@@ -333,23 +339,24 @@ impl<T: Transport> Party<T> {
             at += x.len();
         }
         alpha.zeroize();
-        let body = words_payload(&z);
-        let mut m = self.chan.message_with_capacity(prev, body.len());
-        m.extend_from_slice(&body);
+        let mut m = self.chan.message_with_capacity(prev, &z.len() * 8);
+        push_words(&mut m, &z);
         let got = self.chan.exchange(vec![(prev, m)], &[succ])?;
         let inc = got.first().ok_or(MpcError::Unlucky("no message"))?;
         let zn = decode_words(inc.payload(), total, succ)?;
+        // Cut the outputs off the end, so that the last one takes the buffers.
+        let (mut z, mut zn) = (z, zn);
         let mut out = Vec::with_capacity(pairs.len());
-        let mut at = 0;
-        for (x, _) in pairs {
-            let r = at..at + x.len();
-            out.push(BitShares::from_parts(
-                z.get(r.clone()).unwrap_or(&[]).to_vec(),
-                zn.get(r).unwrap_or(&[]).to_vec(),
-            )?);
-            at += x.len();
+        for (x, _) in pairs.iter().rev() {
+            let at = z.len().saturating_sub(x.len());
+            let (own, next) = if at == 0 {
+                (core::mem::take(&mut z), core::mem::take(&mut zn))
+            } else {
+                (z.split_off(at), zn.split_off(at))
+            };
+            out.push(BitShares::from_parts(own, next)?);
         }
-        z.zeroize();
+        out.reverse();
         Ok(out)
     }
 
@@ -358,9 +365,8 @@ impl<T: Transport> Party<T> {
     pub fn replicated_open(&mut self, x: &BitShares) -> Result<Vec<u64>> {
         self.require_three()?;
         let (prev, succ) = (self.prev(), self.succ());
-        let body = words_payload(&x.next);
-        let mut m = self.chan.message_with_capacity(prev, body.len());
-        m.extend_from_slice(&body);
+        let mut m = self.chan.message_with_capacity(prev, &x.next.len() * 8);
+        push_words(&mut m, &x.next);
         let got = self.chan.exchange(vec![(prev, m)], &[succ])?;
         let inc = got.first().ok_or(MpcError::Unlucky("no message"))?;
         let missing = decode_words(inc.payload(), x.len(), succ)?;
@@ -385,9 +391,8 @@ impl<T: Transport> Party<T> {
         }
         let helper = (receiver + 1) % 3;
         let out = if self.me == helper {
-            let body = words_payload(&x.next);
-            let mut m = self.chan.message_with_capacity(receiver, body.len());
-            m.extend_from_slice(&body);
+            let mut m = self.chan.message_with_capacity(receiver, &x.next.len() * 8);
+            push_words(&mut m, &x.next);
             vec![(receiver, m)]
         } else {
             Vec::new()
@@ -483,9 +488,8 @@ impl<T: Transport> Party<T> {
         // c + 1 knows s′_c₊₁ (pair with c); c + 2 knows s′_c (pair with c).
         let known = self.pair_words(c, s, len)?;
         let part: Vec<u64> = mine.iter().zip(&known).map(|(a, b)| a ^ b).collect();
-        let body = words_payload(&part);
-        let mut m = self.chan.message_with_capacity(other, body.len());
-        m.extend_from_slice(&body);
+        let mut m = self.chan.message_with_capacity(other, &part.len() * 8);
+        push_words(&mut m, &part);
         let got = self.chan.exchange(vec![(other, m)], &[other])?;
         let inc = got.first().ok_or(MpcError::Unlucky("no message"))?;
         let theirs = decode_words(inc.payload(), len, other)?;
