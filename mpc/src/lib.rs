@@ -18,14 +18,18 @@
 //! - [`linkage`] and [`psi`]: pseudonymous record linkage and private set
 //!   intersection by commutative blinding over Ristretto255.
 //! - [`joint`]: private record linkage into a joint secret-shared table in
-//!   which nobody learns which records matched ([`shuffle`], [`elgamal`]).
+//!   which nobody learns which records matched ([`shuffle`]; tags by AES-128
+//!   on replicated shares with three parties ([`boolean`]), by [`elgamal`]
+//!   with more).
+//! - [`helped_psi`]: PSI between two parties of a three-party session with
+//!   the third as helper, by AES-128 on replicated shares.
 //! - [`Channel`]: the round layer every message goes through; it checks the
 //!   session id, sender, addressee and round of each message and fails with
 //!   a clear error when a peer is silent past the timeout.
 //!
 //! Lower-level building blocks are public for benches and for protocols
 //! built on top: [`field`], [`shamir`], [`prg`], [`group`], [`elgamal`],
-//! [`shuffle`]. They are easy to misuse; prefer [`Party`] and the modules
+//! [`shuffle`], [`boolean`], [`party::BitShares`]. They are easy to misuse; prefer [`Party`] and the modules
 //! above.
 //!
 //! `SECURITY.md` states the adversary model, what each protocol reveals and
