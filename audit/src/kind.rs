@@ -32,6 +32,9 @@ pub enum EventKind {
     PolicyDecision,
     /// A contract negotiation changed state.
     NegotiationTransition,
+    /// The provider withdrew an agreement (`details`: the agreement, its consumer, why, and
+    /// the transfers it terminated).
+    AgreementWithdrawn,
     /// A negotiation message could not be delivered to the counterparty.
     NegotiationSendFailed,
     /// A transfer process changed state (`details`: role, agreement, format, counterparty,
@@ -89,7 +92,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 30] = [
+    pub const ALL: [EventKind; 31] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
         EventKind::IssuanceRequested,
@@ -100,6 +103,7 @@ impl EventKind {
         EventKind::PresentationQueried,
         EventKind::PolicyDecision,
         EventKind::NegotiationTransition,
+        EventKind::AgreementWithdrawn,
         EventKind::NegotiationSendFailed,
         EventKind::TransferTransition,
         EventKind::TransferSendFailed,
@@ -135,6 +139,7 @@ impl EventKind {
             EventKind::PresentationQueried => "presentation.queried",
             EventKind::PolicyDecision => "policy.decision",
             EventKind::NegotiationTransition => "negotiation.transition",
+            EventKind::AgreementWithdrawn => "agreement.withdrawn",
             EventKind::NegotiationSendFailed => "negotiation.send_failed",
             EventKind::TransferTransition => "transfer.transition",
             EventKind::TransferSendFailed => "transfer.send_failed",

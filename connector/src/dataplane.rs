@@ -302,6 +302,9 @@ impl DataPlane {
                 "the transfer's agreement is not kept here",
             )
         })?;
+        if let Some(reason) = agreement.withdrawn_reason() {
+            return Err(DataError::forbidden("agreement_withdrawn", reason));
+        }
         if Enforced::of(&agreement)
             .pull_until
             .is_some_and(|until| until < unix_now())

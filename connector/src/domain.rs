@@ -11,7 +11,7 @@ pub mod offer;
 pub mod session;
 pub mod transfer;
 
-pub use agreement::{Agreement, Obligation};
+pub use agreement::{Agreement, Obligation, Withdrawal};
 pub use credential::HeldCredential;
 pub use event::Event;
 pub use issuance::{

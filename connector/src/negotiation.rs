@@ -23,6 +23,7 @@ mod provider;
 mod resume;
 pub mod state;
 pub mod terms;
+pub mod withdrawal;
 
 use std::time::Duration;
 

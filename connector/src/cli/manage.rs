@@ -110,6 +110,13 @@ pub struct AgreementsArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Withdraw this agreement (made here as provider): from now on it admits no transfer,
+    /// no pull and no MPC session, and its open transfers are terminated.
+    #[arg(long, value_name = "AGREEMENT_ID", requires = "reason")]
+    withdraw: Option<String>,
+    /// Why it is withdrawn (the consumer is told; with `--withdraw`).
+    #[arg(long, requires = "withdraw")]
+    reason: Option<String>,
 }
 
 /// `symbolon peers`.
@@ -371,15 +378,36 @@ pub(super) fn report_outcome(negotiation: &Value, json: bool) -> CommandResult {
 
 /// Runs `symbolon agreements`.
 pub async fn agreements(args: AgreementsArgs) -> CommandResult {
-    let agreements = Management::for_dir(&args.dir)?
-        .call(reqwest::Method::GET, "/agreements", None)
-        .await?;
+    let api = Management::for_dir(&args.dir)?;
+    if let (Some(id), Some(reason)) = (&args.withdraw, &args.reason) {
+        let withdrawn = api
+            .call(
+                reqwest::Method::POST,
+                &format!("/agreements/{}/withdraw", pid_segment(id)?),
+                Some(json!({ "reason": reason })),
+            )
+            .await?;
+        if args.json {
+            return print_json(&withdrawn);
+        }
+        println!(
+            "{}  withdrawn at {}: its transfers are terminated and nothing more is admitted under it",
+            text(&withdrawn, "id"),
+            withdrawn["withdrawn"]["at"].as_str().unwrap_or_default()
+        );
+        return Ok(());
+    }
+    let agreements = api.call(reqwest::Method::GET, "/agreements", None).await?;
     if args.json {
         return print_json(&agreements);
     }
     for agreement in agreements.as_array().into_iter().flatten() {
+        let status = match agreement["withdrawn"]["at"].as_str() {
+            Some(at) => format!("  WITHDRAWN at {at}"),
+            None => String::new(),
+        };
         println!(
-            "{}  offer {}  provider {}  assignee {}",
+            "{}  offer {}  provider {}  assignee {}{status}",
             text(agreement, "id"),
             text(agreement, "offer_id"),
             text(agreement, "provider"),

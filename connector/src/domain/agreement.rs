@@ -41,6 +41,31 @@ pub struct Agreement {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub grounds: Vec<Value>,
+    /// When and why the provider withdrew the agreement (`None`: it is in force). A withdrawn
+    /// agreement admits no transfer, no pull and no MPC session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<Withdrawal>,
+}
+
+/// A provider's withdrawal of an agreement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Withdrawal {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Why, in the operator's words.
+    pub reason: String,
+}
+
+impl Agreement {
+    /// Why nothing may be done under the agreement any more, if it was withdrawn.
+    pub fn withdrawn_reason(&self) -> Option<String> {
+        self.withdrawn.as_ref().map(|w| {
+            format!(
+                "agreement `{}` was withdrawn by its provider at {}: {}",
+                self.id, w.at, w.reason
+            )
+        })
+    }
 }
 
 /// An obligation an agreement imposes, with its parameters.

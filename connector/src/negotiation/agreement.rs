@@ -101,6 +101,7 @@ pub fn sign(identity: &Identity, terms: Terms<'_>) -> Agreement {
         signature: Some(signature),
         timestamp: body.timestamp.unwrap_or_default(),
         grounds: terms.grounds,
+        withdrawn: None,
     }
 }
 

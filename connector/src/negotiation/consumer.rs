@@ -286,6 +286,7 @@ impl Negotiations {
             signature: verified.signature,
             timestamp: message.agreement.timestamp.clone().unwrap_or_else(now),
             grounds: Vec::new(),
+            withdrawn: None,
         };
         let (key, provider_pid) = (pid.to_owned(), message.provider_pid.clone());
         let transition = self.record(pid, &caller.did);

@@ -55,6 +55,7 @@ fn agreement(id: &str) -> Agreement {
         signature: Some("x.y.z".into()),
         timestamp: crate::domain::now(),
         grounds: Vec::new(),
+        withdrawn: None,
     }
 }
 

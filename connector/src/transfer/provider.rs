@@ -149,6 +149,9 @@ impl Transfers {
                     message.agreement_id.chars().take(100).collect::<String>()
                 ))
             })?;
+        if let Some(reason) = agreement.withdrawn_reason() {
+            return Err(DspError::BadRequest(format!("{TYPE}: {reason}")));
+        }
         let negotiation = store.negotiations.get(&agreement.provider_pid)?;
         let state = negotiation.map(|n| n.state);
         if state != Some(NegotiationState::Finalized) {

@@ -119,6 +119,9 @@ impl Transfers {
                 "the agreement or its offer is no longer kept here".into(),
             ));
         };
+        if let Some(reason) = agreement.withdrawn_reason() {
+            return Err(refused("mpc:agreement-withdrawn", reason));
+        }
         if let Some(reason) = first_fallen(&self.cx, &agreement.grounds).await {
             return Err(refused("mpc:credential-revoked", reason));
         }

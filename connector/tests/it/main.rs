@@ -40,3 +40,4 @@ mod transfer_consumer;
 mod transfer_provider;
 mod walkthrough;
 mod wallet;
+mod withdrawal;

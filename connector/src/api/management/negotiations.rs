@@ -14,6 +14,7 @@ use crate::api::error::ApiError;
 use crate::context::Connector;
 use crate::domain::{Agreement, Negotiation};
 use crate::messenger::SendError;
+use crate::negotiation::withdrawal::WithdrawError;
 use crate::negotiation::{DspError, Negotiations, OfferContract, StartError, StartNegotiation};
 
 /// Longest a call waits for a negotiation's outcome.
@@ -35,7 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/negotiations/{pid}/verify").post(verify_agreement))
     .service(web::resource("/negotiations/{pid}/terminate").post(terminate_negotiation))
     .service(web::resource("/agreements").get(list_agreements))
-    .service(web::resource("/agreements/{id}").get(get_agreement));
+    .service(web::resource("/agreements/{id}").get(get_agreement))
+    .service(web::resource("/agreements/{id}/withdraw").post(withdraw_agreement));
 }
 
 /// A negotiation to start as consumer.
@@ -373,4 +375,44 @@ pub(super) async fn get_agreement(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no agreement `{id}`")))?;
     Ok(HttpResponse::Ok().json(agreement))
+}
+
+/// Why an agreement is withdrawn.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawAgreement {
+    /// Why, in words the consumer is told (1 to 500 characters).
+    pub reason: String,
+}
+
+/// Withdraws, as provider, an agreement: from now on it admits no transfer, no pull and no MPC
+/// session, and its transfers that are not final are terminated (code `agreement-withdrawn`).
+#[utoipa::path(post, path = "/api/v1/agreements/{id}/withdraw", security(("admin" = [])),
+    request_body = WithdrawAgreement,
+    responses((status = 200, body = Agreement), (status = 400, description = "No reason, or one too long"),
+              (status = 403, description = "The agreement is another provider's"),
+              (status = 404, description = "No such agreement"),
+              (status = 409, description = "Withdrawn already")))]
+pub(super) async fn withdraw_agreement(
+    _: Admin,
+    connector: web::Data<Connector>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: WithdrawAgreement = parse_body(&body)?;
+    let withdrawn = Negotiations::new(connector.get_ref().clone())
+        .withdraw_agreement(&id, request.reason)
+        .await
+        .map_err(|error| match error {
+            WithdrawError::NotFound(_) => ApiError::NotFound(error.to_string()),
+            WithdrawError::NotProvider(_) => ApiError::Forbidden(error.to_string()),
+            WithdrawError::AlreadyWithdrawn { .. } => ApiError::Conflict(error.to_string()),
+            WithdrawError::Reason(message) => ApiError::Invalid {
+                message: format!("field `reason`: {message}"),
+                path: "/reason".into(),
+            },
+            WithdrawError::Store(e) => e.into(),
+            WithdrawError::Audit(e) => e.into(),
+        })?;
+    Ok(HttpResponse::Ok().json(withdrawn))
 }

@@ -11,8 +11,8 @@ use super::negotiations::{
     __path_accept_offer, __path_agree_negotiation, __path_counter_offer, __path_counter_request,
     __path_get_agreement, __path_get_negotiation, __path_list_agreements, __path_list_negotiations,
     __path_offer_contract, __path_start_negotiation, __path_terminate_negotiation,
-    __path_verify_agreement, AcceptOffer, CounterOffer, CounterRequest, NewNegotiation,
-    TerminateNegotiation,
+    __path_verify_agreement, __path_withdraw_agreement, AcceptOffer, CounterOffer, CounterRequest,
+    NewNegotiation, TerminateNegotiation, WithdrawAgreement,
 };
 use super::sessions::{
     __path_cancel_session, __path_get_session, __path_list_sessions, __path_session_result,
@@ -51,7 +51,7 @@ pub(super) async fn serve() -> HttpResponse {
           store_credential, remove_credential, list_negotiations, start_negotiation, get_negotiation,
           offer_contract, accept_offer, agree_negotiation, counter_offer, counter_request,
           verify_agreement, terminate_negotiation,
-          list_agreements, get_agreement, list_transfers, request_transfer, get_transfer,
+          list_agreements, get_agreement, withdraw_agreement, list_transfers, request_transfer, get_transfer,
           start_transfer, suspend_transfer, complete_transfer, terminate_transfer, refresh_transfer, get_trust_list, put_trust_list, list_events,
           list_peers, federated_catalog, list_sessions, start_session, get_session,
           cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
@@ -60,6 +60,7 @@ pub(super) async fn serve() -> HttpResponse {
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
                        CounterOffer, CounterRequest, Decision, Recommendation, Agreement,
+                       WithdrawAgreement, crate::domain::Withdrawal,
                        Obligation, Event, CredentialToStore, TrustListToInstall, Transfer,
                        NewTransfer, StartTransfer, SuspendTransfer, TerminateTransfer, DataAddress,
                        EndpointProperty, crate::transfer::state::TransferState,

@@ -71,6 +71,7 @@ fn case(role: &str) -> Case {
         signature: None,
         timestamp: now(),
         grounds: vec![membership],
+        withdrawn: None,
     };
     Case {
         analyst,
