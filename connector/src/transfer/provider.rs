@@ -149,7 +149,11 @@ impl Transfers {
                     message.agreement_id.chars().take(100).collect::<String>()
                 ))
             })?;
-        if let Some(reason) = agreement.withdrawn_reason() {
+        // An MPC session's request is refused at admission instead, with its `mpc:` code.
+        if let Some(reason) = agreement
+            .withdrawn_reason()
+            .filter(|_| message.format != MPC_SESSION_FORMAT)
+        {
             return Err(DspError::BadRequest(format!("{TYPE}: {reason}")));
         }
         let negotiation = store.negotiations.get(&agreement.provider_pid)?;

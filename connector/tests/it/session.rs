@@ -162,6 +162,32 @@ async fn a_revoked_analyst_is_refused_before_the_session() {
     no_result(&study.analyst, id).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_withdrawn_agreement_is_refused_before_the_session() {
+    let policy = policy("study", r#""mean""#, 4);
+    let study = study(holders(&policy, ["auto", "auto"], 20)).await;
+    let (status, body) = study.holders[1]
+        .post(
+            &format!("/api/v1/agreements/{}/withdraw", study.agreements[1]),
+            &json!({"reason": "the study's permit ended"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let started = start_session(&study, mean_session(&study, 4, json!({"wait_seconds": 20}))).await;
+    let id = started["id"].as_str().unwrap();
+    let failed = session_until(&study.analyst, id, 20, |s| s["state"] == "failed").await;
+    let codes = all_terminated(&study, &failed).await;
+    assert!(
+        codes.contains(&"mpc:agreement-withdrawn".to_owned()),
+        "{codes:?}"
+    );
+    assert!(
+        failed.to_string().contains("the study's permit ended"),
+        "{failed}"
+    );
+    no_result(&study.analyst, id).await;
+}
+
 async fn revoke(study: &Study) {
     let (status, body) = study
         .authority
