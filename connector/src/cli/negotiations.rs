@@ -263,8 +263,20 @@ fn line(negotiation: &Value) -> String {
     } else {
         ""
     };
+    // A terminated negotiation says why, on the same line.
+    let reasons: Vec<&str> = negotiation["reason"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let why = if negotiation["state"] == "TERMINATED" && !reasons.is_empty() {
+        format!("  why: {}", reasons.join("; "))
+    } else {
+        String::new()
+    };
     format!(
-        "{}  {}  {}  offer {}  with {}{manual}",
+        "{}  {}  {}  offer {}  with {}{manual}{why}",
         own_pid(negotiation),
         text(negotiation, "role"),
         text(negotiation, "state"),

@@ -267,6 +267,11 @@ impl Negotiations {
                 .agreement_for(pid, &negotiation, &offer, obligations, grounds)
                 .map(Some),
             Ok(Answer::Refuse(reasons)) => {
+                tracing::info!(
+                    pid,
+                    reasons = %reasons.join("; "),
+                    "contract request refused by the offer's policy"
+                );
                 let attempt = || self.terminate_own(pid, "policy.denied", reasons.clone(), false);
                 self.retrying(pid, "termination", attempt).await;
                 return;

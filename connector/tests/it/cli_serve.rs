@@ -155,6 +155,16 @@ fn the_cli_publishes_negotiates_and_reports_a_refusal() {
     assert!(stderr.contains("no trust list"), "{stderr}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("TERMINATED"));
     assert_eq!(ok(&["agreements", "--data-dir", c, "--json"]).trim(), "[]");
+    // The refusal's reason is on the negotiation's line, on both sides.
+    for dir in [c, p] {
+        let listed = ok(&["negotiations", "list", "--data-dir", dir]);
+        assert!(
+            listed.contains("TERMINATED")
+                && listed.contains("why: ")
+                && listed.contains("no trust list"),
+            "{listed}"
+        );
+    }
 
     // The provider offers the contract instead; the consumer sees it OFFERED and ends it.
     let offered = ok(&[
