@@ -294,12 +294,41 @@ impl HttpStatusSource {
     }
 }
 
+/// The `ttl` a status list credential states for itself (Bitstring Status List §2.1: in
+/// milliseconds, on `credentialSubject`), read from a JSON credential or the payload of a
+/// compact JWT (`vc` or the payload itself); `None` when it states none.
+pub fn stated_ttl(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let document: Value = if text.starts_with('{') {
+        serde_json::from_str(text).ok()?
+    } else {
+        let payload = text.split('.').nth(1)?;
+        let bytes = B64.decode(payload).ok()?;
+        let claims: Value = serde_json::from_slice(&bytes).ok()?;
+        match claims.get("vc") {
+            Some(vc) => vc.clone(),
+            None => claims,
+        }
+    };
+    let subject = document.get("credentialSubject")?;
+    let subject = match subject {
+        Value::Array(items) => items.first()?,
+        other => other,
+    };
+    subject
+        .get("ttl")
+        .and_then(Value::as_u64)
+        .map(Duration::from_millis)
+}
+
 impl StatusSource for HttpStatusSource {
     fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<String, StatusFetchError>> {
         Box::pin(async move {
             if let Ok(cache) = self.cache.lock() {
                 if let Some((at, body)) = cache.get(url) {
-                    if at.elapsed() < self.ttl {
+                    // The list's own `ttl`, when shorter than ours, bounds the reuse.
+                    let ttl = stated_ttl(body).map_or(self.ttl, |own| own.min(self.ttl));
+                    if at.elapsed() < ttl {
                         return Ok(body.clone());
                     }
                 }
@@ -351,6 +380,80 @@ impl StatusSource for StaticStatusSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_states_its_own_ttl_in_json_or_in_a_jwt() {
+        let json = r#"{"credentialSubject": {"type": "BitstringStatusList", "ttl": 1500}}"#;
+        assert_eq!(stated_ttl(json), Some(Duration::from_millis(1500)));
+        let listed = r#"{"credentialSubject": [{"ttl": 20}]}"#;
+        assert_eq!(stated_ttl(listed), Some(Duration::from_millis(20)));
+        let claims = B64.encode(br#"{"vc": {"credentialSubject": {"ttl": 60000}}}"#);
+        assert_eq!(
+            stated_ttl(&format!("eyJhbGciOiJFZERTQSJ9.{claims}.c2ln")),
+            Some(Duration::from_secs(60))
+        );
+        let bare = B64.encode(br#"{"credentialSubject": {"ttl": 7}}"#);
+        assert_eq!(
+            stated_ttl(&format!("h.{bare}.s")),
+            Some(Duration::from_millis(7))
+        );
+        // None stated, or not readable: the configured lifetime applies.
+        for text in [
+            r#"{"credentialSubject": {}}"#,
+            r#"{"credentialSubject": {"ttl": -5}}"#,
+            r#"{"credentialSubject": {"ttl": "60"}}"#,
+            "{not json",
+            "a.b!.c",
+            "",
+        ] {
+            assert_eq!(stated_ttl(text), None, "{text}");
+        }
+    }
+
+    /// A server on 127.0.0.1 answering every request with `body`, counting requests.
+    async fn counting_server(
+        body: &'static str,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/status/1", listener.local_addr().unwrap());
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_a_list_for_the_shorter_of_its_ttl_and_ours() {
+        use std::sync::atomic::Ordering::SeqCst;
+        // A list stating 200 ms, a source configured for an hour: 200 ms it is.
+        let (url, hits) = counting_server(r#"{"credentialSubject": {"ttl": 200}}"#).await;
+        let source =
+            HttpStatusSource::with_policy(Duration::from_secs(3600), AddressPolicy::ALLOW_PRIVATE);
+        source.fetch(&url).await.unwrap();
+        source.fetch(&url).await.unwrap();
+        assert_eq!(hits.load(SeqCst), 1, "reused within its ttl");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        source.fetch(&url).await.unwrap();
+        assert_eq!(hits.load(SeqCst), 2, "fetched again after its ttl");
+        // A list stating a day, a source configured for 0: never cached.
+        let (url, hits) = counting_server(r#"{"credentialSubject": {"ttl": 86400000}}"#).await;
+        let source = HttpStatusSource::with_policy(Duration::ZERO, AddressPolicy::ALLOW_PRIVATE);
+        source.fetch(&url).await.unwrap();
+        source.fetch(&url).await.unwrap();
+        assert_eq!(hits.load(SeqCst), 2, "our 0 wins over its day");
+    }
 
     #[test]
     fn set_get_encode_decode() {

@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// token); a pull in progress is not cut when its token expires.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     data_token_ttl: u64,
+    /// How long a fetched status list is trusted before it is fetched again (seconds; 0: never
+    /// cached, so a revocation takes effect at the next verification). A list that states its
+    /// own shorter `ttl` is cached for that long only.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    status_cache_seconds: u64,
     /// How this connector presents its credentials to a provider: `auto` (inside the token
     /// when the provider advertises it, as Symbolon providers do; else by the Decentralized
     /// Claims Protocol) or `dcp` (always by the Decentralized Claims Protocol: the provider
@@ -102,6 +107,7 @@ pub async fn run(args: ServeArgs) -> CommandResult {
         }),
         allow_private_callbacks: args.allow_private_callbacks,
         data_token_ttl: std::time::Duration::from_secs(args.data_token_ttl),
+        status_cache_ttl: std::time::Duration::from_secs(args.status_cache_seconds),
         presentations: args.presentations,
         ..ServeOptions::new(args.http)
     };
