@@ -1,5 +1,8 @@
-//! `symbolon audit export|verify`: export the audit trail as a bundle, and verify bundles
-//! offline (one log, or two organisations' logs against each other).
+//! `symbolon audit export|show|verify`: export the audit trail as a bundle, show a bundle as a
+//! readable timeline, and verify bundles offline (one log, or two organisations' logs against
+//! each other).
+
+use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Context as _};
 use symbolon_audit::{verify_bundle, verify_pair, AuditBundle};
@@ -20,6 +23,18 @@ pub enum AuditCommand {
         #[arg(long)]
         out: String,
     },
+    /// Show a bundle as a readable timeline: who did what, when, with which outcome (it does
+    /// not verify it: `audit verify` does).
+    Show {
+        /// Only events whose type starts with this (e.g. `negotiation`, `session.result`).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Print the events as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The bundle.
+        bundle: String,
+    },
     /// Verify one bundle offline, or two organisations' bundles against each other
     /// (exit 0 valid, 1 invalid).
     Verify {
@@ -36,6 +51,7 @@ pub enum AuditCommand {
 pub async fn run(command: AuditCommand) -> CommandResult {
     match command {
         AuditCommand::Export { dir, out } => export(dir, &out).await,
+        AuditCommand::Show { kind, json, bundle } => show(&bundle, kind.as_deref(), json),
         AuditCommand::Verify { json, bundles } => verify(&bundles, json),
     }
 }
@@ -98,6 +114,104 @@ async fn from_server(data: &DataDir) -> Result<AuditBundle, Failure> {
     }
     let bytes = response.bytes().await.context("cannot read the bundle")?;
     AuditBundle::from_slice(&bytes).map_err(|e| Failure::Failed(e.into()))
+}
+
+/// Most characters of a detail shown on a timeline line.
+const DETAIL_CHARS: usize = 160;
+
+/// The one detail worth a line's end: why, or what was decided on.
+fn headline(event: &serde_json::Value) -> Option<String> {
+    let details = event.get("details")?;
+    [
+        "reason", "error", "code", "program", "offer", "format", "state",
+    ]
+    .iter()
+    .find_map(|key| {
+        let value = details.get(*key)?;
+        let text = match value {
+            serde_json::Value::String(s) if !s.is_empty() => s.clone(),
+            serde_json::Value::Array(items) if !items.is_empty() => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("; "),
+            serde_json::Value::Object(o) => o.get("id")?.as_str()?.to_owned(),
+            _ => return None,
+        };
+        let mut text: String = text.chars().take(DETAIL_CHARS).collect();
+        if text.chars().count() == DETAIL_CHARS {
+            text.push('…');
+        }
+        Some(format!("{key}: {text}"))
+    })
+}
+
+fn show(path: &str, kind: Option<&str>, json: bool) -> CommandResult {
+    let bundle = AuditBundle::from_path(std::path::Path::new(path))
+        .map_err(|e| Failure::Failed(anyhow!("`{path}`: {e}")))?;
+    let events: Vec<(u64, &serde_json::Value)> = bundle
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, entry)| {
+            let index = entry["index"].as_u64().unwrap_or(i as u64);
+            Some((index, entry.get("event")?))
+        })
+        .filter(|(_, e)| kind.is_none_or(|k| e["type"].as_str().is_some_and(|t| t.starts_with(k))))
+        .collect();
+    if json {
+        return print_json(&serde_json::Value::Array(
+            events
+                .iter()
+                .map(|(index, e)| serde_json::json!({"index": index, "event": e}))
+                .collect(),
+        ));
+    }
+    let who = |did: &str| -> String {
+        if did == bundle.log_id {
+            "this connector".into()
+        } else if did.chars().count() > 32 {
+            format!("{}…", did.chars().take(32).collect::<String>())
+        } else {
+            did.to_owned()
+        }
+    };
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, e) in &events {
+        *counts.entry(e["type"].as_str().unwrap_or("?")).or_default() += 1;
+    }
+    let first = events
+        .first()
+        .and_then(|(_, e)| e["time"].as_str())
+        .unwrap_or("-");
+    let last = events
+        .last()
+        .and_then(|(_, e)| e["time"].as_str())
+        .unwrap_or("-");
+    println!(
+        "the audit trail of {} ({} of {} entries, {first} .. {last}; {} signed heads; not verified here: run `symbolon audit verify`)",
+        bundle.log_id,
+        events.len(),
+        bundle.entries.len(),
+        bundle.heads.len()
+    );
+    for (k, n) in &counts {
+        println!("  {n:>5}  {k}");
+    }
+    println!();
+    for (index, e) in &events {
+        let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+        let tail = headline(e).map(|h| format!("  ({h})")).unwrap_or_default();
+        println!(
+            "#{index:<5} {}  {:<24} {:<10} {}  by {}{tail}",
+            text("time"),
+            text("type"),
+            text("outcome"),
+            text("subject"),
+            who(&text("actor")),
+        );
+    }
+    Ok(())
 }
 
 fn verify(paths: &[String], json: bool) -> CommandResult {

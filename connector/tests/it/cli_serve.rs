@@ -74,6 +74,32 @@ fn offers_acknowledged_before_a_sigkill_survive_it() {
         let report: serde_json::Value = serde_json::from_str(&report).unwrap();
         assert_eq!(report["valid"], true, "{report}");
     }
+    // A readable timeline of the same bundle, whole or of one kind of event.
+    let shown = ok(&["audit", "show", offline.to_str().unwrap()]);
+    assert!(shown.contains("not verified here"), "{shown}");
+    assert!(shown.contains("offer.created"), "{shown}");
+    assert!(shown.contains("by this connector"), "{shown}");
+    let offers = ok(&[
+        "audit",
+        "show",
+        "--kind",
+        "offer",
+        "--json",
+        offline.to_str().unwrap(),
+    ]);
+    let offers: serde_json::Value = serde_json::from_str(&offers).unwrap();
+    assert!(!offers.as_array().unwrap().is_empty());
+    assert!(offers
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["event"]["type"].as_str().unwrap().starts_with("offer")));
+    let missing = symbolon(&["audit", "show", "/nonexistent/bundle.json"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/bundle.json"),
+        "a missing bundle is named"
+    );
     let mut bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&offline).unwrap()).unwrap();
     let created = bundle["entries"].as_array().unwrap().len();
