@@ -68,6 +68,11 @@ pub fn list_url(base: &str, purpose: StatusPurpose) -> String {
 }
 
 impl StatusRegistry {
+    /// Where this registry publishes its list for `purpose`.
+    pub fn url_of(&self, purpose: StatusPurpose) -> String {
+        list_url(&self.public_url, purpose)
+    }
+
     /// The registry of `dir`, whose status lists are published under `public_url`.
     pub fn new(dir: DataDir, public_url: &str) -> Self {
         StatusRegistry {

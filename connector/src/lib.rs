@@ -45,6 +45,7 @@ pub mod messenger;
 pub mod negotiation;
 pub mod p2p;
 pub mod protocol;
+pub mod revocation;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -73,6 +73,11 @@ impl ProtocolService {
         }
     }
 
+    /// The connector this service answers for.
+    pub fn connector(&self) -> &Connector {
+        self.cx()
+    }
+
     fn cx(&self) -> &Connector {
         self.negotiations.connector()
     }

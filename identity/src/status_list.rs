@@ -294,22 +294,27 @@ impl HttpStatusSource {
     }
 }
 
+/// The credential document of a status list as fetched: a JSON credential, or the payload of
+/// a compact JWT (its `vc` claim when it has one). The signature is not checked here.
+fn document_of(text: &str) -> Option<Value> {
+    let text = text.trim();
+    if text.starts_with('{') {
+        return serde_json::from_str(text).ok();
+    }
+    let payload = text.split('.').nth(1)?;
+    let bytes = B64.decode(payload).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    Some(match claims.get("vc") {
+        Some(vc) => vc.clone(),
+        None => claims,
+    })
+}
+
 /// The `ttl` a status list credential states for itself (Bitstring Status List §2.1: in
 /// milliseconds, on `credentialSubject`), read from a JSON credential or the payload of a
 /// compact JWT (`vc` or the payload itself); `None` when it states none.
 pub fn stated_ttl(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let document: Value = if text.starts_with('{') {
-        serde_json::from_str(text).ok()?
-    } else {
-        let payload = text.split('.').nth(1)?;
-        let bytes = B64.decode(payload).ok()?;
-        let claims: Value = serde_json::from_slice(&bytes).ok()?;
-        match claims.get("vc") {
-            Some(vc) => vc.clone(),
-            None => claims,
-        }
-    };
+    let document = document_of(text)?;
     let subject = document.get("credentialSubject")?;
     let subject = match subject {
         Value::Array(items) => items.first()?,
@@ -319,6 +324,38 @@ pub fn stated_ttl(text: &str) -> Option<Duration> {
         .get("ttl")
         .and_then(Value::as_u64)
         .map(Duration::from_millis)
+}
+
+impl HttpStatusSource {
+    /// Forgets the cached list at `url` if `issuer` issued it (its `issuer`, or a JWT's `iss`,
+    /// names that DID), so that the next check fetches it again: how a revocation the issuer
+    /// announces takes effect at once. Only what is cached is forgotten, and nothing is
+    /// fetched here, so a peer cannot make the connector call an address; `false` when there
+    /// was nothing of `issuer`'s at `url`.
+    pub fn forget_if_issued_by(&self, url: &str, issuer: &str) -> bool {
+        let Ok(mut cache) = self.cache.lock() else {
+            return false;
+        };
+        let issued_by = cache.get(url).and_then(|(_, text)| {
+            let document = document_of(text)?;
+            let named = match document.get("issuer") {
+                Some(Value::String(id)) => Some(id.clone()),
+                Some(Value::Object(o)) => o.get("id").and_then(Value::as_str).map(str::to_owned),
+                _ => None,
+            };
+            named.or_else(|| {
+                let payload = B64.decode(text.trim().split('.').nth(1)?).ok()?;
+                let claims: Value = serde_json::from_slice(&payload).ok()?;
+                claims.get("iss").and_then(Value::as_str).map(str::to_owned)
+            })
+        });
+        if issued_by.as_deref() == Some(issuer) {
+            cache.remove(url);
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl StatusSource for HttpStatusSource {
@@ -432,6 +469,37 @@ mod tests {
             }
         });
         (url, hits)
+    }
+
+    #[tokio::test]
+    async fn only_its_issuer_makes_a_cached_list_forgotten() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (url, hits) =
+            counting_server(r#"{"issuer": {"id": "did:key:zIssuer"}, "credentialSubject": {}}"#)
+                .await;
+        let source =
+            HttpStatusSource::with_policy(Duration::from_secs(3600), AddressPolicy::ALLOW_PRIVATE);
+        // Nothing cached: nothing to forget, and nothing is fetched.
+        assert!(!source.forget_if_issued_by(&url, "did:key:zIssuer"));
+        assert_eq!(hits.load(SeqCst), 0);
+        source.fetch(&url).await.unwrap();
+        assert!(!source.forget_if_issued_by(&url, "did:key:zSomeoneElse"));
+        source.fetch(&url).await.unwrap();
+        assert_eq!(
+            hits.load(SeqCst),
+            1,
+            "still cached after a stranger's announcement"
+        );
+        assert!(source.forget_if_issued_by(&url, "did:key:zIssuer"));
+        source.fetch(&url).await.unwrap();
+        assert_eq!(hits.load(SeqCst), 2, "fetched again after its issuer's");
+        // A JWT names its issuer in `iss`.
+        let claims = B64.encode(br#"{"iss": "did:key:zJwt", "vc": {"credentialSubject": {}}}"#);
+        let jwt: &'static str =
+            Box::leak(format!("eyJhbGciOiJFZERTQSJ9.{claims}.c2ln").into_boxed_str());
+        let (url, _) = counting_server(jwt).await;
+        source.fetch(&url).await.unwrap();
+        assert!(source.forget_if_issued_by(&url, "did:key:zJwt"));
     }
 
     #[tokio::test]

@@ -127,6 +127,7 @@ async fn update_status(
         changes.push((purpose, value));
     }
     let registry = registry.into_inner();
+    let changed_lists: Vec<String> = changes.iter().map(|(p, _)| registry.url_of(*p)).collect();
     let changed_id = id.clone();
     let record = web::block(move || {
         let mut last = None;
@@ -159,6 +160,8 @@ async fn update_status(
                     json!({ "revoked": record.revoked, "suspended": record.suspended }),
                 ))
                 .await?;
+            // Peers drop their cached copies at once (see `revocation`).
+            crate::revocation::announce(&connector, changed_lists);
             Ok(HttpResponse::Ok().json(json!({"credentialId": id, "statusIndex": record.index, "revoked": record.revoked, "suspended": record.suspended})))
         }
     }

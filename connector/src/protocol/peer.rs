@@ -147,6 +147,10 @@ async fn answer(service: &ProtocolService, from: &str, payload: Value) -> Carrie
         status,
         body: serde_json::json!({ "message": message }),
     };
+    if crate::revocation::is_message(&payload) {
+        let (status, body) = crate::revocation::receive(service.connector(), from, &payload);
+        return CarriedAnswer { status, body };
+    }
     let request: CarriedRequest = match serde_json::from_value(payload) {
         Ok(request) => request,
         Err(e) => return refuse(400, &format!("not a carried protocol request: {e}")),

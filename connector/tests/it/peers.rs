@@ -27,6 +27,28 @@ pub(crate) async fn peer_announcing_every(
     bootstrap: Vec<String>,
     reannounce_every: Duration,
 ) -> (Connector, Vec<String>, Node) {
+    let (node, addresses, handle, _) = peer_with(
+        Some(authority),
+        role,
+        bootstrap,
+        reannounce_every,
+        // Revocations take effect at once (no cached status lists).
+        Duration::ZERO,
+    )
+    .await;
+    (node, addresses, handle)
+}
+
+/// A connector on the peer network holding a `role` membership from `authority` (from
+/// itself, trusting itself, when `None`), caching status lists for `status_cache_ttl`;
+/// returns it, its addresses, its node and its membership's id.
+pub(crate) async fn peer_with(
+    authority: Option<&Connector>,
+    role: &str,
+    bootstrap: Vec<String>,
+    reannounce_every: Duration,
+    status_cache_ttl: Duration,
+) -> (Connector, Vec<String>, Node, String) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
@@ -34,8 +56,7 @@ pub(crate) async fn peer_announcing_every(
         dir.clone(),
         ServeOptions {
             allow_private_callbacks: true,
-            // Revocations take effect at once (no cached status lists).
-            status_cache_ttl: Duration::ZERO,
+            status_cache_ttl,
             ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
         },
     )
@@ -49,8 +70,9 @@ pub(crate) async fn peer_announcing_every(
     };
     let connector = running.connector.clone();
     tokio::spawn(running.server);
+    let authority = authority.unwrap_or(&node);
     trust(authority, &node).await;
-    let (credential, _) = membership(authority, node.did(), role).await;
+    let (credential, membership_id) = membership(authority, node.did(), role).await;
     hold(&node, &credential).await;
     let addresses = symbolon_connector::p2p::join(
         &connector,
@@ -68,6 +90,7 @@ pub(crate) async fn peer_announcing_every(
         node,
         addresses.iter().map(ToString::to_string).collect(),
         handle,
+        membership_id,
     )
 }
 
@@ -277,4 +300,81 @@ async fn members_negotiate_and_transfer_over_the_peer_network() {
     delete["method"] = json!("DELETE");
     let answer = hospital_node.request(insurer.did(), delete).await.unwrap();
     assert_eq!(answer["status"], 405, "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revocation_told_over_the_peer_network_bites_at_once_despite_the_cache() {
+    // The authority is on the peer network (its own member); the provider caches status
+    // lists for ten minutes.
+    let reannounce = Duration::from_secs(200);
+    let (authority, addresses, _, _) =
+        peer_with(None, "Authority", Vec::new(), reannounce, Duration::ZERO).await;
+    let (provider, _, _, _) = peer_with(
+        Some(&authority),
+        "Insurer",
+        addresses.clone(),
+        reannounce,
+        Duration::from_secs(600),
+    )
+    .await;
+    let (hospital, _, hospital_node, membership_id) = peer_with(
+        Some(&authority),
+        "Hospital",
+        addresses.clone(),
+        reannounce,
+        Duration::ZERO,
+    )
+    .await;
+    until_authenticated(&authority, provider.did()).await;
+    publish(&provider).await;
+    let first = negotiate(&hospital, &provider).await;
+    assert_eq!(first["state"], "FINALIZED", "{first}");
+
+    // Another member cannot make the provider forget the authority's list, nor send it a
+    // malformed notice.
+    let list = format!("{}/status/revocation", authority.url.trim_end_matches('/'));
+    let answer = hospital_node
+        .request(
+            provider.did(),
+            json!({"kind": "status-list-updated", "url": list}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["body"]["forgotten"], false, "{answer}");
+    for bad in [
+        json!({"kind": "status-list-updated"}),
+        json!({"kind": "status-list-updated", "url": "x".repeat(5000)}),
+    ] {
+        let answer = hospital_node.request(provider.did(), bad).await.unwrap();
+        assert_eq!(answer["status"], 400, "{answer}");
+    }
+    let still = negotiate(&hospital, &provider).await;
+    assert_eq!(still["state"], "FINALIZED", "{still}");
+
+    // Revoked at the authority: the provider's cached list is forgotten at once.
+    let (status, body) = authority
+        .post(
+            "/credentials/status",
+            &json!({"credentialId": membership_id, "credentialStatus": [
+                {"type": "BitstringStatusListEntry", "statusPurpose": "revocation", "status": true}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let revoked = std::time::Instant::now();
+    // Attempts start every 100 ms; the first refused one must have started within a second
+    // of the revocation (the negotiation itself may take longer on a loaded machine).
+    let (refused, started_after) = loop {
+        let started_after = revoked.elapsed();
+        assert!(
+            started_after < Duration::from_secs(1),
+            "still admitted a second after the revocation"
+        );
+        let answer = negotiate(&hospital, &provider).await;
+        if answer["state"] == "TERMINATED" {
+            break (answer, started_after);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(started_after < Duration::from_secs(1), "{started_after:?}");
+    assert!(refused.to_string().contains("revoked"), "{refused}");
 }
