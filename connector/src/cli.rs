@@ -76,6 +76,12 @@ enum Command {
     Agreements(manage::AgreementsArgs),
     /// List the peers on the peer network (through the running server).
     Peers(manage::PeersArgs),
+    /// List the federated catalog: offers peers announced on the peer network (through the
+    /// running server).
+    Catalog(manage::CatalogArgs),
+    /// List what happened here: the recorded events, filtered by type (through the running
+    /// server).
+    Events(manage::EventsArgs),
     /// Export and verify the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -264,6 +270,8 @@ async fn run(cli: Cli) -> CommandResult {
         Command::Store(command) => store::run(command).await,
         Command::Transfers(command) => transfers::run(command).await,
         Command::Peers(args) => manage::peers(args).await,
+        Command::Catalog(args) => manage::catalog(args).await,
+        Command::Events(args) => manage::events(args).await,
         Command::Study(command) => sessions::study(command).await,
         Command::Session(command) => sessions::run(command).await,
         Command::Issuer(command) => issuer::run(command).await,

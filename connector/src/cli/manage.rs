@@ -119,6 +119,32 @@ pub struct AgreementsArgs {
     reason: Option<String>,
 }
 
+/// `symbolon catalog`.
+#[derive(Debug, clap::Args)]
+pub struct CatalogArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `symbolon events`.
+#[derive(Debug, clap::Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    dir: DataDirArg,
+    /// Only events whose type starts with this (e.g. `negotiation`, `session.result`).
+    #[arg(long, value_name = "PREFIX")]
+    kind: Option<String>,
+    /// Only the last N events (after filtering).
+    #[arg(long, value_name = "N")]
+    last: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// `symbolon peers`.
 #[derive(Debug, clap::Args)]
 pub struct PeersArgs {
@@ -154,6 +180,81 @@ pub async fn peers(args: PeersArgs) -> CommandResult {
             text(peer, "did"),
             text(peer, "peer_id"),
             roles.join(",")
+        );
+    }
+    Ok(())
+}
+
+/// Lists the federated catalog: the offers authenticated peers announced on the peer network.
+pub async fn catalog(args: CatalogArgs) -> CommandResult {
+    let offers = Management::for_dir(&args.dir)?
+        .call(reqwest::Method::GET, "/catalog/federated", None)
+        .await?;
+    if args.json {
+        return print_json(&offers);
+    }
+    let offers = offers.as_array().cloned().unwrap_or_default();
+    if offers.is_empty() {
+        println!("no offers announced by peers yet (see `symbolon peers` for who is connected)");
+    }
+    for announced in &offers {
+        let offer = &announced["offer"];
+        println!(
+            "{}  \"{}\"  by {}  at {}  (announced {})",
+            text(offer, "id"),
+            text(offer, "title"),
+            text(announced, "issuer"),
+            text(offer, "provider_url"),
+            text(announced, "issued_at")
+        );
+    }
+    Ok(())
+}
+
+/// Most events read, page by page.
+const MAX_EVENTS: u64 = 1_000_000;
+
+/// Lists the recorded events, oldest first, filtered by type.
+pub async fn events(args: EventsArgs) -> CommandResult {
+    let api = Management::for_dir(&args.dir)?;
+    let mut all: Vec<Value> = Vec::new();
+    let mut from = 0u64;
+    loop {
+        let page = api
+            .call(reqwest::Method::GET, &format!("/events?from={from}"), None)
+            .await?;
+        let events = page["events"].as_array().cloned().unwrap_or_default();
+        let to = page["to"].as_u64().unwrap_or(from);
+        let total = page["total"].as_u64().unwrap_or(0);
+        all.extend(events.into_iter().filter(|e| {
+            args.kind
+                .as_deref()
+                .is_none_or(|k| e["type"].as_str().is_some_and(|t| t.starts_with(k)))
+        }));
+        if to <= from || to >= total || to >= MAX_EVENTS {
+            break;
+        }
+        from = to;
+    }
+    if let Some(last) = args.last {
+        let skip = all.len().saturating_sub(last);
+        all.drain(..skip);
+    }
+    if args.json {
+        return print_json(&Value::Array(all));
+    }
+    for event in &all {
+        let reason = event["details"]["reason"]
+            .as_str()
+            .map(|r| format!("  ({})", r.chars().take(160).collect::<String>()))
+            .unwrap_or_default();
+        println!(
+            "{}  {:<24} {:<10} {}  by {}{reason}",
+            text(event, "time"),
+            text(event, "type"),
+            text(event, "outcome"),
+            text(event, "subject"),
+            text(event, "actor")
         );
     }
     Ok(())

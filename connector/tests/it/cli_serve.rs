@@ -48,6 +48,29 @@ fn offers_acknowledged_before_a_sigkill_survive_it() {
     let listed: serde_json::Value =
         serde_json::from_str(&ok(&["offer", "list", "--data-dir", data, "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 10);
+    // What happened, from the running server: the ten offers, filtered and as text.
+    let events = ok(&["events", "--data-dir", data, "--kind", "offer", "--json"]);
+    let events: serde_json::Value = serde_json::from_str(&events).unwrap();
+    assert_eq!(events.as_array().unwrap().len(), 10, "{events}");
+    let last = ok(&[
+        "events",
+        "--data-dir",
+        data,
+        "--kind",
+        "offer.created",
+        "--last",
+        "2",
+    ]);
+    assert_eq!(last.lines().count(), 2, "{last}");
+    assert!(last.contains("cohort-9"), "{last}");
+    // Not on the peer network: the catalog says how to get there.
+    let catalog = symbolon(&["catalog", "--data-dir", data]);
+    assert_eq!(catalog.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&catalog.stderr).contains("--p2p"),
+        "{}",
+        String::from_utf8_lossy(&catalog.stderr)
+    );
 
     // The audit trail survived too: exported through the running server, then directly.
     let live = dir.path().join("live.json");
