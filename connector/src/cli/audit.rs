@@ -7,10 +7,14 @@ use std::collections::BTreeMap;
 use anyhow::{anyhow, Context as _};
 use symbolon_audit::{verify_bundle, verify_pair, AuditBundle};
 
+use super::manage::Management;
 use super::{print_json, CommandResult, DataDirArg, Failure};
 use crate::context::{Connector, OpenError, Settings};
 use crate::datadir::{DataDir, SERVE_URL_FILE};
+use crate::domain::HeldCredential;
+use crate::negotiation::auth::TokenDraft;
 use crate::store::StoreError;
+use symbolon_identity::{create_presentation, Format, Secured};
 
 /// Audit commands.
 #[derive(Debug, clap::Subcommand)]
@@ -19,6 +23,22 @@ pub enum AuditCommand {
     Export {
         #[command(flatten)]
         dir: DataDirArg,
+        /// Where to write the bundle.
+        #[arg(long)]
+        out: String,
+    },
+    /// Fetch another organisation's audit trail as an auditor: presents this connector's
+    /// `AuditorCredential` to the organisation's `serve`, writes the bundle and verifies it
+    /// offline (exit 0 valid, 1 invalid or refused).
+    Fetch {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The organisation's base URL (where its `symbolon serve` answers).
+        #[arg(long)]
+        from: String,
+        /// The organisation's DID (the audience of the presentation).
+        #[arg(long)]
+        did: String,
         /// Where to write the bundle.
         #[arg(long)]
         out: String,
@@ -51,6 +71,12 @@ pub enum AuditCommand {
 pub async fn run(command: AuditCommand) -> CommandResult {
     match command {
         AuditCommand::Export { dir, out } => export(dir, &out).await,
+        AuditCommand::Fetch {
+            dir,
+            from,
+            did,
+            out,
+        } => fetch(&dir, &from, &did, &out).await,
         AuditCommand::Show { kind, json, bundle } => show(&bundle, kind.as_deref(), json),
         AuditCommand::Verify { json, bundles } => verify(&bundles, json),
     }
@@ -114,6 +140,97 @@ async fn from_server(data: &DataDir) -> Result<AuditBundle, Failure> {
     }
     let bytes = response.bytes().await.context("cannot read the bundle")?;
     AuditBundle::from_slice(&bytes).map_err(|e| Failure::Failed(e.into()))
+}
+
+/// How long fetching a bundle may take.
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The `AuditorCredential`s in the wallet: from the store, or from the running server that
+/// holds it.
+async fn auditor_credentials(dir: &DataDirArg) -> Result<Vec<Secured>, Failure> {
+    let held: Vec<HeldCredential> = match crate::store::Store::open(&dir.data_dir) {
+        Ok(store) => store.credentials.list().context("cannot read the wallet")?,
+        Err(StoreError::InUse { .. }) => {
+            let listed = Management::for_dir(dir)?
+                .call(reqwest::Method::GET, "/credentials", None)
+                .await?;
+            serde_json::from_value(listed).context("the server's wallet listing")?
+        }
+        Err(error) => {
+            return Err(Failure::Failed(
+                anyhow!(error).context("cannot open the store"),
+            ))
+        }
+    };
+    Ok(held
+        .iter()
+        .filter(|c| c.types.iter().any(|t| t == "AuditorCredential"))
+        .map(HeldCredential::secured)
+        .collect())
+}
+
+async fn fetch(dir: &DataDirArg, from: &str, did: &str, out: &str) -> CommandResult {
+    let identity = DataDir::new(&dir.data_dir)
+        .identity()
+        .context("cannot load the identity")?;
+    let credentials = auditor_credentials(dir).await?;
+    if credentials.is_empty() {
+        return Err(Failure::Failed(anyhow!(
+            "no AuditorCredential in the wallet of `{}`: ask the data space's authority for one, \
+             then store it (`symbolon credential store`)",
+            dir.data_dir.display()
+        )));
+    }
+    let draft = TokenDraft::new(did);
+    let presentation = create_presentation(&identity, &credentials, Format::Jwt, &draft.jti, did)
+        .await
+        .context("cannot present the AuditorCredential")?;
+    let token = draft.sign(&identity, Some(&presentation.to_text()), None);
+    let url = format!("{}/api/v1/audit/export", from.trim_end_matches('/'));
+    let response = reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .build()
+        .context("cannot build an HTTP client")?
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach `{url}`"))?;
+    match response.status().as_u16() {
+        200 => {}
+        401 => {
+            return Err(Failure::Failed(anyhow!(
+                "`{from}` refused the AuditorCredential: check that `{did}` is the organisation's \
+                 DID and that it trusts your credential's issuer for AuditorCredential"
+            )))
+        }
+        status => {
+            return Err(Failure::Failed(anyhow!(
+                "`{url}` answered {status}: is `{from}` a Symbolon connector's base URL?"
+            )))
+        }
+    }
+    let bytes = response.bytes().await.context("cannot read the bundle")?;
+    let bundle = AuditBundle::from_slice(&bytes).map_err(|e| Failure::Failed(e.into()))?;
+    if bundle.log_id != did {
+        return Err(Failure::Failed(anyhow!(
+            "`{from}` sent the trail of `{}`, not of `{did}`",
+            bundle.log_id
+        )));
+    }
+    std::fs::write(out, &bytes)
+        .map_err(|e| Failure::Failed(anyhow!("cannot write `{out}`: {e}")))?;
+    let report = verify_bundle(&bundle);
+    println!(
+        "fetched {} entries and {} signed heads of {did} to {out}\n{report}",
+        bundle.entries.len(),
+        bundle.heads.len()
+    );
+    if report.is_valid() {
+        Ok(())
+    } else {
+        Err(Failure::Rejected)
+    }
 }
 
 /// Most characters of a detail shown on a timeline line.

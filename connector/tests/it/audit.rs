@@ -204,3 +204,81 @@ async fn an_issuance_that_cannot_be_recorded_is_refused() {
         "{events}"
     );
 }
+
+/// `symbolon audit fetch` with `args`, run off the runtime.
+async fn cli(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::cli::symbolon(&args)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditor_fetches_a_trail_from_the_cli_with_its_credential() {
+    let (authority, organisation, auditor) = (connector(), connector(), connector());
+    trust(&authority, &organisation).await;
+    publish(&organisation).await;
+    let fetch = |from: &Connector, did: &str, out: &std::path::Path| {
+        vec![
+            "audit".to_owned(),
+            "fetch".to_owned(),
+            "--data-dir".to_owned(),
+            from._dir.root().display().to_string(),
+            "--from".to_owned(),
+            organisation.url.clone(),
+            "--did".to_owned(),
+            did.to_owned(),
+            "--out".to_owned(),
+            out.display().to_string(),
+        ]
+    };
+    let out = auditor._tmp.path().join("trail.json");
+    // Without an AuditorCredential in the wallet: told what to do.
+    let output = cli(fetch(&auditor, organisation.did(), &out)).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no AuditorCredential"), "{stderr}");
+
+    let credential = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
+        "type": ["VerifiableCredential", "AuditorCredential"],
+        "issuer": authority.did(),
+        "credentialSubject": {"id": auditor.did()}
+    });
+    let credential = issue_credential(&authority.identity, credential, Format::Jwt)
+        .await
+        .unwrap()
+        .to_text();
+    hold(&auditor, &credential).await;
+    // The wrong audience is refused, and says what to check.
+    let output = cli(fetch(&auditor, authority.did(), &out)).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refused the AuditorCredential"), "{stderr}");
+    assert!(!out.exists());
+
+    // With it: the bundle is written and verified.
+    let output = cli(fetch(&auditor, organisation.did(), &out)).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("VALID"), "{stdout}");
+    let bundle = AuditBundle::from_path(&out).unwrap();
+    assert_eq!(bundle.log_id, organisation.did());
+    assert!(verify_bundle(&bundle).is_valid());
+    // The organisation recorded the auditor's access.
+    let events = organisation.events().await;
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "audit.access" && e["outcome"] == "ok"),
+        "{events}"
+    );
+}
