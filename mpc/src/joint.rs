@@ -112,15 +112,25 @@ fn broadcast<T: Transport>(party: &mut Party<T>, body: &[u8]) -> Result<Vec<(usi
         .collect())
 }
 
+/// What every party announced before the linkage.
+struct Hello {
+    /// Record counts, per party.
+    sizes: Vec<usize>,
+    /// Attribute column counts, per party.
+    ncols: Vec<usize>,
+    /// The extra bytes each other party sent, with its index.
+    extras: Vec<(usize, Vec<u8>)>,
+}
+
 /// Every party's record and column counts, with `extra` bytes of ours
-/// appended for every party (`extra_len` bytes from each). Caps what a
-/// peer can make us allocate: 1,024 columns, 2^26 shares per party's block.
+/// appended for every party (as many bytes from each). Caps what a peer can
+/// make us allocate: 1,024 columns, 2^26 shares per party's block.
 fn hello<T: Transport>(
     party: &mut Party<T>,
     records: usize,
     columns: usize,
     extra: &[u8],
-) -> Result<(Vec<usize>, Vec<usize>, Vec<(usize, Vec<u8>)>)> {
+) -> Result<Hello> {
     let me = party.index();
     let n = party.parties();
     let mut body = Vec::with_capacity(16 + extra.len());
@@ -157,7 +167,11 @@ fn hello<T: Transport>(
         }
         extras.push((peer, p.get(16..).unwrap_or(&[]).to_vec()));
     }
-    Ok((sizes, ncols, extras))
+    Ok(Hello {
+        sizes,
+        ncols,
+        extras,
+    })
 }
 
 /// Shares every party's presence column and attribute columns into a

@@ -192,7 +192,7 @@ pub fn encrypt<T: Transport>(
     state: [BitShares; 8],
 ) -> Result<[BitShares; 8]> {
     let len = state.first().map_or(0, BitShares::len);
-    if len % 16 != 0 || state.iter().any(|p| p.len() != len) {
+    if !len.is_multiple_of(16) || state.iter().any(|p| p.len() != len) {
         return Err(MpcError::Config(
             "AES state planes must be 16·W words each".into(),
         ));

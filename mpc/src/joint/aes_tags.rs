@@ -54,7 +54,7 @@ pub(super) fn shuffle_and_tag<T: Transport, I: AsRef<[u8]> + Sync>(
     ids: &[I],
     columns: &[Vec<Fp>],
 ) -> Result<(Rows, Vec<u128>)> {
-    let (sizes, ncols, _) = hello(party, ids.len(), columns.len(), &[])?;
+    let super::Hello { sizes, ncols, .. } = hello(party, ids.len(), columns.len(), &[])?;
     let total: usize = sizes.iter().sum();
     let rows = share_rows(party, columns, &sizes, &ncols)?;
     let mine: Zeroizing<Vec<u64>> =

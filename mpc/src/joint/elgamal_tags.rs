@@ -43,8 +43,11 @@ pub(super) fn shuffle_and_tag<T: Transport, I: AsRef<[u8]> + Sync>(
         Scalar::ZERO
     };
     let h_me = &x * RISTRETTO_BASEPOINT_TABLE;
-    let (sizes, ncols, extras) =
-        hello(party, ids.len(), columns.len(), h_me.compress().as_bytes())?;
+    let super::Hello {
+        sizes,
+        ncols,
+        extras,
+    } = hello(party, ids.len(), columns.len(), h_me.compress().as_bytes())?;
     let mut key = h_me;
     for (peer, p) in extras {
         let h = CompressedRistretto::from_slice(&p)
