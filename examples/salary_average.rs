@@ -54,7 +54,8 @@ pub struct Outcome {
 
 /// Runs the example with the connectors' data directories under `root`.
 pub async fn run(root: &Path) -> anyhow::Result<Outcome> {
-    // The data space: an authority, a statistics bureau and four employees.
+    // The data space: an authority, a statistics bureau and four employees (of a hospital,
+    // whose role they join under), each a connector of its own.
     let authority = Org::start(root, "authority", "Authority")?;
     let bureau = Org::start(root, "statistics-bureau", "StatisticsBureau")?;
     let employees = (1..=4)
