@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
             Some(euros) => format!("{euros:+.2} EUR"),
             None => "suppressed: a group under 10 patients".to_owned(),
         };
-        println!("{:>12}   {euros}", effect["group"]);
+        println!("{:>12}   {euros}", effect["group"].to_string());
     }
     Ok(())
 }
@@ -103,7 +103,13 @@ pub async fn run(root: &Path) -> anyhow::Result<Outcome> {
         marketing["state"] == "TERMINATED",
         "marketing was not refused"
     );
-    let marketing_refusal = marketing["reason"].to_string();
+    let marketing_refusal = marketing["reason"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join("; ");
 
     let (_, result) = bureau
         .session(&json!({
