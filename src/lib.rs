@@ -8,6 +8,10 @@
 //! - [`audit`]: the tamper-evident audit trail and its offline verifier;
 //! - [`p2p`]: the peer network of credential-authenticated connectors;
 //! - [`connector`]: the daemon and the `symbolon` command line.
+//!
+//! The seed's scenarios as short programs are in the repository's `examples/`
+//! (`cargo run --example salary_average`, `analytics_study`, `fraud_signal`,
+//! `trial_onboarding`); they stage their data spaces with [`connector::demo`].
 
 pub use symbolon_audit as audit;
 pub use symbolon_connector as connector;

@@ -3,3 +3,4 @@
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 mod data_space;
+mod examples;

@@ -10,6 +10,13 @@
 //! 4. the fraud signal: how many of the insurer's and the hospital's records match (PSI);
 //! 5. trial onboarding: the sponsor onboards three sites, revokes one, which is then refused;
 //! 6. the auditor reads every party's trail with its credential and verifies each offline.
+//!
+//! Its parts are public for programs that stage a data space of their own (the facade crate's
+//! `examples/`): [`Org`] starts an organisation's connector in this process and drives it
+//! through its management API as its operator would; [`form`] gathers organisations around an
+//! authority (trust list, registry, memberships issued over DCP); [`join_peer_network`] has
+//! them authenticate each other on the peer network; [`register_sites`] makes a trial sponsor
+//! the issuer of its sites' credentials.
 
 mod cast;
 mod onboarding;
@@ -21,6 +28,8 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use cast::Org;
+pub use onboarding::{admit, form, install_trust_list, join_peer_network, register_sites};
 pub use report::DemoReport;
 
 /// Why the demo stopped.

@@ -179,6 +179,40 @@ impl Org {
         }
     }
 
+    /// Asks `issuer` for a credential of type `kind` over DCP (`symbolon join`) and waits for
+    /// the decision; the onboarding record once ISSUED (the credential is then in the wallet).
+    pub async fn request_credential(&self, issuer: &Org, kind: &str) -> Result<Value, DemoError> {
+        let onboarding = self
+            .post(
+                "/api/v1/onboarding",
+                &json!({"authority_url": issuer.url, "credential_type": kind, "wait_seconds": 20}),
+            )
+            .await?;
+        if onboarding["status"] == "ISSUED" {
+            Ok(onboarding)
+        } else {
+            Err(DemoError::Check(format!(
+                "{}'s {kind} was not issued by {}: {onboarding}",
+                self.name, issuer.name
+            )))
+        }
+    }
+
+    /// Starts an MPC session as its analyst (`POST /api/v1/sessions` with `body`) and waits for
+    /// its end; the session once completed, and the result this organisation received.
+    pub async fn session(&self, body: &Value) -> Result<(Value, Value), DemoError> {
+        let session = self.post("/api/v1/sessions", body).await?;
+        if session["state"] != "completed" {
+            return Err(DemoError::Check(format!(
+                "the session did not complete: {} {}",
+                session["state"], session["reason"]
+            )));
+        }
+        let id = session["id"].as_str().unwrap_or_default();
+        let result = self.get(&format!("/api/v1/sessions/{id}/result")).await?;
+        Ok((session, result))
+    }
+
     /// Joins the peer network, bootstrapping from `bootstrap`; its listen addresses.
     pub async fn join_peers(&self, bootstrap: &[String]) -> Result<Vec<String>, DemoError> {
         let addresses = crate::p2p::join(

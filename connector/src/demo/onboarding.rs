@@ -42,6 +42,13 @@ impl DataSpace {
         all.push(&self.auditor);
         all
     }
+
+    /// Every organisation but the authority: the members.
+    pub fn members(&self) -> Vec<&Org> {
+        let mut all = self.everyone();
+        all.remove(0);
+        all
+    }
 }
 
 const SCENARIO: &str = "onboarding";
@@ -88,66 +95,13 @@ pub async fn run(root: &Path, narrator: &mut Narrator<'_>) -> Result<DataSpace, 
         ),
     );
 
-    let list = trust_list(&space).await?;
-    for org in space.everyone() {
-        org.put("/api/v1/trust-list", &json!({ "credential": list }))
-            .await?;
-    }
+    install_trust_list(&space.authority, &space.members(), Some(&space.sponsor)).await?;
     narrator.step(
         SCENARIO,
         "the authority signed the trust list (itself for memberships and audits, the sponsor \
          for trial sites); every connector verified and installed it",
     );
-
-    let registry: serde_json::Map<String, Value> = space
-        .everyone()
-        .into_iter()
-        .filter(|org| org.name != "authority")
-        .map(|org| {
-            (
-                org.did().to_owned(),
-                json!({"legalName": format!("{} B.V.", org.name), "registrationNumber": format!("KvK-{}", org.name.len()),
-                       "role": org.role, "dataSpaceId": "hds",
-                       // The statistics bureau is a public-sector body (EHDS Art. 53(1)(c)).
-                       "publicSector": org.role == "StatisticsBureau"}),
-            )
-        })
-        .collect();
-    space
-        .authority
-        .put(
-            "/api/v1/issuer/registry",
-            &json!({ "organisations": registry }),
-        )
-        .await?;
-    space
-        .authority
-        .put(
-            "/api/v1/issuer/config",
-            &json!({"approval": "auto", "policy": ISSUANCE_POLICY}),
-        )
-        .await?;
-    let mut issued = 0;
-    for org in space
-        .everyone()
-        .into_iter()
-        .filter(|o| o.name != "authority")
-    {
-        let onboarding = org
-            .post(
-                "/api/v1/onboarding",
-                &json!({"authority_url": space.authority.url,
-                        "credential_type": "DataSpaceMembershipCredential", "wait_seconds": 20}),
-            )
-            .await?;
-        if onboarding["status"] != "ISSUED" {
-            return Err(DemoError::Check(format!(
-                "{}'s membership was not issued: {onboarding}",
-                org.name
-            )));
-        }
-        issued += 1;
-    }
+    let issued = admit(&space.authority, &space.members()).await?;
     narrator.step(
         SCENARIO,
         format!(
@@ -161,13 +115,7 @@ pub async fn run(root: &Path, narrator: &mut Narrator<'_>) -> Result<DataSpace, 
         .into_iter()
         .chain(&space.employees)
         .collect();
-    let bootstrap = computing[0].join_peers(&[]).await?;
-    for org in &computing[1..] {
-        org.join_peers(&bootstrap).await?;
-    }
-    for org in &computing {
-        org.wait_for_peers(computing.len() - 1).await?;
-    }
+    join_peer_network(&computing).await?;
     narrator.step(
         SCENARIO,
         format!(
@@ -179,53 +127,135 @@ pub async fn run(root: &Path, narrator: &mut Narrator<'_>) -> Result<DataSpace, 
     Ok(space)
 }
 
-/// The data space's trust list, signed by the authority.
-async fn trust_list(space: &DataSpace) -> Result<String, DemoError> {
-    let entries = [
-        (
-            space.authority.did().to_owned(),
-            [
-                "DataSpaceMembershipCredential".to_owned(),
-                "AuditorCredential".to_owned(),
-            ]
-            .into(),
-        ),
-        (
-            space.sponsor.did().to_owned(),
-            ["TrialSiteCredential".to_owned()].into(),
-        ),
-    ]
-    .into();
-    let unsigned = TrustList::credential(&space.authority.identity.did, "hds", &entries)
-        .map_err(|e| DemoError::Check(e.to_string()))?;
-    let signed = issue_credential(&space.authority.identity, unsigned, Format::Jwt)
-        .await
-        .map_err(|e| DemoError::Check(e.to_string()))?;
-    Ok(signed.to_text())
+/// Forms a data space (`hds`) of `members` around `authority`, as their operators would
+/// through their management APIs: [`install_trust_list`], then [`admit`]. The number of
+/// memberships issued.
+pub async fn form(
+    authority: &Org,
+    members: &[&Org],
+    site_issuer: Option<&Org>,
+) -> Result<usize, DemoError> {
+    install_trust_list(authority, members, site_issuer).await?;
+    admit(authority, members).await
 }
 
-/// The sponsor registers its sites and runs its own Issuer Service for them.
-pub async fn configure_sponsor(space: &DataSpace) -> Result<(), DemoError> {
-    let registry: serde_json::Map<String, Value> = space
-        .sites
+/// The authority signs the data space's trust list — itself trusted for memberships and
+/// audits, `site_issuer` (a trial sponsor) for trial sites — and it and every member verify
+/// and install it.
+pub async fn install_trust_list(
+    authority: &Org,
+    members: &[&Org],
+    site_issuer: Option<&Org>,
+) -> Result<(), DemoError> {
+    let list = trust_list(authority, site_issuer).await?;
+    for org in std::iter::once(authority).chain(members.iter().copied()) {
+        org.put("/api/v1/trust-list", &json!({ "credential": list }))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The authority registers each member under its role ([`Org::role`]) and issues memberships
+/// by its issuance policy; each member asks for its `DataSpaceMembershipCredential` over DCP and
+/// holds it once issued. The number issued.
+pub async fn admit(authority: &Org, members: &[&Org]) -> Result<usize, DemoError> {
+    let registry: serde_json::Map<String, Value> = members
         .iter()
-        .map(|site| {
+        .map(|org| {
             (
-                site.did().to_owned(),
-                json!({"legalName": format!("{} B.V.", site.name), "registrationNumber": "KvK-site",
-                       "role": "TrialSite", "trialId": "CARDIO-7", "siteId": site.name}),
+                org.did().to_owned(),
+                json!({"legalName": format!("{} B.V.", org.name), "registrationNumber": format!("KvK-{}", org.name.len()),
+                       "role": org.role, "dataSpaceId": "hds",
+                       // The statistics bureau is a public-sector body (EHDS Art. 53(1)(c)).
+                       "publicSector": org.role == "StatisticsBureau"}),
             )
         })
         .collect();
-    space
-        .sponsor
+    authority
         .put(
             "/api/v1/issuer/registry",
             &json!({ "organisations": registry }),
         )
         .await?;
-    space
-        .sponsor
+    authority
+        .put(
+            "/api/v1/issuer/config",
+            &json!({"approval": "auto", "policy": ISSUANCE_POLICY}),
+        )
+        .await?;
+    for org in members {
+        org.request_credential(authority, "DataSpaceMembershipCredential")
+            .await?;
+    }
+    Ok(members.len())
+}
+
+/// Joins `orgs` to the peer network on 127.0.0.1, the first one the others bootstrap from, and
+/// waits until each has authenticated every other by its membership presentation.
+pub async fn join_peer_network(orgs: &[&Org]) -> Result<(), DemoError> {
+    let Some((first, others)) = orgs.split_first() else {
+        return Ok(());
+    };
+    let bootstrap = first.join_peers(&[]).await?;
+    for org in others {
+        org.join_peers(&bootstrap).await?;
+    }
+    for org in orgs {
+        org.wait_for_peers(orgs.len() - 1).await?;
+    }
+    Ok(())
+}
+
+/// The data space's trust list, signed by the authority.
+async fn trust_list(authority: &Org, site_issuer: Option<&Org>) -> Result<String, DemoError> {
+    let mut entries: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = [(
+        authority.did().to_owned(),
+        [
+            "DataSpaceMembershipCredential".to_owned(),
+            "AuditorCredential".to_owned(),
+        ]
+        .into(),
+    )]
+    .into();
+    if let Some(sponsor) = site_issuer {
+        entries.insert(
+            sponsor.did().to_owned(),
+            ["TrialSiteCredential".to_owned()].into(),
+        );
+    }
+    let unsigned = TrustList::credential(&authority.identity.did, "hds", &entries)
+        .map_err(|e| DemoError::Check(e.to_string()))?;
+    let signed = issue_credential(&authority.identity, unsigned, Format::Jwt)
+        .await
+        .map_err(|e| DemoError::Check(e.to_string()))?;
+    Ok(signed.to_text())
+}
+
+/// The sponsor registers `sites` for trial `trial_id` and runs its own Issuer Service for them:
+/// a registered trial site that asks for a `TrialSiteCredential` gets one, naming the trial and
+/// the site (its name).
+pub async fn register_sites(
+    sponsor: &Org,
+    sites: &[&Org],
+    trial_id: &str,
+) -> Result<(), DemoError> {
+    let registry: serde_json::Map<String, Value> = sites
+        .iter()
+        .map(|site| {
+            (
+                site.did().to_owned(),
+                json!({"legalName": format!("{} B.V.", site.name), "registrationNumber": "KvK-site",
+                       "role": "TrialSite", "trialId": trial_id, "siteId": site.name}),
+            )
+        })
+        .collect();
+    sponsor
+        .put(
+            "/api/v1/issuer/registry",
+            &json!({ "organisations": registry }),
+        )
+        .await?;
+    sponsor
         .put(
             "/api/v1/issuer/config",
             &json!({"approval": "auto", "policy": SITE_POLICY}),

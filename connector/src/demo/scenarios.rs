@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use symbolon_identity::{create_presentation, issue_credential, Format, Secured};
 
 use super::cast::Org;
-use super::onboarding::{configure_sponsor, DataSpace};
+use super::onboarding::{register_sites, DataSpace};
 use super::{DemoError, Narrator};
 use crate::negotiation::auth::TokenDraft;
 
@@ -28,23 +28,6 @@ fn computation_policy(offer: &str, analyst_role: &str, program: &str, k: u64) ->
    and session.program in ["{program}"] and session.min_group_size >= {k}
 }}"#
     )
-}
-
-/// Starts a session as `analyst` and waits for its end; the session once completed, and the
-/// result the analyst received.
-async fn session(analyst: &Org, body: Value) -> Result<(Value, Value), DemoError> {
-    let session = analyst.post("/api/v1/sessions", &body).await?;
-    if session["state"] != "completed" {
-        return Err(DemoError::Check(format!(
-            "the session did not complete: {} {}",
-            session["state"], session["reason"]
-        )));
-    }
-    let id = session["id"].as_str().unwrap_or_default();
-    let result = analyst
-        .get(&format!("/api/v1/sessions/{id}/result"))
-        .await?;
-    Ok((session, result))
 }
 
 /// Scenario 2: the mean of four salaries; only the analyst learns it.
@@ -72,13 +55,14 @@ pub async fn salary(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<f6
          bureau running `mean` over at least 4 people; the bureau's credentials won an \
          agreement with each",
     );
-    let (done, result) = session(
-        &space.bureau,
-        json!({"program": {"id": "mean", "params": {"column": "salary", "min": 0, "max": 100000}},
-               "agreements": agreements, "min_group_size": 4, "purpose": "official-statistics",
-               "join_seconds": 30, "round_timeout_ms": 10000, "wait_seconds": 60}),
-    )
-    .await?;
+    let (done, result) = space
+        .bureau
+        .session(&json!({
+            "program": {"id": "mean", "params": {"column": "salary", "min": 0, "max": 100000}},
+            "agreements": agreements, "min_group_size": 4, "purpose": "official-statistics",
+            "join_seconds": 30, "round_timeout_ms": 10000, "wait_seconds": 60,
+        }))
+        .await?;
     let id = done["id"].as_str().unwrap_or_default();
     let mean = result["mean"].as_f64().unwrap_or(f64::NAN);
     if format!("{mean:.2}") != "2967.50" {
@@ -187,18 +171,19 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
             )))
         }
     }
-    let (_, result) = session(
-        &space.bureau,
-        json!({"program": {"id": "linked-group-stats", "params": {
-                    "group": {"column": "income_group", "values": [1, 2, 3, 4, 5]},
-                    "treatment": "uses_app",
-                    "outcomes": [{"column": "annual_cost_eur", "max": 200000},
-                                 {"column": "outpatient_visits", "max": 60}]}},
-               "agreements": agreements, "input_offer": "income", "min_group_size": 10,
-               "purpose": "official-statistics", "join_seconds": 30, "round_timeout_ms": 30000,
-               "wait_seconds": 110}),
-    )
-    .await?;
+    let (_, result) = space
+        .bureau
+        .session(&json!({
+            "program": {"id": "linked-group-stats", "params": {
+                "group": {"column": "income_group", "values": [1, 2, 3, 4, 5]},
+                "treatment": "uses_app",
+                "outcomes": [{"column": "annual_cost_eur", "max": 200000},
+                             {"column": "outpatient_visits", "max": 60}]}},
+            "agreements": agreements, "input_offer": "income", "min_group_size": 10,
+            "purpose": "official-statistics", "join_seconds": 30, "round_timeout_ms": 30000,
+            "wait_seconds": 110,
+        }))
+        .await?;
     let expected: Value =
         serde_json::from_str(EXPECTED).map_err(|e| DemoError::Check(e.to_string()))?;
     let cells = result["cells"].as_array().cloned().unwrap_or_default();
@@ -265,14 +250,15 @@ pub async fn fraud_signal(
         space.bureau.agree(&space.insurer, "pseudonyms").await?,
         space.bureau.agree(&space.hospital, "pseudonyms").await?,
     ];
-    let (_, result) = session(
-        &space.bureau,
-        json!({"program": {"id": "psi-cardinality", "params": {}},
-               "agreements": agreements, "min_group_size": 2,
-               "purpose": "fraud-detection", "join_seconds": 30, "round_timeout_ms": 30000,
-               "wait_seconds": 60}),
-    )
-    .await?;
+    let (_, result) = space
+        .bureau
+        .session(&json!({
+            "program": {"id": "psi-cardinality", "params": {}},
+            "agreements": agreements, "min_group_size": 2,
+            "purpose": "fraud-detection", "join_seconds": 30, "round_timeout_ms": 30000,
+            "wait_seconds": 60,
+        }))
+        .await?;
     let matches = result["intersection"]
         .as_u64()
         .ok_or_else(|| DemoError::Check(format!("no count in the result: {result}")))?;
@@ -295,20 +281,11 @@ pub async fn fraud_signal(
 pub async fn trial(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<(), DemoError> {
     const S: &str = "trial";
     narrator.scenario("5. A trial sponsor onboards its sites, and revokes one");
-    configure_sponsor(space).await?;
-    let mut credentials = Vec::new();
-    for site in &space.sites {
-        let onboarding = site
-            .post(
-                "/api/v1/onboarding",
-                &json!({"authority_url": space.sponsor.url, "credential_type": "TrialSiteCredential",
-                        "wait_seconds": 20}),
-            )
+    let sites: Vec<&Org> = space.sites.iter().collect();
+    register_sites(&space.sponsor, &sites, "CARDIO-7").await?;
+    for site in &sites {
+        site.request_credential(&space.sponsor, "TrialSiteCredential")
             .await?;
-        if onboarding["status"] != "ISSUED" {
-            return Err(DemoError::Check(format!("{}: {onboarding}", site.name)));
-        }
-        credentials.push(onboarding);
     }
     narrator.step(
         S,
