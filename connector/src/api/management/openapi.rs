@@ -7,6 +7,7 @@ use super::issuance::{
     __path_get_request, __path_list_onboarding, __path_list_requests, __path_put_config,
     __path_put_registry, __path_reject, __path_start_onboarding, NewOnboarding, RejectRequest,
 };
+use super::identity::{__path_get_identity, CheckedCredential, IdentityView};
 use super::negotiations::{
     __path_accept_offer, __path_agree_negotiation, __path_counter_offer, __path_counter_request,
     __path_get_agreement, __path_get_negotiation, __path_list_agreements, __path_list_negotiations,
@@ -14,6 +15,7 @@ use super::negotiations::{
     __path_verify_agreement, AcceptOffer, CounterOffer, CounterRequest, NewNegotiation,
     TerminateNegotiation,
 };
+use super::session_events::__path_session_events;
 use super::sessions::{
     __path_cancel_session, __path_get_session, __path_list_sessions, __path_session_result,
     __path_start_session, NewSession, PartyView, SessionView,
@@ -56,7 +58,7 @@ pub(super) async fn serve() -> HttpResponse {
           list_peers, federated_catalog, list_sessions, start_session, get_session,
           cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
           get_registry, put_registry, get_config, put_config, list_onboarding,
-          get_onboarding, start_onboarding),
+          get_onboarding, start_onboarding, get_identity, session_events),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
                        CounterOffer, CounterRequest, Decision, Recommendation, Agreement,
@@ -72,7 +74,7 @@ pub(super) async fn serve() -> HttpResponse {
                        crate::domain::IssuedPayload, crate::domain::IssuerConfig,
                        crate::domain::Approval, crate::domain::Organisation,
                        crate::domain::OrganisationRegistry, crate::domain::Onboarding,
-                       RejectRequest, NewOnboarding)),
+                       RejectRequest, NewOnboarding, IdentityView, CheckedCredential)),
     modifiers(&AdminTokenScheme)
 )]
 pub struct ManagementApi;

@@ -112,7 +112,7 @@ fn session_error(error: SessionError) -> ApiError {
     }
 }
 
-async fn view(connector: &Connector, session: Session) -> Result<SessionView, ApiError> {
+pub(super) async fn view(connector: &Connector, session: Session) -> Result<SessionView, ApiError> {
     let pids: Vec<Option<String>> = session.parties.iter().map(|p| p.transfer.clone()).collect();
     let transfers = connector
         .store()
