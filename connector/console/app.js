@@ -40,7 +40,7 @@ function signIn(root, then) {
   } },
   h("label", { for: "token" }, "Admin token", input),
   h("p", { id: "token-help", class: "muted" },
-    "The token of this connector's data directory (`symbolon admin-token`). It is kept in this tab only, until you sign out or close it."),
+    "The token in this connector's data directory (the file admin.token). It is kept in this tab only, until you sign out or close it."),
   h("div", {}, h("button", { type: "submit" }, "Sign in")),
   status);
   show(root, h("h1", {}, "Operator sign-in"), form,
@@ -88,8 +88,6 @@ async function route() {
   } catch (error) {
     if (!signal.aborted) show(root, errorBox(error, "This view could not be shown"));
   }
-  const heading = root.querySelector("h1");
-  if (heading && document.activeElement === document.body) heading.setAttribute("tabindex", "-1");
 }
 
 window.addEventListener("hashchange", () => {

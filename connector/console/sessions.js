@@ -14,7 +14,7 @@ export async function sessionsView(root) {
   const sessions = await get("/api/v1/sessions");
   show(root, h("h1", {}, "MPC sessions"),
     table([
-      ["Session", (s) => h("a", { href: `#/sessions/${encodeURIComponent(s.id)}` }, h("code", {}, s.id))],
+      ["Session", (s) => h("a", { href: `#/sessions/${encodeURIComponent(s.id)}`, "data-id": s.id }, h("code", {}, s.id))],
       ["Program", (s) => s.program],
       ["Role", (s) => (s.analyst ? "analyst" : `party ${s.index}`)],
       ["Parties", (s) => String(s.parties.length)],
@@ -59,9 +59,16 @@ export async function sessionView(root, { params, signal }) {
   const id = params[0];
   const live = h("p", { id: "live", class: "muted", role: "status" }, "Connecting to live progress…");
   const body = h("div", {});
-  let shownFinal = false;
+  let pending = null;
+  let result = null;
+  let ended = false;
   const render = async (session) => {
-    const parts = [
+    const final = ["completed", "failed", "cancelled"].includes(session.state);
+    // The result is read once, when the session has ended.
+    ended = final;
+    if (final && !pending) pending = resultPart(session);
+    if (pending) result = await pending;
+    body.replaceChildren(
       facts([
         ["Program", session.program],
         ["State", [stateBadge(session.state), session.code ? [" ", h("code", {}, session.code)] : null]],
@@ -73,12 +80,7 @@ export async function sessionView(root, { params, signal }) {
       ]),
       h("h2", {}, "Parties"), partiesTable(session),
       h("h2", {}, "Result"),
-    ];
-    const final = ["completed", "failed", "cancelled"].includes(session.state);
-    if (final && shownFinal) return;
-    shownFinal = final;
-    parts.push(await resultPart(session));
-    body.replaceChildren(...parts);
+      result || h("p", { class: "muted" }, "The result is shown once the session completes."));
   };
   await render(await get(`/api/v1/sessions/${encodeURIComponent(id)}`));
   show(root, h("h1", {}, "Session ", h("code", {}, id)), live, body);
@@ -88,7 +90,7 @@ export async function sessionView(root, { params, signal }) {
     live.textContent = `Live: ${session.state} (updated ${when(session.updated)})`;
     render(session);
   }, signal).then(() => {
-    if (!signal.aborted) live.textContent = shownFinal ? "The session has ended." : "The live stream closed; reload to reconnect.";
+    if (!signal.aborted) live.textContent = ended ? "The session has ended." : "The live stream closed; reload to reconnect.";
   }).catch((error) => {
     if (!signal.aborted) live.replaceWith(errorBox(error, "Live progress stopped"));
   });

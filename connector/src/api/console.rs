@@ -97,15 +97,12 @@ async fn asset(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
 
 /// The embedded file `name` with the console's security headers, or 404.
 fn serve(name: &str) -> Result<HttpResponse, ApiError> {
-    let asset = ASSETS
-        .iter()
-        .find(|a| a.name == name)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "the console has no file `{}`",
-                name.chars().take(100).collect::<String>()
-            ))
-        })?;
+    let asset = ASSETS.iter().find(|a| a.name == name).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "the console has no file `{}`",
+            name.chars().take(100).collect::<String>()
+        ))
+    })?;
     Ok(HttpResponse::Ok()
         .content_type(asset.content_type)
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))

@@ -10,8 +10,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-const ELEMENT: &str = "element-6066-11e4-a832-4a3a06ad3c0f";
-
 /// A browser session driven over WebDriver.
 pub struct Browser {
     http: reqwest::Client,
@@ -143,7 +141,13 @@ impl Browser {
                 .json()
                 .await
                 .unwrap();
-            if let Some(id) = answer["value"][ELEMENT].as_str() {
+            // The web element reference: the one member of the answer's `value` object.
+            let reference = answer["value"]
+                .as_object()
+                .filter(|o| o.len() == 1 && o.keys().all(|k| k.starts_with("element-")))
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str);
+            if let Some(id) = reference {
                 return id.to_owned();
             }
             assert!(
@@ -259,11 +263,27 @@ impl Browser {
         }
     }
 
-    /// Writes a PNG screenshot of the window to `path`.
+    /// Writes a PNG screenshot of the whole page to `path`: the window is made as tall as the
+    /// page (at most 3000 px) for the shot, then restored.
     pub async fn screenshot(&self, path: &std::path::Path) {
+        let rect = self
+            .command(reqwest::Method::GET, "/window/rect", None)
+            .await;
+        let (width, height) = (
+            rect["width"].as_u64().unwrap(),
+            rect["height"].as_u64().unwrap(),
+        );
+        let page = self
+            .script("return document.documentElement.scrollHeight + (window.outerHeight - window.innerHeight)")
+            .await
+            .as_u64()
+            .unwrap_or(height)
+            .clamp(height, 3000);
+        self.resize(width as u32, page as u32).await;
         let value = self
             .command(reqwest::Method::GET, "/screenshot", None)
             .await;
+        self.resize(width as u32, height as u32).await;
         let png = base64::engine::general_purpose::STANDARD
             .decode(value.as_str().unwrap())
             .unwrap();

@@ -2,12 +2,12 @@
 
 use actix_web::HttpResponse;
 
+use super::identity::{__path_get_identity, CheckedCredential, IdentityView};
 use super::issuance::{
     __path_approve, __path_deliver, __path_get_config, __path_get_onboarding, __path_get_registry,
     __path_get_request, __path_list_onboarding, __path_list_requests, __path_put_config,
     __path_put_registry, __path_reject, __path_start_onboarding, NewOnboarding, RejectRequest,
 };
-use super::identity::{__path_get_identity, CheckedCredential, IdentityView};
 use super::negotiations::{
     __path_accept_offer, __path_agree_negotiation, __path_counter_offer, __path_counter_request,
     __path_get_agreement, __path_get_negotiation, __path_list_agreements, __path_list_negotiations,

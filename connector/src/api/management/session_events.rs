@@ -1,6 +1,7 @@
 //! Live progress of an MPC session as server-sent events: `GET /api/v1/sessions/{id}/events`
 //! answers `text/event-stream`, one `session` event carrying the session's view (as `GET
-//! /api/v1/sessions/{id}` answers it) each time it changes, until it ends. Changes are noticed
+//! /api/v1/sessions/{id}` answers it) each time it changes, until it and its parties' transfers
+//! have ended. Changes are noticed
 //! from the announced transfer changes (each party's transfer) and, for the message counters
 //! of a running program, which are not announced, by reading the view every
 //! [`PROGRESS_INTERVAL`]. Needs the admin token, like every management call; a browser sends it
@@ -14,7 +15,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use super::sessions::view;
+use super::sessions::{session_error, view, SessionView};
 use crate::api::admin::Admin;
 use crate::api::error::ApiError;
 use crate::context::{Connector, TransferChange};
@@ -26,6 +27,8 @@ pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 const KEEPALIVE: Duration = Duration::from_secs(15);
 /// Longest a stream stays open; the client reconnects if it still wants to watch.
 const MAX_STREAM: Duration = Duration::from_secs(600);
+/// How long after the session ended the stream waits for its parties' transfers to end.
+const SETTLE: Duration = Duration::from_secs(30);
 
 /// Routes of session events.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -41,6 +44,7 @@ struct Watch {
     last_sent: Instant,
     until: Instant,
     ended: bool,
+    settle_until: Option<Instant>,
 }
 
 /// What the stream sends next.
@@ -61,9 +65,7 @@ pub(super) async fn session_events(
     let id = id.into_inner();
     // Subscribed before the first read, so that no change in between is missed.
     let changes = connector.watch_transfers();
-    start::get(&connector, &id)
-        .await
-        .map_err(|e| ApiError::NotFound(e.to_string()))?;
+    start::get(&connector, &id).await.map_err(session_error)?;
     let now = Instant::now();
     let watch = Watch {
         connector,
@@ -73,6 +75,7 @@ pub(super) async fn session_events(
         last_sent: now,
         until: now + MAX_STREAM,
         ended: false,
+        settle_until: None,
     };
     let stream = futures_util::stream::unfold(watch, |mut watch| async move {
         let next = next(&mut watch).await?;
@@ -89,21 +92,37 @@ pub(super) async fn session_events(
         .streaming(stream))
 }
 
+/// Whether nothing more will change: the session ended and so did every party's transfer.
+fn settled(view: &SessionView) -> bool {
+    view.state.is_final()
+        && view
+            .parties
+            .iter()
+            .filter_map(|p| p.transfer_state.as_deref())
+            .all(|state| state == "COMPLETED" || state == "TERMINATED")
+}
+
 /// Waits for the next thing to send: the view when it changed, a keep-alive, or the end
-/// (`None`: the session ended and was sent, it is gone, or the stream is old).
+/// (`None`: the session and its transfers ended and were sent, or the session ended
+/// [`SETTLE`] ago, or it is gone, or the stream is old).
 async fn next(watch: &mut Watch) -> Option<Next> {
     loop {
         if watch.ended || Instant::now() >= watch.until {
             return None;
         }
+        if watch.settle_until.is_some_and(|t| Instant::now() >= t) {
+            return None;
+        }
         let session = start::get(&watch.connector, &watch.id).await.ok()?;
-        let is_final = session.state.is_final();
         let current = view(&watch.connector, session).await.ok()?;
+        if current.state.is_final() && watch.settle_until.is_none() {
+            watch.settle_until = Some(Instant::now() + SETTLE);
+        }
         let json = serde_json::to_string(&current).ok()?;
         if watch.last.as_deref() != Some(json.as_str()) {
             watch.last = Some(json.clone());
             watch.last_sent = Instant::now();
-            watch.ended = is_final;
+            watch.ended = settled(&current);
             return Some(Next::Event(json));
         }
         if watch.last_sent.elapsed() >= KEEPALIVE {

@@ -103,7 +103,7 @@ pub struct SessionView {
     pub updated: String,
 }
 
-fn session_error(error: SessionError) -> ApiError {
+pub(super) fn session_error(error: SessionError) -> ApiError {
     match error {
         SessionError::Invalid(m) => ApiError::BadRequest(m),
         SessionError::NotFound(m) => ApiError::NotFound(m),
