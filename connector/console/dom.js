@@ -33,7 +33,7 @@ export function table(columns, rows, empty, id) {
   return h("div", { class: "table-wrap" },
     h("table", { id },
       h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", { scope: "col" }, title)))),
-      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row))))))));
+      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([title, cell]) => h("td", { "data-label": title }, cell(row))))))));
 }
 
 /** A coloured label. */

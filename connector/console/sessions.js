@@ -59,6 +59,8 @@ export async function sessionView(root, { params, signal }) {
   const id = params[0];
   const live = h("p", { id: "live", class: "muted", role: "status" }, "Connecting to live progress…");
   const body = h("div", {});
+  let updates = 0;
+  const plural = (n) => `${n} live update${n === 1 ? "" : "s"}`;
   let pending = null;
   let result = null;
   let ended = false;
@@ -87,10 +89,11 @@ export async function sessionView(root, { params, signal }) {
   events(`/api/v1/sessions/${encodeURIComponent(id)}/events`, (name, data) => {
     if (name !== "session") return;
     const session = JSON.parse(data);
-    live.textContent = `Live: ${session.state} (updated ${when(session.updated)})`;
+    updates += 1;
+    live.textContent = `Live: ${session.state} (updated ${when(session.updated)}); ${plural(updates)} received.`;
     render(session);
   }, signal).then(() => {
-    if (!signal.aborted) live.textContent = ended ? "The session has ended." : "The live stream closed; reload to reconnect.";
+    if (!signal.aborted) live.textContent = ended ? `The session has ended; ${plural(updates)} received.` : "The live stream closed; reload to reconnect.";
   }).catch((error) => {
     if (!signal.aborted) live.replaceWith(errorBox(error, "Live progress stopped"));
   });

@@ -218,7 +218,10 @@ async fn an_operator_and_an_auditor_use_the_console_in_a_real_browser() {
     browser.go(&format!("{console}#/sessions")).await;
     browser.wait_text("#sessions", &[id, "group-stats"]).await;
     browser.click(&format!("#sessions a[data-id='{id}']")).await;
-    browser.wait_text("#live", &["Live:"]).await;
+    // Whether it is still running or has ended by now, the page got it from the event stream.
+    browser
+        .wait_text("#live", &["live update", "received"])
+        .await;
     browser.wait_text("#view", &["completed"]).await;
     browser
         .wait_text("#suppressed-note", &["1 cell was suppressed"])
