@@ -38,7 +38,7 @@ function report(result, bundle) {
     h("h2", {}, "Entries"),
     table([
       ["#", (r) => [String(r.e.index ?? r.position), flagged.has(r.position) ? [" ", badge("fails", "bad")] : null]],
-      ["Type", (r) => h("code", {}, r.e.event ? r.e.event.type : "?")],
+      ["Type", (r) => h("code", { class: "nowrap" }, r.e.event ? r.e.event.type : "?")],
       ["Time", (r) => when(r.e.event && r.e.event.time)],
       ["Subject", (r) => (r.e.event ? r.e.event.subject : "")],
       ["Outcome", (r) => (r.e.event ? r.e.event.outcome : "")],
@@ -61,7 +61,7 @@ export async function auditorView(root) {
     }
     try {
       const result = await verifyBundle(bundle);
-      out.replaceChildren(...report(result, bundle));
+      out.replaceChildren(...report(result, bundle).filter(Boolean));
     } catch (error) {
       out.replaceChildren(errorBox(error, `${origin} cannot be verified`));
     }
