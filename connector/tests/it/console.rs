@@ -92,7 +92,9 @@ async fn console_pages_carry_a_strict_content_security_policy() {
     assert_eq!(anonymous.status(), 401);
 }
 
-async fn export(node: &Connector, dir: &Path) -> (PathBuf, PathBuf, u64) {
+/// Exports `node`'s bundle and a copy with entry 2 changed; returns both files, the changed
+/// entry and how many errors the Rust verifier finds in the tampered copy.
+async fn export(node: &Connector, dir: &Path) -> (PathBuf, PathBuf, u64, usize) {
     let (status, bundle) = node.get("/api/v1/audit/export").await;
     assert_eq!(status, 200, "{bundle}");
     let clean = dir.join("clean-bundle.json");
@@ -118,7 +120,12 @@ async fn export(node: &Connector, dir: &Path) -> (PathBuf, PathBuf, u64) {
             .any(|f| f.message.contains(&format!("entry {changed} was changed"))),
         "{report:#?}"
     );
-    (clean, path, changed as u64)
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == symbolon_audit::Severity::Error)
+        .count();
+    (clean, path, changed as u64, errors)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -238,13 +245,16 @@ async fn an_operator_and_an_auditor_use_the_console_in_a_real_browser() {
 
     // The auditor: a clean bundle verifies in the browser; a tampered one names the entry.
     let tmp = tempfile::tempdir().unwrap();
-    let (clean, tampered, changed) = export(analyst, tmp.path()).await;
+    let (clean, tampered, changed, errors) = export(analyst, tmp.path()).await;
     browser.go(&format!("{console}#/audit")).await;
     browser.choose_file("#bundle-file", &clean).await;
     browser.wait_text("#verdict", &["Verified"]).await;
     browser.screenshot(&shots.join("audit-verified.png")).await;
     browser.choose_file("#bundle-file", &tampered).await;
-    browser.wait_text("#verdict", &["Not valid"]).await;
+    // The browser's verifier finds what the Rust one finds.
+    browser
+        .wait_text("#verdict", &["Not valid", &format!("{errors} problem")])
+        .await;
     browser
         .wait_text(
             "#findings",
