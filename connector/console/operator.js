@@ -64,9 +64,14 @@ export async function peersView(root) {
 }
 
 function policyDetails(offer) {
-  const parts = [h("summary", {}, "Policy text"), h("pre", {}, offer.policy)];
-  if (offer.health) parts.push(h("p", {}, "Health data terms (EHDS): "), h("pre", {}, JSON.stringify(offer.health, null, 2)));
-  return h("details", {}, parts);
+  const reading = h("div", { class: "reading" }, h("span", { class: "muted" }, "Reading the policy…"));
+  post("/api/v1/policies/reading", { policy: offer.policy })
+    .then((answer) => reading.replaceChildren(h("p", {}, h("strong", {}, "In plain words: ")),
+      h("ul", {}, answer.reading.map((sentence) => h("li", {}, sentence)))))
+    .catch((error) => reading.replaceChildren(errorBox(error, "The policy could not be read")));
+  const parts = [reading, h("details", {}, h("summary", {}, "Policy text"), h("pre", {}, offer.policy))];
+  if (offer.health) parts.push(h("details", {}, h("summary", {}, "Health data terms (EHDS)"), h("pre", {}, JSON.stringify(offer.health, null, 2))));
+  return h("div", {}, parts);
 }
 
 function diagnosticsBox(error) {

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod issuance;
 pub mod negotiations;
 pub mod openapi;
+pub mod policies;
 pub mod session_events;
 pub mod sessions;
 pub mod transfers;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sessions::configure)
             .configure(session_events::configure)
             .configure(identity::configure)
+            .configure(policies::configure)
             .configure(issuance::configure)
             .service(
                 web::resource("/trust-list")

@@ -201,8 +201,16 @@ async fn an_operator_and_an_auditor_use_the_console_in_a_real_browser() {
     browser.click("#offer-form button[type=submit]").await;
     browser.wait_text("#offer-status", &["was created"]).await;
     browser
-        .wait_text("#offers", &["ward-stays", "Ward stays"])
+        .wait_text(
+            "#offers",
+            &[
+                "ward-stays",
+                "Ward stays",
+                "permits use of offer \"ward-stays\" when holder.role is \"Hospital\"",
+            ],
+        )
         .await;
+    browser.screenshot(&shots.join("offers.png")).await;
 
     // The negotiations that made the study's agreements.
     browser.go(&format!("{console}#/negotiations")).await;

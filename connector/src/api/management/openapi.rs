@@ -15,6 +15,7 @@ use super::negotiations::{
     __path_verify_agreement, AcceptOffer, CounterOffer, CounterRequest, NewNegotiation,
     TerminateNegotiation,
 };
+use super::policies::{__path_read_policy, PolicyText};
 use super::session_events::__path_session_events;
 use super::sessions::{
     __path_cancel_session, __path_get_session, __path_list_sessions, __path_session_result,
@@ -58,7 +59,7 @@ pub(super) async fn serve() -> HttpResponse {
           list_peers, federated_catalog, list_sessions, start_session, get_session,
           cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
           get_registry, put_registry, get_config, put_config, list_onboarding,
-          get_onboarding, start_onboarding, get_identity, session_events),
+          get_onboarding, start_onboarding, get_identity, session_events, read_policy),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
                        CounterOffer, CounterRequest, Decision, Recommendation, Agreement,
@@ -74,7 +75,7 @@ pub(super) async fn serve() -> HttpResponse {
                        crate::domain::IssuedPayload, crate::domain::IssuerConfig,
                        crate::domain::Approval, crate::domain::Organisation,
                        crate::domain::OrganisationRegistry, crate::domain::Onboarding,
-                       RejectRequest, NewOnboarding, IdentityView, CheckedCredential)),
+                       RejectRequest, NewOnboarding, IdentityView, CheckedCredential, PolicyText)),
     modifiers(&AdminTokenScheme)
 )]
 pub struct ManagementApi;
