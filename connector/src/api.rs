@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod console;
 pub mod data;
 pub mod dcp;
 pub mod did;
@@ -66,6 +67,7 @@ pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(data::configure)
                     .configure(audit::configure)
                     .configure(management::configure)
+                    .configure(console::configure)
                     .default_service(web::to(fallback::no_route)),
             );
     }

@@ -3,6 +3,7 @@
 pub mod ast;
 pub mod check;
 pub mod compile;
+pub mod describe;
 pub mod diag;
 pub mod eval;
 pub mod explain;
@@ -18,6 +19,7 @@ pub mod value;
 pub use ast::{Effect, PolicySet};
 pub use check::check;
 pub use compile::{ObligationInstance, Policies};
+pub use describe::describe;
 pub use diag::{Diagnostic, Diagnostics};
 pub use eval::{Outcome, Verdict};
 pub use explain::{Condition, Decision};

@@ -4,9 +4,12 @@
 //! `Authorization: Bearer <admin token>`; the OpenAPI document at `/api/v1/openapi.json` is
 //! generated from this code ([`openapi`]).
 
+pub mod identity;
 pub mod issuance;
 pub mod negotiations;
 pub mod openapi;
+pub mod policies;
+pub mod session_events;
 pub mod sessions;
 pub mod transfers;
 
@@ -44,6 +47,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(negotiations::configure)
             .configure(transfers::configure)
             .configure(sessions::configure)
+            .configure(session_events::configure)
+            .configure(identity::configure)
+            .configure(policies::configure)
             .configure(issuance::configure)
             .service(
                 web::resource("/trust-list")

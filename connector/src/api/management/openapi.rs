@@ -2,6 +2,7 @@
 
 use actix_web::HttpResponse;
 
+use super::identity::{__path_get_identity, CheckedCredential, IdentityView};
 use super::issuance::{
     __path_approve, __path_deliver, __path_get_config, __path_get_onboarding, __path_get_registry,
     __path_get_request, __path_list_onboarding, __path_list_requests, __path_put_config,
@@ -14,6 +15,8 @@ use super::negotiations::{
     __path_verify_agreement, __path_withdraw_agreement, AcceptOffer, CounterOffer, CounterRequest,
     NewNegotiation, TerminateNegotiation, WithdrawAgreement,
 };
+use super::policies::{__path_read_policy, PolicyText};
+use super::session_events::__path_session_events;
 use super::sessions::{
     __path_cancel_session, __path_get_session, __path_list_sessions, __path_session_result,
     __path_start_session, NewSession, PartyView, SessionView,
@@ -56,7 +59,7 @@ pub(super) async fn serve() -> HttpResponse {
           list_peers, federated_catalog, list_sessions, start_session, get_session,
           cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
           get_registry, put_registry, get_config, put_config, list_onboarding,
-          get_onboarding, start_onboarding),
+          get_onboarding, start_onboarding, get_identity, session_events, read_policy),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
                        CounterOffer, CounterRequest, Decision, Recommendation, Agreement,
@@ -73,7 +76,7 @@ pub(super) async fn serve() -> HttpResponse {
                        crate::domain::IssuedPayload, crate::domain::IssuerConfig,
                        crate::domain::Approval, crate::domain::Organisation,
                        crate::domain::OrganisationRegistry, crate::domain::Onboarding,
-                       RejectRequest, NewOnboarding)),
+                       RejectRequest, NewOnboarding, IdentityView, CheckedCredential, PolicyText)),
     modifiers(&AdminTokenScheme)
 )]
 pub struct ManagementApi;

@@ -103,7 +103,7 @@ pub struct SessionView {
     pub updated: String,
 }
 
-fn session_error(error: SessionError) -> ApiError {
+pub(super) fn session_error(error: SessionError) -> ApiError {
     match error {
         SessionError::Invalid(m) => ApiError::BadRequest(m),
         SessionError::NotFound(m) => ApiError::NotFound(m),
@@ -112,7 +112,7 @@ fn session_error(error: SessionError) -> ApiError {
     }
 }
 
-async fn view(connector: &Connector, session: Session) -> Result<SessionView, ApiError> {
+pub(super) async fn view(connector: &Connector, session: Session) -> Result<SessionView, ApiError> {
     let pids: Vec<Option<String>> = session.parties.iter().map(|p| p.transfer.clone()).collect();
     let transfers = connector
         .store()

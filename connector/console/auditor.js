@@ -1,0 +1,98 @@
+// The auditor's view: load an audit bundle (a file, pasted JSON, or this connector's export
+// with the admin token) and verify it here, in the browser, with verify.js.
+
+import { get, token } from "./api.js";
+import { badge, errorBox, facts, h, show, table, when } from "./dom.js";
+import { verifyBundle } from "./verify.js";
+
+const MAX_BYTES = 256 * 1024 * 1024;
+const MAX_ROWS = 500;
+
+function findingText(f) {
+  const where = f.index !== undefined ? `entry ${f.index}` : f.size !== undefined ? `head at size ${f.size}` : "bundle";
+  return [badge(f.severity, f.severity === "error" ? "bad" : "warn"), " ", h("code", {}, f.kind), ` (${where}): ${f.message}`];
+}
+
+function report(result, bundle) {
+  const errors = result.findings.filter((f) => f.severity === "error");
+  const flagged = new Set(result.findings.filter((f) => f.index !== undefined && f.kind.includes("entr")).map((f) => f.index));
+  const verdict = result.valid
+    ? h("p", { class: "success verdict", id: "verdict", role: "status" },
+      `Verified: ${result.entries} entries, ${result.verifiedHeads} validly signed head${result.verifiedHeads === 1 ? "" : "s"}; the entries match the heads up to size ${result.signedSize}.`)
+    : h("p", { class: "error verdict", id: "verdict", role: "alert" },
+      `Not valid: ${errors.length} problem${errors.length === 1 ? "" : "s"} found. The first: ${errors[0].message}`);
+  const rows = bundle.entries.slice(0, MAX_ROWS).map((e, position) => ({ e: e || {}, position }));
+  return [
+    verdict,
+    facts([
+      ["Log", h("code", {}, result.logId)],
+      ["Entries", String(result.entries)],
+      ["Valid signed heads", `${result.verifiedHeads} of ${bundle.heads.length}`],
+      ["Signed size", String(result.signedSize)],
+      ["Embedded credentials", `${result.credentials} (their proofs are checked by \`symbolon audit verify\`, not here)`],
+    ]),
+    h("h2", {}, "Findings"),
+    result.findings.length
+      ? h("ol", { class: "findings", id: "findings" }, result.findings.map((f) => h("li", {}, findingText(f))))
+      : h("p", { id: "findings" }, "No finding: every entry, link and head checks."),
+    h("h2", {}, "Entries"),
+    table([
+      ["#", (r) => [String(r.e.index ?? r.position), flagged.has(r.position) ? [" ", badge("fails", "bad")] : null]],
+      ["Type", (r) => h("code", { class: "nowrap" }, r.e.event ? r.e.event.type : "?")],
+      ["Time", (r) => when(r.e.event && r.e.event.time)],
+      ["Subject", (r) => (r.e.event ? r.e.event.subject : "")],
+      ["Outcome", (r) => (r.e.event ? r.e.event.outcome : "")],
+    ], rows, "The bundle holds no entries.", "entries"),
+    bundle.entries.length > MAX_ROWS ? h("p", { class: "muted" }, `Only the first ${MAX_ROWS} of ${bundle.entries.length} entries are listed; all were verified.`) : null,
+  ];
+}
+
+/** The auditor's bundle verification. */
+export async function auditorView(root) {
+  const out = h("div", { id: "audit-result", "aria-live": "polite" });
+  const check = async (text, origin) => {
+    out.replaceChildren(h("p", { class: "muted" }, `Verifying ${origin}…`));
+    let bundle;
+    try {
+      bundle = JSON.parse(text);
+    } catch (error) {
+      out.replaceChildren(errorBox(error, `${origin} is not JSON`));
+      return;
+    }
+    try {
+      const result = await verifyBundle(bundle);
+      out.replaceChildren(...report(result, bundle).filter(Boolean));
+    } catch (error) {
+      out.replaceChildren(errorBox(error, `${origin} cannot be verified`));
+    }
+  };
+  const file = h("input", { type: "file", id: "bundle-file", accept: "application/json,.json", onchange: async () => {
+    const chosen = file.files && file.files[0];
+    if (!chosen) return;
+    if (chosen.size > MAX_BYTES) {
+      out.replaceChildren(errorBox(new Error(`the file is larger than ${MAX_BYTES} bytes`), "The bundle was not read"));
+      return;
+    }
+    await check(await chosen.text(), `“${chosen.name}”`);
+    file.value = "";
+  } });
+  const pasted = h("textarea", { id: "bundle-text", spellcheck: "false", placeholder: "{\"format\": \"symbolon-audit-bundle/1\", …}" });
+  const own = token()
+    ? h("button", { type: "button", class: "secondary", id: "fetch-bundle", onclick: async () => {
+      try {
+        const bundle = await get("/api/v1/audit/export");
+        await check(JSON.stringify(bundle), "this connector's bundle");
+      } catch (error) {
+        out.replaceChildren(errorBox(error, "The bundle could not be exported"));
+      }
+    } }, "Verify this connector's current bundle")
+    : null;
+  show(root,
+    h("h1", {}, "Auditor: verify an audit bundle"),
+    h("p", {}, "The bundle is checked in this browser with its own implementation (WebCrypto SHA-256, Ed25519 and P-256): the hash chain, the Merkle tree and every signed head. Nothing is sent to the connector."),
+    h("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); check(pasted.value, "the pasted bundle"); } },
+      h("label", { for: "bundle-file" }, "Bundle file (from `symbolon audit export`)", file),
+      h("label", { for: "bundle-text" }, "…or paste the bundle's JSON", pasted),
+      h("div", { class: "row" }, h("button", { type: "submit", id: "verify-pasted" }, "Verify pasted bundle"), own)),
+    out);
+}
