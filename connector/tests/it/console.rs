@@ -3,7 +3,8 @@
 //! offer whose policy does not check and reads the diagnostics, sees the negotiations and
 //! watches an MPC session end with its chart (a suppressed cell marked); the auditor verifies
 //! a clean bundle in the browser, then a tampered one and sees the changed entry named — the
-//! same entry the Rust verifier names. Screenshots of each view go to `docs/console/`.
+//! same entry the Rust verifier names. Screenshots of each view are written (to `docs/console/`
+//! with `SYMBOLON_CONSOLE_SCREENSHOTS=docs/console`).
 
 use std::path::{Path, PathBuf};
 
@@ -13,8 +14,15 @@ use crate::dsp::*;
 use crate::mpc_fixture::*;
 use crate::webdriver::Browser;
 
+/// Where the screenshots go: `SYMBOLON_CONSOLE_SCREENSHOTS` (the README's pictures come from
+/// `SYMBOLON_CONSOLE_SCREENSHOTS=docs/console`, relative to the repository), else the build's
+/// target directory, so that a test run leaves the checkout as it was.
 fn shots() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/console")
+    let repository = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    match std::env::var_os("SYMBOLON_CONSOLE_SCREENSHOTS") {
+        Some(dir) => repository.join(dir),
+        None => std::env::temp_dir().join("symbolon-console-screenshots"),
+    }
 }
 
 /// Two hospitals with a ward and a length of stay per patient; ward 3 has fewer than 5 patients
