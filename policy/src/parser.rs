@@ -133,6 +133,11 @@ impl<'a> Parser<'a> {
         t
     }
 
+    /// The token after the next one.
+    fn peek_second(&self) -> &Tok<'a> {
+        self.toks.get(self.pos + 1).map_or(&Tok::Eof, |t| &t.tok)
+    }
+
     fn is_kw(&self, kw: &str) -> bool {
         matches!(self.peek(), Tok::Ident(s) if *s == kw)
     }
@@ -476,6 +481,13 @@ impl<'a> Parser<'a> {
             inner.span = start.to(close);
             return Ok(inner);
         }
+        if self.is_kw("permit") && matches!(self.peek_second(), Tok::Ident("covers")) {
+            self.bump();
+            self.bump();
+            let dataset = self.operand()?;
+            let span = start.to(dataset.span);
+            return Ok(permit_covers(dataset, span));
+        }
         if self.is_kw("has") {
             self.bump();
             let (path, span) = self.attribute()?;
@@ -511,6 +523,10 @@ impl<'a> Parser<'a> {
         let start = self.span();
         let mut path = match self.peek() {
             Tok::Ident(s) if !KEYWORDS.contains(s) && *s != "false" => (*s).to_owned(),
+            // `permit` is a keyword, and the root of the data permit's attributes.
+            Tok::Ident("permit") if matches!(self.peek_second(), Tok::Sym(".")) => {
+                "permit".to_owned()
+            }
             _ => return Err(self.expected("an attribute such as `holder.role`")),
         };
         self.bump();
@@ -548,6 +564,40 @@ impl<'a> Parser<'a> {
             }
         }
     }
+}
+
+/// `permit covers <dataset>`: the holder presented a verified data permit that names
+/// `dataset` among its datasets and the holder among its authorised persons, and it is valid
+/// now. Written out as the conditions it stands for, each placed where the shorthand was, so
+/// the checker checks them against the schema and a refusal names the one that failed.
+/// (A revoked permit, or one from an issuer not trusted for `DataPermitCredential`, never
+/// verifies, so its attributes are absent and `has permit.id` fails.)
+fn permit_covers(dataset: Expr, span: Span) -> Expr {
+    let at = |kind: ExprKind| Expr { kind, span };
+    let attr = |name: &str| Box::new(at(ExprKind::Attr(name.to_owned())));
+    at(ExprKind::And(vec![
+        at(ExprKind::Has("permit.id".to_owned())),
+        at(ExprKind::Binary(
+            Op::Contains,
+            attr("permit.datasets"),
+            Box::new(dataset),
+        )),
+        at(ExprKind::Binary(
+            Op::Contains,
+            attr("permit.persons"),
+            attr("holder.id"),
+        )),
+        at(ExprKind::Binary(
+            Op::Ge,
+            attr("now"),
+            attr("permit.valid_from"),
+        )),
+        at(ExprKind::Binary(
+            Op::Lt,
+            attr("now"),
+            attr("permit.valid_until"),
+        )),
+    ]))
 }
 
 fn span_of(items: &[Expr]) -> Span {
