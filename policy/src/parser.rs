@@ -8,6 +8,9 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::lexer::{lex, Tok, Token};
 use crate::loc::{SourceFile, Span};
 use crate::value::Value;
+use permit::permit_covers;
+
+mod permit;
 
 /// How deeply parentheses and `not` may nest in one condition. Deeper input is an error, never a
 /// stack overflow.
@@ -564,40 +567,6 @@ impl<'a> Parser<'a> {
             }
         }
     }
-}
-
-/// `permit covers <dataset>`: the holder presented a verified data permit that names
-/// `dataset` among its datasets and the holder among its authorised persons, and it is valid
-/// now. Written out as the conditions it stands for, each placed where the shorthand was, so
-/// the checker checks them against the schema and a refusal names the one that failed.
-/// (A revoked permit, or one from an issuer not trusted for `DataPermitCredential`, never
-/// verifies, so its attributes are absent and `has permit.id` fails.)
-fn permit_covers(dataset: Expr, span: Span) -> Expr {
-    let at = |kind: ExprKind| Expr { kind, span };
-    let attr = |name: &str| Box::new(at(ExprKind::Attr(name.to_owned())));
-    at(ExprKind::And(vec![
-        at(ExprKind::Has("permit.id".to_owned())),
-        at(ExprKind::Binary(
-            Op::Contains,
-            attr("permit.datasets"),
-            Box::new(dataset),
-        )),
-        at(ExprKind::Binary(
-            Op::Contains,
-            attr("permit.persons"),
-            attr("holder.id"),
-        )),
-        at(ExprKind::Binary(
-            Op::Ge,
-            attr("now"),
-            attr("permit.valid_from"),
-        )),
-        at(ExprKind::Binary(
-            Op::Lt,
-            attr("now"),
-            attr("permit.valid_until"),
-        )),
-    ]))
 }
 
 fn span_of(items: &[Expr]) -> Span {
