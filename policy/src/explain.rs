@@ -294,6 +294,19 @@ impl Explainer<'_> {
                     self.why(policy, i, false, out);
                 }
             }
+            CExpr::And(items) if !want => {
+                // A conjunction that held (or could not be ruled out): each part that did, the
+                // `has` guards left out when something else tells.
+                let telling = items
+                    .iter()
+                    .filter(|i| !matches!(i, CExpr::Has(..)))
+                    .count();
+                for i in items.iter() {
+                    if telling == 0 || !matches!(i, CExpr::Has(..)) {
+                        self.why(policy, i, false, out);
+                    }
+                }
+            }
             CExpr::Not(inner, _) => self.why(policy, inner, !want, out),
             CExpr::Cmp(c) => out.push(self.leaf(policy, c, want)),
             CExpr::Attr(id, name) | CExpr::Has(id, name) => {
@@ -316,8 +329,8 @@ impl Explainer<'_> {
                 });
             }
             other => {
-                // A disjunction that failed, a conjunction that held, or a constant: report the
-                // whole, with the missing attributes found inside.
+                // A disjunction that failed, or a constant: report the whole, with the missing
+                // attributes found inside.
                 let mut inner = Vec::new();
                 match other {
                     CExpr::Or(items, _) | CExpr::And(items) => {
