@@ -88,12 +88,14 @@ pub fn decide(question: Question<'_>) -> Decided {
     }
     let offer = &question.offer.offer;
     let policies = &question.offer.policies;
-    let mut attributes = claims::request_attributes(question.caller, report);
+    let mut attributes = claims::request_attributes(question.caller, &offer.id, report);
     attributes.insert("action".into(), offer.action.clone().into());
     attributes.insert("offer".into(), offer.id.clone().into());
+    let mut asked = json!({ "dataset": offer.id });
     if let Some(purpose) = question.purpose {
-        attributes.insert("request".into(), json!({ "purpose": purpose }));
+        asked["purpose"] = purpose.into();
     }
+    attributes.insert("request".into(), asked);
     let mut request = match Request::from_json(policies.schema(), &Value::Object(attributes)) {
         Ok(request) => request,
         Err(error) => {
@@ -107,7 +109,7 @@ pub fn decide(question: Question<'_>) -> Decided {
     let verdict = if decision.is_permit() || deferred_to_admission(offer, &decision) {
         Verdict::Agree {
             obligations: Obligation::from_decision(&decision),
-            grounds: claims::grounds(question.caller, report),
+            grounds: claims::grounds(question.caller, &offer.id, report),
         }
     } else {
         let mut reasons = decision.reasons();

@@ -15,8 +15,8 @@ pub use agreement::{Agreement, Obligation, Withdrawal};
 pub use credential::HeldCredential;
 pub use event::Event;
 pub use issuance::{
-    Approval, IssuanceRequest, IssuanceStatus, IssuedPayload, IssuerConfig, Onboarding,
-    Organisation, OrganisationRegistry,
+    Approval, AuthorisedPerson, GrantedPermit, IssuanceRequest, IssuanceStatus, IssuedPayload,
+    IssuerConfig, Onboarding, Organisation, OrganisationRegistry,
 };
 pub use negotiation::{Negotiation, PendingDecision, Recommendation};
 pub use offer::{DataSource, Decision, InputBinding, Offer, OfferKind};

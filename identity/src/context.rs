@@ -19,6 +19,7 @@ pub const SYMBOLON_CONTEXT_DOCUMENT: &str = r##"{
     "TrialSiteCredential": "sym:TrialSiteCredential",
     "AuditorCredential": "sym:AuditorCredential",
     "TrustListCredential": "sym:TrustListCredential",
+    "DataPermitCredential": "sym:DataPermitCredential",
     "legalName": "sym:legalName",
     "registrationNumber": "sym:registrationNumber",
     "publicSector": {"@id": "sym:publicSector", "@type": "http://www.w3.org/2001/XMLSchema#boolean"},
@@ -35,7 +36,14 @@ pub const SYMBOLON_CONTEXT_DOCUMENT: &str = r##"{
     "auditScope": "sym:auditScope",
     "trustedIssuers": {"@id": "sym:trustedIssuers", "@container": "@set"},
     "issuerDid": {"@id": "sym:issuerDid", "@type": "@id"},
-    "credentialTypes": {"@id": "sym:credentialTypes", "@container": "@set"}
+    "credentialTypes": {"@id": "sym:credentialTypes", "@container": "@set"},
+    "permitId": "sym:permitId",
+    "purpose": "sym:purpose",
+    "datasets": {"@id": "sym:datasets", "@container": "@set"},
+    "authorisedPersons": {"@id": "sym:authorisedPersons", "@container": "@set"},
+    "principalInvestigator": {"@id": "sym:principalInvestigator", "@type": "http://www.w3.org/2001/XMLSchema#boolean"},
+    "outputMode": "sym:outputMode",
+    "minimumCellSize": {"@id": "sym:minimumCellSize", "@type": "http://www.w3.org/2001/XMLSchema#integer"}
   }
 }"##;
 

@@ -9,6 +9,7 @@ use crate::did::Did;
 use crate::error::{quote, IssueError};
 
 mod members;
+mod permit;
 
 /// The roles an organisation can hold in a health data space.
 pub const ROLES: &[&str] = &[
@@ -29,7 +30,22 @@ pub const SYMBOLON_TYPES: &[&str] = &[
     "TrialSiteCredential",
     "AuditorCredential",
     "TrustListCredential",
+    "DataPermitCredential",
 ];
+
+/// The purposes of EHDS Art. 53(1) a data permit is granted for, by code: (a) to (f).
+pub const PERMIT_PURPOSES: &[&str] = &[
+    "public-health",
+    "policy-making",
+    "official-statistics",
+    "education",
+    "scientific-research",
+    "care-improvement",
+];
+
+/// How the results of a data permit leave: inside a secure processing environment (EHDS
+/// Art. 73) or as anonymised statistics only (Art. 69).
+pub const PERMIT_OUTPUT_MODES: &[&str] = &["secure-processing", "anonymised-statistics"];
 
 /// Builds an unsigned credential of `credential_type` with the given subject claims.
 ///
@@ -158,6 +174,13 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
     members::check(what, object)?;
     if let Some(subject) = subjects.first() {
         validate_symbolon_subject(&types, subject)?;
+    }
+    if types.iter().any(|t| t == "DataPermitCredential") && valid_until.is_none() {
+        return Err(invalid(
+            what,
+            "/validUntil",
+            "a DataPermitCredential needs `validUntil`: a data permit is granted for a period",
+        ));
     }
     Ok(())
 }
@@ -394,6 +417,7 @@ fn validate_symbolon_subject(
                 need_string("trialId")?;
                 need_string("siteId")?;
             }
+            "DataPermitCredential" => permit::check(subject)?,
             "TrustListCredential" => {
                 need_string("dataSpaceId")?;
                 if !subject.get("trustedIssuers").is_some_and(Value::is_array) {

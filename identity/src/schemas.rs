@@ -32,6 +32,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "TrustListCredential",
         include_str!("../schemas/TrustListCredential.json"),
     ),
+    (
+        "DataPermitCredential",
+        include_str!("../schemas/DataPermitCredential.json"),
+    ),
 ];
 
 /// A credential type's subject schema.
@@ -183,6 +187,15 @@ mod tests {
         let schema = of("DataSpaceMembershipCredential").unwrap();
         let roles: Vec<&str> = names(schema.document["properties"]["role"].get("enum"));
         assert_eq!(roles, crate::credential::ROLES);
+    }
+
+    #[test]
+    fn the_permit_schema_lists_the_purposes_and_output_modes_the_code_accepts() {
+        let schema = of("DataPermitCredential").unwrap();
+        let purposes: Vec<&str> = names(schema.document["properties"]["purpose"].get("enum"));
+        assert_eq!(purposes, crate::credential::PERMIT_PURPOSES);
+        let modes: Vec<&str> = names(schema.document["properties"]["outputMode"].get("enum"));
+        assert_eq!(modes, crate::credential::PERMIT_OUTPUT_MODES);
     }
 
     #[test]

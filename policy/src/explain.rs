@@ -24,7 +24,9 @@ pub struct Condition {
     pub seen: Option<Value>,
     /// What the condition required, such as `at least 3` or `one of Hospital, Insurer`.
     pub required: Arc<str>,
-    /// `true` for a forbid's condition that held (what was seen is what the policy forbids).
+    /// `true` for a forbid's condition that held (what was seen is what the policy forbids);
+    /// `false` for a permit's condition that failed, and for a part of a forbid's condition that
+    /// did not hold where the forbid (by a `not`) required it to.
     pub held: bool,
 }
 
@@ -222,6 +224,9 @@ struct Explainer<'a> {
     policies: &'a Policies,
     req: &'a Request,
     missing: Vec<Arc<str>>,
+    /// Whether the policy explained is a forbid: then a part of its condition that held is what
+    /// it forbids, and a part that did not hold (under a `not`) is what it required.
+    forbid: bool,
 }
 
 impl Explainer<'_> {
@@ -240,7 +245,7 @@ impl Explainer<'_> {
         }
     }
 
-    fn leaf(&mut self, policy: &Arc<str>, c: &Cmp) -> Condition {
+    fn leaf(&mut self, policy: &Arc<str>, c: &Cmp, want: bool) -> Condition {
         let (attribute, seen) = match (&c.left, &c.right) {
             (Operand::Attr(a), Operand::Attr(b))
                 if self.req.get(*a).is_some() && self.req.get(*b).is_none() =>
@@ -268,7 +273,7 @@ impl Explainer<'_> {
             attribute,
             seen,
             required,
-            held: false,
+            held: self.forbid && !want,
         }
     }
 
@@ -289,8 +294,21 @@ impl Explainer<'_> {
                     self.why(policy, i, false, out);
                 }
             }
+            CExpr::And(items) if !want => {
+                // A conjunction that held (or could not be ruled out): each part that did, the
+                // `has` guards left out when something else tells.
+                let telling = items
+                    .iter()
+                    .filter(|i| !matches!(i, CExpr::Has(..)))
+                    .count();
+                for i in items.iter() {
+                    if telling == 0 || !matches!(i, CExpr::Has(..)) {
+                        self.why(policy, i, false, out);
+                    }
+                }
+            }
             CExpr::Not(inner, _) => self.why(policy, inner, !want, out),
-            CExpr::Cmp(c) => out.push(self.leaf(policy, c)),
+            CExpr::Cmp(c) => out.push(self.leaf(policy, c, want)),
             CExpr::Attr(id, name) | CExpr::Has(id, name) => {
                 if let Err(err) = result {
                     self.note_missing(err);
@@ -307,12 +325,12 @@ impl Explainer<'_> {
                         (false, true) => "true",
                         (false, false) => "false",
                     }),
-                    held: false,
+                    held: self.forbid && !want,
                 });
             }
             other => {
-                // A disjunction that failed, a conjunction that held, or a constant: report the
-                // whole, with the missing attributes found inside.
+                // A disjunction that failed, or a constant: report the whole, with the missing
+                // attributes found inside.
                 let mut inner = Vec::new();
                 match other {
                     CExpr::Or(items, _) | CExpr::And(items) => {
@@ -341,7 +359,7 @@ impl Explainer<'_> {
                             format!("one of these to change: {}", parts.join(joiner)).as_str(),
                         )
                     },
-                    held: false,
+                    held: self.forbid && !want,
                 });
             }
         }
@@ -367,6 +385,7 @@ impl Policies {
             policies: self,
             req,
             missing: Vec::new(),
+            forbid: true,
         };
         // Policies are visited in index order: the exact (action, offer) bucket, then
         // (action, *), (*, offer) and (*, *); source order within each. No list is built.
@@ -391,13 +410,7 @@ impl Policies {
             };
             d.deciding.push(Arc::clone(&p.id));
             match &p.cond {
-                Some(c) => {
-                    let from = d.forbidden.len();
-                    ex.why(&p.id, c, false, &mut d.forbidden);
-                    for c in d.forbidden.iter_mut().skip(from) {
-                        c.held = true;
-                    }
-                }
+                Some(c) => ex.why(&p.id, c, false, &mut d.forbidden),
                 None => d.forbidden.push(Condition {
                     policy: Arc::clone(&p.id),
                     condition: Arc::from("always"),
@@ -419,6 +432,7 @@ impl Policies {
                 }
             }
             if d.deciding.is_empty() {
+                ex.forbid = false;
                 for i in permits() {
                     if let Some(p) = self.policies.get(i as usize) {
                         if let Some(c) = &p.cond {

@@ -8,6 +8,9 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::lexer::{lex, Tok, Token};
 use crate::loc::{SourceFile, Span};
 use crate::value::Value;
+use permit::permit_covers;
+
+mod permit;
 
 /// How deeply parentheses and `not` may nest in one condition. Deeper input is an error, never a
 /// stack overflow.
@@ -131,6 +134,11 @@ impl<'a> Parser<'a> {
             self.pos += 1;
         }
         t
+    }
+
+    /// The token after the next one.
+    fn peek_second(&self) -> &Tok<'a> {
+        self.toks.get(self.pos + 1).map_or(&Tok::Eof, |t| &t.tok)
     }
 
     fn is_kw(&self, kw: &str) -> bool {
@@ -476,6 +484,13 @@ impl<'a> Parser<'a> {
             inner.span = start.to(close);
             return Ok(inner);
         }
+        if self.is_kw("permit") && matches!(self.peek_second(), Tok::Ident("covers")) {
+            self.bump();
+            self.bump();
+            let dataset = self.operand()?;
+            let span = start.to(dataset.span);
+            return Ok(permit_covers(dataset, span));
+        }
         if self.is_kw("has") {
             self.bump();
             let (path, span) = self.attribute()?;
@@ -511,6 +526,10 @@ impl<'a> Parser<'a> {
         let start = self.span();
         let mut path = match self.peek() {
             Tok::Ident(s) if !KEYWORDS.contains(s) && *s != "false" => (*s).to_owned(),
+            // `permit` is a keyword, and the root of the data permit's attributes.
+            Tok::Ident("permit") if matches!(self.peek_second(), Tok::Sym(".")) => {
+                "permit".to_owned()
+            }
             _ => return Err(self.expected("an attribute such as `holder.role`")),
         };
         self.bump();

@@ -169,7 +169,7 @@ impl Request {
                 }
                 other => {
                     return Err(RequestError::Shape(format!(
-                        "unknown key `{other}`; a request has action, offer, now, holder, consent, request, session, usage"
+                        "unknown key `{other}`; a request has action, offer, now, holder, consent, request, session, usage, permit"
                     )))
                 }
             }

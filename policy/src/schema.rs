@@ -13,7 +13,7 @@ type ObligationSpec<'a> = (&'a str, &'a [(&'a str, Type)], &'a str);
 pub type AttrId = usize;
 
 /// The roots under which attributes live, besides `now`.
-pub const ROOTS: [&str; 5] = ["holder", "consent", "request", "session", "usage"];
+pub const ROOTS: [&str; 6] = ["holder", "consent", "request", "session", "usage", "permit"];
 
 /// The profile IRI under which Symbolon's ODRL left operands, actions and duties are defined.
 pub const PROFILE: &str = "https://w3id.org/symbolon/odrl/health";
@@ -48,7 +48,7 @@ pub struct ObligationDef {
 pub enum SchemaError {
     /// The attribute name is not `root.name` with a known root.
     #[error(
-        "attribute `{0}` must start with one of holder., consent., request., session., usage."
+        "attribute `{0}` must start with one of holder., consent., request., session., usage., permit."
     )]
     BadRoot(String),
     /// The attribute already exists with another type.
@@ -112,7 +112,7 @@ impl Schema {
     /// The default health data-space schema shipped with the crate (see the README's tables).
     pub fn health() -> Schema {
         let mut s = Schema::empty();
-        let attrs: [(&str, Type, &str, &str); 27] = [
+        let attrs: [(&str, Type, &str, &str); 38] = [
             ("holder.id", Type::Str, "holderId", "the DID of the requesting organisation"),
             ("holder.role", Type::Str, "role", "its role in the data space (Hospital, Insurer, StatisticsBureau, Pharmacy, Auditor, ...)"),
             ("holder.member_of", Type::Str, "memberOf", "the data space its membership credential is for"),
@@ -134,12 +134,23 @@ impl Schema {
             ("request.fields", Type::Set, "fields", "the data fields requested"),
             ("request.retention", Type::Duration, "retention", "how long the requester will keep the data"),
             ("request.recipient", Type::Str, "recipient", "the DID that will receive the data or result"),
+            ("request.dataset", Type::Str, "dataset", "the catalog id of the dataset asked for (the offer's id)"),
             ("session.parties", Type::Int, "partyCount", "how many parties take part in the computation"),
             ("session.program", Type::Str, "program", "the id of the program the computation runs"),
             ("session.party_roles", Type::Set, "partyRole", "the roles every other party of the computation holds by its verified membership"),
             ("session.min_group_size", Type::Int, "minGroupSize", "the smallest group the computation reports on"),
             ("session.epsilon", Type::Decimal, "privacyBudget", "the differential-privacy budget of the computation"),
             ("usage.count", Type::Int, "count", "how many times this holder has used the offer (supplied by the caller)"),
+            ("permit.id", Type::Str, "permitId", "the HDAB's reference of the holder's verified DataPermitCredential"),
+            ("permit.issuer", Type::Str, "permitIssuer", "the DID of the health data access body that issued the permit"),
+            ("permit.purpose", Type::Str, "permitPurpose", "the Art. 53(1) purpose the permit is granted for, by code"),
+            ("permit.datasets", Type::Set, "permitDataset", "the catalog ids of the datasets the permit covers"),
+            ("permit.persons", Type::Set, "permitPerson", "the DIDs of the persons authorised under the permit"),
+            ("permit.principal_investigator", Type::Str, "permitPrincipalInvestigator", "the DID of the permit's principal investigator"),
+            ("permit.output", Type::Str, "permitOutput", "how results leave: secure-processing or anonymised-statistics"),
+            ("permit.min_cell_size", Type::Int, "permitMinCellSize", "the smallest number of individuals a released figure may rest on"),
+            ("permit.valid_from", Type::DateTime, "permitValidFrom", "when the permit starts"),
+            ("permit.valid_until", Type::DateTime, "permitValidUntil", "when the permit ends"),
         ];
         for (name, ty, odrl, doc) in attrs {
             s.push_attr(name, ty, odrl, doc);

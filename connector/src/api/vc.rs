@@ -65,6 +65,17 @@ async fn issue(
                 .await?
                 .map_err(ApiError::internal)?;
     }
+    let permit = symbolon_identity::credential::specific_types(&credential)
+        .iter()
+        .any(|t| t == crate::dcp::issuer::permits::TYPE);
+    if permit && credential.get("credentialStatus").is_none() {
+        return Err(ApiError::BadRequest(
+            "field `options.credentialStatus`: a DataPermitCredential needs a status entry \
+             (`\"options\": {\"credentialStatus\": true}`): health data access bodies revoke \
+             permits, and verifiers set a permit without one aside"
+                .into(),
+        ));
+    }
     let signed = symbolon_identity::issue_credential(identity, credential, format)
         .await
         .map_err(invalid_credential)?;

@@ -172,6 +172,12 @@ async fn issue(args: IssueArgs) -> CommandResult {
             serde_json::from_str(&text).map_err(|e| usage(anyhow!("--claims is not JSON: {e}")))?
         }
     };
+    if args.credential_type == crate::dcp::issuer::permits::TYPE && !args.status {
+        return Err(usage(anyhow!(
+            "a DataPermitCredential needs a status entry, since health data access bodies revoke \
+             permits: add --status (and --valid-until, the end of the permit)"
+        )));
+    }
     let valid_until = args
         .valid_until
         .as_deref()

@@ -436,22 +436,36 @@ async fn issue_all(
     let issued_at = chrono::Utc::now();
     let mut documents = Vec::new();
     for credential_type in &record.credential_types {
-        let claims = match subject(credential_type, &record.holder, &organisation, &data_space) {
-            Ok(claims) => claims,
+        let drafts = if credential_type == permits::TYPE {
+            permits::documents(
+                identity.did.as_str(),
+                &record.holder,
+                &organisation,
+                issued_at,
+            )
+        } else {
+            subject(credential_type, &record.holder, &organisation, &data_space).map(|claims| {
+                let until = issued_at + config.validity();
+                vec![json!({
+                    "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
+                    "type": ["VerifiableCredential", credential_type],
+                    "issuer": identity.did.as_str(),
+                    "validFrom": symbolon_identity::credential::format_time(issued_at),
+                    "validUntil": symbolon_identity::credential::format_time(until),
+                    "credentialSubject": claims,
+                })]
+            })
+        };
+        let drafts = match drafts {
+            Ok(drafts) => drafts,
             Err(reason) => return Ok(Err(vec![reason])),
         };
-        let document = json!({
-            "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
-            "type": ["VerifiableCredential", credential_type],
-            "issuer": identity.did.as_str(),
-            "validFrom": symbolon_identity::credential::format_time(issued_at),
-            "validUntil": symbolon_identity::credential::format_time(issued_at + config.validity()),
-            "credentialSubject": claims,
-        });
-        if let Err(error) = symbolon_identity::credential::validate(&document) {
-            return Ok(Err(vec![format!("{credential_type}: {error}")]));
+        for document in drafts {
+            if let Err(error) = symbolon_identity::credential::validate(&document) {
+                return Ok(Err(vec![format!("{credential_type}: {error}")]));
+            }
+            documents.push((credential_type.clone(), document));
         }
-        documents.push((credential_type.clone(), document));
     }
     let mut issued = Vec::new();
     for (credential_type, mut document) in documents {
@@ -546,6 +560,8 @@ async fn finish(
     });
     Ok(record)
 }
+
+pub mod permits;
 
 #[cfg(test)]
 mod tests;

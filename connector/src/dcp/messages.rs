@@ -17,7 +17,7 @@ pub const CREDENTIAL_SERVICE_MEMBER: &str = "https://w3id.org/symbolon/v1#creden
 pub const PROFILE: &str = "vc20-bssl/jwt";
 
 /// The credential types this issuer issues on request, with the reason it offers them.
-pub const SUPPORTED: [(&str, &str); 2] = [
+pub const SUPPORTED: [(&str, &str); 3] = [
     (
         "DataSpaceMembershipCredential",
         "membership of the data space, for organisations in the authority's registry",
@@ -25,6 +25,11 @@ pub const SUPPORTED: [(&str, &str); 2] = [
     (
         "TrialSiteCredential",
         "a site of a clinical trial, for organisations the registry names as one",
+    ),
+    (
+        "DataPermitCredential",
+        "a data permit (EHDS Art. 68) the issuer, a health data access body, granted to an \
+         organisation its registry names",
     ),
 ];
 

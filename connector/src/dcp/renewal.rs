@@ -40,11 +40,14 @@ fn document_of(held: &HeldCredential) -> Option<Value> {
     }
 }
 
-/// The issued requests whose credentials are due at `now` and not renewed yet.
+/// The issued requests whose credentials are due at `now` and not renewed yet. A data permit
+/// is not renewed: its validity is the permit's, granted by the health data access body, and
+/// asking again would bring the same permit back.
 pub fn due(records: &[Onboarding], held: &[HeldCredential], now: DateTime<Utc>) -> Vec<String> {
     records
         .iter()
         .filter(|r| r.status == IssuanceStatus::Issued && r.renewed_by.is_none())
+        .filter(|r| r.credential_type != crate::dcp::issuer::permits::TYPE)
         .filter(|r| {
             held.iter()
                 .filter(|h| r.received.contains(&h.key))

@@ -56,6 +56,7 @@ pub fn type_of_attribute(attribute: &str) -> Option<&'static str> {
         }
         "holder.auditor_scope" => Some("AuditorCredential"),
         a if a.starts_with("consent.") => Some("ConsentCredential"),
+        a if a.starts_with("permit.") => Some("DataPermitCredential"),
         _ => None,
     }
 }

@@ -1,16 +1,45 @@
 //! From a verified presentation to the attributes a policy reads: `holder.*` from the holder's
-//! membership, trial-site and auditor credentials, `consent.*` from its consent credential.
+//! membership, trial-site and auditor credentials, `consent.*` from its consent credential,
+//! `permit.*` from its data permit ([`permit`]).
 
 use serde_json::{json, Map, Value};
 use symbolon_identity::Report;
 
+pub(crate) mod permit;
+
 /// The credentials of a presentation by `holder` a decision may read: each verified on its own
-/// (signature, validity, status, an issuer trusted for its type) and about `holder`.
+/// (signature, validity, status, an issuer trusted for its type), about `holder` and, for a data
+/// permit, revocable.
 pub(crate) fn usable<'a>(holder: &'a str, report: &'a Report) -> impl Iterator<Item = &'a Report> {
     report
         .credentials
         .iter()
-        .filter(move |c| c.verified && about(holder, c))
+        .filter(move |c| fault(holder, c).is_none())
+}
+
+/// Why a credential of a presentation by `holder` is not [`usable`], if it is not.
+fn fault(holder: &str, credential: &Report) -> Option<String> {
+    if !credential.verified {
+        return Some(
+            credential
+                .error
+                .clone()
+                .unwrap_or_else(|| "it did not verify".into()),
+        );
+    }
+    if !about(holder, credential) {
+        return Some(format!("it is about another subject than `{holder}`"));
+    }
+    let document = credential.document.as_ref()?;
+    let permit = credential.types.iter().any(|t| t == permit::TYPE);
+    if permit && document.get("credentialStatus").is_none() {
+        return Some(
+            "it has no status entry (`credentialStatus`), so its health data access body could \
+             not revoke it"
+                .into(),
+        );
+    }
+    None
 }
 
 /// Why each credential of the presentation that is not [`usable`] was set aside.
@@ -18,15 +47,8 @@ pub(crate) fn set_aside(holder: &str, report: &Report) -> Vec<String> {
     report
         .credentials
         .iter()
-        .filter(|c| !(c.verified && about(holder, c)))
-        .map(|c| {
-            let why = if c.verified {
-                format!("it is about another subject than `{holder}`")
-            } else {
-                c.error
-                    .clone()
-                    .unwrap_or_else(|| "it did not verify".into())
-            };
+        .filter_map(|c| fault(holder, c).map(|why| (c, why)))
+        .map(|(c, why)| {
             let types = if c.types.is_empty() {
                 c.document
                     .as_ref()
@@ -35,10 +57,11 @@ pub(crate) fn set_aside(holder: &str, report: &Report) -> Vec<String> {
             } else {
                 c.types.clone()
             };
-            if types.is_empty() {
-                format!("a credential was set aside: {why}")
-            } else {
-                format!("credential {} was set aside: {why}", types.join("/"))
+            let named = c.document.as_ref().and_then(permit::reference);
+            match (types.is_empty(), named) {
+                (_, Some(permit)) => format!("data permit {permit} was set aside: {why}"),
+                (true, None) => format!("a credential was set aside: {why}"),
+                (false, None) => format!("credential {} was set aside: {why}", types.join("/")),
             }
         })
         .collect()
@@ -54,20 +77,30 @@ fn about(holder: &str, credential: &Report) -> bool {
     })
 }
 
-/// The `holder` and `consent` members of a policy request built from the [`usable`]
-/// credentials of a presentation by `holder`.
-pub(crate) fn request_attributes(holder: &str, report: &Report) -> Map<String, Value> {
+/// The `holder`, `consent` and `permit` members of a policy request on `dataset` built from
+/// the [`usable`] credentials of a presentation by `holder`.
+pub(crate) fn request_attributes(
+    holder: &str,
+    dataset: &str,
+    report: &Report,
+) -> Map<String, Value> {
     attributes_of(
         holder,
+        dataset,
         usable(holder, report).map(|c| (c.types.clone(), c.signer.clone(), c.document.as_ref())),
     )
 }
 
 /// The same members built from verified credential documents kept earlier (an agreement's
 /// grounds).
-pub(crate) fn attributes_from_documents(holder: &str, documents: &[Value]) -> Map<String, Value> {
+pub(crate) fn attributes_from_documents(
+    holder: &str,
+    dataset: &str,
+    documents: &[Value],
+) -> Map<String, Value> {
     attributes_of(
         holder,
+        dataset,
         documents.iter().map(|document| {
             (
                 symbolon_identity::credential::specific_types(document),
@@ -81,10 +114,12 @@ pub(crate) fn attributes_from_documents(holder: &str, documents: &[Value]) -> Ma
 /// The members from credentials given as (specific types, issuer, document).
 fn attributes_of<'a>(
     holder: &str,
+    dataset: &str,
     credentials: impl Iterator<Item = (Vec<String>, Option<String>, Option<&'a Value>)>,
 ) -> Map<String, Value> {
     let mut holder_attrs = Map::new();
     let mut consent = Map::new();
+    let mut permits = Vec::new();
     let mut types: Vec<String> = Vec::new();
     holder_attrs.insert("id".into(), holder.into());
     for (credential_types, signer, document) in credentials {
@@ -147,6 +182,7 @@ fn attributes_of<'a>(
                     );
                     copy(&mut consent, "withdrawn", subject.get("withdrawn").cloned());
                 }
+                "DataPermitCredential" => permits.push(permit::attributes(&issuer, document)),
                 _ => {}
             }
         }
@@ -159,22 +195,43 @@ fn attributes_of<'a>(
     if !consent.is_empty() {
         out.insert("consent".into(), Value::Object(consent));
     }
+    if let Some(chosen) = permit::choose(&permits, Some(dataset)) {
+        out.insert("permit".into(), Value::Object(permits.swap_remove(chosen)));
+    }
     out
 }
 
 /// The credential types a policy request is built from.
-const READ_TYPES: [&str; 4] = [
+const READ_TYPES: [&str; 5] = [
     "DataSpaceMembershipCredential",
     "TrialSiteCredential",
     "AuditorCredential",
     "ConsentCredential",
+    "DataPermitCredential",
 ];
 
 /// The documents (without their proofs) of the usable credentials in `report` that
-/// [`request_attributes`] reads: what a decision on them rests on.
-pub(crate) fn grounds(holder: &str, report: &Report) -> Vec<Value> {
+/// [`request_attributes`] on `dataset` reads: what a decision on them rests on (of several data
+/// permits, only the one read).
+pub(crate) fn grounds(holder: &str, dataset: &str, report: &Report) -> Vec<Value> {
+    let permits: Vec<&Value> = usable(holder, report)
+        .filter(|c| c.types.iter().any(|t| t == permit::TYPE))
+        .filter_map(|c| c.document.as_ref())
+        .collect();
+    let read = permit::choose(
+        &permits
+            .iter()
+            .map(|document| permit::attributes("", document))
+            .collect::<Vec<_>>(),
+        Some(dataset),
+    )
+    .and_then(|i| permits.get(i).copied());
     usable(holder, report)
         .filter(|c| c.types.iter().any(|t| READ_TYPES.contains(&t.as_str())))
+        .filter(|c| {
+            !c.types.iter().any(|t| t == permit::TYPE)
+                || c.document.as_ref().is_some_and(|d| Some(d) == read)
+        })
         .filter_map(|c| c.document.clone())
         .map(|mut document| {
             if let Some(object) = document.as_object_mut() {

@@ -146,6 +146,44 @@ pub struct Organisation {
     /// Data Space admits the purposes of Art. 53(1)(a)–(c) for public-sector bodies only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_sector: Option<bool>,
+    /// The data permits granted to it, when the issuer is a health data access body: each is
+    /// issued as a `DataPermitCredential` when the organisation asks for that type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permits: Vec<GrantedPermit>,
+}
+
+/// A data permit a health data access body granted (EHDS Art. 68), as its registry keeps it;
+/// issued as a `DataPermitCredential` about the organisation (the data user).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrantedPermit {
+    /// The permit's reference.
+    pub permit_id: String,
+    /// The Art. 53(1) purpose, by code (`scientific-research`, ...).
+    pub purpose: String,
+    /// The datasets it covers, by catalog id.
+    pub datasets: Vec<String>,
+    /// The persons authorised under it, exactly one the principal investigator.
+    pub authorised_persons: Vec<AuthorisedPerson>,
+    /// `secure-processing` or `anonymised-statistics`.
+    pub output_mode: String,
+    /// The smallest number of individuals a released figure may rest on.
+    pub minimum_cell_size: u64,
+    /// When it starts (RFC 3339).
+    pub valid_from: String,
+    /// When it ends (RFC 3339).
+    pub valid_until: String,
+}
+
+/// A person authorised under a data permit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthorisedPerson {
+    /// The person's DID.
+    pub id: String,
+    /// Whether the person is the principal investigator.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub principal_investigator: bool,
 }
 
 /// The issuer's registry of organisations: DID → organisation.

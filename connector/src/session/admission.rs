@@ -120,12 +120,14 @@ pub fn admit(admission: Admission<'_>) -> Result<(), Refusal> {
         ));
     }
     let policies = &offer.policies;
-    let mut attributes = claims::attributes_from_documents(&manifest.iss, &agreement.grounds);
+    let mut attributes =
+        claims::attributes_from_documents(&manifest.iss, &offer.offer.id, &agreement.grounds);
     attributes.insert("action".into(), "join_computation".into());
     attributes.insert("offer".into(), offer.offer.id.clone().into());
     attributes.insert(
         "request".into(),
-        json!({ "purpose": manifest.purpose, "recipient": agreement.assignee }),
+        json!({ "purpose": manifest.purpose, "recipient": agreement.assignee,
+                "dataset": offer.offer.id }),
     );
     let parties = u64::try_from(manifest.parties.len()).unwrap_or(u64::MAX);
     attributes.insert(

@@ -13,6 +13,7 @@ fn every_type_is_listed_with_its_required_claims_and_an_example() {
         "AuditorCredential",
         "ConsentCredential",
         "TrustListCredential",
+        "DataPermitCredential",
     ] {
         assert!(
             listed.lines().any(|line| line == credential_type),
@@ -54,7 +55,7 @@ fn each_printed_example_issues() {
             continue; // made by `trust-list issue`
         }
         let example = schema["examples"][0].to_string();
-        ok(&[
+        let mut args = vec![
             "credential",
             "issue",
             "--data-dir",
@@ -65,7 +66,20 @@ fn each_printed_example_issues() {
             &did,
             "--claims",
             &example,
-        ]);
+        ];
+        if credential_type == "DataPermitCredential" {
+            let without_status = symbolon(&args);
+            assert_eq!(without_status.status.code(), Some(2));
+            assert!(String::from_utf8_lossy(&without_status.stderr).contains("--status"));
+            args.extend([
+                "--valid-until",
+                "2999-01-01T00:00:00Z",
+                "--status",
+                "--status-base",
+                "http://127.0.0.1:9/status",
+            ]);
+        }
+        ok(&args);
     }
     let one: serde_json::Value = serde_json::from_str(&ok(&[
         "credential",

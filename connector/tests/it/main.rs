@@ -30,6 +30,7 @@ mod mpc_study;
 mod negotiation;
 mod offers;
 mod peers;
+mod permits;
 mod protocol;
 mod pull;
 mod pull_sources;

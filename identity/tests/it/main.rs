@@ -5,6 +5,7 @@
 mod bounded;
 mod common;
 mod credentials;
+mod permits;
 mod presentations;
 mod revocation;
 mod schemas;

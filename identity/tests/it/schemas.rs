@@ -19,6 +19,7 @@ fn credential(credential_type: &str, subject: &Map<String, Value>) -> Value {
         "type": ["VerifiableCredential", credential_type],
         "issuer": ISSUER,
         "validFrom": "2026-01-01T00:00:00Z",
+        "validUntil": "2027-01-01T00:00:00Z",
         "credentialSubject": Value::Object(subject),
     })
 }

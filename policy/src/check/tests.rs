@@ -23,7 +23,7 @@ fn unknown_attribute_suggests() {
         .assert(&e);
     let e = check_src("permit read on offer * when patient.age > 3").unwrap_err();
     error("unknown attribute `patient.age`")
-        .help("attributes start with `holder.`, `consent.`, `request.`, `session.`, `usage.`, or are `now`")
+        .help("attributes start with `holder.`, `consent.`, `request.`, `session.`, `usage.`, `permit.`, or are `now`")
         .assert(&e);
 }
 

@@ -62,3 +62,33 @@ fn reports_one_error_per_broken_policy() {
     let e = parse("x", src).unwrap_err();
     assert_eq!(e.items.len(), 2);
 }
+
+#[test]
+fn permit_covers_stands_for_its_conditions_and_permit_is_a_root() {
+    let set = parse(
+        "x",
+        "policy \"p\" { permit use on offer * when permit covers request.dataset and permit.purpose == request.purpose }",
+    )
+    .unwrap();
+    let printed = set.to_string();
+    assert!(
+        printed.contains(
+            "(has permit.id and permit.datasets contains request.dataset and permit.persons \
+             contains holder.id and now >= permit.valid_from and now < permit.valid_until)"
+        ),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("permit.purpose == request.purpose"),
+        "{printed}"
+    );
+    let again = parse("printed", &printed).unwrap();
+    assert_eq!(again.to_string(), printed);
+    // `permit` alone is still the effect keyword, and `covers` needs a dataset.
+    assert!(parse("x", "policy \"p\" { permit use on offer * when permit }").is_err());
+    assert!(parse(
+        "x",
+        "policy \"p\" { permit use on offer * when permit covers }"
+    )
+    .is_err());
+}

@@ -187,6 +187,7 @@ pub(super) async fn put_registry(
                 symbolon_identity::credential::ROLES.join(", ")
             )));
         }
+        crate::dcp::issuer::permits::check(did, organisation).map_err(ApiError::BadRequest)?;
     }
     let stored = registry.clone();
     cx.store()

@@ -75,6 +75,10 @@ fn describe(schema: &SubjectSchema, out: &mut String) {
                 "    symbolon credential issue --data-dir DIR --type {} --subject DID \\",
                 schema.credential_type
             );
+            if schema.credential_type == crate::dcp::issuer::permits::TYPE {
+                // A permit has a period and a status entry (see docs/credentials.md).
+                let _ = writeln!(out, "      --valid-until 2027-01-01T00:00:00Z --status \\");
+            }
             let _ = writeln!(out, "      --claims '{claims}'");
         }
     }

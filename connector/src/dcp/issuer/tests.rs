@@ -28,6 +28,7 @@ fn hospital() -> Organisation {
         trial_id: None,
         site_id: None,
         public_sector: None,
+        permits: Vec::new(),
     }
 }
 
