@@ -22,14 +22,13 @@
 //! not collude with either input party. Costs 5,120 ANDs per item, one bit
 //! sent per AND by each party, in about 65 rounds: no public-key operation.
 
-use crate::boolean::aes::{encrypt, random_key, slice_shares, unbitslice};
+use crate::boolean::aes::{blocks_of, encrypt, hash_words, random_key, slice_shares, unbitslice};
 use crate::error::{MpcError, Result};
 use crate::party::{BitShares, Party};
 use crate::shuffle::{apply_rows, permutation};
 use crate::transport::Transport;
 use rand::rngs::OsRng;
 use rand::seq::SliceRandom;
-use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use zeroize::Zeroizing;
 
@@ -37,32 +36,6 @@ const DOMAIN: &[u8] = b"symbolon-mpc/helped-psi/v1";
 
 /// The most items one party may announce (2^25).
 pub const MAX_ITEMS: usize = 1 << 25;
-
-fn hash_words(item: &[u8]) -> [u64; 2] {
-    let d = Sha256::new()
-        .chain_update(DOMAIN)
-        .chain_update((item.len() as u64).to_le_bytes())
-        .chain_update(item)
-        .finalize();
-    let word = |i: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(d.get(i..i + 8).unwrap_or(&[0; 8]));
-        u64::from_le_bytes(w)
-    };
-    [word(0), word(8)]
-}
-
-fn blocks(words: &[u64]) -> Zeroizing<Vec<u128>> {
-    Zeroizing::new(
-        words
-            .chunks_exact(2)
-            .map(|c| {
-                let (lo, hi) = (c.first().copied(), c.get(1).copied());
-                u128::from(lo.unwrap_or(0)) | (u128::from(hi.unwrap_or(0)) << 64)
-            })
-            .collect(),
-    )
-}
 
 /// Every party's item count, in one round.
 fn sizes<T: Transport>(party: &mut Party<T>, mine: usize) -> Result<Vec<usize>> {
@@ -125,7 +98,9 @@ fn tags<T: Transport, I: AsRef<[u8]>>(
     let mut words: Zeroizing<Vec<u64>> = Zeroizing::new(if me == helper {
         Vec::new()
     } else {
-        mine.iter().flat_map(|i| hash_words(i.as_ref())).collect()
+        mine.iter()
+            .flat_map(|i| hash_words(DOMAIN, i.as_ref()))
+            .collect()
     });
     if me == sender {
         // Our order must say nothing: the receiver sees our tags in it.
@@ -165,7 +140,7 @@ fn tags<T: Transport, I: AsRef<[u8]>>(
     let all = BitShares::concat(&[&theirs, shared.get(sender).unwrap_or(&empty)]);
     drop(shared);
     let total = all.len() / 2;
-    let state = slice_shares(&blocks(all.own()), &blocks(all.next()))?;
+    let state = slice_shares(&blocks_of(all.own()), &blocks_of(all.next()))?;
     drop(all);
     let key = random_key(party)?;
     let ciphertexts = encrypt(party, &key, state)?;

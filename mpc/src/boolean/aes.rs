@@ -271,6 +271,36 @@ pub fn encrypt<T: Transport>(
     join(own, next)
 }
 
+/// The 128-bit hash of `item` under `domain` (SHA-256 of the domain, the item's length and
+/// the item, truncated), as two words: what is input in shares to be encrypted.
+pub fn hash_words(domain: &[u8], item: &[u8]) -> [u64; 2] {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::new()
+        .chain_update(domain)
+        .chain_update((item.len() as u64).to_le_bytes())
+        .chain_update(item)
+        .finalize();
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(d.get(i..i + 8).unwrap_or(&[0; 8]));
+        u64::from_le_bytes(w)
+    };
+    [word(0), word(8)]
+}
+
+/// Pairs of words (low, high) as 128-bit blocks.
+pub fn blocks_of(words: &[u64]) -> zeroize::Zeroizing<Vec<u128>> {
+    zeroize::Zeroizing::new(
+        words
+            .chunks_exact(2)
+            .map(|c| {
+                let (lo, hi) = (c.first().copied(), c.get(1).copied());
+                u128::from(lo.unwrap_or(0)) | (u128::from(hi.unwrap_or(0)) << 64)
+            })
+            .collect(),
+    )
+}
+
 /// Bitslices our shares of per-block values (each a 128-bit share pair).
 pub fn slice_shares(own: &[u128], next: &[u128]) -> Result<[BitShares; 8]> {
     join(bitslice(own), bitslice(next))

@@ -10,43 +10,15 @@
 //! its tag, and the shuffle hides which row came from where.
 
 use super::{hello, share_rows, Rows};
-use crate::boolean::aes::{encrypt, random_key, slice_shares, unbitslice};
+use crate::boolean::aes::{blocks_of, encrypt, hash_words, random_key, slice_shares, unbitslice};
 use crate::error::Result;
 use crate::field::Fp;
 use crate::party::{BitShares, Party};
 use crate::shuffle::shuffle_with_words;
 use crate::transport::Transport;
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 const DOMAIN: &[u8] = b"symbolon-mpc/linkage-aes/v1";
-
-/// The 128-bit hash of an identifier, as two words.
-fn hash_words(id: &[u8]) -> [u64; 2] {
-    let d = Sha256::new()
-        .chain_update(DOMAIN)
-        .chain_update((id.len() as u64).to_le_bytes())
-        .chain_update(id)
-        .finalize();
-    let word = |i: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(d.get(i..i + 8).unwrap_or(&[0; 8]));
-        u64::from_le_bytes(w)
-    };
-    [word(0), word(8)]
-}
-
-fn blocks(words: &[u64]) -> Zeroizing<Vec<u128>> {
-    Zeroizing::new(
-        words
-            .chunks_exact(2)
-            .map(|c| {
-                let (lo, hi) = (c.first().copied(), c.get(1).copied());
-                u128::from(lo.unwrap_or(0)) | (u128::from(hi.unwrap_or(0)) << 64)
-            })
-            .collect(),
-    )
-}
 
 /// Shares the rows, shuffles them and tags them (see the module).
 pub(super) fn shuffle_and_tag<T: Transport, I: AsRef<[u8]> + Sync>(
@@ -57,14 +29,17 @@ pub(super) fn shuffle_and_tag<T: Transport, I: AsRef<[u8]> + Sync>(
     let super::Hello { sizes, ncols, .. } = hello(party, ids.len(), columns.len(), &[])?;
     let total: usize = sizes.iter().sum();
     let rows = share_rows(party, columns, &sizes, &ncols)?;
-    let mine: Zeroizing<Vec<u64>> =
-        Zeroizing::new(ids.iter().flat_map(|id| hash_words(id.as_ref())).collect());
+    let mine: Zeroizing<Vec<u64>> = Zeroizing::new(
+        ids.iter()
+            .flat_map(|id| hash_words(DOMAIN, id.as_ref()))
+            .collect(),
+    );
     let lens: Vec<usize> = sizes.iter().map(|s| 2 * s).collect();
     let blocks_by_party = party.replicated_input_all(&mine, &lens)?;
     let hashes = BitShares::concat(&blocks_by_party.iter().collect::<Vec<_>>());
     drop(blocks_by_party);
     let (table, hashes) = shuffle_with_words(party, &rows.columns, total, hashes, 2)?;
-    let state = slice_shares(&blocks(hashes.own()), &blocks(hashes.next()))?;
+    let state = slice_shares(&blocks_of(hashes.own()), &blocks_of(hashes.next()))?;
     drop(hashes);
     let key = random_key(party)?;
     let ciphertexts = encrypt(party, &key, state)?;
