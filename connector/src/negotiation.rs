@@ -14,6 +14,7 @@
 pub mod agreement;
 pub mod auth;
 mod consumer;
+mod deciding;
 pub mod inflight;
 pub mod manual;
 mod moves;
