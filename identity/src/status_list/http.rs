@@ -5,10 +5,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::Value;
 
-use super::{BoxFuture, StatusFetchError, StatusSource, B64};
+use super::{BoxFuture, StatusFetchError, StatusSource};
 use crate::error::quote;
 use crate::net::{get_limited, AddressPolicy};
 
@@ -48,9 +47,7 @@ fn document_of(text: &str) -> Option<Value> {
     if text.starts_with('{') {
         return serde_json::from_str(text).ok();
     }
-    let payload = text.split('.').nth(1)?;
-    let bytes = B64.decode(payload).ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let claims = crate::verify::peek_jwt_payload(text)?;
     Some(match claims.get("vc") {
         Some(vc) => vc.clone(),
         None => claims,
@@ -62,12 +59,8 @@ fn document_of(text: &str) -> Option<Value> {
 /// compact JWT (`vc` or the payload itself); `None` when it states none.
 pub fn stated_ttl(text: &str) -> Option<Duration> {
     let document = document_of(text)?;
-    let subject = document.get("credentialSubject")?;
-    let subject = match subject {
-        Value::Array(items) => items.first()?,
-        other => other,
-    };
-    subject
+    crate::json::one_or_many(document.get("credentialSubject"))
+        .first()?
         .get("ttl")
         .and_then(Value::as_u64)
         .map(Duration::from_millis)
@@ -84,15 +77,10 @@ impl HttpStatusSource {
             return false;
         };
         let issued_by = cache.get(url).and_then(|(_, text)| {
-            let document = document_of(text)?;
-            let named = match document.get("issuer") {
-                Some(Value::String(id)) => Some(id.clone()),
-                Some(Value::Object(o)) => o.get("id").and_then(Value::as_str).map(str::to_owned),
-                _ => None,
-            };
+            let named =
+                document_of(text).and_then(|d| crate::credential::issuer_id(&d).map(str::to_owned));
             named.or_else(|| {
-                let payload = B64.decode(text.trim().split('.').nth(1)?).ok()?;
-                let claims: Value = serde_json::from_slice(&payload).ok()?;
+                let claims = crate::verify::peek_jwt_payload(text.trim())?;
                 claims.get("iss").and_then(Value::as_str).map(str::to_owned)
             })
         });
@@ -138,6 +126,8 @@ impl StatusSource for HttpStatusSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status_list::B64;
+    use base64::Engine as _;
 
     #[test]
     fn a_list_states_its_own_ttl_in_json_or_in_a_jwt() {
