@@ -263,6 +263,23 @@ fn headline(event: &serde_json::Value) -> Option<String> {
     })
 }
 
+/// One event on one line: when, what, how it ended, on what, by whom (as `who` names the
+/// actor) and why; for `audit show` and `events`.
+pub(super) fn event_line(event: &serde_json::Value, who: &dyn Fn(&str) -> String) -> String {
+    let text = |k: &str| event[k].as_str().unwrap_or_default().to_owned();
+    let tail = headline(event)
+        .map(|h| format!("  ({h})"))
+        .unwrap_or_default();
+    format!(
+        "{}  {:<24} {:<10} {}  by {}{tail}",
+        text("time"),
+        text("type"),
+        text("outcome"),
+        text("subject"),
+        who(&text("actor")),
+    )
+}
+
 fn show(path: &str, kind: Option<&str>, json: bool) -> CommandResult {
     let bundle = AuditBundle::from_path(std::path::Path::new(path))
         .map_err(|e| Failure::Failed(anyhow!("`{path}`: {e}")))?;
@@ -317,16 +334,7 @@ fn show(path: &str, kind: Option<&str>, json: bool) -> CommandResult {
     }
     println!();
     for (index, e) in &events {
-        let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
-        let tail = headline(e).map(|h| format!("  ({h})")).unwrap_or_default();
-        println!(
-            "#{index:<5} {}  {:<24} {:<10} {}  by {}{tail}",
-            text("time"),
-            text("type"),
-            text("outcome"),
-            text("subject"),
-            who(&text("actor")),
-        );
+        println!("#{index:<5} {}", event_line(e, &who));
     }
     Ok(())
 }

@@ -244,17 +244,9 @@ pub async fn events(args: EventsArgs) -> CommandResult {
         return print_json(&Value::Array(all));
     }
     for event in &all {
-        let reason = event["details"]["reason"]
-            .as_str()
-            .map(|r| format!("  ({})", r.chars().take(160).collect::<String>()))
-            .unwrap_or_default();
         println!(
-            "{}  {:<24} {:<10} {}  by {}{reason}",
-            text(event, "time"),
-            text(event, "type"),
-            text(event, "outcome"),
-            text(event, "subject"),
-            text(event, "actor")
+            "{}",
+            super::audit::event_line(event, &|actor| actor.to_owned())
         );
     }
     Ok(())
