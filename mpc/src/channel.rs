@@ -117,11 +117,10 @@ pub fn decode_into(bytes: &[u8], peer: usize, out: &mut [Fp]) -> Result<()> {
 
 /// Appends field elements to a message buffer.
 pub fn push_elements(buf: &mut Vec<u8>, xs: &[Fp]) {
-    let start = buf.len();
-    buf.resize(start + xs.len() * ELEMENT_BYTES, 0);
-    let tail = buf.get_mut(start..).unwrap_or(&mut []);
-    for (c, x) in tail.chunks_exact_mut(ELEMENT_BYTES).zip(xs) {
-        c.copy_from_slice(&x.to_bytes());
+    // Appended element by element into reserved room: no zeroing pass.
+    buf.reserve(xs.len() * ELEMENT_BYTES);
+    for x in xs {
+        buf.extend_from_slice(&x.to_bytes());
     }
 }
 
@@ -135,6 +134,7 @@ pub struct Channel<T: Transport> {
     round: u64,
     timeout: Duration,
     bytes_sent: u64,
+    waited: Duration,
     notified: bool,
 }
 
@@ -167,6 +167,7 @@ impl<T: Transport> Channel<T> {
             round: 0,
             timeout,
             bytes_sent: 0,
+            waited: Duration::ZERO,
             notified: false,
         })
     }
@@ -194,6 +195,12 @@ impl<T: Transport> Channel<T> {
     /// Bytes handed to the transport so far, headers included.
     pub fn bytes_sent(&self) -> u64 {
         self.bytes_sent
+    }
+
+    /// Time spent so far waiting for peers' messages (blocked in the
+    /// transport's `recv`): what the rounds cost beyond our own work.
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 
     /// The receive timeout.
@@ -282,8 +289,11 @@ impl<T: Transport> Channel<T> {
         let deadline = Instant::now() + self.timeout;
         let mut got = Vec::with_capacity(from.len());
         for &peer in from {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let bytes = self.transport.recv(peer, left).map_err(|e| match e {
+            let now = Instant::now();
+            let left = deadline.saturating_duration_since(now);
+            let received = self.transport.recv(peer, left);
+            self.waited += now.elapsed();
+            let bytes = received.map_err(|e| match e {
                 TransportError::Timeout { peer, .. } => TransportError::Timeout {
                     peer,
                     timeout: self.timeout,

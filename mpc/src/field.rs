@@ -195,6 +195,97 @@ impl core::ops::Mul for Fp {
     }
 }
 
+impl Fp {
+    /// self / 2: a rotation of the 127 bits by one to the right, since
+    /// 2^127 ≡ 1 (mod p).
+    #[inline(always)]
+    pub fn half(self) -> Fp {
+        Fp((self.0 >> 1) | ((self.0 & 1) << 126))
+    }
+
+    /// self · k for a factor below 2^64: two word products instead of
+    /// four (Lagrange coefficients and party points are small integers).
+    #[inline(always)]
+    pub fn mul_u64(self, k: u64) -> Fp {
+        let k = u128::from(k);
+        let p0 = (self.0 as u64 as u128) * k;
+        // self.0 >> 64 < 2^63, so p1 < 2^127.
+        let p1 = (self.0 >> 64) * k;
+        let (lo, carry) = p0.overflowing_add(p1 << 64);
+        let hi = (p1 >> 64) + u128::from(carry);
+        let s = (lo & MODULUS) + (lo >> 127) + (hi << 1);
+        Fp(reduce_once(s))
+    }
+}
+
+/// A constant factor, classified once so that loops multiplying by it take
+/// the cheapest path: ±1 and ±2 by additions, other integers of absolute
+/// value below 2^64 (Lagrange coefficients for few parties, party points)
+/// by [`Fp::mul_u64`], and halves of those (the Lagrange coefficients of
+/// three parties) with a rotation besides ([`Fp::half`]); the rest by a
+/// full multiplication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    /// 1.
+    One,
+    /// −1.
+    MinusOne,
+    /// 2.
+    Two,
+    /// −2.
+    MinusTwo,
+    /// k < 2^64.
+    Small(u64),
+    /// −k for k < 2^64.
+    MinusSmall(u64),
+    /// k/2 for an odd k < 2^64.
+    Half(u64),
+    /// −k/2 for an odd k < 2^64.
+    MinusHalf(u64),
+    /// Any other element.
+    General(Fp),
+}
+
+impl Factor {
+    /// Classifies `c`.
+    pub fn of(c: Fp) -> Factor {
+        match (c.0, (-c).0) {
+            (1, _) => Factor::One,
+            (_, 1) => Factor::MinusOne,
+            (2, _) => Factor::Two,
+            (_, 2) => Factor::MinusTwo,
+            (k, _) if k >> 64 == 0 => Factor::Small(k as u64),
+            (_, k) if k >> 64 == 0 => Factor::MinusSmall(k as u64),
+            _ => match ((c + c).0, (-(c + c)).0) {
+                (k, _) if k >> 64 == 0 => Factor::Half(k as u64),
+                (_, k) if k >> 64 == 0 => Factor::MinusHalf(k as u64),
+                _ => Factor::General(c),
+            },
+        }
+    }
+
+    /// Whether multiplying by it is cheaper than a full multiplication.
+    pub fn is_small(self) -> bool {
+        !matches!(self, Factor::General(_))
+    }
+
+    /// c · x.
+    #[inline(always)]
+    pub fn apply(self, x: Fp) -> Fp {
+        match self {
+            Factor::One => x,
+            Factor::MinusOne => -x,
+            Factor::Two => x + x,
+            Factor::MinusTwo => -(x + x),
+            Factor::Small(k) => x.mul_u64(k),
+            Factor::MinusSmall(k) => -x.mul_u64(k),
+            Factor::Half(k) => x.mul_u64(k).half(),
+            Factor::MinusHalf(k) => -x.mul_u64(k).half(),
+            Factor::General(c) => c * x,
+        }
+    }
+}
+
 impl core::ops::MulAssign for Fp {
     #[inline(always)]
     fn mul_assign(&mut self, rhs: Fp) {
@@ -262,6 +353,49 @@ mod tests {
         fn signed_roundtrip(a in -(1i128 << 100)..(1i128 << 100)) {
             prop_assert_eq!(Fp::from_i128(a).to_i128(), a);
         }
+    }
+
+    proptest! {
+        #[test]
+        fn small_factors_match_multiplication(a in 0..MODULUS, k in any::<u64>(), c in 0..MODULUS) {
+            let x = Fp::new(a);
+            prop_assert_eq!(x.mul_u64(k), x * Fp::from_u64(k));
+            let half = Fp::new(2).inv().unwrap();
+            for f in [Fp::new(c), Fp::from_u64(k), -Fp::from_u64(k), Fp::from_u64(k) * half, -Fp::from_u64(k) * half, Fp::ONE, -Fp::ONE, Fp::new(2), -Fp::new(2), Fp::ZERO] {
+                prop_assert_eq!(Factor::of(f).apply(x), f * x);
+            }
+        }
+    }
+
+    #[test]
+    fn factors_are_classified() {
+        assert_eq!(Factor::of(Fp::new(3)), Factor::Small(3));
+        assert_eq!(Factor::of(-Fp::new(3)), Factor::MinusSmall(3));
+        assert_eq!(Factor::of(-Fp::ONE), Factor::MinusOne);
+        assert_eq!(Factor::of(Fp::new(2)), Factor::Two);
+        let half = Fp::new(2).inv().unwrap();
+        assert_eq!(Factor::of(half), Factor::Half(1));
+        assert_eq!(Factor::of(-Fp::new(3) * half), Factor::MinusHalf(3));
+        let third = Fp::new(3).inv().unwrap();
+        assert_eq!(Factor::of(third), Factor::General(third));
+        assert!(!Factor::of(third).is_small() && Factor::of(-Fp::new(5)).is_small());
+        for x in [
+            Fp::ZERO,
+            Fp::ONE,
+            Fp::new(MODULUS - 1),
+            Fp::new(u128::MAX >> 3),
+        ] {
+            assert_eq!(x.half() + x.half(), x);
+            for c in [half, -half, Fp::new(3) * half, -Fp::new(7) * half] {
+                assert_eq!(Factor::of(c).apply(x), c * x);
+            }
+        }
+        let big = Fp::new(u128::MAX >> 2);
+        assert_eq!(Factor::of(big).apply(Fp::new(5)), big * Fp::new(5));
+        assert_eq!(
+            Fp::new(MODULUS - 1).mul_u64(u64::MAX),
+            -Fp::from_u64(u64::MAX)
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 
 use crate::channel::{decode_into, push_elements, Channel, Incoming, SessionId};
 use crate::error::{MpcError, Result};
-use crate::field::{Fp, ELEMENT_BYTES};
+use crate::field::{Factor, Fp, ELEMENT_BYTES};
 use crate::prg::{PairKey, CHUNK};
 use crate::secret::SecretVec;
-use crate::shamir::{axpy, lagrange_at, point, reconstruct_with};
+use crate::shamir::{
+    axpy, axpy_factor, lagrange_at, over_denominator, point, reconstruct_with, scale_slice,
+};
 use crate::transport::Transport;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -14,9 +16,11 @@ use zeroize::Zeroizing;
 
 mod multiply;
 mod open;
+mod plan;
 mod prss;
 mod replicated;
 
+use plan::{line_plan, plan, DealPlan};
 pub use replicated::BitShares;
 
 /// Parameters every party of a session must agree on.
@@ -92,15 +96,6 @@ impl Secrets<'_> {
     }
 }
 
-/// For dealer d: which parties get pseudorandom shares, and how the others'
-/// shares follow from the secret and those.
-#[derive(Debug, Clone)]
-struct DealPlan {
-    seeded: Vec<usize>,
-    // (party, coefficients on [secret, seeded shares...])
-    explicit: Vec<(usize, Vec<Fp>)>,
-}
-
 /// One party of an MPC session: the channel, the pairwise keys and the
 /// protocols over Shamir shares of degree t < n/2 (honest majority,
 /// semi-honest security; see `SECURITY.md`).
@@ -121,6 +116,8 @@ pub struct Party<T: Transport> {
     // unused stream number of those keys (see `replicated`).
     replicated_keys: Vec<Option<PairKey>>,
     replicated_streams: u64,
+    // One key per unordered pair {me, j} for the check values of `open`.
+    check_keys: Vec<Option<PairKey>>,
     plans: Vec<DealPlan>,
     mul_dealers: Vec<usize>,
     mul_coeffs: Vec<Fp>,
@@ -168,6 +165,7 @@ impl<T: Transport> Party<T> {
             pair_keys: Vec::new(),
             replicated_keys: Vec::new(),
             replicated_streams: 0,
+            check_keys: Vec::new(),
             plans: Vec::new(),
             mul_dealers: (0..=2 * t).collect(),
             mul_coeffs: Vec::new(),
@@ -242,6 +240,13 @@ impl<T: Transport> Party<T> {
                 })
             })
             .collect();
+        self.check_keys = (0..n)
+            .map(|j| {
+                seeds.get(j).filter(|_| j != me).map(|s| {
+                    PairKey::derive_labelled(open::CHECK_LABEL, s, &session, me.min(j), me.max(j))
+                })
+            })
+            .collect();
         Ok(())
     }
 
@@ -263,6 +268,11 @@ impl<T: Transport> Party<T> {
     /// Bytes sent so far by this party, headers included.
     pub fn bytes_sent(&self) -> u64 {
         self.chan.bytes_sent()
+    }
+
+    /// Time spent so far waiting for peers' messages.
+    pub fn waited(&self) -> Duration {
+        self.chan.waited()
     }
 
     /// Rounds run so far.
@@ -290,14 +300,38 @@ impl<T: Transport> Party<T> {
         mine: Option<&[Fp]>,
         len: usize,
     ) -> Result<Vec<SecretVec>> {
+        let mine = match mine {
+            Some(m) if dealers.contains(&self.me) => {
+                Some(Secrets::Plain(self.dealer_values(Some(m), len)?))
+            }
+            Some(_) => return Err(config_err("only dealers supply values")),
+            None => None,
+        };
+        self.deal_secrets(dealers, mine, len)
+    }
+
+    /// [`Party::deal`] for secrets given as [`Secrets`] (for example
+    /// computed piece by piece, never stored whole).
+    fn deal_secrets(
+        &mut self,
+        dealers: &[usize],
+        mine: Option<Secrets<'_>>,
+        len: usize,
+    ) -> Result<Vec<SecretVec>> {
         let me = self.me;
         let round = self.chan.round();
         self.check_dealers(dealers)?;
         let mut own: Option<Vec<Fp>> = None;
         let out = if dealers.contains(&me) {
-            let secrets = self.dealer_values(mine, len)?;
+            let secrets = mine.ok_or_else(|| config_err("a dealer must supply its values"))?;
+            if secrets.len() != len {
+                return Err(MpcError::LengthMismatch {
+                    left: secrets.len(),
+                    right: len,
+                });
+            }
             let mut v = Vec::with_capacity(len);
-            let out = self.deal_out(round, Secrets::Plain(secrets), Fp::ONE, |_, piece| {
+            let out = self.deal_out(round, secrets, Fp::ONE, |_, piece| {
                 v.extend_from_slice(piece)
             })?;
             own = Some(v);
@@ -414,6 +448,24 @@ impl<T: Transport> Party<T> {
             Zeroizing::new(vec![[Fp::ZERO; CHUNK]; streams.len()]);
         let mut v: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
         let mut x: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        let mut slope: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        let line = line_plan(plan, scale)?;
+        let explicit: Vec<(usize, Factor, Vec<Factor>)> = plan
+            .explicit
+            .iter()
+            .map(|(party, coeffs)| {
+                let c0 = coeffs.first().copied().unwrap_or(Fp::ZERO) * scale;
+                let rest = coeffs.iter().skip(1).map(|&c| Factor::of(c)).collect();
+                (*party, Factor::of(c0), rest)
+            })
+            .collect();
+        let mut emit = |party: usize, at: usize, piece: &[Fp]| {
+            if party == me {
+                own(at, piece);
+            } else if let Some((_, m)) = out.iter_mut().find(|(j, _)| *j == party) {
+                push_elements(m, piece);
+            }
+        };
         let mut at = 0;
         while at < len {
             let k = CHUNK.min(len - at);
@@ -422,19 +474,34 @@ impl<T: Transport> Party<T> {
             for (st, buf) in streams.iter_mut().zip(seeded.iter_mut()) {
                 st.fill(buf.get_mut(..k).unwrap_or(&mut []));
             }
-            for (party, coeffs) in &plan.explicit {
-                let c0 = coeffs.first().copied().unwrap_or(Fp::ZERO) * scale;
-                let piece = v.get_mut(..k).unwrap_or(&mut []);
-                for (o, &s) in piece.iter_mut().zip(sec.iter()) {
-                    *o = c0 * s;
+            let piece = v.get_mut(..k).unwrap_or(&mut []);
+            if let Some(line) = &line {
+                // t = 1: the line through (0, s′) (s′ = scale·s) and
+                // (x_q, r) is s′ + m·x with m = (r − s′)/x_q, and every
+                // explicit share is s′ + m·x_k for a small x_k: one full
+                // multiplication per element instead of two per share.
+                let r = seeded
+                    .first()
+                    .map_or(&[][..], |b| b.get(..k).unwrap_or(&[]));
+                let m = slope.get_mut(..k).unwrap_or(&mut []);
+                scale_slice(sec, line.scale);
+                for ((mi, &si), &ri) in m.iter_mut().zip(sec.iter()).zip(r) {
+                    *mi = ri - si;
                 }
-                for (&cj, buf) in coeffs.iter().skip(1).zip(seeded.iter()) {
-                    axpy(piece, cj, buf);
+                scale_slice(m, line.inv_xq);
+                for &(party, xk) in &line.explicit {
+                    copy_into(piece, sec);
+                    axpy_factor(piece, xk, m);
+                    emit(party, at, piece);
                 }
-                if *party == me {
-                    own(at, piece);
-                } else if let Some((_, m)) = out.iter_mut().find(|(j, _)| j == party) {
-                    push_elements(m, piece);
+            } else {
+                for (party, c0, rest) in &explicit {
+                    copy_into(piece, sec);
+                    scale_slice(piece, *c0);
+                    for (&cj, buf) in rest.iter().zip(seeded.iter()) {
+                        axpy_factor(piece, cj, buf);
+                    }
+                    emit(*party, at, piece);
                 }
             }
             at += k;
@@ -518,20 +585,4 @@ fn copy_into(dst: &mut [Fp], src: &[Fp]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = s;
     }
-}
-
-/// The dealing plan of dealer `d`: its t successors get pseudorandom shares.
-fn plan(d: usize, n: usize, t: usize) -> Result<DealPlan> {
-    let seeded: Vec<usize> = (1..=t).map(|k| (d + k) % n).collect();
-    let mut xs = vec![Fp::ZERO];
-    xs.extend(seeded.iter().map(|&j| point(j)));
-    let explicit = (0..n)
-        .filter(|k| !seeded.contains(k))
-        .map(|k| {
-            lagrange_at(&xs, point(k))
-                .map(|c| (k, c))
-                .ok_or(MpcError::Unlucky("repeated point"))
-        })
-        .collect::<Result<_>>()?;
-    Ok(DealPlan { seeded, explicit })
 }

@@ -84,6 +84,21 @@ impl PairKey {
     }
 }
 
+/// Zeros to encrypt: the keystream is written over a copy of them, not
+/// over a buffer zeroed first.
+static ZEROS: [u8; CHUNK * ELEMENT_BYTES] = [0; CHUNK * ELEMENT_BYTES];
+
+/// Overwrites `out` (at most `CHUNK · ELEMENT_BYTES` bytes) with the next
+/// bytes of the keystream.
+fn keystream(cipher: &mut Aes128Ctr, out: &mut [u8]) {
+    let zeros = ZEROS.get(..out.len()).unwrap_or(&[]);
+    if cipher.apply_keystream_b2b(zeros, out).is_err() {
+        // Only on a length mismatch, which the callers rule out.
+        out.fill(0);
+        cipher.apply_keystream(out);
+    }
+}
+
 /// A stream of pseudorandom field elements (see [`PairKey::stream`]).
 pub struct FpStream {
     cipher: Aes128Ctr,
@@ -110,8 +125,7 @@ impl FpStream {
                 .buf
                 .get_mut(..piece.len() * ELEMENT_BYTES)
                 .unwrap_or(&mut []);
-            bytes.fill(0);
-            self.cipher.apply_keystream(bytes);
+            keystream(&mut self.cipher, bytes);
             for (o, c) in piece.iter_mut().zip(bytes.chunks_exact(ELEMENT_BYTES)) {
                 let mut b = [0u8; ELEMENT_BYTES];
                 b.copy_from_slice(c);
@@ -127,8 +141,7 @@ impl FpStream {
     pub fn fill_u64(&mut self, out: &mut [u64]) {
         for piece in out.chunks_mut(CHUNK * ELEMENT_BYTES / 8) {
             let bytes = self.buf.get_mut(..piece.len() * 8).unwrap_or(&mut []);
-            bytes.fill(0);
-            self.cipher.apply_keystream(bytes);
+            keystream(&mut self.cipher, bytes);
             for (o, c) in piece.iter_mut().zip(bytes.chunks_exact(8)) {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(c);

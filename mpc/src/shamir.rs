@@ -3,7 +3,7 @@
 //! x = i + 1; the secret is the evaluation at 0.
 
 use crate::error::{MpcError, Result};
-use crate::field::Fp;
+use crate::field::{Factor, Fp};
 use rand::{CryptoRng, RngCore};
 
 /// The evaluation point of party `i`.
@@ -153,22 +153,60 @@ pub fn reconstruct_with(
     Ok(out)
 }
 
-/// acc += c · x, element-wise (over the shorter of the two); multiplication
-/// by ±1 and ±2, common Lagrange coefficients for few parties, is done with
-/// additions.
+/// acc += c · x, element-wise (over the shorter of the two); small
+/// factors (±1, ±2 and other integers below 2^64 in absolute value, which
+/// Lagrange coefficients for few parties are) take cheaper paths than a
+/// full multiplication (see [`Factor`]).
 #[inline]
 pub fn axpy(acc: &mut [Fp], c: Fp, x: &[Fp]) {
-    let two = Fp::new(2);
-    if c == Fp::ONE {
-        acc.iter_mut().zip(x).for_each(|(a, &y)| *a += y);
-    } else if c == -Fp::ONE {
-        acc.iter_mut().zip(x).for_each(|(a, &y)| *a -= y);
-    } else if c == two {
-        acc.iter_mut().zip(x).for_each(|(a, &y)| *a += y + y);
-    } else if c == -two {
-        acc.iter_mut().zip(x).for_each(|(a, &y)| *a -= y + y);
-    } else {
-        acc.iter_mut().zip(x).for_each(|(a, &y)| *a += c * y);
+    axpy_factor(acc, Factor::of(c), x);
+}
+
+/// acc += c · x for a factor classified once (one loop per kind of factor).
+#[inline]
+pub fn axpy_factor(acc: &mut [Fp], c: Factor, x: &[Fp]) {
+    let pairs = acc.iter_mut().zip(x);
+    match c {
+        Factor::One => pairs.for_each(|(a, &y)| *a += y),
+        Factor::MinusOne => pairs.for_each(|(a, &y)| *a -= y),
+        Factor::Two => pairs.for_each(|(a, &y)| *a += y + y),
+        Factor::MinusTwo => pairs.for_each(|(a, &y)| *a -= y + y),
+        Factor::Small(k) => pairs.for_each(|(a, &y)| *a += y.mul_u64(k)),
+        Factor::MinusSmall(k) => pairs.for_each(|(a, &y)| *a -= y.mul_u64(k)),
+        Factor::Half(k) => pairs.for_each(|(a, &y)| *a += y.mul_u64(k).half()),
+        Factor::MinusHalf(k) => pairs.for_each(|(a, &y)| *a -= y.mul_u64(k).half()),
+        Factor::General(c) => pairs.for_each(|(a, &y)| *a += c * y),
+    }
+}
+
+/// `coeffs` as small integers over a common denominator: the smallest
+/// D ≤ 720 such that every D·c is a small factor (Lagrange coefficients for
+/// few parties are fractions with small denominators), the factors D·c and
+/// D. With no such D: the coefficients as they are and D = 1.
+pub fn over_denominator(coeffs: &[Fp]) -> (Vec<Factor>, Fp) {
+    for d in 1..=720u64 {
+        let df = Fp::from_u64(d);
+        let scaled: Vec<Factor> = coeffs.iter().map(|&c| Factor::of(c * df)).collect();
+        if scaled.iter().all(|f| f.is_small()) {
+            return (scaled, df);
+        }
+    }
+    (coeffs.iter().map(|&c| Factor::of(c)).collect(), Fp::ONE)
+}
+
+/// xs ← c · xs for a classified factor (nothing to do for 1).
+#[inline]
+pub fn scale_slice(xs: &mut [Fp], c: Factor) {
+    match c {
+        Factor::One => {}
+        Factor::MinusOne => xs.iter_mut().for_each(|x| *x = -*x),
+        Factor::Two => xs.iter_mut().for_each(|x| *x = *x + *x),
+        Factor::MinusTwo => xs.iter_mut().for_each(|x| *x = -(*x + *x)),
+        Factor::Small(k) => xs.iter_mut().for_each(|x| *x = x.mul_u64(k)),
+        Factor::MinusSmall(k) => xs.iter_mut().for_each(|x| *x = -x.mul_u64(k)),
+        Factor::Half(k) => xs.iter_mut().for_each(|x| *x = x.mul_u64(k).half()),
+        Factor::MinusHalf(k) => xs.iter_mut().for_each(|x| *x = -x.mul_u64(k).half()),
+        Factor::General(c) => xs.iter_mut().for_each(|x| *x *= c),
     }
 }
 
@@ -189,6 +227,26 @@ mod tests {
             let tail: Vec<(usize, Fp)> = pairs[n - t - 1..].to_vec();
             prop_assert_eq!(reconstruct(&tail, t).unwrap(), s);
         }
+    }
+
+    #[test]
+    fn coefficients_over_a_denominator() {
+        let half = Fp::new(2).inv().unwrap();
+        let (f, d) = over_denominator(&[-half, Fp::new(3) * half]);
+        assert_eq!(
+            (f, d),
+            (vec![Factor::MinusHalf(1), Factor::Half(3)], Fp::ONE)
+        );
+        let third = Fp::new(3).inv().unwrap();
+        let (f, d) = over_denominator(&[-third, Fp::new(4) * third]);
+        assert_eq!(d, Fp::new(3));
+        assert_eq!(f, vec![Factor::MinusOne, Factor::Small(4)]);
+        let (f, d) = over_denominator(&[Fp::new(3), -Fp::new(2)]);
+        assert_eq!((f, d), (vec![Factor::Small(3), Factor::MinusTwo], Fp::ONE));
+        // A value no small multiple of which is a small integer or half of one.
+        let big = Fp::new(0x5a3c_96e1_0f7b_d428_1c6e_93a5_b70d_f249);
+        let (f, d) = over_denominator(&[big]);
+        assert_eq!((f, d), (vec![Factor::General(big)], Fp::ONE));
     }
 
     #[test]

@@ -265,6 +265,56 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// What the threads of this process have used so far, from `/proc`: CPU
+/// time and time spent runnable but waiting for a CPU (nanoseconds, summed
+/// over the live threads' `schedstat`), and minor page faults. `None` where
+/// unavailable.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    cpu_ns: u64,
+    runq_ns: u64,
+    minflt: u64,
+}
+
+fn usage() -> Option<Usage> {
+    let mut u = Usage::default();
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue; // the thread ended meanwhile
+        };
+        let mut f = text.split_whitespace().map(str::parse::<u64>);
+        u.cpu_ns += f.next()?.ok()?;
+        u.runq_ns += f.next()?.ok()?;
+    }
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    u.minflt = rest.split_whitespace().nth(7)?.parse().ok()?;
+    Some(u)
+}
+
+/// The per-party detail of a timed span: waiting for peers, rounds, CPU,
+/// run-queue delay and page faults (as JSON, for `per_party`).
+fn detail(
+    waited: Duration,
+    rounds: u64,
+    before: Option<Usage>,
+    after: Option<Usage>,
+) -> serde_json::Value {
+    let d = before.zip(after).map(|(b, a)| Usage {
+        cpu_ns: a.cpu_ns.saturating_sub(b.cpu_ns),
+        runq_ns: a.runq_ns.saturating_sub(b.runq_ns),
+        minflt: a.minflt.saturating_sub(b.minflt),
+    });
+    serde_json::json!({
+        "wait_seconds": waited.as_secs_f64(),
+        "rounds": rounds,
+        "task_cpu_seconds": d.map(|d| d.cpu_ns as f64 * 1e-9),
+        "runq_seconds": d.map(|d| d.runq_ns as f64 * 1e-9),
+        "minflt": d.map(|d| d.minflt),
+    })
+}
+
 fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
     let addr = *a.addrs.get(me).ok_or("no address for this party")?;
     let listener = TcpListener::bind(addr)?;
@@ -277,6 +327,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
     session.copy_from_slice(a.seed.get(..16).ok_or("short seed")?);
     let timeout = Duration::from_secs(a.timeout);
     let codec = IntCodec::new(33)?;
+    let mut extra = serde_json::Value::Null;
     let (seconds, cpu, bytes, digest) = if a.op == Op::Study {
         let dir = a.data.as_deref().ok_or("--op study needs --data DIR")?;
         study::run(transport, session, timeout, dir, me, cpu_seconds)?
@@ -345,6 +396,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
         let enc = codec.encode(&int_inputs(&a.seed, a.op, me, a.n))?;
         party.barrier()?;
         let before = party.bytes_sent();
+        let (wait0, rounds0, usage0) = (party.waited(), party.rounds(), usage());
         let cpu0 = cpu_seconds();
         let start = Instant::now();
         let out = match a.op {
@@ -368,8 +420,15 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
             }
         };
         let seconds = start.elapsed().as_secs_f64();
+        let usage1 = usage();
         let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
         let bytes = party.bytes_sent() - before;
+        extra = detail(
+            party.waited() - wait0,
+            party.rounds() - rounds0,
+            usage0,
+            usage1,
+        );
         // Wait for everyone before hashing, so that no party's checking
         // competes for the CPU with another party's timed work.
         party.barrier()?;
@@ -382,7 +441,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
     };
     println!(
         "{}",
-        serde_json::json!({"party": me, "seconds": seconds, "cpu_seconds": cpu, "bytes_sent": bytes, "digest": digest})
+        serde_json::json!({"party": me, "seconds": seconds, "cpu_seconds": cpu, "bytes_sent": bytes, "digest": digest, "detail": extra})
     );
     Ok(())
 }
@@ -436,9 +495,13 @@ fn coordinate(mut a: Args) -> Result<(), BoxError> {
             continue;
         }
         let v: serde_json::Value = serde_json::from_str(line.trim())?;
-        per_party.push(serde_json::json!({
+        let mut entry = serde_json::json!({
             "party": i, "seconds": v["seconds"], "bytes_sent": v["bytes_sent"]
-        }));
+        });
+        if let (Some(e), Some(d)) = (entry.as_object_mut(), v["detail"].as_object()) {
+            e.extend(d.clone());
+        }
+        per_party.push(entry);
         seconds = seconds.max(v["seconds"].as_f64().unwrap_or(f64::NAN));
         bytes += v["bytes_sent"].as_u64().unwrap_or(0);
         cpu = cpu.zip(v["cpu_seconds"].as_f64()).map(|(a, b)| a + b);

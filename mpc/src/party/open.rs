@@ -236,10 +236,143 @@ impl<T: Transport> Party<T> {
 
     /// Opens a shared vector to every party, checking that all `n` shares
     /// of each element lie on one polynomial of degree t.
+    ///
+    /// Every party needs t + 1 shares to reconstruct: it gets the shares of
+    /// its t successors in full, and from each other peer only a *check
+    /// value*, a polynomial hash of that peer's shares under a key drawn
+    /// for this round from the key of the pair, which no other party can
+    /// compute. It reconstructs from its own and the full shares, predicts
+    /// each checking peer's shares from them and compares hashes: a set of
+    /// shares not on one polynomial passes a check with probability at
+    /// most (len + 3)/p. Bytes: n·t share vectors instead of the n(n − 1)
+    /// of sending every share to everyone (half, for three parties). See
+    /// `SECURITY.md` ("Opening").
     pub fn open(&mut self, x: &SecretVec) -> Result<Vec<Fp>> {
-        let peers: Vec<usize> = (0..self.n).filter(|&j| j != self.me).collect();
-        let inc = self.chan.broadcast_elements(x.shares(), &peers)?;
-        self.reconstruct_from(x, &inc)
+        let (n, t, me) = (self.n, self.t, self.me);
+        let round = self.chan.round();
+        let shares = x.shares();
+        let mut out: Vec<(usize, Vec<u8>)> = Vec::with_capacity(n - 1);
+        let mut encoded: Option<usize> = None;
+        for j in (0..n).filter(|&j| j != me) {
+            if successor_rank(j, me, n).is_some_and(|r| r <= t) {
+                // j is one of our t predecessors: our shares in full, encoded once.
+                let mut m = self
+                    .chan
+                    .message_with_capacity(j, shares.len() * ELEMENT_BYTES);
+                match encoded.and_then(|i| out.get(i)) {
+                    Some((_, first)) => {
+                        m.extend_from_slice(first.get(HEADER_BYTES..).unwrap_or(&[]));
+                    }
+                    None => {
+                        push_elements(&mut m, shares);
+                        encoded = Some(out.len());
+                    }
+                }
+                out.push((j, m));
+            } else {
+                let h = check_value(self.check_key(j)?, round, shares);
+                let mut m = self.chan.message_with_capacity(j, ELEMENT_BYTES);
+                push_elements(&mut m, &[h]);
+                out.push((j, m));
+            }
+        }
+        let peers: Vec<usize> = (0..n).filter(|&j| j != me).collect();
+        let inc = self.chan.exchange(out, &peers)?;
+        self.reconstruct_checked(x, round, &inc)
+    }
+
+    fn check_key(&self, j: usize) -> Result<&PairKey> {
+        self.check_keys
+            .get(j)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| config_err("missing pair key"))
+    }
+
+    /// The receiving side of [`Party::open`]: reconstructs from our shares
+    /// and our t successors' (decoded piece by piece), and checks every
+    /// other peer's check value against its predicted shares.
+    fn reconstruct_checked(&self, x: &SecretVec, round: u64, inc: &[Incoming]) -> Result<Vec<Fp>> {
+        let (n, t, me) = (self.n, self.t, self.me);
+        let len = x.len();
+        // Base: us and our t successors, in that order.
+        let base: Vec<usize> = (0..=t).map(|r| (me + r) % n).collect();
+        let mut payloads: Vec<&[u8]> = vec![&[]; t + 1];
+        // Per checking peer: its check value (times the denominator of its
+        // prediction's coefficients: the hash is linear), the hash and the
+        // integer coefficients of the prediction.
+        let mut checkers: Vec<(usize, Fp, PolyHash, Vec<Factor>)> = Vec::new();
+        let xs: Vec<Fp> = base.iter().map(|&k| point(k)).collect();
+        for m in inc {
+            match successor_rank(me, m.peer, n).filter(|&r| r <= t) {
+                Some(r) => {
+                    check_payload(m.payload(), len, m.peer)?;
+                    if let Some(slot) = payloads.get_mut(r) {
+                        *slot = m.payload();
+                    }
+                }
+                None => {
+                    check_payload(m.payload(), 1, m.peer)?;
+                    let mut h = [Fp::ZERO];
+                    decode_into(m.payload(), m.peer, &mut h)?;
+                    let coeffs = lagrange_at(&xs, point(m.peer))
+                        .ok_or(MpcError::Unlucky("repeated point"))?;
+                    let (coeffs, den) = over_denominator(&coeffs);
+                    checkers.push((
+                        m.peer,
+                        h[0] * den,
+                        PolyHash::new(self.check_key(m.peer)?, round),
+                        coeffs,
+                    ));
+                }
+            }
+        }
+        // The secrets are Σ (D·λ_b)·share_b, then times 1/D.
+        let (at0, den) = over_denominator(
+            &lagrange_at(&xs, Fp::ZERO).ok_or(MpcError::Unlucky("repeated point"))?,
+        );
+        let inv_den = Factor::of(den.inv().ok_or(MpcError::Unlucky("zero denominator"))?);
+        let mut result = vec![Fp::ZERO; len];
+        let mut cols: Zeroizing<Vec<[Fp; CHUNK]>> = Zeroizing::new(vec![[Fp::ZERO; CHUNK]; t + 1]);
+        let mut pred: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        let mut at = 0;
+        for piece in result.chunks_mut(CHUNK) {
+            let k = piece.len();
+            for (r, col) in cols.iter_mut().enumerate() {
+                let col = col.get_mut(..k).unwrap_or(&mut []);
+                if r == 0 {
+                    copy_into(col, x.shares().get(at..at + k).unwrap_or(&[]));
+                } else {
+                    let peer = base.get(r).copied().unwrap_or(0);
+                    let bytes = payloads
+                        .get(r)
+                        .and_then(|p| p.get(at * ELEMENT_BYTES..(at + k) * ELEMENT_BYTES))
+                        .unwrap_or(&[]);
+                    decode_into(bytes, peer, col)?;
+                }
+            }
+            for (&c, col) in at0.iter().zip(cols.iter()) {
+                axpy_factor(piece, c, col.get(..k).unwrap_or(&[]));
+            }
+            scale_slice(piece, inv_den);
+            for (_, _, hash, coeffs) in &mut checkers {
+                let p = pred.get_mut(..k).unwrap_or(&mut []);
+                p.fill(Fp::ZERO);
+                for (&c, col) in coeffs.iter().zip(cols.iter()) {
+                    axpy_factor(p, c, col.get(..k).unwrap_or(&[]));
+                }
+                hash.absorb(p);
+            }
+            at += k;
+        }
+        for (peer, h, hash, _) in &checkers {
+            if hash.finish() != *h {
+                return Err(MpcError::BadShare {
+                    peer: *peer,
+                    reason: "not on the polynomial of the other shares",
+                });
+            }
+        }
+        Ok(result)
     }
 
     /// Reconstructs from our shares of `x` and one message from every peer,
@@ -299,6 +432,79 @@ impl<T: Transport> Party<T> {
         }
         self.reconstruct_from(x, &inc).map(Some)
     }
+}
+
+/// The label of the keys of the check values of [`Party::open`].
+pub(super) const CHECK_LABEL: &[u8] = b"symbolon-mpc/open-check/v1";
+
+/// How many steps after `from` (cyclically, among n parties) `to` comes.
+fn successor_rank(from: usize, to: usize, n: usize) -> Option<usize> {
+    (to != from && to < n && from < n).then(|| (to + n - from) % n)
+}
+
+/// A polynomial hash Σᵢ sᵢ·k^(eᵢ) of a vector under a secret key k (one
+/// multiplication per element, in four independent lanes: element i goes
+/// to lane i mod 4, each lane is a Horner chain in k⁴, and the lanes are
+/// combined with 1, k, k², k³, so that distinct elements get distinct
+/// exponents below len + 4). Two different vectors of length len collide
+/// for at most len + 3 of the p keys. Feed it pieces whose lengths are
+/// multiples of 4 but for the last.
+struct PolyHash {
+    k: Fp,
+    k4: Fp,
+    lanes: [Fp; 4],
+}
+
+impl PolyHash {
+    /// The hash keyed by the first element of `key`'s stream for `round`.
+    fn new(key: &PairKey, round: u64) -> PolyHash {
+        let mut k = [Fp::ZERO];
+        key.stream(round).fill(&mut k);
+        let k2 = k[0] * k[0];
+        PolyHash {
+            k: k[0],
+            k4: k2 * k2,
+            lanes: [Fp::ZERO; 4],
+        }
+    }
+
+    fn absorb(&mut self, xs: &[Fp]) {
+        let [a, b, c, d] = &mut self.lanes;
+        let k4 = self.k4;
+        let mut quads = xs.chunks_exact(4);
+        for q in &mut quads {
+            if let [w, x, y, z] = q {
+                *a = k4 * *a + *w;
+                *b = k4 * *b + *x;
+                *c = k4 * *c + *y;
+                *d = k4 * *d + *z;
+            }
+        }
+        for (lane, &v) in self.lanes.iter_mut().zip(quads.remainder()) {
+            *lane = k4 * *lane + v;
+        }
+    }
+
+    fn finish(&self) -> Fp {
+        let [a, b, c, d] = self.lanes;
+        ((d * self.k + c) * self.k + b) * self.k + a
+    }
+}
+
+impl Drop for PolyHash {
+    fn drop(&mut self) {
+        self.k = Fp::ZERO;
+        self.k4 = Fp::ZERO;
+        self.lanes = [Fp::ZERO; 4];
+    }
+}
+
+/// The check value of `shares` for the pair of `key` in `round`: what a
+/// peer that receives no shares from us checks our shares with.
+fn check_value(key: &PairKey, round: u64, shares: &[Fp]) -> Fp {
+    let mut h = PolyHash::new(key, round);
+    h.absorb(shares);
+    h.finish()
 }
 
 /// Checks that `payload` holds exactly `len` 64-bit words.

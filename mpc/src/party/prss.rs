@@ -20,6 +20,7 @@
 //!   their XOR.
 
 use super::*;
+use crate::field::Factor;
 
 /// The label of the keys of unordered pairs.
 pub(super) const LABEL: &[u8] = b"symbolon-mpc/pair-prss/v1";
@@ -67,44 +68,57 @@ impl<T: Transport> Party<T> {
                 *m += *coeff * Fp::from_u64(x >> (64 - MASK_BITS));
             }
         }
-        // Round 1: party 0 deals u = b01 ⊕ b02.
-        let u_bits: Option<Zeroizing<Vec<Fp>>> = (me == 0).then(|| {
-            let (w1, w2) = match pairs.as_slice() {
-                [a, b] => (&a.3, &b.3),
-                _ => return Zeroizing::new(Vec::new()),
-            };
-            Zeroizing::new(
-                (0..nbits)
-                    .map(|i| Fp::from_u64(bit(w1, i) ^ bit(w2, i)))
-                    .collect(),
-            )
-        });
+        // Round 1: party 0 deals u = b01 ⊕ b02, formed piece by piece.
+        let (w1, w2): (&[u64], &[u64]) = match pairs.as_slice() {
+            [a, b] => (&a.3, &b.3),
+            _ => (&[], &[]),
+        };
+        let u_of = |at: usize, out: &mut [Fp]| {
+            for (o, i) in out.iter_mut().zip(at..) {
+                *o = Fp::from_u64(bit(w1, i) ^ bit(w2, i));
+            }
+        };
+        let mine = (me == 0).then_some(Secrets::Computed(nbits, &u_of));
         let u = self
-            .deal(&[0], u_bits.as_deref().map(Vec::as_slice), nbits)?
+            .deal_secrets(&[0], mine, nbits)?
             .pop()
             .ok_or(MpcError::Unlucky("empty deal"))?;
-        // Our share of [b12]: 0 at party 0, coefficient · b12 at 1 and 2.
-        let b12: Zeroizing<Vec<Fp>> = Zeroizing::new(match pairs.iter().find(|p| p.1 == 0) {
-            Some((_, _, coeff, w)) => (0..nbits)
-                .map(|i| if bit(w, i) == 1 { *coeff } else { Fp::ZERO })
-                .collect(),
-            None => vec![Fp::ZERO; nbits],
-        });
+        // Our share of [b12]: 0 at party 0, coefficient · b12 at 1 and 2
+        // (the coefficient is (x_0 − x_me)/x_0 = −me: a small factor).
+        let (b12_words, b12_coeff): (&[u64], Factor) = match pairs.iter().find(|p| p.1 == 0) {
+            Some((_, _, coeff, w)) => (w, Factor::of(*coeff)),
+            None => (&[], Factor::General(Fp::ZERO)),
+        };
+        let b12 = |i: usize| {
+            if bit(b12_words, i) == 1 {
+                b12_coeff.apply(Fp::ONE)
+            } else {
+                Fp::ZERO
+            }
+        };
         // Round 2: [u·b12], reshared by parties 1 and 2 (party 0's product
-        // share is 0) with their Lagrange coefficients.
+        // share is 0) with their Lagrange coefficients; the local products
+        // u_i·b12_i are 0 or u_i times the small coefficient.
         let coeffs = [
             self.mul_coeffs.get(1).copied().unwrap_or_default(),
             self.mul_coeffs.get(2).copied().unwrap_or_default(),
         ];
-        let mine = (me != 0).then_some(Secrets::Product(u.shares(), &b12));
-        let prod = Zeroizing::new(self.deal_combine_with(&[1, 2], mine, nbits, &coeffs)?);
-        let bits = u
-            .shares()
-            .iter()
-            .zip(b12.iter())
-            .zip(prod.iter())
-            .map(|((&x, &y), &p)| x + y - (p + p))
-            .collect();
+        let us = u.shares();
+        let product = |at: usize, out: &mut [Fp]| {
+            for ((o, i), &x) in out.iter_mut().zip(at..).zip(us.get(at..).unwrap_or(&[])) {
+                *o = if bit(b12_words, i) == 1 {
+                    b12_coeff.apply(x)
+                } else {
+                    Fp::ZERO
+                };
+            }
+        };
+        let mine = (me != 0).then_some(Secrets::Computed(nbits, &product));
+        // bits = u + b12 − 2·u·b12, formed in place over the product shares.
+        let mut bits = self.deal_combine_with(&[1, 2], mine, nbits, &coeffs)?;
+        for ((p, i), &x) in bits.iter_mut().zip(0..).zip(us) {
+            *p = x + b12(i) - (*p + *p);
+        }
         Ok(Some((bits, masks)))
     }
 }

@@ -3,7 +3,7 @@
 use crate::sim::{agree, run};
 use proptest::prelude::*;
 use symbolon_mpc::encoding::IntCodec;
-use symbolon_mpc::{Fp, SecretVec};
+use symbolon_mpc::{Fp, MpcError, SecretVec};
 
 fn enc(xs: &[i64]) -> Vec<Fp> {
     IntCodec::new(64).unwrap().encode(xs).unwrap()
@@ -238,5 +238,55 @@ fn open_sum_bounded_rejects_values_and_widths_out_of_range() {
     // 63 bits for 3 parties could overflow 64 bits: refused by everyone.
     for r in run(3, |p| p.open_sum_bounded(&enc(&[1]), 63)) {
         assert!(matches!(r, Err(symbolon_mpc::MpcError::Config(_))));
+    }
+}
+
+#[test]
+fn open_checks_every_share_with_any_number_of_parties() {
+    // Lengths around the hash's four lanes and its pieces of 256.
+    for n in [3usize, 4, 5, 6, 7] {
+        for len in [0usize, 1, 3, 4, 5, 255, 256, 257, 1001] {
+            let res = run(n, move |p| {
+                let me = p.index();
+                let xs: Vec<i64> = (0..len as i64).map(|i| i * 7 - 300).collect();
+                let mine = (me == 0).then(|| enc(&xs));
+                let x = p.input(0, mine.as_deref(), len)?;
+                let y = p.open(&x)?;
+                Ok(y.iter().map(|v| v.to_i128()).collect::<Vec<_>>())
+            });
+            let want: Vec<i128> = (0..len as i128).map(|i| i * 7 - 300).collect();
+            for r in res {
+                assert_eq!(r.unwrap(), want, "n = {n}, len = {len}");
+            }
+        }
+    }
+}
+
+#[test]
+fn open_detects_a_shifted_share_sent_in_full_or_only_hashed() {
+    // Party 1 opens with one share shifted. With three parties its full
+    // shares go to party 0 (which then mispredicts party 2's) and a check
+    // value goes to party 2: both fail, and so does party 1 (its own share
+    // mispredicts party 0's). With five parties (t = 2) the same.
+    for n in [3usize, 5] {
+        for at in [0usize, 5, 299] {
+            let res = run(n, move |p| {
+                let me = p.index();
+                let xs: Vec<i64> = (0..300).collect();
+                let mine = (me == 0).then(|| enc(&xs));
+                let x = p.input(0, mine.as_deref(), 300)?;
+                let mut shares = x.shares().to_vec();
+                if me == 1 {
+                    shares[at] += Fp::ONE;
+                }
+                p.open(&SecretVec::from_shares(shares))
+            });
+            for (i, r) in res.into_iter().enumerate() {
+                assert!(
+                    matches!(r, Err(MpcError::BadShare { .. })),
+                    "n = {n}, party {i}: {r:?}"
+                );
+            }
+        }
     }
 }

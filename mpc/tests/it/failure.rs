@@ -101,12 +101,14 @@ fn malformed_messages_are_rejected() {
         victim_error(Fault::WrongSession),
         MpcError::WrongSession { peer: 0 }
     ));
+    // In the opening, party 0 sends party 1 (which is not its predecessor)
+    // a check value, one element, instead of its shares.
     assert!(matches!(
         victim_error(Fault::ExtraElement),
         MpcError::WrongLength {
             peer: 0,
-            expected: 2,
-            got: 3
+            expected: 1,
+            got: 2
         }
     ));
 }
