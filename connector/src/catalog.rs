@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 use symbolon_policy::{Diagnostics, OdrlError, Policies, PolicySet, Schema};
 
 use crate::domain::{Offer, OfferKind};
@@ -181,7 +182,7 @@ impl PolicyCache {
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
     #[serde(rename = "@context")]
-    context: [&'static str; 1],
+    context: Vec<String>,
     #[serde(rename = "@id")]
     id: String,
     #[serde(rename = "@type")]
@@ -189,6 +190,9 @@ pub struct Catalog {
     participant_id: String,
     service: Vec<DataService>,
     dataset: Vec<Dataset>,
+    /// HealthDCAT-AP members, when a dataset is described by the profile.
+    #[serde(flatten)]
+    profile: Map<String, Value>,
 }
 
 /// The catalog's data service: where the protocol is served.
@@ -201,6 +205,9 @@ struct DataService {
     kind: &'static str,
     #[serde(rename = "endpointURL")]
     endpoint_url: String,
+    /// HealthDCAT-AP members (its title), when a dataset is described by the profile.
+    #[serde(flatten)]
+    profile: Map<String, Value>,
 }
 
 /// A DCAT `Dataset`: an offer with its policy.
@@ -227,6 +234,10 @@ pub struct Dataset {
     /// How it is delivered.
     #[serde(default)]
     pub distribution: Vec<Distribution>,
+    /// Members of an application profile: the HealthDCAT-AP description of a health dataset
+    /// ([`crate::health::dcat`]), under prefixed names.
+    #[serde(flatten)]
+    pub profile: Map<String, Value>,
 }
 
 /// A DCAT `Distribution`.
@@ -240,6 +251,10 @@ pub struct Distribution {
     pub format: String,
     /// The id of the data service delivering it.
     pub access_service: String,
+    /// Members of an application profile (HealthDCAT-AP: the access URL and the applicable
+    /// legislation), under prefixed names.
+    #[serde(flatten)]
+    pub profile: Map<String, Value>,
 }
 
 /// The id of this connector's data service.
@@ -258,10 +273,17 @@ pub fn formats(offer: &Offer) -> &'static [&'static str] {
     }
 }
 
-/// The DCAT dataset for a compiled offer published by `participant`.
-pub fn dataset(compiled: &CompiledOffer, participant: &str) -> Dataset {
+/// The offer's HealthDCAT-AP description, if it has one.
+fn health_dcat(offer: &Offer) -> Option<&crate::health::HealthDcat> {
+    offer.health.as_ref().and_then(|terms| terms.dcat.as_ref())
+}
+
+/// The DCAT dataset for a compiled offer published by `participant`, whose protocol is served
+/// at `endpoint`.
+pub fn dataset(compiled: &CompiledOffer, participant: &str, endpoint: &str) -> Dataset {
     let offer = &compiled.offer;
     debug_assert!(compiled.odrl.kind == OfferType::Offer);
+    let description = health_dcat(offer);
     Dataset {
         context: None,
         id: offer.id.clone(),
@@ -275,16 +297,31 @@ pub fn dataset(compiled: &CompiledOffer, participant: &str) -> Dataset {
                 kind: "Distribution".into(),
                 format: (*format).into(),
                 access_service: service_id(participant),
+                profile: description
+                    .map(|_| crate::health::dcat::distribution_members(endpoint))
+                    .unwrap_or_default(),
             })
             .collect(),
+        profile: description
+            .map(|d| d.members(&offer.id, &offer.title, &offer.description))
+            .unwrap_or_default(),
     }
 }
 
+/// The catalog's `@context`: the protocol's, and the HealthDCAT-AP prefixes' when `health`.
+fn context(health: bool) -> Vec<String> {
+    let mut context = vec![DSP_CONTEXT.to_owned()];
+    if health {
+        context.push(crate::health::dcat::HEALTHDCAT_CONTEXT.to_owned());
+    }
+    context
+}
+
 /// The dataset as a document of its own (with `@context`).
-pub fn dataset_document(compiled: &CompiledOffer, participant: &str) -> Dataset {
+pub fn dataset_document(compiled: &CompiledOffer, participant: &str, endpoint: &str) -> Dataset {
     Dataset {
-        context: Some(vec![DSP_CONTEXT.to_owned()]),
-        ..dataset(compiled, participant)
+        context: Some(context(health_dcat(&compiled.offer).is_some())),
+        ..dataset(compiled, participant, endpoint)
     }
 }
 
@@ -299,15 +336,41 @@ pub fn catalog(
     let dataset = offers
         .iter()
         .filter_map(|offer| match cache.compiled(offer) {
-            Ok(compiled) => Some(dataset(&compiled, participant)),
+            Ok(compiled) => Some(dataset(&compiled, participant, endpoint)),
             Err(error) => {
                 tracing::warn!(%error, "offer left out of the catalog");
                 None
             }
         })
-        .collect();
+        .collect::<Vec<Dataset>>();
+    // A catalog holding a HealthDCAT-AP dataset answers the profile's catalog terms too.
+    let health = dataset.iter().any(|d| !d.profile.is_empty());
+    let mut profile = Map::new();
+    let mut service_profile = Map::new();
+    if health {
+        profile.insert(
+            "dct:title".into(),
+            format!("Catalog of {participant}").into(),
+        );
+        profile.insert(
+            "dct:description".into(),
+            format!(
+                "The datasets and computations {participant} offers over the Dataspace Protocol"
+            )
+            .into(),
+        );
+        profile.insert(
+            "dct:publisher".into(),
+            json!({ "@id": participant, "@type": "foaf:Agent", "foaf:name": participant }),
+        );
+        profile.insert(
+            "dcatap:applicableLegislation".into(),
+            crate::health::dcat::legislation(),
+        );
+        service_profile.insert("dct:title".into(), "Dataspace Protocol endpoint".into());
+    }
     Catalog {
-        context: [DSP_CONTEXT],
+        context: context(health),
         id: format!("urn:symbolon:catalog:{participant}"),
         kind: "Catalog",
         participant_id: participant.to_owned(),
@@ -315,7 +378,9 @@ pub fn catalog(
             id: service_id(participant),
             kind: "DataService",
             endpoint_url: endpoint.to_owned(),
+            profile: service_profile,
         }],
         dataset,
+        profile,
     }
 }

@@ -21,6 +21,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod dcat;
+
+pub use dcat::{DcatError, HealthDcat};
+
 /// A purpose of Art. 53(1): its code, its point, what it covers.
 pub const PURPOSES: [(&str, &str, &str); 6] = [
     (
@@ -111,16 +115,28 @@ pub struct HealthTerms {
     /// covers the offer: its `DataPermitCredential`, read as `permit.*`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub requires_permit: bool,
+    /// The dataset's HealthDCAT-AP description, published in the catalog ([`dcat`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dcat: Option<HealthDcat>,
 }
 
 /// Why health terms are refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("field `health.without`: `{0}` is no Art. 54 prohibition; known: detrimental-decisions, employment-insurance-credit, advertising-marketing, harmful-products")]
-pub struct UnknownProhibition(pub String);
+pub enum HealthTermsError {
+    /// `without` names no Art. 54 prohibition.
+    #[error("field `health.without`: `{0}` is no Art. 54 prohibition; known: detrimental-decisions, employment-insurance-credit, advertising-marketing, harmful-products")]
+    UnknownProhibition(String),
+    /// The HealthDCAT-AP description is malformed.
+    #[error(transparent)]
+    Dcat(#[from] DcatError),
+}
 
 impl HealthTerms {
     /// Checks the terms; the warnings they deserve.
-    pub fn check(&self) -> Result<Vec<String>, UnknownProhibition> {
+    pub fn check(&self) -> Result<Vec<String>, HealthTermsError> {
+        if let Some(description) = &self.dcat {
+            description.check()?;
+        }
         self.without
             .iter()
             .map(|code| {
@@ -135,7 +151,7 @@ impl HealthTerms {
                             p.purposes.join(", ")
                         )
                     })
-                    .ok_or_else(|| UnknownProhibition(code.clone()))
+                    .ok_or_else(|| HealthTermsError::UnknownProhibition(code.clone()))
             })
             .collect()
     }

@@ -182,7 +182,14 @@ impl ProtocolService {
                         ))
                     })?;
                 let compiled = self.cx().offers().compiled(&offer)?;
-                ProtocolResponse::json(200, catalog::dataset_document(&compiled, self.cx().did()))
+                ProtocolResponse::json(
+                    200,
+                    catalog::dataset_document(
+                        &compiled,
+                        self.cx().did(),
+                        self.cx().network().dsp_url(),
+                    ),
+                )
             }
             Route::InitialRequest => {
                 message(201, n.provider_initial_request(caller, parse(body)?).await?)

@@ -192,11 +192,22 @@ async fn create_offer(
             .map_err(|e| ApiError::BadRequest(format!("field `binding`: {e}")))?;
     }
     let warnings = match &new.health {
-        Some(terms) => terms
-            .check()
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        Some(terms) => terms.check().map_err(|e| match e {
+            crate::health::HealthTermsError::Dcat(error) => ApiError::Invalid {
+                message: error.to_string(),
+                path: error.pointer(),
+            },
+            other => ApiError::BadRequest(other.to_string()),
+        })?,
         None => Vec::new(),
     };
+    if new.health.as_ref().is_some_and(|t| t.dcat.is_some()) && new.description.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "field `description`: a dataset described by HealthDCAT-AP (`health.dcat`) needs a \
+             description"
+                .into(),
+        ));
+    }
     let offer = Offer {
         id: new.id,
         title: new.title,

@@ -125,7 +125,8 @@ impl Org {
     }
 
     /// Publishes a computation offer `id` with `binding`, under `policy`; a `health` offer is
-    /// also decided under the European Health Data Space's standing rules ([`crate::health`]).
+    /// also decided under the European Health Data Space's standing rules ([`crate::health`])
+    /// and requires a data permit covering it (Art. 68).
     pub async fn offer_computation(
         &self,
         id: &str,
@@ -137,9 +138,51 @@ impl Org {
         let mut offer = json!({"id": id, "title": title, "kind": "computation", "policy": policy,
                                "binding": binding});
         if health {
-            offer["health"] = json!({});
+            offer["health"] = json!({"requires_permit": true});
         }
         self.post("/api/v1/offers", &offer).await.map(drop)
+    }
+
+    /// As the health data access body, issues `holder` a data permit (EHDS Art. 68) over this
+    /// connector's VC-API, with a status entry, and has `holder` keep it in its wallet: `id`,
+    /// for `purpose`, covering `datasets`, `holder` its principal investigator, anonymised
+    /// statistics only (Art. 69), minimum cell size 10, valid for a year.
+    pub async fn grant_permit(
+        &self,
+        holder: &Org,
+        id: &str,
+        purpose: &str,
+        datasets: &[&str],
+    ) -> Result<(), DemoError> {
+        let now = chrono::Utc::now();
+        let time = symbolon_identity::credential::format_time;
+        let issued = self
+            .post(
+                "/credentials/issue",
+                &json!({"credential": {
+                    "@context": ["https://www.w3.org/ns/credentials/v2", symbolon_identity::context::SYMBOLON_CONTEXT],
+                    "type": ["VerifiableCredential", "DataPermitCredential"],
+                    "validFrom": time(now), "validUntil": time(now + chrono::Duration::days(365)),
+                    "credentialSubject": {
+                        "id": holder.did(), "permitId": id, "purpose": purpose,
+                        "datasets": datasets,
+                        "authorisedPersons": [{"id": holder.did(), "principalInvestigator": true}],
+                        "outputMode": "anonymised-statistics", "minimumCellSize": 10}},
+                    "options": {"credentialStatus": true}}),
+            )
+            .await?;
+        let jwt = issued["verifiableCredential"]["id"]
+            .as_str()
+            .and_then(|id| id.split_once(','))
+            .map(|(_, jwt)| jwt.to_owned())
+            .ok_or_else(|| DemoError::Check(format!("the permit was not issued: {issued}")))?;
+        holder
+            .post(
+                "/api/v1/credentials",
+                &json!({ "verifiableCredential": jwt }),
+            )
+            .await
+            .map(drop)
     }
 
     /// Negotiates `offer` with `provider` as consumer; the agreement id once FINALIZED.

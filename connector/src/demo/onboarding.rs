@@ -98,8 +98,9 @@ pub async fn run(root: &Path, narrator: &mut Narrator<'_>) -> Result<DataSpace, 
     install_trust_list(&space.authority, &space.members(), Some(&space.sponsor)).await?;
     narrator.step(
         SCENARIO,
-        "the authority signed the trust list (itself for memberships and audits, the sponsor \
-         for trial sites); every connector verified and installed it",
+        "the authority signed the trust list (itself for memberships, audits and, as health \
+         data access body, data permits; the sponsor for trial sites); every connector \
+         verified and installed it",
     );
     let issued = admit(&space.authority, &space.members()).await?;
     narrator.step(
@@ -139,9 +140,9 @@ pub async fn form(
     admit(authority, members).await
 }
 
-/// The authority signs the data space's trust list — itself trusted for memberships and
-/// audits, `site_issuer` (a trial sponsor) for trial sites — and it and every member verify
-/// and install it.
+/// The authority signs the data space's trust list — itself trusted for memberships, audits and
+/// data permits (it is the health data access body), `site_issuer` (a trial sponsor) for trial
+/// sites — and it and every member verify and install it.
 pub async fn install_trust_list(
     authority: &Org,
     members: &[&Org],
@@ -213,6 +214,8 @@ async fn trust_list(authority: &Org, site_issuer: Option<&Org>) -> Result<String
         [
             "DataSpaceMembershipCredential".to_owned(),
             "AuditorCredential".to_owned(),
+            // The authority is also the space's health data access body (EHDS Art. 55).
+            "DataPermitCredential".to_owned(),
         ]
         .into(),
     )]

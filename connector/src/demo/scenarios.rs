@@ -132,7 +132,18 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
             false,
         )
         .await?;
-    let purpose = Some("official-statistics");
+    // The bureau's data permit from the health data access body (the authority): scientific
+    // research on both tables, anonymised statistics only.
+    space
+        .authority
+        .grant_permit(
+            &space.bureau,
+            "HDAB-PPA-2026-0001",
+            "scientific-research",
+            &["study"],
+        )
+        .await?;
+    let purpose = Some("scientific-research");
     let agreements = vec![
         space
             .bureau
@@ -145,9 +156,10 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
     ];
     narrator.step(
         S,
-        "insurer and hospital offered their tables as health data (the EHDS profile): each \
-         agreed to a linked computation with the bureau, a public-sector body stating official \
-         statistics (Art. 53(1)(c)), groups of at least 10",
+        "insurer and hospital offered their tables as health data requiring a data permit (the \
+         EHDS profile): each agreed to a linked computation with the bureau, which holds permit \
+         HDAB-PPA-2026-0001 for scientific research (Art. 53(1)(e)) with anonymised statistics \
+         as output (Art. 69), groups of at least 10",
     );
     let marketing = space
         .bureau
@@ -180,7 +192,7 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
                 "outcomes": [{"column": "annual_cost_eur", "max": 200000},
                              {"column": "outpatient_visits", "max": 60}]}},
             "agreements": agreements, "input_offer": "income", "min_group_size": 10,
-            "purpose": "official-statistics", "join_seconds": 30, "round_timeout_ms": 30000,
+            "purpose": "scientific-research", "join_seconds": 30, "round_timeout_ms": 30000,
             "wait_seconds": 110,
         }))
         .await?;

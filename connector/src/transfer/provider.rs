@@ -171,6 +171,15 @@ impl Transfers {
                 agreement.offer_id
             ))
         })?;
+        // A permit for anonymised statistics only (EHDS Art. 69) admits no record-level
+        // transfer; an MPC session releases aggregates through disclosure control.
+        if message.format != MPC_SESSION_FORMAT {
+            if let Some(reason) =
+                crate::decision::claims::permit::statistics_only(&agreement.grounds, &offer.id)
+            {
+                return Err(DspError::BadRequest(format!("{TYPE}: {reason}")));
+            }
+        }
         let formats = catalog::formats(&offer);
         if !formats.contains(&message.format.as_str()) {
             return Err(DspError::BadRequest(format!(

@@ -20,6 +20,7 @@ mod errors;
 mod forgery;
 mod handlers;
 mod health;
+mod healthdcat;
 mod illegal;
 mod manual;
 mod messages;

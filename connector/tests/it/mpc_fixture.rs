@@ -46,6 +46,22 @@ policy "statistics" {{
 /// Sets up the analyst and `holders` (offer id `study`), all authenticated to each other, and
 /// the analyst's agreement with each.
 pub async fn study(holders: Vec<Holder<'_>>) -> Study {
+    study_with(holders, None).await
+}
+
+/// The data permit of a study run under the EHDS profile: the holders' offers are health
+/// offers requiring a permit, the authority is also the health data access body (trusted for
+/// `DataPermitCredential`), and the analyst holds its permit for `purpose`, with output mode
+/// `anonymised-statistics` and minimum cell size 10, and states that purpose when it agrees.
+pub struct StudyPermit<'a> {
+    /// The permit's id.
+    pub id: &'a str,
+    /// Its Art. 53(1) purpose.
+    pub purpose: &'a str,
+}
+
+/// As [`study`], under `permit` when given.
+pub async fn study_with(holders: Vec<Holder<'_>>, permit: Option<StudyPermit<'_>>) -> Study {
     let authority = connector();
     let (analyst, bootstrap, analyst_node) = peer(&authority, "StatisticsBureau", vec![]).await;
     let analyst_membership = {
@@ -60,14 +76,14 @@ pub async fn study(holders: Vec<Holder<'_>>) -> Study {
         let data = node._dir.path("data");
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(data.join("input.csv"), &holder.csv).unwrap();
-        let (status, body) = node
-            .post(
-                "/api/v1/offers",
-                &json!({"id": "study", "title": "Study data", "kind": "computation",
-                        "policy": holder.policy, "binding": holder.binding,
-                        "decision": holder.decision}),
-            )
-            .await;
+        let mut offer = json!({"id": "study", "title": "Study data", "kind": "computation",
+                               "policy": holder.policy, "binding": holder.binding,
+                               "decision": holder.decision});
+        if permit.is_some() {
+            offer["health"] = json!({"requires_permit": true});
+            trust_as_hdab(&authority, &node).await;
+        }
+        let (status, body) = node.post("/api/v1/offers", &offer).await;
         assert_eq!(status, 201, "{body}");
         connectors.push(node);
         nodes.push(handle);
@@ -83,9 +99,17 @@ pub async fn study(holders: Vec<Holder<'_>>) -> Study {
             node.peers()
         );
     }
+    let purpose = match &permit {
+        Some(permit) => {
+            let granted = issue_study_permit(&authority, analyst.did(), permit).await;
+            hold(&analyst, &granted).await;
+            Some(permit.purpose)
+        }
+        None => None,
+    };
     let mut agreements = Vec::new();
     for (holder, spec) in connectors.iter().zip(&holders) {
-        agreements.push(agree(&analyst, holder, spec.decision).await);
+        agreements.push(agree_for(&analyst, holder, spec.decision, purpose).await);
     }
     Study {
         authority,
@@ -98,15 +122,73 @@ pub async fn study(holders: Vec<Holder<'_>>) -> Study {
     }
 }
 
-/// The analyst's agreement with `holder` on offer `study`.
-pub async fn agree(analyst: &Connector, holder: &Connector, decision: &str) -> String {
-    let wait = if decision == "manual" { 0 } else { 20 };
-    let (status, negotiation) = analyst
-        .post(
-            "/api/v1/negotiations",
-            &json!({"provider_url": holder.dsp(), "offer_id": "study", "wait_seconds": wait}),
+/// Installs on `node` a trust list from `authority` trusting it for memberships and, as a
+/// health data access body, for data permits.
+async fn trust_as_hdab(authority: &Connector, node: &Connector) {
+    let entries = [(
+        authority.did().to_owned(),
+        [
+            "DataSpaceMembershipCredential".to_owned(),
+            "DataPermitCredential".to_owned(),
+        ]
+        .into(),
+    )]
+    .into();
+    let credential =
+        symbolon_identity::TrustList::credential(&authority.identity.did, "hds", &entries).unwrap();
+    let token = symbolon_identity::issue_credential(
+        &authority.identity,
+        credential,
+        symbolon_identity::Format::Jwt,
+    )
+    .await
+    .unwrap();
+    let (status, body) = node
+        .put(
+            "/api/v1/trust-list",
+            &json!({"credential": token.to_text()}),
         )
         .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// `hdab` issues (over its VC-API, with a status entry) the study's data permit to `analyst`
+/// for the holders' offer `study`; the JWT.
+async fn issue_study_permit(hdab: &Connector, analyst: &str, permit: &StudyPermit<'_>) -> String {
+    let (status, issued) = hdab
+        .post(
+            "/credentials/issue",
+            &json!({"credential": {
+                "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/symbolon/v1"],
+                "type": ["VerifiableCredential", "DataPermitCredential"],
+                "validFrom": "2025-01-01T00:00:00Z", "validUntil": "2999-01-01T00:00:00Z",
+                "credentialSubject": {
+                    "id": analyst, "permitId": permit.id, "purpose": permit.purpose,
+                    "datasets": ["study"],
+                    "authorisedPersons": [{"id": analyst, "principalInvestigator": true}],
+                    "outputMode": "anonymised-statistics", "minimumCellSize": 10}},
+                    "options": {"credentialStatus": true}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let id = issued["verifiableCredential"]["id"].as_str().unwrap();
+    id.split_once(',').unwrap().1.to_owned()
+}
+
+/// The analyst's agreement with `holder` on offer `study`, stating `purpose` when given.
+pub async fn agree_for(
+    analyst: &Connector,
+    holder: &Connector,
+    decision: &str,
+    purpose: Option<&str>,
+) -> String {
+    let wait = if decision == "manual" { 0 } else { 20 };
+    let mut request =
+        json!({"provider_url": holder.dsp(), "offer_id": "study", "wait_seconds": wait});
+    if let Some(purpose) = purpose {
+        request["purpose"] = purpose.into();
+    }
+    let (status, negotiation) = analyst.post("/api/v1/negotiations", &request).await;
     assert_eq!(status, 200, "{negotiation}");
     if decision == "manual" {
         // The operator agrees to the recommendation, then the analyst verifies.

@@ -1,8 +1,10 @@
-//! The analytics study through the broker: an insurer and a hospital hold their tables, the
-//! statistics bureau (the analyst) holds its own and receives the result. Records are linked
+//! The analytics study through the broker, the reference study of the EHDS profile: an insurer
+//! and a hospital hold their tables as health offers requiring a data permit, the statistics
+//! bureau (the analyst) holds a permit for `scientific-research` with output mode
+//! `anonymised-statistics`, brings its own table and receives the result. Records are linked
 //! on pseudonyms without anyone learning another's patients; every count, sum, mean and effect
 //! equals the plaintext answer of the synthetic data (`mpc/tests/data/ppa-study`), and the
-//! small cell is suppressed.
+//! small cell is suppressed. The same request for marketing is refused by Art. 54(c).
 
 use std::path::PathBuf;
 
@@ -33,7 +35,11 @@ async fn the_analytics_study_through_the_broker_matches_the_plaintext_answer() {
         with(r#""Insurer", "StatisticsBureau""#),
     );
     let policy = policy("study", r#""linked-group-stats""#, 10);
-    let study = study(vec![
+    let permit = StudyPermit {
+        id: "HDAB-PPA-2026-0001",
+        purpose: "scientific-research",
+    };
+    let study = study_with(vec![
         Holder {
             role: "Insurer",
             csv: data("insurer.csv"),
@@ -50,8 +56,25 @@ async fn the_analytics_study_through_the_broker_matches_the_plaintext_answer() {
             policy: &hospital_policy,
             decision: "auto",
         },
-    ])
+    ], Some(permit))
     .await;
+    // The same offer, asked for marketing under the same permit: refused by Art. 54(c).
+    let (status, marketing) = study
+        .analyst
+        .post(
+            "/api/v1/negotiations",
+            &json!({"provider_url": study.holders[0].dsp(), "offer_id": "study",
+                    "wait_seconds": 20, "purpose": "marketing"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{marketing}");
+    assert_eq!(marketing["state"], "TERMINATED", "{marketing}");
+    assert!(
+        marketing["reason"]
+            .to_string()
+            .contains("ehds-art-54-c-advertising-marketing"),
+        "{marketing}"
+    );
     // The bureau brings its own table as an input party.
     let own = study.analyst._dir.path("data");
     std::fs::create_dir_all(&own).unwrap();
@@ -77,7 +100,7 @@ async fn the_analytics_study_through_the_broker_matches_the_plaintext_answer() {
                 "outcomes": [{"column": "annual_cost_eur", "max": 200000},
                              {"column": "outpatient_visits", "max": 60}]}},
             "agreements": study.agreements, "input_offer": "income", "min_group_size": 10,
-            "purpose": "official-statistics", "join_seconds": 30, "round_timeout_ms": 30000,
+            "purpose": "scientific-research", "join_seconds": 30, "round_timeout_ms": 30000,
             "wait_seconds": 110
         }),
     )

@@ -347,3 +347,111 @@ async fn a_permit_needs_a_status_entry_and_a_malformed_one_is_refused_with_its_p
         "{message}"
     );
 }
+
+/// The policy of the record-level dataset `ehds-rows`.
+const ROWS_POLICY: &str = r#"
+policy "ward-rows" {
+  permit use on offer "ehds-rows"
+  when holder.role in ["Insurer"] and holder.member_of == "hds"
+  obligation delete_after { days = 30 }
+}
+"#;
+
+/// The subject of a permit for `ehds-rows` held by `holder`, with output mode `mode`.
+fn rows_permit(holder: &str, id: &str, mode: &str) -> Value {
+    let mut subject = permit_subject(holder, id, &["ehds-rows"], &[holder]);
+    subject["outputMode"] = mode.into();
+    subject
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_anonymised_statistics_permit_admits_no_record_level_transfer() {
+    let (authority, hdab, provider, insurer) = space().await;
+    let data = provider._dir.path("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("rows.csv"), "ward,days\nA,3\nB,5\n").unwrap();
+    let (status, body) = provider
+        .post(
+            "/api/v1/offers",
+            &json!({"id": "ehds-rows", "title": "Ward stays", "source": {"file": "rows.csv"},
+                    "health": {"requires_permit": true},
+                    "policy": ROWS_POLICY}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // Under a permit for anonymised statistics (Art. 69) the agreement stands, but its rows do
+    // not leave: the transfer request is refused, naming the permit and the article.
+    let statistics = issue_permit(
+        &hdab,
+        rows_permit(insurer.did(), "P-STATS", "anonymised-statistics"),
+        YEAR_AGO,
+        FAR,
+    )
+    .await;
+    hold(&insurer, &statistics).await;
+    let agreed = ask(&insurer, &provider, "ehds-rows", "scientific-research").await;
+    assert_eq!(agreed["state"], "FINALIZED", "{agreed}");
+    let (status, refused) = insurer
+        .post(
+            "/api/v1/transfers",
+            &json!({"agreement_id": agreed["agreement_id"], "format": "HttpData-PULL",
+                    "wait_seconds": 10}),
+        )
+        .await;
+    // The provider's refusal ends the consumer's process (or the request itself), with the
+    // reason; no data address.
+    let text = refused.to_string();
+    assert!(
+        status >= 400 || refused["state"] == "TERMINATED",
+        "{status}: {refused}"
+    );
+    assert!(
+        refused.get("data_address").is_none_or(Value::is_null),
+        "{refused}"
+    );
+    for fragment in [
+        "P-STATS",
+        "anonymised-statistics",
+        "Art. 69",
+        "record-level",
+    ] {
+        assert!(text.contains(fragment), "`{fragment}` in {text}");
+    }
+    let events = provider.events().await;
+    let recorded = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "transfer.refused")
+        .unwrap_or_else(|| panic!("the refusal is audited: {events}"));
+    let reason = recorded["details"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Art. 69") && reason.contains("P-STATS"),
+        "{recorded}"
+    );
+
+    // Under a permit for secure processing the same dataset's rows are transferred.
+    let other = connector();
+    let (credential, _) = membership(&authority, other.did(), "Insurer").await;
+    hold(&other, &credential).await;
+    let secure = issue_permit(
+        &hdab,
+        rows_permit(other.did(), "P-SECURE", "secure-processing"),
+        YEAR_AGO,
+        FAR,
+    )
+    .await;
+    hold(&other, &secure).await;
+    let agreed = ask(&other, &provider, "ehds-rows", "scientific-research").await;
+    assert_eq!(agreed["state"], "FINALIZED", "{agreed}");
+    let (status, transfer) = other
+        .post(
+            "/api/v1/transfers",
+            &json!({"agreement_id": agreed["agreement_id"], "format": "HttpData-PULL",
+                    "wait_seconds": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{transfer}");
+    assert_eq!(transfer["state"], "STARTED", "{transfer}");
+}

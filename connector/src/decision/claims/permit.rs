@@ -86,6 +86,36 @@ pub(crate) fn reference(document: &Value) -> Option<String> {
     Some(format!("\"{id}\" of {issuer}"))
 }
 
+/// The output mode of a permit that releases anonymised statistics only (EHDS Art. 69).
+pub(crate) const ANONYMISED_STATISTICS: &str = "anonymised-statistics";
+
+/// Why a record-level transfer of `dataset` is refused under an agreement resting on
+/// `grounds`: one of them is a data permit covering the dataset whose output mode is
+/// `anonymised-statistics` (Art. 69: only anonymised statistical results leave, which an MPC
+/// computation releases through disclosure control). `None`: no such permit.
+pub(crate) fn statistics_only(grounds: &[Value], dataset: &str) -> Option<String> {
+    grounds.iter().find_map(|document| {
+        let named = reference(document)?;
+        let subject = symbolon_identity::json::one_or_many(document.get("credentialSubject"))
+            .first()
+            .cloned()
+            .cloned()
+            .unwrap_or(Value::Null);
+        let covers = subject
+            .get("datasets")
+            .and_then(Value::as_array)
+            .is_some_and(|d| d.iter().any(|d| d.as_str() == Some(dataset)));
+        let mode = subject.get("outputMode").and_then(Value::as_str);
+        (covers && mode == Some(ANONYMISED_STATISTICS)).then(|| {
+            format!(
+                "data permit {named} has output mode `{ANONYMISED_STATISTICS}` (EHDS Art. 69): \
+                 only anonymised statistics may leave under it, so a record-level transfer of \
+                 dataset `{dataset}` is refused; ask for an aggregate computation instead"
+            )
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -136,5 +166,21 @@ mod tests {
             reference(&document()).as_deref(),
             Some("\"P-1\" of did:web:hdab.example")
         );
+    }
+
+    #[test]
+    fn only_an_anonymised_statistics_permit_covering_the_dataset_refuses_records() {
+        let why = statistics_only(
+            &[json!({"type": ["VerifiableCredential", "X"]}), document()],
+            "a",
+        )
+        .unwrap();
+        assert!(why.contains("\"P-1\" of did:web:hdab.example"), "{why}");
+        assert!(why.contains("Art. 69"), "{why}");
+        assert_eq!(statistics_only(&[document()], "c"), None, "another dataset");
+        let mut secure = document();
+        secure["credentialSubject"]["outputMode"] = "secure-processing".into();
+        assert_eq!(statistics_only(&[secure], "a"), None);
+        assert_eq!(statistics_only(&[], "a"), None);
     }
 }
