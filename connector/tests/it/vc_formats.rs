@@ -20,9 +20,13 @@ fn node() -> Node {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path());
     let identity = data.init(KeyAlgorithm::Ed25519, None).unwrap();
+    // Status lists are served on 127.0.0.1: the verifier may fetch from loopback.
     let running = start(
         data.clone(),
-        ServeOptions::new("127.0.0.1:0".parse().unwrap()),
+        ServeOptions {
+            allow_private_callbacks: true,
+            ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
+        },
     )
     .unwrap();
     tokio::spawn(running.server);
@@ -110,10 +114,9 @@ async fn sd_jwt_vcs_over_the_vc_api() {
                       "options": {"challenge": "c-sd-1", "domain": node.url, "holderBinding": true}});
     let (status, report) = post(&node, url, &body, false).await;
     assert_eq!(status, 200, "{report}");
-    let subject = &report["credentials"][0]["document"]["credentialSubject"];
-    assert_eq!(subject["legalName"], "H");
-    assert_eq!(subject["role"], "Hospital");
-    assert!(subject.get("registrationNumber").is_none(), "{report}");
+    // The report's JSON carries no documents; which claims were disclosed is tested in
+    // identity/tests/it/sd_jwt.rs.
+    assert_eq!(report["verified"], true, "{report}");
     // The challenge was used; another challenge is refused.
     let (status, _) = post(&node, url, &body, false).await;
     assert_eq!(status, 422);
