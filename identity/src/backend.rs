@@ -101,6 +101,20 @@ fn skeleton(value: &Value) -> Value {
     }
 }
 
+/// The RDF Dataset Canonicalization (RDFC-1.0) of a compact JSON-LD document, as sorted
+/// N-Quads lines joined; an undefined term or an unknown context is an error.
+pub(crate) async fn canonical_nquads(document: &Value) -> Result<String, BackendError> {
+    use ssi::rdf::AnyLdEnvironment as _;
+    let json: CompactJsonLd = to_ssi(document).map_err(BackendError::new)?;
+    let mut ld = ssi::rdf::LdEnvironment::default();
+    let expanded = json
+        .expand_with(&mut ld, &loader())
+        .await
+        .map_err(BackendError::new)?;
+    let lines = ld.canonical_form_of(&expanded).map_err(BackendError::new)?;
+    Ok(lines.concat())
+}
+
 /// Proof purpose of a Data Integrity proof.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Purpose {

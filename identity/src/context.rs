@@ -8,6 +8,12 @@ pub const SYMBOLON_CONTEXT: &str = "https://w3id.org/symbolon/v1";
 /// The VC Data Model 2.0 base context.
 pub const CREDENTIALS_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
 
+/// The VC Data Model 1.1 base context (bundled with the JSON-LD loader, never fetched).
+pub const CREDENTIALS_V1_CONTEXT: &str = "https://www.w3.org/2018/credentials/v1";
+/// The Data Integrity context, which a VC 1.1 credential secured with a `DataIntegrityProof`
+/// adds to its `@context` (VC 1.1's own context does not define the proof's terms).
+pub const DATA_INTEGRITY_V2_CONTEXT: &str = "https://w3id.org/security/data-integrity/v2";
+
 /// The Symbolon context document.
 pub const SYMBOLON_CONTEXT_DOCUMENT: &str = r##"{
   "@context": {
@@ -57,8 +63,9 @@ pub fn is_known_context(url: &str) -> bool {
     matches!(
         url,
         CREDENTIALS_V2_CONTEXT
+            | CREDENTIALS_V1_CONTEXT
             | SYMBOLON_CONTEXT
-            | "https://w3id.org/security/data-integrity/v2"
+            | DATA_INTEGRITY_V2_CONTEXT
             | "https://www.w3.org/ns/credentials/examples/v2"
             | "https://w3id.org/security/multikey/v1"
     )

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::context::{is_known_context, CREDENTIALS_V2_CONTEXT, SYMBOLON_CONTEXT};
+use crate::context::{
+    is_known_context, CREDENTIALS_V1_CONTEXT, CREDENTIALS_V2_CONTEXT, DATA_INTEGRITY_V2_CONTEXT,
+    SYMBOLON_CONTEXT,
+};
 use crate::did::Did;
 use crate::error::{quote, IssueError};
 
@@ -89,6 +92,49 @@ pub fn build(
     Ok(credential)
 }
 
+/// Whether `document` is a VC Data Model 1.1 credential or presentation: its first context is
+/// `https://www.w3.org/2018/credentials/v1`.
+pub fn is_v1(document: &Value) -> bool {
+    crate::json::first_str(document.get("@context")) == Some(CREDENTIALS_V1_CONTEXT)
+}
+
+/// The same credential in the VC Data Model 1.1: the 1.1 base context (and the Data Integrity
+/// context its proof needs) instead of the 2.0 one, `issuanceDate` and `expirationDate`
+/// instead of `validFrom` and `validUntil` (`issuanceDate` is now when none was set).
+/// A 1.1 credential is returned unchanged.
+pub fn to_v1_1(credential: &Value) -> Value {
+    let mut converted = credential.clone();
+    if is_v1(credential) {
+        return converted;
+    }
+    if let Some(object) = converted.as_object_mut() {
+        let mut contexts = vec![
+            Value::from(CREDENTIALS_V1_CONTEXT),
+            Value::from(DATA_INTEGRITY_V2_CONTEXT),
+        ];
+        contexts.extend(
+            crate::json::one_or_many(credential.get("@context"))
+                .into_iter()
+                .filter(|c| {
+                    !matches!(
+                        c.as_str(),
+                        Some(CREDENTIALS_V2_CONTEXT | DATA_INTEGRITY_V2_CONTEXT)
+                    )
+                })
+                .cloned(),
+        );
+        object.insert("@context".into(), Value::Array(contexts));
+        let issued = object
+            .remove("validFrom")
+            .unwrap_or_else(|| format_time(Utc::now()).into());
+        object.insert("issuanceDate".into(), issued);
+        if let Some(until) = object.remove("validUntil") {
+            object.insert("expirationDate".into(), until);
+        }
+    }
+    converted
+}
+
 /// Formats a time as an XSD dateTimeStamp with second precision.
 pub fn format_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -160,14 +206,29 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
             check_url(what, id, &format!("/credentialSubject/{i}/id"))?;
         }
     }
-    let valid_from = check_time(what, object, "validFrom")?;
-    let valid_until = check_time(what, object, "validUntil")?;
+    // VC 1.1 (§4.6, §4.7) names the window `issuanceDate` (required) and `expirationDate`;
+    // VC 2.0 (§4.9) `validFrom` and `validUntil`, both optional.
+    let v1 = is_v1(credential);
+    let (from_name, until_name) = if v1 {
+        ("issuanceDate", "expirationDate")
+    } else {
+        ("validFrom", "validUntil")
+    };
+    if v1 && !object.contains_key("issuanceDate") {
+        return Err(invalid(
+            what,
+            "/issuanceDate",
+            "a VC 1.1 credential needs `issuanceDate` (VC Data Model 1.1 §4.6)",
+        ));
+    }
+    let valid_from = check_time(what, object, from_name)?;
+    let valid_until = check_time(what, object, until_name)?;
     if let (Some(from), Some(until)) = (valid_from, valid_until) {
         if until < from {
             return Err(invalid(
                 what,
-                "/validUntil",
-                "`validUntil` is before `validFrom`",
+                &format!("/{until_name}"),
+                &format!("`{until_name}` is before `{from_name}`"),
             ));
         }
     }
@@ -178,7 +239,7 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
     if types.iter().any(|t| t == "DataPermitCredential") && valid_until.is_none() {
         return Err(invalid(
             what,
-            "/validUntil",
+            &format!("/{until_name}"),
             "a DataPermitCredential needs `validUntil`: a data permit is granted for a period",
         ));
     }
@@ -241,11 +302,15 @@ fn validate_contexts(what: &'static str, object: &Map<String, Value>) -> Result<
         Some(Value::Array(contexts)) => contexts,
         _ => return Err(invalid(what, "/@context", "`@context` must be an array")),
     };
-    if contexts.first().and_then(Value::as_str) != Some(CREDENTIALS_V2_CONTEXT) {
+    if !matches!(
+        contexts.first().and_then(Value::as_str),
+        Some(CREDENTIALS_V2_CONTEXT | CREDENTIALS_V1_CONTEXT)
+    ) {
         return Err(invalid(
             what,
             "/@context/0",
-            "the first context must be `https://www.w3.org/ns/credentials/v2`",
+            "the first context must be `https://www.w3.org/ns/credentials/v2` (or, for VC \
+             1.1, `https://www.w3.org/2018/credentials/v1`)",
         ));
     }
     for (i, context) in contexts.iter().enumerate() {

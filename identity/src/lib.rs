@@ -18,6 +18,7 @@ pub mod net;
 pub mod nonce;
 pub mod report;
 pub mod schemas;
+pub mod sd_jwt;
 pub mod status_list;
 pub mod trust;
 pub mod verify;

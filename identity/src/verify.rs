@@ -329,10 +329,46 @@ impl Verifier {
     /// verified.
     fn decode_credential<'a>(&self, input: &'a Input, report: &mut Report) -> Option<Decoded<'a>> {
         let (credential, jws) = match input {
+            Input::Jwt(token) if crate::sd_jwt::is_sd_jwt(token) => {
+                let decoded = report.record(
+                    "format",
+                    crate::sd_jwt::decode(token)
+                        .and_then(|decoded| decoded.check_vc_claims().map(|()| decoded)),
+                )?;
+                report.format = Some(crate::sd_jwt::TYP.into());
+                // A Key Binding JWT, when there is one, must hold (its nonce and audience are
+                // a presentation verifier's to check).
+                if decoded.key_binding.is_some() {
+                    let check = self.key_binding_check();
+                    if let Err(error) = decoded.check_key_binding(&check) {
+                        report.fail("signature", error);
+                        return None;
+                    }
+                }
+                let issuer_jwt = token.trim().split('~').next().unwrap_or_default();
+                // The view holds the disclosed claims only: the subject schemas, which need
+                // the hidden ones, do not apply to it.
+                return Some(Decoded {
+                    credential: decoded.credential(),
+                    jws: Some((issuer_jwt, decoded.jws)),
+                });
+            }
             Input::Jwt(token) => {
                 let decoded = report.record(
                     "format",
-                    limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)),
+                    limits::check_input(token.as_bytes())
+                        .and_then(|()| jose::decode(token))
+                        .and_then(|decoded| {
+                            if crate::credential::is_v1(&decoded.payload) {
+                                Err(VerifyError::Malformed(
+                                    "a vc+jwt credential is VC 2.0 (VC-JOSE-COSE §3.1.1); its \
+                                     first context cannot be the VC 1.1 one"
+                                        .into(),
+                                ))
+                            } else {
+                                Ok(decoded)
+                            }
+                        }),
                 )?;
                 report.format = Some("vc+jwt".into());
                 (decoded.payload.clone(), Some((token.as_str(), decoded)))
@@ -380,34 +416,58 @@ impl Verifier {
         signer: &str,
         purpose: &str,
     ) -> Result<data_integrity::ProofInfo, VerifyError> {
-        let info = data_integrity::verify_proof(document, &self.resolver).await?;
-        let (did, _) = split_did_url(&info.verification_method)?;
-        if did.as_str() != signer {
-            return Err(VerifyError::BadSignature(format!(
-                "the proof's key belongs to `{}`, not to `{}`",
-                did,
-                quote(signer)
-            )));
+        let infos = data_integrity::verify_proofs(document, &self.resolver).await?;
+        // Every proof of a set or chain verified; one of them must be the signer's, for the
+        // purpose required (others may be endorsements, notarisations and the like).
+        let mut refusal = None;
+        for info in infos {
+            let (did, _) = split_did_url(&info.verification_method)?;
+            if did.as_str() != signer {
+                refusal.get_or_insert_with(|| {
+                    format!(
+                        "the proof's key belongs to `{}`, not to `{}`",
+                        did,
+                        quote(signer)
+                    )
+                });
+            } else if info.proof_purpose != purpose {
+                refusal = Some(format!(
+                    "proof purpose `{}` where `{purpose}` is required",
+                    quote(&info.proof_purpose)
+                ));
+            } else {
+                return Ok(info);
+            }
         }
-        if info.proof_purpose != purpose {
-            return Err(VerifyError::BadSignature(format!(
-                "proof purpose `{}` where `{purpose}` is required",
-                quote(&info.proof_purpose)
-            )));
+        Err(VerifyError::BadSignature(refusal.unwrap_or_default()))
+    }
+
+    /// What an SD-JWT's Key Binding JWT is checked against: now, the leeway, and at most
+    /// [`MAX_PRESENTATION_LIFETIME_SECONDS`] of age.
+    fn key_binding_check(&self) -> crate::sd_jwt::KeyBindingCheck {
+        crate::sd_jwt::KeyBindingCheck {
+            now: self.now().timestamp(),
+            leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX),
+            max_age: MAX_PRESENTATION_LIFETIME_SECONDS,
         }
-        Ok(info)
     }
 
     fn check_validity(&self, credential: &Value) -> Result<(), VerifyError> {
         let now = self.now();
-        if let Some(from) = credential.get("validFrom").and_then(Value::as_str) {
+        // VC 1.1 names the window `issuanceDate` / `expirationDate` (§4.6, §4.7).
+        let (from_name, until_name) = if crate::credential::is_v1(credential) {
+            ("issuanceDate", "expirationDate")
+        } else {
+            ("validFrom", "validUntil")
+        };
+        if let Some(from) = credential.get(from_name).and_then(Value::as_str) {
             let at = parse_time(from)
                 .ok_or_else(|| VerifyError::Malformed(format!("validFrom `{}`", quote(from))))?;
             if later(now, self.leeway()) < at {
                 return Err(VerifyError::NotYetValid(from.to_owned()));
             }
         }
-        if let Some(until) = credential.get("validUntil").and_then(Value::as_str) {
+        if let Some(until) = credential.get(until_name).and_then(Value::as_str) {
             let at = parse_time(until)
                 .ok_or_else(|| VerifyError::Malformed(format!("validUntil `{}`", quote(until))))?;
             if earlier(now, self.leeway()) > at {

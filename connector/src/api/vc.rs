@@ -43,12 +43,26 @@ async fn issue(
         .unwrap_or("jwt")
         .parse()
         .map_err(ApiError::BadRequest)?;
+    let disclosable = selectively_disclosable(&options)?;
+    if disclosable.is_some() && format != Format::SdJwt {
+        return Err(ApiError::Invalid {
+            path: "/options/selectivelyDisclosable".into(),
+            message: "`options.selectivelyDisclosable` applies to `\"format\": \"sd-jwt\"` only"
+                .into(),
+        });
+    }
     let identity = connector.identity();
+    // VC 1.1 (`https://www.w3.org/2018/credentials/v1` first) names the start `issuanceDate`.
+    let start = if symbolon_identity::credential::is_v1(&credential) {
+        "issuanceDate"
+    } else {
+        "validFrom"
+    };
     if let Some(object) = credential.as_object_mut() {
         object
             .entry("issuer")
             .or_insert_with(|| identity.did.as_str().into());
-        object.entry("validFrom").or_insert_with(|| {
+        object.entry(start).or_insert_with(|| {
             symbolon_identity::credential::format_time(chrono::Utc::now()).into()
         });
     }
@@ -76,13 +90,22 @@ async fn issue(
                 .into(),
         ));
     }
-    let signed = symbolon_identity::issue_credential(identity, credential, format)
-        .await
-        .map_err(invalid_credential)?;
+    let signed = match format {
+        Format::SdJwt => {
+            symbolon_identity::issue::issue_sd_jwt(identity, &credential, disclosable, None)
+        }
+        _ => symbolon_identity::issue_credential(identity, credential, format).await,
+    }
+    .map_err(invalid_credential)?;
     let issued = signed.to_text();
     let credential_id = symbolon_identity::verify::peek_jwt_payload(&issued)
         .or_else(|| serde_json::from_str::<Value>(&issued).ok())
-        .and_then(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|c| {
+            c.get("id")
+                .or_else(|| c.get("jti"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .unwrap_or_default();
     let audit = connector.audit();
     audit
@@ -97,6 +120,26 @@ async fn issue(
     tracing::info!(issuer = %identity.did, "credential issued");
     Ok(HttpResponse::Created()
         .json(json!({ "verifiableCredential": signed.to_enveloped("vc+jwt") })))
+}
+
+/// `options.selectivelyDisclosable`: the subject claims an SD-JWT VC discloses selectively
+/// (`name`, or `name[]` for each element of an array claim); absent, the type's defaults.
+fn selectively_disclosable(
+    options: &Value,
+) -> Result<Option<symbolon_identity::sd_jwt::Disclosable>, ApiError> {
+    let refuse = || ApiError::Invalid {
+        path: "/options/selectivelyDisclosable".into(),
+        message: "`options.selectivelyDisclosable` must be an array of claim names".into(),
+    };
+    match options.get("selectivelyDisclosable") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(names)) => names
+            .iter()
+            .map(|name| name.as_str().map(str::to_owned).ok_or_else(refuse))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|names| Some(symbolon_identity::sd_jwt::Disclosable(names))),
+        Some(_) => Err(refuse()),
+    }
 }
 
 async fn update_status(

@@ -82,9 +82,18 @@ pub struct IssueArgs {
     /// Subject claims as JSON, or @FILE.
     #[arg(long)]
     claims: Option<String>,
-    /// jwt (VC-JOSE), di (eddsa-rdfc-2022) or di-jcs (eddsa-jcs-2022).
+    /// jwt (VC-JOSE), di (eddsa-rdfc-2022), di-jcs (eddsa-jcs-2022) or sd-jwt (SD-JWT VC).
     #[arg(long, default_value = "jwt")]
     format: String,
+    /// With sd-jwt: the subject claims to make selectively disclosable (`name`, or `name[]`
+    /// for each element of an array claim), comma-separated or repeated (default: the type's,
+    /// shown by `credential types`).
+    #[arg(long, value_delimiter = ',')]
+    disclosable: Option<Vec<String>>,
+    /// The VC Data Model version: 2.0, or 1.1 (`credentials/v1`, `issuanceDate`; Data
+    /// Integrity formats only).
+    #[arg(long, default_value = "2.0")]
+    vc_version: String,
     /// Expiry (RFC 3339).
     #[arg(long)]
     valid_until: Option<String>,
@@ -194,6 +203,20 @@ async fn issue(args: IssueArgs) -> CommandResult {
         valid_until,
     )
     .context("the credential is not valid")?;
+    match args.vc_version.as_str() {
+        "2.0" | "2" => {}
+        "1.1" => unsigned = credential::to_v1_1(&unsigned),
+        other => {
+            return Err(usage(anyhow!(
+                "--vc-version `{other}`: expected 2.0 or 1.1"
+            )))
+        }
+    }
+    if args.disclosable.is_some() && format != Format::SdJwt {
+        return Err(usage(anyhow!(
+            "--disclosable applies to --format sd-jwt only"
+        )));
+    }
     if args.status {
         let base = match args.status_base {
             Some(base) => base,
@@ -213,17 +236,25 @@ async fn issue(args: IssueArgs) -> CommandResult {
             .call_at(
                 reqwest::Method::POST,
                 "/credentials/issue",
-                Some(
-                    serde_json::json!({"credential": unsigned, "options": {"format": args.format}}),
-                ),
+                Some(serde_json::json!({"credential": unsigned, "options": {
+                    "format": args.format,
+                    "selectivelyDisclosable": args.disclosable,
+                }})),
             )
             .await?;
         println!("{}", unenvelop(answer.get("verifiableCredential")));
         return Ok(());
     };
-    let signed = issue_credential(&identity, unsigned, format)
-        .await
-        .context("cannot issue the credential")?;
+    let signed = match format {
+        Format::SdJwt => symbolon_identity::issue::issue_sd_jwt(
+            &identity,
+            &unsigned,
+            args.disclosable.map(symbolon_identity::sd_jwt::Disclosable),
+            None,
+        ),
+        _ => issue_credential(&identity, unsigned, format).await,
+    }
+    .context("cannot issue the credential")?;
     let text = signed.to_text();
     let id = credential_id(&text);
     let audit = connector.audit();
@@ -257,7 +288,12 @@ fn open_trail(dir: &DataDir) -> Result<Option<Connector>, Failure> {
 fn credential_id(text: &str) -> String {
     symbolon_identity::verify::peek_jwt_payload(text)
         .or_else(|| serde_json::from_str::<Value>(text).ok())
-        .and_then(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
+        .and_then(|c| {
+            c.get("id")
+                .or_else(|| c.get("jti"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
         .unwrap_or_default()
 }
 

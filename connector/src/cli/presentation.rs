@@ -22,9 +22,15 @@ pub enum PresentationCommand {
         /// The verifier's DID or origin (audience, domain).
         #[arg(long)]
         audience: String,
-        /// jwt, di (eddsa-rdfc-2022) or di-jcs (eddsa-jcs-2022).
+        /// jwt, di (eddsa-rdfc-2022), di-jcs (eddsa-jcs-2022) or sd-jwt (one SD-JWT VC
+        /// presented with a Key Binding JWT).
         #[arg(long, default_value = "jwt")]
         format: String,
+        /// With sd-jwt: the claims to disclose (`name`, or `name=value` for one element of an
+        /// array claim), comma-separated or repeated; the others stay hidden. Without it,
+        /// every claim is disclosed.
+        #[arg(long, value_delimiter = ',')]
+        disclose: Option<Vec<String>>,
         /// Credential files to present (default: every credential in the wallet).
         files: Vec<String>,
     },
@@ -54,6 +60,7 @@ pub async fn run(command: PresentationCommand) -> CommandResult {
             nonce,
             audience,
             format,
+            disclose,
             files,
         } => {
             let dir = DataDir::new(&dir.data_dir);
@@ -78,10 +85,36 @@ pub async fn run(command: PresentationCommand) -> CommandResult {
                 }
                 credentials
             };
-            let presentation =
-                create_presentation(&identity, &credentials, format, &nonce, &audience)
-                    .await
-                    .context("cannot create the presentation")?;
+            let presentation = match (format, disclose) {
+                (Format::SdJwt, Some(disclose)) => {
+                    let [Secured::Jwt(token)] = credentials.as_slice() else {
+                        return Err(Failure::Usage(anyhow!(
+                            "an SD-JWT presentation carries exactly one SD-JWT VC: name its file"
+                        )));
+                    };
+                    symbolon_identity::sd_jwt::present(
+                        token,
+                        &identity.key,
+                        &symbolon_identity::sd_jwt::Presentation {
+                            disclose: &disclose,
+                            nonce: &nonce,
+                            audience: &audience,
+                        },
+                    )
+                    .map(Secured::Jwt)
+                    .context("cannot create the presentation")?
+                }
+                (_, Some(_)) => {
+                    return Err(Failure::Usage(anyhow!(
+                        "--disclose applies to --format sd-jwt only"
+                    )))
+                }
+                (format, None) => {
+                    create_presentation(&identity, &credentials, format, &nonce, &audience)
+                        .await
+                        .context("cannot create the presentation")?
+                }
+            };
             println!("{}", presentation.to_text());
             Ok(())
         }

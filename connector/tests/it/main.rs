@@ -41,6 +41,7 @@ mod trail;
 mod transfer;
 mod transfer_consumer;
 mod transfer_provider;
+mod vc_formats;
 mod walkthrough;
 mod wallet;
 mod webdriver;

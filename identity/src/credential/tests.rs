@@ -77,6 +77,11 @@ fn each_malformed_credential_names_its_path() {
         ("/@context", Box::new(|v| v["@context"] = "x".into())),
         (
             "/@context/0",
+            Box::new(|v| v["@context"] = json!(["https://example.org/not-a-base-context"])),
+        ),
+        (
+            // A VC 1.1 credential is read, and 1.1 requires `issuanceDate` (VC 1.1 §4.6).
+            "/issuanceDate",
             Box::new(|v| v["@context"] = json!(["https://www.w3.org/2018/credentials/v1"])),
         ),
         (

@@ -101,7 +101,12 @@ pub fn unwrap(value: &Value, kind: Kind) -> Result<Option<&str>, VerifyError> {
             kind.media_type()
         )));
     };
-    if media_type != kind.media_type() {
+    // An SD-JWT VC travels as itself, credential and presentation alike.
+    let sd_jwt = matches!(
+        media_type,
+        "application/dc+sd-jwt" | "application/vc+sd-jwt"
+    );
+    if media_type != kind.media_type() && !sd_jwt {
         return Err(malformed(format!(
             "{what}: the `data:` URL's media type is `{}`, not `{}`",
             quote(media_type),

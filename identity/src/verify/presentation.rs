@@ -296,6 +296,9 @@ impl Verifier {
         deadline: Instant,
     ) -> Option<Presented> {
         match input {
+            Input::Jwt(token) if crate::sd_jwt::is_sd_jwt(token) => {
+                self.sd_jwt_presentation(token, report)
+            }
             Input::Jwt(token) => {
                 let decoded = report.record(
                     "format",
@@ -367,6 +370,43 @@ impl Verifier {
                 })
             }
         }
+    }
+}
+
+impl Verifier {
+    /// An SD-JWT VC presented with key binding (RFC 9901 §7.3): the Key Binding JWT is
+    /// required, signed by the credential's holder key (`cnf.jwk`), fresh, and over exactly
+    /// the disclosures presented; its `nonce` and `aud` are the challenge and audience. The
+    /// presenter is the holder key's did:key; the SD-JWT VC itself is then verified as the
+    /// presentation's one credential (issuer signature, disclosures, validity, status, trust).
+    fn sd_jwt_presentation(&self, token: &str, report: &mut Report) -> Option<Presented> {
+        let decoded = report.record(
+            "format",
+            crate::sd_jwt::decode(token)
+                .and_then(|decoded| decoded.check_vc_claims().map(|()| decoded)),
+        )?;
+        report.format = Some(crate::sd_jwt::TYP.into());
+        let bound = decoded
+            .check_key_binding(&self.key_binding_check())
+            .and_then(|kb| {
+                let key = decoded.holder_key()?.ok_or_else(|| {
+                    VerifyError::BadSignature("the credential names no holder key".into())
+                })?;
+                Ok((kb, crate::did::Did::key(&key)))
+            });
+        let (kb, holder) = report.record("signature", bound)?;
+        let signer = holder.as_str().to_owned();
+        Some(Presented {
+            presentation: serde_json::json!({
+                "@context": [crate::context::CREDENTIALS_V2_CONTEXT],
+                "type": ["VerifiablePresentation"],
+                "holder": signer,
+                "verifiableCredential": [token],
+            }),
+            signer,
+            challenge: kb.nonce.clone(),
+            audience: vec![kb.audience.clone()],
+        })
     }
 }
 

@@ -7,6 +7,8 @@ mod common;
 mod credentials;
 mod permits;
 mod presentations;
+mod proof_sets;
 mod revocation;
 mod schemas;
+mod sd_jwt;
 mod vectors;
