@@ -1,17 +1,12 @@
 //! A did:key connector publishes its Credential Service in its signed self-issued token (its
 //! DID document cannot name one) and negotiates by the Decentralized Claims Protocol; the
-//! provider holds the URL to its address policy.
+//! provider holds the URL to its address policy (checked in `dcp::verifier`).
 
 use serde_json::Value;
-use symbolon_connector::negotiation::auth::TokenDraft;
 use symbolon_connector::negotiation::PresentationMode;
 use symbolon_identity::{Identity, KeyAlgorithm};
 
-use crate::dsp::{
-    connector, connector_serving, connector_with, eventually, hold, membership, negotiate, publish,
-    trust,
-};
-use crate::protocol::request_message;
+use crate::dsp::{connector, connector_serving, hold, membership, negotiate, publish, trust};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -60,66 +55,4 @@ async fn a_did_key_consumer_naming_its_credential_service_negotiates_by_dcp() {
     assert_eq!(queried.len(), 1, "{queried:?}");
     assert_eq!(queried[0]["outcome"], "answered");
     assert_eq!(queried[0]["actor"], provider.did());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_credential_service_outside_the_address_policy_is_not_called() {
-    // A provider that reaches public addresses only.
-    let provider = connector_with(false);
-    publish(&provider).await;
-    let authority = connector();
-    trust(&authority, &provider).await;
-    let caller = Identity::generate(KeyAlgorithm::Ed25519);
-    for (named, says) in [
-        (
-            "http://10.1.2.3/dcp/holder",
-            "the Credential Service `http://10.1.2.3/dcp/holder`",
-        ),
-        (
-            "file:///etc/passwd",
-            "the Credential Service `file:///etc/passwd`",
-        ),
-    ] {
-        let token = TokenDraft::new(provider.did())
-            .with_access_token("opaque".into())
-            .with_credential_service(Some(named))
-            .sign(&caller, None, None);
-        let consumer_pid = format!("urn:uuid:{}", uuid::Uuid::new_v4());
-        let response = reqwest::Client::new()
-            .post(format!("{}/negotiations/request", provider.dsp()))
-            .bearer_auth(token)
-            .json(&request_message(
-                &consumer_pid,
-                "https://consumer.invalid/dsp",
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "{named}");
-        let answer: Value = response.json().await.unwrap();
-        let pid = answer["providerPid"].as_str().unwrap().to_owned();
-        let path = format!(
-            "/api/v1/negotiations/{}",
-            percent_encoding::utf8_percent_encode(&pid, percent_encoding::NON_ALPHANUMERIC)
-        );
-        let reasons = eventually(std::time::Duration::from_secs(10), "a verdict", || async {
-            let (_, negotiation) = provider.get(&path).await;
-            (negotiation["state"] == "TERMINATED").then(|| negotiation["reason"].to_string())
-        })
-        .await;
-        assert!(reasons.contains(says), "{named}: {reasons}");
-        assert!(reasons.contains("is refused"), "{named}: {reasons}");
-    }
-    // Each refusal is on the provider's record.
-    let events = provider.events().await;
-    let refused = of_kind(&events, "presentation.verified");
-    assert_eq!(refused.len(), 2, "{refused:?}");
-    assert!(
-        refused.iter().all(|e| e["outcome"] == "refused"),
-        "{refused:?}"
-    );
-    assert!(refused.iter().all(|e| e["details"]["error"]
-        .as_str()
-        .unwrap()
-        .contains("is refused")));
 }
