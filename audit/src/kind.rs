@@ -18,7 +18,8 @@ pub enum EventKind {
     /// operator (`details`: who decided, the reasons, the credential ids, the delivery).
     IssuanceDecided,
     /// As holder, a `CredentialMessage` from an issuer was accepted (credentials stored) or
-    /// refused (`details`: both process ids, the types, why).
+    /// refused (`details`: both process ids, the types, why); or, outcome `superseded`, a
+    /// renewal's credentials were stored and the renewed ones removed from the wallet.
     IssuanceReceived,
     /// A credential was checked over the VC-API (`details`: its digest and the verdict).
     CredentialVerified,

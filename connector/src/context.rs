@@ -46,6 +46,13 @@ pub struct Settings {
     pub data_token_ttl: Duration,
     /// How this connector, as consumer, presents its credentials.
     pub presentations: PresentationMode,
+    /// How this connector, as issuer, re-delivers what did not reach a holder.
+    pub redelivery: crate::dcp::redelivery::Redelivery,
+    /// The Credential Service (its base URL, `…/dcp/holder`) a did:key connector announces in
+    /// its self-issued tokens, since its DID document cannot name one: with it, the connector
+    /// presents by the Decentralized Claims Protocol like a did:web one. A did:web connector
+    /// ignores it (its DID document names its service).
+    pub credential_service: Option<String>,
 }
 
 impl Settings {
@@ -58,6 +65,8 @@ impl Settings {
             allow_private_callbacks: true,
             data_token_ttl: crate::dataplane::DEFAULT_TOKEN_TTL,
             presentations: PresentationMode::Auto,
+            redelivery: crate::dcp::redelivery::Redelivery::default(),
+            credential_service: None,
         }
     }
 
@@ -141,6 +150,8 @@ struct Parts {
     identity: Identity,
     public_url: String,
     presentations: PresentationMode,
+    redelivery: crate::dcp::redelivery::Redelivery,
+    credential_service: Option<String>,
     data_root: PathBuf,
     data_token_ttl: Duration,
     store: Store,
@@ -195,6 +206,11 @@ impl Connector {
             parts: Arc::new(Parts {
                 public_url: settings.public_url.trim_end_matches('/').to_owned(),
                 presentations: settings.presentations,
+                redelivery: settings.redelivery,
+                credential_service: settings
+                    .credential_service
+                    .filter(|_| identity.did.method() == "key")
+                    .map(|url| url.trim_end_matches('/').to_owned()),
                 data_root: dir.path(DATA_FOLDER),
                 data_token_ttl: settings.data_token_ttl,
                 audit: AuditTrail::new(
@@ -243,6 +259,17 @@ impl Connector {
     /// How this connector, as consumer, presents its credentials.
     pub fn presentation_mode(&self) -> PresentationMode {
         self.parts.presentations
+    }
+
+    /// How this connector, as issuer, re-delivers what did not reach a holder.
+    pub fn redelivery(&self) -> crate::dcp::redelivery::Redelivery {
+        self.parts.redelivery
+    }
+
+    /// The Credential Service this did:key connector announces in its tokens, if configured
+    /// (see [`Settings::credential_service`]).
+    pub fn credential_service(&self) -> Option<&str> {
+        self.parts.credential_service.as_deref()
     }
 
     /// The folder dataset offers' files are served from (`data/` in the data directory).

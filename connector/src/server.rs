@@ -41,6 +41,12 @@ pub struct ServeOptions {
     pub presentations: crate::negotiation::PresentationMode,
     /// How often credentials obtained by request are checked for renewal.
     pub renewal_interval: Duration,
+    /// How this connector, as issuer, re-delivers what did not reach a holder.
+    pub redelivery: crate::dcp::redelivery::Redelivery,
+    /// The Credential Service a did:key connector announces in its self-issued tokens (its
+    /// DID document cannot name one), e.g. `https://host/dcp/holder`; see
+    /// [`crate::context::Settings::credential_service`].
+    pub credential_service: Option<String>,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
@@ -62,6 +68,8 @@ impl ServeOptions {
             data_token_ttl: crate::dataplane::DEFAULT_TOKEN_TTL,
             presentations: crate::negotiation::PresentationMode::Auto,
             renewal_interval: crate::dcp::renewal::DEFAULT_INTERVAL,
+            redelivery: crate::dcp::redelivery::Redelivery::default(),
+            credential_service: None,
         }
     }
 }
@@ -163,6 +171,8 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
             allow_private_callbacks: options.allow_private_callbacks,
             data_token_ttl: options.data_token_ttl,
             presentations: options.presentations,
+            redelivery: options.redelivery,
+            credential_service: options.credential_service.clone(),
         },
     )?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;
@@ -172,6 +182,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
     spawn_head_signer(&connector, options.head_interval);
     spawn_nonce_pruner(&connector, NONCE_PRUNE_INTERVAL);
     crate::dcp::renewal::spawn(&connector, options.renewal_interval);
+    crate::dcp::redelivery::spawn(&connector);
     let parts = api::Parts {
         connector: connector.clone(),
         admin_token,

@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::limits::json_body;
 use super::throttle::charging_refusals;
 use crate::context::Connector;
+use crate::dcp::exchange::ExchangeError;
 use crate::dcp::holder::{self, DeliveryError};
 use crate::dcp::issuer::{self, IssuanceError};
 use crate::dcp::messages;
@@ -29,6 +30,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(format!("{ISSUER_PATH}/metadata")).get(metadata))
         .service(web::resource(format!("{ISSUER_PATH}/credentials")).post(request_credentials))
         .service(web::resource(format!("{ISSUER_PATH}/requests/{{id}}")).get(request_status))
+        .service(
+            web::resource(format!("{ISSUER_PATH}/requests/{{id}}/credentials"))
+                .get(fetch_credentials),
+        )
         .service(web::resource(format!("{HOLDER_PATH}/credentials")).post(store_credentials))
         .service(web::resource(format!("{HOLDER_PATH}/offers")).post(receive_offer))
         .service(
@@ -160,6 +165,21 @@ async fn request_status(
     charging_refusals(&request, async { render(answer.await) }).await
 }
 
+/// `GET …/requests/{id}/credentials` (an extension of the protocol): the decision as the
+/// `CredentialMessage` the Storage API would have been sent, to the requester only (404 to
+/// anyone else, 409 while undecided); for a holder whose Storage API the deliveries missed.
+async fn fetch_credentials(
+    request: HttpRequest,
+    cx: web::Data<Connector>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let answer = async {
+        let caller = caller(&request, &cx).await?;
+        Ok(HttpResponse::Ok().json(crate::dcp::redelivery::fetch(&cx, &caller.did, &id).await?))
+    };
+    charging_refusals(&request, async { render(answer.await) }).await
+}
+
 /// `POST /dcp/holder/credentials`: the Storage API takes a `CredentialMessage` from an issuer
 /// this connector asked.
 async fn store_credentials(
@@ -195,7 +215,12 @@ impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
         match error {
             QueryError::Message(_) => ApiError::BadRequest(error.to_string()),
-            QueryError::PresentationDefinition => ApiError::NotImplemented(error.to_string()),
+            QueryError::Exchange(ExchangeError::Malformed(_)) => {
+                ApiError::BadRequest(error.to_string())
+            }
+            QueryError::Exchange(ExchangeError::Unsupported { .. }) => {
+                ApiError::NotImplemented(error.to_string())
+            }
             QueryError::Access(_) => ApiError::Forbidden(error.to_string()),
             QueryError::Present(error) => ApiError::internal(error),
             QueryError::Store(error) => ApiError::internal(error),

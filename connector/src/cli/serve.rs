@@ -73,6 +73,30 @@ pub struct ServeArgs {
     /// queries this connector's Credential Service; needs a did:web identity).
     #[arg(long, value_enum, default_value_t = crate::negotiation::PresentationMode::Auto)]
     presentations: crate::negotiation::PresentationMode,
+    /// As issuer: seconds to wait before delivering again a credential the holder's Storage
+    /// API did not take; doubled after each failure, up to an hour.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    redelivery_backoff: u64,
+    /// As issuer: the most delivery attempts of one decision (the holder can still fetch it
+    /// afterwards).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=50))]
+    redelivery_attempts: u32,
+    /// A did:key connector's Credential Service (e.g. `https://host/dcp/holder`), announced in
+    /// its signed self-issued tokens since its DID document cannot name one: providers then
+    /// query it by the Decentralized Claims Protocol. Ignored by a did:web connector.
+    #[arg(long, value_name = "URL", value_parser = credential_service_url)]
+    credential_service: Option<String>,
+}
+
+/// An `http(s)` URL of at most 2048 bytes, for `--credential-service`.
+fn credential_service_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "https" | "http") || text.len() > 2048 {
+        return Err(format!(
+            "`{text}` must be an http(s) URL of at most 2048 bytes"
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 /// Runs `symbolon serve` until interrupted.
@@ -109,6 +133,12 @@ pub async fn run(args: ServeArgs) -> CommandResult {
         data_token_ttl: std::time::Duration::from_secs(args.data_token_ttl),
         status_cache_ttl: std::time::Duration::from_secs(args.status_cache_seconds),
         presentations: args.presentations,
+        credential_service: args.credential_service,
+        redelivery: crate::dcp::redelivery::Redelivery {
+            backoff: std::time::Duration::from_secs(args.redelivery_backoff),
+            max_attempts: args.redelivery_attempts,
+            ..Default::default()
+        },
         ..ServeOptions::new(args.http)
     };
     let running = start(dir, options).context("cannot start the server")?;

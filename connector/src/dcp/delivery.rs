@@ -2,18 +2,22 @@
 //! where that service is: named by the request, or by the holder's DID document, and allowed
 //! by the address policy.
 
+use chrono::Utc;
 use serde_json::{json, Value};
+use symbolon_identity::credential::format_time;
 use symbolon_identity::Did;
 
 use super::issuer::IssuanceError;
 use super::messages;
+use super::redelivery::DELIVERED;
 use crate::context::Connector;
 use crate::domain::IssuanceRequest;
 use crate::messenger::{Messenger as _, Method, Outbound};
 use crate::negotiation::auth;
 
 /// Sends `record`'s `CredentialMessage` to the holder's Credential Service and records whether
-/// it arrived.
+/// it arrived: on failure, the attempt and when the next is due (see
+/// [`super::redelivery`]), or that the attempts are spent and the holder must fetch it.
 pub(super) async fn deliver(
     cx: &Connector,
     mut record: IssuanceRequest,
@@ -33,16 +37,52 @@ pub(super) async fn deliver(
             body: Some(&message),
         })
         .await;
+    let attempt = record.delivery_attempts.saturating_add(1);
     let outcome = match &sent {
-        Ok(_) => "delivered".to_owned(),
-        Err(error) => format!("not delivered: {error}"),
+        Ok(_) => {
+            record.next_delivery = None;
+            DELIVERED.to_owned()
+        }
+        Err(error) => {
+            record.delivery_attempts = attempt;
+            let next = cx.redelivery().next_attempt(attempt, Utc::now());
+            record.next_delivery = next.map(format_time);
+            match next {
+                Some(at) => format!(
+                    "not delivered (attempt {attempt}, next at {}): {error}",
+                    format_time(at)
+                ),
+                None => format!(
+                    "not delivered after {attempt} attempts, the last: {error}; the holder \
+                     can fetch it"
+                ),
+            }
+        }
     };
     tracing::info!(issuer_pid = %record.issuer_pid, %outcome, "issuance: credential message");
     record.delivery = Some(outcome.clone());
-    super::issuer::keep(
+    let pid = record.issuer_pid.clone();
+    let (delivery, attempts, next) = (
+        record.delivery.clone(),
+        record.delivery_attempts,
+        record.next_delivery.clone(),
+    );
+    // Only the delivery's own fields: a decision taken meanwhile is kept.
+    cx.store()
+        .blocking(move |s| -> Result<(), crate::store::StoreError> {
+            if let Some(mut current) = s.issuance.get(&pid)? {
+                current.delivery = delivery;
+                current.delivery_attempts = attempts;
+                current.next_delivery = next;
+                s.issuance.put(&current)?;
+            }
+            Ok(())
+        })
+        .await?;
+    super::issuer::record_delivery(
         cx,
         &record,
-        json!({ "issuerPid": record.issuer_pid, "delivery": outcome }),
+        json!({ "issuerPid": record.issuer_pid, "delivery": outcome, "attempt": attempt }),
     )
     .await?;
     Ok(())

@@ -47,6 +47,9 @@ pub enum OnboardingError {
         /// Why it names no issuer service.
         reason: String,
     },
+    /// The credentials fetched from the issuer were refused.
+    #[error("the credentials fetched from the issuer: {0}")]
+    Fetched(#[from] DeliveryError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -221,6 +224,41 @@ pub async fn refresh(cx: &Connector, holder_pid: &str) -> Result<Onboarding, Onb
     merge(cx, holder_pid, Some(issuer_pid), status, reason).await
 }
 
+/// Fetches from the issuer the decision on the request `holder_pid`
+/// (`GET …/requests/{issuerPid}/credentials`) and takes it as a delivery would be taken: for
+/// a holder whose Storage API the issuer's deliveries missed. A request already answered is
+/// left as it is.
+pub async fn fetch(cx: &Connector, holder_pid: &str) -> Result<Onboarding, OnboardingError> {
+    let key = holder_pid.to_owned();
+    let onboarding = cx
+        .store()
+        .blocking(move |s| s.onboarding.get(&key))
+        .await?
+        .ok_or_else(|| OnboardingError::NotFound(holder_pid.to_owned()))?;
+    let Some(issuer_pid) = onboarding.issuer_pid.clone() else {
+        return Ok(onboarding);
+    };
+    if onboarding.status != IssuanceStatus::Received {
+        return Ok(onboarding);
+    }
+    let url = format!(
+        "{}/requests/{}/credentials",
+        onboarding.issuer_url,
+        percent_encoding::utf8_percent_encode(&issuer_pid, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let fetched = cx
+        .network()
+        .send(Outbound {
+            method: Method::Get,
+            url: &url,
+            token: Some(&auth::bearer(cx.identity(), &onboarding.issuer)),
+            body: None,
+        })
+        .await?;
+    let delivery = messages::parse_credential_message(&fetched)?;
+    Ok(receive(cx, &onboarding.issuer, delivery).await?)
+}
+
 /// Records what the issuer said of request `holder_pid`; a later state is never overwritten
 /// by an earlier one (a delivery may overtake the answer to the request).
 async fn merge(
@@ -293,6 +331,11 @@ pub async fn receive(
             }),
         ))
         .await?;
+    if let Ok(onboarding) = &outcome {
+        if onboarding.status == IssuanceStatus::Issued {
+            super::renewal::retire_renewed(cx, &onboarding.holder_pid).await?;
+        }
+    }
     outcome
 }
 
@@ -376,7 +419,11 @@ async fn accept(
                     onboarding.issuer_pid = Some(issuer_pid);
                     onboarding.status = status;
                     onboarding.reasons = reason.into_iter().collect();
-                    onboarding.received.extend(keys);
+                    for key in keys {
+                        if !onboarding.received.contains(&key) {
+                            onboarding.received.push(key);
+                        }
+                    }
                     onboarding.updated = now();
                     onboarding
                 }),

@@ -134,6 +134,8 @@ pub async fn receive(
         reasons: Vec::new(),
         issued: Vec::new(),
         delivery: None,
+        delivery_attempts: 0,
+        next_delivery: None,
         created: at.clone(),
         updated: at,
     };
@@ -204,26 +206,6 @@ pub async fn reject(
 ) -> Result<IssuanceRequest, IssuanceError> {
     let record = undecided(cx, pid).await?;
     finish(cx, record, Err(vec![reason.to_owned()]), "operator").await
-}
-
-/// Delivers the decision on `pid` to the holder again (after its Credential Service could not
-/// be reached); returns the record with the delivery's outcome.
-pub async fn redeliver(cx: &Connector, pid: &str) -> Result<IssuanceRequest, IssuanceError> {
-    let key = pid.to_owned();
-    let record = cx
-        .store()
-        .blocking(move |s| s.issuance.get(&key))
-        .await?
-        .ok_or_else(|| IssuanceError::NotFound(pid.to_owned()))?;
-    if record.status == IssuanceStatus::Received {
-        return Err(IssuanceError::Undecided(pid.to_owned()));
-    }
-    delivery::deliver(cx, record).await?;
-    let key = pid.to_owned();
-    cx.store()
-        .blocking(move |s| s.issuance.get(&key))
-        .await?
-        .ok_or_else(|| IssuanceError::NotFound(pid.to_owned()))
 }
 
 async fn undecided(cx: &Connector, pid: &str) -> Result<IssuanceRequest, IssuanceError> {
@@ -358,6 +340,15 @@ pub(super) async fn keep(
     cx.store()
         .blocking(move |s| s.issuance.put(&stored))
         .await?;
+    record_delivery(cx, record, details).await
+}
+
+/// Records where `record` stands on the audit trail (`issuance.decided`, with `details`).
+pub(super) async fn record_delivery(
+    cx: &Connector,
+    record: &IssuanceRequest,
+    details: serde_json::Value,
+) -> Result<(), IssuanceError> {
     let audit = cx.audit();
     audit
         .record(audit.event(

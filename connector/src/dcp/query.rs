@@ -1,6 +1,6 @@
 //! The presentation query of the Decentralized Claims Protocol, on both sides: the Credential
-//! Service's answer to a verifier ([`answer`]), and the messages a verifier sends and reads
-//! ([`query_message`], [`parse_response`]).
+//! Service's answer to a verifier ([`answer`]), by scope or by presentation definition, and
+//! the messages a verifier sends and reads ([`query_message`], [`parse_response`]).
 
 use std::collections::BTreeSet;
 
@@ -9,10 +9,12 @@ use symbolon_audit::EventKind;
 use symbolon_identity::{create_presentation, Format};
 
 use super::access::{self, AccessError};
+use super::exchange::{Definition, ExchangeError};
 use super::messages::{MessageError, DCP_CONTEXT};
 use super::scope;
 use crate::audit::AuditError;
 use crate::context::Connector;
+use crate::domain::credential::HeldCredential;
 use crate::negotiation::auth::Caller;
 use crate::store::StoreError;
 
@@ -29,12 +31,10 @@ pub enum QueryError {
     /// The message breaks the protocol's rules (400).
     #[error("PresentationQueryMessage: {0}")]
     Message(#[from] MessageError),
-    /// A presentation definition: not supported here (501).
-    #[error(
-        "PresentationQueryMessage: `presentationDefinition` (DIF Presentation Exchange) is not \
-         supported by this Credential Service; query by `scope`"
-    )]
-    PresentationDefinition,
+    /// A presentation definition that is malformed (400) or asks for what is not supported
+    /// (501).
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
     /// The caller's access token is refused (403).
     #[error(transparent)]
     Access(#[from] AccessError),
@@ -56,9 +56,19 @@ fn refuse(field: &str, reason: impl Into<String>) -> MessageError {
     }
 }
 
-/// The scopes of a `PresentationQueryMessage`: exactly one of `scope` (non-empty) and
-/// `presentationDefinition` must be there, and only `scope` is answered.
-pub fn parse_query(message: &Value) -> Result<Vec<String>, QueryError> {
+/// What a `PresentationQueryMessage` asks for.
+#[derive(Debug, Clone)]
+pub enum Asked {
+    /// Credentials by scope.
+    Scopes(Vec<String>),
+    /// Credentials by a DIF Presentation Exchange definition (the subset [`super::exchange`]
+    /// reads).
+    Definition(Box<Definition>),
+}
+
+/// What a `PresentationQueryMessage` asks for: exactly one of `scope` (non-empty) and
+/// `presentationDefinition` must be there.
+pub fn parse_query(message: &Value) -> Result<Asked, QueryError> {
     let object = message
         .as_object()
         .ok_or_else(|| refuse("/", "the message is not a JSON object"))?;
@@ -76,7 +86,7 @@ pub fn parse_query(message: &Value) -> Result<Vec<String>, QueryError> {
             "a query has either `scope` or `presentationDefinition`, not both",
         )
         .into()),
-        (None, Some(_)) => Err(QueryError::PresentationDefinition),
+        (None, Some(definition)) => Ok(Asked::Definition(Box::new(Definition::parse(definition)?))),
         (None, None) => Err(refuse(
             "scope",
             "a query needs `scope` (or `presentationDefinition`)",
@@ -92,7 +102,7 @@ pub fn parse_query(message: &Value) -> Result<Vec<String>, QueryError> {
             if scopes.len() > MAX_SCOPES {
                 return Err(refuse("scope", format!("at most {MAX_SCOPES} scopes")).into());
             }
-            scopes
+            let scopes = scopes
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
@@ -110,22 +120,22 @@ pub fn parse_query(message: &Value) -> Result<Vec<String>, QueryError> {
                             .into()
                         })
                 })
-                .collect()
+                .collect::<Result<_, QueryError>>()?;
+            Ok(Asked::Scopes(scopes))
         }
     }
 }
 
-/// Answers `caller`'s query: the held credentials of the types it asks for that its access
-/// token grants, in one presentation bound to the caller's token (`nonce` = its `jti`,
-/// audience = its DID). Types asked for but not granted, or not held, are left out; nothing
-/// held and granted answers an empty list. Every answer and refusal is on record.
+/// Answers `caller`'s query: the held credentials it asks for (by scope, or by a
+/// presentation definition) that its access token grants, in one presentation bound to the
+/// caller's token (`nonce` = its `jti`, audience = its DID); a definition's answer carries a
+/// `presentationSubmission` mapping its input descriptors to the credentials. Credentials
+/// asked for but not granted, or not held, are left out; nothing held and granted answers an
+/// empty list. Every answer and refusal is on record.
 pub async fn answer(cx: &Connector, caller: &Caller, message: &Value) -> Result<Value, QueryError> {
     let outcome = respond(cx, caller, message).await;
     let (result, details) = match &outcome {
-        Ok((_, asked, presented)) => (
-            "answered",
-            json!({ "scope": asked, "presented": presented }),
-        ),
+        Ok((_, details)) => ("answered", details.clone()),
         Err(error) => (
             "refused",
             json!({ "code": code(error), "reason": error.to_string() }),
@@ -135,33 +145,53 @@ pub async fn answer(cx: &Connector, caller: &Caller, message: &Value) -> Result<
     let mut event = audit.event(EventKind::PresentationQueried, &caller.did, result, details);
     event.actor = caller.did.clone();
     audit.record(event).await?;
-    outcome.map(|(response, _, _)| response)
+    outcome.map(|(response, _)| response)
 }
 
+/// The response and what the audit trail keeps of it.
 async fn respond(
     cx: &Connector,
     caller: &Caller,
     message: &Value,
-) -> Result<(Value, Vec<String>, Vec<String>), QueryError> {
-    let scopes = parse_query(message)?;
+) -> Result<(Value, Value), QueryError> {
+    let asked = parse_query(message)?;
     let granted = access::check(cx.identity(), caller.access_token.as_deref(), &caller.did)?;
-    let entitled: BTreeSet<String> = scopes
-        .iter()
-        .filter_map(|s| scope::credential_type(s))
-        .filter(|t| granted.contains(*t))
-        .map(str::to_owned)
-        .collect();
     let held = cx.store().blocking(|s| s.credentials.list()).await?;
-    let chosen: Vec<_> = held
-        .iter()
-        .filter(|c| entitled.iter().any(|t| c.is_a(t)))
-        .collect();
-    let mut presented: Vec<String> = chosen
-        .iter()
-        .flat_map(|c| c.types.iter().filter(|t| entitled.contains(*t)).cloned())
-        .collect();
-    presented.sort();
-    presented.dedup();
+    let (chosen, submission, details): (Vec<&HeldCredential>, Option<Value>, Value) = match &asked {
+        Asked::Scopes(scopes) => {
+            let entitled: BTreeSet<String> = scopes
+                .iter()
+                .filter_map(|s| scope::credential_type(s))
+                .filter(|t| granted.contains(*t))
+                .map(str::to_owned)
+                .collect();
+            let chosen: Vec<_> = held
+                .iter()
+                .filter(|c| entitled.iter().any(|t| c.is_a(t)))
+                .collect();
+            let presented = presented_types(&chosen, |t| entitled.contains(t));
+            let details = json!({ "scope": scopes, "presented": presented });
+            (chosen, None, details)
+        }
+        Asked::Definition(definition) => {
+            // Only what both a descriptor matches and the access token grants.
+            let (chosen, matched): (Vec<&HeldCredential>, Vec<_>) = held
+                .iter()
+                .filter(|c| c.types.iter().any(|t| granted.contains(t)))
+                .filter_map(|c| {
+                    let document = c.document()?;
+                    definition.choose(&document, &c.format).map(|m| (c, m))
+                })
+                .unzip();
+            let presented = presented_types(&chosen, |t| granted.contains(t));
+            let details = json!({
+                "presentationDefinition": definition.id,
+                "descriptors": matched.iter().flat_map(|m| m.descriptors.clone()).collect::<Vec<_>>(),
+                "presented": presented,
+            });
+            (chosen, Some(definition.submission(&matched)), details)
+        }
+    };
     let presentations = if chosen.is_empty() {
         Vec::new()
     } else {
@@ -176,18 +206,35 @@ async fn respond(
         .await?;
         vec![Value::String(presentation.to_text())]
     };
-    let response = json!({
+    let mut response = json!({
         "@context": [DCP_CONTEXT],
         "type": "PresentationResponseMessage",
         "presentation": presentations,
     });
-    Ok((response, scopes, presented))
+    if let Some(submission) = submission {
+        response["presentationSubmission"] = submission;
+    }
+    Ok((response, details))
+}
+
+/// The types of `chosen` that `shown` admits, sorted and once each.
+fn presented_types(chosen: &[&HeldCredential], shown: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut presented: Vec<String> = chosen
+        .iter()
+        .flat_map(|c| c.types.iter().filter(|t| shown(t)).cloned())
+        .collect();
+    presented.sort();
+    presented.dedup();
+    presented
 }
 
 fn code(error: &QueryError) -> &'static str {
     match error {
         QueryError::Message(_) => "invalid_query",
-        QueryError::PresentationDefinition => "presentation_definition_unsupported",
+        QueryError::Exchange(ExchangeError::Malformed(_)) => "invalid_presentation_definition",
+        QueryError::Exchange(ExchangeError::Unsupported { .. }) => {
+            "presentation_definition_unsupported"
+        }
         QueryError::Access(error) => error.code(),
         QueryError::Present(_) => "cannot_present",
         QueryError::Store(_) | QueryError::Audit(_) => "internal",
@@ -267,17 +314,20 @@ mod tests {
     #[test]
     fn a_query_has_exactly_one_of_scope_and_definition() {
         let scopes = parse_query(&query(json!({"scope": [scope::scope_for("X")]}))).unwrap();
-        assert_eq!(scopes, [scope::scope_for("X")]);
+        assert!(matches!(scopes, Asked::Scopes(ref s) if s == &[scope::scope_for("X")]));
         let both = parse_query(&query(
             json!({"scope": ["a"], "presentationDefinition": {}}),
         ));
         assert!(matches!(both, Err(QueryError::Message(ref e)) if e.field == "scope"));
         let neither = parse_query(&query(json!({})));
         assert!(matches!(neither, Err(QueryError::Message(_))));
-        let definition = parse_query(&query(json!({"presentationDefinition": {}})));
+        let definition = parse_query(&query(json!({"presentationDefinition":
+            {"id": "p", "input_descriptors": [{"id": "d"}]}})));
+        assert!(matches!(definition, Ok(Asked::Definition(ref d)) if d.id == "p"));
+        let malformed = parse_query(&query(json!({"presentationDefinition": {}})));
         assert!(matches!(
-            definition,
-            Err(QueryError::PresentationDefinition)
+            malformed,
+            Err(QueryError::Exchange(ExchangeError::Malformed(_)))
         ));
         let empty = parse_query(&query(json!({"scope": []})));
         assert!(

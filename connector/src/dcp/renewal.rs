@@ -2,14 +2,16 @@
 //! issuer once two thirds of its lifetime have passed, so that the new one is in the wallet
 //! before the old one expires. `serve` checks every few minutes ([`spawn`]); each request is
 //! the ordinary issuance request, decided by the issuer as any other, and the old request
-//! records which one renewed it, so it is renewed once.
+//! records which one renewed it, so it is renewed once. Once the renewal's credentials are
+//! stored, the renewed ones leave the wallet ([`retire_renewed`]), on the audit trail.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
+use symbolon_audit::EventKind;
 
-use super::holder::{self, OnboardingError};
+use super::holder::{self, DeliveryError, OnboardingError};
 use crate::context::Connector;
 use crate::domain::{HeldCredential, IssuanceStatus, Onboarding};
 use crate::store::StoreError;
@@ -86,10 +88,68 @@ pub async fn renew_due(
                     Ok(())
                 })
                 .await?;
+            // The successor may have been delivered before the link was stored.
+            if let Err(error) = retire_renewed(cx, &new.holder_pid).await {
+                tracing::warn!(%error, renewed = %pid, "cannot retire the renewed credential");
+            }
         }
         outcomes.push((pid, renewed));
     }
     Ok(outcomes)
+}
+
+/// Once the request `renewal` is issued and its credentials are in the wallet, removes from the
+/// wallet the credentials of the request it renewed (those not delivered again), and records
+/// the removal (`issuance.received`, outcome `superseded`: both requests, the keys and types
+/// removed). Returns the wallet keys removed; nothing when there is nothing (left) to remove.
+pub async fn retire_renewed(cx: &Connector, renewal: &str) -> Result<Vec<String>, DeliveryError> {
+    let key = renewal.to_owned();
+    let removed = cx
+        .store()
+        .blocking(move |s| -> Result<_, StoreError> {
+            let records = s.onboarding.list()?;
+            let Some(new) = records
+                .iter()
+                .find(|r| r.holder_pid == key && r.status == IssuanceStatus::Issued)
+                .filter(|r| !r.received.is_empty())
+            else {
+                return Ok(None);
+            };
+            let Some(old) = records
+                .iter()
+                .find(|r| r.renewed_by.as_deref() == Some(key.as_str()))
+            else {
+                return Ok(None);
+            };
+            let held = s.credentials.list()?;
+            let mut removed = Vec::new();
+            for credential in held
+                .iter()
+                .filter(|h| old.received.contains(&h.key) && !new.received.contains(&h.key))
+            {
+                if s.credentials.remove(&credential.key)? {
+                    removed.push((credential.key.clone(), credential.types.clone()));
+                }
+            }
+            Ok(Some((old.holder_pid.clone(), old.issuer.clone(), removed)))
+        })
+        .await?;
+    let Some((old, issuer, removed)) = removed.filter(|(_, _, r)| !r.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let keys: Vec<String> = removed.iter().map(|(k, _)| k.clone()).collect();
+    let types: Vec<String> = removed.into_iter().flat_map(|(_, t)| t).collect();
+    let audit = cx.audit();
+    audit
+        .record(audit.event(
+            EventKind::IssuanceReceived,
+            &issuer,
+            "superseded",
+            json!({ "holderPid": old, "renewedBy": renewal, "removed": keys,
+                    "credentialTypes": types }),
+        ))
+        .await?;
+    Ok(keys)
 }
 
 /// Renews due credentials every `interval` while the connector is open.

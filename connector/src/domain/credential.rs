@@ -67,6 +67,15 @@ impl HeldCredential {
         }
     }
 
+    /// The credential's JSON document: a JWS's payload (read, not verified: it was verified
+    /// when stored), or the JSON document itself.
+    pub fn document(&self) -> Option<Value> {
+        match &self.credential {
+            Value::String(token) => symbolon_identity::verify::peek_jwt_payload(token),
+            other => Some(other.clone()),
+        }
+    }
+
     /// Whether it is of `kind` (e.g. `DataSpaceMembershipCredential`).
     pub fn is_a(&self, kind: &str) -> bool {
         self.types.iter().any(|t| t == kind)

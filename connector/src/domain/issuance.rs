@@ -75,6 +75,13 @@ pub struct IssuanceRequest {
     /// Whether the credentials (or the rejection) reached the holder; the error otherwise.
     #[serde(default)]
     pub delivery: Option<String>,
+    /// The failed deliveries so far (the issuer tries again with backoff, a bounded number
+    /// of times).
+    #[serde(default)]
+    pub delivery_attempts: u32,
+    /// When the next delivery is due (RFC 3339), while attempts remain.
+    #[serde(default)]
+    pub next_delivery: Option<String>,
     /// When it was received (RFC 3339).
     pub created: String,
     /// When it last changed (RFC 3339).

@@ -66,6 +66,9 @@ pub struct PendingDecision {
     /// with it. It lets this provider only, for two minutes, read what the consumer granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
+    /// The Credential Service a did:key caller named in its signed token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_service: Option<String>,
     /// Why the offer the consumer asked for in a counter-request is not one the policy
     /// permits, if it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,6 +101,7 @@ impl std::fmt::Debug for PendingDecision {
             .field("jti", &self.jti)
             .field("presentation", &self.presentation.as_ref().map(|_| ".."))
             .field("access_token", &self.access_token.as_ref().map(|_| ".."))
+            .field("credential_service", &self.credential_service)
             .field("offer_refused", &self.offer_refused)
             .finish()
     }

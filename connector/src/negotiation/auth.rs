@@ -27,6 +27,11 @@ pub const MAX_LIFETIME_SECONDS: i64 = 600;
 pub const LEEWAY_SECONDS: i64 = 30;
 /// Largest token accepted.
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+/// The claim (a public claim name, RFC 7519 §4.2) in which a did:key caller names its
+/// Credential Service, which its DID document cannot.
+pub const CREDENTIAL_SERVICE_CLAIM: &str = crate::dcp::messages::CREDENTIAL_SERVICE_MEMBER;
+/// Longest Credential Service URL read from a token.
+pub const MAX_SERVICE_URL_BYTES: usize = 2048;
 
 /// A self-issued token for a call to `audience`, optionally carrying a presentation and a
 /// purpose. The presentation, if any, must be bound to the returned `jti`: build it with
@@ -37,6 +42,7 @@ pub struct TokenDraft {
     pub jti: String,
     audience: String,
     access_token: Option<String>,
+    credential_service: Option<String>,
 }
 
 impl TokenDraft {
@@ -46,6 +52,7 @@ impl TokenDraft {
             jti: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
             audience: audience.to_owned(),
             access_token: None,
+            credential_service: None,
         }
     }
 
@@ -53,6 +60,13 @@ impl TokenDraft {
     /// callee presents it to a Credential Service, which decides what it may read.
     pub fn with_access_token(mut self, access_token: String) -> Self {
         self.access_token = Some(access_token);
+        self
+    }
+
+    /// Names `url` as the caller's Credential Service (claim [`CREDENTIAL_SERVICE_CLAIM`]):
+    /// for a did:key caller, whose DID document cannot.
+    pub fn with_credential_service(mut self, url: Option<&str>) -> Self {
+        self.credential_service = url.map(str::to_owned);
         self
     }
 
@@ -88,6 +102,9 @@ impl TokenDraft {
             if let Some(token) = self.access_token {
                 object.insert("token".into(), token.into());
             }
+            if let Some(url) = self.credential_service {
+                object.insert(CREDENTIAL_SERVICE_CLAIM.into(), url.into());
+            }
         }
         jose::sign(
             &identity.key,
@@ -118,6 +135,10 @@ pub struct Caller {
     /// connector's Credential Service when the caller is a verifier, for the caller's own
     /// Credential Service when it is a holder asking for something.
     pub access_token: Option<String>,
+    /// The Credential Service it names in the token (claim [`CREDENTIAL_SERVICE_CLAIM`],
+    /// at most [`MAX_SERVICE_URL_BYTES`]): signed by its key, read only for a did:key
+    /// caller whose DID document names none.
+    pub credential_service: Option<String>,
 }
 
 /// Why a token was refused.
@@ -281,6 +302,11 @@ pub async fn authenticate(
         purpose: claims
             .get("purpose")
             .and_then(Value::as_str)
+            .map(str::to_owned),
+        credential_service: claims
+            .get(CREDENTIAL_SERVICE_CLAIM)
+            .and_then(Value::as_str)
+            .filter(|url| url.len() <= MAX_SERVICE_URL_BYTES)
             .map(str::to_owned),
     })
 }

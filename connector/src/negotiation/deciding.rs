@@ -181,6 +181,7 @@ impl Negotiations {
                     &verifier,
                     &caller,
                     &access_token,
+                    pending.credential_service.as_deref(),
                     &asked,
                 )
                 .await;

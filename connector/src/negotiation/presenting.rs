@@ -5,8 +5,9 @@
 //! connectors, when the provider advertises it (and this connector's
 //! [`PresentationMode`] allows it), the presentation rides in the token's `vp` claim instead:
 //! one round trip fewer. Over the peer network it always does, and so does a did:key connector
-//! (it has no DID document to name a Credential Service in) unless told to use DCP, which it
-//! then refuses with the reason.
+//! (it has no DID document to name a Credential Service in) — unless its operator named its
+//! Credential Service (`serve --credential-service`): the token then names it, signed by the
+//! did:key's own key, and the connector presents by DCP like a did:web one.
 
 use std::collections::BTreeSet;
 
@@ -28,13 +29,15 @@ pub const INLINE_AUTH_PROTOCOL: &str = "https://w3id.org/symbolon/v1#inline-pres
 /// How this connector, as consumer, presents its credentials.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PresentationMode {
-    /// A did:web connector: in the token's `vp` claim when the provider advertises it (a
-    /// Symbolon provider), else by the Decentralized Claims Protocol. A did:key connector,
-    /// whose credentials nothing could query, always inline.
+    /// A did:web connector (or a did:key one with `--credential-service`): in the token's
+    /// `vp` claim when the provider advertises it (a Symbolon provider), else by the
+    /// Decentralized Claims Protocol. A did:key connector without, whose credentials nothing
+    /// could query, always inline.
     #[default]
     Auto,
     /// Always by the Decentralized Claims Protocol (needs a did:web identity, whose DID
-    /// document names this connector's Credential Service).
+    /// document names this connector's Credential Service, or a did:key one with
+    /// `--credential-service`).
     Dcp,
 }
 
@@ -50,10 +53,14 @@ impl Negotiations {
         offer: &MessageOffer,
     ) -> Result<String, StartError> {
         let identity = self.cx.identity();
-        let queryable = identity.did.method() == "web";
+        // A did:web DID document names the Credential Service; a did:key connector names it
+        // in its token, when configured with one.
+        let announced = self.cx.credential_service();
+        let queryable = identity.did.method() == "web" || announced.is_some();
         let inline = match (peer::split(address), self.cx.presentation_mode()) {
             (Some(_), _) => true,
-            // Nothing could query a did:key connector's credentials: it presents them inline.
+            // Nothing could query the credentials of a did:key connector without a configured
+            // Credential Service: it presents them inline.
             (None, PresentationMode::Auto) if !queryable => true,
             (None, PresentationMode::Auto) => self
                 .version_entries(address)
@@ -71,13 +78,14 @@ impl Negotiations {
                 "the provider `{audience}` takes credentials by the Decentralized Claims \
                  Protocol, which queries the consumer's Credential Service through its DID \
                  document: this connector's DID `{}` has none (initialise it with `symbolon init \
-                 --did-web`)",
+                 --did-web`, or name the service with `symbolon serve --credential-service URL`)",
                 identity.did
             )));
         }
         let granted = access::mint(identity, audience, &types);
         Ok(TokenDraft::new(audience)
             .with_access_token(granted)
+            .with_credential_service(announced)
             .sign(identity, None, purpose))
     }
 

@@ -331,6 +331,7 @@ fn pending(caller: &Caller, offer_refused: Option<String>) -> PendingDecision {
             .is_none()
             .then(|| caller.access_token.clone())
             .flatten(),
+        credential_service: caller.credential_service.clone(),
         offer_refused,
     }
 }

@@ -106,6 +106,7 @@ async fn requested(
             jti: jti.into(),
             presentation: Some(presentation.to_text()),
             access_token: None,
+            credential_service: None,
             offer_refused: None,
         }),
         decision: Default::default(),

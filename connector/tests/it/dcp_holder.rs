@@ -49,6 +49,12 @@ pub enum Answer {
     SignedBy(Arc<Identity>, Vec<String>),
     /// An empty list.
     Nothing,
+    /// A presentation of these credentials without a `nonce`, as an EDC-style Credential
+    /// Service signs it (`iss`, `aud`, `jti`, `iat`, `exp`), with the members of the object
+    /// replacing or adding to those.
+    Unnonced(Vec<String>, Value),
+    /// This very presentation, whatever the query (a replay).
+    Fixed(String),
 }
 
 struct State {
@@ -56,6 +62,7 @@ struct State {
     answer: Mutex<Answer>,
     document: Mutex<Option<Value>>,
     queries: Mutex<Vec<Value>>,
+    answered: Mutex<Vec<String>>,
 }
 
 /// A holder played by the test: a did:web DID on its own port, its DID document, a Credential
@@ -78,6 +85,7 @@ impl FakeHolder {
             answer: Mutex::new(answer),
             document: Mutex::new(None),
             queries: Mutex::new(Vec::new()),
+            answered: Mutex::new(Vec::new()),
         });
         let shared = web::Data::from(state.clone());
         let server = HttpServer::new(move || {
@@ -111,6 +119,11 @@ impl FakeHolder {
     /// Serves `document` instead of the holder's own.
     pub fn serve_document(&self, document: Value) {
         *self.state.document.lock().unwrap() = Some(document);
+    }
+
+    /// The presentations answered so far.
+    pub fn answered(&self) -> Vec<String> {
+        self.state.answered.lock().unwrap().clone()
     }
 
     /// The queries received so far.
@@ -155,23 +168,72 @@ async fn query(state: web::Data<State>, request: HttpRequest, body: web::Bytes) 
         claims["iss"].as_str().unwrap().to_owned(),
     );
     let answer = state.answer.lock().unwrap().clone();
-    let (signer, credentials) = match &answer {
-        Answer::Honest(credentials) => (&state.identity, credentials.clone()),
-        Answer::SignedBy(other, credentials) => (other.as_ref(), credentials.clone()),
+    let presentation = match answer {
         Answer::Nothing => {
             return HttpResponse::Ok().json(json!({
                 "@context": ["https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"],
                 "type": "PresentationResponseMessage", "presentation": []
             }))
         }
+        Answer::Fixed(presentation) => presentation,
+        Answer::Unnonced(credentials, members) => {
+            unnonced(&state.identity, &credentials, &verifier, &members)
+        }
+        Answer::Honest(credentials) => {
+            presented(&state.identity, credentials, &jti, &verifier).await
+        }
+        Answer::SignedBy(other, credentials) => {
+            presented(&other, credentials, &jti, &verifier).await
+        }
     };
-    let secured: Vec<Secured> = credentials.into_iter().map(Secured::Jwt).collect();
-    let presentation = create_presentation(signer, &secured, Format::Jwt, &jti, &verifier)
-        .await
-        .unwrap();
+    state.answered.lock().unwrap().push(presentation.clone());
     HttpResponse::Ok().json(json!({
         "@context": ["https://w3id.org/dspace-dcp/v1.0/dcp.jsonld"],
         "type": "PresentationResponseMessage",
-        "presentation": [presentation.to_text()],
+        "presentation": [presentation],
     }))
+}
+
+/// A presentation by `signer` of `credentials` to `verifier`, bound to `nonce`.
+async fn presented(
+    signer: &Identity,
+    credentials: Vec<String>,
+    nonce: &str,
+    verifier: &str,
+) -> String {
+    let secured: Vec<Secured> = credentials.into_iter().map(Secured::Jwt).collect();
+    create_presentation(signer, &secured, Format::Jwt, nonce, verifier)
+        .await
+        .unwrap()
+        .to_text()
+}
+
+/// A presentation by `holder` of `credentials` to `verifier` as an EDC-style Credential
+/// Service signs it: no `nonce`; `members` replace or add claims.
+fn unnonced(holder: &Identity, credentials: &[String], verifier: &str, members: &Value) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let embedded: Vec<Value> = credentials
+        .iter()
+        .map(|c| Secured::Jwt(c.clone()).to_enveloped("vc+jwt"))
+        .collect();
+    let mut payload = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.did.as_str(),
+        "verifiableCredential": embedded,
+        "iss": holder.did.as_str(),
+        "aud": verifier,
+        "jti": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        "iat": now,
+        "exp": now + 300,
+    });
+    for (name, value) in members.as_object().unwrap() {
+        payload[name] = value.clone();
+    }
+    symbolon_identity::jose::sign(
+        &holder.key,
+        &holder.verification_method(),
+        "vp+jwt",
+        &payload,
+    )
 }

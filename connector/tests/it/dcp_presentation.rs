@@ -122,7 +122,7 @@ async fn a_did_key_consumer_is_told_dcp_needs_a_did_web_identity() {
 }
 
 /// A query to `holder`'s Credential Service from `verifier`, its token carrying `access`.
-async fn query(
+pub async fn query(
     holder: &Connector,
     verifier: &Identity,
     access: Option<String>,
@@ -264,12 +264,21 @@ async fn the_credential_service_answers_only_what_the_access_token_grants() {
             "at least one",
         ),
         (
-            "a presentation definition",
+            "a presentation definition without input descriptors",
             Some(granted.clone()),
             json!({"@context": [DCP_CONTEXT], "type": "PresentationQueryMessage",
                    "presentationDefinition": {"id": "p", "input_descriptors": []}}),
+            400,
+            "at least one input descriptor",
+        ),
+        (
+            "a presentation definition with submission requirements",
+            Some(granted.clone()),
+            json!({"@context": [DCP_CONTEXT], "type": "PresentationQueryMessage",
+                   "presentationDefinition": {"id": "p", "input_descriptors": [{"id": "d"}],
+                   "submission_requirements": [{"rule": "all", "from": "A"}]}}),
             501,
-            "not supported",
+            "`presentationDefinition/submission_requirements` (DIF Presentation Exchange) is not supported",
         ),
     ];
     for (what, access, body, expected, says) in cases {
@@ -297,7 +306,7 @@ async fn the_credential_service_answers_only_what_the_access_token_grants() {
 
     // Every answer and refusal is on record at the holder.
     let queried = kinds(&holder.events().await, "presentation.queried");
-    assert_eq!(queried.len(), 9, "{queried:?}");
+    assert_eq!(queried.len(), 10, "{queried:?}");
     assert!(queried
         .iter()
         .any(|e| e["details"]["code"] == "access_token_for_another_verifier"));
@@ -305,7 +314,7 @@ async fn the_credential_service_answers_only_what_the_access_token_grants() {
 
 /// Sends `holder`'s contract request to `provider` with a DCP token (no presentation), and
 /// waits for the provider's verdict: the reasons of the termination, or empty if it agreed.
-async fn request_from(holder: &FakeHolder, provider: &Connector) -> Vec<String> {
+pub async fn request_from(holder: &FakeHolder, provider: &Connector) -> Vec<String> {
     let token = TokenDraft::new(provider.did())
         .with_access_token("opaque-to-the-provider".into())
         .sign(&holder.identity, None, None);

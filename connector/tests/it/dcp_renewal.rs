@@ -54,16 +54,17 @@ async fn a_did_web_member_onboards_negotiates_by_dcp_and_renews_before_expiry() 
     let negotiation = negotiate(&hospital, &provider).await;
     assert_eq!(negotiation["state"], "FINALIZED", "{negotiation}");
 
-    // Two thirds into its life (4 s) the hospital asks again, and the authority issues anew.
+    // Two thirds into its life (4 s) the hospital asks again, and the authority issues anew;
+    // once the successor is stored, the renewed one leaves the wallet.
+    let first_id = first[0]["id"].clone();
     let renewed = eventually(Duration::from_secs(15), "a renewed membership", || async {
         let held = memberships(&wallet_types(&hospital).await);
-        (held.len() == 2).then_some(held)
+        (held.len() == 1 && held[0]["id"] != first_id).then_some(held)
     })
     .await;
-    assert_ne!(renewed[0]["id"], renewed[1]["id"]);
-    // The wallet holds the credential before the request is marked ISSUED: wait for both.
+    assert_ne!(renewed[0]["id"], first_id);
     let old_pid = onboarding["holder_pid"].clone();
-    eventually(
+    let new_pid = eventually(
         Duration::from_secs(5),
         "the renewal marked ISSUED",
         || async {
@@ -72,10 +73,32 @@ async fn a_did_web_member_onboards_negotiates_by_dcp_and_renews_before_expiry() 
             let old = requests.iter().find(|r| r["holder_pid"] == old_pid)?;
             let new_pid = old["renewed_by"].as_str()?;
             let new = requests.iter().find(|r| r["holder_pid"] == new_pid)?;
-            (new["status"] == "ISSUED").then_some(())
+            (new["status"] == "ISSUED").then(|| new_pid.to_owned())
         },
     )
     .await;
+    // The removal is on record: which request, renewed by which, what left the wallet.
+    let events = hospital.events().await;
+    let superseded: Vec<&Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "issuance.received" && e["outcome"] == "superseded")
+        .collect();
+    assert_eq!(superseded.len(), 1, "{superseded:?}");
+    assert_eq!(superseded[0]["details"]["holderPid"], old_pid);
+    assert_eq!(superseded[0]["details"]["renewedBy"], new_pid.as_str());
+    assert_eq!(
+        superseded[0]["details"]["credentialTypes"],
+        json!(["DataSpaceMembershipCredential"])
+    );
+    assert_eq!(
+        superseded[0]["details"]["removed"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// A trial sponsor's connector issues `TrialSiteCredential`s to its sites on request; a

@@ -161,7 +161,8 @@ pub fn connector_serving(
     Connector {
         _dir: dir,
         identity,
-        url: running.url,
+        // Where it listens, even when its public URL is elsewhere.
+        url: format!("http://{}", running.addr),
         token,
         _tmp: tmp,
     }

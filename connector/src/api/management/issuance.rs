@@ -13,7 +13,7 @@ use super::parse_body;
 use crate::api::admin::Admin;
 use crate::api::error::ApiError;
 use crate::context::Connector;
-use crate::dcp::holder::{self, OnboardingError};
+use crate::dcp::holder::{self, DeliveryError, OnboardingError};
 use crate::dcp::issuer;
 use crate::domain::{
     IssuanceRequest, IssuanceStatus, IssuerConfig, Onboarding, OrganisationRegistry,
@@ -36,7 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/issuer/config", web::put().to(put_config))
         .route("/onboarding", web::get().to(list_onboarding))
         .route("/onboarding", web::post().to(start_onboarding))
-        .route("/onboarding/{pid}", web::get().to(get_onboarding));
+        .route("/onboarding/{pid}", web::get().to(get_onboarding))
+        .route("/onboarding/{pid}/fetch", web::post().to(fetch_onboarding));
 }
 
 /// Why the operator rejects a request.
@@ -69,6 +70,9 @@ impl From<OnboardingError> for ApiError {
             | OnboardingError::NoPublicUrl
             | OnboardingError::Authority { .. } => ApiError::Unprocessable(error.to_string()),
             OnboardingError::NotFound(_) => ApiError::NotFound(error.to_string()),
+            OnboardingError::Fetched(DeliveryError::Store(error)) => ApiError::internal(error),
+            OnboardingError::Fetched(DeliveryError::Audit(error)) => error.into(),
+            OnboardingError::Fetched(_) => ApiError::BadGateway(error.to_string()),
             OnboardingError::Store(error) => ApiError::internal(error),
         }
     }
@@ -149,7 +153,7 @@ pub(super) async fn deliver(
     cx: web::Data<Connector>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(issuer::redeliver(&cx, &id).await?))
+    Ok(HttpResponse::Ok().json(crate::dcp::redelivery::redeliver(&cx, &id).await?))
 }
 
 /// The registry of organisations.
@@ -254,6 +258,19 @@ pub(super) async fn get_onboarding(
     pid: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(holder::refresh(&cx, &pid).await?))
+}
+
+/// Fetches from the issuer what it decided on one request this connector sent (for when the
+/// issuer's deliveries missed this connector's Storage API), and stores it as a delivery.
+#[utoipa::path(post, path = "/api/v1/onboarding/{pid}/fetch", security(("admin" = [])),
+    responses((status = 200, body = Onboarding), (status = 404, description = "No such request"),
+        (status = 502, description = "The issuer cannot be reached, or its answer is refused")))]
+pub(super) async fn fetch_onboarding(
+    _: Admin,
+    cx: web::Data<Connector>,
+    pid: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(holder::fetch(&cx, &pid).await?))
 }
 
 /// Asks an issuer for a credential: `{authority_url, credential_type, wait_seconds}`; answers

@@ -4,9 +4,10 @@ use actix_web::HttpResponse;
 
 use super::identity::{__path_get_identity, CheckedCredential, IdentityView};
 use super::issuance::{
-    __path_approve, __path_deliver, __path_get_config, __path_get_onboarding, __path_get_registry,
-    __path_get_request, __path_list_onboarding, __path_list_requests, __path_put_config,
-    __path_put_registry, __path_reject, __path_start_onboarding, NewOnboarding, RejectRequest,
+    __path_approve, __path_deliver, __path_fetch_onboarding, __path_get_config,
+    __path_get_onboarding, __path_get_registry, __path_get_request, __path_list_onboarding,
+    __path_list_requests, __path_put_config, __path_put_registry, __path_reject,
+    __path_start_onboarding, NewOnboarding, RejectRequest,
 };
 use super::negotiations::{
     __path_accept_offer, __path_agree_negotiation, __path_counter_offer, __path_counter_request,
@@ -59,7 +60,7 @@ pub(super) async fn serve() -> HttpResponse {
           list_peers, federated_catalog, list_sessions, start_session, get_session,
           cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
           get_registry, put_registry, get_config, put_config, list_onboarding,
-          get_onboarding, start_onboarding, get_identity, session_events, read_policy),
+          get_onboarding, fetch_onboarding, start_onboarding, get_identity, session_events, read_policy),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
                        CounterOffer, CounterRequest, Decision, Recommendation, Agreement,

@@ -14,6 +14,8 @@ fn request(types: &[&str]) -> IssuanceRequest {
         reasons: Vec::new(),
         issued: Vec::new(),
         delivery: None,
+        delivery_attempts: 0,
+        next_delivery: None,
         created: now(),
         updated: now(),
     }
