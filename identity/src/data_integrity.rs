@@ -76,11 +76,6 @@ fn sign_jcs(
     verification_method: &str,
     params: &ProofParams<'_>,
 ) -> Result<Value, IssueError> {
-    if key.algorithm() != KeyAlgorithm::Ed25519 {
-        return Err(IssueError::Unsupported(
-            "eddsa-jcs-2022 needs an Ed25519 key".into(),
-        ));
-    }
     let object = document
         .as_object_mut()
         .ok_or_else(|| IssueError::Invalid {
@@ -89,23 +84,7 @@ fn sign_jcs(
             reason: "not a JSON object".into(),
         })?;
     object.remove("proof");
-    let mut proof = Map::new();
-    proof.insert("type".into(), "DataIntegrityProof".into());
-    proof.insert("cryptosuite".into(), "eddsa-jcs-2022".into());
-    proof.insert("created".into(), now_seconds().into());
-    proof.insert("verificationMethod".into(), verification_method.into());
-    let purpose = if params.authentication {
-        "authentication"
-    } else {
-        "assertionMethod"
-    };
-    proof.insert("proofPurpose".into(), purpose.into());
-    if let Some(challenge) = params.challenge {
-        proof.insert("challenge".into(), challenge.into());
-    }
-    if let Some(domain) = params.domain {
-        proof.insert("domain".into(), domain.into());
-    }
+    let mut proof = proof_config(key, verification_method, Cryptosuite::Jcs, params)?;
     if let Some(context) = object.get("@context") {
         proof.insert("@context".into(), context.clone());
     }

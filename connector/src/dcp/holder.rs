@@ -193,18 +193,10 @@ pub async fn request(
 
 /// Asks the issuer for the status of the request `holder_pid` and records it.
 pub async fn refresh(cx: &Connector, holder_pid: &str) -> Result<Onboarding, OnboardingError> {
-    let key = holder_pid.to_owned();
-    let onboarding = cx
-        .store()
-        .blocking(move |s| s.onboarding.get(&key))
-        .await?
-        .ok_or_else(|| OnboardingError::NotFound(holder_pid.to_owned()))?;
-    let Some(issuer_pid) = onboarding.issuer_pid.clone() else {
-        return Ok(onboarding);
+    let (onboarding, issuer_pid) = match awaiting_answer(cx, holder_pid).await? {
+        Ok(awaiting) => awaiting,
+        Err(settled) => return Ok(settled),
     };
-    if onboarding.status != IssuanceStatus::Received {
-        return Ok(onboarding);
-    }
     let token = auth::bearer(cx.identity(), &onboarding.issuer);
     let url = format!(
         "{}/requests/{}",
@@ -229,18 +221,10 @@ pub async fn refresh(cx: &Connector, holder_pid: &str) -> Result<Onboarding, Onb
 /// a holder whose Storage API the issuer's deliveries missed. A request already answered is
 /// left as it is.
 pub async fn fetch(cx: &Connector, holder_pid: &str) -> Result<Onboarding, OnboardingError> {
-    let key = holder_pid.to_owned();
-    let onboarding = cx
-        .store()
-        .blocking(move |s| s.onboarding.get(&key))
-        .await?
-        .ok_or_else(|| OnboardingError::NotFound(holder_pid.to_owned()))?;
-    let Some(issuer_pid) = onboarding.issuer_pid.clone() else {
-        return Ok(onboarding);
+    let (onboarding, issuer_pid) = match awaiting_answer(cx, holder_pid).await? {
+        Ok(awaiting) => awaiting,
+        Err(settled) => return Ok(settled),
     };
-    if onboarding.status != IssuanceStatus::Received {
-        return Ok(onboarding);
-    }
     let url = format!(
         "{}/requests/{}/credentials",
         onboarding.issuer_url,
@@ -257,6 +241,26 @@ pub async fn fetch(cx: &Connector, holder_pid: &str) -> Result<Onboarding, Onboa
         .await?;
     let delivery = messages::parse_credential_message(&fetched)?;
     Ok(receive(cx, &onboarding.issuer, delivery).await?)
+}
+
+/// The request `holder_pid` with the issuer's id for it when it still awaits the issuer's
+/// answer (`Ok`), or as it stands when it was never accepted or is answered already (`Err`).
+async fn awaiting_answer(
+    cx: &Connector,
+    holder_pid: &str,
+) -> Result<Result<(Onboarding, String), Onboarding>, OnboardingError> {
+    let key = holder_pid.to_owned();
+    let onboarding = cx
+        .store()
+        .blocking(move |s| s.onboarding.get(&key))
+        .await?
+        .ok_or_else(|| OnboardingError::NotFound(holder_pid.to_owned()))?;
+    match onboarding.issuer_pid.clone() {
+        Some(issuer_pid) if onboarding.status == IssuanceStatus::Received => {
+            Ok(Ok((onboarding, issuer_pid)))
+        }
+        _ => Ok(Err(onboarding)),
+    }
 }
 
 /// Records what the issuer said of request `holder_pid`; a later state is never overwritten
