@@ -3,10 +3,12 @@
 //! An insurer (annual costs), a hospital (who uses the app, outpatient visits) and a statistics
 //! bureau (income groups) each hold one table of the same 4,000 synthetic patients, keyed by
 //! pseudonym. Insurer and hospital offer theirs as health data under the European Health Data
-//! Space profile; the bureau, a public-sector body stating official statistics
-//! (Art. 53(1)(c)), wins an agreement with each and runs `linked-group-stats`: the rows are
-//! linked on pseudonyms inside MPC and only the per-group figures come out, groups under ten
-//! patients suppressed. The same request for marketing is refused by Art. 54(c).
+//! Space profile, which asks for a data permit (Art. 68). The authority, also the data space's
+//! health data access body, grants the bureau one for scientific research (Art. 53(1)(e)),
+//! anonymised statistics only (Art. 69); the bureau wins an agreement with each and runs
+//! `linked-group-stats`: the rows are linked on pseudonyms inside MPC and only the per-group
+//! figures come out, groups under ten patients suppressed. The same request for marketing is
+//! refused by Art. 54(c).
 //!
 //! ```sh
 //! cargo run --example analytics_study
@@ -90,8 +92,17 @@ pub async fn run(root: &Path) -> anyhow::Result<Outcome> {
         .offer_computation("income", "Income groups", &policy("income"), income, false)
         .await?;
 
-    // Official statistics is a purpose the EHDS allows a public-sector body; marketing is not.
-    let purpose = Some("official-statistics");
+    // The bureau's data permit: scientific research on the study's tables; marketing is a use
+    // the EHDS prohibits whatever the permit.
+    authority
+        .grant_permit(
+            &bureau,
+            "HDAB-PPA-2026-0001",
+            "scientific-research",
+            &["study"],
+        )
+        .await?;
+    let purpose = Some("scientific-research");
     let agreements = vec![
         bureau.agree_for(&insurer, "study", purpose).await?,
         bureau.agree_for(&hospital, "study", purpose).await?,
@@ -119,7 +130,7 @@ pub async fn run(root: &Path) -> anyhow::Result<Outcome> {
                 "outcomes": [{"column": "annual_cost_eur", "max": 200000},
                              {"column": "outpatient_visits", "max": 60}]}},
             "agreements": agreements, "input_offer": "income", "min_group_size": 10,
-            "purpose": "official-statistics", "join_seconds": 30, "round_timeout_ms": 30000,
+            "purpose": "scientific-research", "join_seconds": 30, "round_timeout_ms": 30000,
             "wait_seconds": 110,
         }))
         .await?;
