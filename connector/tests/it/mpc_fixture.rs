@@ -102,6 +102,8 @@ pub async fn study_with(holders: Vec<Holder<'_>>, permit: Option<StudyPermit<'_>
     let purpose = match &permit {
         Some(permit) => {
             let granted = issue_study_permit(&authority, analyst.did(), permit).await;
+            // The analyst's wallet keeps only credentials its trust list admits.
+            trust_as_hdab(&authority, &analyst).await;
             hold(&analyst, &granted).await;
             Some(permit.purpose)
         }
