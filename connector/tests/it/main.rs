@@ -23,7 +23,6 @@ mod errors;
 mod forgery;
 mod handlers;
 mod health;
-mod healthdcat;
 mod illegal;
 mod manual;
 mod messages;
