@@ -83,9 +83,31 @@ pub fn decode_elements(payload: &[u8], expected: usize, peer: usize) -> Result<V
             got,
         });
     }
-    let mut out = vec![Fp::ZERO; expected];
-    decode_into(payload, peer, &mut out)?;
+    // Decoded into reserved room: no zeroing pass first.
+    let mut out = Vec::with_capacity(expected);
+    let mut bad = false;
+    out.extend(payload.chunks_exact(ELEMENT_BYTES).map(|c| {
+        let v = element_bits(c);
+        bad |= v >= MODULUS;
+        Fp::new(v)
+    }));
+    if bad {
+        return Err(MpcError::BadShare {
+            peer,
+            reason: "value is not a field element",
+        });
+    }
     Ok(out)
+}
+
+/// The little-endian `u128` in the first 16 bytes of `c` (zero-padded if shorter).
+#[inline(always)]
+pub(crate) fn element_bits(c: &[u8]) -> u128 {
+    let mut b = [0u8; ELEMENT_BYTES];
+    if let Some(src) = c.get(..ELEMENT_BYTES) {
+        b.copy_from_slice(src);
+    }
+    u128::from_le_bytes(b)
 }
 
 /// Decodes `out.len()` little-endian field elements from `bytes` (which

@@ -279,6 +279,8 @@ impl Factor {
             Factor::MinusTwo => -(x + x),
             Factor::Small(k) => x.mul_u64(k),
             Factor::MinusSmall(k) => -x.mul_u64(k),
+            Factor::Half(1) => x.half(),
+            Factor::MinusHalf(1) => -x.half(),
             Factor::Half(k) => x.mul_u64(k).half(),
             Factor::MinusHalf(k) => -x.mul_u64(k).half(),
             Factor::General(c) => c * x,

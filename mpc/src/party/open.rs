@@ -41,7 +41,7 @@ impl<T: Transport> Party<T> {
                 let r = range(k);
                 let part = sum.get_mut(r.clone()).unwrap_or(&mut []);
                 for m in &self.chan.exchange(Vec::new(), &from)? {
-                    accumulate(m.payload(), r.len(), m.peer, Fp::ONE, part)?;
+                    accumulate(m.payload(), r.len(), m.peer, part)?;
                 }
             }
             for k in 0..pieces {
@@ -148,10 +148,14 @@ impl<T: Transport> Party<T> {
             // `pieces` rounds of sending), so summing, sending and the
             // others' decoding overlap.
             let from: Vec<usize> = (1..self.n).collect();
-            let mut sum: Vec<u64> = values.iter().map(ring).collect();
+            // One piece of sums at a time (reused), converted into the
+            // result as soon as it is sent: no whole-length ring vector.
+            let mut part: Zeroizing<Vec<u64>> = Zeroizing::new(Vec::with_capacity(SUM_PIECE));
+            let mut result = Vec::with_capacity(len);
             for k in 0..pieces {
                 let r = range(k);
-                let part = sum.get_mut(r.clone()).unwrap_or(&mut []);
+                part.clear();
+                part.extend(values.get(r.clone()).unwrap_or(&[]).iter().map(ring));
                 for m in &self.chan.exchange(Vec::new(), &from)? {
                     check_u64_payload(m.payload(), r.len(), m.peer)?;
                     for (s, c) in part.iter_mut().zip(m.payload().chunks_exact(8)) {
@@ -173,12 +177,10 @@ impl<T: Transport> Party<T> {
                 }
                 out.insert(0, (1, first));
                 self.chan.send_ahead(out)?;
+                result.extend(part.iter().map(|&s| Fp::from_i128(i128::from(s as i64))));
             }
             self.chan.skip_rounds(pieces as u64);
-            return Ok(sum
-                .iter()
-                .map(|&s| Fp::from_i128(i128::from(s as i64)))
-                .collect());
+            return Ok(result);
         }
         let mut streams = Vec::new();
         for j in (1..self.n).filter(|&j| j != me) {
@@ -331,12 +333,13 @@ impl<T: Transport> Party<T> {
             &lagrange_at(&xs, Fp::ZERO).ok_or(MpcError::Unlucky("repeated point"))?,
         );
         let inv_den = Factor::of(den.inv().ok_or(MpcError::Unlucky("zero denominator"))?);
-        let mut result = vec![Fp::ZERO; len];
+        // Built piece by piece in reserved room (no zeroing pass).
+        let mut result = Vec::with_capacity(len);
         let mut cols: Zeroizing<Vec<[Fp; CHUNK]>> = Zeroizing::new(vec![[Fp::ZERO; CHUNK]; t + 1]);
-        let mut pred: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        let mut piece: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
         let mut at = 0;
-        for piece in result.chunks_mut(CHUNK) {
-            let k = piece.len();
+        while at < len {
+            let k = CHUNK.min(len - at);
             for (r, col) in cols.iter_mut().enumerate() {
                 let col = col.get_mut(..k).unwrap_or(&mut []);
                 if r == 0 {
@@ -350,17 +353,13 @@ impl<T: Transport> Party<T> {
                     decode_into(bytes, peer, col)?;
                 }
             }
-            for (&c, col) in at0.iter().zip(cols.iter()) {
-                axpy_factor(piece, c, col.get(..k).unwrap_or(&[]));
-            }
-            scale_slice(piece, inv_den);
+            let out = piece.get_mut(..k).unwrap_or(&mut []);
+            combine_into(out, &at0, &cols);
+            scale_slice(out, inv_den);
+            result.extend_from_slice(out);
             for (_, _, hash, coeffs) in &mut checkers {
-                let p = pred.get_mut(..k).unwrap_or(&mut []);
-                p.fill(Fp::ZERO);
-                for (&c, col) in coeffs.iter().zip(cols.iter()) {
-                    axpy_factor(p, c, col.get(..k).unwrap_or(&[]));
-                }
-                hash.absorb(p);
+                combine_into(out, coeffs, &cols);
+                hash.absorb(out);
             }
             at += k;
         }
@@ -431,6 +430,20 @@ impl<T: Transport> Party<T> {
             return Ok(None);
         }
         self.reconstruct_from(x, &inc).map(Some)
+    }
+}
+
+/// out = Σ coeffs[r] · cols[r] (over out's length): the first term
+/// written, the others added, with no zeroing pass.
+fn combine_into(out: &mut [Fp], coeffs: &[Factor], cols: &[[Fp; CHUNK]]) {
+    let k = out.len();
+    for (r, (&c, col)) in coeffs.iter().zip(cols).enumerate() {
+        let col = col.get(..k).unwrap_or(&[]);
+        if r == 0 {
+            scale_into(out, c, col);
+        } else {
+            axpy_factor(out, c, col);
+        }
     }
 }
 
