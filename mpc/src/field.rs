@@ -218,6 +218,35 @@ impl Fp {
     }
 }
 
+/// 1/3 modulo p: (2p + 1)/3 = (2^128 − 1)/3 (p ≡ 1 mod 3).
+const ONE_THIRD: u128 = u128::MAX / 3;
+/// 2/3 modulo p: 2·(1/3) − p.
+const TWO_THIRDS: u128 = (ONE_THIRD << 1) - MODULUS;
+/// The inverse of 3 modulo 2^128 (3 · this ≡ 1), for exact division by 3.
+const INV3_MOD_2_128: u128 = u128::MAX / 3 * 2 + 1;
+
+impl Fp {
+    /// self / 3 without a full multiplication: with x = 3q + r (r = x mod 3,
+    /// found from the two 64-bit halves since 2^64 ≡ 1 mod 3), q is an exact
+    /// division (a wrapping product by 3⁻¹ mod 2^128) and x/3 ≡ q + r/3.
+    #[inline(always)]
+    pub fn third(self) -> Fp {
+        let x = self.0;
+        let (s, carry) = (x as u64).overflowing_add((x >> 64) as u64);
+        // s + carry·2^64 ≡ s + carry (mod 3), and s + carry cannot overflow
+        // (a carry leaves s ≤ 2^64 − 2).
+        let r = (s + u64::from(carry)) % 3;
+        let q = (x - u128::from(r)).wrapping_mul(INV3_MOD_2_128);
+        let t = match r {
+            0 => 0,
+            1 => ONE_THIRD,
+            _ => TWO_THIRDS,
+        };
+        // q < 2^126 and t < p, so the sum fits.
+        Fp(reduce_once(q + t))
+    }
+}
+
 /// A constant factor, classified once so that loops multiplying by it take
 /// the cheapest path: ±1 and ±2 by additions, other integers of absolute
 /// value below 2^64 (Lagrange coefficients for few parties, party points)
@@ -242,6 +271,10 @@ pub enum Factor {
     Half(u64),
     /// −k/2 for an odd k < 2^64.
     MinusHalf(u64),
+    /// 1/3 ([`Fp::third`]; the Lagrange coefficients and slopes of three parties).
+    Third,
+    /// −1/3.
+    MinusThird,
     /// Any other element.
     General(Fp),
 }
@@ -259,6 +292,8 @@ impl Factor {
             _ => match ((c + c).0, (-(c + c)).0) {
                 (k, _) if k >> 64 == 0 => Factor::Half(k as u64),
                 (_, k) if k >> 64 == 0 => Factor::MinusHalf(k as u64),
+                _ if c.0 == ONE_THIRD => Factor::Third,
+                _ if (-c).0 == ONE_THIRD => Factor::MinusThird,
                 _ => Factor::General(c),
             },
         }
@@ -283,6 +318,8 @@ impl Factor {
             Factor::MinusHalf(1) => -x.half(),
             Factor::Half(k) => x.mul_u64(k).half(),
             Factor::MinusHalf(k) => -x.mul_u64(k).half(),
+            Factor::Third => x.third(),
+            Factor::MinusThird => -x.third(),
             Factor::General(c) => c * x,
         }
     }
@@ -363,7 +400,9 @@ mod tests {
             let x = Fp::new(a);
             prop_assert_eq!(x.mul_u64(k), x * Fp::from_u64(k));
             let half = Fp::new(2).inv().unwrap();
-            for f in [Fp::new(c), Fp::from_u64(k), -Fp::from_u64(k), Fp::from_u64(k) * half, -Fp::from_u64(k) * half, Fp::ONE, -Fp::ONE, Fp::new(2), -Fp::new(2), Fp::ZERO] {
+            let third = Fp::new(3).inv().unwrap();
+            prop_assert_eq!(x.third(), x * third);
+            for f in [Fp::new(c), Fp::from_u64(k), -Fp::from_u64(k), Fp::from_u64(k) * half, -Fp::from_u64(k) * half, Fp::ONE, -Fp::ONE, Fp::new(2), -Fp::new(2), Fp::ZERO, third, -third] {
                 prop_assert_eq!(Factor::of(f).apply(x), f * x);
             }
         }
@@ -379,8 +418,12 @@ mod tests {
         assert_eq!(Factor::of(half), Factor::Half(1));
         assert_eq!(Factor::of(-Fp::new(3) * half), Factor::MinusHalf(3));
         let third = Fp::new(3).inv().unwrap();
-        assert_eq!(Factor::of(third), Factor::General(third));
-        assert!(!Factor::of(third).is_small() && Factor::of(-Fp::new(5)).is_small());
+        assert_eq!(Factor::of(third), Factor::Third);
+        assert_eq!(Factor::of(-third), Factor::MinusThird);
+        let fifth = Fp::new(5).inv().unwrap();
+        assert_eq!(Factor::of(fifth), Factor::General(fifth));
+        assert!(!Factor::of(fifth).is_small() && Factor::of(-Fp::new(5)).is_small());
+        assert!(Factor::of(third).is_small());
         for x in [
             Fp::ZERO,
             Fp::ONE,
@@ -398,6 +441,41 @@ mod tests {
             Fp::new(MODULUS - 1).mul_u64(u64::MAX),
             -Fp::from_u64(u64::MAX)
         );
+    }
+
+    #[test]
+    fn thirds_match_multiplication_by_the_inverse_of_three() {
+        let third = Fp::new(3).inv().unwrap();
+        assert_eq!(Fp::new(ONE_THIRD), third);
+        assert_eq!(Fp::new(TWO_THIRDS), third + third);
+        assert_eq!(3u128.wrapping_mul(INV3_MOD_2_128), 1);
+        let edges = [
+            0,
+            1,
+            2,
+            3,
+            4,
+            MODULUS - 1,
+            MODULUS - 2,
+            MODULUS - 3,
+            u128::from(u64::MAX),
+            u128::from(u64::MAX) + 1,
+            u128::from(u64::MAX) - 1,
+            1 << 126,
+            (1 << 126) - 1,
+            ONE_THIRD,
+            TWO_THIRDS,
+            MODULUS / 3,
+            MODULUS / 3 * 2,
+            (u128::from(u64::MAX) << 64) & MODULUS,
+        ];
+        for v in edges {
+            let x = Fp::new(v);
+            assert_eq!(x.third(), x * third, "{v:#x}");
+            assert_eq!(x.third() + x.third() + x.third(), x, "{v:#x}");
+            assert_eq!(Factor::Third.apply(x), x * third);
+            assert_eq!(Factor::MinusThird.apply(x), -(x * third));
+        }
     }
 
     #[test]

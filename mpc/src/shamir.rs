@@ -177,6 +177,8 @@ pub fn axpy_factor(acc: &mut [Fp], c: Factor, x: &[Fp]) {
         Factor::MinusHalf(1) => pairs.for_each(|(a, &y)| *a -= y.half()),
         Factor::Half(k) => pairs.for_each(|(a, &y)| *a += y.mul_u64(k).half()),
         Factor::MinusHalf(k) => pairs.for_each(|(a, &y)| *a -= y.mul_u64(k).half()),
+        Factor::Third => pairs.for_each(|(a, &y)| *a += y.third()),
+        Factor::MinusThird => pairs.for_each(|(a, &y)| *a -= y.third()),
         Factor::General(c) => pairs.for_each(|(a, &y)| *a += c * y),
     }
 }
@@ -238,6 +240,8 @@ pub fn scale_slice(xs: &mut [Fp], c: Factor) {
         Factor::MinusHalf(1) => xs.iter_mut().for_each(|x| *x = -x.half()),
         Factor::Half(k) => xs.iter_mut().for_each(|x| *x = x.mul_u64(k).half()),
         Factor::MinusHalf(k) => xs.iter_mut().for_each(|x| *x = -x.mul_u64(k).half()),
+        Factor::Third => xs.iter_mut().for_each(|x| *x = x.third()),
+        Factor::MinusThird => xs.iter_mut().for_each(|x| *x = -x.third()),
         Factor::General(c) => xs.iter_mut().for_each(|x| *x *= c),
     }
 }
