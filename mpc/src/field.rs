@@ -218,6 +218,26 @@ impl Fp {
     }
 }
 
+impl Fp {
+    /// Builds an element from a signed 64-bit integer (as [`Fp::from_i128`],
+    /// without a branch: a negative x gives p + x).
+    #[inline(always)]
+    pub fn from_i64(x: i64) -> Fp {
+        let x = i128::from(x);
+        // (x >> 127) is all ones exactly when x < 0; p + x is then in (0, p).
+        let wide = (x as u128).wrapping_add(MODULUS & (x >> 127) as u128);
+        Fp(wide)
+    }
+
+    /// The centred representative (see [`Fp::to_i128`]) modulo 2^64, without
+    /// a branch: the low word, plus 1 above p/2 (the centred value is then
+    /// self − p, and p's low word is 2^64 − 1).
+    #[inline(always)]
+    pub fn to_ring64(self) -> u64 {
+        (self.0 as u64).wrapping_add(u64::from(self.0 > MODULUS / 2))
+    }
+}
+
 /// 1/3 modulo p: (2p + 1)/3 = (2^128 − 1)/3 (p ≡ 1 mod 3).
 const ONE_THIRD: u128 = u128::MAX / 3;
 /// 2/3 modulo p: 2·(1/3) − p.
@@ -475,6 +495,48 @@ mod tests {
             assert_eq!(x.third() + x.third() + x.third(), x, "{v:#x}");
             assert_eq!(Factor::Third.apply(x), x * third);
             assert_eq!(Factor::MinusThird.apply(x), -(x * third));
+        }
+    }
+
+    #[test]
+    fn ring64_and_i64_conversions_match_the_i128_ones() {
+        let mut values = vec![
+            0,
+            1,
+            2,
+            MODULUS / 2,
+            MODULUS / 2 + 1,
+            MODULUS - 1,
+            MODULUS - 2,
+            u128::from(u64::MAX),
+            u128::from(u64::MAX) + 1,
+            1 << 126,
+            MODULUS - u128::from(u64::MAX),
+            MODULUS - (1 << 63),
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834_u128;
+        for _ in 0..1000 {
+            x = x.wrapping_mul(0x2545_f491_4f6c_dd1d_0000_0000_0000_0001) ^ (x >> 29);
+            values.push(x & MODULUS);
+        }
+        for v in values {
+            let f = Fp::new(v);
+            assert_eq!(f.to_ring64(), f.to_i128() as i64 as u64, "{v:#x}");
+        }
+        for i in [
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+            1 << 40,
+            -(1 << 40),
+        ] {
+            assert_eq!(Fp::from_i64(i), Fp::from_i128(i128::from(i)), "{i}");
+            assert_eq!(Fp::from_i64(i).to_ring64(), i as u64, "{i}");
         }
     }
 

@@ -124,10 +124,13 @@ impl<T: Transport> Party<T> {
             )));
         }
         let half = 1i128 << (bits - 1);
-        if values.iter().any(|v| {
-            let x = v.to_i128();
-            x < -half || x >= half
-        }) {
+        // The centred value is in [−half, half) exactly when the canonical
+        // one is below half or at least p − half (half ≤ 2^63 ≪ p/2).
+        let (low, high) = (half as u128, crate::field::MODULUS - half as u128);
+        if values
+            .iter()
+            .fold(false, |bad, v| bad | (v.value() >= low && v.value() < high))
+        {
             return Err(MpcError::OutOfRange {
                 value: "an input of open_sum_bounded".into(),
                 min: (-half).to_string(),
@@ -135,8 +138,8 @@ impl<T: Transport> Party<T> {
             });
         }
         // Two's complement residue modulo 2^64 (the range check above
-        // makes the truncation exact).
-        let ring = |v: &Fp| v.to_i128() as i64 as u64;
+        // makes it determine the value).
+        let ring = |v: &Fp| v.to_ring64();
         let len = values.len();
         let pieces = len.div_ceil(SUM_PIECE).max(1);
         let range = |k: usize| k * SUM_PIECE..((k + 1) * SUM_PIECE).min(len);
@@ -177,7 +180,7 @@ impl<T: Transport> Party<T> {
                 }
                 out.insert(0, (1, first));
                 self.chan.send_ahead(out)?;
-                result.extend(part.iter().map(|&s| Fp::from_i128(i128::from(s as i64))));
+                result.extend(part.iter().map(|&s| Fp::from_i64(s as i64)));
             }
             self.chan.skip_rounds(pieces as u64);
             return Ok(result);
@@ -230,7 +233,7 @@ impl<T: Transport> Party<T> {
             sum.extend(first.payload().chunks_exact(8).map(|c| {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(c);
-                Fp::from_i128(i128::from(u64::from_le_bytes(b) as i64))
+                Fp::from_i64(u64::from_le_bytes(b) as i64)
             }));
         }
         Ok(sum)
