@@ -22,7 +22,7 @@
 //! stop first.
 
 use crate::error::{FailureKind, MpcError, Result, TransportError};
-use crate::field::{Fp, ELEMENT_BYTES, MODULUS};
+use crate::field::{element_bits, Fp, ELEMENT_BYTES, MODULUS};
 use crate::transport::Transport;
 use std::time::{Duration, Instant};
 
@@ -100,16 +100,6 @@ pub fn decode_elements(payload: &[u8], expected: usize, peer: usize) -> Result<V
     Ok(out)
 }
 
-/// The little-endian `u128` in the first 16 bytes of `c` (zero-padded if shorter).
-#[inline(always)]
-pub(crate) fn element_bits(c: &[u8]) -> u128 {
-    let mut b = [0u8; ELEMENT_BYTES];
-    if let Some(src) = c.get(..ELEMENT_BYTES) {
-        b.copy_from_slice(src);
-    }
-    u128::from_le_bytes(b)
-}
-
 /// Decodes `out.len()` little-endian field elements from `bytes` (which
 /// must hold exactly that many), rejecting any that is not below p.
 pub fn decode_into(bytes: &[u8], peer: usize, out: &mut [Fp]) -> Result<()> {
@@ -122,9 +112,7 @@ pub fn decode_into(bytes: &[u8], peer: usize, out: &mut [Fp]) -> Result<()> {
     }
     let mut bad = false;
     for (o, c) in out.iter_mut().zip(bytes.chunks_exact(ELEMENT_BYTES)) {
-        let mut b = [0u8; ELEMENT_BYTES];
-        b.copy_from_slice(c);
-        let v = u128::from_le_bytes(b);
+        let v = element_bits(c);
         bad |= v >= MODULUS;
         *o = Fp::new(v);
     }

@@ -15,6 +15,17 @@ pub const MODULUS: u128 = (1u128 << 127) - 1;
 /// Number of bytes of one field element on the wire (little endian).
 pub const ELEMENT_BYTES: usize = 16;
 
+/// The little-endian `u128` in the first 16 bytes of `c` (zero-padded if
+/// shorter): an element's wire encoding, before it is checked to be below p.
+#[inline(always)]
+pub(crate) fn element_bits(c: &[u8]) -> u128 {
+    let mut b = [0u8; ELEMENT_BYTES];
+    if let Some(src) = c.get(..ELEMENT_BYTES) {
+        b.copy_from_slice(src);
+    }
+    u128::from_le_bytes(b)
+}
+
 /// An element of GF(2^127 − 1), always kept reduced in `[0, p)`.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Zeroize)]
 pub struct Fp(u128);

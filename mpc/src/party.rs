@@ -1,8 +1,8 @@
 //! [`Party`]: one participant's view of an MPC session over Shamir shares.
 
-use crate::channel::{decode_into, element_bits, push_elements, Channel, Incoming, SessionId};
+use crate::channel::{decode_into, push_elements, Channel, Incoming, SessionId};
 use crate::error::{MpcError, Result};
-use crate::field::{Factor, Fp, ELEMENT_BYTES};
+use crate::field::{element_bits, Factor, Fp, ELEMENT_BYTES};
 use crate::prg::{PairKey, CHUNK};
 use crate::secret::SecretVec;
 use crate::shamir::{
