@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::channel::HEADER_BYTES;
+use crate::field::Lazy;
 
 impl<T: Transport> Party<T> {
     /// Secure aggregation: every party contributes a vector of the same
@@ -468,7 +469,8 @@ fn successor_rank(from: usize, to: usize, n: usize) -> Option<usize> {
 struct PolyHash {
     k: Fp,
     k4: Fp,
-    lanes: [Fp; 4],
+    // Partially reduced (see `Lazy`): reduced once, in `finish`.
+    lanes: [Lazy; 4],
 }
 
 impl PolyHash {
@@ -480,7 +482,7 @@ impl PolyHash {
         PolyHash {
             k: k[0],
             k4: k2 * k2,
-            lanes: [Fp::ZERO; 4],
+            lanes: [Lazy::default(); 4],
         }
     }
 
@@ -490,19 +492,19 @@ impl PolyHash {
         let mut quads = xs.chunks_exact(4);
         for q in &mut quads {
             if let [w, x, y, z] = q {
-                *a = k4 * *a + *w;
-                *b = k4 * *b + *x;
-                *c = k4 * *c + *y;
-                *d = k4 * *d + *z;
+                *a = a.mul_add(k4, *w);
+                *b = b.mul_add(k4, *x);
+                *c = c.mul_add(k4, *y);
+                *d = d.mul_add(k4, *z);
             }
         }
         for (lane, &v) in self.lanes.iter_mut().zip(quads.remainder()) {
-            *lane = k4 * *lane + v;
+            *lane = lane.mul_add(k4, v);
         }
     }
 
     fn finish(&self) -> Fp {
-        let [a, b, c, d] = self.lanes;
+        let [a, b, c, d] = self.lanes.map(Lazy::reduce);
         ((d * self.k + c) * self.k + b) * self.k + a
     }
 }
@@ -511,7 +513,7 @@ impl Drop for PolyHash {
     fn drop(&mut self) {
         self.k = Fp::ZERO;
         self.k4 = Fp::ZERO;
-        self.lanes = [Fp::ZERO; 4];
+        self.lanes = [Lazy::default(); 4];
     }
 }
 
