@@ -22,7 +22,7 @@
 //! stop first.
 
 use crate::error::{FailureKind, MpcError, Result, TransportError};
-use crate::field::{Fp, ELEMENT_BYTES, MODULUS};
+use crate::field::{element_bits, Fp, ELEMENT_BYTES, MODULUS};
 use crate::transport::Transport;
 use std::time::{Duration, Instant};
 
@@ -83,8 +83,20 @@ pub fn decode_elements(payload: &[u8], expected: usize, peer: usize) -> Result<V
             got,
         });
     }
-    let mut out = vec![Fp::ZERO; expected];
-    decode_into(payload, peer, &mut out)?;
+    // Decoded into reserved room: no zeroing pass first.
+    let mut out = Vec::with_capacity(expected);
+    let mut bad = false;
+    out.extend(payload.chunks_exact(ELEMENT_BYTES).map(|c| {
+        let v = element_bits(c);
+        bad |= v >= MODULUS;
+        Fp::new(v)
+    }));
+    if bad {
+        return Err(MpcError::BadShare {
+            peer,
+            reason: "value is not a field element",
+        });
+    }
     Ok(out)
 }
 
@@ -100,9 +112,7 @@ pub fn decode_into(bytes: &[u8], peer: usize, out: &mut [Fp]) -> Result<()> {
     }
     let mut bad = false;
     for (o, c) in out.iter_mut().zip(bytes.chunks_exact(ELEMENT_BYTES)) {
-        let mut b = [0u8; ELEMENT_BYTES];
-        b.copy_from_slice(c);
-        let v = u128::from_le_bytes(b);
+        let v = element_bits(c);
         bad |= v >= MODULUS;
         *o = Fp::new(v);
     }

@@ -15,6 +15,17 @@ pub const MODULUS: u128 = (1u128 << 127) - 1;
 /// Number of bytes of one field element on the wire (little endian).
 pub const ELEMENT_BYTES: usize = 16;
 
+/// The little-endian `u128` in the first 16 bytes of `c` (zero-padded if
+/// shorter): an element's wire encoding, before it is checked to be below p.
+#[inline(always)]
+pub(crate) fn element_bits(c: &[u8]) -> u128 {
+    let mut b = [0u8; ELEMENT_BYTES];
+    if let Some(src) = c.get(..ELEMENT_BYTES) {
+        b.copy_from_slice(src);
+    }
+    u128::from_le_bytes(b)
+}
+
 /// An element of GF(2^127 − 1), always kept reduced in `[0, p)`.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Zeroize)]
 pub struct Fp(u128);
@@ -218,6 +229,88 @@ impl Fp {
     }
 }
 
+impl Fp {
+    /// Builds an element from a signed 64-bit integer (as [`Fp::from_i128`],
+    /// without a branch: a negative x gives p + x).
+    #[inline(always)]
+    pub fn from_i64(x: i64) -> Fp {
+        let x = i128::from(x);
+        // (x >> 127) is all ones exactly when x < 0; p + x is then in (0, p).
+        let wide = (x as u128).wrapping_add(MODULUS & (x >> 127) as u128);
+        Fp(wide)
+    }
+
+    /// The centred representative (see [`Fp::to_i128`]) modulo 2^64, without
+    /// a branch: the low word, plus 1 above p/2 (the centred value is then
+    /// self − p, and p's low word is 2^64 − 1).
+    #[inline(always)]
+    pub fn to_ring64(self) -> u64 {
+        (self.0 as u64).wrapping_add(u64::from(self.0 > MODULUS / 2))
+    }
+}
+
+/// The state of a multiply-accumulate chain (a polynomial hash): a value
+/// congruent to an element modulo p and at most 2^127, whose reductions are
+/// folded but not completed (no conditional subtraction per step).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Lazy(u128);
+
+impl Lazy {
+    /// k·self + w, folded to at most 2^127.
+    #[inline(always)]
+    pub(crate) fn mul_add(self, k: Fp, w: Fp) -> Lazy {
+        let (a0, a1) = (self.0 as u64 as u128, self.0 >> 64);
+        let (b0, b1) = (k.0 as u64 as u128, k.0 >> 64);
+        // self ≤ 2^127 and k < 2^127: a1 ≤ 2^63 and b1 < 2^63, so the
+        // partial products and `mid` fit, and the product is below 2^254.
+        let p00 = a0 * b0;
+        let mid = a0 * b1 + a1 * b0;
+        let p11 = a1 * b1;
+        let (lo, carry) = p00.overflowing_add(mid << 64);
+        let hi = p11 + (mid >> 64) + u128::from(carry);
+        // product = hi·2^128 + lo ≡ 2·hi + lo with hi < 2^126: s ≤ 2^128 − 2.
+        let s = (lo & MODULUS) + (lo >> 127) + (hi << 1);
+        let f = (s & MODULUS) + (s >> 127); // ≤ 2^127
+        let g = f + w.0; // ≤ 2^128 − 2
+        Lazy((g & MODULUS) + (g >> 127)) // ≤ 2^127
+    }
+
+    /// The canonical element.
+    #[inline(always)]
+    pub(crate) fn reduce(self) -> Fp {
+        Fp::new(self.0)
+    }
+}
+
+/// 1/3 modulo p: (2p + 1)/3 = (2^128 − 1)/3 (p ≡ 1 mod 3).
+const ONE_THIRD: u128 = u128::MAX / 3;
+/// 2/3 modulo p: 2·(1/3) − p.
+const TWO_THIRDS: u128 = (ONE_THIRD << 1) - MODULUS;
+/// The inverse of 3 modulo 2^128 (3 · this ≡ 1), for exact division by 3.
+const INV3_MOD_2_128: u128 = u128::MAX / 3 * 2 + 1;
+
+impl Fp {
+    /// self / 3 without a full multiplication: with x = 3q + r (r = x mod 3,
+    /// found from the two 64-bit halves since 2^64 ≡ 1 mod 3), q is an exact
+    /// division (a wrapping product by 3⁻¹ mod 2^128) and x/3 ≡ q + r/3.
+    #[inline(always)]
+    pub fn third(self) -> Fp {
+        let x = self.0;
+        let (s, carry) = (x as u64).overflowing_add((x >> 64) as u64);
+        // s + carry·2^64 ≡ s + carry (mod 3), and s + carry cannot overflow
+        // (a carry leaves s ≤ 2^64 − 2).
+        let r = (s + u64::from(carry)) % 3;
+        let q = (x - u128::from(r)).wrapping_mul(INV3_MOD_2_128);
+        let t = match r {
+            0 => 0,
+            1 => ONE_THIRD,
+            _ => TWO_THIRDS,
+        };
+        // q < 2^126 and t < p, so the sum fits.
+        Fp(reduce_once(q + t))
+    }
+}
+
 /// A constant factor, classified once so that loops multiplying by it take
 /// the cheapest path: ±1 and ±2 by additions, other integers of absolute
 /// value below 2^64 (Lagrange coefficients for few parties, party points)
@@ -242,6 +335,10 @@ pub enum Factor {
     Half(u64),
     /// −k/2 for an odd k < 2^64.
     MinusHalf(u64),
+    /// 1/3 ([`Fp::third`]; the Lagrange coefficients and slopes of three parties).
+    Third,
+    /// −1/3.
+    MinusThird,
     /// Any other element.
     General(Fp),
 }
@@ -259,6 +356,8 @@ impl Factor {
             _ => match ((c + c).0, (-(c + c)).0) {
                 (k, _) if k >> 64 == 0 => Factor::Half(k as u64),
                 (_, k) if k >> 64 == 0 => Factor::MinusHalf(k as u64),
+                _ if c.0 == ONE_THIRD => Factor::Third,
+                _ if (-c).0 == ONE_THIRD => Factor::MinusThird,
                 _ => Factor::General(c),
             },
         }
@@ -279,8 +378,12 @@ impl Factor {
             Factor::MinusTwo => -(x + x),
             Factor::Small(k) => x.mul_u64(k),
             Factor::MinusSmall(k) => -x.mul_u64(k),
+            Factor::Half(1) => x.half(),
+            Factor::MinusHalf(1) => -x.half(),
             Factor::Half(k) => x.mul_u64(k).half(),
             Factor::MinusHalf(k) => -x.mul_u64(k).half(),
+            Factor::Third => x.third(),
+            Factor::MinusThird => -x.third(),
             Factor::General(c) => c * x,
         }
     }
@@ -318,97 +421,4 @@ pub fn batch_invert(xs: &mut [Fp]) -> Option<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn big_mul(a: u128, b: u128) -> u128 {
-        // Reference: schoolbook with reduction by repeated folding on 4×32-bit limbs.
-        let mut acc = Fp::ZERO;
-        let mut base = Fp::new(a);
-        let mut e = b;
-        while e > 0 {
-            if e & 1 == 1 {
-                acc += base;
-            }
-            base = base + base;
-            e >>= 1;
-        }
-        acc.value()
-    }
-
-    proptest! {
-        #[test]
-        fn mul_matches_double_and_add(a in 0..MODULUS, b in 0..MODULUS) {
-            prop_assert_eq!((Fp::new(a) * Fp::new(b)).value(), big_mul(a, b));
-        }
-
-        #[test]
-        fn inverse_roundtrip(a in 1..MODULUS) {
-            let x = Fp::new(a);
-            prop_assert_eq!(x * x.inv().unwrap(), Fp::ONE);
-        }
-
-        #[test]
-        fn signed_roundtrip(a in -(1i128 << 100)..(1i128 << 100)) {
-            prop_assert_eq!(Fp::from_i128(a).to_i128(), a);
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn small_factors_match_multiplication(a in 0..MODULUS, k in any::<u64>(), c in 0..MODULUS) {
-            let x = Fp::new(a);
-            prop_assert_eq!(x.mul_u64(k), x * Fp::from_u64(k));
-            let half = Fp::new(2).inv().unwrap();
-            for f in [Fp::new(c), Fp::from_u64(k), -Fp::from_u64(k), Fp::from_u64(k) * half, -Fp::from_u64(k) * half, Fp::ONE, -Fp::ONE, Fp::new(2), -Fp::new(2), Fp::ZERO] {
-                prop_assert_eq!(Factor::of(f).apply(x), f * x);
-            }
-        }
-    }
-
-    #[test]
-    fn factors_are_classified() {
-        assert_eq!(Factor::of(Fp::new(3)), Factor::Small(3));
-        assert_eq!(Factor::of(-Fp::new(3)), Factor::MinusSmall(3));
-        assert_eq!(Factor::of(-Fp::ONE), Factor::MinusOne);
-        assert_eq!(Factor::of(Fp::new(2)), Factor::Two);
-        let half = Fp::new(2).inv().unwrap();
-        assert_eq!(Factor::of(half), Factor::Half(1));
-        assert_eq!(Factor::of(-Fp::new(3) * half), Factor::MinusHalf(3));
-        let third = Fp::new(3).inv().unwrap();
-        assert_eq!(Factor::of(third), Factor::General(third));
-        assert!(!Factor::of(third).is_small() && Factor::of(-Fp::new(5)).is_small());
-        for x in [
-            Fp::ZERO,
-            Fp::ONE,
-            Fp::new(MODULUS - 1),
-            Fp::new(u128::MAX >> 3),
-        ] {
-            assert_eq!(x.half() + x.half(), x);
-            for c in [half, -half, Fp::new(3) * half, -Fp::new(7) * half] {
-                assert_eq!(Factor::of(c).apply(x), c * x);
-            }
-        }
-        let big = Fp::new(u128::MAX >> 2);
-        assert_eq!(Factor::of(big).apply(Fp::new(5)), big * Fp::new(5));
-        assert_eq!(
-            Fp::new(MODULUS - 1).mul_u64(u64::MAX),
-            -Fp::from_u64(u64::MAX)
-        );
-    }
-
-    #[test]
-    fn edge_values() {
-        let m1 = Fp::new(MODULUS - 1);
-        assert_eq!(m1 * m1, Fp::ONE);
-        assert_eq!(m1 + Fp::ONE, Fp::ZERO);
-        assert_eq!(Fp::new(MODULUS), Fp::ZERO);
-        assert_eq!(Fp::new(u128::MAX), Fp::new(1));
-        assert!(Fp::from_bytes(MODULUS.to_le_bytes()).is_none());
-        let mut v = vec![Fp::new(3), Fp::new(7), m1];
-        batch_invert(&mut v).unwrap();
-        assert_eq!(v[0] * Fp::new(3), Fp::ONE);
-        assert_eq!(v[2] * m1, Fp::ONE);
-    }
-}
+mod tests;

@@ -2,11 +2,12 @@
 
 use crate::channel::{decode_into, push_elements, Channel, Incoming, SessionId};
 use crate::error::{MpcError, Result};
-use crate::field::{Factor, Fp, ELEMENT_BYTES};
+use crate::field::{element_bits, Factor, Fp, ELEMENT_BYTES};
 use crate::prg::{PairKey, CHUNK};
 use crate::secret::SecretVec;
 use crate::shamir::{
-    axpy, axpy_factor, lagrange_at, over_denominator, point, reconstruct_with, scale_slice,
+    axpy, axpy_factor, base_plus_factor, lagrange_at, over_denominator, point, reconstruct_with,
+    scale_into, scale_slice,
 };
 use crate::transport::Transport;
 use rand::rngs::OsRng;
@@ -478,7 +479,8 @@ impl<T: Transport> Party<T> {
             if let Some(line) = &line {
                 // t = 1: the line through (0, s′) (s′ = scale·s) and
                 // (x_q, r) is s′ + m·x with m = (r − s′)/x_q, and every
-                // explicit share is s′ + m·x_k for a small x_k: one full
+                // explicit share is s′ + m·x_k or r + m·(x_k − x_q) for a
+                // small factor (see `plan::Explicit`): at most one full
                 // multiplication per element instead of two per share.
                 let r = seeded
                     .first()
@@ -489,10 +491,10 @@ impl<T: Transport> Party<T> {
                     *mi = ri - si;
                 }
                 scale_slice(m, line.inv_xq);
-                for &(party, xk) in &line.explicit {
-                    copy_into(piece, sec);
-                    axpy_factor(piece, xk, m);
-                    emit(party, at, piece);
+                for e in &line.explicit {
+                    let base = if e.from_seeded { r } else { &*sec };
+                    base_plus_factor(piece, base, e.factor, m);
+                    emit(e.party, at, piece);
                 }
             } else {
                 for (party, c0, rest) in &explicit {
@@ -544,18 +546,21 @@ impl<T: Transport> Party<T> {
     }
 }
 
-/// acc += c · (the field elements in `payload`), checking there are `len`
-/// of them and that each is below p.
-fn accumulate(payload: &[u8], len: usize, peer: usize, c: Fp, acc: &mut [Fp]) -> Result<()> {
+/// acc += (the field elements in `payload`), checking there are `len` of
+/// them and that each is below p: decoded and added in one pass.
+fn accumulate(payload: &[u8], len: usize, peer: usize, acc: &mut [Fp]) -> Result<()> {
     check_payload(payload, len, peer)?;
-    let mut tmp = Zeroizing::new([Fp::ZERO; CHUNK]);
-    for (a, bytes) in acc
-        .chunks_mut(CHUNK)
-        .zip(payload.chunks(CHUNK * ELEMENT_BYTES))
-    {
-        let piece = tmp.get_mut(..a.len()).unwrap_or(&mut []);
-        decode_into(bytes, peer, piece)?;
-        axpy(a, c, piece);
+    let mut bad = false;
+    for (a, c) in acc.iter_mut().zip(payload.chunks_exact(ELEMENT_BYTES)) {
+        let v = element_bits(c);
+        bad |= v >= crate::field::MODULUS;
+        *a += Fp::new(v);
+    }
+    if bad {
+        return Err(MpcError::BadShare {
+            peer,
+            reason: "value is not a field element",
+        });
     }
     Ok(())
 }

@@ -78,8 +78,10 @@ impl PairKey {
 
     /// `len` pseudorandom field elements for the given round.
     pub fn expand(&self, round: u64, len: usize) -> Vec<Fp> {
-        let mut out = vec![Fp::ZERO; len];
-        self.stream(round).fill(&mut out);
+        // Extended piece by piece: no zeroing pass over the whole vector.
+        let mut out = Vec::with_capacity(len);
+        self.stream(round)
+            .for_each_chunk(len, |_, piece| out.extend_from_slice(piece));
         out
     }
 }

@@ -173,9 +173,41 @@ pub fn axpy_factor(acc: &mut [Fp], c: Factor, x: &[Fp]) {
         Factor::MinusTwo => pairs.for_each(|(a, &y)| *a -= y + y),
         Factor::Small(k) => pairs.for_each(|(a, &y)| *a += y.mul_u64(k)),
         Factor::MinusSmall(k) => pairs.for_each(|(a, &y)| *a -= y.mul_u64(k)),
+        Factor::Half(1) => pairs.for_each(|(a, &y)| *a += y.half()),
+        Factor::MinusHalf(1) => pairs.for_each(|(a, &y)| *a -= y.half()),
         Factor::Half(k) => pairs.for_each(|(a, &y)| *a += y.mul_u64(k).half()),
         Factor::MinusHalf(k) => pairs.for_each(|(a, &y)| *a -= y.mul_u64(k).half()),
+        Factor::Third => pairs.for_each(|(a, &y)| *a += y.third()),
+        Factor::MinusThird => pairs.for_each(|(a, &y)| *a -= y.third()),
         Factor::General(c) => pairs.for_each(|(a, &y)| *a += c * y),
+    }
+}
+
+/// out = base + c · x, element-wise (over the shortest of the three): one
+/// pass instead of a copy and an [`axpy_factor`].
+#[inline]
+pub fn base_plus_factor(out: &mut [Fp], base: &[Fp], c: Factor, x: &[Fp]) {
+    let triples = out.iter_mut().zip(base).zip(x);
+    match c {
+        Factor::One => triples.for_each(|((o, &b), &y)| *o = b + y),
+        Factor::MinusOne => triples.for_each(|((o, &b), &y)| *o = b - y),
+        Factor::Two => triples.for_each(|((o, &b), &y)| *o = b + (y + y)),
+        Factor::MinusTwo => triples.for_each(|((o, &b), &y)| *o = b - (y + y)),
+        other => triples.for_each(|((o, &b), &y)| *o = b + other.apply(y)),
+    }
+}
+
+/// out = c · x, element-wise (over the shorter of the two): a copy and a
+/// [`scale_slice`] in one pass.
+#[inline]
+pub fn scale_into(out: &mut [Fp], c: Factor, x: &[Fp]) {
+    let pairs = out.iter_mut().zip(x);
+    match c {
+        Factor::One => pairs.for_each(|(o, &y)| *o = y),
+        Factor::MinusOne => pairs.for_each(|(o, &y)| *o = -y),
+        Factor::Two => pairs.for_each(|(o, &y)| *o = y + y),
+        Factor::MinusTwo => pairs.for_each(|(o, &y)| *o = -(y + y)),
+        other => pairs.for_each(|(o, &y)| *o = other.apply(y)),
     }
 }
 
@@ -204,8 +236,12 @@ pub fn scale_slice(xs: &mut [Fp], c: Factor) {
         Factor::MinusTwo => xs.iter_mut().for_each(|x| *x = -(*x + *x)),
         Factor::Small(k) => xs.iter_mut().for_each(|x| *x = x.mul_u64(k)),
         Factor::MinusSmall(k) => xs.iter_mut().for_each(|x| *x = -x.mul_u64(k)),
+        Factor::Half(1) => xs.iter_mut().for_each(|x| *x = x.half()),
+        Factor::MinusHalf(1) => xs.iter_mut().for_each(|x| *x = -x.half()),
         Factor::Half(k) => xs.iter_mut().for_each(|x| *x = x.mul_u64(k).half()),
         Factor::MinusHalf(k) => xs.iter_mut().for_each(|x| *x = -x.mul_u64(k).half()),
+        Factor::Third => xs.iter_mut().for_each(|x| *x = x.third()),
+        Factor::MinusThird => xs.iter_mut().for_each(|x| *x = -x.third()),
         Factor::General(c) => xs.iter_mut().for_each(|x| *x *= c),
     }
 }
@@ -247,6 +283,66 @@ mod tests {
         let big = Fp::new(0x5a3c_96e1_0f7b_d428_1c6e_93a5_b70d_f249);
         let (f, d) = over_denominator(&[big]);
         assert_eq!((f, d), (vec![Factor::General(big)], Fp::ONE));
+    }
+
+    #[test]
+    fn base_plus_factor_matches_copy_and_axpy() {
+        use rand::RngCore;
+        let mut rng = OsRng;
+        let edge = [
+            Fp::ZERO,
+            Fp::ONE,
+            Fp::new(crate::field::MODULUS - 1),
+            Fp::new(1u128 << 126),
+        ];
+        let mut base: Vec<Fp> = edge.to_vec();
+        let mut x: Vec<Fp> = edge.iter().rev().copied().collect();
+        for a in edge {
+            for b in edge {
+                base.push(a);
+                x.push(b);
+            }
+        }
+        for _ in 0..200 {
+            base.push(random_element(&mut rng));
+            x.push(random_element(&mut rng));
+        }
+        let half = Fp::new(2).inv().unwrap();
+        let mut cs = vec![
+            Fp::ONE,
+            -Fp::ONE,
+            Fp::new(2),
+            -Fp::new(2),
+            Fp::new(3),
+            -Fp::new(7),
+            half,
+            -half,
+            Fp::new(3) * half,
+            -Fp::new(5) * half,
+            Fp::ZERO,
+        ];
+        cs.push(Fp::new(
+            u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()),
+        ));
+        for c in cs {
+            let f = Factor::of(c);
+            let mut want = base.clone();
+            axpy_factor(&mut want, f, &x);
+            let mut plain = base.clone();
+            for (p, &y) in plain.iter_mut().zip(&x) {
+                *p += c * y;
+            }
+            assert_eq!(want, plain, "{f:?}");
+            let mut got = vec![Fp::ONE; base.len()];
+            base_plus_factor(&mut got, &base, f, &x);
+            assert_eq!(got, want, "{f:?}");
+            let mut scaled = x.clone();
+            scale_slice(&mut scaled, f);
+            assert!(scaled.iter().zip(&x).all(|(&s, &y)| s == c * y), "{f:?}");
+            let mut into = vec![Fp::ONE; x.len()];
+            scale_into(&mut into, f, &x);
+            assert_eq!(into, scaled, "{f:?}");
+        }
     }
 
     #[test]

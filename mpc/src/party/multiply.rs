@@ -43,7 +43,9 @@ impl<T: Transport> Party<T> {
         let me = self.me;
         let round = self.chan.round();
         self.check_dealers(dealers)?;
-        let mut acc = vec![Fp::ZERO; len];
+        // Our own dealing is written first, piece by piece, into reserved
+        // room (no zeroing pass); a party that does not deal starts at zero.
+        let mut acc: Vec<Fp> = Vec::with_capacity(len);
         let mut out = Vec::new();
         if let Some(cm) = dealers
             .iter()
@@ -58,11 +60,10 @@ impl<T: Transport> Party<T> {
                     right: len,
                 });
             }
-            out = self.deal_out(round, secrets, cm, |at, piece| {
-                let dst = acc.get_mut(at..at + piece.len()).unwrap_or(&mut []);
-                copy_into(dst, piece);
-            })?;
+            out = self.deal_out(round, secrets, cm, |_, piece| acc.extend_from_slice(piece))?;
         }
+        // Pieces arrive in order and cover 0..len; this only guards the length.
+        acc.resize(len, Fp::ZERO);
         let from = self.senders(dealers);
         // Send first; add the dealings expanded from pair keys (they need no
         // message) while the peers' messages are on their way; then wait.
@@ -78,7 +79,7 @@ impl<T: Transport> Party<T> {
             }
         }
         for m in &self.chan.exchange(Vec::new(), &from)? {
-            accumulate(m.payload(), len, m.peer, Fp::ONE, &mut acc)?;
+            accumulate(m.payload(), len, m.peer, &mut acc)?;
         }
         Ok(acc)
     }

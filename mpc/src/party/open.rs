@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::channel::HEADER_BYTES;
+use crate::field::Lazy;
 
 impl<T: Transport> Party<T> {
     /// Secure aggregation: every party contributes a vector of the same
@@ -41,7 +42,7 @@ impl<T: Transport> Party<T> {
                 let r = range(k);
                 let part = sum.get_mut(r.clone()).unwrap_or(&mut []);
                 for m in &self.chan.exchange(Vec::new(), &from)? {
-                    accumulate(m.payload(), r.len(), m.peer, Fp::ONE, part)?;
+                    accumulate(m.payload(), r.len(), m.peer, part)?;
                 }
             }
             for k in 0..pieces {
@@ -124,10 +125,13 @@ impl<T: Transport> Party<T> {
             )));
         }
         let half = 1i128 << (bits - 1);
-        if values.iter().any(|v| {
-            let x = v.to_i128();
-            x < -half || x >= half
-        }) {
+        // The centred value is in [−half, half) exactly when the canonical
+        // one is below half or at least p − half (half ≤ 2^63 ≪ p/2).
+        let (low, high) = (half as u128, crate::field::MODULUS - half as u128);
+        if values
+            .iter()
+            .fold(false, |bad, v| bad | (v.value() >= low && v.value() < high))
+        {
             return Err(MpcError::OutOfRange {
                 value: "an input of open_sum_bounded".into(),
                 min: (-half).to_string(),
@@ -135,8 +139,8 @@ impl<T: Transport> Party<T> {
             });
         }
         // Two's complement residue modulo 2^64 (the range check above
-        // makes the truncation exact).
-        let ring = |v: &Fp| v.to_i128() as i64 as u64;
+        // makes it determine the value).
+        let ring = |v: &Fp| v.to_ring64();
         let len = values.len();
         let pieces = len.div_ceil(SUM_PIECE).max(1);
         let range = |k: usize| k * SUM_PIECE..((k + 1) * SUM_PIECE).min(len);
@@ -148,10 +152,14 @@ impl<T: Transport> Party<T> {
             // `pieces` rounds of sending), so summing, sending and the
             // others' decoding overlap.
             let from: Vec<usize> = (1..self.n).collect();
-            let mut sum: Vec<u64> = values.iter().map(ring).collect();
+            // One piece of sums at a time (reused), converted into the
+            // result as soon as it is sent: no whole-length ring vector.
+            let mut part: Zeroizing<Vec<u64>> = Zeroizing::new(Vec::with_capacity(SUM_PIECE));
+            let mut result = Vec::with_capacity(len);
             for k in 0..pieces {
                 let r = range(k);
-                let part = sum.get_mut(r.clone()).unwrap_or(&mut []);
+                part.clear();
+                part.extend(values.get(r.clone()).unwrap_or(&[]).iter().map(ring));
                 for m in &self.chan.exchange(Vec::new(), &from)? {
                     check_u64_payload(m.payload(), r.len(), m.peer)?;
                     for (s, c) in part.iter_mut().zip(m.payload().chunks_exact(8)) {
@@ -173,12 +181,10 @@ impl<T: Transport> Party<T> {
                 }
                 out.insert(0, (1, first));
                 self.chan.send_ahead(out)?;
+                result.extend(part.iter().map(|&s| Fp::from_i64(s as i64)));
             }
             self.chan.skip_rounds(pieces as u64);
-            return Ok(sum
-                .iter()
-                .map(|&s| Fp::from_i128(i128::from(s as i64)))
-                .collect());
+            return Ok(result);
         }
         let mut streams = Vec::new();
         for j in (1..self.n).filter(|&j| j != me) {
@@ -228,7 +234,7 @@ impl<T: Transport> Party<T> {
             sum.extend(first.payload().chunks_exact(8).map(|c| {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(c);
-                Fp::from_i128(i128::from(u64::from_le_bytes(b) as i64))
+                Fp::from_i64(u64::from_le_bytes(b) as i64)
             }));
         }
         Ok(sum)
@@ -331,12 +337,13 @@ impl<T: Transport> Party<T> {
             &lagrange_at(&xs, Fp::ZERO).ok_or(MpcError::Unlucky("repeated point"))?,
         );
         let inv_den = Factor::of(den.inv().ok_or(MpcError::Unlucky("zero denominator"))?);
-        let mut result = vec![Fp::ZERO; len];
+        // Built piece by piece in reserved room (no zeroing pass).
+        let mut result = Vec::with_capacity(len);
         let mut cols: Zeroizing<Vec<[Fp; CHUNK]>> = Zeroizing::new(vec![[Fp::ZERO; CHUNK]; t + 1]);
-        let mut pred: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
+        let mut piece: Zeroizing<[Fp; CHUNK]> = Zeroizing::new([Fp::ZERO; CHUNK]);
         let mut at = 0;
-        for piece in result.chunks_mut(CHUNK) {
-            let k = piece.len();
+        while at < len {
+            let k = CHUNK.min(len - at);
             for (r, col) in cols.iter_mut().enumerate() {
                 let col = col.get_mut(..k).unwrap_or(&mut []);
                 if r == 0 {
@@ -350,17 +357,13 @@ impl<T: Transport> Party<T> {
                     decode_into(bytes, peer, col)?;
                 }
             }
-            for (&c, col) in at0.iter().zip(cols.iter()) {
-                axpy_factor(piece, c, col.get(..k).unwrap_or(&[]));
-            }
-            scale_slice(piece, inv_den);
+            let out = piece.get_mut(..k).unwrap_or(&mut []);
+            combine_into(out, &at0, &cols);
+            scale_slice(out, inv_den);
+            result.extend_from_slice(out);
             for (_, _, hash, coeffs) in &mut checkers {
-                let p = pred.get_mut(..k).unwrap_or(&mut []);
-                p.fill(Fp::ZERO);
-                for (&c, col) in coeffs.iter().zip(cols.iter()) {
-                    axpy_factor(p, c, col.get(..k).unwrap_or(&[]));
-                }
-                hash.absorb(p);
+                combine_into(out, coeffs, &cols);
+                hash.absorb(out);
             }
             at += k;
         }
@@ -434,6 +437,20 @@ impl<T: Transport> Party<T> {
     }
 }
 
+/// out = Σ coeffs[r] · cols[r] (over out's length): the first term
+/// written, the others added, with no zeroing pass.
+fn combine_into(out: &mut [Fp], coeffs: &[Factor], cols: &[[Fp; CHUNK]]) {
+    let k = out.len();
+    for (r, (&c, col)) in coeffs.iter().zip(cols).enumerate() {
+        let col = col.get(..k).unwrap_or(&[]);
+        if r == 0 {
+            scale_into(out, c, col);
+        } else {
+            axpy_factor(out, c, col);
+        }
+    }
+}
+
 /// The label of the keys of the check values of [`Party::open`].
 pub(super) const CHECK_LABEL: &[u8] = b"symbolon-mpc/open-check/v1";
 
@@ -452,7 +469,8 @@ fn successor_rank(from: usize, to: usize, n: usize) -> Option<usize> {
 struct PolyHash {
     k: Fp,
     k4: Fp,
-    lanes: [Fp; 4],
+    // Partially reduced (see `Lazy`): reduced once, in `finish`.
+    lanes: [Lazy; 4],
 }
 
 impl PolyHash {
@@ -464,7 +482,7 @@ impl PolyHash {
         PolyHash {
             k: k[0],
             k4: k2 * k2,
-            lanes: [Fp::ZERO; 4],
+            lanes: [Lazy::default(); 4],
         }
     }
 
@@ -474,19 +492,19 @@ impl PolyHash {
         let mut quads = xs.chunks_exact(4);
         for q in &mut quads {
             if let [w, x, y, z] = q {
-                *a = k4 * *a + *w;
-                *b = k4 * *b + *x;
-                *c = k4 * *c + *y;
-                *d = k4 * *d + *z;
+                *a = a.mul_add(k4, *w);
+                *b = b.mul_add(k4, *x);
+                *c = c.mul_add(k4, *y);
+                *d = d.mul_add(k4, *z);
             }
         }
         for (lane, &v) in self.lanes.iter_mut().zip(quads.remainder()) {
-            *lane = k4 * *lane + v;
+            *lane = lane.mul_add(k4, v);
         }
     }
 
     fn finish(&self) -> Fp {
-        let [a, b, c, d] = self.lanes;
+        let [a, b, c, d] = self.lanes.map(Lazy::reduce);
         ((d * self.k + c) * self.k + b) * self.k + a
     }
 }
@@ -495,7 +513,7 @@ impl Drop for PolyHash {
     fn drop(&mut self) {
         self.k = Fp::ZERO;
         self.k4 = Fp::ZERO;
-        self.lanes = [Fp::ZERO; 4];
+        self.lanes = [Lazy::default(); 4];
     }
 }
 
