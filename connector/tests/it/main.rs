@@ -5,6 +5,7 @@
 mod api;
 mod audit;
 mod cli;
+mod cli_formats;
 mod cli_serve;
 mod console;
 mod crash;
