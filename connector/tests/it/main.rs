@@ -40,6 +40,7 @@ mod pull_sources;
 mod safe_defaults;
 mod session;
 mod trail;
+mod trust_distribution;
 mod transfer;
 mod transfer_consumer;
 mod transfer_provider;
