@@ -64,7 +64,10 @@ pub async fn verify_trust_list_credential(
     Ok(InstalledTrustList {
         credential: token.trim().to_owned(),
         valid_from: valid_from(&document),
-        id: document.get("id").and_then(Value::as_str).map(str::to_owned),
+        id: document
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         list,
     })
 }

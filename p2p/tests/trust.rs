@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 use symbolon_identity::{
-    credential, issue_credential, DidResolver, Format, Identity, KeyAlgorithm, TrustList,
-    Verifier,
+    credential, issue_credential, DidResolver, Format, Identity, KeyAlgorithm, TrustList, Verifier,
 };
 use symbolon_p2p::{Node, P2pError};
 
@@ -39,8 +38,14 @@ async fn member_of(issuer: &Authority) -> Member {
         "role": "Insurer",
         "dataSpaceId": DATA_SPACE,
     });
-    let unsigned =
-        credential::build(&issuer.identity.did, MEMBERSHIP, &identity.did, &claims, None).unwrap();
+    let unsigned = credential::build(
+        &issuer.identity.did,
+        MEMBERSHIP,
+        &identity.did,
+        &claims,
+        None,
+    )
+    .unwrap();
     let membership = issue_credential(&issuer.identity, unsigned, Format::Jwt)
         .await
         .unwrap();
@@ -70,7 +75,10 @@ async fn a_replaced_trust_list_admits_the_members_of_a_newly_trusted_issuer() {
     let refused = host
         .wait_until(WAIT, |h| {
             entry(h, &first).is_some_and(|p| {
-                !p.authenticated && p.reason.as_deref().is_some_and(|r| r.contains("not trusted"))
+                !p.authenticated
+                    && p.reason
+                        .as_deref()
+                        .is_some_and(|r| r.contains("not trusted"))
             })
         })
         .await;
@@ -81,7 +89,10 @@ async fn a_replaced_trust_list_admits_the_members_of_a_newly_trusted_issuer() {
     let elsewhere = list(&authority, &[&authority, &second_issuer], "another-space");
     match host.replace_trust_list(elsewhere).await {
         Err(P2pError::Config { reason, .. }) => {
-            assert!(reason.contains("another-space") && reason.contains(DATA_SPACE), "{reason}")
+            assert!(
+                reason.contains("another-space") && reason.contains(DATA_SPACE),
+                "{reason}"
+            )
         }
         other => panic!("a list for another data space was not refused: {other:?}"),
     }
@@ -91,6 +102,13 @@ async fn a_replaced_trust_list_admits_the_members_of_a_newly_trusted_issuer() {
         .await
         .unwrap();
     let again = Node::start(config).await.unwrap();
-    assert!(wait_mesh(&[&host, &again], WAIT).await, "{:#?}", host.peers());
-    assert_eq!(entry(&host, &again).unwrap().roles, vec!["Insurer".to_owned()]);
+    assert!(
+        wait_mesh(&[&host, &again], WAIT).await,
+        "{:#?}",
+        host.peers()
+    );
+    assert_eq!(
+        entry(&host, &again).unwrap().roles,
+        vec!["Insurer".to_owned()]
+    );
 }

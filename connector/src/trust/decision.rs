@@ -146,7 +146,12 @@ mod tests {
 
     const ANCHOR: &str = "did:key:z6MkAnchor";
 
-    fn list(anchor: &str, data_space: &str, issuers: &[&str], valid_from: Option<DateTime<Utc>>) -> InstalledTrustList {
+    fn list(
+        anchor: &str,
+        data_space: &str,
+        issuers: &[&str],
+        valid_from: Option<DateTime<Utc>>,
+    ) -> InstalledTrustList {
         let entries: BTreeMap<String, BTreeSet<String>> = issuers
             .iter()
             .map(|i| ((*i).to_owned(), BTreeSet::from(["X".to_owned()])))
@@ -174,7 +179,12 @@ mod tests {
     fn a_later_list_of_the_same_anchor_and_data_space_is_newer() {
         let t = Utc::now() - Duration::hours(1);
         let installed = list(ANCHOR, "hds", &["did:key:a"], Some(t));
-        let later = list(ANCHOR, "hds", &["did:key:a", "did:key:b"], Some(t + Duration::seconds(1)));
+        let later = list(
+            ANCHOR,
+            "hds",
+            &["did:key:a", "did:key:b"],
+            Some(t + Duration::seconds(1)),
+        );
         assert_eq!(decide(&installed, &later), Verdict::Newer);
         // An undated installed list is older than any dated one.
         let undated = list(ANCHOR, "hds", &["did:key:a"], None);
@@ -200,12 +210,23 @@ mod tests {
     fn an_older_list_or_another_with_the_same_date_is_stale() {
         let t = Utc::now();
         let installed = list(ANCHOR, "hds", &["did:key:a"], Some(t));
-        let older = list(ANCHOR, "hds", &["did:key:a", "did:key:b"], Some(t - Duration::seconds(1)));
+        let older = list(
+            ANCHOR,
+            "hds",
+            &["did:key:a", "did:key:b"],
+            Some(t - Duration::seconds(1)),
+        );
         assert_eq!(decide(&installed, &older), Verdict::Refused(Refusal::Stale));
         let same_date = list(ANCHOR, "hds", &["did:key:b"], Some(t));
-        assert_eq!(decide(&installed, &same_date), Verdict::Refused(Refusal::Stale));
+        assert_eq!(
+            decide(&installed, &same_date),
+            Verdict::Refused(Refusal::Stale)
+        );
         let undated = list(ANCHOR, "hds", &["did:key:b"], None);
-        assert_eq!(decide(&installed, &undated), Verdict::Refused(Refusal::Undated));
+        assert_eq!(
+            decide(&installed, &undated),
+            Verdict::Refused(Refusal::Undated)
+        );
     }
 
     #[test]
@@ -214,7 +235,10 @@ mod tests {
         let installed = list(ANCHOR, "hds", &["did:key:a"], Some(t));
         let later = Some(t + Duration::days(1));
         let forged = list("did:key:z6MkForger", "hds", &["did:key:f"], later);
-        assert_eq!(decide(&installed, &forged), Verdict::Refused(Refusal::OtherAnchor));
+        assert_eq!(
+            decide(&installed, &forged),
+            Verdict::Refused(Refusal::OtherAnchor)
+        );
         let elsewhere = list(ANCHOR, "other-space", &["did:key:a"], later);
         assert_eq!(
             decide(&installed, &elsewhere),
@@ -237,17 +261,35 @@ mod tests {
     #[test]
     fn messages_are_bounded_and_must_carry_a_compact_jwt() {
         let token = jwt(&json!({"issuer": ANCHOR}));
-        assert_eq!(credential_of(&json!({"credential": token})), Ok(token.as_str()));
+        assert_eq!(
+            credential_of(&json!({"credential": token})),
+            Ok(token.as_str())
+        );
         assert_eq!(credential_of(&json!({})), Err(MessageError::Missing));
-        assert_eq!(credential_of(&json!({"credential": 7})), Err(MessageError::Missing));
-        for not_jwt in ["", "abc", "a.b", "a.b.c.d", "a..c", "a.b c.d", "{\"issuer\":1}"] {
+        assert_eq!(
+            credential_of(&json!({"credential": 7})),
+            Err(MessageError::Missing)
+        );
+        for not_jwt in [
+            "",
+            "abc",
+            "a.b",
+            "a.b.c.d",
+            "a..c",
+            "a.b c.d",
+            "{\"issuer\":1}",
+        ] {
             assert_eq!(
                 credential_of(&json!({ "credential": not_jwt })),
                 Err(MessageError::NotJwt),
                 "{not_jwt}"
             );
         }
-        let huge = format!("{}.{}.c2ln", "e".repeat(8), "p".repeat(MAX_CREDENTIAL_BYTES));
+        let huge = format!(
+            "{}.{}.c2ln",
+            "e".repeat(8),
+            "p".repeat(MAX_CREDENTIAL_BYTES)
+        );
         let error = credential_of(&json!({ "credential": huge })).unwrap_err();
         assert!(matches!(error, MessageError::TooLarge { .. }));
         assert!(error.to_string().contains("262144"), "{error}");

@@ -56,12 +56,15 @@ pub async fn receive(connector: &Connector, from: &str, payload: &Value) -> (u16
         let why = "it is not signed by the installed list's anchor".to_owned();
         return refuse(connector, from, refusal, why).await;
     }
-    let received =
-        match verify_trust_list_credential(token, connector.verification().resolver.clone()).await
-        {
-            Ok(received) => received,
-            Err(error) => return refuse(connector, from, Refusal::Invalid, error.to_string()).await,
-        };
+    let received = match verify_trust_list_credential(
+        token,
+        connector.verification().resolver.clone(),
+    )
+    .await
+    {
+        Ok(received) => received,
+        Err(error) => return refuse(connector, from, Refusal::Invalid, error.to_string()).await,
+    };
     let updates = connector.trust_updates();
     let _one_at_a_time = updates.lock().await;
     // The installed list may have changed while this one was verified.
@@ -90,7 +93,10 @@ pub async fn receive(connector: &Connector, from: &str, payload: &Value) -> (u16
             };
             if let Err(error) = updates.keep(pending.clone()).await {
                 tracing::error!(%error, "cannot keep a trust list for approval");
-                return (500, json!({ "message": "the trust list could not be kept" }));
+                return (
+                    500,
+                    json!({ "message": "the trust list could not be kept" }),
+                );
             }
             tracing::info!(peer = %from, "a new trust list waits for the operator's approval");
             let details = updates::details(&pending.list, Source::Peer(from));
@@ -109,7 +115,10 @@ pub async fn receive(connector: &Connector, from: &str, payload: &Value) -> (u16
                 }
                 Err(error) => {
                     tracing::error!(%error, "a trust list from a peer was not fully installed");
-                    (500, json!({ "message": "the trust list could not be installed" }))
+                    (
+                        500,
+                        json!({ "message": "the trust list could not be installed" }),
+                    )
                 }
             }
         }
@@ -194,7 +203,10 @@ pub fn catch_up(node: &NodeHandle, connector: &Connector) {
                 }
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::debug!(missed, "peer events missed: some peers are not told the trust list");
+                    tracing::debug!(
+                        missed,
+                        "peer events missed: some peers are not told the trust list"
+                    );
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }

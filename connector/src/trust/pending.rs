@@ -140,7 +140,10 @@ mod tests {
 
         let reopened = Pending::load(&dir).unwrap();
         assert_eq!(reopened.current().as_deref(), Some(&pending));
-        assert_eq!(reopened.current().unwrap().view()["from"], "did:key:z6MkSender");
+        assert_eq!(
+            reopened.current().unwrap().view()["from"],
+            "did:key:z6MkSender"
+        );
         assert_eq!(reopened.clear().await.unwrap().as_deref(), Some(&pending));
         assert!(Pending::load(&dir).unwrap().current().is_none());
         assert!(reopened.clear().await.unwrap().is_none());

@@ -26,10 +26,7 @@ impl RefusalLog {
     /// Whether the refusal of `peer`'s list for `reason` at `now` is to be recorded; if so,
     /// it is remembered as recorded.
     pub fn should_record(&self, peer: &str, reason: Refusal, now: Instant) -> bool {
-        let mut recorded = self
-            .recorded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
         let fresh = |at: &Instant| now.saturating_duration_since(*at) < WINDOW;
         let key = (peer.to_owned(), reason);
         if recorded.get(&key).is_some_and(fresh) {

@@ -135,7 +135,13 @@ pub async fn approve(connector: &Connector) -> Result<InstalledTrustList, Update
             Verdict::Refused(refusal) => return Err(UpdateError::NoLongerNewer(refusal)),
         }
     }
-    install(connector, verified.clone(), "approved", Source::Peer(&pending.from)).await?;
+    install(
+        connector,
+        verified.clone(),
+        "approved",
+        Source::Peer(&pending.from),
+    )
+    .await?;
     Ok(verified)
 }
 

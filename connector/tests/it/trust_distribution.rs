@@ -53,7 +53,12 @@ fn unsigned_list(anchor: &Identity, data_space: &str, newcomers: &[&str], age: D
 }
 
 /// The list, signed by its anchor.
-async fn signed_list(anchor: &Identity, data_space: &str, newcomers: &[&str], age: Duration) -> String {
+async fn signed_list(
+    anchor: &Identity,
+    data_space: &str,
+    newcomers: &[&str],
+    age: Duration,
+) -> String {
     let credential = unsigned_list(anchor, data_space, newcomers, age);
     issue_credential(anchor, credential, Format::Jwt)
         .await
@@ -63,7 +68,12 @@ async fn signed_list(anchor: &Identity, data_space: &str, newcomers: &[&str], ag
 
 /// A member holding a membership from `authority`, with `list` installed, on the peer network
 /// (bootstrapping from `bootstrap`); `approval` as `serve --trust-list-approval`.
-async fn member(authority: &Connector, list: &str, bootstrap: Vec<String>, approval: bool) -> Member {
+async fn member(
+    authority: &Connector,
+    list: &str,
+    bootstrap: Vec<String>,
+    approval: bool,
+) -> Member {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
@@ -220,7 +230,10 @@ async fn a_list_installed_on_one_member_reaches_the_others_and_a_late_joiner() {
     until_installed(&b.api, &second).await;
     until_installed(&c.api, &second).await;
     let (status, report) = c.api.post("/credentials/verify", &verify).await;
-    assert_eq!(status, 200, "the newly trusted issuer's credential verifies: {report}");
+    assert_eq!(
+        status, 200,
+        "the newly trusted issuer's credential verifies: {report}"
+    );
 
     // Recorded where it was installed: by the operator on A, from a peer on B and C, once.
     let on_a = updates(&a.api).await;
@@ -261,7 +274,12 @@ async fn forged_older_and_foreign_lists_are_refused_and_change_nothing() {
     until_authenticated(&a.api, b.api.did()).await;
 
     let forger = Identity::generate(KeyAlgorithm::Ed25519);
-    let claimed = unsigned_list(&authority.identity, SPACE, &[forger.did.as_str()], Duration::from_secs(1));
+    let claimed = unsigned_list(
+        &authority.identity,
+        SPACE,
+        &[forger.did.as_str()],
+        Duration::from_secs(1),
+    );
     // Claims the authority as issuer, signed with the forger's key.
     let forged = jose::sign(
         &forger.key,
@@ -270,8 +288,15 @@ async fn forged_older_and_foreign_lists_are_refused_and_change_nothing() {
         &claimed,
     );
     let own_anchor = signed_list(&forger, SPACE, &[], Duration::from_secs(1)).await;
-    let elsewhere = signed_list(&authority.identity, "elsewhere", &[], Duration::from_secs(1)).await;
-    let message = |credential: &str| json!({ "kind": "trust-list-updated", "credential": credential });
+    let elsewhere = signed_list(
+        &authority.identity,
+        "elsewhere",
+        &[],
+        Duration::from_secs(1),
+    )
+    .await;
+    let message =
+        |credential: &str| json!({ "kind": "trust-list-updated", "credential": credential });
 
     for (list, status, outcome) in [
         (&forged, 422, "invalid"),
@@ -282,15 +307,30 @@ async fn forged_older_and_foreign_lists_are_refused_and_change_nothing() {
         (&current, 200, "unchanged"),
     ] {
         let (got, body) = tell(&a, &b, message(list)).await;
-        assert_eq!((got, body["outcome"].as_str()), (status, Some(outcome)), "{body}");
+        assert_eq!(
+            (got, body["outcome"].as_str()),
+            (status, Some(outcome)),
+            "{body}"
+        );
     }
-    let (got, body) = tell(&a, &b, json!({ "kind": "trust-list-updated", "credential": 7 })).await;
+    let (got, body) = tell(
+        &a,
+        &b,
+        json!({ "kind": "trust-list-updated", "credential": 7 }),
+    )
+    .await;
     assert_eq!(got, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("`credential`"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("`credential`"),
+        "{body}"
+    );
     let huge = format!("e30.{}.c2ln", "A".repeat(300 * 1024));
     let (got, body) = tell(&a, &b, message(&huge)).await;
     assert_eq!(got, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("262144"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("262144"),
+        "{body}"
+    );
 
     assert_eq!(installed(&b.api).await, current);
     // Each refusal recorded once for this peer, the forgery sent twice included; `unchanged`
@@ -334,11 +374,20 @@ async fn with_approval_a_new_list_waits_for_the_operator() {
         ("/api/v1/trust-list/pending/approve", "post"),
         ("/api/v1/trust-list/pending/reject", "post"),
     ] {
-        assert!(document["paths"][path][method].is_object(), "{method} {path}");
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path}"
+        );
     }
 
     // Approved: installed.
-    let second = signed_list(&authority.identity, SPACE, &["did:key:z6MkSecond"], Duration::from_secs(300)).await;
+    let second = signed_list(
+        &authority.identity,
+        SPACE,
+        &["did:key:z6MkSecond"],
+        Duration::from_secs(300),
+    )
+    .await;
     install(&a.api, &second).await;
     let pending = eventually(TRAVEL, "the new list to wait for approval", || async {
         let (status, body) = b.api.get("/api/v1/trust-list/pending").await;
@@ -348,15 +397,28 @@ async fn with_approval_a_new_list_waits_for_the_operator() {
     assert_eq!(pending["credential"], second);
     assert_eq!(pending["from"], a.api.did());
     assert_eq!(pending["anchor"], authority.did());
-    assert_eq!(installed(&b.api).await, first, "not installed before approval");
-    let (status, body) = b.api.post("/api/v1/trust-list/pending/approve", &json!({})).await;
+    assert_eq!(
+        installed(&b.api).await,
+        first,
+        "not installed before approval"
+    );
+    let (status, body) = b
+        .api
+        .post("/api/v1/trust-list/pending/approve", &json!({}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(installed(&b.api).await, second);
     let (status, _) = b.api.get("/api/v1/trust-list/pending").await;
     assert_eq!(status, 404);
 
     // Rejected: dropped, the installed list stays.
-    let third = signed_list(&authority.identity, SPACE, &["did:key:z6MkThird"], Duration::from_secs(60)).await;
+    let third = signed_list(
+        &authority.identity,
+        SPACE,
+        &["did:key:z6MkThird"],
+        Duration::from_secs(60),
+    )
+    .await;
     install(&a.api, &third).await;
     eventually(TRAVEL, "the third list to wait for approval", || async {
         let (status, body) = b.api.get("/api/v1/trust-list/pending").await;
@@ -365,12 +427,18 @@ async fn with_approval_a_new_list_waits_for_the_operator() {
     .await;
     // This time through the command line.
     let shown = cli(&b, &["trust-list", "pending", "--json"]).await;
-    assert_eq!(serde_json::from_str::<Value>(&shown).unwrap()["credential"], third);
+    assert_eq!(
+        serde_json::from_str::<Value>(&shown).unwrap()["credential"],
+        third
+    );
     let said = cli(&b, &["trust-list", "reject"]).await;
     assert!(said.contains("rejected the pending trust list"), "{said}");
     let (status, _) = b.api.get("/api/v1/trust-list/pending").await;
     assert_eq!(status, 404);
-    let (status, body) = b.api.post("/api/v1/trust-list/pending/approve", &json!({})).await;
+    let (status, body) = b
+        .api
+        .post("/api/v1/trust-list/pending/approve", &json!({}))
+        .await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(installed(&b.api).await, second);
 

@@ -267,7 +267,10 @@ impl EventLoop {
         let mut view = self.shared.view();
         for peer in view.peers.peers.values_mut() {
             // INVARIANT (peers.rs): a peer whose handshake is `Refused` keeps its reason.
-            let refused_now = peer.handshake.as_ref().map(crate::handshake::Handshake::state)
+            let refused_now = peer
+                .handshake
+                .as_ref()
+                .map(crate::handshake::Handshake::state)
                 == Some(crate::handshake::HandshakeState::Refused);
             if !peer.connected && !refused_now {
                 peer.refusal = None;

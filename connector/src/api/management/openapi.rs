@@ -27,14 +27,14 @@ use super::transfers::{
     __path_request_transfer, __path_start_transfer, __path_suspend_transfer,
     __path_terminate_transfer, NewTransfer, SuspendTransfer, TerminateTransfer,
 };
+use super::trust_list::{
+    __path_approve_pending, __path_get_pending, __path_get_trust_list, __path_put_trust_list,
+    __path_reject_pending, TrustListToInstall,
+};
 use super::{
     __path_create_offer, __path_delete_offer, __path_federated_catalog, __path_get_offer,
     __path_list_credentials, __path_list_events, __path_list_offers, __path_list_peers,
     __path_remove_credential, __path_store_credential, CredentialToStore, NewOffer,
-};
-use super::trust_list::{
-    __path_approve_pending, __path_get_pending, __path_get_trust_list, __path_put_trust_list,
-    __path_reject_pending, TrustListToInstall,
 };
 use crate::domain::{
     Agreement, DataAccess, DataSource, Decision, Event, HeldCredential, Negotiation, Obligation,

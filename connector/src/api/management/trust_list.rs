@@ -21,7 +21,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .put(put_trust_list),
     )
     .route("/trust-list/pending", web::get().to(get_pending))
-    .route("/trust-list/pending/approve", web::post().to(approve_pending))
+    .route(
+        "/trust-list/pending/approve",
+        web::post().to(approve_pending),
+    )
     .route("/trust-list/pending/reject", web::post().to(reject_pending));
 }
 
