@@ -89,11 +89,17 @@ pub enum EventKind {
     PeerAnnounced,
     /// A peer connection closed.
     PeerConnection,
+    /// A new trust list was `installed` (by the operator, or received from a peer and
+    /// verified), kept `pending` the operator's approval, `approved`, `rejected`, or, received
+    /// from a peer, `refused` (at most once per peer and reason an hour; `details`: the list's
+    /// data space, anchor, `validFrom`, entries and SHA-256, its source and sender, or why it
+    /// was refused).
+    TrustListUpdate,
 }
 
 impl EventKind {
     /// Every kind, in the order `docs/auditing.md` lists them.
-    pub const ALL: [EventKind; 31] = [
+    pub const ALL: [EventKind; 32] = [
         EventKind::CredentialIssued,
         EventKind::CredentialStatus,
         EventKind::IssuanceRequested,
@@ -125,6 +131,7 @@ impl EventKind {
         EventKind::PeerAnnouncement,
         EventKind::PeerAnnounced,
         EventKind::PeerConnection,
+        EventKind::TrustListUpdate,
     ];
 
     /// The dotted name written in the log.
@@ -161,6 +168,7 @@ impl EventKind {
             EventKind::PeerAnnouncement => "peer.announcement",
             EventKind::PeerAnnounced => "peer.announced",
             EventKind::PeerConnection => "peer.connection",
+            EventKind::TrustListUpdate => "trust_list.update",
         }
     }
 }

@@ -56,7 +56,7 @@ enum Command {
     /// Create and verify presentations.
     #[command(subcommand)]
     Presentation(presentation::PresentationCommand),
-    /// Issue and install the data space's trust list.
+    /// Issue and install the data space's trust list; approve or reject one a peer sent.
     #[command(subcommand, name = "trust-list")]
     TrustList(trust_list::TrustListCommand),
     /// Check, evaluate and convert usage policies.

@@ -53,6 +53,9 @@ pub struct Settings {
     /// presents by the Decentralized Claims Protocol like a did:web one. A did:web connector
     /// ignores it (its DID document names its service).
     pub credential_service: Option<String>,
+    /// Whether a newer trust list received from a peer waits for the operator's approval
+    /// (`serve --trust-list-approval`) instead of being installed at once.
+    pub trust_list_approval: bool,
 }
 
 impl Settings {
@@ -67,6 +70,7 @@ impl Settings {
             presentations: PresentationMode::Auto,
             redelivery: crate::dcp::redelivery::Redelivery::default(),
             credential_service: None,
+            trust_list_approval: false,
         }
     }
 
@@ -157,6 +161,7 @@ struct Parts {
     store: Store,
     audit: AuditTrail,
     verification: Verification,
+    trust_updates: crate::trust::updates::TrustUpdates,
     network: Network,
     offers: PolicyCache,
     changes: broadcast::Sender<NegotiationChange>,
@@ -197,6 +202,8 @@ impl Connector {
         let identity = dir.identity()?;
         let store = Store::open(dir.root())?;
         let trust = TrustAnchor::load(dir)?;
+        let trust_updates =
+            crate::trust::updates::TrustUpdates::open(dir, settings.trust_list_approval)?;
         let dsp_url = format!("{}{DSP_PATH}", settings.public_url.trim_end_matches('/'));
         let policy = settings.address_policy();
         let (changes, _) = broadcast::channel(1024);
@@ -230,6 +237,7 @@ impl Connector {
                     trust,
                     lists: Arc::default(),
                 },
+                trust_updates,
                 network: Network::new(dsp_url, PeerSlot::default(), policy),
                 offers: PolicyCache::new(Arc::new(Schema::health())),
                 changes,
@@ -295,6 +303,11 @@ impl Connector {
     /// The resolver, status lists and trust list.
     pub fn verification(&self) -> &Verification {
         &self.parts.verification
+    }
+
+    /// New trust lists: the one pending approval, and how updates are taken in.
+    pub fn trust_updates(&self) -> &crate::trust::updates::TrustUpdates {
+        &self.parts.trust_updates
     }
 
     /// The transports to counterparties and this connector's own addresses.

@@ -15,6 +15,9 @@ use symbolon_identity::KeyAlgorithm;
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 /// The installed trust list (a signed TrustListCredential).
 pub const TRUST_LIST_FILE: &str = "trust-list.jwt";
+/// A trust list received from a peer that waits for the operator's approval
+/// (`serve --trust-list-approval`): `{credential, from, received_at}`.
+pub const PENDING_TRUST_LIST_FILE: &str = "trust-list.pending.json";
 /// Where `serve` records the URL it listens on.
 pub const SERVE_URL_FILE: &str = "serve.url";
 
@@ -139,6 +142,21 @@ impl DataDir {
             std::fs::create_dir_all(parent).map_err(|source| io(parent, source))?;
         }
         write_private_file(&path, bytes).map_err(|source| io(&path, source))
+    }
+
+    /// Removes a file durably (the directory is synced); a file that does not exist is no
+    /// error.
+    pub fn remove(&self, name: &str) -> Result<(), DataDirError> {
+        let path = self.path(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(io(&path, source)),
+        }
+        let parent = path.parent().unwrap_or(&self.root);
+        std::fs::File::open(parent)
+            .and_then(|directory| directory.sync_all())
+            .map_err(|source| io(parent, source))
     }
 
     /// Reads a text file, or `None` if it does not exist.

@@ -1,6 +1,7 @@
 //! The connector on the peer network (`symbolon-p2p`): it joins with the membership credential
-//! held in its wallet, checks peers against its installed trust list, announces its offers,
-//! and records every peer outcome in the audit trail.
+//! held in its wallet, checks peers against its installed trust list (and the new ones it
+//! installs, `crate::trust::distribution`), announces its offers, and records every peer
+//! outcome in the audit trail.
 
 use std::time::Duration;
 
@@ -139,6 +140,7 @@ pub async fn join(
         return Err(JoinError::AlreadyJoined);
     }
     record_events(node.clone(), connector.clone());
+    crate::trust::distribution::catch_up(&node, connector);
     peer::serve(&node, ProtocolService::new(connector.clone()));
     crate::session::links::serve(&node, connector.clone());
     let offers = connector.store().blocking(|s| s.offers.list()).await?;

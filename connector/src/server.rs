@@ -47,6 +47,9 @@ pub struct ServeOptions {
     /// DID document cannot name one), e.g. `https://host/dcp/holder`; see
     /// [`crate::context::Settings::credential_service`].
     pub credential_service: Option<String>,
+    /// Whether a newer trust list received from a peer waits for the operator's approval
+    /// (`--trust-list-approval`) instead of being installed at once.
+    pub trust_list_approval: bool,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
@@ -70,6 +73,7 @@ impl ServeOptions {
             renewal_interval: crate::dcp::renewal::DEFAULT_INTERVAL,
             redelivery: crate::dcp::redelivery::Redelivery::default(),
             credential_service: None,
+            trust_list_approval: false,
         }
     }
 }
@@ -173,6 +177,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
             presentations: options.presentations,
             redelivery: options.redelivery,
             credential_service: options.credential_service.clone(),
+            trust_list_approval: options.trust_list_approval,
         },
     )?;
     dir.write_bytes(SERVE_URL_FILE, url.as_bytes())?;

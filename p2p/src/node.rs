@@ -9,7 +9,7 @@ use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
 use serde_json::Value;
 use symbolon_identity::nonce::MemoryNonceStore;
-use symbolon_identity::Did;
+use symbolon_identity::{Did, TrustList};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::announce::{Announcement, Catalog};
@@ -183,6 +183,10 @@ pub(crate) enum Command {
         address: Multiaddr,
         reply: oneshot::Sender<Result<(), P2pError>>,
     },
+    ReplaceTrustList {
+        list: TrustList,
+        reply: oneshot::Sender<Result<(), P2pError>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -332,6 +336,16 @@ impl NodeHandle {
     pub async fn dial(&self, address: Multiaddr) -> Result<(), P2pError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Dial { address, reply }).await?;
+        answer.await.map_err(|_| P2pError::Stopped)?
+    }
+
+    /// Checks peers that authenticate from now on against `list` (peers authenticated already
+    /// stay so until their connection closes). The list must govern the node's data space:
+    /// one for another data space is refused with [`P2pError::Config`] and the node keeps its
+    /// list. Peers refused under the old list, and disconnected since, may be dialled again.
+    pub async fn replace_trust_list(&self, list: TrustList) -> Result<(), P2pError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::ReplaceTrustList { list, reply }).await?;
         answer.await.map_err(|_| P2pError::Stopped)?
     }
 

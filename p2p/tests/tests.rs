@@ -7,3 +7,4 @@ mod limits;
 mod mdns;
 mod network;
 mod streams;
+mod trust;

@@ -1,6 +1,6 @@
-//! The management API under `/api/v1`: offers, held credentials, the trust list, events and
-//! peers here; negotiations and agreements in [`negotiations`]; transfer processes in
-//! [`transfers`]. Every call needs
+//! The management API under `/api/v1`: offers, held credentials, events and peers here;
+//! negotiations and agreements in [`negotiations`]; transfer processes in [`transfers`]; the
+//! trust list and its updates in [`trust_list`]. Every call needs
 //! `Authorization: Bearer <admin token>`; the OpenAPI document at `/api/v1/openapi.json` is
 //! generated from this code ([`openapi`]).
 
@@ -12,6 +12,7 @@ pub mod policies;
 pub mod session_events;
 pub mod sessions;
 pub mod transfers;
+pub mod trust_list;
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -51,11 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(identity::configure)
             .configure(policies::configure)
             .configure(issuance::configure)
-            .service(
-                web::resource("/trust-list")
-                    .get(get_trust_list)
-                    .put(put_trust_list),
-            )
+            .configure(trust_list::configure)
             .service(web::resource("/events").get(list_events))
             .service(web::resource("/peers").get(list_peers))
             .service(web::resource("/catalog/federated").get(federated_catalog)),
@@ -107,13 +104,6 @@ pub struct CredentialToStore {
     #[serde(rename = "verifiableCredential")]
     #[schema(value_type = Object)]
     pub verifiable_credential: Value,
-}
-
-/// A trust list to install.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct TrustListToInstall {
-    /// The authority's TrustListCredential, a JWT.
-    pub credential: String,
 }
 
 /// A page of a list: `from` (inclusive) and `to` (exclusive).
@@ -394,40 +384,6 @@ async fn remove_credential(
         )));
     }
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The installed trust list: `{"credential": JWT, "trust_list": {data_space, anchor, entries}}`.
-#[utoipa::path(get, path = "/api/v1/trust-list", security(("admin" = [])),
-    responses((status = 200, description = "The installed trust list"), (status = 404, description = "None installed")))]
-async fn get_trust_list(
-    _: Admin,
-    connector: web::Data<Connector>,
-) -> Result<HttpResponse, ApiError> {
-    let installed = connector
-        .verification()
-        .trust
-        .installed()
-        .ok_or_else(|| ApiError::NotFound("no trust list is installed".into()))?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "credential": installed.credential, "trust_list": installed.list })))
-}
-
-/// Verifies and installs a trust list: `{"credential": "<TrustListCredential JWT>"}`.
-#[utoipa::path(put, path = "/api/v1/trust-list", security(("admin" = [])), request_body = TrustListToInstall,
-    responses((status = 200, description = "Installed"), (status = 422, description = "It does not verify")))]
-async fn put_trust_list(
-    _: Admin,
-    connector: web::Data<Connector>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let body: TrustListToInstall = parse_body(&body)?;
-    let verification = connector.verification();
-    let trust = verification
-        .trust
-        .install(&body.credential, verification.resolver.clone())
-        .await
-        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-    Ok(HttpResponse::Ok().json(json!({ "trust_list": trust })))
 }
 
 /// A page of the event record, oldest first: `{from, to, total, events}` (at most 1000 events a

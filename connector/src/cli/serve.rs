@@ -86,6 +86,12 @@ pub struct ServeArgs {
     /// query it by the Decentralized Claims Protocol. Ignored by a did:web connector.
     #[arg(long, value_name = "URL", value_parser = credential_service_url)]
     credential_service: Option<String>,
+    /// On the peer network, keep a newer trust list that a peer sends (verified: signed by the
+    /// installed list's anchor, for the same data space) for the operator's approval instead
+    /// of installing it at once: `symbolon trust-list pending|approve|reject`. Without it, a
+    /// verified newer list is installed and passed on to the other peers.
+    #[arg(long)]
+    trust_list_approval: bool,
 }
 
 /// An `http(s)` URL of at most 2048 bytes, for `--credential-service`.
@@ -134,6 +140,7 @@ pub async fn run(args: ServeArgs) -> CommandResult {
         status_cache_ttl: std::time::Duration::from_secs(args.status_cache_seconds),
         presentations: args.presentations,
         credential_service: args.credential_service,
+        trust_list_approval: args.trust_list_approval,
         redelivery: crate::dcp::redelivery::Redelivery {
             backoff: std::time::Duration::from_secs(args.redelivery_backoff),
             max_attempts: args.redelivery_attempts,

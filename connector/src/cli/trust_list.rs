@@ -1,4 +1,4 @@
-//! `symbolon trust-list issue|install`.
+//! `symbolon trust-list issue|install|pending|approve|reject`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -6,6 +6,9 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context as _};
 use symbolon_identity::{issue_credential, DidResolver, Format, TrustList};
 
+use serde_json::Value;
+
+use super::manage::Management;
 use super::{read_input, CommandResult, DataDirArg, Failure};
 use crate::datadir::DataDir;
 
@@ -23,12 +26,39 @@ pub enum TrustListCommand {
         #[arg(long = "entry", required = true)]
         entries: Vec<String>,
     },
-    /// Verify a trust list and make it the one this connector checks credentials against.
+    /// Verify a trust list and make it the one this connector checks credentials against
+    /// (through the running server, which also tells it to its peers on the peer network).
     Install {
         #[command(flatten)]
         dir: DataDirArg,
         /// The trust list credential file (`-` for standard input).
         file: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the trust list a peer sent that waits for approval (`serve
+    /// --trust-list-approval`; through the running server).
+    Pending {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install the pending trust list, verified again, and tell it to the peers (through the
+    /// running server).
+    Approve {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop the pending trust list (through the running server).
+    Reject {
+        #[command(flatten)]
+        dir: DataDirArg,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -72,14 +102,71 @@ pub async fn run(command: TrustListCommand) -> CommandResult {
                 "installed the trust list of data space `{}` signed by {}",
                 trust.data_space, trust.anchor
             );
-            for (issuer, types) in &trust.entries {
-                println!(
-                    "  {issuer} may issue {}",
-                    types.iter().cloned().collect::<Vec<_>>().join(", ")
-                );
+            print_entries(&trust.entries);
+            Ok(())
+        }
+        TrustListCommand::Pending { dir, json } => {
+            let pending = Management::for_dir(&dir)?
+                .call(reqwest::Method::GET, "/trust-list/pending", None)
+                .await?;
+            if json {
+                return super::print_json(&pending);
+            }
+            let text = |name: &str| pending.get(name).and_then(Value::as_str).unwrap_or("?");
+            println!(
+                "a trust list of data space `{}` signed by {}, valid from {}, sent by {} at {}, \
+                 waits for approval",
+                text("data_space"),
+                text("anchor"),
+                text("valid_from"),
+                text("from"),
+                text("received_at")
+            );
+            if let Ok(entries) = serde_json::from_value(pending["entries"].clone()) {
+                print_entries(&entries);
+            }
+            println!("approve it with `symbolon trust-list approve`, or `reject` it");
+            Ok(())
+        }
+        TrustListCommand::Approve { dir, json } => {
+            let answer = Management::for_dir(&dir)?
+                .call(reqwest::Method::POST, "/trust-list/pending/approve", None)
+                .await?;
+            if json {
+                return super::print_json(&answer);
+            }
+            let trust = &answer["trust_list"];
+            let text = |name: &str| trust.get(name).and_then(Value::as_str).unwrap_or("?");
+            println!(
+                "approved and installed the trust list of data space `{}` signed by {}",
+                text("data_space"),
+                text("anchor")
+            );
+            if let Ok(entries) = serde_json::from_value(trust["entries"].clone()) {
+                print_entries(&entries);
             }
             Ok(())
         }
+        TrustListCommand::Reject { dir, json } => {
+            let answer = Management::for_dir(&dir)?
+                .call(reqwest::Method::POST, "/trust-list/pending/reject", None)
+                .await?;
+            if json {
+                return super::print_json(&answer);
+            }
+            println!("rejected the pending trust list; the installed one stays");
+            Ok(())
+        }
+    }
+}
+
+/// Prints who may issue what.
+fn print_entries(entries: &BTreeMap<String, std::collections::BTreeSet<String>>) {
+    for (issuer, types) in entries {
+        println!(
+            "  {issuer} may issue {}",
+            types.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
     }
 }
 

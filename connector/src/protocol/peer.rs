@@ -147,6 +147,11 @@ async fn answer(service: &ProtocolService, from: &str, payload: Value) -> Carrie
         status,
         body: serde_json::json!({ "message": message }),
     };
+    if crate::trust::distribution::is_message(&payload) {
+        let (status, body) =
+            crate::trust::distribution::receive(service.connector(), from, &payload).await;
+        return CarriedAnswer { status, body };
+    }
     if crate::revocation::is_message(&payload) {
         let (status, body) = crate::revocation::receive(service.connector(), from, &payload);
         return CarriedAnswer { status, body };

@@ -44,6 +44,7 @@ mod trail;
 mod transfer;
 mod transfer_consumer;
 mod transfer_provider;
+mod trust_distribution;
 mod vc_formats;
 mod walkthrough;
 mod wallet;

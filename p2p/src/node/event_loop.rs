@@ -246,10 +246,38 @@ impl EventLoop {
                     .map_err(|e| P2pError::request_from("dialling", e));
                 let _ = reply.send(result);
             }
+            Command::ReplaceTrustList { list, reply } => {
+                let _ = reply.send(self.replace_trust_list(list));
+            }
             Command::Shutdown { reply } => {
                 let _ = reply.send(());
             }
         }
+    }
+
+    /// Makes `list` the one new peers are checked against, if it governs this data space.
+    fn replace_trust_list(&mut self, list: symbolon_identity::TrustList) -> Result<(), P2pError> {
+        if list.data_space != self.settings.data_space {
+            return Err(P2pError::config(format!(
+                "the trust list governs data space `{}`, and this node is on `{}`",
+                list.data_space, self.settings.data_space
+            )));
+        }
+        self.settings.verifier = self.settings.verifier.clone().with_trust_list(list);
+        let mut view = self.shared.view();
+        for peer in view.peers.peers.values_mut() {
+            // INVARIANT (peers.rs): a peer whose handshake is `Refused` keeps its reason.
+            let refused_now = peer
+                .handshake
+                .as_ref()
+                .map(crate::handshake::Handshake::state)
+                == Some(crate::handshake::HandshakeState::Refused);
+            if !peer.connected && !refused_now {
+                peer.refusal = None;
+            }
+        }
+        tracing::info!("the peer network checks new peers against a new trust list");
+        Ok(())
     }
 
     fn on_internal(&mut self, internal: Internal) {

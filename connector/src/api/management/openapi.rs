@@ -27,11 +27,14 @@ use super::transfers::{
     __path_request_transfer, __path_start_transfer, __path_suspend_transfer,
     __path_terminate_transfer, NewTransfer, SuspendTransfer, TerminateTransfer,
 };
+use super::trust_list::{
+    __path_approve_pending, __path_get_pending, __path_get_trust_list, __path_put_trust_list,
+    __path_reject_pending, TrustListToInstall,
+};
 use super::{
     __path_create_offer, __path_delete_offer, __path_federated_catalog, __path_get_offer,
-    __path_get_trust_list, __path_list_credentials, __path_list_events, __path_list_offers,
-    __path_list_peers, __path_put_trust_list, __path_remove_credential, __path_store_credential,
-    CredentialToStore, NewOffer, TrustListToInstall,
+    __path_list_credentials, __path_list_events, __path_list_offers, __path_list_peers,
+    __path_remove_credential, __path_store_credential, CredentialToStore, NewOffer,
 };
 use crate::domain::{
     Agreement, DataAccess, DataSource, Decision, Event, HeldCredential, Negotiation, Obligation,
@@ -56,7 +59,8 @@ pub(super) async fn serve() -> HttpResponse {
           offer_contract, accept_offer, agree_negotiation, counter_offer, counter_request,
           verify_agreement, terminate_negotiation,
           list_agreements, get_agreement, withdraw_agreement, list_transfers, request_transfer, get_transfer,
-          start_transfer, suspend_transfer, complete_transfer, terminate_transfer, refresh_transfer, get_trust_list, put_trust_list, list_events,
+          start_transfer, suspend_transfer, complete_transfer, terminate_transfer, refresh_transfer, get_trust_list, put_trust_list,
+          get_pending, approve_pending, reject_pending, list_events,
           list_peers, federated_catalog, list_sessions, start_session, get_session,
           cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
           get_registry, put_registry, get_config, put_config, list_onboarding,
