@@ -86,7 +86,7 @@ impl Query {
         })
     }
 
-    fn rows<'a>(&self, records: &'a [Record]) -> BTreeSet<usize> {
+    fn rows(&self, records: &[Record]) -> BTreeSet<usize> {
         records
             .iter()
             .enumerate()
