@@ -54,8 +54,8 @@ mod params;
 mod release;
 mod sets;
 
-pub use dominance::comparisons as dominance_comparisons;
 pub use catalog::{catalog, find, latest, ParamSpec, ProgramSpec, CANONICAL_HEADER};
+pub use dominance::comparisons as dominance_comparisons;
 pub use error::ProgramError;
 pub use params::{validate, Bounded, Dominance, Groups, Plan, Program, MAX_ABS};
 
