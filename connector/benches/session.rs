@@ -456,7 +456,7 @@ async fn main() {
         inputs: vec![0, 1, 2],
         recipients: vec![2],
     };
-    let sum_spec = programs::find("sum", "1").expect("sum");
+    let sum_spec = programs::find("sum", "2").expect("sum");
     let sum_params = json!({"column": "v", "min": 0, "max": 100_000});
     let sum_plan =
         programs::validate(sum_spec, sum_params.as_object().expect("object")).expect("plan");

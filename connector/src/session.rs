@@ -6,6 +6,8 @@
 
 pub mod admission;
 pub mod binding;
+pub mod differencing;
+mod disclosure;
 pub mod links;
 pub mod manifest;
 pub mod runner;

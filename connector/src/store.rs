@@ -1,5 +1,6 @@
 //! The connector's embedded store: repository traits, one per aggregate (offers, negotiations,
-//! agreements, transfer processes, held credentials, nonces), and their SQLite
+//! agreements, transfer processes, held credentials, nonces, counts released to recipients),
+//! and their SQLite
 //! implementation in the data directory.
 //!
 //! One SQLite database (`store/symbolon.sqlite`) holds the repositories' tables and the audit
@@ -17,6 +18,7 @@ mod issuance;
 pub mod migrate;
 mod nonces;
 mod records;
+mod releases;
 mod repositories;
 mod transfers;
 
@@ -44,8 +46,8 @@ pub const STORE_DIR: &str = "store";
 pub const DATABASE_FILE: &str = "symbolon.sqlite";
 
 /// The schema version this build writes (4: `did_documents`; 5: `transfers`; 6: `sessions`;
-/// 7: issuance).
-pub const SCHEMA_VERSION: u32 = 7;
+/// 7: issuance; 8: `released_cells`).
+pub const SCHEMA_VERSION: u32 = 8;
 
 const LOCK_FILE: &str = "store.lock";
 /// A file every sled store has: a data directory from before the SQLite store.
@@ -74,6 +76,11 @@ const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS issuance_requests (key TEXT PRIMARY KEY, body BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS issuer_settings (key TEXT PRIMARY KEY, body BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS onboarding (key TEXT PRIMARY KEY, body BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS released_cells (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        recipient TEXT NOT NULL, session TEXT NOT NULL, body BLOB NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS released_cells_by_recipient ON released_cells (recipient);
 ";
 
 /// An error of the store.
@@ -366,6 +373,26 @@ pub trait SessionRepository: Send + Sync {
     fn list(&self) -> Result<Vec<Session>, StoreError>;
 }
 
+/// The counts released to each recipient of MPC results, for the differencing check
+/// ([`crate::session::differencing`]).
+pub trait ReleaseRepository: Send + Sync {
+    /// Checks `cells` (one result's) against what `recipient` received before and records
+    /// those that pass, in one transaction; returns per cell the earlier session it would be
+    /// differenced against (`Some`: suppress it). With `whole`, one suppressed cell suppresses
+    /// all and none is recorded.
+    fn check_and_record(
+        &self,
+        recipient: &str,
+        cells: Vec<crate::session::differencing::Released>,
+        whole: bool,
+    ) -> Result<Vec<Option<String>>, StoreError>;
+    /// What `recipient` received, in the order it was released.
+    fn list(
+        &self,
+        recipient: &str,
+    ) -> Result<Vec<crate::session::differencing::Released>, StoreError>;
+}
+
 /// The opened store: one repository per aggregate, and the audit log.
 #[derive(Clone)]
 pub struct Store {
@@ -389,6 +416,8 @@ pub struct Store {
     pub issuance: Arc<dyn IssuanceRepository>,
     /// Issuance requests sent, as holder.
     pub onboarding: Arc<dyn OnboardingRepository>,
+    /// The counts released to each recipient of MPC results.
+    pub releases: Arc<dyn ReleaseRepository>,
     /// The tamper-evident audit log (written through [`AuditTrail`](crate::audit::AuditTrail)).
     pub log: Arc<DurableLog>,
     _lock: Arc<File>,
@@ -434,6 +463,7 @@ impl Store {
             did_documents: Arc::new(did_documents::SqlDidDocuments::new(db.clone())),
             issuance: Arc::new(issuance::SqlIssuance::new(db.clone())),
             onboarding: Arc::new(issuance::SqlOnboarding::new(db.clone())),
+            releases: Arc::new(releases::SqlReleases::new(db.clone())),
             log: db,
             _lock: Arc::new(lock),
         })

@@ -23,14 +23,21 @@
 //! one horizontally partitioned table: each input party aggregates its own
 //! rows locally (counts, sums, bins, XᵀX) and secret-shares only those
 //! aggregates, which are added in secret. The disclosure rule compares
-//! counts with k in secret; its bit is opened to all parties (everyone must
-//! know what to open) and the released figures are opened to the
-//! recipients only (`Party::open_to`). The linking programs use
+//! counts with k in secret (the threshold rule); its bit is opened to all
+//! parties (everyone must know what to open) and the released figures are
+//! opened to the recipients only (`Party::open_to`). The magnitude programs
+//! (`sum`, `mean`, `group-stats` with value columns) also apply the
+//! dominance rule (n, k) ([`Dominance`], default (1, 85), the `dominance`
+//! parameter), decided in secret for the cells the threshold rule released;
+//! its bit per cell is opened to all parties likewise. The linking programs use
 //! [`crate::joint::link_private`] and [`crate::psi`]. Each [`ProgramSpec`]
 //! says what it reveals to whom; `SECURITY.md` repeats it.
 //!
 //! Results are JSON; every result object carries `program`, `version` and
-//! `k`, and a suppressed figure is `{"suppressed": true}` with no numbers.
+//! `k` (and `dominance: {n, k}` for the magnitude programs), and a
+//! suppressed figure is `{"suppressed": true, "rule": "threshold"}` or
+//! `{"suppressed": true, "rule": "dominance", "dominance": {"n", "k"}}` with
+//! no numbers.
 //! Integers beyond ±2^63 are written as decimal strings.
 
 use crate::party::Party;
@@ -39,6 +46,7 @@ use std::collections::BTreeMap;
 
 mod catalog;
 mod columns;
+mod dominance;
 mod error;
 mod layout;
 mod linked;
@@ -47,8 +55,9 @@ mod release;
 mod sets;
 
 pub use catalog::{catalog, find, latest, ParamSpec, ProgramSpec, CANONICAL_HEADER};
+pub use dominance::comparisons as dominance_comparisons;
 pub use error::ProgramError;
-pub use params::{validate, Bounded, Groups, Plan, Program, MAX_ABS};
+pub use params::{validate, Bounded, Dominance, Groups, Plan, Program, MAX_ABS};
 
 /// The most rows one party may bring to a program.
 pub const MAX_ROWS: usize = 1 << 24;
@@ -152,12 +161,14 @@ pub struct ProgramResult(pub serde_json::Value);
 /// Result shapes (besides `program`, `version`, `k`):
 /// - `sum`: `{"count", "sum"}`; `count`: `{"count"}`; `mean`:
 ///   `{"count", "mean"}`; `variance`: `{"count", "mean", "variance"}`
-///   (`variance` null below two rows); each `{"suppressed": true}` if the
-///   count is below k.
+///   (`variance` null below two rows); each `{"suppressed": true, "rule":
+///   "threshold"}` if the count is below k; `sum` and `mean` also
+///   `{"suppressed": true, "rule": "dominance", "dominance": {"n", "k"}}`
+///   if the dominance rule holds.
 /// - `histogram`: `{"bins": [{"from", "to", "count"}, …]}` (`from` null in
 ///   the first bin, `to` null in the last) or `{"suppressed": true}`.
 /// - `group-stats`: `{"groups": [{"group", "count", "columns": {NAME:
-///   {"sum", "mean"}}} | {"group", "suppressed": true}, …]}`.
+///   {"sum", "mean"}}} | {"group", "suppressed": true, "rule", …}, …]}`.
 /// - `linear-regression`: `{"count", "intercept", "coefficients": {NAME: β}}`
 ///   or `{"suppressed": true}`.
 /// - `psi-cardinality`: `{"intersection"}`.
@@ -207,6 +218,9 @@ pub fn run<T: Transport>(
             o.insert("program".into(), plan.spec.id.into());
             o.insert("version".into(), plan.spec.version.into());
             o.insert("k".into(), k.into());
+            if let Some(d) = plan.dominance {
+                o.insert("dominance".into(), serde_json::json!({"n": d.n, "k": d.k}));
+            }
         }
         ProgramResult(v)
     }))

@@ -239,14 +239,14 @@ pub(crate) mod tests {
             roles: vec![PartyRole::Compute, PartyRole::Output],
             agreement: None,
         });
-        let spec = symbolon_mpc::programs::find("mean", "1").unwrap();
+        let spec = symbolon_mpc::programs::find("mean", "2").unwrap();
         let params = serde_json::json!({"column": "salary", "min": 0, "max": 100_000});
         Manifest {
             iss: analyst.did.as_str().to_owned(),
             session_id: "urn:uuid:session-1".into(),
             program: Program {
                 id: "mean".into(),
-                version: "1".into(),
+                version: "2".into(),
                 hash: spec.hash(),
                 params: params.as_object().unwrap().clone(),
             },

@@ -67,7 +67,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn new(code: &'static str, reason: impl Into<String>) -> Self {
+    pub(super) fn new(code: &'static str, reason: impl Into<String>) -> Self {
         Failure {
             code,
             reason: reason.into(),
@@ -294,10 +294,13 @@ async fn run_inner(connector: &Connector, part: &Part) -> Result<Finished, Failu
     let reports = exchange_reports(connector, part, &handles, &transcript).await;
     handles.close();
     let sealed = match result {
-        Some(result) => Some(
-            seal::seal_to(connector.identity(), result.0.to_string().as_bytes())
-                .map_err(|e| Failure::new("mpc:internal", e.to_string()))?,
-        ),
+        Some(result) => {
+            let result = super::disclosure::control(connector, part, result.0).await?;
+            Some(
+                seal::seal_to(connector.identity(), result.to_string().as_bytes())
+                    .map_err(|e| Failure::new("mpc:internal", e.to_string()))?,
+            )
+        }
         None => None,
     };
     Ok(Finished {

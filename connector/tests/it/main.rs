@@ -28,6 +28,7 @@ mod illegal;
 mod manual;
 mod messages;
 mod mpc_cli;
+mod mpc_differencing;
 mod mpc_fixture;
 mod mpc_salary;
 mod mpc_study;

@@ -108,13 +108,20 @@ const GROUP: ParamSpec = ParamSpec {
     doc: "the group column and its groups; a value outside the list is refused like an out-of-range value",
 };
 
+const DOMINANCE: ParamSpec = ParamSpec {
+    name: "dominance",
+    kind: "object {n: integer 1..=10, k: integer 1..=100}, default {n: 1, k: 85}",
+    required: false,
+    doc: "the dominance rule (n, k): a cell whose n largest contributions (absolute values, one per record) exceed k % of its total of absolute values is suppressed; k = 100 never suppresses",
+};
+
 static CATALOG: &[ProgramSpec] = &[
     ProgramSpec {
         id: "sum",
-        version: "1",
-        summary: "The sum of one integer column over all input parties' rows.",
-        reveals: "to recipients: the count and the sum, unless count < k (then only that it is suppressed); to all parties: the layout (so the count) and whether the result is suppressed",
-        params: &[COLUMN, MIN, MAX],
+        version: "2",
+        summary: "The sum of one integer column over all input parties' rows; suppressed if count < k (threshold rule) or if the dominance rule (n, k) holds (the n largest absolute values exceed k % of the sum of absolute values, decided in secret).",
+        reveals: "to recipients: the count and the sum, unless suppressed (then only that it is, and by which rule); to all parties: the layout (so the count), whether the threshold rule suppresses the result and, if it does not, whether the dominance rule does",
+        params: &[COLUMN, MIN, MAX, DOMINANCE],
     },
     ProgramSpec {
         id: "count",
@@ -141,10 +148,10 @@ static CATALOG: &[ProgramSpec] = &[
     },
     ProgramSpec {
         id: "mean",
-        version: "1",
-        summary: "The mean of one integer column over all input parties' rows.",
-        reveals: "to recipients: the count, the sum and the mean, unless count < k (then only that it is suppressed); to all parties: the layout (so the count) and whether the result is suppressed",
-        params: &[COLUMN, MIN, MAX],
+        version: "2",
+        summary: "The mean of one integer column over all input parties' rows; suppressed if count < k (threshold rule) or if the dominance rule (n, k) holds (the n largest absolute values exceed k % of the sum of absolute values, decided in secret).",
+        reveals: "to recipients: the count, the sum and the mean, unless suppressed (then only that it is, and by which rule); to all parties: the layout (so the count), whether the threshold rule suppresses the result and, if it does not, whether the dominance rule does",
+        params: &[COLUMN, MIN, MAX, DOMINANCE],
     },
     ProgramSpec {
         id: "variance",
@@ -172,9 +179,9 @@ static CATALOG: &[ProgramSpec] = &[
     },
     ProgramSpec {
         id: "group-stats",
-        version: "1",
-        summary: "Group-by over all input parties' rows (each input party holds all or none of the program's columns): per group value, the count and per value column the sum and mean. Groups with count < k are suppressed.",
-        reveals: "to recipients: per group with count >= k its count and sums (and means); to all parties: the layout and which groups are suppressed. The total row count is public, so if exactly one group is suppressed its count follows by subtraction",
+        version: "2",
+        summary: "Group-by over all input parties' rows (each input party holds all or none of the program's columns): per group value, the count and per value column the sum and mean. Groups with count < k are suppressed (threshold rule); with value columns, so are groups where the dominance rule (n, k) holds for any value column (decided in secret).",
+        reveals: "to recipients: per released group its count and sums (and means), per suppressed group the rule that suppressed it; to all parties: the layout, which groups the threshold rule suppresses and, of the others, which the dominance rule suppresses (one bit per group, not per column). The total row count is public, so if exactly one group is suppressed its count follows by subtraction",
         params: &[
             GROUP,
             ParamSpec {
@@ -183,6 +190,7 @@ static CATALOG: &[ProgramSpec] = &[
                 required: true,
                 doc: "the value columns summed per group, with their bounds",
             },
+            DOMINANCE,
         ],
     },
     ProgramSpec {

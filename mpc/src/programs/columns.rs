@@ -2,11 +2,15 @@
 //! `count`, `mean`, `variance`, `histogram`, `group-stats` and
 //! `linear-regression`. Each input party aggregates its own rows and
 //! secret-shares only the aggregates; they are added in secret and go
-//! through the disclosure rule ([`super::release`]).
+//! through the disclosure rules ([`super::release`]). For the magnitude
+//! programs (`sum`, `mean`, `group-stats`) each also shares its rows' n
+//! largest contributions per cell and their total, for the dominance rule
+//! ([`super::dominance`]).
 
+use super::dominance::{self, Shape, Shared};
 use super::layout::Layout;
 use super::params::{Bounded, Plan, Program};
-use super::release::{int, release, release_all, suppressed, Cell};
+use super::release::{int, release, release_all, suppressed, suppressed_with, Cell};
 use super::{LocalTable, ProgramError, Roles};
 use crate::field::Fp;
 use crate::party::Party;
@@ -43,30 +47,64 @@ pub(crate) fn run<T: Transport>(
         ));
     }
     let len = aggregate_len(&plan.program);
-    let mine = input.and_then(|t| local_aggregates(&plan.program, t));
+    let magnitude = Shape::of(plan);
+    let dom_len = magnitude.map_or(0, |(shape, rule)| shape.len(rule));
+    let mine = input.and_then(|t| {
+        let mut v = local_aggregates(&plan.program, t)?;
+        if let Some((_, rule)) = magnitude {
+            v.extend(dominance::local(plan, rule, t)?);
+        }
+        Some(v)
+    });
     let mine = mine.map(|v| v.into_iter().map(Fp::from_i128).collect::<Vec<_>>());
     let mine = match (roles.inputs.contains(&party.index()), mine) {
-        (true, None) => Some(vec![Fp::ZERO; len]),
+        (true, None) => Some(vec![Fp::ZERO; len + dom_len]),
         (_, m) => m,
     };
-    let dealt = party.deal(&roles.inputs, mine.as_deref(), len)?;
+    let dealt = party.deal(&roles.inputs, mine.as_deref(), len + dom_len)?;
     let mut total = SecretVec::from_shares(vec![Fp::ZERO; len]);
-    for d in &dealt {
-        total.add_assign(d)?;
+    let mut contributions_of_holders = Vec::new();
+    for (d, p) in dealt.iter().zip(&roles.inputs) {
+        let parts = d.split(&[len, dom_len])?;
+        let (Some(aggregates), Some(contributions)) = (parts.first(), parts.get(1)) else {
+            return Err(ProgramError::Layout("malformed dealt vector".to_owned()));
+        };
+        total.add_assign(aggregates)?;
+        let holds_all = layout
+            .holds
+            .get(*p)
+            .is_some_and(|h| !h.is_empty() && h.iter().all(|&b| b));
+        if holds_all {
+            contributions_of_holders.push(contributions.clone());
+        }
     }
+    let shared = magnitude.map(|(shape, rule)| {
+        let (max_abs, rows) = Shared::bounds(plan, layout);
+        Shared {
+            rule,
+            shape,
+            holders: contributions_of_holders,
+            max_abs,
+            rows,
+        }
+    });
+    let dom = shared.as_ref();
     let rs = &roles.recipients;
     let one = |i: usize| total.select(&[i]);
     let first_cell = |cells: Option<Vec<Cell>>| cells.map(|c| c.into_iter().next());
     Ok(match &plan.program {
         Program::Sum(_) | Program::Mean(_) | Program::Variance(_) => {
             let aggs: Vec<SecretVec> = (1..len).map(one).collect::<Result<_, _>>()?;
-            first_cell(release(party, &one(0)?, &aggs, k, rs)?)
+            let dom = dom.filter(|_| !matches!(plan.program, Program::Variance(_)));
+            first_cell(release(party, &one(0)?, &aggs, k, rs, dom)?)
                 .map(|c| moments_json(&plan.program, c))
         }
-        Program::Count { .. } => first_cell(release(party, &total, &[], k, rs)?).map(|c| match c {
-            Some(Cell::Released { count, .. }) => json!({ "count": int(count) }),
-            _ => suppressed(),
-        }),
+        Program::Count { .. } => {
+            first_cell(release(party, &total, &[], k, rs, None)?).map(|c| match c {
+                Some(Cell::Released { count, .. }) => json!({ "count": int(count) }),
+                _ => suppressed(),
+            })
+        }
         Program::Histogram { edges, .. } => {
             release_all(party, &total, k, rs)?.map(|bins| match bins {
                 None => suppressed(),
@@ -89,12 +127,12 @@ pub(crate) fn run<T: Transport>(
             let (counts, sums) = parts
                 .split_first()
                 .ok_or(ProgramError::Layout("no group counts".to_owned()))?;
-            release(party, counts, sums, k, rs)?.map(|cells| {
+            release(party, counts, sums, k, rs, dom)?.map(|cells| {
                 let groups: Vec<Value> = cells
                     .iter()
                     .zip(&group.values)
                     .map(|(cell, gv)| match cell {
-                        Cell::Suppressed => json!({"group": gv, "suppressed": true}),
+                        Cell::Suppressed(rule) => suppressed_with(json!({"group": gv}), *rule),
                         Cell::Released { count, values: s } => json!({
                             "group": gv,
                             "count": int(*count),
@@ -107,7 +145,7 @@ pub(crate) fn run<T: Transport>(
         }
         Program::LinearRegression { covariates, .. } => {
             let aggs: Vec<SecretVec> = (1..len).map(one).collect::<Result<_, _>>()?;
-            match first_cell(release(party, &one(0)?, &aggs, k, rs)?) {
+            match first_cell(release(party, &one(0)?, &aggs, k, rs, None)?) {
                 None => None,
                 Some(Some(Cell::Released { count, values })) => {
                     Some(regression_json(covariates, count, &values)?)
@@ -215,8 +253,10 @@ fn local_aggregates(p: &Program, t: &LocalTable) -> Option<Vec<i128>> {
 }
 
 fn moments_json(p: &Program, cell: Option<Cell>) -> Value {
-    let Some(Cell::Released { count, values }) = cell else {
-        return suppressed();
+    let (count, values) = match cell {
+        Some(Cell::Released { count, values }) => (count, values),
+        Some(Cell::Suppressed(rule)) => return super::release::suppressed_by(rule),
+        None => return suppressed(),
     };
     let sum = values.first().copied().unwrap_or_default();
     let mean = sum as f64 / count as f64;

@@ -12,7 +12,7 @@
 use super::columns::sums_json;
 use super::layout::Layout;
 use super::params::{Bounded, Groups};
-use super::release::{int, release, Cell};
+use super::release::{int, release, suppressed_with, Cell, Rule};
 use super::sets::present_at_all;
 use super::{LocalTable, ProgramError, Roles};
 use crate::field::Fp;
@@ -136,7 +136,7 @@ pub(crate) fn run<T: Transport>(
     let sums = party
         .dot_many(&pairs)?
         .split(&vec![2 * g; outcomes.len()])?;
-    let Some(released) = release(party, &counts, &sums, k, &roles.recipients)? else {
+    let Some(released) = release(party, &counts, &sums, k, &roles.recipients, None)? else {
         return Ok(None);
     };
     Ok(Some(result_json(&cols, &released)))
@@ -155,7 +155,13 @@ fn result_json(cols: &Columns<'_>, released: &[Cell]) -> Value {
                     "count": int(*count),
                     "outcomes": sums_json(cols.outcomes, *count, values),
                 }),
-                _ => json!({"group": gv, "treatment": treatment, "suppressed": true}),
+                Some(Cell::Suppressed(rule)) => {
+                    suppressed_with(json!({"group": gv, "treatment": treatment}), *rule)
+                }
+                None => suppressed_with(
+                    json!({"group": gv, "treatment": treatment}),
+                    Rule::Threshold,
+                ),
             });
         }
         effects.push(match pair {
@@ -173,7 +179,7 @@ fn result_json(cols: &Columns<'_>, released: &[Cell]) -> Value {
                 }
                 json!({"group": gv, "outcomes": m})
             }
-            _ => json!({"group": gv, "suppressed": true}),
+            _ => suppressed_with(json!({"group": gv}), Rule::Threshold),
         });
     }
     json!({"cells": cells, "effects": effects})

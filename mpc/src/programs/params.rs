@@ -29,6 +29,40 @@ pub struct Groups {
     pub values: Vec<i64>,
 }
 
+/// The dominance rule (n, k) for magnitude tables: a cell is suppressed
+/// when its `n` largest contributions (absolute values of one record's
+/// value each) make up more than `k` % of the cell's total (of absolute
+/// values). A contributor is a record (a row), not a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dominance {
+    /// How many of the largest contributions are added up (1..=[`Dominance::MAX_N`]).
+    pub n: u32,
+    /// The share of the total, in percent (1..=100), they must not exceed.
+    pub k: u32,
+}
+
+impl Dominance {
+    /// The rule applied when a program's `dominance` parameter is absent:
+    /// (1, 85), one record must not make up more than 85 % of a cell.
+    pub const DEFAULT: Dominance = Dominance { n: 1, k: 85 };
+    /// The largest n accepted (it bounds the secure comparisons).
+    pub const MAX_N: u32 = 10;
+
+    /// Whether a cell with these contributions (absolute values) is
+    /// suppressed: the plaintext form of the rule the programs decide in
+    /// secret, `100 · (sum of the n largest) > k · total`.
+    pub fn dominated(&self, contributions: &[i64]) -> bool {
+        let mut abs: Vec<i128> = contributions
+            .iter()
+            .map(|v| i128::from(v.unsigned_abs()))
+            .collect();
+        abs.sort_unstable_by(|a, b| b.cmp(a));
+        let total: i128 = abs.iter().sum();
+        let top: i128 = abs.iter().take(self.n as usize).sum();
+        100 * top > i128::from(self.k) * total
+    }
+}
+
 /// What a program computes, with its parameters checked. What each
 /// reveals to whom is its [`ProgramSpec::reveals`] (and `SECURITY.md`); in
 /// short, per variant below. "Layout" is the public layout round (row
@@ -110,6 +144,9 @@ pub struct Plan {
     pub program: Program,
     /// The parameters as canonical JSON (object keys sorted, no spaces).
     pub canonical_params: String,
+    /// The dominance rule, for the magnitude programs (`sum`, `mean`,
+    /// `group-stats` with value columns); `None` for the others.
+    pub dominance: Option<Dominance>,
 }
 
 /// What one program column requires of its values.
@@ -232,10 +269,18 @@ pub fn validate(spec: &ProgramSpec, params: &Map<String, Value>) -> Result<Plan,
             })
         }
     };
+    let magnitude = match &program {
+        Program::Sum(_) | Program::Mean(_) => true,
+        Program::GroupStats { values, .. } => !values.is_empty(),
+        _ => false,
+    };
+    let rule = dominance(params)?;
+    let dominance = magnitude.then_some(rule);
     let plan = Plan {
         spec,
         program,
         canonical_params: canonical_json(&Value::Object(params.clone())),
+        dominance,
     };
     let mut seen = BTreeSet::new();
     for (c, _) in plan.columns() {
@@ -420,4 +465,28 @@ fn groups(m: &Map<String, Value>) -> Result<Groups, ProgramError> {
         return Err(ProgramError::param("group.values", "must be distinct"));
     }
     Ok(Groups { column, values })
+}
+
+/// The optional `dominance` parameter `{n, k}`, or [`Dominance::DEFAULT`].
+fn dominance(m: &Map<String, Value>) -> Result<Dominance, ProgramError> {
+    let o = match m.get("dominance") {
+        None => return Ok(Dominance::DEFAULT),
+        Some(Value::Object(o)) => o,
+        Some(_) => return Err(ProgramError::param("dominance", "must be an object {n, k}")),
+    };
+    check_keys(o, &["n", "k"], "dominance.")?;
+    let within = |key: &str, hi: u32| -> Result<u32, ProgramError> {
+        let p = format!("dominance.{key}");
+        let v = o
+            .get(key)
+            .ok_or_else(|| ProgramError::param(&p, "is required"))?;
+        v.as_u64()
+            .filter(|v| (1..=u64::from(hi)).contains(v))
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| ProgramError::param(&p, format!("must be an integer in 1..={hi}")))
+    };
+    Ok(Dominance {
+        n: within("n", Dominance::MAX_N)?,
+        k: within("k", 100)?,
+    })
 }

@@ -7,6 +7,7 @@ mod arithmetic;
 mod bench_cli;
 mod blinding;
 mod comparison;
+mod dominance;
 mod failure;
 mod leakage;
 mod programs;

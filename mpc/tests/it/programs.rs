@@ -126,18 +126,21 @@ fn catalog_is_complete_and_hashes_are_stable() {
     }
     // Pinned: a changed description is a new version, never a new hash
     // under an old version (manifests already signed name these).
+    // `sum` 1 (hash d17551d7…) is gone: version 2 adds the dominance rule.
+    assert!(find("sum", "1").is_none());
     assert_eq!(
-        find("sum", "1").unwrap().hash(),
-        "d17551d74fa69e5f86243c779555f68784022e899a063dea7767e358bfd071dc"
+        find("sum", "2").unwrap().hash(),
+        "d79dd760d4321b84d40f93c9875d5808c10d450022e681153afd7aeb2183b206"
     );
     assert_eq!(
         find("linked-group-stats", "2").unwrap().hash(),
         "ccf2dbe31f580575d11daf216b8ec0c58220fa225f7357f92e9ce06b4f69bd04"
     );
     // The hash is SHA-256 of the canonical text, as documented.
-    let spec = find("sum", "1").unwrap();
+    let spec = find("sum", "2").unwrap();
     let canon = spec.canonical();
-    assert!(canon.starts_with("symbolon-mpc program description v1\nid=sum\nversion=1\nsummary="));
+    assert!(canon.starts_with("symbolon-mpc program description v1\nid=sum\nversion=2\nsummary="));
+    assert!(canon.contains("\nparam=dominance;"));
     assert!(canon.contains("\nparam=max;"));
     assert!(!canon.ends_with('\n'));
     let digest: String = <sha2::Sha256 as sha2::Digest>::digest(canon.as_bytes())
@@ -145,13 +148,13 @@ fn catalog_is_complete_and_hashes_are_stable() {
         .map(|b| format!("{b:02x}"))
         .collect();
     assert_eq!(digest, spec.hash());
-    assert!(find("sum", "2").is_none());
+    assert!(find("sum", "3").is_none());
     assert!(find("nope", "1").is_none());
 }
 
 #[test]
 fn bad_params_are_refused_naming_the_parameter() {
-    let sum = find("sum", "1").unwrap();
+    let sum = find("sum", "2").unwrap();
     let check = |spec: &programs::ProgramSpec, params: Value, param: &str| match validate(
         spec,
         params.as_object().unwrap(),
@@ -169,6 +172,35 @@ fn bad_params_are_refused_naming_the_parameter() {
     check(sum, json!({"column": "x", "max": "10"}), "max");
     check(sum, json!({"column": "x", "min": 5, "max": 4}), "max");
     check(sum, json!({"column": "x", "max": 1u64 << 41}), "max");
+    // The dominance rule (n, k): n in 1..=10, k in 1..=100, both required.
+    check(
+        sum,
+        json!({"column": "x", "max": 9, "dominance": 85}),
+        "dominance",
+    );
+    for (d, param) in [
+        (json!({"n": 0, "k": 85}), "dominance.n"),
+        (json!({"n": 11, "k": 85}), "dominance.n"),
+        (json!({"n": 1, "k": 0}), "dominance.k"),
+        (json!({"n": 1, "k": 101}), "dominance.k"),
+        (json!({"n": 1, "k": 85.5}), "dominance.k"),
+        (json!({"n": 1}), "dominance.k"),
+        (json!({"n": 1, "k": 85, "p": 1}), "dominance.p"),
+    ] {
+        check(sum, json!({"column": "x", "max": 9, "dominance": d}), param);
+    }
+    let with_rule = json!({"column": "x", "max": 9, "dominance": {"n": 2, "k": 90}});
+    let planned = validate(sum, with_rule.as_object().unwrap()).unwrap();
+    assert_eq!(planned.dominance, Some(programs::Dominance { n: 2, k: 90 }));
+    let default = validate(sum, json!({"column": "x", "max": 9}).as_object().unwrap()).unwrap();
+    assert_eq!(default.dominance, Some(programs::Dominance::DEFAULT));
+    // Programs on counts have no dominance rule and no such parameter.
+    let count_spec = find("count", "1").unwrap();
+    check(
+        count_spec,
+        json!({"column": "x", "max": 9, "dominance": {"n": 1, "k": 85}}),
+        "dominance",
+    );
     let hist = find("histogram", "1").unwrap();
     check(
         hist,
@@ -395,7 +427,11 @@ fn group_stats_and_regression_match_plaintext() {
             sb as f64 / rows.len() as f64
         ));
     }
-    assert_eq!(groups[3], json!({"group": 4, "suppressed": true}));
+    assert_eq!(
+        groups[3],
+        json!({"group": 4, "suppressed": true, "rule": "threshold"})
+    );
+    assert_eq!(v["dominance"], json!({"n": 1, "k": 85}));
 
     let p = plan(
         "linear-regression",
@@ -448,7 +484,7 @@ fn group_stats_and_regression_match_plaintext() {
     let v = recipients_result(run(n, &p, &roles, &tables, rows as u64 + 1), &roles);
     assert_eq!(
         v,
-        json!({"suppressed": true, "program": "linear-regression", "version": "1", "k": rows + 1})
+        json!({"suppressed": true, "rule": "threshold", "program": "linear-regression", "version": "1", "k": rows + 1})
     );
 }
 

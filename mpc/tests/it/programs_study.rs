@@ -111,7 +111,7 @@ fn the_study_matches_expected_json() {
         if w["suppressed"] == true {
             assert_eq!(
                 c,
-                &json!({"group": w["income_group"], "treatment": w["uses_app"], "suppressed": true})
+                &json!({"group": w["income_group"], "treatment": w["uses_app"], "suppressed": true, "rule": "threshold"})
             );
             continue;
         }
@@ -135,7 +135,10 @@ fn the_study_matches_expected_json() {
     {
         assert_eq!(e["group"], w["income_group"]);
         if w["suppressed"] == true {
-            assert_eq!(e, &json!({"group": w["income_group"], "suppressed": true}));
+            assert_eq!(
+                e,
+                &json!({"group": w["income_group"], "suppressed": true, "rule": "threshold"})
+            );
         } else {
             let got = e["outcomes"]["annual_cost_eur"].as_f64().unwrap();
             assert!(

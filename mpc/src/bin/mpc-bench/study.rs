@@ -126,7 +126,8 @@ fn check(got: &Value, want: &Value) -> Result<(), String> {
         }
         if w["suppressed"] == true {
             let only: BTreeMap<_, _> = c.as_object().ok_or("cell")?.iter().collect();
-            if c["suppressed"] != true || only.len() != 3 {
+            // group, treatment, suppressed and the rule: no figure.
+            if c["suppressed"] != true || c["rule"] != "threshold" || only.len() != 4 {
                 return Err(format!("{label}: not suppressed"));
             }
             continue;

@@ -1,0 +1,266 @@
+//! The dominance rule (n, k) for magnitude tables, decided in secret.
+//!
+//! A contributor is a record (one row of an input party's table): a person
+//! with several rows counts as several contributors, exactly as the
+//! threshold rule counts rows. Each contribution is the absolute value of
+//! the record's value, so the rule is defined for columns with negative
+//! values too (for non-negative columns it is the value itself).
+//!
+//! Each input party holding the program's columns sorts its own rows'
+//! contributions per *unit* (value column × cell) and secret-shares only its
+//! n largest (padded with zeros) and their total: the n largest of the
+//! union lie among the parties' n largest each. In secret, per unit, the
+//! H·n candidates of the H holders are partially sorted by n bubble passes
+//! of compare-exchanges (`compare::lt`, then one multiplication to move the
+//! larger value up), which costs Σ_{j<n} (H·n − 1 − j) comparisons and as
+//! many multiplications per unit, all units in the same rounds (n = 1: H − 1
+//! comparisons per unit). Then `[100 · top_n > k · total]` is computed with
+//! one more comparison per unit and, with several value columns, one per
+//! cell for "any column dominated". Only that bit per cell is opened (to all
+//! parties, like the threshold bits), and only for cells the threshold rule
+//! released.
+
+use super::layout::Layout;
+use super::params::{Dominance, Plan, Program};
+use super::{LocalTable, ProgramError};
+use crate::compare;
+use crate::field::Fp;
+use crate::party::Party;
+use crate::secret::SecretVec;
+use crate::transport::Transport;
+
+/// The shape of a magnitude table: cells and value columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Cells (groups; 1 for `sum` and `mean`).
+    pub cells: usize,
+    /// Value columns.
+    pub columns: usize,
+}
+
+impl Shape {
+    /// The magnitude shape of a plan's program, if the rule applies to it.
+    pub(crate) fn of(plan: &Plan) -> Option<(Shape, Dominance)> {
+        let rule = plan.dominance?;
+        let shape = match &plan.program {
+            Program::Sum(_) | Program::Mean(_) => Shape {
+                cells: 1,
+                columns: 1,
+            },
+            Program::GroupStats { group, values } => Shape {
+                cells: group.values.len(),
+                columns: values.len(),
+            },
+            _ => return None,
+        };
+        Some((shape, rule))
+    }
+
+    fn units(self) -> usize {
+        self.cells * self.columns
+    }
+
+    /// The length of one party's contribution vector: per unit the n
+    /// largest contributions, then per unit the total.
+    pub(crate) fn len(self, rule: Dominance) -> usize {
+        self.units() * (rule.n as usize + 1)
+    }
+}
+
+/// Our rows' contributions (see [`Shape::len`]), or `None` if we do not
+/// hold the program's columns. Unit `u = column · cells + cell`; its n
+/// largest are at `u · n ..`, its total at `units · n + u`.
+pub(crate) fn local(plan: &Plan, rule: Dominance, t: &LocalTable) -> Option<Vec<i128>> {
+    let (shape, _) = Shape::of(plan)?;
+    let n = rule.n as usize;
+    // Per unit, the absolute values of its records.
+    let mut per_unit: Vec<Vec<i128>> = vec![Vec::new(); shape.units()];
+    match &plan.program {
+        Program::Sum(c) | Program::Mean(c) => {
+            let x = t.columns.get(&c.column)?;
+            if let Some(unit) = per_unit.first_mut() {
+                unit.extend(x.iter().map(|v| i128::from(v.unsigned_abs())));
+            }
+        }
+        Program::GroupStats { group, values } => {
+            let labels = t.columns.get(&group.column)?;
+            let cols: Vec<&Vec<i64>> = values
+                .iter()
+                .map(|b| t.columns.get(&b.column))
+                .collect::<Option<_>>()?;
+            for (row, label) in labels.iter().enumerate() {
+                let Some(cell) = group.values.iter().position(|v| v == label) else {
+                    continue;
+                };
+                for (ci, col) in cols.iter().enumerate() {
+                    let v = col.get(row).map_or(0, |v| i128::from(v.unsigned_abs()));
+                    if let Some(unit) = per_unit.get_mut(ci * shape.cells + cell) {
+                        unit.push(v);
+                    }
+                }
+            }
+        }
+        _ => return None,
+    }
+    let mut out = vec![0i128; shape.len(rule)];
+    let units = shape.units();
+    for (u, mut values) in per_unit.into_iter().enumerate() {
+        if let Some(total) = out.get_mut(units * n + u) {
+            *total = values.iter().sum();
+        }
+        values.sort_unstable_by(|a, b| b.cmp(a));
+        for (j, v) in values.into_iter().take(n).enumerate() {
+            if let Some(slot) = out.get_mut(u * n + j) {
+                *slot = v;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The shared contributions of every holder, ready for [`dominated`].
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// The rule.
+    pub rule: Dominance,
+    /// The table's shape.
+    pub shape: Shape,
+    /// One contribution vector per party holding the columns.
+    pub holders: Vec<SecretVec>,
+    /// The largest absolute value any value column allows (public).
+    pub max_abs: u128,
+    /// The rows of all input parties (public, from the layout).
+    pub rows: u128,
+}
+
+impl Shared {
+    /// The largest absolute value the plan's value columns allow, and the
+    /// total row count, from the public plan and layout.
+    pub(crate) fn bounds(plan: &Plan, layout: &Layout) -> (u128, u128) {
+        let max_abs = match &plan.program {
+            Program::Sum(c) | Program::Mean(c) => vec![c],
+            Program::GroupStats { values, .. } => values.iter().collect(),
+            _ => Vec::new(),
+        }
+        .into_iter()
+        .map(|c| u128::from(c.min.unsigned_abs().max(c.max.unsigned_abs())))
+        .max()
+        .unwrap_or(0);
+        let rows = layout.rows.iter().map(|&r| r as u128).sum();
+        (max_abs, rows)
+    }
+}
+
+/// The number of bits of `x` (0 for 0).
+fn bit_len(x: u128) -> u32 {
+    u128::BITS - x.leading_zeros()
+}
+
+/// For each of `cells` (indices into the table's cells), whether the rule
+/// suppresses it: decided in secret, the bits opened to all parties.
+pub(crate) fn dominated<T: Transport>(
+    party: &mut Party<T>,
+    shared: &Shared,
+    cells: &[usize],
+) -> Result<Vec<bool>, ProgramError> {
+    if cells.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = shared.rule.n as usize;
+    let Shape {
+        cells: all_cells,
+        columns,
+    } = shared.shape;
+    let all_units = all_cells * columns;
+    // Units of the asked cells, column-major: column ci's at ci·r ...
+    let units: Vec<usize> = (0..columns)
+        .flat_map(|ci| cells.iter().map(move |&cell| ci * all_cells + cell))
+        .collect();
+    let mut candidates = Vec::with_capacity(shared.holders.len() * n);
+    let mut total = SecretVec::from_shares(vec![Fp::ZERO; units.len()]);
+    for h in &shared.holders {
+        for j in 0..n {
+            let at: Vec<usize> = units.iter().map(|u| u * n + j).collect();
+            candidates.push(h.select(&at)?);
+        }
+        let at: Vec<usize> = units.iter().map(|u| all_units * n + u).collect();
+        total.add_assign(&h.select(&at)?)?;
+    }
+    let top = top_sum(party, candidates, n, bit_len(shared.max_abs) + 2)?;
+    // d = 100 · top − k · total, |d| ≤ 100 · rows · max_abs.
+    let bound = shared
+        .rows
+        .saturating_mul(shared.max_abs)
+        .saturating_mul(100);
+    let d_bits = bit_len(bound) + 2;
+    if d_bits > compare::MAX_BITS {
+        return Err(ProgramError::Layout(format!(
+            "the dominance rule's comparison needs {d_bits} bits for {} rows of values up to {}, more than {}",
+            shared.rows,
+            shared.max_abs,
+            compare::MAX_BITS
+        )));
+    }
+    let d = top
+        .scale(Fp::from_u64(100))
+        .sub(&total.scale(Fp::from_u64(u64::from(shared.rule.k))))?;
+    let per_unit = compare::ge_public(party, &d, 1, d_bits)?;
+    let per_cell = if columns == 1 {
+        per_unit
+    } else {
+        let parts = per_unit.split(&vec![cells.len(); columns])?;
+        let mut any = SecretVec::from_shares(vec![Fp::ZERO; cells.len()]);
+        for p in &parts {
+            any.add_assign(p)?;
+        }
+        compare::ge_public(party, &any, 1, bit_len(columns as u128) + 2)?
+    };
+    Ok(party
+        .open(&per_cell)?
+        .into_iter()
+        .map(|b| b == Fp::ONE)
+        .collect())
+}
+
+/// Σ of the n largest of `candidates` (element-wise over units), by n
+/// bubble passes of compare-exchanges; values lie in `[0, 2^(bits−2))`.
+fn top_sum<T: Transport>(
+    party: &mut Party<T>,
+    mut candidates: Vec<SecretVec>,
+    n: usize,
+    bits: u32,
+) -> Result<SecretVec, ProgramError> {
+    let len = candidates.first().map_or(0, SecretVec::len);
+    let mut top = SecretVec::from_shares(vec![Fp::ZERO; len]);
+    let m = candidates.len();
+    for pass in 0..n.min(m) {
+        let last = m - 1 - pass;
+        for i in 0..last {
+            let (low, high) = candidates.split_at_mut(i + 1);
+            let (Some(a), Some(b)) = (low.last_mut(), high.first_mut()) else {
+                continue;
+            };
+            let less = compare::lt(party, a, b, bits)?;
+            let moved = party.mul(&less, &b.sub(a)?)?;
+            let larger = a.add(&moved)?;
+            let smaller = b.sub(&moved)?;
+            *a = smaller;
+            *b = larger;
+        }
+        if let Some(largest) = candidates.get(last) {
+            top.add_assign(largest)?;
+        }
+    }
+    Ok(top)
+}
+
+/// The secure comparisons [`dominated`] runs for `cells` cells with
+/// `holders` parties holding the columns: the bubble passes', one per unit
+/// for the rule, and one per cell to combine several value columns.
+pub fn comparisons(rule: Dominance, cells: usize, columns: usize, holders: usize) -> usize {
+    let n = rule.n as usize;
+    let m = holders * n;
+    let passes: usize = (0..n.min(m)).map(|j| m - 1 - j).sum();
+    let units = cells * columns;
+    units * passes + units + if columns > 1 { cells } else { 0 }
+}
