@@ -7,7 +7,6 @@
 
 use serde_json::{json, Value};
 
-use crate::dsp::*;
 use crate::mpc_fixture::*;
 
 fn holders(policy: &str) -> Vec<Holder<'_>> {
