@@ -159,10 +159,7 @@ impl ProtocolService {
                     .cx()
                     .store()
                     .blocking(|store| {
-                        Ok::<_, StoreError>((
-                            store.offers.list()?,
-                            store.credentials.list()?,
-                        ))
+                        Ok::<_, StoreError>((store.offers.list()?, store.credentials.list()?))
                     })
                     .await?;
                 let catalog = catalog::catalog(

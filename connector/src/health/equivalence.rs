@@ -69,8 +69,16 @@ fn requests(schema: &Schema) -> Vec<Request> {
                     "ward-statistics",
                     "2027-01-01T00:00:00Z",
                 )),
-                Some(permit("education", "ward-statistics", "2027-01-01T00:00:00Z")),
-                Some(permit(purpose.unwrap_or("x"), "other", "2027-01-01T00:00:00Z")),
+                Some(permit(
+                    "education",
+                    "ward-statistics",
+                    "2027-01-01T00:00:00Z",
+                )),
+                Some(permit(
+                    purpose.unwrap_or("x"),
+                    "other",
+                    "2027-01-01T00:00:00Z",
+                )),
                 Some(permit(
                     purpose.unwrap_or("x"),
                     "ward-statistics",

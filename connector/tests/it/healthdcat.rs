@@ -37,7 +37,6 @@ fn description(hdab: &str, hospital: &str) -> Value {
     })
 }
 
-
 /// The legal name in the provider's membership (`membership_document`, role `Hospital`).
 const LEGAL_NAME: &str = "Hospital B.V.";
 
@@ -130,10 +129,7 @@ async fn the_catalog_of_health_datasets_validates_against_the_healthdcat_ap_shap
     // service is the catalog's data service.
     let distribution = &dataset["distribution"][0];
     assert_eq!(distribution["format"], distribution["dct:format"]["@id"]);
-    assert_eq!(
-        distribution["dct:format"]["@type"],
-        "dct:MediaTypeOrExtent"
-    );
+    assert_eq!(distribution["dct:format"]["@type"], "dct:MediaTypeOrExtent");
     assert_eq!(
         distribution["accessService"]["@id"],
         catalog["service"][0]["@id"]
@@ -208,8 +204,10 @@ async fn the_catalog_of_health_datasets_validates_against_the_healthdcat_ap_shap
     spoilt["distribution"][0]["accessService"] =
         format!("urn:symbolon:service:{}", provider.did()).into();
     let second = json!({"@type": "cv:ContactPoint", "cv:email": "other@hdab.example"});
-    spoilt["healthdcatap:hdab"]["cv:contactPoint"] =
-        json!([spoilt["healthdcatap:hdab"]["cv:contactPoint"].clone(), second]);
+    spoilt["healthdcatap:hdab"]["cv:contactPoint"] = json!([
+        spoilt["healthdcatap:hdab"]["cv:contactPoint"].clone(),
+        second
+    ]);
     let findings = validate(&spoilt).await.paths();
     for expected in [
         ("format", "ClassConstraintComponent"),
@@ -301,7 +299,6 @@ async fn a_health_offers_catalog_dataset_and_offer_follow_the_protocol_schemas()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_healthdcat_description_is_refused_naming_the_member() {
-
     let provider = connector();
     let cases = [
         ("/hdab/email", json!("nobody"), "health.dcat.hdab.email"),

@@ -33,7 +33,9 @@ fn shacl_dir() -> PathBuf {
 
 /// The Python of the validator's virtual environment, created (once per pin set) when missing.
 fn validator_python() -> PathBuf {
-    let mut done = PYTHON.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut done = PYTHON
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(python) = done.as_ref() {
         return python.clone();
     }
@@ -51,9 +53,9 @@ fn validator_python() -> PathBuf {
                 .unwrap_or_else(|e| panic!("removing `{}`: {e}", venv.display()));
         }
         let run = |what: &str, command: &mut Command| {
-            let output = command
-                .output()
-                .unwrap_or_else(|e| missing_validator(&venv, &format!("{what} did not run"), &e.to_string()));
+            let output = command.output().unwrap_or_else(|e| {
+                missing_validator(&venv, &format!("{what} did not run"), &e.to_string())
+            });
             if !output.status.success() {
                 missing_validator(
                     &venv,

@@ -118,10 +118,7 @@ fn presence_with_odrl_operators(constraint: &mut Map<String, J>) {
         "operator".into(),
         J::String(if present { "neq" } else { "eq" }.into()),
     );
-    constraint.insert(
-        "rightOperand".into(),
-        json!({ "@id": profile_iri(ABSENT) }),
-    );
+    constraint.insert("rightOperand".into(), json!({ "@id": profile_iri(ABSENT) }));
 }
 
 /// `https://w3id.org/symbolon/odrl/health#<term>`.

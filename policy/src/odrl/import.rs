@@ -192,8 +192,7 @@ impl Importer<'_> {
             let ok = matches!(
                 k.as_str(),
                 "@id" | "uid" | "@type" | "target" | "action" | "constraint"
-            )
-                || (k == "duty" && effect == Effect::Permit);
+            ) || (k == "duty" && effect == Effect::Permit);
             if !ok {
                 return Err(unsupported(
                     k,
