@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use symbolon_policy::{Diagnostics, OdrlError, Policies, PolicySet, Schema};
 
-use crate::domain::{Offer, OfferKind};
+use crate::dcp::scope::MEMBERSHIP;
+use crate::domain::{HeldCredential, Offer, OfferKind};
 use crate::protocol::messages::{MessageOffer, OfferType, DSP_CONTEXT};
 
 /// Why an offer's policy cannot be used.
@@ -94,7 +95,9 @@ impl CompiledOffer {
             offer: offer.id.clone(),
             source,
         };
-        let rules = symbolon_policy::odrl::offer_rules(&set, schema, &offer.id).map_err(export)?;
+        let rules =
+            symbolon_policy::odrl::offer_rules(&set, schema, &offer.id, &offer_iri(&offer.id))
+                .map_err(export)?;
         let policies =
             Policies::compile(set, schema.clone()).map_err(|diagnostics| PolicyError::Check {
                 offer: offer.id.clone(),
@@ -195,19 +198,44 @@ pub struct Catalog {
     profile: Map<String, Value>,
 }
 
-/// The catalog's data service: where the protocol is served.
-#[derive(Debug, Clone, Serialize)]
+/// A DCAT `DataService`: where the protocol is served.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DataService {
+pub struct DataService {
+    /// Its id.
     #[serde(rename = "@id")]
-    id: String,
-    #[serde(rename = "@type")]
-    kind: &'static str,
-    #[serde(rename = "endpointURL")]
-    endpoint_url: String,
-    /// HealthDCAT-AP members (its title), when a dataset is described by the profile.
+    pub id: String,
+    /// `DataService`.
+    #[serde(rename = "@type", default)]
+    pub kind: String,
+    /// The protocol's base URL.
+    #[serde(rename = "endpointURL", default)]
+    pub endpoint_url: String,
+    /// Members of an application profile (HealthDCAT-AP: its title), under prefixed names.
     #[serde(flatten)]
-    profile: Map<String, Value>,
+    pub profile: Map<String, Value>,
+}
+
+/// A distribution's `accessService`: the id of a data service of the catalog, or the service
+/// itself (both are the protocol's; a HealthDCAT-AP dataset's distributions carry the service,
+/// so that it is a `dcat:DataService` when read as RDF).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AccessService {
+    /// The service's id.
+    Reference(String),
+    /// The service.
+    Service(DataService),
+}
+
+impl AccessService {
+    /// The id of the data service.
+    pub fn id(&self) -> &str {
+        match self {
+            AccessService::Reference(id) => id,
+            AccessService::Service(service) => &service.id,
+        }
+    }
 }
 
 /// A DCAT `Dataset`: an offer with its policy.
@@ -249,10 +277,10 @@ pub struct Distribution {
     pub kind: String,
     /// `HttpData-PULL`, `symbolon:dataset` or `MpcSession-PUSH`.
     pub format: String,
-    /// The id of the data service delivering it.
-    pub access_service: String,
-    /// Members of an application profile (HealthDCAT-AP: the access URL and the applicable
-    /// legislation), under prefixed names.
+    /// The data service delivering it.
+    pub access_service: AccessService,
+    /// Members of an application profile (HealthDCAT-AP: the class of its format, the access
+    /// URL and the applicable legislation), under prefixed names.
     #[serde(flatten)]
     pub profile: Map<String, Value>,
 }
@@ -278,6 +306,21 @@ fn health_dcat(offer: &Offer) -> Option<&crate::health::HealthDcat> {
     offer.health.as_ref().and_then(|terms| terms.dcat.as_ref())
 }
 
+/// The catalog's data service of `participant`, whose protocol is served at `endpoint`; with
+/// its HealthDCAT-AP title when `health`.
+fn data_service(participant: &str, endpoint: &str, health: bool) -> DataService {
+    let mut profile = Map::new();
+    if health {
+        profile.insert("dct:title".into(), "Dataspace Protocol endpoint".into());
+    }
+    DataService {
+        id: service_id(participant),
+        kind: "DataService".into(),
+        endpoint_url: endpoint.to_owned(),
+        profile,
+    }
+}
+
 /// The DCAT dataset for a compiled offer published by `participant`, whose protocol is served
 /// at `endpoint`.
 pub fn dataset(compiled: &CompiledOffer, participant: &str, endpoint: &str) -> Dataset {
@@ -293,13 +336,23 @@ pub fn dataset(compiled: &CompiledOffer, participant: &str, endpoint: &str) -> D
         has_policy: vec![compiled.odrl.clone()],
         distribution: formats(offer)
             .iter()
-            .map(|format| Distribution {
-                kind: "Distribution".into(),
-                format: (*format).into(),
-                access_service: service_id(participant),
-                profile: description
-                    .map(|_| crate::health::dcat::distribution_members(endpoint))
-                    .unwrap_or_default(),
+            .map(|format| match description {
+                None => Distribution {
+                    kind: "Distribution".into(),
+                    format: (*format).into(),
+                    access_service: AccessService::Reference(service_id(participant)),
+                    profile: Map::new(),
+                },
+                Some(_) => Distribution {
+                    kind: "Distribution".into(),
+                    format: (*format).into(),
+                    access_service: AccessService::Service(data_service(
+                        participant,
+                        endpoint,
+                        true,
+                    )),
+                    profile: crate::health::dcat::distribution_members(format, endpoint),
+                },
             })
             .collect(),
         profile: description
@@ -325,13 +378,34 @@ pub fn dataset_document(compiled: &CompiledOffer, participant: &str, endpoint: &
     }
 }
 
-/// The catalog of `offers` published by `participant` at `endpoint`. An offer whose policy
-/// cannot be compiled is left out (and logged): the rest of the catalog still answers.
+/// The legal name of this connector's organisation, `did`: the `legalName` of the membership
+/// it holds about itself (the most recently stored one that has it).
+pub fn legal_name(held: &[HeldCredential], did: &str) -> Option<String> {
+    held.iter()
+        .filter(|credential| credential.is_a(MEMBERSHIP))
+        .filter_map(|credential| {
+            let document = credential.document()?;
+            let subject = document.get("credentialSubject")?;
+            if subject.get("id").and_then(Value::as_str) != Some(did) {
+                return None;
+            }
+            let name = subject.get("legalName")?.as_str()?.trim();
+            (!name.is_empty()).then(|| (credential.stored_at.clone(), name.to_owned()))
+        })
+        .max()
+        .map(|(_, name)| name)
+}
+
+/// The catalog of `offers` published by `participant` at `endpoint`, whose organisation's
+/// legal name is `legal_name` (the name of the catalog's publisher, a HealthDCAT-AP agent; the
+/// DID when none is known). An offer whose policy cannot be compiled is left out (and logged):
+/// the rest of the catalog still answers.
 pub fn catalog(
     offers: &[Offer],
     cache: &PolicyCache,
     participant: &str,
     endpoint: &str,
+    legal_name: Option<&str>,
 ) -> Catalog {
     let dataset = offers
         .iter()
@@ -346,7 +420,6 @@ pub fn catalog(
     // A catalog holding a HealthDCAT-AP dataset answers the profile's catalog terms too.
     let health = dataset.iter().any(|d| !d.profile.is_empty());
     let mut profile = Map::new();
-    let mut service_profile = Map::new();
     if health {
         profile.insert(
             "dct:title".into(),
@@ -361,25 +434,20 @@ pub fn catalog(
         );
         profile.insert(
             "dct:publisher".into(),
-            json!({ "@id": participant, "@type": "foaf:Agent", "foaf:name": participant }),
+            json!({ "@id": participant, "@type": "foaf:Agent",
+                    "foaf:name": legal_name.unwrap_or(participant) }),
         );
         profile.insert(
             "dcatap:applicableLegislation".into(),
             crate::health::dcat::legislation(),
         );
-        service_profile.insert("dct:title".into(), "Dataspace Protocol endpoint".into());
     }
     Catalog {
         context: context(health),
         id: format!("urn:symbolon:catalog:{participant}"),
         kind: "Catalog",
         participant_id: participant.to_owned(),
-        service: vec![DataService {
-            id: service_id(participant),
-            kind: "DataService",
-            endpoint_url: endpoint.to_owned(),
-            profile: service_profile,
-        }],
+        service: vec![data_service(participant, endpoint, health)],
         dataset,
         profile,
     }

@@ -217,6 +217,9 @@ fn permit_policies(offer: &str) -> String {
 }
 
 #[cfg(test)]
+mod equivalence;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -155,16 +155,19 @@ impl ProtocolService {
                         messages::CatalogRequestMessage::TYPE
                     )));
                 }
-                let offers = self
+                let (offers, held) = self
                     .cx()
                     .store()
-                    .blocking(|store| store.offers.list())
+                    .blocking(|store| {
+                        Ok::<_, StoreError>((store.offers.list()?, store.credentials.list()?))
+                    })
                     .await?;
                 let catalog = catalog::catalog(
                     &offers,
                     self.cx().offers(),
                     self.cx().did(),
                     self.cx().network().dsp_url(),
+                    catalog::legal_name(&held, self.cx().did()).as_deref(),
                 );
                 ProtocolResponse::json(200, catalog)
             }

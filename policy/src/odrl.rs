@@ -12,7 +12,7 @@
 //! | `x in [..]` | `isAnyOf`; negated: `isNoneOf` |
 //! | `s contains v`, `s contains_all [..]` | `isAllOf` (a set-valued left operand) |
 //! | `s contains_any [..]` | `isAnyOf` (a set-valued left operand); negated: `isNoneOf` |
-//! | `has x` / `not has x` | `symbolon:isPresent` `true` / `false` |
+//! | `has x` / `not has x` | `symbolon:isPresent` `true` / `false`; in the protocol's form ([`offer_rules`]) `neq` / `eq` `{"@id": "symbolon:absent"}` |
 //! | `not` | pushed into the operators (ODRL has no negation) |
 //! | `obligation n { p = v }` | a `duty` whose action `symbolon:n` has a refinement `p eq v` |
 //!
@@ -24,7 +24,7 @@ mod dsp;
 mod export;
 mod import;
 
-pub use dsp::{duty, offer_rules, profile_iri, read_duty};
+pub use dsp::{duty, offer_rules, profile_iri, read_duty, ABSENT};
 pub use export::to_odrl;
 pub use import::{from_odrl, from_odrl_text};
 

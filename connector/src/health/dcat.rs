@@ -199,9 +199,15 @@ impl Agent {
     }
 
     /// The agent with its contact point (`cv:contactPoint`), as HealthDCAT-AP asks of the HDAB
-    /// and the publisher.
+    /// and the publisher: exactly one. The contact point is named by [`contact_point_iri`], so
+    /// that an agent described alike by several datasets of a catalog is one agent with one
+    /// contact point when the catalog is read as RDF.
     fn render(&self) -> Value {
         let mut contact = Map::new();
+        contact.insert(
+            "@id".into(),
+            contact_point_iri(self.email.as_deref(), self.url.as_deref()).into(),
+        );
         contact.insert("@type".into(), "cv:ContactPoint".into());
         if let Some(address) = &self.email {
             contact.insert("cv:email".into(), address.as_str().into());
@@ -497,15 +503,43 @@ impl HealthDcat {
     }
 }
 
+/// The IRI of the contact point reached at `email` and `url`: `urn:symbolon:contact-point:`
+/// and the first 128 bits of the SHA-256 of both, in hex. The same contact details name the same
+/// contact point; different ones, different contact points.
+pub fn contact_point_iri(email: Option<&str>, url: Option<&str>) -> String {
+    use sha2::{Digest as _, Sha256};
+    let mut digest = Sha256::new();
+    for part in [email, url] {
+        // Each part length-prefixed, so that no two pairs give the same bytes.
+        let part = part.unwrap_or_default();
+        digest.update((part.len() as u64).to_be_bytes());
+        digest.update(part.as_bytes());
+    }
+    let digest = digest.finalize();
+    format!(
+        "urn:symbolon:contact-point:{}",
+        hex::encode(digest.get(..16).unwrap_or_default())
+    )
+}
+
 /// The applicable legislation of a health dataset: the EHDS regulation.
 pub fn legislation() -> Value {
     json!({ "@id": EHDS_ELI, "@type": "eli:LegalResource" })
 }
 
-/// The members a distribution of a health dataset adds: where the service is reached
-/// (`dcat:accessURL`, `endpoint`) and the applicable legislation.
-pub fn distribution_members(endpoint: &str) -> Map<String, Value> {
+/// The members a distribution in `format` of a health dataset adds: the class of its format,
+/// where the service is reached (`dcat:accessURL`, `endpoint`) and the applicable legislation.
+///
+/// The protocol's `format` (`HttpData-PULL`, …) is read as the IRI `dct:format` names, and
+/// DCAT-AP wants that IRI to be a `dct:MediaTypeOrExtent`: `dct:format` restates it as that
+/// IRI with its class (which the range of `dct:format` in DCMI Terms entails anyway), the same
+/// node when read as RDF.
+pub fn distribution_members(format: &str, endpoint: &str) -> Map<String, Value> {
     let mut m = Map::new();
+    m.insert(
+        "dct:format".into(),
+        json!({ "@id": format, "@type": "dct:MediaTypeOrExtent" }),
+    );
     m.insert("dcat:accessURL".into(), json!({ "@id": endpoint }));
     m.insert("dcatap:applicableLegislation".into(), legislation());
     m

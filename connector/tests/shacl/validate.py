@@ -1,12 +1,14 @@
 """Validates a JSON-LD document against SHACL shapes, offline; prints the results as JSON.
 
-Used by the connector's HealthDCAT-AP test (tests/it/healthdcat.rs), which installs pyshacl in a
-virtual environment of its own under the build's target directory and runs:
+Used by the connector's HealthDCAT-AP tests (tests/it/healthdcat.rs through tests/it/shacl.rs),
+which install the pins of requirements.txt in a virtual environment of their own under the
+build's target directory and run:
 
-    python validate.py DATA.jsonld CONTEXTS.json SHAPES.ttl [SHAPES.ttl ...]
+    python -I validate.py DATA.jsonld CONTEXTS.json BASE SHAPES.ttl [SHAPES.ttl ...]
 
 CONTEXTS.json maps each remote JSON-LD context URL the document (or a context it imports)
-names to a local file: nothing is fetched from the network. The output is one JSON object:
+names to a local file: nothing is fetched from the network (a context not in the map is an
+error). BASE is the IRI the document's relative IRIs are resolved against. The output is one JSON object:
 {"conforms": bool, "triples": int, "results": [{"focus", "path", "constraint", "value",
 "message", "severity"}]}.
 """
@@ -20,7 +22,7 @@ import pyshacl
 
 
 def main(argv):
-    data_path, contexts_path, shapes = argv[1], argv[2], argv[3:]
+    data_path, contexts_path, base, shapes = argv[1], argv[2], argv[3], argv[4:]
     with open(contexts_path, encoding="utf-8") as f:
         contexts = json.load(f)
 
@@ -32,7 +34,7 @@ def main(argv):
 
     jsonld_context.source_to_json = local_context
     data = rdflib.Graph()
-    data.parse(data_path, format="json-ld", base="urn:symbolon:test:")
+    data.parse(data_path, format="json-ld", base=base)
     shapes_graph = rdflib.Graph()
     for path in shapes:
         shapes_graph.parse(path, format="turtle")

@@ -1,20 +1,30 @@
-//! The Dataspace Protocol's form of exported policies: the rules that apply to one offer, with
-//! profile terms as full IRIs and non-string operands as JSON-LD value objects (as the
-//! protocol's schemas require), and obligations as ODRL duties.
+//! The Dataspace Protocol's form of exported policies: the rules that apply to one offer, each
+//! named after the policy it comes from, with profile terms as full IRIs, non-string operands
+//! as JSON-LD value objects and only the operators the protocol's schemas admit (`has x` is
+//! `x neq <profile>#absent`, `not has x` is `x eq <profile>#absent`), and obligations as ODRL
+//! duties.
 
 use serde_json::{json, Map, Value as J};
 
-use super::{to_odrl, OdrlError, PREFIX};
+use super::{to_odrl, OdrlError, PREFIX, UID_PREFIX};
 use crate::ast::PolicySet;
 use crate::schema::{Schema, PROFILE};
 
+/// The profile's term an absent left operand equals in the protocol's form of `has`
+/// ([`profile_iri`] of it): the protocol's schemas admit none of a profile's own operators,
+/// so the profile's `isPresent` is written with ODRL's `eq` and `neq`.
+pub const ABSENT: &str = "absent";
+
 /// The permissions, prohibitions and obligations of `set` that apply to `offer` (rules naming
-/// it or every offer), without their `target`, in the protocol's form. An offer no permission
-/// or prohibition applies to is an error.
+/// it or every offer), without their `target`, in the protocol's form. Each rule's `@id` is
+/// `{offer_iri}#{policy}`: the ODRL offer `offer_iri` it is published in, and the policy it
+/// comes from (whose name a refusal gives too). An offer no permission or prohibition applies
+/// to is an error.
 pub fn offer_rules(
     set: &PolicySet,
     schema: &Schema,
     offer: &str,
+    offer_iri: &str,
 ) -> Result<Map<String, J>, OdrlError> {
     let exported = to_odrl(set, schema)?;
     let graph = exported
@@ -24,6 +34,11 @@ pub fn offer_rules(
         .unwrap_or_default();
     let mut rules: Map<String, J> = Map::new();
     for policy in graph {
+        let name = policy
+            .get("uid")
+            .and_then(J::as_str)
+            .and_then(|uid| uid.strip_prefix(UID_PREFIX))
+            .map(str::to_owned);
         for kind in ["permission", "prohibition", "obligation"] {
             for rule in policy.get(kind).and_then(J::as_array).into_iter().flatten() {
                 if rule
@@ -36,6 +51,9 @@ pub fn offer_rules(
                 let mut rule = rule.clone();
                 if let Some(object) = rule.as_object_mut() {
                     object.remove("target");
+                    if let Some(name) = &name {
+                        object.insert("@id".into(), J::String(format!("{offer_iri}#{name}")));
+                    }
                 }
                 if let J::Array(list) = rules.entry(kind).or_insert_with(|| J::Array(Vec::new())) {
                     list.push(for_protocol(rule));
@@ -52,8 +70,8 @@ pub fn offer_rules(
     Ok(rules)
 }
 
-/// Rewrites profile-prefixed terms to full IRIs and non-string constraint operands to value
-/// objects.
+/// Rewrites profile-prefixed terms to full IRIs, the profile's `isPresent` to `eq`/`neq`
+/// [`ABSENT`], and non-string constraint operands to value objects.
 fn for_protocol(value: J) -> J {
     match value {
         J::String(s) => match s.strip_prefix(PREFIX).and_then(|t| t.strip_prefix(':')) {
@@ -61,8 +79,11 @@ fn for_protocol(value: J) -> J {
             None => J::String(s),
         },
         J::Array(items) => J::Array(items.into_iter().map(for_protocol).collect()),
-        J::Object(object) => {
+        J::Object(mut object) => {
             let is_constraint = object.contains_key("leftOperand");
+            if is_constraint {
+                presence_with_odrl_operators(&mut object);
+            }
             J::Object(
                 object
                     .into_iter()
@@ -79,6 +100,25 @@ fn for_protocol(value: J) -> J {
         }
         other => other,
     }
+}
+
+/// `left symbolon:isPresent true|false` as `left neq|eq <profile>#absent`: the same condition
+/// (the left operand's value is there, or is not), with operators of ODRL's core vocabulary.
+fn presence_with_odrl_operators(constraint: &mut Map<String, J>) {
+    let is_presence = constraint
+        .get("operator")
+        .and_then(J::as_str)
+        .and_then(|op| op.strip_prefix(PREFIX))
+        == Some(":isPresent");
+    if !is_presence {
+        return;
+    }
+    let present = constraint.get("rightOperand") == Some(&J::Bool(true));
+    constraint.insert(
+        "operator".into(),
+        J::String(if present { "neq" } else { "eq" }.into()),
+    );
+    constraint.insert("rightOperand".into(), json!({ "@id": profile_iri(ABSENT) }));
 }
 
 /// `https://w3id.org/symbolon/odrl/health#<term>`.
@@ -148,6 +188,38 @@ pub fn read_duty(duty: &J) -> Option<(String, Map<String, J>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presence_is_written_with_odrl_operators_and_each_rule_names_its_policy() {
+        let schema = Schema::health();
+        let text = r#"
+policy "needs-permit" { forbid * on offer "o" when not has permit.id }
+policy "open" { permit use on offer "o" when has holder.role and holder.role == "Hospital" }
+"#;
+        let set = crate::parse("p", text).unwrap();
+        let rules = offer_rules(&set, &schema, "o", "urn:x:o").unwrap();
+        let absent = json!({ "@id": profile_iri(ABSENT) });
+        let forbid = &rules["prohibition"][0];
+        assert_eq!(forbid["@id"], "urn:x:o#needs-permit");
+        assert_eq!(
+            forbid["constraint"][0],
+            json!({"leftOperand": profile_iri("permitId"), "operator": "eq", "rightOperand": absent})
+        );
+        let permit = &rules["permission"][0];
+        assert_eq!(permit["@id"], "urn:x:o#open");
+        assert_eq!(
+            permit["constraint"][0],
+            json!({"leftOperand": profile_iri("role"), "operator": "neq", "rightOperand": absent})
+        );
+        assert!(!rules.to_string().contains("isPresent"), "{rules:?}");
+
+        // Read back, the protocol's form is the same condition.
+        let mut document = json!({"uid": "urn:symbolon:policy:needs-permit",
+                                  "prohibition": [forbid.clone()]});
+        document["prohibition"][0]["target"] = "o".into();
+        let read = crate::odrl::from_odrl_text(&document, &schema).unwrap();
+        assert!(read.contains("when not has permit.id"), "{read}");
+    }
 
     #[test]
     fn a_duty_reads_back_as_its_obligation() {

@@ -189,13 +189,15 @@ impl Importer<'_> {
     fn rule(&self, id: &str, effect: Effect, r: &J, path: &str) -> Result<Policy, OdrlError> {
         let o = obj(r, path)?;
         for k in o.keys() {
-            let ok = matches!(k.as_str(), "@type" | "target" | "action" | "constraint")
-                || (k == "duty" && effect == Effect::Permit);
+            let ok = matches!(
+                k.as_str(),
+                "@id" | "uid" | "@type" | "target" | "action" | "constraint"
+            ) || (k == "duty" && effect == Effect::Permit);
             if !ok {
                 return Err(unsupported(
                     k,
                     &format!("{path}/{k}"),
-                    Some("a rule may have target, action, constraint and (for a permission) duty"),
+                    Some("a rule may have an id (`@id`, `uid`), target, action, constraint and (for a permission) duty"),
                 ));
             }
         }
@@ -472,6 +474,15 @@ impl Importer<'_> {
                 J::Bool(false) => not(Expr::new(ExprKind::Has(def.name.clone()))),
                 _ => return Err(invalid(&rpath, "symbolon:isPresent takes true or false")),
             },
+            // The protocol's form of `has` (`offer_rules`): `x neq|eq <profile>#absent`.
+            "eq" | "neq" if is_absent(right) => {
+                let has = Expr::new(ExprKind::Has(def.name.clone()));
+                if bare(op) == "neq" {
+                    has
+                } else {
+                    not(has)
+                }
+            }
             "eq" | "neq" | "lt" | "lteq" | "gt" | "gteq" => {
                 let o = match bare(op) {
                     "eq" => Op::Eq,
@@ -517,6 +528,17 @@ impl Importer<'_> {
             }
         })
     }
+}
+
+/// Whether `right` is the profile's [`super::ABSENT`] (`{"@id": "symbolon:absent"}`, or its
+/// full IRI).
+fn is_absent(right: &J) -> bool {
+    right
+        .as_object()
+        .filter(|r| r.len() == 1)
+        .and_then(|r| r.get("@id"))
+        .and_then(J::as_str)
+        .is_some_and(|id| id != super::ABSENT && bare(id) == super::ABSENT)
 }
 
 /// A right operand as a value of type `ty`: plain JSON, or a typed literal `{"@value", "@type"}`.
