@@ -86,7 +86,11 @@ impl Population {
             && outer
                 .bounds
                 .iter()
-                .all(|(column, o)| self.bounds.get(column).is_some_and(|i| i.within(o)))
+                .all(|(column, o)| match self.bounds.get(column) {
+                    Some(i) => i.within(o),
+                    // No bound on the column is the unbounded interval.
+                    None => o.from.is_none() && o.to.is_none(),
+                })
     }
 
     /// Whether one of the two lies within the other.

@@ -187,7 +187,7 @@ mod tests {
         );
         assert_eq!(decide(&installed, &later), Verdict::Newer);
         // An undated installed list is older than any dated one.
-        let undated = list(ANCHOR, "hds", &["did:key:a"], None);
+        let undated = list(ANCHOR, "hds", &["did:key:c"], None);
         assert_eq!(decide(&undated, &installed), Verdict::Newer);
     }
 

@@ -123,7 +123,7 @@ async fn an_analyst_runs_a_session_from_the_command_line() {
     }
     let listed = cli(args(&["session", "list", "--data-dir", &analyst_dir])).await;
     assert!(
-        listed.contains(&id) && listed.contains("sum@1  completed"),
+        listed.contains(&id) && listed.contains("sum@2  completed"),
         "{listed}"
     );
     let shown = cli(args(&["session", "show", "--data-dir", &analyst_dir, &id])).await;
