@@ -49,6 +49,23 @@ pub(crate) async fn peer_with(
     reannounce_every: Duration,
     status_cache_ttl: Duration,
 ) -> (Connector, Vec<String>, Node, String) {
+    let (node, connector) = serve_on_loopback(ServeOptions {
+        status_cache_ttl,
+        ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
+    });
+    let authority = authority.unwrap_or(&node);
+    trust(authority, &node).await;
+    let (credential, membership_id) = membership(authority, node.did(), role).await;
+    hold(&node, &credential).await;
+    let (addresses, handle) = join_on_loopback(&connector, bootstrap, reannounce_every).await;
+    (node, addresses, handle, membership_id)
+}
+
+/// A fresh connector served on 127.0.0.1 with `options` (private callbacks allowed): its
+/// management API and the running connector.
+pub(crate) fn serve_on_loopback(
+    options: ServeOptions,
+) -> (Connector, symbolon_connector::context::Connector) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::new(tmp.path());
     let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
@@ -56,12 +73,11 @@ pub(crate) async fn peer_with(
         dir.clone(),
         ServeOptions {
             allow_private_callbacks: true,
-            status_cache_ttl,
-            ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
+            ..options
         },
     )
     .unwrap();
-    let node = Connector {
+    let api = Connector {
         _dir: dir.clone(),
         identity,
         url: running.url.clone(),
@@ -70,12 +86,18 @@ pub(crate) async fn peer_with(
     };
     let connector = running.connector.clone();
     tokio::spawn(running.server);
-    let authority = authority.unwrap_or(&node);
-    trust(authority, &node).await;
-    let (credential, membership_id) = membership(authority, node.did(), role).await;
-    hold(&node, &credential).await;
+    (api, connector)
+}
+
+/// Joins `connector` to the peer network on 127.0.0.1 (mDNS off), bootstrapping from
+/// `bootstrap`: its addresses and its node.
+pub(crate) async fn join_on_loopback(
+    connector: &symbolon_connector::context::Connector,
+    bootstrap: Vec<String>,
+    reannounce_every: Duration,
+) -> (Vec<String>, Node) {
     let addresses = symbolon_connector::p2p::join(
-        &connector,
+        connector,
         &PeerOptions {
             listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
             bootstrap,
@@ -86,12 +108,7 @@ pub(crate) async fn peer_with(
     .await
     .unwrap();
     let handle = connector.network().peers().node().unwrap().clone();
-    (
-        node,
-        addresses.iter().map(ToString::to_string).collect(),
-        handle,
-        membership_id,
-    )
+    (addresses.iter().map(ToString::to_string).collect(), handle)
 }
 
 async fn until(node: &Connector, path: &str, check: impl Fn(&Value) -> bool) -> Value {

@@ -9,13 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use symbolon_connector::datadir::DataDir;
-use symbolon_connector::p2p::PeerOptions;
-use symbolon_connector::server::{start, ServeOptions};
+use symbolon_connector::server::ServeOptions;
 use symbolon_identity::{issue_credential, jose, Format, Identity, KeyAlgorithm, TrustList};
 use symbolon_p2p::NodeHandle;
 
 use crate::dsp::*;
+use crate::peers::{join_on_loopback, serve_on_loopback};
 
 /// The data space of `dsp::membership_document`.
 const SPACE: &str = "hds";
@@ -74,46 +73,18 @@ async fn member(
     bootstrap: Vec<String>,
     approval: bool,
 ) -> Member {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = DataDir::new(tmp.path());
-    let identity = dir.init(KeyAlgorithm::Ed25519, None).unwrap();
-    let running = start(
-        dir.clone(),
-        ServeOptions {
-            allow_private_callbacks: true,
-            status_cache_ttl: Duration::ZERO,
-            trust_list_approval: approval,
-            ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
-        },
-    )
-    .unwrap();
-    let api = Connector {
-        _dir: dir.clone(),
-        identity,
-        url: running.url.clone(),
-        token: dir.admin_token().unwrap().expose().to_owned(),
-        _tmp: tmp,
-    };
-    let connector = running.connector.clone();
-    tokio::spawn(running.server);
+    let (api, connector) = serve_on_loopback(ServeOptions {
+        status_cache_ttl: Duration::ZERO,
+        trust_list_approval: approval,
+        ..ServeOptions::new("127.0.0.1:0".parse().unwrap())
+    });
     install(&api, list).await;
     let (credential, _) = membership(authority, api.did(), "Hospital").await;
     hold(&api, &credential).await;
-    let addresses = symbolon_connector::p2p::join(
-        &connector,
-        &PeerOptions {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            bootstrap,
-            mdns: false,
-            reannounce_every: Duration::from_secs(200),
-        },
-    )
-    .await
-    .unwrap();
-    let node = connector.network().peers().node().unwrap().clone();
+    let (addresses, node) = join_on_loopback(&connector, bootstrap, Duration::from_secs(200)).await;
     Member {
         api,
-        addresses: addresses.iter().map(ToString::to_string).collect(),
+        addresses,
         node,
     }
 }
