@@ -164,7 +164,7 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
         check_url(what, id, "/id")?;
     }
     match object.get("issuer") {
-        Some(Value::String(issuer)) => check_url(what, &Value::String(issuer.clone()), "/issuer")?,
+        Some(issuer @ Value::String(_)) => check_url(what, issuer, "/issuer")?,
         Some(Value::Object(issuer)) => {
             check_url(what, issuer.get("id").unwrap_or(&Value::Null), "/issuer/id")?
         }
@@ -203,7 +203,9 @@ pub fn validate(credential: &Value) -> Result<(), IssueError> {
             ));
         }
         if let Some(id) = subject.get("id") {
-            check_url(what, id, &format!("/credentialSubject/{i}/id"))?;
+            if !is_url(id) {
+                return Err(url_expected(what, &format!("/credentialSubject/{i}/id")));
+            }
         }
     }
     // VC 1.1 (§4.6, §4.7) names the window `issuanceDate` (required) and `expirationDate`;
@@ -365,6 +367,20 @@ fn string_types(
 /// Checks that `value` is a URL (VC Data Model 2.0 §4.4): an RFC 3986 scheme, a colon, and
 /// no whitespace, at most 4096 characters.
 fn check_url(what: &'static str, value: &Value, path: &str) -> Result<(), IssueError> {
+    if is_url(value) {
+        Ok(())
+    } else {
+        Err(url_expected(what, path))
+    }
+}
+
+fn url_expected(what: &'static str, path: &str) -> IssueError {
+    invalid(what, path, "must be a URL (such as a DID or `urn:uuid:…`)")
+}
+
+/// Whether `value` is a string that reads as a URL: a scheme, something after it, no
+/// whitespace, at most 4 KiB.
+fn is_url(value: &Value) -> bool {
     let has_scheme = |text: &str| {
         text.split_once(':').is_some_and(|(scheme, rest)| {
             !rest.is_empty()
@@ -374,18 +390,9 @@ fn check_url(what: &'static str, value: &Value, path: &str) -> Result<(), IssueE
                     .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
         })
     };
-    match value.as_str() {
-        Some(text)
-            if has_scheme(text) && !text.chars().any(char::is_whitespace) && text.len() <= 4096 =>
-        {
-            Ok(())
-        }
-        _ => Err(invalid(
-            what,
-            path,
-            "must be a URL (such as a DID or `urn:uuid:…`)",
-        )),
-    }
+    value.as_str().is_some_and(|text| {
+        text.len() <= 4096 && has_scheme(text) && !text.chars().any(char::is_whitespace)
+    })
 }
 
 fn check_time(

@@ -9,13 +9,20 @@ pub const MAX_JSON_DEPTH: usize = 64;
 
 /// Checks size and nesting depth before any JSON parser recurses into `input`.
 pub fn check_input(input: &[u8]) -> Result<(), VerifyError> {
+    check_size(input)?;
+    check_depth(input)
+}
+
+/// Checks the size only: for a compact JWS, whose base64url parts hold no JSON nesting (its
+/// payload's depth is checked once decoded).
+pub fn check_size(input: &[u8]) -> Result<(), VerifyError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(VerifyError::TooLarge {
             size: input.len(),
             limit: MAX_INPUT_BYTES,
         });
     }
-    check_depth(input)
+    Ok(())
 }
 
 /// Checks the nesting depth of JSON text without parsing it (strings are skipped).

@@ -354,9 +354,9 @@ impl Verifier {
                 });
             }
             Input::Jwt(token) => {
-                let decoded = report.record(
+                let mut decoded = report.record(
                     "format",
-                    limits::check_input(token.as_bytes())
+                    limits::check_size(token.as_bytes())
                         .and_then(|()| jose::decode(token))
                         .and_then(|decoded| {
                             if crate::credential::is_v1(&decoded.payload) {
@@ -371,7 +371,9 @@ impl Verifier {
                         }),
                 )?;
                 report.format = Some("vc+jwt".into());
-                (decoded.payload.clone(), Some((token.as_str(), decoded)))
+                // The signature check needs the signing input, not the parsed payload.
+                let payload = std::mem::take(&mut decoded.payload);
+                (payload, Some((token.as_str(), decoded)))
             }
             Input::Json(credential) => {
                 let info = report.record(

@@ -302,7 +302,7 @@ impl Verifier {
             Input::Jwt(token) => {
                 let decoded = report.record(
                     "format",
-                    limits::check_input(token.as_bytes()).and_then(|()| jose::decode(token)),
+                    limits::check_size(token.as_bytes()).and_then(|()| jose::decode(token)),
                 )?;
                 report.format = Some("vp+jwt".into());
                 let presentation = decoded.payload.clone();
