@@ -25,21 +25,29 @@ pub fn check_size(input: &[u8]) -> Result<(), VerifyError> {
     Ok(())
 }
 
-/// Checks the nesting depth of JSON text without parsing it (strings are skipped).
+/// Checks the nesting depth of JSON text without parsing it (strings are skipped, a jump to
+/// their next quote or backslash at a time).
 pub fn check_depth(input: &[u8]) -> Result<(), VerifyError> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &byte in input {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(&byte) = input.get(at) {
+        at += 1;
         match byte {
-            b'"' => in_string = true,
+            b'"' => loop {
+                let rest = input.get(at..).unwrap_or_default();
+                let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
+                    // An unterminated string: the parser refuses it.
+                    return Ok(());
+                };
+                let end = at + found;
+                if input.get(end) == Some(&b'\\') {
+                    // An escape: the next byte, whatever it is, belongs to the string.
+                    at = end + 2;
+                } else {
+                    at = end + 1;
+                    break;
+                }
+            },
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_JSON_DEPTH {
@@ -68,6 +76,16 @@ mod tests {
         assert!(check_input(fine.as_bytes()).is_ok());
         let quoted = format!("\"{}\"", "[".repeat(1000));
         assert!(check_input(quoted.as_bytes()).is_ok());
+        // An escaped quote does not end a string; an escaped backslash before a quote does.
+        let escaped_quote = format!(r#"["a\"{}", 1]"#, "[".repeat(1000));
+        assert!(check_input(escaped_quote.as_bytes()).is_ok());
+        let escaped_backslash = format!(r#"["a\\", {}"#, "[".repeat(100));
+        assert!(matches!(
+            check_input(escaped_backslash.as_bytes()),
+            Err(VerifyError::TooDeep(_))
+        ));
+        let unterminated = format!("[\"{}", "[".repeat(100));
+        assert!(check_input(unterminated.as_bytes()).is_ok());
         let large = vec![b' '; MAX_INPUT_BYTES + 1];
         assert!(matches!(
             check_input(&large),
