@@ -18,8 +18,8 @@
 //!
 //! - `sum`: every party contributes a length-N vector of 32-bit unsigned
 //!   integers; every party learns the element-wise sum (secure aggregation
-//!   with pairwise masks modulo 2^64, two passes: `Party::open_sum_bounded`
-//!   with 33-bit inputs, 8 bytes per element).
+//!   with pairwise masks in a ring of 2^40, two passes: `Party::open_sum_bounded`
+//!   with 33-bit inputs, 5 bytes per element).
 //! - `sum-field`: the same with masks in the field (`Party::open_sum`, 16
 //!   bytes per element), for values of any size.
 //! - `sum-shares`: the same through Shamir shares (`Party::input_sum`, then

@@ -102,7 +102,8 @@ impl<T: Transport> Party<T> {
     }
 
     /// Secure aggregation of bounded integers, as [`Party::open_sum`] but
-    /// modulo 2^64 and with 8 bytes per element on the wire instead of 16.
+    /// in the ring of ⌈(bits + ⌈log₂ n⌉)/8⌉ bytes (at most 8 bytes per
+    /// element on the wire instead of 16; 5 for 33-bit inputs of 3 parties).
     ///
     /// Every value must be the encoding of an integer in
     /// [−2^(bits−1), 2^(bits−1)) (as `IntCodec(bits)` produces), and
@@ -141,6 +142,17 @@ impl<T: Transport> Party<T> {
         // Two's complement residue modulo 2^64 (the range check above
         // makes it determine the value).
         let ring = |v: &Fp| v.to_ring64();
+        // The sum lies in [−2^(bits+log_n−1), 2^(bits+log_n−1)), so its residue
+        // modulo 2^(8·width) determines it: only `width` bytes per element
+        // travel, and the masks are uniform in that smaller ring too.
+        let width = (bits + log_n).div_ceil(8) as usize;
+        let widen = |bytes: &[u8]| {
+            let mut b = [0u8; 8];
+            b.get_mut(..width).unwrap_or(&mut []).copy_from_slice(bytes);
+            u64::from_le_bytes(b)
+        };
+        let shift = 64 - 8 * width as u32;
+        let sign_extend = |s: u64| ((s << shift) as i64) >> shift;
         let len = values.len();
         let pieces = len.div_ceil(SUM_PIECE).max(1);
         let range = |k: usize| k * SUM_PIECE..((k + 1) * SUM_PIECE).min(len);
@@ -161,27 +173,25 @@ impl<T: Transport> Party<T> {
                 part.clear();
                 part.extend(values.get(r.clone()).unwrap_or(&[]).iter().map(ring));
                 for m in &self.chan.exchange(Vec::new(), &from)? {
-                    check_u64_payload(m.payload(), r.len(), m.peer)?;
-                    for (s, c) in part.iter_mut().zip(m.payload().chunks_exact(8)) {
-                        let mut b = [0u8; 8];
-                        b.copy_from_slice(c);
-                        *s = s.wrapping_add(u64::from_le_bytes(b));
+                    check_ring_payload(m.payload(), r.len(), width, m.peer)?;
+                    for (s, c) in part.iter_mut().zip(m.payload().chunks_exact(width)) {
+                        *s = s.wrapping_add(widen(c));
                     }
                 }
                 let down = round + (pieces + k) as u64;
-                let mut first = self.chan.message_for_round(1, down, part.len() * 8);
+                let mut first = self.chan.message_for_round(1, down, part.len() * width);
                 for s in part.iter() {
-                    first.extend_from_slice(&s.to_le_bytes());
+                    first.extend_from_slice(s.to_le_bytes().get(..width).unwrap_or(&[]));
                 }
                 let mut out = Vec::with_capacity(self.n - 1);
                 for j in 2..self.n {
-                    let mut m = self.chan.message_for_round(j, down, part.len() * 8);
+                    let mut m = self.chan.message_for_round(j, down, part.len() * width);
                     m.extend_from_slice(first.get(HEADER_BYTES..).unwrap_or(&[]));
                     out.push((j, m));
                 }
                 out.insert(0, (1, first));
                 self.chan.send_ahead(out)?;
-                result.extend(part.iter().map(|&s| Fp::from_i64(s as i64)));
+                result.extend(part.iter().map(|&s| Fp::from_i64(sign_extend(s))));
             }
             self.chan.skip_rounds(pieces as u64);
             return Ok(result);
@@ -200,7 +210,7 @@ impl<T: Transport> Party<T> {
         let mut mask: Zeroizing<[u64; PIECE]> = Zeroizing::new([0; PIECE]);
         for k in 0..pieces {
             let part = values.get(range(k)).unwrap_or(&[]);
-            let mut msg = self.chan.message_with_capacity(KING, part.len() * 8);
+            let mut msg = self.chan.message_with_capacity(KING, part.len() * width);
             for piece in part.chunks(PIECE) {
                 let out = masked.get_mut(..piece.len()).unwrap_or(&mut []);
                 for (o, v) in out.iter_mut().zip(piece) {
@@ -220,7 +230,7 @@ impl<T: Transport> Party<T> {
                     }
                 }
                 for o in out.iter() {
-                    msg.extend_from_slice(&o.to_le_bytes());
+                    msg.extend_from_slice(o.to_le_bytes().get(..width).unwrap_or(&[]));
                 }
             }
             self.chan.exchange(vec![(KING, msg)], &[])?;
@@ -230,12 +240,13 @@ impl<T: Transport> Party<T> {
             let r = range(k);
             let inc = self.chan.exchange(Vec::new(), &[KING])?;
             let first = inc.first().ok_or(MpcError::Unlucky("no message"))?;
-            check_u64_payload(first.payload(), r.len(), KING)?;
-            sum.extend(first.payload().chunks_exact(8).map(|c| {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(c);
-                Fp::from_i64(u64::from_le_bytes(b) as i64)
-            }));
+            check_ring_payload(first.payload(), r.len(), width, KING)?;
+            sum.extend(
+                first
+                    .payload()
+                    .chunks_exact(width)
+                    .map(|c| Fp::from_i64(sign_extend(widen(c)))),
+            );
         }
         Ok(sum)
     }
@@ -526,20 +537,21 @@ fn check_value(key: &PairKey, round: u64, shares: &[Fp]) -> Fp {
 }
 
 /// Checks that `payload` holds exactly `len` 64-bit words.
-fn check_u64_payload(payload: &[u8], len: usize, peer: usize) -> Result<()> {
-    if payload.len() == len * 8 {
+/// Checks that `payload` holds `len` ring elements of `width` bytes each.
+fn check_ring_payload(payload: &[u8], len: usize, width: usize, peer: usize) -> Result<()> {
+    if payload.len() == len * width {
         return Ok(());
     }
-    Err(if payload.len().is_multiple_of(8) {
+    Err(if payload.len().is_multiple_of(width) {
         MpcError::WrongLength {
             peer,
             expected: len,
-            got: payload.len() / 8,
+            got: payload.len() / width,
         }
     } else {
         MpcError::Malformed {
             peer,
-            reason: "payload is not a whole number of 64-bit words",
+            reason: "payload is not a whole number of ring elements",
         }
     })
 }

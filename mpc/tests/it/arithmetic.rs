@@ -184,9 +184,11 @@ fn open_sum_matches_plaintext() {
 #[test]
 fn open_sum_bounded_matches_open_sum_at_the_edges_of_its_range() {
     // 62 bits for 4 parties fill the 64-bit ring exactly: the sums of the
-    // extremes wrap modulo 2^64 and must still come out right.
+    // extremes wrap modulo 2^64 and must still come out right. 14 bits for
+    // 3 parties fill a ring of 2 bytes, 22 for 4 one of 3 bytes, 33 for 3
+    // need 35 bits, in 5 bytes.
     let len = 65536 + 3;
-    for (n, bits) in [(3usize, 33u32), (4, 62), (5, 61)] {
+    for (n, bits) in [(3usize, 33u32), (4, 62), (5, 61), (3, 14), (4, 22)] {
         let out = agree(run(n, move |p| {
             let me = p.index() as i64;
             let lo = -(1i64 << (bits - 1));
@@ -195,8 +197,8 @@ fn open_sum_bounded_matches_open_sum_at_the_edges_of_its_range() {
                 .map(|i| match i % 4 {
                     0 => lo,
                     1 => hi,
-                    2 => i * (me + 1) - 7,
-                    _ => -i,
+                    2 => (i * (me + 1) - 7).clamp(lo, hi),
+                    _ => (-i).max(lo),
                 })
                 .collect();
             let x = enc(&xs);
