@@ -48,15 +48,10 @@ pub fn offer_rules(
                 {
                     continue;
                 }
-                let mut rule = rule.clone();
-                if let Some(object) = rule.as_object_mut() {
-                    object.remove("target");
-                    if let Some(name) = &name {
-                        object.insert("@id".into(), J::String(format!("{offer_iri}#{name}")));
-                    }
-                }
+                let id = name.as_ref().map(|name| format!("{offer_iri}#{name}"));
+                let split = one_action_each(rule, id.as_deref());
                 if let J::Array(list) = rules.entry(kind).or_insert_with(|| J::Array(Vec::new())) {
-                    list.push(for_protocol(rule));
+                    list.extend(split.into_iter().map(for_protocol));
                 }
             }
         }
@@ -68,6 +63,49 @@ pub fn offer_rules(
         });
     }
     Ok(rules)
+}
+
+/// `rule` without its `target`, named `id`, as rules of one action each: the protocol's
+/// schemas take one action per rule, and an ODRL rule with several actions means the same as
+/// one rule per action (ODRL 2.2 Information Model, §2.7 "Compact Policy"). Each of several is
+/// named `{id}/{action}`, so that every rule keeps an `@id` of its own.
+fn one_action_each(rule: &J, id: Option<&str>) -> Vec<J> {
+    let Some(object) = rule.as_object() else {
+        return vec![rule.clone()];
+    };
+    let mut base = object.clone();
+    base.remove("target");
+    let actions = match base.remove("action") {
+        Some(J::Array(actions)) if actions.len() > 1 => actions,
+        Some(J::Array(mut actions)) => actions.pop().into_iter().collect(),
+        Some(action) => vec![action],
+        None => Vec::new(),
+    };
+    let several = actions.len() > 1;
+    if actions.is_empty() {
+        if let Some(id) = id {
+            base.insert("@id".into(), J::String(id.to_owned()));
+        }
+        return vec![J::Object(base)];
+    }
+    actions
+        .into_iter()
+        .map(|action| {
+            let mut one = base.clone();
+            if let Some(id) = id {
+                let id = match action.as_str() {
+                    Some(term) if several => {
+                        let short = term.strip_prefix(PREFIX).and_then(|t| t.strip_prefix(':'));
+                        format!("{id}/{}", short.unwrap_or(term))
+                    }
+                    _ => id.to_owned(),
+                };
+                one.insert("@id".into(), J::String(id));
+            }
+            one.insert("action".into(), action);
+            J::Object(one)
+        })
+        .collect()
 }
 
 /// Rewrites profile-prefixed terms to full IRIs, the profile's `isPresent` to `eq`/`neq`
@@ -220,6 +258,45 @@ policy "open" { permit use on offer "o" when has holder.role and holder.role == 
         document["prohibition"][0]["target"] = "o".into();
         let read = crate::odrl::from_odrl_text(&document, &schema).unwrap();
         assert!(read.contains("when not has permit.id"), "{read}");
+    }
+
+    #[test]
+    fn a_rule_of_several_actions_is_published_as_one_rule_per_action() {
+        let schema = Schema::health();
+        let text = r#"
+policy "two" { permit use, read on offer "o" when holder.role == "Hospital" }
+policy "one" { forbid read on offer "o" when holder.role == "Insurer" }
+"#;
+        let set = crate::parse("p", text).unwrap();
+        let rules = offer_rules(&set, &schema, "o", "urn:x:o").unwrap();
+        let permissions = rules["permission"].as_array().unwrap();
+        assert_eq!(permissions.len(), 2, "{permissions:?}");
+        let mut named: Vec<(String, J)> = permissions
+            .iter()
+            .map(|r| (r["@id"].as_str().unwrap().to_owned(), r["action"].clone()))
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            named[0],
+            ("urn:x:o#two/read".into(), json!(profile_iri("read")))
+        );
+        assert_eq!(
+            named[1],
+            ("urn:x:o#two/use".into(), json!(profile_iri("use")))
+        );
+        for rule in permissions {
+            assert_eq!(
+                rule["constraint"][0]["leftOperand"],
+                json!(profile_iri("role")),
+                "every split rule keeps the condition: {rule}"
+            );
+        }
+        // A single action keeps the policy's own name and stays a string.
+        assert_eq!(rules["prohibition"][0]["@id"], "urn:x:o#one");
+        assert_eq!(
+            rules["prohibition"][0]["action"],
+            json!(profile_iri("read"))
+        );
     }
 
     #[test]
