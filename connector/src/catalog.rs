@@ -361,11 +361,12 @@ pub fn dataset(compiled: &CompiledOffer, participant: &str, endpoint: &str) -> D
     }
 }
 
-/// The catalog's `@context`: the protocol's, and the HealthDCAT-AP prefixes' when `health`.
-fn context(health: bool) -> Vec<String> {
+/// The catalog's `@context`: the protocol's, and when `health` the HealthDCAT-AP prefixes'
+/// as the connector at `endpoint` serves them.
+fn context(health: bool, endpoint: &str) -> Vec<String> {
     let mut context = vec![DSP_CONTEXT.to_owned()];
     if health {
-        context.push(crate::health::dcat::HEALTHDCAT_CONTEXT.to_owned());
+        context.push(crate::health::dcat::context_iri(endpoint));
     }
     context
 }
@@ -373,7 +374,7 @@ fn context(health: bool) -> Vec<String> {
 /// The dataset as a document of its own (with `@context`).
 pub fn dataset_document(compiled: &CompiledOffer, participant: &str, endpoint: &str) -> Dataset {
     Dataset {
-        context: Some(context(health_dcat(&compiled.offer).is_some())),
+        context: Some(context(health_dcat(&compiled.offer).is_some(), endpoint)),
         ..dataset(compiled, participant, endpoint)
     }
 }
@@ -443,7 +444,7 @@ pub fn catalog(
         );
     }
     Catalog {
-        context: context(health),
+        context: context(health, endpoint),
         id: format!("urn:symbolon:catalog:{participant}"),
         kind: "Catalog",
         participant_id: participant.to_owned(),

@@ -5,13 +5,23 @@ use actix_web::http::{header, Method as HttpMethod, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::throttle::charging_refusals;
+use crate::health::dcat::HEALTHDCAT_CONTEXT_PATH;
 use crate::messenger::Method;
 use crate::protocol::{ProtocolRequest, ProtocolService, DSP_PATH, VERSION_PATH};
 
-/// Routes of the protocol.
+/// Routes of the protocol, and the JSON-LD context its health catalogs name.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(VERSION_PATH, web::to(endpoint))
+        .route(HEALTHDCAT_CONTEXT_PATH, web::get().to(healthdcat_context))
         .service(web::scope(DSP_PATH).default_service(web::to(endpoint)));
+}
+
+/// The HealthDCAT-AP context a health catalog's `@context` names: public, static, cacheable.
+async fn healthdcat_context() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/ld+json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .json(crate::health::dcat::context_document())
 }
 
 /// Hands one HTTPS request to the protocol service and renders its answer. Anyone may call;

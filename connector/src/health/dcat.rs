@@ -14,9 +14,21 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-/// The IRI of the JSON-LD context of the HealthDCAT-AP members ([`context_document`]); the
-/// Dataspace Protocol wants every `@context` entry to be a string.
-pub const HEALTHDCAT_CONTEXT: &str = "https://w3id.org/symbolon/healthdcat-ap/v1";
+/// Where a connector serves the JSON-LD context of the HealthDCAT-AP members
+/// ([`context_document`]), beside its protocol; a catalog names it by [`context_iri`] (the
+/// Dataspace Protocol wants every `@context` entry to be a string, and a JSON-LD processor
+/// must be able to fetch it).
+pub const HEALTHDCAT_CONTEXT_PATH: &str = "/contexts/healthdcat-ap/v1";
+
+/// The IRI of the HealthDCAT-AP context of the connector whose protocol is served at
+/// `dsp_url` (`{base}/dsp/2025-1`): `{base}`[`HEALTHDCAT_CONTEXT_PATH`].
+pub fn context_iri(dsp_url: &str) -> String {
+    let base = dsp_url
+        .strip_suffix(crate::protocol::DSP_PATH)
+        .unwrap_or(dsp_url)
+        .trim_end_matches('/');
+    format!("{base}{HEALTHDCAT_CONTEXT_PATH}")
+}
 /// The ELI of the applicable legislation: Regulation (EU) 2025/327 (the EHDS).
 pub const EHDS_ELI: &str = "http://data.europa.eu/eli/reg/2025/327/oj";
 /// Access rights `NON_PUBLIC` (EU access-right vocabulary).
@@ -545,7 +557,7 @@ pub fn distribution_members(format: &str, endpoint: &str) -> Map<String, Value> 
     m
 }
 
-/// The JSON-LD context document named by [`HEALTHDCAT_CONTEXT`]: the prefixes of the
+/// The JSON-LD context document served at [`HEALTHDCAT_CONTEXT_PATH`]: the prefixes of the
 /// HealthDCAT-AP members (`dct`, `dcat` and `xsd` come from the Dataspace Protocol's context,
 /// which protects them).
 pub fn context_document() -> Value {

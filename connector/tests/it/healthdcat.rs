@@ -108,6 +108,50 @@ fn endpoint_url_is_a_literal(provider: &Connector) -> Finding {
     )
 }
 
+/// The HealthDCAT-AP context a health catalog names is served by its connector, so a JSON-LD
+/// processor reading the catalog can fetch it; a catalog without health offers names none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_healthdcat_context_a_catalog_names_is_served_by_its_connector() {
+    let provider = health_provider().await;
+    let catalog = catalog_of(&provider).await;
+    let contexts: Vec<&str> = catalog["@context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(contexts.len(), 2, "{contexts:?}");
+    assert_eq!(contexts[0], "https://w3id.org/dspace/2025/1/context.jsonld");
+    let iri = contexts[1];
+    assert!(
+        iri.starts_with("http://127.0.0.1:") && iri.ends_with("/contexts/healthdcat-ap/v1"),
+        "{iri}"
+    );
+    assert_eq!(
+        dataset_of(&provider, "ward-stays").await["@context"][1],
+        iri,
+        "a dataset served on its own names the same context"
+    );
+    // Fetched without any credential, as a JSON-LD processor would.
+    let response = http().get(iri).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/ld+json"
+    );
+    let served: Value = response.json().await.unwrap();
+    assert_eq!(served, symbolon_connector::health::dcat::context_document());
+    assert_eq!(
+        served["@context"]["healthdcatap"],
+        "http://healthdataportal.eu/ns/health#"
+    );
+    // Only GET: anything else is refused, as JSON.
+    let response = http().post(iri).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    let refusal: Value = response.json().await.unwrap();
+    assert_eq!(refusal["error"], "method_not_allowed", "{refusal}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalog_of_health_datasets_validates_against_the_healthdcat_ap_shapes() {
     let provider = health_provider().await;

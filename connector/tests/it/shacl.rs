@@ -188,7 +188,16 @@ fn validate_now(document: &Value) -> Report {
         "https://w3id.org/dspace/2025/1/context.jsonld": dsp.join("dspace.jsonld"),
         "https://w3id.org/dspace/2025/1/odrl-profile.jsonld": dsp.join("odrl.jsonld"),
     });
-    contexts[symbolon_connector::health::dcat::HEALTHDCAT_CONTEXT] = json!(profile);
+    // The HealthDCAT-AP context, under the IRI the document names (its connector's).
+    let ours = document["@context"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|iri| iri.ends_with(symbolon_connector::health::dcat::HEALTHDCAT_CONTEXT_PATH));
+    for iri in ours {
+        contexts[iri] = json!(profile);
+    }
     let map = dir.path().join("contexts.json");
     std::fs::write(&map, serde_json::to_vec(&contexts).unwrap()).unwrap();
     let shapes = data.join("healthdcat-ap");
