@@ -73,6 +73,8 @@ fn top_n_matches_sorting_in_the_clear() {
     // n = 1 is a tree of maxima: R − 1 comparisons per unit.
     assert_eq!(top_n_comparisons(13, 1), 12);
     assert_eq!(top_n_comparisons(1, 3), 0);
+    // The study: 3,990 linked rows, 5 groups × 2 treatments × 2 outcomes.
+    assert_eq!(20 * top_n_comparisons(3990, 1), 79_780);
 }
 
 /// One person: present at parties 0, 1, 2 or not, group, treatment, a, b.
