@@ -211,7 +211,7 @@ fn linked_plan(rule: Dominance) -> symbolon_mpc::programs::Plan {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(10))]
+    #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// Random small studies (1 to 40 linked records, some present at only
     /// some parties), random k and (n, k): each cell suppressed exactly
@@ -272,4 +272,13 @@ fn linked_group_stats_at_the_boundary() {
             "{rule:?}: {v}"
         );
     }
+    // Four parties (ElGamal tags), the recipient no input party.
+    let roles = Roles {
+        inputs: vec![1, 2, 3],
+        recipients: vec![0],
+    };
+    let tables: Vec<Option<LocalTable>> = std::iter::once(None).chain(tables).collect();
+    let rule = Dominance { n: 2, k: 85 };
+    let v = recipients_result(run(4, &linked_plan(rule), &roles, &tables, 5), &roles);
+    assert_eq!(check_linked(&v, &people, 5, rule), 2, "{v}");
 }
