@@ -233,8 +233,11 @@ proptest! {
 
 /// Fixed data where the boundary matters: in cell (1, 0) one record is
 /// 850 of 1000 of `a` (exactly 85 %: released under (1, 85), suppressed
-/// under (1, 84)); in cell (2, 1) two records of `b` are −450 and 450 of
-/// a total of 1000 absolute (90 %: dominated under (2, 85), not (1, 85)).
+/// under (1, 84); with the next one 86 %); in cell (2, 1) two records of
+/// `b` are −450 and 450 of a total of 1000 absolute (90 %: dominated under
+/// (2, 89), not under (2, 90) nor (1, 85)). Group 3's records of 900 are
+/// not linked (absent at party 1), so they count for nothing. Three
+/// parties, then four (ElGamal tags) with a recipient that inputs nothing.
 #[test]
 fn linked_group_stats_at_the_boundary() {
     let mut people: Vec<Person> = Vec::new();
