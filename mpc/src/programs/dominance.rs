@@ -292,7 +292,7 @@ fn top_sum<T: Transport>(
     Ok(top)
 }
 
-/// The secure comparisons [`dominated`] runs for `cells` cells with
+/// The secure comparisons the rule (`dominated`) runs for `cells` cells with
 /// `holders` parties holding the columns: the bubble passes' (none for a
 /// single holder), one per unit for the rule, and one per cell to combine
 /// several value columns. `linked-group-stats` adds [`top::comparisons`]

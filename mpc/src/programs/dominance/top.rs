@@ -35,8 +35,9 @@ type Node<E> = Vec<Option<E>>;
 /// `[0, 2^(bits−2))`. Returns `units · n` values: unit u's j-th largest at
 /// `u · n + j` (zeros where a unit has fewer than n rows).
 ///
-/// Costs ⌈log₂ R⌉ levels of `1 + log₂ p` comparison rounds at most (p the
-/// next power of two ≥ n) and [`comparisons`]`(R, n)` comparisons per unit.
+/// Costs ⌈log₂ R⌉ levels of at most `1 + log₂ p` steps (p the next power
+/// of two ≥ n), each one [`compare::lt`] and one multiplication, and
+/// [`comparisons`]`(R, n)` comparisons per unit. Nothing is opened.
 pub fn top_n<T: Transport>(
     party: &mut Party<T>,
     values: &SecretVec,
