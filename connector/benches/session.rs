@@ -440,7 +440,7 @@ async fn main() {
         "group": {"column": "income_group", "values": [1, 2, 3, 4, 5]},
         "treatment": "uses_app",
         "outcomes": [{"column": "annual_cost_eur", "max": 200000}, {"column": "outpatient_visits", "max": 60}]});
-    let spec = programs::find("linked-group-stats", "2").expect("program");
+    let spec = programs::find("linked-group-stats", "3").expect("program");
     let plan = programs::validate(spec, study_params.as_object().expect("object")).expect("plan");
     let tables = || {
         vec![

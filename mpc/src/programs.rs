@@ -26,10 +26,16 @@
 //! counts with k in secret (the threshold rule); its bit is opened to all
 //! parties (everyone must know what to open) and the released figures are
 //! opened to the recipients only (`Party::open_to`). The magnitude programs
-//! (`sum`, `mean`, `group-stats` with value columns) also apply the
-//! dominance rule (n, k) ([`Dominance`], default (1, 85), the `dominance`
-//! parameter), decided in secret for the cells the threshold rule released;
-//! its bit per cell is opened to all parties likewise. The linking programs use
+//! (`sum`, `mean`, `variance`, `group-stats` with value columns and
+//! `linked-group-stats`) also apply the dominance rule (n, k)
+//! ([`Dominance`], default (1, 85), the `dominance` parameter), decided in
+//! secret for the cells the threshold rule released; its bit per cell is
+//! opened to all parties likewise. In `linked-group-stats` no party knows
+//! which cell a linked record falls into, so the contributions and their n
+//! largest are computed in secret ([`top_n`], a tournament). `count` and
+//! `histogram` count records, and `linear-regression`'s coefficients are no
+//! magnitude table: for them the threshold rule on the number of records
+//! applies alone. The linking programs use
 //! [`crate::joint::link_private`] and [`crate::psi`]. Each [`ProgramSpec`]
 //! says what it reveals to whom; `SECURITY.md` repeats it.
 //!
@@ -56,6 +62,7 @@ mod sets;
 
 pub use catalog::{catalog, find, latest, ParamSpec, ProgramSpec, CANONICAL_HEADER};
 pub use dominance::comparisons as dominance_comparisons;
+pub use dominance::top::{comparisons as top_n_comparisons, top_n};
 pub use error::ProgramError;
 pub use params::{validate, Bounded, Dominance, Groups, Plan, Program, MAX_ABS};
 
@@ -162,9 +169,9 @@ pub struct ProgramResult(pub serde_json::Value);
 /// - `sum`: `{"count", "sum"}`; `count`: `{"count"}`; `mean`:
 ///   `{"count", "mean"}`; `variance`: `{"count", "mean", "variance"}`
 ///   (`variance` null below two rows); each `{"suppressed": true, "rule":
-///   "threshold"}` if the count is below k; `sum` and `mean` also
-///   `{"suppressed": true, "rule": "dominance", "dominance": {"n", "k"}}`
-///   if the dominance rule holds.
+///   "threshold"}` if the count is below k; `sum`, `mean` and `variance`
+///   also `{"suppressed": true, "rule": "dominance", "dominance": {"n",
+///   "k"}}` if the dominance rule holds.
 /// - `histogram`: `{"bins": [{"from", "to", "count"}, …]}` (`from` null in
 ///   the first bin, `to` null in the last) or `{"suppressed": true}`.
 /// - `group-stats`: `{"groups": [{"group", "count", "columns": {NAME:
@@ -176,9 +183,11 @@ pub struct ProgramResult(pub serde_json::Value);
 ///   (ids of the recipient's own table, in its order).
 /// - `linked-group-stats`: `{"cells": [{"group", "treatment", "count",
 ///   "outcomes": {NAME: {"sum", "mean"}}} | {"group", "treatment",
-///   "suppressed": true}, …], "effects": [{"group", "outcomes": {NAME: Δ}} |
-///   {"group", "suppressed": true}, …]}`, cells ordered by group (as
-///   declared) then treatment 0, 1.
+///   "suppressed": true, "rule", …}, …], "effects": [{"group", "outcomes":
+///   {NAME: Δ}} | {"group", "suppressed": true, "rule", …}, …]}`, cells
+///   ordered by group (as declared) then treatment 0, 1; an effect with a
+///   cell suppressed by the dominance rule names that rule, else the
+///   threshold rule.
 pub fn run<T: Transport>(
     party: &mut Party<T>,
     plan: &Plan,
@@ -209,6 +218,7 @@ pub fn run<T: Transport>(
                 group,
                 treatment,
                 outcomes,
+                dominance: plan.dominance,
             },
         )?,
         _ => columns::run(party, plan, roles, &layout, input, k)?,

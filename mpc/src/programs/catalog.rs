@@ -155,10 +155,10 @@ static CATALOG: &[ProgramSpec] = &[
     },
     ProgramSpec {
         id: "variance",
-        version: "1",
-        summary: "The mean and the sample variance (divisor count - 1) of one integer column over all input parties' rows.",
-        reveals: "to recipients: the count, the sum, the sum of squares and what follows (mean, variance), unless count < k (then only that it is suppressed); to all parties: the layout (so the count) and whether the result is suppressed",
-        params: &[COLUMN, MIN, MAX],
+        version: "2",
+        summary: "The mean and the sample variance (divisor count - 1) of one integer column over all input parties' rows; suppressed if count < k (threshold rule) or if the dominance rule (n, k) holds (the n largest absolute values exceed k % of the sum of absolute values, decided in secret).",
+        reveals: "to recipients: the count, the sum, the sum of squares and what follows (mean, variance), unless suppressed (then only that it is, and by which rule); to all parties: the layout (so the count), whether the threshold rule suppresses the result and, if it does not, whether the dominance rule does",
+        params: &[COLUMN, MIN, MAX, DOMINANCE],
     },
     ProgramSpec {
         id: "histogram",
@@ -193,6 +193,10 @@ static CATALOG: &[ProgramSpec] = &[
             DOMINANCE,
         ],
     },
+    // No dominance rule for `linear-regression`: its coefficients are no
+    // magnitude table (no cell is a sum of contributions one record could
+    // dominate), so the threshold rule on the number of records applies.
+    // Saying so in the summary would change version 1's hash.
     ProgramSpec {
         id: "linear-regression",
         version: "1",
@@ -229,9 +233,9 @@ static CATALOG: &[ProgramSpec] = &[
     },
     ProgramSpec {
         id: "linked-group-stats",
-        version: "2",
-        summary: "Records of the input parties linked privately on their identifiers (AES-128 tags on replicated shares with three parties, ElGamal tags with more); over the records present at all input parties, per (group value, treatment 0/1) cell: the count and per outcome the sum and mean, cells with count < k suppressed; per group and outcome the effect mean(treatment 1) - mean(treatment 0), suppressed if either cell is. Each column is held by exactly one input party.",
-        reveals: "to recipients: count and outcome sums of every cell with count >= k; to all parties: the layout, which cells are suppressed, and what private linkage reveals (the number of distinct identifiers and how many occur at 1, 2, ... parties, hence the number of records present at all parties: with it, a single suppressed cell's count can be derived by subtraction)",
+        version: "3",
+        summary: "Records of the input parties linked privately on their identifiers (AES-128 tags on replicated shares with three parties, ElGamal tags with more); over the records present at all input parties, per (group value, treatment 0/1) cell: the count and per outcome the sum and mean. Cells with count < k are suppressed (threshold rule), and so are cells where the dominance rule (n, k) holds for any outcome (the n largest absolute values of the cell's linked records exceed k % of their sum, decided in secret: contributions formed and ranked in secret, as no party knows the cells of the records); per group and outcome the effect mean(treatment 1) - mean(treatment 0), suppressed if either cell is. Each column is held by exactly one input party.",
+        reveals: "to recipients: count and outcome sums of every released cell, the rule that suppressed each other cell and effect; to all parties: the layout, which cells the threshold rule suppresses and, of the others, which the dominance rule suppresses (one bit per cell, not per outcome), and what private linkage reveals (the number of distinct identifiers and how many occur at 1, 2, ... parties, hence the number of records present at all parties: with it, a single suppressed cell's count can be derived by subtraction)",
         params: &[
             GROUP,
             ParamSpec {
@@ -246,6 +250,7 @@ static CATALOG: &[ProgramSpec] = &[
                 required: true,
                 doc: "the outcome columns, with their bounds",
             },
+            DOMINANCE,
         ],
     },
 ];

@@ -3,9 +3,10 @@
 //! `linear-regression`. Each input party aggregates its own rows and
 //! secret-shares only the aggregates; they are added in secret and go
 //! through the disclosure rules ([`super::release`]). For the magnitude
-//! programs (`sum`, `mean`, `group-stats`) each also shares its rows' n
-//! largest contributions per cell and their total, for the dominance rule
-//! ([`super::dominance`]).
+//! programs (`sum`, `mean`, `variance`, `group-stats`) each also shares its
+//! rows' n largest contributions per cell and their total, for the
+//! dominance rule ([`super::dominance`]). `linear-regression` has only the
+//! threshold rule: its coefficients are no magnitude table.
 
 use super::dominance::{self, Shape, Shared};
 use super::layout::Layout;
@@ -95,7 +96,6 @@ pub(crate) fn run<T: Transport>(
     Ok(match &plan.program {
         Program::Sum(_) | Program::Mean(_) | Program::Variance(_) => {
             let aggs: Vec<SecretVec> = (1..len).map(one).collect::<Result<_, _>>()?;
-            let dom = dom.filter(|_| !matches!(plan.program, Program::Variance(_)));
             first_cell(release(party, &one(0)?, &aggs, k, rs, dom)?)
                 .map(|c| moments_json(&plan.program, c))
         }

@@ -1,12 +1,14 @@
 //! The dominance rule (n, k) for magnitude tables, decided in secret.
 //!
-//! A contributor is a record (one row of an input party's table): a person
-//! with several rows counts as several contributors, exactly as the
-//! threshold rule counts rows. Each contribution is the absolute value of
-//! the record's value, so the rule is defined for columns with negative
-//! values too (for non-negative columns it is the value itself).
+//! A contributor is a record (one row of an input party's table, or one
+//! linked record): a person with several rows counts as several
+//! contributors, exactly as the threshold rule counts rows. Each
+//! contribution is the absolute value of the record's value, so the rule is
+//! defined for columns with negative values too (for non-negative columns
+//! it is the value itself).
 //!
-//! Each input party holding the program's columns sorts its own rows'
+//! In the programs on columns (`sum`, `mean`, `variance`, `group-stats`)
+//! each input party holding the program's columns sorts its own rows'
 //! contributions per *unit* (value column × cell) and secret-shares only its
 //! n largest (padded with zeros) and their total: the n largest of the
 //! union lie among the parties' n largest each. In secret, per unit, the
@@ -14,14 +16,24 @@
 //! of compare-exchanges (`compare::lt`, then one multiplication to move the
 //! larger value up), which costs Σ_{j<n} (H·n − 1 − j) comparisons and as
 //! many multiplications per unit, all units in the same rounds (n = 1: H − 1
-//! comparisons per unit). Then `[100 · top_n > k · total]` is computed with
-//! one more comparison per unit and, with several value columns, one per
-//! cell for "any column dominated". Only that bit per cell is opened (to all
-//! parties, like the threshold bits), and only for cells the threshold rule
-//! released.
+//! comparisons per unit; a single holder's list is sorted already and costs
+//! none).
+//!
+//! In `linked-group-stats` nobody knows which cell a linked record falls
+//! into, so the contributions are formed in secret (cell indicator ×
+//! absolute outcome, one multiplication per record and unit) and their n
+//! largest found by a tournament in secret ([`top`]); the result enters
+//! [`dominated`] as the contributions of one holder, in the same layout.
+//!
+//! Then `[100 · top_n > k · total]` is computed with one more comparison
+//! per unit and, with several value columns, one per cell for "any column
+//! dominated". Only that bit per cell is opened (to all parties, like the
+//! threshold bits), and only for cells the threshold rule released.
+
+pub mod top;
 
 use super::layout::Layout;
-use super::params::{Dominance, Plan, Program};
+use super::params::{Bounded, Dominance, Plan, Program};
 use super::{LocalTable, ProgramError};
 use crate::compare;
 use crate::field::Fp;
@@ -32,7 +44,8 @@ use crate::transport::Transport;
 /// The shape of a magnitude table: cells and value columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Shape {
-    /// Cells (groups; 1 for `sum` and `mean`).
+    /// Cells (groups; (group, treatment) pairs in `linked-group-stats`; 1
+    /// for `sum`, `mean` and `variance`).
     pub cells: usize,
     /// Value columns.
     pub columns: usize,
@@ -43,7 +56,7 @@ impl Shape {
     pub(crate) fn of(plan: &Plan) -> Option<(Shape, Dominance)> {
         let rule = plan.dominance?;
         let shape = match &plan.program {
-            Program::Sum(_) | Program::Mean(_) => Shape {
+            Program::Sum(_) | Program::Mean(_) | Program::Variance(_) => Shape {
                 cells: 1,
                 columns: 1,
             },
@@ -51,12 +64,19 @@ impl Shape {
                 cells: group.values.len(),
                 columns: values.len(),
             },
+            Program::LinkedGroupStats {
+                group, outcomes, ..
+            } => Shape {
+                cells: 2 * group.values.len(),
+                columns: outcomes.len(),
+            },
             _ => return None,
         };
         Some((shape, rule))
     }
 
-    fn units(self) -> usize {
+    /// Value columns × cells.
+    pub(crate) fn units(self) -> usize {
         self.cells * self.columns
     }
 
@@ -68,7 +88,8 @@ impl Shape {
 }
 
 /// Our rows' contributions (see [`Shape::len`]), or `None` if we do not
-/// hold the program's columns. Unit `u = column · cells + cell`; its n
+/// hold the program's columns (and always for `linked-group-stats`, whose
+/// contributions are formed in secret). Unit `u = column · cells + cell`; its n
 /// largest are at `u · n ..`, its total at `units · n + u`.
 pub(crate) fn local(plan: &Plan, rule: Dominance, t: &LocalTable) -> Option<Vec<i128>> {
     let (shape, _) = Shape::of(plan)?;
@@ -76,7 +97,7 @@ pub(crate) fn local(plan: &Plan, rule: Dominance, t: &LocalTable) -> Option<Vec<
     // Per unit, the absolute values of its records.
     let mut per_unit: Vec<Vec<i128>> = vec![Vec::new(); shape.units()];
     match &plan.program {
-        Program::Sum(c) | Program::Mean(c) => {
+        Program::Sum(c) | Program::Mean(c) | Program::Variance(c) => {
             let x = t.columns.get(&c.column)?;
             if let Some(unit) = per_unit.first_mut() {
                 unit.extend(x.iter().map(|v| i128::from(v.unsigned_abs())));
@@ -125,11 +146,13 @@ pub(crate) struct Shared {
     pub rule: Dominance,
     /// The table's shape.
     pub shape: Shape,
-    /// One contribution vector per party holding the columns.
+    /// One contribution vector per party holding the columns (in
+    /// `linked-group-stats` one, formed in secret by [`top::top_n`]).
     pub holders: Vec<SecretVec>,
     /// The largest absolute value any value column allows (public).
     pub max_abs: u128,
-    /// The rows of all input parties (public, from the layout).
+    /// The rows of all input parties (public, from the layout), or the
+    /// linked rows.
     pub rows: u128,
 }
 
@@ -137,22 +160,28 @@ impl Shared {
     /// The largest absolute value the plan's value columns allow, and the
     /// total row count, from the public plan and layout.
     pub(crate) fn bounds(plan: &Plan, layout: &Layout) -> (u128, u128) {
-        let max_abs = match &plan.program {
-            Program::Sum(c) | Program::Mean(c) => vec![c],
+        let max_abs = max_abs(match &plan.program {
+            Program::Sum(c) | Program::Mean(c) | Program::Variance(c) => vec![c],
             Program::GroupStats { values, .. } => values.iter().collect(),
+            Program::LinkedGroupStats { outcomes, .. } => outcomes.iter().collect(),
             _ => Vec::new(),
-        }
-        .into_iter()
-        .map(|c| u128::from(c.min.unsigned_abs().max(c.max.unsigned_abs())))
-        .max()
-        .unwrap_or(0);
+        });
         let rows = layout.rows.iter().map(|&r| r as u128).sum();
         (max_abs, rows)
     }
 }
 
+/// The largest absolute value the value columns allow (0 for none).
+pub(crate) fn max_abs<'a>(columns: impl IntoIterator<Item = &'a Bounded>) -> u128 {
+    columns
+        .into_iter()
+        .map(|c| u128::from(c.min.unsigned_abs().max(c.max.unsigned_abs())))
+        .max()
+        .unwrap_or(0)
+}
+
 /// The number of bits of `x` (0 for 0).
-fn bit_len(x: u128) -> u32 {
+pub(crate) fn bit_len(x: u128) -> u32 {
     u128::BITS - x.leading_zeros()
 }
 
@@ -186,7 +215,16 @@ pub(crate) fn dominated<T: Transport>(
         let at: Vec<usize> = units.iter().map(|u| all_units * n + u).collect();
         total.add_assign(&h.select(&at)?)?;
     }
-    let top = top_sum(party, candidates, n, bit_len(shared.max_abs) + 2)?;
+    // A single holder's n largest are sorted already.
+    let top = if shared.holders.len() == 1 {
+        let mut top = SecretVec::from_shares(vec![Fp::ZERO; units.len()]);
+        for c in &candidates {
+            top.add_assign(c)?;
+        }
+        top
+    } else {
+        top_sum(party, candidates, n, bit_len(shared.max_abs) + 2)?
+    };
     // d = 100 · top − k · total, |d| ≤ 100 · rows · max_abs.
     let bound = shared
         .rows
@@ -254,13 +292,19 @@ fn top_sum<T: Transport>(
     Ok(top)
 }
 
-/// The secure comparisons [`dominated`] runs for `cells` cells with
-/// `holders` parties holding the columns: the bubble passes', one per unit
-/// for the rule, and one per cell to combine several value columns.
+/// The secure comparisons the rule (`dominated`) runs for `cells` cells with
+/// `holders` parties holding the columns: the bubble passes' (none for a
+/// single holder), one per unit for the rule, and one per cell to combine
+/// several value columns. `linked-group-stats` adds [`top::comparisons`]
+/// per unit and counts as one holder.
 pub fn comparisons(rule: Dominance, cells: usize, columns: usize, holders: usize) -> usize {
     let n = rule.n as usize;
     let m = holders * n;
-    let passes: usize = (0..n.min(m)).map(|j| m - 1 - j).sum();
+    let passes: usize = if holders == 1 {
+        0
+    } else {
+        (0..n.min(m)).map(|j| m - 1 - j).sum()
+    };
     let units = cells * columns;
     units * passes + units + if columns > 1 { cells } else { 0 }
 }

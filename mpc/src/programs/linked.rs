@@ -8,10 +8,20 @@
 //! group value (so no comparison is needed); cell indicators are
 //! presence × group indicator × treatment, two rounds of multiplications,
 //! and the outcome sums one round of dot products.
+//!
+//! The dominance rule (n, k) applies per cell and outcome, as in
+//! `group-stats`; but no party knows which cell a linked record falls into,
+//! so the contributions are formed in secret: per unit (outcome × cell) and
+//! linked record, cell indicator × |outcome| (one round of multiplications;
+//! an outcome whose declared `min` is negative is linked a second time as
+//! |value| by its holder). Their totals are local sums; their n largest
+//! come from a tournament in secret ([`super::dominance::top`]); both go to
+//! [`super::dominance::dominated`] as the contributions of one holder.
 
 use super::columns::sums_json;
+use super::dominance::{self, bit_len, top, Shape, Shared};
 use super::layout::Layout;
-use super::params::{Bounded, Groups};
+use super::params::{Bounded, Dominance, Groups};
 use super::release::{int, release, suppressed_with, Cell, Rule};
 use super::sets::present_at_all;
 use super::{LocalTable, ProgramError, Roles};
@@ -30,6 +40,8 @@ pub(crate) struct Columns<'a> {
     pub treatment: &'a str,
     /// The outcome columns.
     pub outcomes: &'a [Bounded],
+    /// The dominance rule, if it applies.
+    pub dominance: Option<Dominance>,
 }
 
 /// Runs `linked-group-stats`; `Some(result)` on recipients.
@@ -95,12 +107,42 @@ pub(crate) fn run<T: Transport>(
             );
         }
     }
+    // For the dominance rule, |value| of each outcome that may be negative,
+    // after all program columns.
+    let linked_abs =
+        |o: usize| cols.dominance.is_some() && cols.outcomes.get(o).is_some_and(|b| b.min < 0);
+    for o in 0..cols.outcomes.len() {
+        if !linked_abs(o) || holder.get(2 + o) != Some(&me) {
+            continue;
+        }
+        let name = names.get(2 + o).copied().unwrap_or_default();
+        let values =
+            input
+                .and_then(|t| t.columns.get(name))
+                .ok_or_else(|| ProgramError::ColumnMissing {
+                    column: name.to_owned(),
+                })?;
+        mine.push(
+            values
+                .iter()
+                .map(|v| Fp::from_u64(v.unsigned_abs()))
+                .collect(),
+        );
+    }
     let table = link_private(party, ids, &mine)?;
     // Where program column c sits among its holder's linked columns.
+    // Column c = names.len() + o is outcome o's |value| (if linked).
     let column = |c: usize, i: usize| -> Result<&SecretVec, ProgramError> {
-        let p = holder.get(c).copied().unwrap_or_default();
+        let abs_of = c.checked_sub(names.len());
+        let p = holder
+            .get(abs_of.map_or(c, |o| 2 + o))
+            .copied()
+            .unwrap_or_default();
         let offset: usize = (0..c)
-            .filter(|&d| holder.get(d) == Some(&p))
+            .filter(|&d| match d.checked_sub(names.len()) {
+                None => holder.get(d) == Some(&p),
+                Some(o) => linked_abs(o) && holder.get(2 + o) == Some(&p),
+            })
             .map(width)
             .sum();
         table
@@ -136,10 +178,84 @@ pub(crate) fn run<T: Transport>(
     let sums = party
         .dot_many(&pairs)?
         .split(&vec![2 * g; outcomes.len()])?;
-    let Some(released) = release(party, &counts, &sums, k, &roles.recipients, None)? else {
+    let shared = match cols.dominance {
+        Some(rule) => {
+            let abs: Vec<&SecretVec> = (0..outcomes.len())
+                .map(|o| {
+                    if linked_abs(o) {
+                        column(names.len() + o, 0)
+                    } else {
+                        outcomes.get(o).copied().ok_or_else(|| {
+                            ProgramError::Layout("missing outcome column".to_owned())
+                        })
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            Some(contributions(
+                party,
+                rule,
+                &cells,
+                &abs,
+                cols.outcomes,
+                rows,
+            )?)
+        }
+        None => None,
+    };
+    let Some(released) = release(party, &counts, &sums, k, &roles.recipients, shared.as_ref())?
+    else {
         return Ok(None);
     };
     Ok(Some(result_json(&cols, &released)))
+}
+
+/// The dominance rule's input: per unit u = outcome · cells + cell the n
+/// largest of `cell indicator × |outcome|` over the linked rows (a
+/// tournament in secret) and their total, as one holder's contribution
+/// vector in [`Shape::len`]'s layout.
+fn contributions<T: Transport>(
+    party: &mut Party<T>,
+    rule: Dominance,
+    cells: &[&SecretVec],
+    abs: &[&SecretVec],
+    outcomes: &[Bounded],
+    rows: usize,
+) -> Result<Shared, ProgramError> {
+    let shape = Shape {
+        cells: cells.len(),
+        columns: abs.len(),
+    };
+    let units = shape.units();
+    let n = rule.n as usize;
+    let max_abs = dominance::max_abs(outcomes);
+    let (top, totals) = if rows == 0 || units == 0 {
+        (
+            SecretVec::from_shares(vec![Fp::ZERO; units * n]),
+            SecretVec::from_shares(vec![Fp::ZERO; units]),
+        )
+    } else {
+        let indicators: Vec<&SecretVec> = abs.iter().flat_map(|_| cells.iter().copied()).collect();
+        let values: Vec<&SecretVec> = abs
+            .iter()
+            .flat_map(|a| std::iter::repeat_n(*a, cells.len()))
+            .collect();
+        let c = party.mul(&SecretVec::concat(&indicators), &SecretVec::concat(&values))?;
+        let totals = SecretVec::from_shares(
+            c.split(&vec![rows; units])?
+                .iter()
+                .map(|u| u.sum().shares().first().copied().unwrap_or_default())
+                .collect(),
+        );
+        let top = top::top_n(party, &c, units, n, bit_len(max_abs) + 2)?;
+        (top, totals)
+    };
+    Ok(Shared {
+        rule,
+        shape,
+        holders: vec![SecretVec::concat(&[&top, &totals])],
+        max_abs,
+        rows: rows as u128,
+    })
 }
 
 fn result_json(cols: &Columns<'_>, released: &[Cell]) -> Value {
@@ -179,7 +295,18 @@ fn result_json(cols: &Columns<'_>, released: &[Cell]) -> Value {
                 }
                 json!({"group": gv, "outcomes": m})
             }
-            _ => suppressed_with(json!({"group": gv}), Rule::Threshold),
+            // Suppressed with a cell: by the dominance rule if either
+            // cell is, else by the threshold rule.
+            _ => {
+                let rule = pair
+                    .iter()
+                    .find_map(|c| match c {
+                        Some(Cell::Suppressed(r @ Rule::Dominance(_))) => Some(*r),
+                        _ => None,
+                    })
+                    .unwrap_or(Rule::Threshold);
+                suppressed_with(json!({"group": gv}), rule)
+            }
         });
     }
     json!({"cells": cells, "effects": effects})

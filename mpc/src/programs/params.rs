@@ -145,7 +145,9 @@ pub struct Plan {
     /// The parameters as canonical JSON (object keys sorted, no spaces).
     pub canonical_params: String,
     /// The dominance rule, for the magnitude programs (`sum`, `mean`,
-    /// `group-stats` with value columns); `None` for the others.
+    /// `variance`, `group-stats` with value columns, `linked-group-stats`);
+    /// `None` for the others (`linear-regression`'s coefficients are no
+    /// magnitude table: only the threshold rule applies to it).
     pub dominance: Option<Dominance>,
 }
 
@@ -270,7 +272,10 @@ pub fn validate(spec: &ProgramSpec, params: &Map<String, Value>) -> Result<Plan,
         }
     };
     let magnitude = match &program {
-        Program::Sum(_) | Program::Mean(_) => true,
+        Program::Sum(_)
+        | Program::Mean(_)
+        | Program::Variance(_)
+        | Program::LinkedGroupStats { .. } => true,
         Program::GroupStats { values, .. } => !values.is_empty(),
         _ => false,
     };

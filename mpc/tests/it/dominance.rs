@@ -158,6 +158,44 @@ proptest! {
             prop_assert!(v.get("sum").is_none() && v.get("count").is_none());
         }
     }
+
+    /// `variance` (one cell, like `sum`; negative values allowed):
+    /// suppressed exactly when the plaintext rules say so, else the true
+    /// count, mean and sample variance.
+    #[test]
+    fn variance_suppresses_what_the_plaintext_rules_do(
+        rows in rows(2),
+        k in 1u64..=3,
+        n in 1u32..=3,
+        percent in 50u32..=100,
+    ) {
+        let inputs = vec![0, 1];
+        let rule = Dominance { n, k: percent };
+        let p = plan("variance", json!({"column": "b", "min": -20, "max": 1000,
+                                        "dominance": {"n": n, "k": percent}}));
+        let roles = Roles { inputs: inputs.clone(), recipients: vec![2] };
+        let v = recipients_result(run(3, &p, &roles, &tables(&rows, 3, &inputs), k), &roles);
+        let all: Vec<&Row> = rows.iter().collect();
+        let want = oracle_cell(&all, k, rule, &[1]);
+        prop_assert_eq!(&v["dominance"], &json!({"n": n, "k": percent}));
+        if want.get("count").is_some() {
+            prop_assert_eq!(&v["count"], &want["count"]);
+            let xs: Vec<f64> = rows.iter().map(|r| r.3 as f64).collect();
+            let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+            prop_assert!((v["mean"].as_f64().unwrap() - mean).abs() < 1e-9);
+            if xs.len() >= 2 {
+                let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+                    / (xs.len() - 1) as f64;
+                let got = v["variance"].as_f64().unwrap();
+                prop_assert!((got - var).abs() <= 1e-9 * var.max(1.0), "{} vs {}", got, var);
+            }
+            prop_assert!(v.get("suppressed").is_none());
+        } else {
+            prop_assert_eq!(&v["suppressed"], &want["suppressed"]);
+            prop_assert_eq!(&v["rule"], &want["rule"]);
+            prop_assert!(v.get("variance").is_none() && v.get("count").is_none());
+        }
+    }
 }
 
 /// One record making up 98.6 % of the total: suppressed by the default

@@ -8,6 +8,7 @@ mod bench_cli;
 mod blinding;
 mod comparison;
 mod dominance;
+mod dominance_linked;
 mod failure;
 mod leakage;
 mod programs;

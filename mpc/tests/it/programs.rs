@@ -132,9 +132,13 @@ fn catalog_is_complete_and_hashes_are_stable() {
         find("sum", "2").unwrap().hash(),
         "d79dd760d4321b84d40f93c9875d5808c10d450022e681153afd7aeb2183b206"
     );
+    // `linked-group-stats` 2 (hash ccf2dbe3…) and `variance` 1 are gone:
+    // the next versions add the dominance rule.
+    assert!(find("linked-group-stats", "2").is_none());
+    assert!(find("variance", "1").is_none());
     assert_eq!(
-        find("linked-group-stats", "2").unwrap().hash(),
-        "ccf2dbe31f580575d11daf216b8ec0c58220fa225f7357f92e9ce06b4f69bd04"
+        find("linked-group-stats", "3").unwrap().hash(),
+        "2f9603a4143a9718ad0d3543033eab49fd052268744afe981fe674bba54cd213"
     );
     // The hash is SHA-256 of the canonical text, as documented.
     let spec = find("sum", "2").unwrap();
@@ -219,7 +223,7 @@ fn bad_params_are_refused_naming_the_parameter() {
         json!({"column": "x", "max": 9, "from": 5, "to": 5}),
         "to",
     );
-    let lgs = find("linked-group-stats", "2").unwrap();
+    let lgs = find("linked-group-stats", "3").unwrap();
     let ok = json!({"group": {"column": "g", "values": [1, 2]}, "treatment": "t",
         "outcomes": [{"column": "y", "max": 100}]});
     assert!(validate(lgs, ok.as_object().unwrap()).is_ok());

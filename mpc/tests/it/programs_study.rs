@@ -102,6 +102,10 @@ fn the_study_matches_expected_json() {
         .expect("the bureau is the recipient")
         .0;
     assert_eq!(v["program"], "linked-group-stats");
+    // The dominance rule applies (default (1, 85)); no cell of this data is
+    // dominated (the largest share of one record in a released cell is
+    // 5.5 %), so the expected cells are those of the threshold rule.
+    assert_eq!(v["dominance"], json!({"n": 1, "k": 85}));
     let cells = v["cells"].as_array().unwrap();
     let want = expected["cells"].as_array().unwrap();
     assert_eq!(cells.len(), want.len());

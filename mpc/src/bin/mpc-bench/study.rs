@@ -74,7 +74,7 @@ pub fn run(
     let want = expected(dir)?;
     let k = want["k"].as_u64().ok_or("expected.json has no k")?;
     let table = load(&dir.join(FILES.get(me).ok_or("the study has three parties")?))?;
-    let spec = programs::find("linked-group-stats", "2").ok_or("no program")?;
+    let spec = programs::find("linked-group-stats", "3").ok_or("no program")?;
     let plan = programs::validate(spec, params().as_object().ok_or("params")?)?;
     let roles = Roles {
         inputs: vec![0, 1, 2],
