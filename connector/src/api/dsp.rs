@@ -12,7 +12,7 @@ use crate::protocol::{ProtocolRequest, ProtocolService, DSP_PATH, VERSION_PATH};
 /// Routes of the protocol, and the JSON-LD context its health catalogs name.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(VERSION_PATH, web::to(endpoint))
-        .route(HEALTHDCAT_CONTEXT_PATH, web::get().to(healthdcat_context))
+        .service(web::resource(HEALTHDCAT_CONTEXT_PATH).get(healthdcat_context))
         .service(web::scope(DSP_PATH).default_service(web::to(endpoint)));
 }
 
