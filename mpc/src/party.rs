@@ -20,6 +20,7 @@ mod open;
 mod plan;
 mod prss;
 mod replicated;
+mod ring;
 
 use plan::{line_plan, plan, DealPlan};
 pub use replicated::BitShares;

@@ -1,6 +1,7 @@
 //! Opening shared values: secure aggregation (`open_sum`), opening to everyone, and opening to
 //! chosen recipients only.
 
+use super::ring;
 use super::*;
 use crate::channel::HEADER_BYTES;
 use crate::field::Lazy;
@@ -146,11 +147,6 @@ impl<T: Transport> Party<T> {
         // modulo 2^(8·width) determines it: only `width` bytes per element
         // travel, and the masks are uniform in that smaller ring too.
         let width = (bits + log_n).div_ceil(8) as usize;
-        let widen = |bytes: &[u8]| {
-            let mut b = [0u8; 8];
-            b.get_mut(..width).unwrap_or(&mut []).copy_from_slice(bytes);
-            u64::from_le_bytes(b)
-        };
         let shift = 64 - 8 * width as u32;
         let sign_extend = |s: u64| ((s << shift) as i64) >> shift;
         let len = values.len();
@@ -173,16 +169,16 @@ impl<T: Transport> Party<T> {
                 part.clear();
                 part.extend(values.get(r.clone()).unwrap_or(&[]).iter().map(ring));
                 for m in &self.chan.exchange(Vec::new(), &from)? {
-                    check_ring_payload(m.payload(), r.len(), width, m.peer)?;
-                    for (s, c) in part.iter_mut().zip(m.payload().chunks_exact(width)) {
-                        *s = s.wrapping_add(widen(c));
+                    let payload = m.payload();
+                    check_ring_payload(payload, r.len(), width, m.peer)?;
+                    for (i, s) in part.iter_mut().enumerate() {
+                        *s = s.wrapping_add(ring::read(payload, i * width, width));
                     }
                 }
                 let down = round + (pieces + k) as u64;
-                let mut first = self.chan.message_for_round(1, down, part.len() * width);
-                for s in part.iter() {
-                    first.extend_from_slice(s.to_le_bytes().get(..width).unwrap_or(&[]));
-                }
+                // (`ring::push` needs 8 bytes of room past the last element.)
+                let mut first = self.chan.message_for_round(1, down, part.len() * width + 8);
+                ring::push(&mut first, &part, width);
                 let mut out = Vec::with_capacity(self.n - 1);
                 for j in 2..self.n {
                     let mut m = self.chan.message_for_round(j, down, part.len() * width);
@@ -210,7 +206,9 @@ impl<T: Transport> Party<T> {
         let mut mask: Zeroizing<[u64; PIECE]> = Zeroizing::new([0; PIECE]);
         for k in 0..pieces {
             let part = values.get(range(k)).unwrap_or(&[]);
-            let mut msg = self.chan.message_with_capacity(KING, part.len() * width);
+            let mut msg = self
+                .chan
+                .message_with_capacity(KING, part.len() * width + 8);
             for piece in part.chunks(PIECE) {
                 let out = masked.get_mut(..piece.len()).unwrap_or(&mut []);
                 for (o, v) in out.iter_mut().zip(piece) {
@@ -229,9 +227,7 @@ impl<T: Transport> Party<T> {
                         }
                     }
                 }
-                for o in out.iter() {
-                    msg.extend_from_slice(o.to_le_bytes().get(..width).unwrap_or(&[]));
-                }
+                ring::push(&mut msg, out, width);
             }
             self.chan.exchange(vec![(KING, msg)], &[])?;
         }
@@ -240,12 +236,11 @@ impl<T: Transport> Party<T> {
             let r = range(k);
             let inc = self.chan.exchange(Vec::new(), &[KING])?;
             let first = inc.first().ok_or(MpcError::Unlucky("no message"))?;
-            check_ring_payload(first.payload(), r.len(), width, KING)?;
+            let payload = first.payload();
+            check_ring_payload(payload, r.len(), width, KING)?;
             sum.extend(
-                first
-                    .payload()
-                    .chunks_exact(width)
-                    .map(|c| Fp::from_i64(sign_extend(widen(c)))),
+                (0..r.len())
+                    .map(|i| Fp::from_i64(sign_extend(ring::read(payload, i * width, width)))),
             );
         }
         Ok(sum)
