@@ -105,6 +105,12 @@ impl Op {
     }
 }
 
+/// What an operation opens: integers (the bounded sum) or field elements.
+enum Opened {
+    Ints(Vec<i64>),
+    Field(Vec<symbolon_mpc::Fp>),
+}
+
 struct Args {
     op: Op,
     n: usize,
@@ -400,11 +406,11 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
         let cpu0 = cpu_seconds();
         let start = Instant::now();
         let out = match a.op {
-            Op::Sum => party.open_sum_bounded(&enc, 33)?,
-            Op::SumField => party.open_sum(&enc)?,
+            Op::Sum => Opened::Ints(party.open_sum_bounded(&enc, 33)?),
+            Op::SumField => Opened::Field(party.open_sum(&enc)?),
             Op::SumShares => {
                 let total = party.input_sum(&enc)?;
-                party.open(&total)?
+                Opened::Field(party.open(&total)?)
             }
             _ => {
                 // Parties 0 and 1 input their vectors in one round.
@@ -416,7 +422,7 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
                 } else {
                     compare::lt(&mut party, &x, &y, 32)?
                 };
-                party.open(&z)?
+                Opened::Field(party.open(&z)?)
             }
         };
         let seconds = start.elapsed().as_secs_f64();
@@ -436,7 +442,10 @@ fn worker(a: &Args, me: usize) -> Result<(), BoxError> {
             seconds,
             cpu,
             bytes,
-            digest_ints(out.iter().map(|x| x.to_i128())),
+            match &out {
+                Opened::Ints(v) => digest_ints(v.iter().map(|&x| i128::from(x))),
+                Opened::Field(v) => digest_ints(v.iter().map(|x| x.to_i128())),
+            },
         )
     };
     println!(

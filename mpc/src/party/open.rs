@@ -110,14 +110,15 @@ impl<T: Transport> Party<T> {
     /// [−2^(bits−1), 2^(bits−1)) (as `IntCodec(bits)` produces), and
     /// bits + ⌈log₂ n⌉ ≤ 64, so that the sum of all parties' values fits
     /// in a signed 64-bit integer and its residue modulo 2^64 determines it;
-    /// the result is that sum as a field element, exactly what
-    /// [`Party::open_sum`] returns for the same inputs. A value outside the
+    /// the result is that sum as an integer: the value of what
+    /// [`Party::open_sum`] returns for the same inputs, in 8 bytes per
+    /// element instead of a 16-byte field element. A value outside the
     /// range is rejected with `OutOfRange` before anything is sent (the
     /// error names no value). Privacy is the same as `open_sum`'s: the
     /// pairwise masks are uniform in Z/2^64 and cancel in the sum, so the
     /// masked vectors of any two honest non-king parties are uniformly
     /// random given their sum.
-    pub fn open_sum_bounded(&mut self, values: &[Fp], bits: u32) -> Result<Vec<Fp>> {
+    pub fn open_sum_bounded(&mut self, values: &[Fp], bits: u32) -> Result<Vec<i64>> {
         const KING: usize = 0;
         let log_n = usize::BITS - (self.n - 1).leading_zeros();
         if bits == 0 || bits + log_n > 64 {
@@ -187,7 +188,7 @@ impl<T: Transport> Party<T> {
                 }
                 out.insert(0, (1, first));
                 self.chan.send_ahead(out)?;
-                result.extend(part.iter().map(|&s| Fp::from_i64(sign_extend(s))));
+                result.extend(part.iter().map(|&s| sign_extend(s)));
             }
             self.chan.skip_rounds(pieces as u64);
             return Ok(result);
@@ -238,10 +239,7 @@ impl<T: Transport> Party<T> {
             let first = inc.first().ok_or(MpcError::Unlucky("no message"))?;
             let payload = first.payload();
             check_ring_payload(payload, r.len(), width, KING)?;
-            sum.extend(
-                (0..r.len())
-                    .map(|i| Fp::from_i64(sign_extend(ring::read(payload, i * width, width)))),
-            );
+            sum.extend((0..r.len()).map(|i| sign_extend(ring::read(payload, i * width, width))));
         }
         Ok(sum)
     }

@@ -206,7 +206,7 @@ fn open_sum_bounded_matches_open_sum_at_the_edges_of_its_range() {
             let slow = p.open_sum(&x)?;
             let empty = p.open_sum_bounded(&[], bits)?;
             Ok((
-                fast.iter().map(|v| v.to_i128()).collect::<Vec<_>>(),
+                fast.iter().map(|&v| i128::from(v)).collect::<Vec<_>>(),
                 slow.iter().map(|v| v.to_i128()).collect::<Vec<_>>(),
                 empty.len(),
             ))

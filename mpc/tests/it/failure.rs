@@ -342,12 +342,15 @@ fn killed_party_is_named(bounded: bool) {
                 };
                 let mut p = Party::new(t, &config().with_timeout(Duration::from_secs(20)))?;
                 let x = vec![symbolon_mpc::Fp::ONE; 1000];
-                let sum = if bounded {
+                let sum: Vec<i128> = if bounded {
                     p.open_sum_bounded(&x, 8)?
+                        .into_iter()
+                        .map(i128::from)
+                        .collect()
                 } else {
-                    p.open_sum(&x)?
+                    p.open_sum(&x)?.iter().map(|v| v.to_i128()).collect()
                 };
-                Ok(sum.iter().map(|v| v.to_i128()).collect())
+                Ok(sum)
             })
         })
         .collect();
