@@ -140,7 +140,9 @@ async fn did_web_errors_do_not_echo_the_upstream_answer() {
         .unwrap_err();
     let message = error.to_string();
     assert!(message.contains("could not be fetched"), "{message}");
+    // The DID itself (its port may contain "418") is named; nothing the host answered is.
+    let answer_part = message.replace(did.as_str(), "");
     for leak in ["418", "teapot", "secret-banner"] {
-        assert!(!message.contains(leak), "{message}");
+        assert!(!answer_part.contains(leak), "{message}");
     }
 }
