@@ -55,6 +55,11 @@ use symbolon_mpc::psi::{self, PsiMode, PsiOutput};
 use symbolon_mpc::tcp::free_loopback_addr_list;
 use symbolon_mpc::{compare, Channel, Party, SessionConfig, TcpConfig, TcpTransport};
 
+/// mimalloc, as the `symbolon` binary: freed message and result buffers are reused instead
+/// of being returned to the kernel and faulted in again.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "mpc-bench/study.rs"]
 mod study;
 
