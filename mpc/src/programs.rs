@@ -31,8 +31,11 @@
 //! ([`Dominance`], default (1, 85), the `dominance` parameter), decided in
 //! secret for the cells the threshold rule released; its bit per cell is
 //! opened to all parties likewise. In `linked-group-stats` no party knows
-//! which cell a linked record falls into, so the contributions and their n
-//! largest are computed in secret ([`top_n`], a tournament). `count` and
+//! which cell a linked record falls into, so the rule is decided on
+//! contributions formed in secret: for n = 1 one comparison per linked
+//! record and outcome (does it alone exceed k % of its cell's total?), for
+//! n ≥ 2 the n largest per cell by a tournament ([`top_n`]);
+//! [`linked_dominance_comparisons`] counts both. `count` and
 //! `histogram` count records, and `linear-regression`'s coefficients are no
 //! magnitude table: for them the threshold rule on the number of records
 //! applies alone. The linking programs use
@@ -62,6 +65,7 @@ mod sets;
 
 pub use catalog::{catalog, find, latest, ParamSpec, ProgramSpec, CANONICAL_HEADER};
 pub use dominance::comparisons as dominance_comparisons;
+pub use dominance::linked_comparisons as linked_dominance_comparisons;
 pub use dominance::top::{comparisons as top_n_comparisons, top_n};
 pub use error::ProgramError;
 pub use params::{validate, Bounded, Dominance, Groups, Plan, Program, MAX_ABS};

@@ -8,7 +8,7 @@
 //! dominance rule ([`super::dominance`]). `linear-regression` has only the
 //! threshold rule: its coefficients are no magnitude table.
 
-use super::dominance::{self, Shape, Shared};
+use super::dominance::{self, Contributions, Shape, Shared};
 use super::layout::Layout;
 use super::params::{Bounded, Plan, Program};
 use super::release::{int, release, release_all, suppressed, suppressed_with, Cell};
@@ -84,7 +84,7 @@ pub(crate) fn run<T: Transport>(
         Shared {
             rule,
             shape,
-            holders: contributions_of_holders,
+            contributions: Contributions::TopN(contributions_of_holders),
             max_abs,
             rows,
         }

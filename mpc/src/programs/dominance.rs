@@ -20,16 +20,25 @@
 //! none).
 //!
 //! In `linked-group-stats` nobody knows which cell a linked record falls
-//! into, so the contributions are formed in secret (cell indicator ×
-//! absolute outcome, one multiplication per record and unit) and their n
-//! largest found by a tournament in secret ([`top`]); the result enters
-//! [`dominated`] as the contributions of one holder, in the same layout.
+//! into. For n = 1 (the default) the rule is decided per record
+//! ([`exceeding`]): a unit is dominated iff one of its records alone has
+//! `100 · |v| > k · T`, one comparison per linked record and value column
+//! in one batch, and the number of such records per unit enters
+//! [`dominated`] ([`Contributions::Exceeding`]). For n ≥ 2 the
+//! contributions are formed in secret (cell indicator × absolute outcome,
+//! one multiplication per record and unit) and their n largest found by a
+//! tournament in secret ([`top`]); the result enters [`dominated`] as the
+//! contributions of one holder, in the same layout. [`linked_comparisons`]
+//! counts both.
 //!
-//! Then `[100 · top_n > k · total]` is computed with one more comparison
-//! per unit and, with several value columns, one per cell for "any column
-//! dominated". Only that bit per cell is opened (to all parties, like the
-//! threshold bits), and only for cells the threshold rule released.
+//! Then per unit `[100 · top_n > k · total]` (or, for n = 1 in
+//! `linked-group-stats`, `[at least one record exceeds]`) is computed with
+//! one more comparison per unit and, with several value columns, one per
+//! cell for "any column dominated". Only that bit per cell is opened (to
+//! all parties, like the threshold bits), and only for cells the threshold
+//! rule released.
 
+pub mod exceeding;
 pub mod top;
 
 use super::layout::Layout;
@@ -139,16 +148,28 @@ pub(crate) fn local(plan: &Plan, rule: Dominance, t: &LocalTable) -> Option<Vec<
     Some(out)
 }
 
-/// The shared contributions of every holder, ready for [`dominated`].
+/// What the rule is decided on, in secret.
+#[derive(Debug)]
+pub(crate) enum Contributions {
+    /// One contribution vector per party holding the columns, in
+    /// [`Shape::len`]'s layout (in `linked-group-stats` with n ≥ 2 one,
+    /// formed in secret by [`top::top_n`]).
+    TopN(Vec<SecretVec>),
+    /// `linked-group-stats` with n = 1: per unit, how many records alone
+    /// exceed k % of the unit's total ([`exceeding::exceeding`]); the unit
+    /// is dominated iff at least one does.
+    Exceeding(SecretVec),
+}
+
+/// The shared contributions, ready for [`dominated`].
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// The rule.
     pub rule: Dominance,
     /// The table's shape.
     pub shape: Shape,
-    /// One contribution vector per party holding the columns (in
-    /// `linked-group-stats` one, formed in secret by [`top::top_n`]).
-    pub holders: Vec<SecretVec>,
+    /// What the rule is decided on.
+    pub contributions: Contributions,
     /// The largest absolute value any value column allows (public).
     pub max_abs: u128,
     /// The rows of all input parties (public, from the layout), or the
@@ -185,6 +206,21 @@ pub(crate) fn bit_len(x: u128) -> u32 {
     u128::BITS - x.leading_zeros()
 }
 
+/// The width of `100 · x − k · total` for `rows` records of absolute
+/// values up to `max_abs` (`|·| ≤ 100 · rows · max_abs`), or an error if a
+/// comparison cannot take it.
+pub(crate) fn rule_bits(rows: u128, max_abs: u128) -> Result<u32, ProgramError> {
+    let bound = rows.saturating_mul(max_abs).saturating_mul(100);
+    let bits = bit_len(bound) + 2;
+    if bits > compare::MAX_BITS {
+        return Err(ProgramError::Layout(format!(
+            "the dominance rule's comparison needs {bits} bits for {rows} rows of values up to {max_abs}, more than {}",
+            compare::MAX_BITS
+        )));
+    }
+    Ok(bits)
+}
+
 /// For each of `cells` (indices into the table's cells), whether the rule
 /// suppresses it: decided in secret, the bits opened to all parties.
 pub(crate) fn dominated<T: Transport>(
@@ -195,54 +231,20 @@ pub(crate) fn dominated<T: Transport>(
     if cells.is_empty() {
         return Ok(Vec::new());
     }
-    let n = shared.rule.n as usize;
     let Shape {
         cells: all_cells,
         columns,
     } = shared.shape;
-    let all_units = all_cells * columns;
     // Units of the asked cells, column-major: column ci's at ci·r ...
     let units: Vec<usize> = (0..columns)
         .flat_map(|ci| cells.iter().map(move |&cell| ci * all_cells + cell))
         .collect();
-    let mut candidates = Vec::with_capacity(shared.holders.len() * n);
-    let mut total = SecretVec::from_shares(vec![Fp::ZERO; units.len()]);
-    for h in &shared.holders {
-        for j in 0..n {
-            let at: Vec<usize> = units.iter().map(|u| u * n + j).collect();
-            candidates.push(h.select(&at)?);
+    let per_unit = match &shared.contributions {
+        Contributions::TopN(holders) => top_n_rule(party, shared, holders, &units)?,
+        Contributions::Exceeding(counts) => {
+            compare::ge_public(party, &counts.select(&units)?, 1, bit_len(shared.rows) + 2)?
         }
-        let at: Vec<usize> = units.iter().map(|u| all_units * n + u).collect();
-        total.add_assign(&h.select(&at)?)?;
-    }
-    // A single holder's n largest are sorted already.
-    let top = if shared.holders.len() == 1 {
-        let mut top = SecretVec::from_shares(vec![Fp::ZERO; units.len()]);
-        for c in &candidates {
-            top.add_assign(c)?;
-        }
-        top
-    } else {
-        top_sum(party, candidates, n, bit_len(shared.max_abs) + 2)?
     };
-    // d = 100 · top − k · total, |d| ≤ 100 · rows · max_abs.
-    let bound = shared
-        .rows
-        .saturating_mul(shared.max_abs)
-        .saturating_mul(100);
-    let d_bits = bit_len(bound) + 2;
-    if d_bits > compare::MAX_BITS {
-        return Err(ProgramError::Layout(format!(
-            "the dominance rule's comparison needs {d_bits} bits for {} rows of values up to {}, more than {}",
-            shared.rows,
-            shared.max_abs,
-            compare::MAX_BITS
-        )));
-    }
-    let d = top
-        .scale(Fp::from_u64(100))
-        .sub(&total.scale(Fp::from_u64(u64::from(shared.rule.k))))?;
-    let per_unit = compare::ge_public(party, &d, 1, d_bits)?;
     let per_cell = if columns == 1 {
         per_unit
     } else {
@@ -258,6 +260,43 @@ pub(crate) fn dominated<T: Transport>(
         .into_iter()
         .map(|b| b == Fp::ONE)
         .collect())
+}
+
+/// `[100 · top_n > k · total]` for each of `units`, from the holders'
+/// contribution vectors.
+fn top_n_rule<T: Transport>(
+    party: &mut Party<T>,
+    shared: &Shared,
+    holders: &[SecretVec],
+    units: &[usize],
+) -> Result<SecretVec, ProgramError> {
+    let d_bits = rule_bits(shared.rows, shared.max_abs)?;
+    let n = shared.rule.n as usize;
+    let all_units = shared.shape.units();
+    let mut candidates = Vec::with_capacity(holders.len() * n);
+    let mut total = SecretVec::from_shares(vec![Fp::ZERO; units.len()]);
+    for h in holders {
+        for j in 0..n {
+            let at: Vec<usize> = units.iter().map(|u| u * n + j).collect();
+            candidates.push(h.select(&at)?);
+        }
+        let at: Vec<usize> = units.iter().map(|u| all_units * n + u).collect();
+        total.add_assign(&h.select(&at)?)?;
+    }
+    // A single holder's n largest are sorted already.
+    let top = if holders.len() == 1 {
+        let mut top = SecretVec::from_shares(vec![Fp::ZERO; units.len()]);
+        for c in &candidates {
+            top.add_assign(c)?;
+        }
+        top
+    } else {
+        top_sum(party, candidates, n, bit_len(shared.max_abs) + 2)?
+    };
+    let d = top
+        .scale(Fp::from_u64(100))
+        .sub(&total.scale(Fp::from_u64(u64::from(shared.rule.k))))?;
+    Ok(compare::ge_public(party, &d, 1, d_bits)?)
 }
 
 /// Σ of the n largest of `candidates` (element-wise over units), by n
@@ -295,8 +334,8 @@ fn top_sum<T: Transport>(
 /// The secure comparisons the rule (`dominated`) runs for `cells` cells with
 /// `holders` parties holding the columns: the bubble passes' (none for a
 /// single holder), one per unit for the rule, and one per cell to combine
-/// several value columns. `linked-group-stats` adds [`top::comparisons`]
-/// per unit and counts as one holder.
+/// several value columns. For `linked-group-stats` see
+/// [`linked_comparisons`].
 pub fn comparisons(rule: Dominance, cells: usize, columns: usize, holders: usize) -> usize {
     let n = rule.n as usize;
     let m = holders * n;
@@ -307,4 +346,20 @@ pub fn comparisons(rule: Dominance, cells: usize, columns: usize, holders: usize
     };
     let units = cells * columns;
     units * passes + units + if columns > 1 { cells } else { 0 }
+}
+
+/// The secure comparisons the rule runs in `linked-group-stats` over `rows`
+/// linked rows when the threshold rule releases all `cells` cells (the
+/// most). For n = 1: one per row and value column ([`exceeding`]), all in
+/// one batch, then one per unit ("at least one record exceeds") and, with
+/// several value columns, one per cell. For n ≥ 2: the tournament's
+/// [`top::comparisons`] per unit, in ⌈log₂ R⌉ levels, then the rule as for
+/// one holder ([`comparisons`]).
+pub fn linked_comparisons(rule: Dominance, rows: usize, cells: usize, columns: usize) -> usize {
+    let formed = if rule.n == 1 {
+        exceeding::comparisons(rows, columns)
+    } else {
+        cells * columns * top::comparisons(rows, rule.n as usize)
+    };
+    formed + comparisons(rule, cells, columns, 1)
 }

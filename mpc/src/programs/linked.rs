@@ -11,15 +11,24 @@
 //!
 //! The dominance rule (n, k) applies per cell and outcome, as in
 //! `group-stats`; but no party knows which cell a linked record falls into,
-//! so the contributions are formed in secret: per unit (outcome × cell) and
-//! linked record, cell indicator × |outcome| (one round of multiplications;
-//! an outcome whose declared `min` is negative is linked a second time as
-//! |value| by its holder). Their totals are local sums; their n largest
-//! come from a tournament in secret ([`super::dominance::top`]); both go to
-//! [`super::dominance::dominated`] as the contributions of one holder.
+//! so it is decided on secret contributions (an outcome whose declared
+//! `min` is negative is linked a second time as |value| by its holder).
+//! For n = 1 (the default) a unit (outcome × cell) is dominated iff one of
+//! its records alone has `100 · |outcome| > k · total`
+//! ([`super::dominance::exceeding`]): the totals and each record's own
+//! cell total are dot products, then one batch of comparisons, one per
+//! linked record and outcome, and one more round of dot products counts
+//! such records per unit. For n ≥ 2 the contributions are formed per unit
+//! and linked record, cell indicator × |outcome| (one round of
+//! multiplications); their totals are local sums and their n largest come
+//! from a tournament in secret ([`super::dominance::top`]), as the
+//! contributions of one holder. Either goes to
+//! [`super::dominance::dominated`], which opens one bit per cell the
+//! threshold rule released.
 
 use super::columns::sums_json;
-use super::dominance::{self, bit_len, top, Shape, Shared};
+use super::dominance::exceeding::exceeding;
+use super::dominance::{self, bit_len, top, Contributions, Shape, Shared};
 use super::layout::Layout;
 use super::params::{Bounded, Dominance, Groups};
 use super::release::{int, release, suppressed_with, Cell, Rule};
@@ -209,10 +218,11 @@ pub(crate) fn run<T: Transport>(
     Ok(Some(result_json(&cols, &released)))
 }
 
-/// The dominance rule's input: per unit u = outcome · cells + cell the n
-/// largest of `cell indicator × |outcome|` over the linked rows (a
-/// tournament in secret) and their total, as one holder's contribution
-/// vector in [`Shape::len`]'s layout.
+/// The dominance rule's input over the linked rows, per unit u = outcome ·
+/// cells + cell. For n = 1, how many of the cell's records alone exceed
+/// k % of the unit's total ([`exceeding`]); for n ≥ 2, the n largest of
+/// `cell indicator × |outcome|` (a tournament in secret) and their total,
+/// as one holder's contribution vector in [`Shape::len`]'s layout.
 fn contributions<T: Transport>(
     party: &mut Party<T>,
     rule: Dominance,
@@ -228,11 +238,14 @@ fn contributions<T: Transport>(
     let units = shape.units();
     let n = rule.n as usize;
     let max_abs = dominance::max_abs(outcomes);
-    let (top, totals) = if rows == 0 || units == 0 {
-        (
-            SecretVec::from_shares(vec![Fp::ZERO; units * n]),
-            SecretVec::from_shares(vec![Fp::ZERO; units]),
-        )
+    let contributions = if n == 1 {
+        let bits = dominance::rule_bits(rows as u128, max_abs)?;
+        Contributions::Exceeding(exceeding(party, rule.k, cells, abs, bits)?)
+    } else if rows == 0 || units == 0 {
+        Contributions::TopN(vec![SecretVec::from_shares(vec![
+            Fp::ZERO;
+            shape.len(rule)
+        ])])
     } else {
         let indicators: Vec<&SecretVec> = abs.iter().flat_map(|_| cells.iter().copied()).collect();
         let values: Vec<&SecretVec> = abs
@@ -247,12 +260,12 @@ fn contributions<T: Transport>(
                 .collect(),
         );
         let top = top::top_n(party, &c, units, n, bit_len(max_abs) + 2)?;
-        (top, totals)
+        Contributions::TopN(vec![SecretVec::concat(&[&top, &totals])])
     };
     Ok(Shared {
         rule,
         shape,
-        holders: vec![SecretVec::concat(&[&top, &totals])],
+        contributions,
         max_abs,
         rows: rows as u128,
     })

@@ -1,15 +1,19 @@
 //! The dominance rule where the contributions are formed in secret: the
 //! tournament for the n largest values ([`top_n`]) against sorting in the
 //! clear, and `linked-group-stats` against a plaintext oracle of both
-//! disclosure rules on the linked records.
+//! disclosure rules on the linked records (n = 1 decided per record, n ≥ 2
+//! by the tournament).
 
 use crate::programs::{plan, recipients_result, run};
 use crate::sim;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use symbolon_mpc::programs::{top_n, top_n_comparisons, Dominance, LocalTable, Roles};
-use symbolon_mpc::Fp;
+use symbolon_mpc::programs::{
+    self as library, linked_dominance_comparisons, top_n, top_n_comparisons, Dominance, LocalTable,
+    Plan, ProgramError, ProgramResult, Roles,
+};
+use symbolon_mpc::{Fp, MemoryTransport, Party};
 
 /// Runs [`top_n`] with three parties on `units` blocks of values (party 0
 /// inputs them) and returns the opened result, checked to agree.
@@ -74,8 +78,26 @@ fn top_n_matches_sorting_in_the_clear() {
     assert_eq!(top_n_comparisons(13, 1), 12);
     assert_eq!(top_n_comparisons(1, 3), 0);
     // The study: 3,990 linked rows, 5 groups × 2 treatments × 2 outcomes.
+    // A tournament for n = 1 would take 79,780 comparisons; n = 1 is decided
+    // per record instead: one per row and outcome, then 20 + 10.
     assert_eq!(20 * top_n_comparisons(3990, 1), 79_780);
+    assert_eq!(
+        linked_dominance_comparisons(Dominance::DEFAULT, 3990, 10, 2),
+        3990 * 2 + 20 + 10
+    );
+    let n2 = Dominance { n: 2, k: 85 };
+    assert_eq!(
+        linked_dominance_comparisons(n2, 3990, 10, 2),
+        20 * top_n_comparisons(3990, 2) + 20 + 10
+    );
+    assert_eq!(
+        linked_dominance_comparisons(Dominance::DEFAULT, 0, 10, 1),
+        10
+    );
 }
+
+/// What one party's run of a program returns.
+type Outcome = Result<Option<ProgramResult>, ProgramError>;
 
 /// One person: present at parties 0, 1, 2 or not, group, treatment, a, b.
 type Person = ([bool; 3], i64, i64, i64, i64);
@@ -229,6 +251,78 @@ proptest! {
         let v = recipients_result(run(3, &linked_plan(rule), &roles, &linked_tables(&people), k), &roles);
         check_linked(&v, &people, k, rule);
     }
+
+    /// The same for n = 1 alone (the default, decided per record), k % from
+    /// 50 to 100 and the default 85 often.
+    #[test]
+    fn linked_group_stats_with_n_1_suppresses_what_the_plaintext_rule_does(
+        people in proptest::collection::vec(person(), 1..=40),
+        k in 1u64..=3,
+        percent in prop_oneof![50u32..=100, Just(85)],
+    ) {
+        let rule = Dominance { n: 1, k: percent };
+        let roles = Roles { inputs: vec![0, 1, 2], recipients: vec![2] };
+        let v = recipients_result(run(3, &linked_plan(rule), &roles, &linked_tables(&people), k), &roles);
+        check_linked(&v, &people, k, rule);
+    }
+}
+
+/// Runs `plan` with three parties: each party's outcome and rounds.
+fn run_counting_rounds(
+    plan: &Plan,
+    roles: &Roles,
+    tables: &[Option<LocalTable>],
+    k: u64,
+) -> (Vec<Outcome>, Vec<u64>) {
+    let handles: Vec<_> = MemoryTransport::network(3)
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let (plan, roles) = (plan.clone(), roles.clone());
+            let table = tables.get(i).cloned().flatten();
+            std::thread::spawn(move || {
+                let mut party = Party::new(t, &sim::config()).unwrap();
+                let out = library::run(&mut party, &plan, &roles, table.as_ref(), k);
+                (out, party.rounds())
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).unzip()
+}
+
+/// n = 1 takes the per-record path: its rounds do not grow with the
+/// number of linked rows, while the tournament's for n = 2 do. 32 or 33
+/// rows (every cell released, none dominated): the comparisons have the
+/// same widths (their rounds grow with the width), but a tournament needs
+/// 5 levels or 6.
+#[test]
+fn linked_group_stats_with_n_1_runs_no_tournament() {
+    let people = |r: usize| -> Vec<Person> {
+        (0..r)
+            .map(|i| ([true; 3], GROUPS[i % 3], (i / 3 % 2) as i64, 10, -10))
+            .collect()
+    };
+    let roles = Roles {
+        inputs: vec![0, 1, 2],
+        recipients: vec![2],
+    };
+    let mut per_n = Vec::new();
+    for n in [1, 2] {
+        let plan = linked_plan(Dominance { n, k: 85 });
+        let r: Vec<Vec<u64>> = [32, 33]
+            .into_iter()
+            .map(|r| {
+                let p = people(r);
+                let (out, rounds) = run_counting_rounds(&plan, &roles, &linked_tables(&p), 1);
+                let v = recipients_result(out, &roles);
+                assert_eq!(check_linked(&v, &p, 1, Dominance { n, k: 85 }), 0);
+                rounds
+            })
+            .collect();
+        per_n.push(r);
+    }
+    assert_eq!(per_n[0][0], per_n[0][1], "n = 1: {per_n:?}");
+    assert!(per_n[1][0] < per_n[1][1], "n = 2: {per_n:?}");
 }
 
 /// Fixed data where the boundary matters: in cell (1, 0) one record is
