@@ -143,15 +143,7 @@ where
                 .into_iter()
                 .zip(b)
                 .enumerate()
-                .map(|(i, pair)| match pair {
-                    (Some(x), Some(y)) => {
-                        at.push((index, i));
-                        pairs.push((x, y));
-                        None
-                    }
-                    (x, None) => x,
-                    (None, y) => y,
-                })
+                .map(|(i, (x, y))| queue_or_pass(x, y, (index, i), &mut at, &mut pairs))
                 .collect();
             next.push(merged);
         }
@@ -170,15 +162,7 @@ where
                 for i in (0..p).filter(|i| i & h == 0) {
                     let x = node.get_mut(i).and_then(Option::take);
                     let y = node.get_mut(i + h).and_then(Option::take);
-                    let larger = match (x, y) {
-                        (Some(x), Some(y)) => {
-                            at.push((index, i));
-                            pairs.push((x, y));
-                            None
-                        }
-                        (x, None) => x,
-                        (None, y) => y,
-                    };
+                    let larger = queue_or_pass(x, y, (index, i), &mut at, &mut pairs);
                     if let Some(slot) = node.get_mut(i) {
                         *slot = larger;
                     }
@@ -208,6 +192,28 @@ where
     let mut top = level.pop().unwrap_or_else(|| vec![None; p]);
     top.truncate(n);
     Ok(top)
+}
+
+/// One slot of a merge step: when both `x` and `y` are present, queues them
+/// for a compare-exchange at `slot` (node, position) and leaves the slot
+/// empty until the exchange fills it; otherwise passes on the one present
+/// (an absent value is a public zero, smaller than any).
+fn queue_or_pass<E>(
+    x: Option<E>,
+    y: Option<E>,
+    slot: (usize, usize),
+    at: &mut Vec<(usize, usize)>,
+    pairs: &mut Vec<(E, E)>,
+) -> Option<E> {
+    match (x, y) {
+        (Some(x), Some(y)) => {
+            at.push(slot);
+            pairs.push((x, y));
+            None
+        }
+        (x, None) => x,
+        (None, y) => y,
+    }
 }
 
 #[cfg(test)]
