@@ -43,6 +43,12 @@ fn find_program(env: &str, names: &[&str]) -> String {
 impl Browser {
     /// Starts chromedriver and a headless Chromium of `width` × `height`.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Browser::start_with(width, height, false).await
+    }
+
+    /// Like [`Browser::start`]; with `accept_insecure_certs`, a server certificate no root
+    /// vouches for (a test's self-signed one) is accepted (WebDriver's `acceptInsecureCerts`).
+    pub async fn start_with(width: u32, height: u32, accept_insecure_certs: bool) -> Browser {
         let chromium = find_program("SYMBOLON_CHROMIUM", &["chromium", "chromium-browser"]);
         let chromedriver = find_program("SYMBOLON_CHROMEDRIVER", &["chromedriver"]);
         let mut driver = Command::new(&chromedriver)
@@ -74,6 +80,7 @@ impl Browser {
         let base = format!("http://127.0.0.1:{port}");
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "acceptInsecureCerts": accept_insecure_certs,
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
