@@ -105,7 +105,7 @@ async fn an_auditor_signs_in_with_the_cli_and_reads_the_trail_but_nothing_else()
 
     let nonce = challenge(&node).await;
     let dir = auditor._dir.root().display().to_string();
-    let args = vec![
+    let args = [
         "audit".to_owned(),
         "present".to_owned(),
         "--data-dir".to_owned(),

@@ -15,7 +15,7 @@ use crate::webdriver::Browser;
 
 /// `symbolon audit present` run as the auditor would, off the runtime; the token it prints.
 async fn present(auditor: &Connector, to: &str, challenge: &str) -> String {
-    let args = vec![
+    let args = [
         "audit".to_owned(),
         "present".to_owned(),
         "--data-dir".to_owned(),
