@@ -1,7 +1,10 @@
 // The management API client: the admin token lives in this tab's session storage only and is
 // sent as `Authorization: Bearer`, as the command line sends it; it never appears in a URL.
+// An auditor's session (from signing in with an AuditorCredential) is kept the same way and
+// sent only to the audit API.
 
 const KEY = "symbolon.adminToken";
+const AUDITOR_KEY = "symbolon.auditorSession";
 
 /** An answer of the API that is not a success, or a connector that did not answer. */
 export class ApiError extends Error {
@@ -24,21 +27,48 @@ export function setToken(value) {
   else sessionStorage.removeItem(KEY);
 }
 
-function headers(json) {
+/** The auditor's session of this tab (`{session, auditor, log_id, expires_at}`), if any. */
+export function auditorSession() {
+  try {
+    const value = JSON.parse(sessionStorage.getItem(AUDITOR_KEY));
+    if (value && typeof value.session === "string" && new Date(value.expires_at).getTime() > Date.now()) return value;
+  } catch {
+    // Not JSON: forgotten below.
+  }
+  sessionStorage.removeItem(AUDITOR_KEY);
+  return null;
+}
+
+/** Keeps `value` as this tab's auditor session; `null` forgets it. */
+export function setAuditorSession(value) {
+  if (value) sessionStorage.setItem(AUDITOR_KEY, JSON.stringify(value));
+  else sessionStorage.removeItem(AUDITOR_KEY);
+}
+
+/** The token that reads the audit trail: the auditor's session, else the admin token. */
+export function readerToken() {
+  const session = auditorSession();
+  return session ? session.session : token();
+}
+
+function headers(json, bearer) {
   const out = { Accept: "application/json" };
-  const t = token();
+  const t = bearer === undefined ? token() : bearer;
   if (t) out.Authorization = `Bearer ${t}`;
   if (json) out["Content-Type"] = "application/json";
   return out;
 }
 
-/** Calls `path` with `method` and an optional JSON `body`; the answer's JSON, or an ApiError. */
-export async function call(method, path, body) {
+/**
+ * Calls `path` with `method` and an optional JSON `body`; the answer's JSON, or an ApiError.
+ * `bearer`: the token to send (`null` for none); the admin token when left out.
+ */
+export async function call(method, path, body, bearer) {
   let response;
   try {
     response = await fetch(path, {
       method,
-      headers: headers(body !== undefined),
+      headers: headers(body !== undefined, bearer),
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
       credentials: "omit",
@@ -53,7 +83,7 @@ export async function call(method, path, body) {
   }
   if (!response.ok) {
     let message = json && typeof json.message === "string" ? json.message : `${response.status} ${response.statusText}`;
-    if (response.status === 401) message = `${message}. Sign in again with the admin token.`;
+    if (response.status === 401 && bearer === undefined) message = `${message}. Sign in again with the admin token.`;
     throw new ApiError(response.status, (json && json.error) || "http", message, json);
   }
   return json;
@@ -61,6 +91,8 @@ export async function call(method, path, body) {
 
 export const get = (path) => call("GET", path);
 export const post = (path, body) => call("POST", path, body ?? {});
+/** Reads the audit API with the auditor's session, or the admin token. */
+export const read = (path) => call("GET", path, undefined, readerToken());
 
 /**
  * Reads the server-sent events of `path` with the admin token (EventSource cannot send a

@@ -1,11 +1,14 @@
 // The console's shell: hash routes, the operator's sign-in with the admin token, and the
-// account bar. Each view renders into #view and may watch something until the route changes.
+// account bar (operator, auditor, or neither). Each view renders into #view and may watch
+// something until the route changes.
 
-import { get, setToken, token } from "./api.js";
+import { auditorSession, get, setToken, token } from "./api.js";
 import { errorBox, h, show } from "./dom.js";
 import { identityView, issuerView, negotiationsView, offersView, peersView } from "./operator.js";
 import { sessionsView, sessionView } from "./sessions.js";
 import { auditorView } from "./auditor.js";
+import { auditorSignOut } from "./signin.js";
+import { trailView } from "./trail.js";
 
 const routes = [
   [/^\/identity$/, identityView, true],
@@ -16,6 +19,7 @@ const routes = [
   [/^\/sessions\/(.+)$/, sessionView, true],
   [/^\/issuer$/, issuerView, true],
   [/^\/audit$/, auditorView, false],
+  [/^\/trail$/, trailView, false],
 ];
 
 let current = null;
@@ -44,13 +48,22 @@ function signIn(root, then) {
   h("div", {}, h("button", { type: "submit" }, "Sign in")),
   status);
   show(root, h("h1", {}, "Operator sign-in"), form,
-    h("p", {}, "Auditors can verify a bundle without signing in: ", h("a", { href: "#/audit" }, "open the auditor view"), "."));
+    h("p", {}, "Auditors sign in with an AuditorCredential to ", h("a", { href: "#/trail" }, "browse the audit trail"),
+      ", or verify a bundle without signing in: ", h("a", { href: "#/audit" }, "open the bundle verifier"), "."));
   input.focus();
 }
 
 function renderAccount() {
   const account = document.getElementById("account");
-  if (token()) {
+  const auditor = auditorSession();
+  if (auditor) {
+    account.replaceChildren(h("span", { class: "muted", id: "account-auditor", title: auditor.auditor }, "Auditor (read-only)"),
+      h("button", { class: "secondary", id: "auditor-signout", type: "button", onclick: async () => {
+        await auditorSignOut(auditor);
+        renderAccount();
+        route();
+      } }, "Sign out"));
+  } else if (token()) {
     account.replaceChildren(h("span", { class: "muted" }, "Operator"),
       h("button", { class: "secondary", id: "signout", type: "button", onclick: () => {
         setToken(null);
@@ -94,5 +107,6 @@ window.addEventListener("hashchange", () => {
   route();
   document.getElementById("main").focus({ preventScroll: true });
 });
+window.addEventListener("symbolon-account", renderAccount);
 renderAccount();
 route();

@@ -1,9 +1,11 @@
-// The auditor's view: load an audit bundle (a file, pasted JSON, or this connector's export
-// with the admin token) and verify it here, in the browser, with verify.js.
+// The auditor's bundle view: load an audit bundle (a file, pasted JSON, or this connector's
+// export with the auditor's session or the admin token) and verify it here, in the browser,
+// with verify.js.
 
-import { get, token } from "./api.js";
+import { read, readerToken } from "./api.js";
 import { badge, errorBox, facts, h, show, table, when } from "./dom.js";
 import { verifyBundle } from "./verify.js";
+import { verifyPair } from "./pair.js";
 
 const MAX_BYTES = 256 * 1024 * 1024;
 const MAX_ROWS = 500;
@@ -47,9 +49,33 @@ function report(result, bundle) {
   ];
 }
 
+/** The comparison of two organisations' bundles, as `symbolon audit verify A B` reports it. */
+function pairReport(result) {
+  const errors = result.findings.filter((f) => f.severity === "error");
+  const own = (r) => (r.valid ? "verifies" : `does not verify (${r.findings.filter((f) => f.severity === "error").length} problems)`);
+  return [
+    result.valid
+      ? h("p", { class: "success verdict", id: "pair-verdict", role: "status" },
+        `Both logs verify and agree: ${result.a.logId} records ${result.bByA} head${result.bByA === 1 ? "" : "s"} of the other, which match its entries; ${result.b.logId} records ${result.aByB}.`)
+      : h("p", { class: "error verdict", id: "pair-verdict", role: "alert" },
+        `Not valid: ${errors.length ? errors[0].message : "a log does not verify on its own"}`),
+    facts([
+      ["First log", [h("code", {}, result.a.logId), ` ${own(result.a)}`]],
+      ["Second log", [h("code", {}, result.b.logId), ` ${own(result.b)}`]],
+      ["Heads of the second witnessed by the first", String(result.bByA)],
+      ["Heads of the first witnessed by the second", String(result.aByB)],
+    ]),
+    result.findings.length
+      ? h("ol", { class: "findings", id: "pair-findings" }, result.findings.map((f) => h("li", {}, findingText(f))))
+      : h("p", { id: "pair-findings" }, "No finding: every head each log recorded of the other matches."),
+  ];
+}
+
 /** The auditor's bundle verification. */
 export async function auditorView(root) {
   const out = h("div", { id: "audit-result", "aria-live": "polite" });
+  const pairOut = h("div", { id: "pair-result", "aria-live": "polite" });
+  let first = null;
   const check = async (text, origin) => {
     out.replaceChildren(h("p", { class: "muted" }, `Verifying ${origin}…`));
     let bundle;
@@ -61,6 +87,8 @@ export async function auditorView(root) {
     }
     try {
       const result = await verifyBundle(bundle);
+      first = bundle;
+      pairOut.replaceChildren();
       out.replaceChildren(...report(result, bundle).filter(Boolean));
     } catch (error) {
       out.replaceChildren(errorBox(error, `${origin} cannot be verified`));
@@ -76,11 +104,31 @@ export async function auditorView(root) {
     await check(await chosen.text(), `“${chosen.name}”`);
     file.value = "";
   } });
+  const other = h("input", { type: "file", id: "bundle-file-2", accept: "application/json,.json", onchange: async () => {
+    const chosen = other.files && other.files[0];
+    if (!chosen) return;
+    other.value = "";
+    if (!first) {
+      pairOut.replaceChildren(errorBox(new Error("verify a first bundle above, then choose the other organisation's"), "Nothing to compare with"));
+      return;
+    }
+    if (chosen.size > MAX_BYTES) {
+      pairOut.replaceChildren(errorBox(new Error(`the file is larger than ${MAX_BYTES} bytes`), "The bundle was not read"));
+      return;
+    }
+    pairOut.replaceChildren(h("p", { class: "muted" }, `Comparing with “${chosen.name}”…`));
+    try {
+      const result = await verifyPair(first, JSON.parse(await chosen.text()));
+      pairOut.replaceChildren(...pairReport(result));
+    } catch (error) {
+      pairOut.replaceChildren(errorBox(error, `“${chosen.name}” cannot be compared`));
+    }
+  } });
   const pasted = h("textarea", { id: "bundle-text", spellcheck: "false", placeholder: "{\"format\": \"symbolon-audit-bundle/1\", …}" });
-  const own = token()
+  const own = readerToken()
     ? h("button", { type: "button", class: "secondary", id: "fetch-bundle", onclick: async () => {
       try {
-        const bundle = await get("/api/v1/audit/export");
+        const bundle = await read("/api/v1/audit/export");
         await check(JSON.stringify(bundle), "this connector's bundle");
       } catch (error) {
         out.replaceChildren(errorBox(error, "The bundle could not be exported"));
@@ -90,9 +138,15 @@ export async function auditorView(root) {
   show(root,
     h("h1", {}, "Auditor: verify an audit bundle"),
     h("p", {}, "The bundle is checked in this browser with its own implementation (WebCrypto SHA-256, Ed25519 and P-256): the hash chain, the Merkle tree and every signed head. Nothing is sent to the connector."),
+    h("p", { class: "muted" }, "To browse this connector's trail and check its proofs against its signed heads, ", h("a", { href: "#/trail" }, "sign in with an AuditorCredential"), "."),
     h("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); check(pasted.value, "the pasted bundle"); } },
       h("label", { for: "bundle-file" }, "Bundle file (from `symbolon audit export`)", file),
       h("label", { for: "bundle-text" }, "…or paste the bundle's JSON", pasted),
       h("div", { class: "row" }, h("button", { type: "submit", id: "verify-pasted" }, "Verify pasted bundle"), own)),
-    out);
+    out,
+    h("h2", {}, "Compare with another organisation's bundle"),
+    h("p", {}, "Partners record each other's signed heads at the end of each negotiation. Choose the partner's bundle to check, as `symbolon audit verify A B` does, that every head each log recorded of the other verifies and matches that log's entries."),
+    h("form", { class: "stack", onsubmit: (event) => event.preventDefault() },
+      h("label", { for: "bundle-file-2" }, "The other organisation's bundle", other)),
+    pairOut);
 }

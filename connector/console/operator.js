@@ -169,7 +169,7 @@ export async function negotiationsView(root) {
 
 /** The issuer's queue of credential requests, with approve and reject. */
 export async function issuerView(root) {
-  const status = h("div", { "aria-live": "assertive" });
+  const status = h("div", { "aria-live": "assertive", id: "issuer-status" });
   const render = async () => {
     const requests = await get("/api/v1/issuer/requests");
     show(root, h("h1", {}, "Issuer: credential requests"), status,
@@ -183,7 +183,8 @@ export async function issuerView(root) {
       ], requests, "No credential request was received.", "requests"));
   };
   const decide = (r) => {
-    const reason = h("input", { "aria-label": `Reason to reject the request of ${r.holder}`, placeholder: "reason to reject" });
+    const reason = h("input", { "aria-label": `Reason to reject the request of ${r.holder}`, placeholder: "reason to reject",
+      "data-reason": r.issuer_pid });
     const act = async (what, body) => {
       try {
         await post(`/api/v1/issuer/requests/${encodeURIComponent(r.issuer_pid)}/${what}`, body);
@@ -194,9 +195,9 @@ export async function issuerView(root) {
       }
     };
     return h("div", { class: "row" },
-      h("button", { type: "button", onclick: () => act("approve", {}) }, "Approve"),
+      h("button", { type: "button", "data-approve": r.issuer_pid, onclick: () => act("approve", {}) }, "Approve"),
       reason,
-      h("button", { type: "button", class: "secondary", onclick: () => act("reject", { reason: reason.value }) }, "Reject"));
+      h("button", { type: "button", class: "secondary", "data-reject": r.issuer_pid, onclick: () => act("reject", { reason: reason.value }) }, "Reject"));
   };
   await render();
 }

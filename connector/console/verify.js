@@ -37,7 +37,8 @@ export function hex(bytes) {
   return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function sha256(...parts) {
+/** SHA-256 of the concatenated byte arrays `parts`, with WebCrypto. */
+export async function sha256(...parts) {
   const length = parts.reduce((n, p) => n + p.length, 0);
   const all = new Uint8Array(length);
   let at = 0;
@@ -45,8 +46,10 @@ async function sha256(...parts) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
 }
 
-const leafHash = (bytes) => sha256(Uint8Array.of(0), bytes);
-const nodeHash = (left, right) => sha256(Uint8Array.of(1), left, right);
+/** A Merkle leaf's hash: SHA-256(0x00 ‖ data). */
+export const leafHash = (bytes) => sha256(Uint8Array.of(0), bytes);
+/** An interior node's hash: SHA-256(0x01 ‖ left ‖ right). */
+export const nodeHash = (left, right) => sha256(Uint8Array.of(1), left, right);
 
 /** The Merkle tree of a list of leaf hashes, with its subtree hashes cached. */
 class Tree {
@@ -207,7 +210,8 @@ function isEntry(value) {
 
 /**
  * Verifies a parsed bundle; resolves to `{logId, entries, verifiedHeads, signedSize, valid,
- * findings}` where each finding names its kind, the entry (`index`) or head size (`size`).
+ * findings, rootAt}` where each finding names its kind, the entry (`index`) or head size
+ * (`size`), and `rootAt(size)` is the Merkle root of the bundle's first `size` entries.
  */
 export async function verifyBundle(bundle) {
   const findings = [];
@@ -336,5 +340,6 @@ export async function verifyBundle(bundle) {
   return {
     logId, entries: n, verifiedHeads: heads.size, signedSize, credentials,
     valid: !findings.some((f) => f.severity === "error"), findings,
+    rootAt: (size) => tree.rootAt(size),
   };
 }

@@ -30,7 +30,7 @@ pub use limits::MAX_BODY_BYTES;
 pub use throttle::{RateLimit, Throttle};
 
 /// What the application is built from: the connector context, the admin token, the issuer's
-/// status registry and the rate limiter. Build it once, outside the server factory: every
+/// status registry, the rate limiter and the auditors' console sign-in. Build it once, outside the server factory: every
 /// worker shares it.
 #[derive(Debug, Clone)]
 pub struct Parts {
@@ -42,6 +42,8 @@ pub struct Parts {
     pub status: StatusRegistry,
     /// The rate limits of the endpoints anyone may call.
     pub throttle: Throttle,
+    /// The auditors' console sign-in: challenges handed out, sessions opened.
+    pub auditor_sign_in: console::signin::AuditorSignIn,
 }
 
 /// Configures every route of the connector.
@@ -53,6 +55,7 @@ pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(parts.admin_token))
             .app_data(web::Data::new(parts.status))
             .app_data(web::Data::new(parts.throttle))
+            .app_data(web::Data::new(parts.auditor_sign_in))
             .app_data(web::Data::new(protocol))
             .configure(fallback::configure_extractors)
             .service(
@@ -66,6 +69,8 @@ pub fn configure(parts: Parts) -> impl FnOnce(&mut web::ServiceConfig) {
                     .configure(did::configure(&own))
                     .configure(data::configure)
                     .configure(audit::configure)
+                    // Before the management API's `/api/v1` scope, which would take its paths.
+                    .configure(console::auditor::configure)
                     .configure(management::configure)
                     .configure(console::configure)
                     .default_service(web::to(fallback::no_route)),

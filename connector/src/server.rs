@@ -50,6 +50,8 @@ pub struct ServeOptions {
     /// Whether a newer trust list received from a peer waits for the operator's approval
     /// (`--trust-list-approval`) instead of being installed at once.
     pub trust_list_approval: bool,
+    /// How long an auditor's console challenge and session live, and how many are kept.
+    pub auditor_sign_in: api::console::signin::SignInLimits,
 }
 
 /// How often `serve` signs a tree head over new audit entries by default.
@@ -74,6 +76,7 @@ impl ServeOptions {
             redelivery: crate::dcp::redelivery::Redelivery::default(),
             credential_service: None,
             trust_list_approval: false,
+            auditor_sign_in: api::console::signin::SignInLimits::default(),
         }
     }
 }
@@ -193,6 +196,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         admin_token,
         status: StatusRegistry::new(dir, &url),
         throttle: api::Throttle::new(options.rate_limit),
+        auditor_sign_in: api::console::signin::AuditorSignIn::new(options.auditor_sign_in),
     };
     let factory = move || {
         App::new()

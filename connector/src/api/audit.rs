@@ -1,15 +1,17 @@
 //! The audit API under `/api/v1/audit`: the signed tree head, entries, inclusion and
-//! consistency proofs, and the export bundle. Readable with the admin token, or by a caller
-//! presenting a valid `AuditorCredential` (read-only): a self-issued token whose `vp` claim is
-//! a presentation bound to the token's `jti` and to this connector's DID.
+//! consistency proofs, and the export bundle. Readable with the admin token, or by an auditor
+//! (read-only): a caller presenting a valid `AuditorCredential` — a self-issued token whose
+//! `vp` claim is a presentation bound to the token's `jti` and to this connector's DID — or
+//! the bearer of a console session opened that way ([`super::console::auditor`]).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 use symbolon_audit::EventKind;
-use symbolon_identity::{Expectations, Input};
+use symbolon_identity::{Expectations, Input, Report};
 
 use super::admin::{bearer, Admin};
+use super::console::auditor::session_auditor;
 use super::error::ApiError;
 use super::input::Query;
 use crate::context::Connector;
@@ -37,6 +39,9 @@ async fn reader(request: &HttpRequest, connector: &Connector) -> Result<Reader, 
     if Admin::check(request).is_ok() {
         return Ok(Reader::Admin);
     }
+    if let Some(auditor) = session_auditor(request) {
+        return Ok(Reader::Auditor(auditor));
+    }
     let verification = connector.verification();
     let caller = auth::authenticate(
         bearer(request),
@@ -46,10 +51,47 @@ async fn reader(request: &HttpRequest, connector: &Connector) -> Result<Reader, 
     )
     .await
     .map_err(|_| ApiError::Unauthorized)?;
-    let presentation = caller.presentation.ok_or(ApiError::Unauthorized)?;
-    let (verifier, _) = verification
-        .trusted_verifier()
-        .ok_or(ApiError::Unauthorized)?;
+    if caller.presentation.is_none() || verification.trusted_verifier().is_none() {
+        return Err(ApiError::Unauthorized);
+    }
+    match check_auditor(connector, &caller, "token").await? {
+        AuditorCheck::Auditor => Ok(Reader::Auditor(caller.did)),
+        AuditorCheck::Refused(_) => Err(ApiError::Unauthorized),
+    }
+}
+
+/// Whether an authenticated caller is an auditor.
+pub(crate) enum AuditorCheck {
+    /// It presented a verified `AuditorCredential`.
+    Auditor,
+    /// It did not; why, in words.
+    Refused(String),
+}
+
+/// Checks that `caller`'s token carries a verified presentation, signed by the caller and
+/// bound to the token's `jti` and this connector's DID (its nonce single-use), of an
+/// `AuditorCredential` from an issuer the installed trust list trusts for it. A presentation
+/// that was checked is recorded (`audit.access`, with `via` saying how it came: `token` for a
+/// call of the audit API, `console` for a sign-in to the console).
+pub(crate) async fn check_auditor(
+    connector: &Connector,
+    caller: &auth::Caller,
+    via: &str,
+) -> Result<AuditorCheck, ApiError> {
+    let Some(presentation) = caller.presentation.clone() else {
+        return Ok(AuditorCheck::Refused(
+            "the token carries no presentation (`vp` claim): create it with `symbolon audit \
+             present`"
+                .into(),
+        ));
+    };
+    let Some((verifier, _)) = connector.verification().trusted_verifier() else {
+        return Ok(AuditorCheck::Refused(
+            "this connector has no trust list installed, so it trusts no issuer of \
+             AuditorCredentials"
+                .into(),
+        ));
+    };
     let report = verifier
         .with_nonce_store(std::sync::Arc::new(connector.store().presentation_nonces()))
         .verify_presentation(
@@ -60,26 +102,54 @@ async fn reader(request: &HttpRequest, connector: &Connector) -> Result<Reader, 
             },
         )
         .await;
-    let auditor = report.verified
-        && report.signer.as_deref() == Some(caller.did.as_str())
-        && report
-            .credentials
-            .iter()
-            .any(|c| c.verified && c.types.iter().any(|t| t == "AuditorCredential"));
+    let refused = refusal(&report, &caller.did);
     let audit = connector.audit();
     audit
         .record(audit.event(
             EventKind::AuditAccess,
             &caller.did,
-            if auditor { "ok" } else { "refused" },
-            json!({ "error": report.error }),
+            if refused.is_none() { "ok" } else { "refused" },
+            json!({ "via": via, "error": refused }),
         ))
         .await?;
-    if auditor {
-        Ok(Reader::Auditor(caller.did))
-    } else {
-        Err(ApiError::Unauthorized)
+    Ok(refused.map_or(AuditorCheck::Auditor, AuditorCheck::Refused))
+}
+
+/// Why `report` does not make `caller` an auditor, in words; `None` when it does.
+fn refusal(report: &Report, caller: &str) -> Option<String> {
+    if !report.verified {
+        return Some(format!(
+            "the presentation does not verify: {}",
+            report.error.as_deref().unwrap_or("no reason was given")
+        ));
     }
+    if report.signer.as_deref() != Some(caller) {
+        return Some(format!(
+            "the presentation is signed by `{}`, not by the token's issuer `{caller}`",
+            report.signer.as_deref().unwrap_or("nobody")
+        ));
+    }
+    let auditor = |c: &Report| c.verified && c.types.iter().any(|t| t == "AuditorCredential");
+    if report.credentials.iter().any(auditor) {
+        return None;
+    }
+    let presented: Vec<String> = report
+        .credentials
+        .iter()
+        .map(|c| match &c.error {
+            Some(error) => format!("{} ({error})", c.types.join(", ")),
+            None => c.types.join(", "),
+        })
+        .collect();
+    Some(format!(
+        "the presentation holds no verified AuditorCredential from an issuer the trust list \
+         trusts for it; it presents: {}",
+        if presented.is_empty() {
+            "no credential".to_owned()
+        } else {
+            presented.join("; ")
+        }
+    ))
 }
 
 /// A request for a part of the log that is not there.
@@ -133,10 +203,12 @@ async fn entries(
         .json(json!({ "from": from, "to": to, "tree_size": log.len(), "entries": entries })))
 }
 
-/// `index` of an inclusion proof.
+/// `index` of an inclusion proof, and the tree size it is for (default: the latest signed
+/// head's).
 #[derive(Debug, Deserialize)]
 struct Index {
     index: u64,
+    tree_size: Option<u64>,
 }
 
 async fn inclusion(
@@ -147,11 +219,12 @@ async fn inclusion(
     reader(&request, &connector).await?;
     let trail = connector.audit().clone();
     web::block(move || trail.current_head()).await??;
-    let proof = connector
-        .audit()
-        .log()
-        .inclusion_proof(query.index)
-        .map_err(out_of_range)?;
+    let log = connector.audit().log();
+    let proof = match query.tree_size {
+        Some(size) => log.inclusion_proof_at(query.index, size),
+        None => log.inclusion_proof(query.index),
+    }
+    .map_err(out_of_range)?;
     Ok(HttpResponse::Ok().json(proof))
 }
 

@@ -3,7 +3,11 @@
 //! The page calls the management API with the admin token the operator enters; an auditor
 //! verifies an audit bundle in the browser with an independent implementation. Every console
 //! answer carries a strict Content-Security-Policy: scripts and styles only from this origin,
-//! nothing inline, no framing.
+//! nothing inline, no framing. An auditor signs in by presenting an `AuditorCredential`
+//! ([`auditor`], with the state in [`signin`]) and browses the trail with the session token.
+
+pub mod auditor;
+pub mod signin;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -77,6 +81,26 @@ const ASSETS: &[Asset] = &[
         name: "verify.js",
         content_type: JS,
         body: include_str!("../../console/verify.js"),
+    },
+    Asset {
+        name: "pair.js",
+        content_type: JS,
+        body: include_str!("../../console/pair.js"),
+    },
+    Asset {
+        name: "proofs.js",
+        content_type: JS,
+        body: include_str!("../../console/proofs.js"),
+    },
+    Asset {
+        name: "signin.js",
+        content_type: JS,
+        body: include_str!("../../console/signin.js"),
+    },
+    Asset {
+        name: "trail.js",
+        content_type: JS,
+        body: include_str!("../../console/trail.js"),
     },
 ];
 

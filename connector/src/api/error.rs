@@ -26,6 +26,9 @@ pub enum ApiError {
     /// 401: a protocol call's self-issued token was refused; the message names why.
     #[error("the self-issued token was refused: {0}")]
     BadToken(String),
+    /// 401: a sign-in, or the session it opened, was refused; the message says why.
+    #[error("{0}")]
+    SignIn(String),
     /// 403: authenticated, but not allowed this.
     #[error("{0}")]
     Forbidden(String),
@@ -56,6 +59,14 @@ pub enum ApiError {
     #[error("too many requests from this address; retry in {} s", retry_seconds(*.retry_after))]
     TooManyRequests {
         /// How long until the next request is allowed.
+        retry_after: std::time::Duration,
+    },
+    /// 503: not now; the message says why, `Retry-After` when to ask again.
+    #[error("{message}")]
+    Unavailable {
+        /// Why, in words.
+        message: String,
+        /// How long until asking again may succeed.
         retry_after: std::time::Duration,
     },
     /// 501: a part of a protocol this connector does not implement.
@@ -114,7 +125,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) | ApiError::Invalid { .. } => "bad_request",
-            ApiError::Unauthorized | ApiError::BadToken(_) => "unauthorized",
+            ApiError::Unauthorized | ApiError::BadToken(_) | ApiError::SignIn(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::NotImplemented(_) => "not_implemented",
@@ -124,6 +135,7 @@ impl ApiError {
             ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::Unavailable { .. } => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -167,7 +179,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::Invalid { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized | ApiError::BadToken(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadToken(_) | ApiError::SignIn(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -177,6 +191,7 @@ impl ResponseError for ApiError {
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -187,10 +202,11 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            ApiError::Unauthorized | ApiError::BadToken(_) => {
+            ApiError::Unauthorized | ApiError::BadToken(_) | ApiError::SignIn(_) => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));
             }
-            ApiError::TooManyRequests { retry_after } => {
+            ApiError::TooManyRequests { retry_after }
+            | ApiError::Unavailable { retry_after, .. } => {
                 response.insert_header(("Retry-After", retry_seconds(*retry_after).to_string()));
             }
             _ => {}

@@ -1,6 +1,7 @@
-//! `symbolon audit export|show|verify`: export the audit trail as a bundle, show a bundle as a
-//! readable timeline, and verify bundles offline (one log, or two organisations' logs against
-//! each other).
+//! `symbolon audit export|fetch|present|show|verify`: export the audit trail as a bundle, fetch
+//! another organisation's as an auditor, present the auditor's credential for a web console's
+//! sign-in, show a bundle as a readable timeline, and verify bundles offline (one log, or two
+//! organisations' logs against each other).
 
 use std::collections::BTreeMap;
 
@@ -12,9 +13,8 @@ use super::{print_json, CommandResult, DataDirArg, Failure};
 use crate::context::{Connector, OpenError, Settings};
 use crate::datadir::{DataDir, SERVE_URL_FILE};
 use crate::domain::HeldCredential;
-use crate::negotiation::auth::TokenDraft;
 use crate::store::StoreError;
-use symbolon_identity::{create_presentation, Format, Secured};
+use symbolon_identity::Secured;
 
 /// Audit commands.
 #[derive(Debug, clap::Subcommand)]
@@ -42,6 +42,20 @@ pub enum AuditCommand {
         /// Where to write the bundle.
         #[arg(long)]
         out: String,
+    },
+    /// Present this connector's `AuditorCredential` to another organisation's web console:
+    /// prints a self-issued token for the console's challenge (its `jti`), carrying a
+    /// presentation bound to the challenge and the organisation's DID, to paste into the
+    /// console's sign-in within two minutes.
+    Present {
+        #[command(flatten)]
+        dir: DataDirArg,
+        /// The organisation's DID (the console shows it with the challenge).
+        #[arg(long)]
+        to: String,
+        /// The challenge the console shows.
+        #[arg(long)]
+        challenge: String,
     },
     /// Show a bundle as a readable timeline: who did what, when, with which outcome (it does
     /// not verify it: `audit verify` does).
@@ -77,6 +91,7 @@ pub async fn run(command: AuditCommand) -> CommandResult {
             did,
             out,
         } => fetch(&dir, &from, &did, &out).await,
+        AuditCommand::Present { dir, to, challenge } => present(&dir, &to, &challenge).await,
         AuditCommand::Show { kind, json, bundle } => show(&bundle, kind.as_deref(), json),
         AuditCommand::Verify { json, bundles } => verify(&bundles, json),
     }
@@ -169,7 +184,17 @@ async fn auditor_credentials(dir: &DataDirArg) -> Result<Vec<Secured>, Failure> 
         .collect())
 }
 
-async fn fetch(dir: &DataDirArg, from: &str, did: &str, out: &str) -> CommandResult {
+/// Longest challenge `audit present` accepts.
+const MAX_CHALLENGE_CHARS: usize = 128;
+
+/// A self-issued token for `audience` whose `jti` is `challenge` (a fresh one when `None`),
+/// carrying a presentation of the wallet's `AuditorCredential`s bound to that `jti` and
+/// `audience`: what `audit fetch` sends and `audit present` prints.
+async fn auditor_token(
+    dir: &DataDirArg,
+    audience: &str,
+    challenge: Option<&str>,
+) -> Result<String, Failure> {
     let identity = DataDir::new(&dir.data_dir)
         .identity()
         .context("cannot load the identity")?;
@@ -181,11 +206,35 @@ async fn fetch(dir: &DataDirArg, from: &str, did: &str, out: &str) -> CommandRes
             dir.data_dir.display()
         )));
     }
-    let draft = TokenDraft::new(did);
-    let presentation = create_presentation(&identity, &credentials, Format::Jwt, &draft.jti, did)
+    crate::negotiation::auth::presenting(&identity, &credentials, audience, challenge)
         .await
-        .context("cannot present the AuditorCredential")?;
-    let token = draft.sign(&identity, Some(&presentation.to_text()), None);
+        .context("cannot present the AuditorCredential")
+        .map_err(Failure::Failed)
+}
+
+async fn present(dir: &DataDirArg, to: &str, challenge: &str) -> CommandResult {
+    let challenge = challenge.trim();
+    if challenge.is_empty()
+        || challenge.chars().count() > MAX_CHALLENGE_CHARS
+        || challenge.chars().any(char::is_whitespace)
+    {
+        return Err(Failure::Usage(anyhow!(
+            "--challenge: paste the challenge the console shows (1 to {MAX_CHALLENGE_CHARS} \
+             characters, no spaces)"
+        )));
+    }
+    if symbolon_identity::Did::parse(to).is_err() {
+        return Err(Failure::Usage(anyhow!(
+            "--to: `{to}` is not a DID; paste the one the console shows"
+        )));
+    }
+    let token = auditor_token(dir, to, Some(challenge)).await?;
+    println!("{token}");
+    Ok(())
+}
+
+async fn fetch(dir: &DataDirArg, from: &str, did: &str, out: &str) -> CommandResult {
+    let token = auditor_token(dir, did, None).await?;
     let url = format!("{}/api/v1/audit/export", from.trim_end_matches('/'));
     let response = reqwest::Client::builder()
         .timeout(FETCH_TIMEOUT)

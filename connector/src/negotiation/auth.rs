@@ -120,6 +120,31 @@ pub fn bearer(identity: &Identity, audience: &str) -> String {
     TokenDraft::new(audience).sign(identity, None, None)
 }
 
+/// A token from `identity` for `audience` whose `jti` is `challenge` (a fresh one when `None`),
+/// carrying in its `vp` claim a presentation of `credentials` bound to that `jti` and
+/// `audience`: what an auditor sends to the audit API (`symbolon audit fetch`) or pastes into
+/// a console's sign-in (`symbolon audit present`).
+pub async fn presenting(
+    identity: &Identity,
+    credentials: &[symbolon_identity::Secured],
+    audience: &str,
+    challenge: Option<&str>,
+) -> Result<String, symbolon_identity::IssueError> {
+    let mut draft = TokenDraft::new(audience);
+    if let Some(challenge) = challenge {
+        draft.jti = challenge.to_owned();
+    }
+    let presentation = symbolon_identity::create_presentation(
+        identity,
+        credentials,
+        symbolon_identity::Format::Jwt,
+        &draft.jti,
+        audience,
+    )
+    .await?;
+    Ok(draft.sign(identity, Some(&presentation.to_text()), None))
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Caller {

@@ -3,8 +3,15 @@
 //! offer whose policy does not check and reads the diagnostics, sees the negotiations and
 //! watches an MPC session end with its chart (a suppressed cell marked); the auditor verifies
 //! a clean bundle in the browser, then a tampered one and sees the changed entry named — the
-//! same entry the Rust verifier names. Screenshots of each view are written (to `docs/console/`
-//! with `SYMBOLON_CONSOLE_SCREENSHOTS=docs/console`).
+//! same entry the Rust verifier names — and compares two organisations' bundles, counting the
+//! heads each witnessed of the other as the Rust verifier counts them. Screenshots of each view are written (to `docs/console/`
+//! with `SYMBOLON_CONSOLE_SCREENSHOTS=docs/console`). The auditor's sign-in and the trail's
+//! proofs are in [`auditor`], the issuer's queue in [`issuer`], the console over HTTPS in
+//! [`https`].
+
+mod auditor;
+mod https;
+mod issuer;
 
 use std::path::{Path, PathBuf};
 
@@ -281,6 +288,34 @@ async fn an_operator_and_an_auditor_use_the_console_in_a_real_browser() {
         )
         .await;
     browser.screenshot(&shots.join("audit-tampered.png")).await;
+
+    // Two organisations' bundles compared in the browser, as the Rust verifier compares them:
+    // the analyst and a hospital recorded each other's heads when they negotiated.
+    let (status, ours) = analyst.get("/api/v1/audit/export").await;
+    assert_eq!(status, 200, "{ours}");
+    let (status, theirs) = study.holders[0].get("/api/v1/audit/export").await;
+    assert_eq!(status, 200, "{theirs}");
+    let (ours_path, theirs_path) = (tmp.path().join("ours.json"), tmp.path().join("theirs.json"));
+    std::fs::write(&ours_path, serde_json::to_vec(&ours).unwrap()).unwrap();
+    std::fs::write(&theirs_path, serde_json::to_vec(&theirs).unwrap()).unwrap();
+    let pair = symbolon_audit::verify_pair(
+        &serde_json::from_value(ours).unwrap(),
+        &serde_json::from_value(theirs).unwrap(),
+    );
+    assert!(pair.is_valid(), "{pair}");
+    assert!(pair.b_heads_witnessed_by_a > 0, "{pair}");
+    browser.choose_file("#bundle-file", &ours_path).await;
+    browser.wait_text("#verdict", &["Verified"]).await;
+    browser.choose_file("#bundle-file-2", &theirs_path).await;
+    let agreed = browser
+        .wait_text("#pair-verdict", &["Both logs verify and agree"])
+        .await;
+    assert!(
+        agreed.contains(&format!("records {} head", pair.b_heads_witnessed_by_a))
+            && agreed.contains(&format!("records {}.", pair.a_heads_witnessed_by_b)),
+        "the browser counts what the Rust verifier counts ({pair}): {agreed}"
+    );
+    browser.screenshot(&shots.join("audit-pair.png")).await;
 
     // Readable at a narrow width, and the navigation is reachable by keyboard.
     browser.resize(420, 900).await;

@@ -27,6 +27,7 @@ pub fn parts() -> (Parts, String, tempfile::TempDir) {
         admin_token,
         status: StatusRegistry::new(dir, "http://127.0.0.1:1"),
         throttle: api::Throttle::off(),
+        auditor_sign_in: Default::default(),
     };
     (parts, token, tmp)
 }

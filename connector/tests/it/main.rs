@@ -8,6 +8,7 @@ mod cli;
 mod cli_formats;
 mod cli_serve;
 mod console;
+mod console_auditor;
 mod crash;
 mod credential_types;
 mod dcp;

@@ -43,6 +43,12 @@ fn find_program(env: &str, names: &[&str]) -> String {
 impl Browser {
     /// Starts chromedriver and a headless Chromium of `width` × `height`.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Browser::start_with(width, height, false).await
+    }
+
+    /// Like [`Browser::start`]; with `accept_insecure_certs`, a server certificate no root
+    /// vouches for (a test's self-signed one) is accepted (WebDriver's `acceptInsecureCerts`).
+    pub async fn start_with(width: u32, height: u32, accept_insecure_certs: bool) -> Browser {
         let chromium = find_program("SYMBOLON_CHROMIUM", &["chromium", "chromium-browser"]);
         let chromedriver = find_program("SYMBOLON_CHROMEDRIVER", &["chromedriver"]);
         let mut driver = Command::new(&chromedriver)
@@ -74,6 +80,7 @@ impl Browser {
         let base = format!("http://127.0.0.1:{port}");
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "acceptInsecureCerts": accept_insecure_certs,
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -108,6 +115,18 @@ impl Browser {
     }
 
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_command(method, path, body)
+            .await
+            .unwrap_or_else(|error| panic!("WebDriver {path}: {error:#}"))
+    }
+
+    /// A command's `value`, or the WebDriver error it answered.
+    async fn try_command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut request = self.http.request(method, url);
         if let Some(body) = body {
@@ -115,9 +134,9 @@ impl Browser {
         }
         let answer: Value = request.send().await.unwrap().json().await.unwrap();
         if answer["value"]["error"].is_string() {
-            panic!("WebDriver {path}: {:#}", answer["value"]);
+            return Err(answer["value"].clone());
         }
-        answer["value"].clone()
+        Ok(answer["value"].clone())
     }
 
     /// Opens `url`.
@@ -209,13 +228,21 @@ impl Browser {
         .await;
     }
 
-    /// The rendered text of the element `css`.
+    /// The rendered text of the element `css`. An element the page replaced between finding
+    /// it and reading it (a view re-rendering) is found again.
     pub async fn text(&self, css: &str) -> String {
-        let id = self.find(css).await;
-        let value = self
-            .command(reqwest::Method::GET, &format!("/element/{id}/text"), None)
-            .await;
-        value.as_str().unwrap_or_default().to_owned()
+        for _ in 0..20 {
+            let id = self.find(css).await;
+            match self
+                .try_command(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                .await
+            {
+                Ok(value) => return value.as_str().unwrap_or_default().to_owned(),
+                Err(error) if error["error"] == "stale element reference" => continue,
+                Err(error) => panic!("WebDriver text of `{css}`: {error:#}"),
+            }
+        }
+        panic!("`{css}` was replaced 20 times while being read");
     }
 
     /// Runs `script` (a function body) in the page; its return value.
