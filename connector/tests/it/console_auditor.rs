@@ -81,6 +81,48 @@ fn refusal(status: u16, answer: &Value) -> String {
     answer["message"].as_str().unwrap().to_owned()
 }
 
+/// `symbolon audit present` run as the auditor would, off the runtime; the token it prints.
+pub async fn present_with_cli(auditor: &Connector, to: &str, challenge: &str) -> String {
+    let args = [
+        "audit".to_owned(),
+        "present".to_owned(),
+        "--data-dir".to_owned(),
+        auditor._dir.root().display().to_string(),
+        "--to".to_owned(),
+        to.to_owned(),
+        "--challenge".to_owned(),
+        challenge.to_owned(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::cli::symbolon(&args)
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Asks `node` for a fresh challenge, answers it with `holder`'s presentation of `credentials`
+/// for `audience`, and returns the refusal's message (failing if the sign-in succeeded).
+async fn refused(
+    node: &Connector,
+    holder: &Identity,
+    credentials: &[Secured],
+    audience: &str,
+) -> String {
+    let nonce = challenge(node).await;
+    let token = presenting(holder, credentials, audience, Some(nonce.as_str()))
+        .await
+        .unwrap();
+    let (status, answer) = sign_in(node, &nonce, &token).await;
+    refusal(status, &answer)
+}
+
 /// An authority and a connector trusting it, and an auditor holding its `AuditorCredential`.
 async fn setting(
     configure: impl FnOnce(&mut symbolon_connector::server::ServeOptions),
@@ -104,29 +146,7 @@ async fn an_auditor_signs_in_with_the_cli_and_reads_the_trail_but_nothing_else()
     hold(&auditor, &credential).await;
 
     let nonce = challenge(&node).await;
-    let dir = auditor._dir.root().display().to_string();
-    let args = [
-        "audit".to_owned(),
-        "present".to_owned(),
-        "--data-dir".to_owned(),
-        dir,
-        "--to".to_owned(),
-        node.did().to_owned(),
-        "--challenge".to_owned(),
-        nonce.clone(),
-    ];
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::cli::symbolon(&args)
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let token = present_with_cli(&auditor, node.did(), &nonce).await;
     assert_eq!(token.split('.').count(), 3, "one compact JWS: {token}");
 
     let (status, opened) = sign_in(&node, &nonce, &token).await;
@@ -314,17 +334,7 @@ async fn every_refused_sign_in_says_why() {
 
     // A membership instead of an AuditorCredential.
     let (membership, _) = membership(&authority, auditor.did.as_str(), "Hospital").await;
-    let nonce = challenge(&node).await;
-    let token = presenting(
-        &auditor,
-        &[Secured::Jwt(membership)],
-        &audience,
-        Some(nonce.as_str()),
-    )
-    .await
-    .unwrap();
-    let (status, answer) = sign_in(&node, &nonce, &token).await;
-    let message = refusal(status, &answer);
+    let message = refused(&node, &auditor, &[Secured::Jwt(membership)], &audience).await;
     assert!(
         message.contains("no verified AuditorCredential")
             && message.contains("DataSpaceMembershipCredential"),
@@ -334,43 +344,20 @@ async fn every_refused_sign_in_says_why() {
     // An AuditorCredential from an issuer the trust list does not name.
     let stranger = Identity::generate(KeyAlgorithm::Ed25519);
     let untrusted = auditor_credential(&stranger, auditor.did.as_str()).await;
-    let nonce = challenge(&node).await;
-    let token = presenting(
-        &auditor,
-        &[Secured::Jwt(untrusted)],
-        &audience,
-        Some(nonce.as_str()),
-    )
-    .await
-    .unwrap();
-    let (status, answer) = sign_in(&node, &nonce, &token).await;
-    let message = refusal(status, &answer);
+    let message = refused(&node, &auditor, &[Secured::Jwt(untrusted)], &audience).await;
     assert!(message.contains("does not verify"), "{message}");
 
     // Someone else's AuditorCredential, presented by a thief.
     let thief = Identity::generate(KeyAlgorithm::Ed25519);
-    let nonce = challenge(&node).await;
-    let token = presenting(&thief, &credentials, &audience, Some(nonce.as_str()))
-        .await
-        .unwrap();
-    let (status, answer) = sign_in(&node, &nonce, &token).await;
-    let message = refusal(status, &answer);
+    let message = refused(&node, &thief, &credentials, &audience).await;
     assert!(message.contains("does not verify"), "{message}");
 
     // A presentation for another connector.
-    let nonce = challenge(&node).await;
-    let token = presenting(
-        &auditor,
-        &credentials,
-        authority.did(),
-        Some(nonce.as_str()),
-    )
-    .await
-    .unwrap();
-    let (status, answer) = sign_in(&node, &nonce, &token).await;
-    assert!(refusal(status, &answer).contains("audience"));
+    let message = refused(&node, &auditor, &credentials, authority.did()).await;
+    assert!(message.contains("audience"), "{message}");
 
     // A malformed sign-in is a 400 naming the member.
+    let nonce = challenge(&node).await;
     let (status, answer) = call(
         &node,
         reqwest::Method::POST,

@@ -9,35 +9,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::shots;
-use crate::console_auditor::auditor_credential;
+use crate::console_auditor::{auditor_credential, present_with_cli};
 use crate::dsp::*;
 use crate::webdriver::Browser;
-
-/// `symbolon audit present` run as the auditor would, off the runtime; the token it prints.
-async fn present(auditor: &Connector, to: &str, challenge: &str) -> String {
-    let args = [
-        "audit".to_owned(),
-        "present".to_owned(),
-        "--data-dir".to_owned(),
-        auditor._dir.root().display().to_string(),
-        "--to".to_owned(),
-        to.to_owned(),
-        "--challenge".to_owned(),
-        challenge.to_owned(),
-    ];
-    let output = tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::cli::symbolon(&args)
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
 
 /// Waits until the text of `css` is other than `before`; returns it.
 async fn changed(browser: &Browser, css: &str, before: &str) -> String {
@@ -87,7 +61,7 @@ async fn an_auditor_signs_in_with_a_credential_and_checks_proofs_in_a_real_brows
     browser.screenshot(&shots.join("auditor-signin.png")).await;
 
     // The presentation the command line makes for it opens a session.
-    let token = present(&auditor, node.did(), &challenge).await;
+    let token = present_with_cli(&auditor, node.did(), &challenge).await;
     browser.type_into("#auditor-token", &token).await;
     browser.click("#auditor-submit").await;
     browser
