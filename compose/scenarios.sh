@@ -259,7 +259,7 @@ run_all() {
     [ "$(sy session show --data-dir "$(d "$name")" "$id" --json | jq -r '.has_result')" = false ] \
       || die "$name holds a result of session $id"
   done
-  ok "an MPC session over the peer network across hosts: 4,000 patients linked on pseudonyms, every one of the $(jq '.cells | length' <<< "$result") cells equal to the plaintext answer ($(jq '[.cells[] | select(.suppressed == true)] | length' <<< "$result") suppressed); only the bureau holds the result"
+  ok "an MPC session over the peer network across hosts: $(jq '.n' "$STUDY_DATA/expected.json") patients linked on pseudonyms, every one of the $(jq '.cells | length' <<< "$result") cells equal to the plaintext answer ($(jq '[.cells[] | select(.suppressed == true)] | length' <<< "$result") suppressed); only the bureau holds the result"
 
   scenario "3. The auditor fetches every trail across hosts and verifies it offline"
   local auditor scope

@@ -185,9 +185,16 @@ done
 printf 'connectors started and healthy\t%s\n' "$(since "$t")" >> "$times"
 echo "== ${#names[@]} connectors healthy (HTTPS answered; did:web documents resolved)"
 
+# The study's data: STUDY_DATA names another directory of the same four files (for example the
+# study at 100,000 patients), the committed 4,000 by default. The cut-off always scales the
+# committed 4,000 (its session must still be running when the cable is pulled).
+committed=$repo/mpc/tests/data/ppa-study/n4000
+study_data=$(cd "${STUDY_DATA:-$committed}" && pwd)
 in_scenarios() {
+  local data=$study_data
+  [ "$1" = all ] || data=$committed
   ip netns exec "$scenarios_ns" env SPACE="$space" SHARED="$shared" SYMBOLON="$bin" \
-    CAST="$repo/compose/cast.txt" STUDY_DATA="$repo/mpc/tests/data/ppa-study/n4000" \
+    CAST="$repo/compose/cast.txt" STUDY_DATA="$data" \
     TIMES="$times" bash compose/scenarios.sh "$@"
 }
 in_scenarios all
