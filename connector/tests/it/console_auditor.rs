@@ -52,6 +52,11 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A GET of `path` with `token` as the bearer; the status and the JSON answer.
+async fn get_as(node: &Connector, path: &str, token: &str) -> (u16, Value) {
+    call(node, reqwest::Method::GET, path, Some(token), None).await
+}
+
 /// A new challenge from `node`: the nonce, after checking what comes with it.
 async fn challenge(node: &Connector) -> String {
     let (status, answer) = call(node, reqwest::Method::POST, CHALLENGE, None, None).await;
@@ -159,32 +164,21 @@ async fn an_auditor_signs_in_with_the_cli_and_reads_the_trail_but_nothing_else()
     assert!(opened["expires_in"].as_u64().unwrap() <= 900);
 
     // The session reads the audit API.
-    let (status, head) = call(
-        &node,
-        reqwest::Method::GET,
-        "/api/v1/audit/head",
-        Some(session),
-        None,
-    )
-    .await;
+    let (status, head) = get_as(&node, "/api/v1/audit/head", session).await;
     assert_eq!(status, 200, "{head}");
     let size = head["head"]["tree_size"].as_u64().unwrap();
-    let (status, entries) = call(
+    let (status, entries) = get_as(
         &node,
-        reqwest::Method::GET,
         &format!("/api/v1/audit/entries?from=0&to={size}"),
-        Some(session),
-        None,
+        session,
     )
     .await;
     assert_eq!(status, 200, "{entries}");
     assert_eq!(entries["entries"].as_array().unwrap().len() as u64, size);
-    let (status, proof) = call(
+    let (status, proof) = get_as(
         &node,
-        reqwest::Method::GET,
         &format!("/api/v1/audit/proof/inclusion?index=1&tree_size={size}"),
-        Some(session),
-        None,
+        session,
     )
     .await;
     assert_eq!(status, 200, "{proof}");
@@ -207,14 +201,7 @@ async fn an_auditor_signs_in_with_the_cli_and_reads_the_trail_but_nothing_else()
     )
     .await;
     assert_eq!(status, 400, "a size beyond the log");
-    let (status, bundle) = call(
-        &node,
-        reqwest::Method::GET,
-        "/api/v1/audit/export",
-        Some(session),
-        None,
-    )
-    .await;
+    let (status, bundle) = get_as(&node, "/api/v1/audit/export", session).await;
     assert_eq!(status, 200);
     // The sign-in is on the trail, with how it came.
     let access = bundle["entries"]
@@ -225,7 +212,7 @@ async fn an_auditor_signs_in_with_the_cli_and_reads_the_trail_but_nothing_else()
         .unwrap_or_else(|| panic!("no audit.access of the auditor in {bundle}"));
     assert_eq!(access["event"]["outcome"], "ok");
     assert_eq!(access["event"]["details"]["via"], "console");
-    let (status, who) = call(&node, reqwest::Method::GET, SESSION, Some(session), None).await;
+    let (status, who) = get_as(&node, SESSION, session).await;
     assert_eq!(status, 200, "{who}");
     assert_eq!(who["auditor"], auditor.did());
 
@@ -272,14 +259,7 @@ async fn an_auditor_signs_in_with_the_cli_and_reads_the_trail_but_nothing_else()
     // Signing out ends the session.
     let (status, _) = call(&node, reqwest::Method::DELETE, SESSION, Some(session), None).await;
     assert_eq!(status, 204);
-    let (status, _) = call(
-        &node,
-        reqwest::Method::GET,
-        "/api/v1/audit/head",
-        Some(session),
-        None,
-    )
-    .await;
+    let (status, _) = get_as(&node, "/api/v1/audit/head", session).await;
     assert_eq!(status, 401);
     let (status, answer) = call(&node, reqwest::Method::DELETE, SESSION, Some(session), None).await;
     assert!(refusal(status, &answer).contains("no open auditor session"));
@@ -443,25 +423,11 @@ async fn challenges_and_sessions_expire_and_waiting_challenges_are_bounded() {
     assert_eq!(opened["expires_in"], 4);
     let session = opened["session"].as_str().unwrap().to_owned();
     let session = session.as_str();
-    let (status, _) = call(
-        &node,
-        reqwest::Method::GET,
-        "/api/v1/audit/head",
-        Some(session),
-        None,
-    )
-    .await;
+    let (status, _) = get_as(&node, "/api/v1/audit/head", session).await;
     assert_eq!(status, 200);
     tokio::time::sleep(Duration::from_millis(4500)).await;
-    let (status, answer) = call(
-        &node,
-        reqwest::Method::GET,
-        "/api/v1/audit/head",
-        Some(session),
-        None,
-    )
-    .await;
+    let (status, answer) = get_as(&node, "/api/v1/audit/head", session).await;
     assert_eq!(status, 401, "{answer}");
-    let (status, answer) = call(&node, reqwest::Method::GET, SESSION, Some(session), None).await;
+    let (status, answer) = get_as(&node, SESSION, session).await;
     assert!(refusal(status, &answer).contains("no open auditor session"));
 }
