@@ -4,9 +4,11 @@
 # https://<name>:8443 through its data directory's serve.url and admin token). compose.yaml
 # runs it as the one-shot `scenarios` service, scripts/netns.sh in a namespace of its own.
 #
-#   scenarios.sh [all]              onboarding, the study across hosts (agreed, refused, computed),
-#                                   the auditor's verification; fails at the first check that
-#                                   does not hold
+#   scenarios.sh [all]              onboarding; the salary average; the study across hosts
+#                                   (agreed, refused, computed); the fraud signal (PSI); the
+#                                   trial sponsor onboarding three sites and revoking one; the
+#                                   auditor's verification; fails at the first check that does
+#                                   not hold
 #   scenarios.sh cut-start HOST     starts a study session and returns once it runs (its id on
 #                                   stdout), for the caller to cut HOST off the network then
 #   scenarios.sh cut-check ID HOST CUT
@@ -89,33 +91,44 @@ wait_for_peers() {
   die "$name authenticated $seen peers in 60 s, not $count"
 }
 
-STUDY_POLICY='policy "study-computation" {
-  permit join_computation on offer "study"
-  when holder.role == "StatisticsBureau" and holder.member_of == "hds"
-   and session.program in ["linked-group-stats"] and session.min_group_size >= 10
-}'
-INCOME_POLICY=${STUDY_POLICY//\"study/\"income}
+# A policy letting a statistics bureau of the data space run PROGRAM on OFFER over groups of
+# at least K.
+computation_policy() {
+  printf '%s\n' "policy \"$1-computation\" {" "  permit join_computation on offer \"$1\"" \
+    '  when holder.role == "StatisticsBureau" and holder.member_of == "hds"' \
+    "   and session.program in [\"$2\"] and session.min_group_size >= $3" '}'
+}
+STUDY_POLICY=$(computation_policy study linked-group-stats 10)
+INCOME_POLICY=$(computation_policy income linked-group-stats 10)
 PARAMS='{"group": {"column": "income_group", "values": [1, 2, 3, 4, 5]}, "treatment": "uses_app",
   "outcomes": [{"column": "annual_cost_eur", "max": 200000}, {"column": "outpatient_visits", "max": 60}]}'
 
 # Publishes computation offer `id` of NAME over its management API, bound to FILE with COLUMNS
-# (a JSON object), under POLICY; HEALTH `true` makes it a health offer that needs a data permit.
+# (a JSON object) and its records identified by the `pseudonym` column, under POLICY; HEALTH
+# `true` makes it a health offer that needs a data permit.
 offer_computation() {
-  local name=$1 id=$2 file=$3 columns=$4 policy=$5 health=$6 body
-  body=$(jq -n --arg id "$id" --arg policy "$policy" --arg file "$file" --argjson columns "$columns" \
+  offer_bound "$1" "$2" "$(jq -n --arg file "$3" --argjson columns "$4" \
+    '{file: $file, ids: "pseudonym", columns: $columns}')" "$5" "$6"
+}
+
+# Publishes computation offer `id` of NAME bound as BINDING (a JSON object), under POLICY.
+offer_bound() {
+  local name=$1 id=$2 binding=$3 policy=$4 health=$5 body
+  body=$(jq -n --arg id "$id" --arg policy "$policy" --argjson binding "$binding" \
     --argjson health "$health" '{id: $id, title: $id, kind: "computation", policy: $policy,
-      binding: {file: $file, ids: "pseudonym", columns: $columns}}
-      + (if $health then {health: {requires_permit: true}} else {} end)')
+      binding: $binding} + (if $health then {health: {requires_permit: true}} else {} end)')
   https --max-time 30 -H "Authorization: Bearer $(cat "$(d "$name")/admin.token")" \
     -H 'Content-Type: application/json' -d "$body" "$(url "$name")/api/v1/offers" > /dev/null \
     || die "$name did not publish offer $id"
 }
 
-# Negotiates OFFER of PROVIDER as CONSUMER for PURPOSE; the agreement id once FINALIZED.
+# Negotiates OFFER of PROVIDER as CONSUMER for PURPOSE (none if empty); the agreement id once
+# FINALIZED.
 agree() {
-  local consumer=$1 provider=$2 offer=$3 purpose=$4 answer
+  local consumer=$1 provider=$2 offer=$3 purpose=${4:-} answer args=()
+  [ -z "$purpose" ] || args=(--purpose "$purpose")
   answer=$(sy negotiate --data-dir "$(d "$consumer")" --provider "$(dsp "$provider")" \
-    --offer "$offer" --purpose "$purpose" --wait 30 --json) \
+    --offer "$offer" "${args[@]}" --wait 30 --json) \
     || die "$consumer could not agree on $offer with $provider: $answer"
   jq -er '.agreement_id' <<< "$answer"
 }
@@ -131,7 +144,7 @@ start_study() {
     --join-seconds 30 --round-timeout-ms "$round_timeout" $no_wait --json
 }
 
-run_all() {
+onboarding() {
   scenario "0. The hosts: every organisation's connector answers over HTTPS"
   wait_for_hosts
   ok "$(cast | wc -l) connectors answer at https://<name>:$PORT with certificates of the local CA"
@@ -143,11 +156,11 @@ run_all() {
     || die "the authority's DID is $authority, not the cast's"
   sy trust-list issue --data-dir "$(d authority)" --data-space hds \
     --entry "$authority=DataSpaceMembershipCredential,AuditorCredential,DataPermitCredential" \
-    > "$results/trust-list.jwt"
+    --entry "$(did trial-sponsor)=TrialSiteCredential" > "$results/trust-list.jwt"
   for name in $(cast | awk '{print $1}'); do
     sy trust-list install --data-dir "$(d "$name")" "$results/trust-list.jwt" > /dev/null
   done
-  ok "the authority ($authority) signed the trust list; every connector resolved its did:web document over HTTPS, verified the list and installed it"
+  ok "the authority ($authority) signed the trust list (itself for memberships, audits and, as health data access body, permits; the trial sponsor for its sites); every connector resolved its did:web document over HTTPS, verified the list and installed it"
 
   local registry='{}'
   for name in $(members); do
@@ -159,7 +172,7 @@ run_all() {
   sy issuer registry --data-dir "$(d authority)" --file "$results/registry.json" > /dev/null
   printf '%s\n' 'policy "members" {' \
     '  permit enroll on offer "DataSpaceMembershipCredential"' \
-    '  when holder.role in ["Hospital", "Insurer", "StatisticsBureau", "Auditor"]' '}' \
+    '  when holder.role in ["Hospital", "Insurer", "StatisticsBureau", "TrialSponsor", "TrialSite", "Auditor"]' '}' \
     > "$results/issuance.policy"
   sy issuer config --data-dir "$(d authority)" --approval auto --policy "$results/issuance.policy" > /dev/null
   ok "the authority's registry lists the $(members | wc -l) members by DID, with an issuance policy"
@@ -181,7 +194,50 @@ run_all() {
   done
   ok "$computing connectors on the peer network across hosts, each authenticated by every other's membership"
 
-  scenario "2. The study across hosts: insurer, hospital and statistics bureau"
+}
+
+# The parties of the salary average: cast members named employee-N.
+employees() { cast | awk '$1 ~ /^employee-/ {print $1}'; }
+
+# Checks that none of NAMES holds a result of session ID.
+holds_no_result() {
+  local id=$1 name
+  shift
+  for name in "$@"; do
+    [ "$(sy session show --data-dir "$(d "$name")" "$id" --json | jq -r '.has_result')" = false ] \
+      || die "$name holds a result of session $id"
+  done
+}
+
+salary() {
+  scenario "2. Four employees' average salary across hosts, computed without anyone seeing one"
+  local salaries=(2500 3250 1800 4320) agreements=() name i=0 out result mean id
+  local policy
+  policy=$(computation_policy salary mean 4)
+  for name in $(employees); do
+    mkdir -p "$(d "$name")/data"
+    printf 'salary\n%s\n' "${salaries[$i]}" > "$(d "$name")/data/salary.csv"
+    i=$((i + 1))
+    offer_bound "$name" salary '{"file": "salary.csv", "columns": {"salary": "salary"}}' "$policy" false
+    agreements+=(--agreement "$(agree statistics-bureau "$name" salary)")
+  done
+  [ "$i" = 4 ] || die "the cast has $i employees, not 4"
+  ok "each employee offered a computation on its salary, allowed only to a statistics bureau running \`mean\` over at least 4 people; the bureau's credentials won an agreement with each across hosts"
+  out=$(sy session start --data-dir "$(d statistics-bureau)" --program mean \
+    --params '{"column": "salary", "min": 0, "max": 100000}' "${agreements[@]}" --k 4 \
+    --purpose official-statistics --join-seconds 30 --round-timeout-ms 10000 --json) \
+    || die "the salary session did not complete: $out"
+  id=$(jq -rs '.[0].id' <<< "$out")
+  result=$(jq -s '.[1]' <<< "$out")
+  mean=$(jq -r '.mean * 100 | round / 100 | tostring' <<< "$result")
+  [ "$mean" = 2967.5 ] || die "the mean is $mean, not 2967.50: $result"
+  # shellcheck disable=SC2046 # one name a word
+  holds_no_result "$id" $(employees)
+  ok "an MPC session over the peer network across hosts: only the bureau learned the mean, $(printf '%.2f' "$mean"); no employee holds a result, and all $(jq -s '.[0].reports | length' <<< "$out") parties signed the same transcript"
+}
+
+study() {
+  scenario "3. The study across hosts: insurer, hospital and statistics bureau"
   local bureau
   bureau=$(did statistics-bureau)
   mkdir -p "$(d insurer)/data" "$(d hospital)/data" "$(d statistics-bureau)/data"
@@ -253,15 +309,84 @@ run_all() {
         if .[1].suppressed then .[0].suppressed == true
         else .[0].count == .[1].count and .[0].outcomes.annual_cost_eur.sum == .[1].sum_cost_eur end))' \
     <<< "$result" > /dev/null || die "the study's cells differ from the plaintext answer: $result"
-  local id
-  id=$(jq -r '.id' "$results/study-session.json")
-  for name in insurer hospital; do
-    [ "$(sy session show --data-dir "$(d "$name")" "$id" --json | jq -r '.has_result')" = false ] \
-      || die "$name holds a result of session $id"
-  done
+  holds_no_result "$(jq -r '.id' "$results/study-session.json")" insurer hospital
   ok "an MPC session over the peer network across hosts: $(jq '.n' "$STUDY_DATA/expected.json") patients linked on pseudonyms, every one of the $(jq '.cells | length' <<< "$result") cells equal to the plaintext answer ($(jq '[.cells[] | select(.suppressed == true)] | length' <<< "$result") suppressed); only the bureau holds the result"
+}
 
-  scenario "3. The auditor fetches every trail across hosts and verifies it offline"
+fraud_signal() {
+  scenario "4. A fraud signal across hosts: how many records match, and nothing else"
+  local policy agreements=() out result matches id
+  policy=$(computation_policy pseudonyms psi-cardinality 2)
+  { echo pseudonym; seq -f 'm%g' 0 1999; } > "$(d insurer)/data/members.csv"
+  { echo pseudonym; seq -f 'm%g' 1500 2999; } > "$(d hospital)/data/patients.csv"
+  offer_computation insurer pseudonyms members.csv '{}' "$policy" false
+  offer_computation hospital pseudonyms patients.csv '{}' "$policy" false
+  agreements=(--agreement "$(agree statistics-bureau insurer pseudonyms)"
+    --agreement "$(agree statistics-bureau hospital pseudonyms)")
+  ok "insurer and hospital offered their pseudonyms for a match count only; the bureau agreed with each across hosts"
+  out=$(sy session start --data-dir "$(d statistics-bureau)" --program psi-cardinality \
+    "${agreements[@]}" --k 2 --purpose fraud-detection --join-seconds 30 \
+    --round-timeout-ms 30000 --json) || die "the fraud-signal session did not complete: $out"
+  id=$(jq -rs '.[0].id' <<< "$out")
+  result=$(jq -s '.[1]' <<< "$out")
+  matches=$(jq -r '.intersection' <<< "$result")
+  [ "$matches" = 500 ] || die "$matches matches, not 500: $result"
+  holds_no_result "$id" insurer hospital
+  ok "private set intersection of the insurer's 2,000 members and the hospital's 1,500 patients across hosts: the bureau learned that $matches match, not which; insurer and hospital hold no result"
+}
+
+# The cast's trial sites.
+sites() { cast | awk '$2 == "TrialSite" {print $1}'; }
+
+trial() {
+  scenario "5. The trial sponsor onboards its sites across hosts, and revokes one"
+  local sponsor registry='{}' name agreement revoked credential refused reason
+  sponsor=$(did trial-sponsor)
+  for name in $(sites); do
+    registry=$(jq --arg did "$(did "$name")" --arg name "$name" \
+      '. + {($did): {legalName: "\($name) B.V.", registrationNumber: "KvK-\($name)",
+                     role: "TrialSite", trialId: "CARDIO-7", siteId: $name}}' <<< "$registry")
+  done
+  jq '{organisations: .}' <<< "$registry" > "$results/sites.json"
+  sy issuer registry --data-dir "$(d trial-sponsor)" --file "$results/sites.json" > /dev/null
+  printf '%s\n' 'policy "sites" {' \
+    '  permit enroll on offer "TrialSiteCredential" when holder.role == "TrialSite"' '}' \
+    > "$results/sites.policy"
+  sy issuer config --data-dir "$(d trial-sponsor)" --approval auto --policy "$results/sites.policy" > /dev/null
+  for name in $(sites); do
+    sy join --data-dir "$(d "$name")" --authority "$sponsor" --credential TrialSiteCredential \
+      --wait 30 > /dev/null || die "$name was not issued its TrialSiteCredential"
+  done
+  ok "the sponsor ($sponsor) registered $(sites | wc -l) sites of trial CARDIO-7; each site found its Issuer Service in its DID document over HTTPS and was issued a TrialSiteCredential over DCP"
+
+  printf '%s\n' 'policy "trial" {' \
+    '  permit use on offer "protocol-v3" when holder.trial_id == "CARDIO-7"' '}' \
+    > "$results/trial.policy"
+  sy offer create --data-dir "$(d trial-sponsor)" --id protocol-v3 \
+    --title "CARDIO-7 protocol, version 3" --policy "$results/trial.policy" > /dev/null
+  for name in $(sites); do
+    agreement=$(agree "$name" trial-sponsor protocol-v3)
+  done
+  ok "every site won the trial protocol's agreement across hosts by presenting its site credential (the last: $agreement)"
+
+  revoked=$(sites | tail -n 1)
+  credential=$(sy credential list --data-dir "$(d "$revoked")" --json \
+    | jq -er '[.[] | select(any(.types[]?; . == "TrialSiteCredential"))][0].id') \
+    || die "$revoked holds no TrialSiteCredential"
+  sy credential revoke --data-dir "$(d trial-sponsor)" "$credential" > /dev/null \
+    || die "the sponsor could not revoke $credential"
+  if refused=$(sy negotiate --data-dir "$(d "$revoked")" --provider "$(dsp trial-sponsor)" \
+    --offer protocol-v3 --wait 30 --json 2> /dev/null); then
+    die "the revoked $revoked was agreed the protocol: $refused"
+  fi
+  reason=$(jq -r '[.reason[]? | select(contains("revoked"))][0] // empty' <<< "$refused")
+  [ "$(jq -r .state <<< "$refused")" = TERMINATED ] && [ -n "$reason" ] \
+    || die "the revoked $revoked was not refused for the revocation: $refused"
+  ok "the sponsor revoked $revoked's credential; its next request across hosts was refused: $reason"
+}
+
+audit() {
+  scenario "6. The auditor fetches every trail across hosts and verifies it offline"
   local auditor scope
   auditor=$(did auditor)
   scope=$(for name in $(cast | awk '{print $1}'); do did "$name"; done | jq -R . | jq -s '{scope: .}')
@@ -278,11 +403,20 @@ run_all() {
   ok "the auditor presented its credential to $(($(cast | wc -l) - 1)) connectors across hosts, fetched their trails and verified each offline; hospital and bureau cross-checked"
 }
 
+run_all() {
+  onboarding
+  salary
+  study
+  fraud_signal
+  trial
+  audit
+}
+
 # Starts a study session for the cut-off scenario and returns once it runs.
 cut_start() {
   local host=$1 agreements session id state
   read -r -a agreements < "$results/agreements" || die "no agreements: run the scenarios first"
-  scenario "4. A host cut off mid-session: $host" >&2
+  scenario "7. A host cut off mid-session: $host" >&2
   # A study CUT_SCALE times larger (the same tables, each pseudonym once per copy with its first
   # hex digit replaced by the copy's number, so that the copies link as the originals do), for
   # a session that runs long enough to be cut.
@@ -307,12 +441,12 @@ cut_start() {
   echo "$id"
 }
 
-# Checks that session ID ended, failed with a reason and no result, on every party but HOST,
+# Checks that study session ID ended, failed with a reason and no result, on every party but HOST,
 # after CUT (the cut's time, seconds since the epoch).
 cut_check() {
   local id=$1 host=$2 cut=$3 name view state ended
   scenario "   ... and the session ends on the others"
-  for name in $(peers_of_network); do
+  for name in statistics-bureau insurer hospital; do
     [ "$name" = "$host" ] && continue
     for _ in $(seq 120); do
       view=$(sy session show --data-dir "$(d "$name")" "$id" --json)
