@@ -15,6 +15,9 @@
 #   SPACE      where the data directories are: the organisation's is $SPACE/$ORG_NAME
 #   SHARED     what the hosts share: pki/ (the local CA and each host's certificate, from
 #              pki.sh) and peers/ (each peer's address on the peer network, written here)
+#   ORG_DISCOVERY  how a peer finds the others on the peer network: `bootstrap` (default:
+#              dial the addresses the peers before it wrote to peers/) or `mdns` (multicast
+#              DNS on the host's network, which a bridge carries; nothing is read from peers/)
 #   SYMBOLON   the `symbolon` binary (default: `symbolon` on PATH)
 #   PORT       HTTPS port (8443), P2P_PORT peer network port (9443)
 set -euo pipefail
@@ -25,6 +28,7 @@ mode=${1:-serve}
 : "${SPACE:?org.sh needs SPACE, the folder of the data directories}"
 : "${SHARED:?org.sh needs SHARED, the folder with pki/ and peers/}"
 ORG_P2P=${ORG_P2P:-no}
+ORG_DISCOVERY=${ORG_DISCOVERY:-bootstrap}
 SYMBOLON=${SYMBOLON:-symbolon}
 PORT=${PORT:-8443}
 P2P_PORT=${P2P_PORT:-9443}
@@ -34,6 +38,7 @@ pki=$SHARED/pki
 url=https://$ORG_NAME:$PORT
 log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$ORG_NAME" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+case $ORG_DISCOVERY in bootstrap | mdns) ;; *) die "ORG_DISCOVERY is \`$ORG_DISCOVERY\`: bootstrap or mdns" ;; esac
 
 command -v "$SYMBOLON" > /dev/null || die "no \`$SYMBOLON\` binary (set SYMBOLON to the built one)"
 for file in "$pki/ca.crt" "$pki/$ORG_NAME.crt" "$pki/$ORG_NAME.key"; do
@@ -125,19 +130,23 @@ fi
 
 if [ "$ORG_P2P" = yes ]; then
   mkdir -p "$SHARED/peers"
-  serve_args+=(--p2p "/ip4/0.0.0.0/tcp/$P2P_PORT" --no-mdns)
-  # Bootstrap from every peer already on the network (their addresses in $SHARED/peers).
-  for peer in "$SHARED"/peers/*; do
-    [ -e "$peer" ] || continue
-    [ "$(basename "$peer")" = "$ORG_NAME" ] && continue
-    serve_args+=(--bootstrap "$(cat "$peer")")
-  done
+  serve_args+=(--p2p "/ip4/0.0.0.0/tcp/$P2P_PORT")
+  if [ "$ORG_DISCOVERY" = bootstrap ]; then
+    # Bootstrap from every peer already on the network (their addresses in $SHARED/peers).
+    serve_args+=(--no-mdns)
+    for peer in "$SHARED"/peers/*; do
+      [ -e "$peer" ] || continue
+      [ "$(basename "$peer")" = "$ORG_NAME" ] && continue
+      serve_args+=(--bootstrap "$(cat "$peer")")
+    done
+  fi
 fi
 
 rotate_log
 "$SYMBOLON" "${serve_args[@]}" > >(tee "$dir/serve.log") 2>&1 &
 child=$!
 log "serving $url (pid $child)"
+[ "$ORG_P2P" != yes ] || log "finds its peers by $ORG_DISCOVERY"
 if [ "$ORG_P2P" = yes ]; then
   # Publish this peer's address: its host's address and the PeerId serve printed.
   for _ in $(seq 300); do

@@ -2,7 +2,9 @@
 # The data space across hosts: each organisation of compose/cast.txt in its own network
 # namespace with its own address on a bridge, its connector run by compose/org.sh (the same
 # entrypoint as compose.yaml's services) serving HTTPS under its host name with a certificate
-# of a local CA (compose/pki.sh), the authority and the auditor as did:web. Then, from a
+# of a local CA (compose/pki.sh), the authority, the trial sponsor and the auditor as did:web,
+# the peers on the peer network finding each other by multicast DNS across the bridge (no
+# bootstrap address; DISCOVERY=bootstrap gives them the addresses instead). Then, from a
 # namespace of its own, compose/scenarios.sh runs the scenarios across the bridge; then a study
 # session is started and the hospital's cable is pulled (its bridge port set down) while the
 # session runs, and the script checks that the session ends, failed with a reason, on every
@@ -158,12 +160,15 @@ bash compose/pki.sh "$shared/pki" "${names[@]}" > "$logs/pki.log"
 printf 'local CA and certificates\t%s\n' "$(since "$t")" >> "$times"
 echo "== a local CA and a certificate per host ($shared/pki)"
 
+# How the peers find each other across the bridge: by multicast DNS, which the bridge
+# carries (DISCOVERY=bootstrap: by the addresses the peers before them published instead).
+discovery=${DISCOVERY:-mdns}
 # Each organisation's connector, in its namespace, by compose/org.sh: `org NAME MODE`.
 org() {
   local line
   line=$(printf '%s\n' "${cast[@]}" | awk -v n="$1" '$1 == n')
   ip netns exec "sy-$1" env ORG_NAME="$1" ORG_DID="$(awk '{print $3}' <<< "$line")" \
-    ORG_P2P="$(awk '{print $4}' <<< "$line")" SPACE="$space" SHARED="$shared" SYMBOLON="$bin" \
+    ORG_P2P="$(awk '{print $4}' <<< "$line")" ORG_DISCOVERY="$discovery" SPACE="$space" SHARED="$shared" SYMBOLON="$bin" \
     bash compose/org.sh "$2"
 }
 t=$(now)
