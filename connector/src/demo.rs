@@ -22,6 +22,7 @@ mod cast;
 mod onboarding;
 pub mod report;
 mod scenarios;
+mod study_data;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,6 +32,7 @@ use serde::Serialize;
 pub use cast::Org;
 pub use onboarding::{admit, form, install_trust_list, join_peer_network, register_sites};
 pub use report::DemoReport;
+pub use study_data::StudyData;
 
 /// Why the demo stopped.
 #[derive(Debug, thiserror::Error)]
@@ -57,13 +59,19 @@ pub enum DemoError {
     /// A file could not be written.
     #[error("cannot write {0}")]
     Io(String),
+    /// The study given with `--study-data` could not be read.
+    #[error("cannot read the study's data: {0}")]
+    StudyData(String),
 }
 
-/// What to keep.
+/// What to keep, and which study to run.
 #[derive(Debug, Clone, Default)]
 pub struct DemoOptions {
     /// Keep the organisations' data directories here (else a temporary directory).
     pub keep: Option<PathBuf>,
+    /// The analytics study's tables and answer ([`StudyData::read`]); the committed 4,000
+    /// patients when `None`.
+    pub study_data: Option<PathBuf>,
 }
 
 /// One checked step.
@@ -110,6 +118,10 @@ pub async fn run(
     tell: &mut (dyn FnMut(&str) + Send),
 ) -> Result<DemoReport, DemoError> {
     let began = Instant::now();
+    let study_data = match &options.study_data {
+        Some(dir) => StudyData::read(dir)?,
+        None => StudyData::committed()?,
+    };
     let temporary;
     let root = match &options.keep {
         Some(dir) => {
@@ -129,7 +141,7 @@ pub async fn run(
     };
     let space = onboarding::run(&root, &mut narrator).await?;
     let salary = scenarios::salary(&space, &mut narrator).await?;
-    let study = scenarios::study(&space, &mut narrator).await?;
+    let study = scenarios::study(&space, &study_data, &mut narrator).await?;
     let fraud = scenarios::fraud_signal(&space, &mut narrator).await?;
     scenarios::trial(&space, &mut narrator).await?;
     scenarios::audit(&space, &mut narrator).await?;

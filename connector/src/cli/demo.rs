@@ -15,6 +15,11 @@ pub struct DemoArgs {
     /// Write `report.json` and `report.html` into this directory.
     #[arg(long, value_name = "DIR", default_value = "symbolon-demo-report")]
     report: PathBuf,
+    /// Run the analytics study on this directory's tables instead of the committed 4,000
+    /// patients: `insurer.csv`, `hospital.csv`, `cbs.csv` and the plaintext answer
+    /// `expected.json` (the layout of `mpc/tests/data/ppa-study/n4000`).
+    #[arg(long, value_name = "DIR")]
+    study_data: Option<PathBuf>,
 }
 
 /// Runs `symbolon demo`; exit 0 only if every check held.
@@ -22,6 +27,7 @@ pub async fn run(args: DemoArgs) -> CommandResult {
     println!("Symbolon demo: a health data space on 127.0.0.1 — every step below is checked.");
     let options = DemoOptions {
         keep: args.keep.clone(),
+        study_data: args.study_data.clone(),
     };
     let mut tell = |line: &str| println!("{line}");
     let report = demo::run(&options, &mut tell)

@@ -244,7 +244,18 @@ impl Org {
     /// Starts an MPC session as its analyst (`POST /api/v1/sessions` with `body`) and waits for
     /// its end; the session once completed, and the result this organisation received.
     pub async fn session(&self, body: &Value) -> Result<(Value, Value), DemoError> {
-        let session = self.post("/api/v1/sessions", body).await?;
+        // A session's start waits two minutes at most; a long one (a study of 100,000
+        // patients in a debug build) is followed until it ends, for an hour at most.
+        let mut session = self.post("/api/v1/sessions", body).await?;
+        for _ in 0..30 {
+            if !matches!(session["state"].as_str(), Some("joining" | "running")) {
+                break;
+            }
+            let id = session["id"].as_str().unwrap_or_default();
+            session = self
+                .get(&format!("/api/v1/sessions/{id}?wait_seconds=120"))
+                .await?;
+        }
         if session["state"] != "completed" {
             return Err(DemoError::Check(format!(
                 "the session did not complete: {} {}",

@@ -7,16 +7,11 @@ use symbolon_identity::{create_presentation, issue_credential, Format, Secured};
 
 use super::cast::Org;
 use super::onboarding::{register_sites, DataSpace};
+use super::study_data::StudyData;
 use super::{DemoError, Narrator};
 use crate::negotiation::auth::TokenDraft;
 
 const SALARIES: [i64; 4] = [2500, 3250, 1800, 4320];
-
-/// The synthetic study's tables and plaintext answer (`mpc/tests/data/ppa-study/n4000`).
-const INSURER_CSV: &str = include_str!("../../../mpc/tests/data/ppa-study/n4000/insurer.csv");
-const HOSPITAL_CSV: &str = include_str!("../../../mpc/tests/data/ppa-study/n4000/hospital.csv");
-const BUREAU_CSV: &str = include_str!("../../../mpc/tests/data/ppa-study/n4000/cbs.csv");
-const EXPECTED: &str = include_str!("../../../mpc/tests/data/ppa-study/n4000/expected.json");
 
 /// A policy letting the statistics bureau (or `analyst_role`) run `program` on `offer` with
 /// groups of at least `k`.
@@ -88,15 +83,20 @@ pub async fn salary(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<f6
     Ok(mean)
 }
 
-/// Scenario 3: the analytics study over 4,000 synthetic patients.
-pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Value, DemoError> {
+/// Scenario 3: the analytics study over `data`'s synthetic patients (4,000 unless the demo
+/// was given another study).
+pub async fn study(
+    space: &DataSpace,
+    data: &StudyData,
+    narrator: &mut Narrator<'_>,
+) -> Result<Value, DemoError> {
     const S: &str = "study";
     narrator.scenario(
         "3. The eHealth app's effect per income group: insurer, hospital and statistics bureau, \
          linked on pseudonyms",
     );
     let policy = computation_policy("study", "StatisticsBureau", "linked-group-stats", 10);
-    space.insurer.write_data("costs.csv", INSURER_CSV)?;
+    space.insurer.write_data("costs.csv", &data.insurer)?;
     space
         .insurer
         .offer_computation(
@@ -108,7 +108,7 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
             true,
         )
         .await?;
-    space.hospital.write_data("app.csv", HOSPITAL_CSV)?;
+    space.hospital.write_data("app.csv", &data.hospital)?;
     space
         .hospital
         .offer_computation(
@@ -120,7 +120,7 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
             true,
         )
         .await?;
-    space.bureau.write_data("income.csv", BUREAU_CSV)?;
+    space.bureau.write_data("income.csv", &data.bureau)?;
     space
         .bureau
         .offer_computation(
@@ -196,10 +196,11 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
             "wait_seconds": 110,
         }))
         .await?;
-    let expected: Value =
-        serde_json::from_str(EXPECTED).map_err(|e| DemoError::Check(e.to_string()))?;
     let cells = result["cells"].as_array().cloned().unwrap_or_default();
-    let want = expected["cells"].as_array().cloned().unwrap_or_default();
+    let want = data.expected["cells"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut suppressed = 0;
     for (cell, want) in cells.iter().zip(&want) {
         if want["suppressed"] == true {
@@ -221,8 +222,9 @@ pub async fn study(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<Val
     narrator.step(
         S,
         format!(
-            "4,000 patients linked on pseudonyms inside MPC; every one of the {} cells equals the \
+            "{} patients linked on pseudonyms inside MPC; every one of the {} cells equals the \
              plaintext answer, {suppressed} small cell(s) suppressed; only the bureau holds the result",
+            data.patients(),
             cells.len()
         ),
     );

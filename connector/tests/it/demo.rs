@@ -8,6 +8,7 @@ async fn the_demo_runs_every_scenario_and_writes_its_report() {
     let kept = tempfile::tempdir().unwrap();
     let options = DemoOptions {
         keep: Some(kept.path().join("space")),
+        study_data: None,
     };
     let mut lines = Vec::new();
     let mut tell = |line: &str| lines.push(line.to_owned());
