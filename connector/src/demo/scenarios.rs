@@ -224,11 +224,24 @@ pub async fn study(
         format!(
             "{} patients linked on pseudonyms inside MPC; every one of the {} cells equals the \
              plaintext answer, {suppressed} small cell(s) suppressed; only the bureau holds the result",
-            data.patients(),
+            grouped(data.patients()),
             cells.len()
         ),
     );
     Ok(result)
+}
+
+/// `n` with its thousands separated by commas, as the narration writes numbers.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// Scenario 4: how many of the insurer's members are the hospital's patients (PSI).
@@ -440,4 +453,20 @@ pub async fn audit(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<(),
         ),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (4000, "4,000"),
+            (100_000, "100,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(super::grouped(n), text);
+        }
+    }
 }

@@ -8,7 +8,11 @@ async fn the_demo_runs_every_scenario_and_writes_its_report() {
     let kept = tempfile::tempdir().unwrap();
     let options = DemoOptions {
         keep: Some(kept.path().join("space")),
-        study_data: None,
+        // The committed study, read as `--study-data` reads another (the default embeds it).
+        study_data: Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../mpc/tests/data/ppa-study/n4000"),
+        ),
     };
     let mut lines = Vec::new();
     let mut tell = |line: &str| lines.push(line.to_owned());
@@ -29,6 +33,10 @@ async fn the_demo_runs_every_scenario_and_writes_its_report() {
     );
     assert!(lines.iter().any(|l| l.contains("2967.50")), "{lines:#?}");
     assert!(report.study["cells"].as_array().unwrap().len() >= 2);
+    assert!(
+        lines.iter().any(|l| l.contains("4,000 patients linked")),
+        "{lines:#?}"
+    );
 
     let (json, html) = report.write(&kept.path().join("report")).unwrap();
     let written: serde_json::Value =
