@@ -102,6 +102,11 @@ const ASSETS: &[Asset] = &[
         content_type: JS,
         body: include_str!("../../console/trail.js"),
     },
+    Asset {
+        name: "did.js",
+        content_type: JS,
+        body: include_str!("../../console/did.js"),
+    },
 ];
 
 /// Routes of the console.

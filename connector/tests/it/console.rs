@@ -10,6 +10,7 @@
 //! [`https`].
 
 mod auditor;
+mod did_web;
 mod https;
 mod issuer;
 
