@@ -103,6 +103,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../console/trail.js"),
     },
     Asset {
+        name: "creds.js",
+        content_type: JS,
+        body: include_str!("../../console/creds.js"),
+    },
+    Asset {
         name: "did.js",
         content_type: JS,
         body: include_str!("../../console/did.js"),

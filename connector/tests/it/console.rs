@@ -10,6 +10,8 @@
 //! [`https`].
 
 mod auditor;
+mod credentials;
+mod did_web;
 mod did_web;
 mod https;
 mod issuer;
