@@ -108,6 +108,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../console/creds.js"),
     },
     Asset {
+        name: "health.js",
+        content_type: JS,
+        body: include_str!("../../console/health.js"),
+    },
+    Asset {
         name: "did.js",
         content_type: JS,
         body: include_str!("../../console/did.js"),

@@ -10,6 +10,9 @@
 //! [`https`].
 
 mod auditor;
+mod catalog;
+mod credentials;
+mod did_web;
 mod credentials;
 mod did_web;
 mod did_web;
