@@ -36,6 +36,7 @@ mod mpc_salary;
 mod mpc_study;
 mod negotiation;
 mod offers;
+mod openapi;
 mod peers;
 mod permits;
 mod protocol;
