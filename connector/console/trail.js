@@ -136,7 +136,7 @@ export async function trailView(root, { signal }) {
         ["Subject", (e) => short(e.event.subject)],
         ["Outcome", (e) => e.event.outcome],
         ["Proof", (e) => h("button", { type: "button", class: "secondary", "data-index": String(e.index),
-          "aria-label": `Check the inclusion of entry ${e.index}`, onclick: () => checkEntry(e) }, "Check inclusion")],
+          "aria-label": `Check inclusion of entry ${e.index}`, onclick: () => checkEntry(e) }, "Check inclusion")],
       ], entries, "No entries on this page.", "trail-entries"));
   };
 
