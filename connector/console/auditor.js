@@ -151,7 +151,7 @@ export async function auditorView(root) {
     : null;
   show(root,
     h("h1", {}, "Auditor: verify an audit bundle"),
-    h("p", {}, "The bundle is checked in this browser with its own implementation (WebCrypto SHA-256, Ed25519 and P-256): the hash chain, the Merkle tree, every signed head, and the proofs of the credentials and presentations it embeds (vc+jwt, vp+jwt, SD-JWT). Nothing is sent to the connector; only a did:web signer's DID document the bundle lacks is fetched, and only when the DID names this console's own host."),
+    h("p", {}, "The bundle is checked in this browser with its own implementation (WebCrypto SHA-256, Ed25519 and P-256): the hash chain, the Merkle tree, every signed head, and the proofs of the credentials and presentations it embeds (vc+jwt, vp+jwt, SD-JWT, eddsa-jcs-2022). Nothing is sent to the connector; only a did:web signer's DID document the bundle lacks is fetched, and only when the DID names this console's own host."),
     h("p", { class: "muted" }, "To browse this connector's trail and check its proofs against its signed heads, ", h("a", { href: "#/trail" }, "sign in with an AuditorCredential"), "."),
     h("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); check(pasted.value, "the pasted bundle"); } },
       h("label", { for: "bundle-file" }, "Bundle file (from `symbolon audit export`)", file),

@@ -6,12 +6,13 @@
 // - vc+jwt and vp+jwt (compact JWS, EdDSA or ES256), bare, enveloped as
 //   `data:application/vc+jwt,…`, or as an Enveloped… object;
 // - SD-JWT VCs: the issuer's JWT, and that every disclosure is one the issuer signed a digest of;
-// - Data Integrity credentials (JSON with a `proof`) are not checked here: their RDF or JCS
-//   canonicalisation is left to the command line, and each one is named in a warning.
+// - Data Integrity credentials with one `eddsa-jcs-2022` proof (RFC 8785 JSON, Ed25519); other
+//   suites (`eddsa-rdfc-2022`, `ecdsa-rdfc-2019`: RDF canonicalisation) and proof sets are not
+//   checked here, and each one is named in a warning, left to the command line.
 // Issuer keys: did:key and did:jwk from the DID itself, did:web from the bundle's DID documents,
 // or from this console's own origin when the DID names it (did.js); any other did:web is named.
 
-import { b64urlBytes, findKey } from "./verify.js";
+import { b64urlBytes, base58, canonical, findKey, sha256 } from "./verify.js";
 import { resolveDid } from "./did.js";
 
 const encoder = new TextEncoder();
@@ -123,6 +124,46 @@ async function checkDisclosures(jws) {
   }
 }
 
+/**
+ * Checks an `eddsa-jcs-2022` proof of the JSON credential `document` (Data Integrity EdDSA
+ * Cryptosuites §3.3): Ed25519 over SHA-256(JCS(the proof without `proofValue`)) ‖
+ * SHA-256(JCS(the document without `proof`)), by a key of the issuer, for `assertionMethod`.
+ */
+async function checkJcs(document, proof, documents) {
+  const issuer = id(document.issuer);
+  const method = typeof proof.verificationMethod === "string" ? proof.verificationMethod : "";
+  if (!issuer) throw new ProofError("it names no issuer");
+  if (method.split("#")[0] !== issuer) throw new ProofError(`the proof's key \`${method}\` does not belong to the issuer \`${issuer}\``);
+  if (proof.proofPurpose !== "assertionMethod") throw new ProofError(`the proof's purpose is \`${proof.proofPurpose}\`, not \`assertionMethod\``);
+  if (typeof proof.proofValue !== "string" || !proof.proofValue.startsWith("z")) throw new ProofError("the proof's `proofValue` is not base58btc multibase");
+  const config = { ...proof };
+  delete config.proofValue;
+  if (config["@context"] !== undefined && canonical(config["@context"]) !== canonical(document["@context"])) {
+    throw new ProofError("the proof's @context differs from the document's");
+  }
+  const unsecured = { ...document };
+  delete unsecured.proof;
+  const hash = new Uint8Array(64);
+  hash.set(await sha256(encoder.encode(canonical(config))), 0);
+  hash.set(await sha256(encoder.encode(canonical(unsecured))), 32);
+  let jwk;
+  try {
+    jwk = findKey(issuer, method, await documentOf(issuer, documents));
+  } catch (error) {
+    if (error instanceof ProofError) throw error;
+    throw new ProofError(`the key of \`${issuer}\` cannot be found: ${error.message}`);
+  }
+  if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519") throw new ProofError(`the key \`${method}\` is not an Ed25519 key`);
+  let ok;
+  try {
+    const key = await crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, { name: "Ed25519" }, false, ["verify"]);
+    ok = await crypto.subtle.verify({ name: "Ed25519" }, key, base58(proof.proofValue.slice(1)), hash);
+  } catch (error) {
+    throw new ProofError(`the key or proof value cannot be used: ${error.message}`);
+  }
+  if (!ok) throw new ProofError(`the eddsa-jcs-2022 proof of \`${issuer}\` does not verify: the credential was changed after it was signed, or not signed by that key`);
+}
+
 /** A string credential or presentation without its `data:application/…,` envelope. */
 function unwrap(value) {
   if (typeof value === "string") {
@@ -143,7 +184,12 @@ async function checkItem(value, presentation, documents, depth = 0) {
   if (depth > MAX_DEPTH) throw new ProofError("it nests too deeply");
   const item = unwrap(value);
   if (item && typeof item === "object") {
-    if (item.proof) return { warning: `its Data Integrity proof (${(item.proof && item.proof.cryptosuite) || "unknown suite"}) is not checked in the browser: run \`symbolon audit verify\`` };
+    const proof = Array.isArray(item.proof) && item.proof.length === 1 ? item.proof[0] : item.proof;
+    if (proof && typeof proof === "object" && !Array.isArray(proof) && proof.cryptosuite === "eddsa-jcs-2022") {
+      await checkJcs(item, proof, documents);
+      return {};
+    }
+    if (item.proof) return { warning: `its Data Integrity proof (${Array.isArray(item.proof) ? "a proof set" : item.proof.cryptosuite || "unknown suite"}) is not checked in the browser: run \`symbolon audit verify\`` };
     throw new ProofError("it carries no proof");
   }
   if (typeof item !== "string") throw new ProofError("it is neither a JWT nor a JSON credential");

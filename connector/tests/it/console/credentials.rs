@@ -1,9 +1,10 @@
 //! The proofs of the credentials an audit bundle embeds, checked in a real browser: a did:web
 //! connector's bundle holds its membership credential (issued by a did:key authority) and the
 //! test adds a credential the connector issued itself (a did:web issuer, whose document the
-//! bundle carries), an SD-JWT VC and a Data Integrity credential. The clean bundle verifies in
-//! the browser, the Data Integrity one named as left to the command line; in a tampered copy
-//! (a claim of the JWT changed, a did:web signature broken, an SD-JWT disclosure swapped) the
+//! bundle carries), an SD-JWT VC and two Data Integrity credentials (eddsa-jcs-2022, checked in
+//! the browser; eddsa-rdfc-2022, not). The clean bundle verifies in the browser, the RDF one
+//! named as left to the command line; in a tampered copy (a claim of the JWT changed, a did:web
+//! signature broken, an SD-JWT disclosure swapped, a claim of the JCS credential changed) the
 //! page names each failing credential and why, where the Rust verifier also finds them.
 
 use base64::Engine as _;
@@ -90,8 +91,17 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
         .unwrap()
         .to_text();
     assert!(sd.contains('~'), "{sd}");
-    let Secured::Json(di) =
-        issue_credential(&authority.identity, document, Format::DataIntegrityJcs)
+    let Secured::Json(jcs) = issue_credential(
+        &authority.identity,
+        document.clone(),
+        Format::DataIntegrityJcs,
+    )
+    .await
+    .unwrap() else {
+        panic!("a Data Integrity credential is JSON");
+    };
+    let Secured::Json(rdfc) =
+        issue_credential(&authority.identity, document, Format::DataIntegrity)
             .await
             .unwrap()
     else {
@@ -100,7 +110,7 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
     let credentials = bundle["credentials"].as_array_mut().unwrap();
     let held = credentials.len();
     assert!(held >= 1, "the wallet's membership is in the bundle");
-    credentials.extend([json!(own), json!(sd), di]);
+    credentials.extend([json!(own), json!(sd), jcs, rdfc]);
     assert!(
         rust_credential_errors(&bundle).is_empty(),
         "clean: {bundle}"
@@ -109,8 +119,8 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
     let clean = tmp.path().join("clean-credentials.json");
     std::fs::write(&clean, serde_json::to_vec(&bundle).unwrap()).unwrap();
 
-    // Tampered: the held membership's role, the did:web credential's signature, and a
-    // disclosure of the SD-JWT. The Rust verifier finds all three.
+    // Tampered: the held membership's role, the did:web credential's signature, a disclosure
+    // of the SD-JWT and the eddsa-jcs-2022 credential's role. The Rust verifier finds all four.
     let mut tampered = bundle.clone();
     let position = bundle["credentials"]
         .as_array()
@@ -121,8 +131,9 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
     tampered["credentials"][position] = json!(changed_claim(&membership, "role", "Insurer"));
     tampered["credentials"][held] = json!(broken_signature(&own));
     tampered["credentials"][held + 1] = json!(swapped_disclosure(&sd));
+    tampered["credentials"][held + 2]["credentialSubject"]["role"] = json!("Insurer");
     let found = rust_credential_errors(&tampered);
-    assert_eq!(found.len(), 3, "{found:#?}");
+    assert_eq!(found.len(), 4, "{found:#?}");
     let bad = tmp.path().join("tampered-credentials.json");
     std::fs::write(&bad, serde_json::to_vec(&tampered).unwrap()).unwrap();
 
@@ -149,7 +160,7 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
             "#credentials-checked",
             &[
                 &format!("{total}: {} proofs verified here", total - 1),
-                "left to",
+                "1 left to",
             ],
         )
         .await;
@@ -159,7 +170,7 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
             "#findings",
             &[
                 &format!("credential {last} of the bundle's credentials"),
-                "eddsa-jcs-2022",
+                "eddsa-rdfc-2022",
                 "not checked in the browser",
             ],
         )
@@ -167,7 +178,7 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
 
     browser.choose_file("#bundle-file", &bad).await;
     browser
-        .wait_text("#verdict", &["Not valid", "3 problems"])
+        .wait_text("#verdict", &["Not valid", "4 problems"])
         .await;
     browser
         .wait_text(
@@ -190,6 +201,12 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
                     held + 2
                 ),
                 "disclosure 1 is not one the issuer signed a digest of",
+                &format!(
+                    "credential {} of the bundle's credentials (DataSpaceMembershipCredential by {}) fails its proof check: the eddsa-jcs-2022 proof of `{}` does not verify",
+                    held + 3,
+                    authority.did(),
+                    authority.did()
+                ),
             ],
         )
         .await;
