@@ -1,18 +1,28 @@
 // The auditor's bundle view: load an audit bundle (a file, pasted JSON, or this connector's
 // export with the auditor's session or the admin token) and verify it here, in the browser,
-// with verify.js.
+// with verify.js, and the proofs of the credentials it embeds with creds.js.
 
 import { read, readerToken } from "./api.js";
 import { badge, errorBox, facts, h, show, table, when } from "./dom.js";
 import { verifyBundle } from "./verify.js";
 import { verifyPair } from "./pair.js";
+import { checkCredentials } from "./creds.js";
 
 const MAX_BYTES = 256 * 1024 * 1024;
 const MAX_ROWS = 500;
 
 function findingText(f) {
-  const where = f.index !== undefined ? `entry ${f.index}` : f.size !== undefined ? `head at size ${f.size}` : "bundle";
+  const where = f.index !== undefined ? `entry ${f.index}` : f.size !== undefined ? `head at size ${f.size}`
+    : f.credential !== undefined ? `credential ${f.credential + 1}` : "bundle";
   return [badge(f.severity, f.severity === "error" ? "bad" : "warn"), " ", h("code", {}, f.kind), ` (${where}): ${f.message}`];
+}
+
+function credentialsText(check) {
+  if (!check.total) return "none";
+  const failed = check.findings.filter((f) => f.severity === "error").length;
+  const unchecked = check.findings.filter((f) => f.severity === "warning").length;
+  return [`${check.total}: ${check.checked} proof${check.checked === 1 ? "" : "s"} verified here`,
+    failed ? `, ${failed} failing` : "", unchecked ? `, ${unchecked} left to \`symbolon audit verify\` (see the findings)` : ""].join("");
 }
 
 function report(result, bundle) {
@@ -31,7 +41,7 @@ function report(result, bundle) {
       ["Entries", String(result.entries)],
       ["Valid signed heads", `${result.verifiedHeads} of ${bundle.heads.length}`],
       ["Signed size", String(result.signedSize)],
-      ["Embedded credentials", `${result.credentials} (their proofs are checked by \`symbolon audit verify\`, not here)`],
+      ["Embedded credentials", h("span", { id: "credentials-checked" }, credentialsText(result.credentialCheck))],
     ]),
     h("h2", {}, "Findings"),
     result.findings.length
@@ -87,6 +97,10 @@ export async function auditorView(root) {
     }
     try {
       const result = await verifyBundle(bundle);
+      // The embedded credentials' proofs, checked here too: their findings join the log's.
+      result.credentialCheck = await checkCredentials(bundle);
+      result.findings.push(...result.credentialCheck.findings);
+      result.valid = result.valid && !result.credentialCheck.findings.some((f) => f.severity === "error");
       first = bundle;
       pairOut.replaceChildren();
       out.replaceChildren(...report(result, bundle).filter(Boolean));
@@ -137,7 +151,7 @@ export async function auditorView(root) {
     : null;
   show(root,
     h("h1", {}, "Auditor: verify an audit bundle"),
-    h("p", {}, "The bundle is checked in this browser with its own implementation (WebCrypto SHA-256, Ed25519 and P-256): the hash chain, the Merkle tree and every signed head. Nothing is sent to the connector."),
+    h("p", {}, "The bundle is checked in this browser with its own implementation (WebCrypto SHA-256, Ed25519 and P-256): the hash chain, the Merkle tree, every signed head, and the proofs of the credentials and presentations it embeds (vc+jwt, vp+jwt, SD-JWT, eddsa-jcs-2022). Nothing is sent to the connector; only a did:web signer's DID document the bundle lacks is fetched, and only when the DID names this console's own host."),
     h("p", { class: "muted" }, "To browse this connector's trail and check its proofs against its signed heads, ", h("a", { href: "#/trail" }, "sign in with an AuditorCredential"), "."),
     h("form", { class: "stack", onsubmit: (event) => { event.preventDefault(); check(pasted.value, "the pasted bundle"); } },
       h("label", { for: "bundle-file" }, "Bundle file (from `symbolon audit export`)", file),

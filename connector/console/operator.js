@@ -3,6 +3,7 @@
 
 import { ApiError, get, post } from "./api.js";
 import { badge, errorBox, facts, h, show, table, when } from "./dom.js";
+import { healthTerms } from "./health.js";
 
 function expiry(until) {
   if (!until) return h("span", { class: "muted" }, "no expiry stated");
@@ -60,7 +61,8 @@ export async function peersView(root) {
       ["Title", (a) => (a.offer && (a.offer.title || a.offer["dct:title"])) || "—"],
       ["Provider", (a) => h("code", {}, a.issuer)],
       ["Announced", (a) => when(a.issued_at)],
-    ], catalog, "No offer was announced."));
+      ["Health data", (a) => (a.offer && a.offer.health ? healthTerms(a.offer.health) : h("span", { class: "muted" }, "—"))],
+    ], catalog, "No offer was announced.", "federated"));
 }
 
 function policyDetails(offer) {
@@ -70,7 +72,7 @@ function policyDetails(offer) {
       h("ul", {}, answer.reading.map((sentence) => h("li", {}, sentence)))))
     .catch((error) => reading.replaceChildren(errorBox(error, "The policy could not be read")));
   const parts = [reading, h("details", {}, h("summary", {}, "Policy text"), h("pre", {}, offer.policy))];
-  if (offer.health) parts.push(h("details", {}, h("summary", {}, "Health data terms (EHDS)"), h("pre", {}, JSON.stringify(offer.health, null, 2))));
+  if (offer.health) parts.push(healthTerms(offer.health));
   return h("div", {}, parts);
 }
 

@@ -121,14 +121,16 @@ export async function runChecks(checks) {
 /**
  * Checks that `entry` is in the log of `logId` that the signed head `headJws` commits to, by
  * the inclusion `proof` the connector served (`{index, tree_size, leaf_hash, root_hash, path}`).
+ * `verify(jws)` checks a head's signature (by default with the key the DID itself names; a
+ * did:web's with the document the page resolved).
  */
-export function checkInclusion(logId, headJws, entry, proof) {
+export function checkInclusion(logId, headJws, entry, proof, verify = (jws) => verifyHead(jws, logId)) {
   let head;
   let leaf;
   let root;
   return runChecks([
     ["The signed head verifies", async () => {
-      head = await verifyHead(headJws, logId);
+      head = await verify(headJws);
       return `signed by the key of ${logId} over ${head.tree_size} entries`;
     }],
     ["The proof is for this entry and this head's size", () => {
@@ -158,19 +160,19 @@ export function checkInclusion(logId, headJws, entry, proof) {
 /**
  * Checks that the log of `logId` as the signed head `laterJws` commits to extends the one
  * `earlierJws` commits to; `fetchProof(from, to)` gets the consistency proof
- * (`{old_size, new_size, path}`) once both heads verified.
+ * (`{old_size, new_size, path}`) once both heads verified; `verify` as for checkInclusion.
  */
-export function checkConsistency(logId, earlierJws, laterJws, fetchProof) {
+export function checkConsistency(logId, earlierJws, laterJws, fetchProof, verify = (jws) => verifyHead(jws, logId)) {
   let earlier;
   let later;
   let proof;
   return runChecks([
     ["The earlier head verifies", async () => {
-      earlier = await verifyHead(earlierJws, logId);
+      earlier = await verify(earlierJws);
       return `${earlier.tree_size} entries, root ${earlier.root_hash}, signed ${earlier.timestamp}`;
     }],
     ["The later head verifies", async () => {
-      later = await verifyHead(laterJws, logId);
+      later = await verify(laterJws);
       return `${later.tree_size} entries, root ${later.root_hash}, signed ${later.timestamp}`;
     }],
     ["The later head is not smaller", () => {

@@ -2,13 +2,16 @@
 // or as the operator: the latest signed tree head, verified here; the entries page by page;
 // for a chosen entry its inclusion proof, checked here against the head; and a consistency
 // proof between an earlier head and the latest one. Every check is done in this browser with
-// proofs.js and verify.js, and shows each step with why it failed.
+// proofs.js and verify.js, and shows each step with why it failed. The log's key comes from
+// its DID (did:key, did:jwk) or, for a did:web, from the DID document this console's own origin
+// publishes (did.js); a did:web of another host is not resolved, and the page says so.
 
 import { ApiError, auditorSession, get, read, readerToken, setAuditorSession } from "./api.js";
 import { badge, errorBox, facts, h, show, table, when } from "./dom.js";
 import { checkConsistency, checkInclusion } from "./proofs.js";
 import { decodeHead, verifyHead } from "./verify.js";
 import { auditorSignIn } from "./signin.js";
+import { resolveDid } from "./did.js";
 
 const PAGE = 25;
 const EARLIER_KEY = "symbolon.earlierHead";
@@ -39,6 +42,21 @@ export async function trailView(root, { signal }) {
   }
   const session = auditorSession();
   const logId = session ? session.log_id : (await get("/api/v1/identity")).did;
+  // The log's key, resolved once for this visit: every head below is checked with it.
+  let resolved = null;
+  let unresolved = null;
+  try {
+    resolved = await resolveDid(logId);
+  } catch (error) {
+    unresolved = error;
+  }
+  const verify = async (jws) => {
+    if (unresolved) throw new Error(`the log's key cannot be had here: ${unresolved.message}`);
+    return verifyHead(jws, logId, resolved.document);
+  };
+  const keySource = resolved
+    ? h("span", { id: "head-key" }, resolved.source)
+    : h("span", { id: "head-key", class: "bad" }, `not resolved: ${unresolved.message}`);
 
   const headBox = h("div", { id: "head", "aria-live": "polite" });
   const entriesBox = h("div", { id: "entries-box" });
@@ -51,17 +69,22 @@ export async function trailView(root, { signal }) {
   const loadHead = async () => {
     const answer = await read("/api/v1/audit/head");
     let verdict;
-    try {
-      await verifyHead(answer.jws, logId);
-      verdict = badge("signature verified here", "ok");
-    } catch (error) {
-      verdict = [badge("does not verify", "bad"), " ", error.message];
+    if (unresolved) {
+      verdict = [badge("cannot be verified here", "warn"), " the log's DID could not be resolved from the browser (see “Key”)."];
+    } else {
+      try {
+        await verify(answer.jws);
+        verdict = badge("signature verified here", "ok");
+      } catch (error) {
+        verdict = [badge("does not verify", "bad"), " ", error.message];
+      }
     }
     latest = answer;
     if (!sessionStorage.getItem(EARLIER_KEY)) sessionStorage.setItem(EARLIER_KEY, answer.jws);
     if (!earlier.value) earlier.value = sessionStorage.getItem(EARLIER_KEY);
     headBox.replaceChildren(facts([
       ["Log", h("code", {}, logId)],
+      ["Key", keySource],
       ["Entries", h("span", { id: "head-size" }, String(answer.head.tree_size))],
       ["Root", h("code", { id: "head-root" }, answer.head.root_hash)],
       ["Signed", when(answer.head.timestamp)],
@@ -80,7 +103,7 @@ export async function trailView(root, { signal }) {
       inclusionBox.replaceChildren(errorBox(error, "The inclusion proof could not be had"));
       return;
     }
-    const result = await checkInclusion(logId, headJws, entry, proof);
+    const result = await checkInclusion(logId, headJws, entry, proof, verify);
     const failed = result.steps.find((s) => s.status === "failed");
     inclusionBox.replaceChildren(
       h("h3", {}, `Inclusion of entry ${entry.index}`),
@@ -113,7 +136,7 @@ export async function trailView(root, { signal }) {
         ["Subject", (e) => short(e.event.subject)],
         ["Outcome", (e) => e.event.outcome],
         ["Proof", (e) => h("button", { type: "button", class: "secondary", "data-index": String(e.index),
-          "aria-label": `Check the inclusion of entry ${e.index}`, onclick: () => checkEntry(e) }, "Check inclusion")],
+          "aria-label": `Check inclusion of entry ${e.index}`, onclick: () => checkEntry(e) }, "Check inclusion")],
       ], entries, "No entries on this page.", "trail-entries"));
   };
 
@@ -132,7 +155,7 @@ export async function trailView(root, { signal }) {
   const checkHeads = async () => {
     consistencyBox.replaceChildren(h("p", { class: "muted" }, "Checking…"));
     const result = await checkConsistency(logId, earlier.value.trim(), latest.jws,
-      (a, b) => read(`/api/v1/audit/proof/consistency?from=${a}&to=${b}`));
+      (a, b) => read(`/api/v1/audit/proof/consistency?from=${a}&to=${b}`), verify);
     const failed = result.steps.find((s) => s.status === "failed");
     consistencyBox.replaceChildren(
       result.valid

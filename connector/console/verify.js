@@ -8,7 +8,7 @@
 // - every head is a compact JWS (`typ` symbolon-sth+jwt, EdDSA or ES256) signed by the key of
 //   the log's DID (from the bundle's DID documents, or a did:key / did:jwk itself) over
 //   `{log_id, tree_size, root_hash, timestamp}`, and its root must match the entries at its size.
-// Embedded credentials' proofs are not checked here (the command line checks them).
+// Embedded credentials' proofs are checked by creds.js (the bundle view runs both).
 
 export const BUNDLE_FORMAT = "symbolon-audit-bundle/1";
 export const STH_TYP = "symbolon-sth+jwt";
@@ -72,14 +72,14 @@ class Tree {
   }
 }
 
-function b64urlBytes(text) {
+export function b64urlBytes(text) {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
   const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
 
 const B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-function base58(text) {
+export function base58(text) {
   let n = 0n;
   for (const c of text) {
     const d = B58.indexOf(c);

@@ -251,6 +251,14 @@ impl AuditTrail {
             .log
             .export(self.signer.did.as_str(), BTreeMap::new(), credentials)?;
         documents::add_stored_documents(&mut bundle, self.documents.as_ref())?;
+        // A did:web log's own document (its keys; the services it publishes are left out), so
+        // that its heads verify offline: the log adds a did:key or did:jwk one itself.
+        if self.signer.did.method() == "web" {
+            bundle
+                .did_documents
+                .entry(self.signer.did.as_str().to_owned())
+                .or_insert_with(|| self.signer.did_document(&[]));
+        }
         Ok(bundle)
     }
 }

@@ -151,9 +151,11 @@ pub async fn join(
     Ok(node.listen_addrs())
 }
 
-/// What peers are told of an offer.
+/// What peers are told of an offer: its id, title, kind and where to negotiate it, and for a
+/// health offer its HealthDCAT-AP description and whether it needs a data permit (what its
+/// catalog entry publishes), so that peers' consoles show the health metadata.
 fn announcement(node: &NodeHandle, connector: &Connector, offer: &Offer) -> Value {
-    json!({
+    let mut announced = json!({
         "id": offer.id,
         "title": offer.title,
         "description": offer.description,
@@ -161,7 +163,14 @@ fn announcement(node: &NodeHandle, connector: &Connector, offer: &Offer) -> Valu
         "action": offer.action,
         "provider_url": connector.network().dsp_url(),
         "provider_p2p": peer::dsp_address(&node.peer_id()),
-    })
+    });
+    if let Some(health) = &offer.health {
+        announced["health"] = json!({
+            "requires_permit": health.requires_permit,
+            "dcat": health.dcat,
+        });
+    }
+    announced
 }
 
 /// Announces every stored offer again every `every` until the node stops. Repeats are not

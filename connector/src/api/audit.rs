@@ -12,7 +12,7 @@ use symbolon_identity::{Expectations, Input, Report};
 
 use super::admin::{bearer, Admin};
 use super::console::auditor::session_auditor;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::input::Query;
 use crate::context::Connector;
 use crate::negotiation::auth;
@@ -162,7 +162,11 @@ fn out_of_range(error: symbolon_audit::StoreError) -> ApiError {
     }
 }
 
-async fn head(
+/// The latest signed tree head: `{head, jws}` (a fresh one is signed when the log grew).
+#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", security(("admin" = []), ("auditor_session" = []), ("auditor_token" = [])),
+    responses((status = 200, description = "`{head: {log_id, tree_size, root_hash, timestamp}, jws}`: the head and its compact JWS (`typ` symbolon-sth+jwt)"),
+              (status = 401, body = ErrorBody, description = "No admin token, auditor session or auditor presentation")))]
+pub(crate) async fn head(
     request: HttpRequest,
     connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {
@@ -173,13 +177,21 @@ async fn head(
 }
 
 /// `from` and `to` of a range.
-#[derive(Debug, Deserialize)]
-struct Range {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Range {
+    /// The first index (default 0).
     from: Option<u64>,
+    /// One past the last index (default: the end; at most a page is read).
     to: Option<u64>,
 }
 
-async fn entries(
+/// A page of the log's entries.
+#[utoipa::path(get, path = "/api/v1/audit/entries", tag = "audit", security(("admin" = []), ("auditor_session" = []), ("auditor_token" = [])), params(Range),
+    responses((status = 200, description = "`{from, to, tree_size, entries}`: the entries `from`..`to`, each `{index, prev, event}`"),
+              (status = 400, body = ErrorBody, description = "`from` is beyond `to` or the log's size"),
+              (status = 401, body = ErrorBody, description = "No admin token, auditor session or auditor presentation")))]
+pub(crate) async fn entries(
     request: HttpRequest,
     connector: web::Data<Connector>,
     range: Query<Range>,
@@ -205,13 +217,21 @@ async fn entries(
 
 /// `index` of an inclusion proof, and the tree size it is for (default: the latest signed
 /// head's).
-#[derive(Debug, Deserialize)]
-struct Index {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Index {
+    /// The entry's index.
     index: u64,
+    /// The size of the tree the proof is for (default: the latest signed head's).
     tree_size: Option<u64>,
 }
 
-async fn inclusion(
+/// The inclusion proof of an entry.
+#[utoipa::path(get, path = "/api/v1/audit/proof/inclusion", tag = "audit", security(("admin" = []), ("auditor_session" = []), ("auditor_token" = [])), params(Index),
+    responses((status = 200, description = "`{index, tree_size, leaf_hash, root_hash, path}` (RFC 9162 §2.1.3)"),
+              (status = 400, body = ErrorBody, description = "The index or size is out of range"),
+              (status = 401, body = ErrorBody, description = "No admin token, auditor session or auditor presentation")))]
+pub(crate) async fn inclusion(
     request: HttpRequest,
     connector: web::Data<Connector>,
     query: Query<Index>,
@@ -229,13 +249,21 @@ async fn inclusion(
 }
 
 /// `from` and `to` of a consistency proof.
-#[derive(Debug, Deserialize)]
-struct Sizes {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Sizes {
+    /// The earlier tree size.
     from: u64,
+    /// The later tree size.
     to: u64,
 }
 
-async fn consistency(
+/// The consistency proof between two tree sizes.
+#[utoipa::path(get, path = "/api/v1/audit/proof/consistency", tag = "audit", security(("admin" = []), ("auditor_session" = []), ("auditor_token" = [])), params(Sizes),
+    responses((status = 200, description = "`{old_size, new_size, path}` (RFC 9162 §2.1.4)"),
+              (status = 400, body = ErrorBody, description = "The sizes are out of range"),
+              (status = 401, body = ErrorBody, description = "No admin token, auditor session or auditor presentation")))]
+pub(crate) async fn consistency(
     request: HttpRequest,
     connector: web::Data<Connector>,
     query: Query<Sizes>,
@@ -249,7 +277,11 @@ async fn consistency(
     Ok(HttpResponse::Ok().json(proof))
 }
 
-async fn export(
+/// The log as an audit bundle (`symbolon-audit-bundle/1`) an auditor verifies offline.
+#[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", security(("admin" = []), ("auditor_session" = []), ("auditor_token" = [])),
+    responses((status = 200, description = "The bundle: `{format, log_id, entries, heads, did_documents, credentials}`"),
+              (status = 401, body = ErrorBody, description = "No admin token, auditor session or auditor presentation")))]
+pub(crate) async fn export(
     request: HttpRequest,
     connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {

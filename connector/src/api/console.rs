@@ -102,6 +102,21 @@ const ASSETS: &[Asset] = &[
         content_type: JS,
         body: include_str!("../../console/trail.js"),
     },
+    Asset {
+        name: "creds.js",
+        content_type: JS,
+        body: include_str!("../../console/creds.js"),
+    },
+    Asset {
+        name: "health.js",
+        content_type: JS,
+        body: include_str!("../../console/health.js"),
+    },
+    Asset {
+        name: "did.js",
+        content_type: JS,
+        body: include_str!("../../console/did.js"),
+    },
 ];
 
 /// Routes of the console.

@@ -211,15 +211,36 @@ impl ResponseError for ApiError {
             }
             _ => {}
         }
-        let mut body = json!({ "error": self.code(), "message": self.to_string() });
+        let path = match self {
+            ApiError::Invalid { path, .. } => Some(path.to_string()),
+            _ => None,
+        };
+        let error = ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+            path,
+        };
+        let mut body = serde_json::to_value(&error)
+            .unwrap_or_else(|_| json!({ "error": error.error, "message": error.message }));
         if let (ApiError::Rejected { details, .. }, Some(object)) = (self, body.as_object_mut()) {
             if let Some(extra) = details.as_object() {
                 object.extend(extra.clone());
             }
         }
-        if let (ApiError::Invalid { path, .. }, Some(object)) = (self, body.as_object_mut()) {
-            object.insert("path".into(), path.as_str().into());
-        }
         response.json(body)
     }
+}
+
+/// The body of every error answer of the API: a machine-readable code and the reason in words
+/// (some errors add members: `path` for an invalid body, `diagnostics` for a policy that does
+/// not check).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The kind of error (`bad_request`, `unauthorized`, `not_found`, `unavailable`, …).
+    pub error: String,
+    /// Why, in words.
+    pub message: String,
+    /// For an invalid body: the JSON pointer of the member at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }

@@ -6,10 +6,17 @@
 //! same entry the Rust verifier names — and compares two organisations' bundles, counting the
 //! heads each witnessed of the other as the Rust verifier counts them. Screenshots of each view are written (to `docs/console/`
 //! with `SYMBOLON_CONSOLE_SCREENSHOTS=docs/console`). The auditor's sign-in and the trail's
-//! proofs are in [`auditor`], the issuer's queue in [`issuer`], the console over HTTPS in
-//! [`https`].
+//! proofs are in [`auditor`], a did:web connector's trail in [`did_web`], the proofs of a
+//! bundle's credentials in [`credentials`], health metadata of own and peers' offers in
+//! [`catalog`], the issuer's queue in [`issuer`], the console over HTTPS in [`https`], and
+//! the axe-core audit of every view in [`a11y`] (also run here on the views only this test
+//! reaches).
 
+mod a11y;
 mod auditor;
+mod catalog;
+mod credentials;
+mod did_web;
 mod https;
 mod issuer;
 
@@ -20,6 +27,7 @@ use serde_json::{json, Value};
 use crate::dsp::*;
 use crate::mpc_fixture::*;
 use crate::webdriver::Browser;
+use a11y::assert_accessible;
 
 /// Where the screenshots go: `SYMBOLON_CONSOLE_SCREENSHOTS` (the README's pictures come from
 /// `SYMBOLON_CONSOLE_SCREENSHOTS=docs/console`, relative to the repository), else the build's
@@ -181,6 +189,11 @@ async fn an_operator_and_an_auditor_use_the_console_in_a_real_browser() {
         assert!(peers.contains(holder.did()), "{peers}");
     }
     browser.screenshot(&shots.join("peers.png")).await;
+    assert_accessible(
+        &browser,
+        "peers, with their roles and the federated catalog",
+    )
+    .await;
 
     // An offer whose policy does not check: the diagnostics, with line and column.
     browser.go(&format!("{console}#/offers")).await;
@@ -265,6 +278,7 @@ async fn an_operator_and_an_auditor_use_the_console_in_a_real_browser() {
         assert!(parties.contains(holder.did()), "{parties}");
     }
     browser.screenshot(&shots.join("session.png")).await;
+    assert_accessible(&browser, "a finished MPC session with its chart").await;
 
     // The auditor: a clean bundle verifies in the browser; a tampered one names the entry.
     let tmp = tempfile::tempdir().unwrap();
@@ -316,6 +330,7 @@ async fn an_operator_and_an_auditor_use_the_console_in_a_real_browser() {
         "the browser counts what the Rust verifier counts ({pair}): {agreed}"
     );
     browser.screenshot(&shots.join("audit-pair.png")).await;
+    assert_accessible(&browser, "two bundles compared").await;
 
     // Readable at a narrow width, and the navigation is reachable by keyboard.
     browser.resize(420, 900).await;

@@ -11,7 +11,7 @@ use crate::dsp::*;
 use crate::shacl::{validate, Finding};
 
 /// A HealthDCAT-AP description of the hospital's ward data.
-fn description(hdab: &str, hospital: &str) -> Value {
+pub(crate) fn description(hdab: &str, hospital: &str) -> Value {
     json!({
         "hdab": {"id": hdab, "name": "Health Data Access Body", "email": "permits@hdab.example"},
         "publisher": {"id": hospital, "name": "St. Example Hospital",

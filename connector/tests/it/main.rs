@@ -37,6 +37,7 @@ mod mpc_salary;
 mod mpc_study;
 mod negotiation;
 mod offers;
+mod openapi;
 mod peers;
 mod permits;
 mod protocol;

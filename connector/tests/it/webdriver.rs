@@ -255,6 +255,24 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` (a function body whose last argument, `arguments[arguments.length - 1]`,
+    /// is the callback that ends it) in the page, waiting up to 60 s; the value it called back
+    /// with.
+    pub async fn script_async(&self, script: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/timeouts",
+            Some(json!({"script": 60_000})),
+        )
+        .await;
+        self.command(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
     /// The whole page's text.
     pub async fn page_text(&self) -> String {
         let url = format!("{}/session/{}/execute/sync", self.base, self.session);

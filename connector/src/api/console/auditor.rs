@@ -15,13 +15,12 @@
 //! 4. `GET …/session` shows the session of the bearer token; `DELETE …/session` ends it.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::signin::{AuditorSignIn, SignInError};
 use crate::api::admin::bearer;
 use crate::api::audit::{check_auditor, AuditorCheck};
-use crate::api::error::ApiError;
+use crate::api::error::{ApiError, ErrorBody};
 use crate::api::input::parse_body;
 use crate::api::throttle::Throttled;
 use crate::context::Connector;
@@ -70,29 +69,80 @@ fn refused(error: SignInError) -> ApiError {
     }
 }
 
-async fn challenge(
+/// A challenge handed out: what the auditor's presentation must carry, and for whom.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChallengeIssued {
+    /// The nonce the presentation must carry (`symbolon audit present --challenge`), single-use.
+    pub challenge: String,
+    /// This connector's DID: the audience the presentation must name (`--to`).
+    pub audience: String,
+    /// Seconds left to answer it.
+    pub expires_in: u64,
+    /// Until when it may be answered (RFC 3339).
+    pub expires_at: String,
+}
+
+/// Asks for a challenge to sign in with.
+#[utoipa::path(post, path = "/api/v1/console/auditor/challenge", tag = "console",
+    responses((status = 201, body = ChallengeIssued, description = "A fresh single-use challenge"),
+              (status = 429, body = ErrorBody, description = "Too many requests from this address"),
+              (status = 503, body = ErrorBody, description = "As many challenges as are kept are waiting; `Retry-After` says when to ask again")))]
+pub(crate) async fn challenge(
     _: Throttled,
     request: HttpRequest,
     connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {
     let issued = state(&request)?.challenge().map_err(refused)?;
-    Ok(HttpResponse::Created().json(json!({
-        "challenge": issued.nonce,
-        "audience": connector.did(),
-        "expires_in": issued.expires_in.as_secs(),
-        "expires_at": symbolon_identity::credential::format_time(issued.expires_at),
-    })))
+    Ok(HttpResponse::Created().json(ChallengeIssued {
+        challenge: issued.nonce,
+        audience: connector.did().to_owned(),
+        expires_in: issued.expires_in.as_secs(),
+        expires_at: symbolon_identity::credential::format_time(issued.expires_at),
+    }))
 }
 
 /// A sign-in: the challenge the page asked for and the token the auditor pasted.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SignIn {
-    challenge: String,
-    token: String,
+pub struct SignIn {
+    /// The challenge handed out by `POST /api/v1/console/auditor/challenge`.
+    pub challenge: String,
+    /// The self-issued token `symbolon audit present` printed for it: its `jti` is the
+    /// challenge, its `vp` claim presents an `AuditorCredential`.
+    pub token: String,
 }
 
-async fn sign_in(
+/// A session opened: its token (shown once) and what it reads.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionOpened {
+    /// The session token (`auditor_…`), sent as `Authorization: Bearer` to the audit API.
+    pub session: String,
+    /// The auditor's DID.
+    pub auditor: String,
+    /// The DID of the log it reads: this connector's.
+    pub log_id: String,
+    /// Seconds until it ends.
+    pub expires_in: u64,
+    /// When it ends (RFC 3339).
+    pub expires_at: String,
+}
+
+/// An open session, as its token shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionShown {
+    /// The auditor's DID.
+    pub auditor: String,
+    /// When the session ends (RFC 3339).
+    pub expires_at: String,
+}
+
+/// Signs in with a presentation of an `AuditorCredential` for a challenge.
+#[utoipa::path(post, path = "/api/v1/console/auditor/session", tag = "console", request_body = SignIn,
+    responses((status = 200, body = SessionOpened, description = "Signed in: a read-only session of the audit API"),
+              (status = 400, body = ErrorBody, description = "The body is not `{challenge, token}`"),
+              (status = 401, body = ErrorBody, description = "Refused, saying why: an unknown, used or expired challenge; a malformed, replayed or tampered token; a token for another challenge or audience; no trusted AuditorCredential"),
+              (status = 429, body = ErrorBody, description = "Too many requests from this address")))]
+pub(crate) async fn sign_in(
     _: Throttled,
     request: HttpRequest,
     connector: web::Data<Connector>,
@@ -135,29 +185,37 @@ async fn sign_in(
     }
     let opened = signin.open(&caller.did);
     tracing::info!(auditor = %caller.did, "an auditor signed in to the console");
-    Ok(HttpResponse::Ok().json(json!({
-        "session": opened.token.as_str(),
-        "auditor": caller.did,
-        "log_id": connector.did(),
-        "expires_in": opened.expires_in.as_secs(),
-        "expires_at": symbolon_identity::credential::format_time(opened.expires_at),
-    })))
+    Ok(HttpResponse::Ok().json(SessionOpened {
+        session: opened.token.as_str().to_owned(),
+        auditor: caller.did,
+        log_id: connector.did().to_owned(),
+        expires_in: opened.expires_in.as_secs(),
+        expires_at: symbolon_identity::credential::format_time(opened.expires_at),
+    }))
 }
 
-async fn session(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+/// Shows the auditor session of the bearer token.
+#[utoipa::path(get, path = "/api/v1/console/auditor/session", tag = "console", security(("auditor_session" = [])),
+    responses((status = 200, body = SessionShown, description = "The session is open"),
+              (status = 401, body = ErrorBody, description = "No open session for this token: it ended, or was never opened")))]
+pub(crate) async fn session(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let signin = state(&request)?;
     let info = bearer(&request)
         .and_then(|token| signin.session(token))
         .ok_or_else(|| {
             ApiError::SignIn("no open auditor session: it ended, or was never opened".into())
         })?;
-    Ok(HttpResponse::Ok().json(json!({
-        "auditor": info.auditor,
-        "expires_at": symbolon_identity::credential::format_time(info.expires_at),
-    })))
+    Ok(HttpResponse::Ok().json(SessionShown {
+        auditor: info.auditor,
+        expires_at: symbolon_identity::credential::format_time(info.expires_at),
+    }))
 }
 
-async fn sign_out(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+/// Signs out: ends the auditor session of the bearer token.
+#[utoipa::path(delete, path = "/api/v1/console/auditor/session", tag = "console", security(("auditor_session" = [])),
+    responses((status = 204, description = "The session ended"),
+              (status = 401, body = ErrorBody, description = "No open session for this token: it ended, or was never opened")))]
+pub(crate) async fn sign_out(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let signin = state(&request)?;
     match bearer(&request) {
         Some(token) if signin.close(token) => Ok(HttpResponse::NoContent().finish()),

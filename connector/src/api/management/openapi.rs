@@ -1,4 +1,6 @@
-//! The management API's OpenAPI 3 document, generated from the handlers' annotations.
+//! The management API's OpenAPI 3 document, generated from the handlers' annotations: every
+//! route under `/api/v1` — the management API, the audit API and the console's auditor
+//! sign-in (`tests/it/openapi.rs` checks that none is left out).
 
 use actix_web::HttpResponse;
 
@@ -36,6 +38,14 @@ use super::{
     __path_list_credentials, __path_list_events, __path_list_offers, __path_list_peers,
     __path_remove_credential, __path_store_credential, CredentialToStore, NewOffer,
 };
+use crate::api::audit::{
+    __path_consistency, __path_entries, __path_export, __path_head, __path_inclusion,
+};
+use crate::api::console::auditor::{
+    __path_challenge, __path_session, __path_sign_in, __path_sign_out, ChallengeIssued,
+    SessionOpened, SessionShown, SignIn,
+};
+use crate::api::error::ErrorBody;
 use crate::domain::{
     Agreement, DataAccess, DataSource, Decision, Event, HeldCredential, Negotiation, Obligation,
     Offer, OfferKind, Recommendation, Transfer,
@@ -53,7 +63,7 @@ pub(super) async fn serve() -> HttpResponse {
 /// The management API's OpenAPI description.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Symbolon management API", description = "Offers, held credentials, credential issuance, contract negotiations, agreements, transfer processes, MPC sessions, the trust list and events of one Symbolon connector."),
+    info(title = "Symbolon management API", description = "Offers, held credentials, credential issuance, contract negotiations, agreements, transfer processes, MPC sessions, the trust list and events of one Symbolon connector; its audit trail (read with the admin token, an auditor's console session, or a self-issued token presenting an AuditorCredential); and the web console's auditor sign-in."),
     paths(serve, list_offers, create_offer, get_offer, delete_offer, list_credentials,
           store_credential, remove_credential, list_negotiations, start_negotiation, get_negotiation,
           offer_contract, accept_offer, agree_negotiation, counter_offer, counter_request,
@@ -64,7 +74,8 @@ pub(super) async fn serve() -> HttpResponse {
           list_peers, federated_catalog, list_sessions, start_session, get_session,
           cancel_session, session_result, list_requests, get_request, approve, reject, deliver,
           get_registry, put_registry, get_config, put_config, list_onboarding,
-          get_onboarding, fetch_onboarding, start_onboarding, get_identity, session_events, read_policy),
+          get_onboarding, fetch_onboarding, start_onboarding, get_identity, session_events, read_policy,
+          head, entries, inclusion, consistency, export, challenge, sign_in, session, sign_out),
     components(schemas(Offer, OfferKind, DataSource, DataAccess, NewOffer, HeldCredential, Negotiation, NewNegotiation,
                        StartNegotiation, OfferContract, AcceptOffer, TerminateNegotiation,
                        CounterOffer, CounterRequest, Decision, Recommendation, Agreement,
@@ -81,7 +92,8 @@ pub(super) async fn serve() -> HttpResponse {
                        crate::domain::IssuedPayload, crate::domain::IssuerConfig,
                        crate::domain::Approval, crate::domain::Organisation,
                        crate::domain::OrganisationRegistry, crate::domain::Onboarding,
-                       RejectRequest, NewOnboarding, IdentityView, CheckedCredential, PolicyText)),
+                       RejectRequest, NewOnboarding, IdentityView, CheckedCredential, PolicyText,
+                       ErrorBody, ChallengeIssued, SignIn, SessionOpened, SessionShown)),
     modifiers(&AdminTokenScheme)
 )]
 pub struct ManagementApi;
@@ -97,6 +109,15 @@ impl utoipa::Modify for AdminTokenScheme {
             "admin",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+        // The session token `POST /api/v1/console/auditor/session` hands out (`auditor_…`).
+        components.add_security_scheme(
+            "auditor_session",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // A self-issued token (JWT) whose `vp` claim presents an `AuditorCredential`.
+        let mut token = Http::new(HttpAuthScheme::Bearer);
+        token.bearer_format = Some("JWT".into());
+        components.add_security_scheme("auditor_token", SecurityScheme::Http(token));
     }
 }
 
