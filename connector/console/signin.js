@@ -1,8 +1,8 @@
 // The auditor's sign-in: the connector hands out a challenge, the auditor creates a
 // presentation of its AuditorCredential for it with the command line
 // (`symbolon audit present`), pastes the token here, and gets a short-lived, read-only session
-// for the audit API, kept in this tab's session storage. A challenge is used up by any
-// attempt: after a refusal a new one is asked for and shown.
+// for the audit API, kept in this tab's session storage. A challenge opens one session; after
+// a refusal a new one is asked for and shown all the same.
 
 import { call, setAuditorSession } from "./api.js";
 import { errorBox, facts, h, when } from "./dom.js";
@@ -37,7 +37,7 @@ export async function auditorSignIn(root, then) {
       ]),
       h("p", {}, "With the data directory that holds your AuditorCredential, run:"),
       h("pre", { id: "auditor-command" }, command),
-      h("p", { class: "muted" }, "and paste the token it prints below within two minutes. The challenge can be answered once."));
+      h("p", { class: "muted" }, "and paste the token it prints below within two minutes. The challenge opens one session."));
   };
 
   const form = h("form", { class: "stack", id: "auditor-signin", onsubmit: async (event) => {
@@ -54,7 +54,7 @@ export async function auditorSignIn(root, then) {
       then(opened);
     } catch (error) {
       status.replaceChildren(errorBox(error, "Sign-in refused"),
-        h("p", { class: "notice", role: "status" }, "That challenge is used up: a new one is shown above. Create the presentation again for it."));
+        h("p", { class: "notice", role: "status" }, "A new challenge is shown above: create the presentation again for it."));
       pasted.value = "";
       await showChallenge();
     }

@@ -251,10 +251,10 @@ async fn an_auditor_signs_in_with_the_cli_and_reads_the_trail_but_nothing_else()
         "nothing changed: {offers}"
     );
 
-    // The same token again: refused, the challenge is used up.
+    // The same token again: refused, the challenge opened its session already.
     let (status, answer) = sign_in(&node, &nonce, &token).await;
     let message = refusal(status, &answer);
-    assert!(message.contains("unknown or was already used"), "{message}");
+    assert!(message.contains("already used to sign in"), "{message}");
 
     // Signing out ends the session.
     let (status, _) = call(&node, reqwest::Method::DELETE, SESSION, Some(session), None).await;
@@ -291,7 +291,7 @@ async fn every_refused_sign_in_says_why() {
         .await
         .unwrap();
     let (status, answer) = sign_in(&node, "made-up", &made_up).await;
-    assert!(refusal(status, &answer).contains("unknown or was already used"));
+    assert!(refusal(status, &answer).contains("challenge is unknown"));
 
     // A tampered token: its expiry moved by a second, the signature left as it was.
     let nonce = challenge(&node).await;
@@ -377,11 +377,11 @@ async fn every_refused_sign_in_says_why() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn challenges_and_sessions_expire_and_waiting_challenges_are_bounded() {
+async fn challenges_and_sessions_expire_and_only_sign_ins_are_remembered() {
     let limits = SignInLimits {
         challenge_ttl: Duration::from_secs(1),
         session_ttl: Duration::from_secs(4),
-        max_challenges: 3,
+        max_answered: 2,
         max_sessions: 8,
     };
     let (_authority, node, auditor, credentials) =
@@ -398,19 +398,31 @@ async fn challenges_and_sessions_expire_and_waiting_challenges_are_bounded() {
     let message = refusal(status, &answer);
     assert!(message.contains("challenge expired"), "{message}");
 
-    // At most three wait at once; a fourth is refused with when to try again.
-    for _ in 0..3 {
-        challenge(&node).await;
+    // A stranger asks for far more challenges than anything is kept of: each is handed out.
+    for _ in 0..300 {
+        let (status, answer) = call(&node, reqwest::Method::POST, CHALLENGE, None, None).await;
+        assert_eq!(status, 201, "{answer}");
     }
-    let (status, answer) = call(&node, reqwest::Method::POST, CHALLENGE, None, None).await;
+    // Only sign-ins are remembered: two open sessions, a third within the challenges' lifetime
+    // is refused with when to try again.
+    for _ in 0..2 {
+        let nonce = challenge(&node).await;
+        let token = presenting(&auditor, &credentials, &audience, Some(nonce.as_str()))
+            .await
+            .unwrap();
+        let (status, opened) = sign_in(&node, &nonce, &token).await;
+        assert_eq!(status, 200, "{opened}");
+    }
+    let nonce = challenge(&node).await;
+    let token = presenting(&auditor, &credentials, &audience, Some(nonce.as_str()))
+        .await
+        .unwrap();
+    let (status, answer) = sign_in(&node, &nonce, &token).await;
     assert_eq!(status, 503, "{answer}");
     assert_eq!(answer["error"], "unavailable");
     let message = answer["message"].as_str().unwrap();
-    assert!(
-        message.contains("3 sign-ins are already waiting"),
-        "{message}"
-    );
-    // Once they expired there is room again.
+    assert!(message.contains("2 sign-ins in the last 1 s"), "{message}");
+    // Once their challenges expired there is room again.
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     // A session ends on its own.

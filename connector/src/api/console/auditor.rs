@@ -5,13 +5,13 @@
 //! 2. The auditor runs `symbolon audit present --to DID --challenge NONCE`, which prints a
 //!    self-issued token whose `jti` is the challenge and whose `vp` claim presents its
 //!    `AuditorCredential` for that challenge and audience, and pastes it into the page.
-//! 3. `POST …/session` `{challenge, token}`: the challenge is used up whatever follows; the
-//!    token is checked as the audit API checks an auditor's token (signature, audience, time,
+//! 3. `POST …/session` `{challenge, token}`: the challenge is checked (this server's, not
+//!    expired, not answered yet); the token is checked as the audit API checks an auditor's token (signature, audience, time,
 //!    single-use `jti`; a verified presentation signed by the caller, of an `AuditorCredential`
 //!    from an issuer the trust list trusts for it, bound to the challenge and this DID, its
 //!    nonce single-use), the outcome is recorded (`audit.access`, `via: console`), and an
 //!    accepted auditor gets a short-lived session token that the audit API takes as a
-//!    read-only reader. Every refusal says why.
+//!    read-only reader, and the challenge is marked answered. Every refusal says why.
 //! 4. `GET …/session` shows the session of the bearer token; `DELETE …/session` ends it.
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -26,7 +26,7 @@ use crate::api::throttle::Throttled;
 use crate::context::Connector;
 use crate::negotiation::auth;
 
-/// Longest challenge accepted in a sign-in (a challenge handed out is 43 characters).
+/// Longest challenge accepted in a sign-in (a challenge handed out is 54 characters).
 const MAX_CHALLENGE_CHARS: usize = 128;
 
 /// Routes of the auditor's sign-in. Registered before the management API's `/api/v1` scope,
@@ -61,7 +61,7 @@ pub fn session_auditor(request: &HttpRequest) -> Option<String> {
 
 fn refused(error: SignInError) -> ApiError {
     match &error {
-        SignInError::TooManyChallenges { retry_after, .. } => ApiError::Unavailable {
+        SignInError::TooManySignIns { retry_after, .. } => ApiError::Unavailable {
             message: error.to_string(),
             retry_after: *retry_after,
         },
@@ -85,14 +85,13 @@ pub struct ChallengeIssued {
 /// Asks for a challenge to sign in with.
 #[utoipa::path(post, path = "/api/v1/console/auditor/challenge", tag = "console",
     responses((status = 201, body = ChallengeIssued, description = "A fresh single-use challenge"),
-              (status = 429, body = ErrorBody, description = "Too many requests from this address"),
-              (status = 503, body = ErrorBody, description = "As many challenges as are kept are waiting; `Retry-After` says when to ask again")))]
+              (status = 429, body = ErrorBody, description = "Too many requests from this address")))]
 pub(crate) async fn challenge(
     _: Throttled,
     request: HttpRequest,
     connector: web::Data<Connector>,
 ) -> Result<HttpResponse, ApiError> {
-    let issued = state(&request)?.challenge().map_err(refused)?;
+    let issued = state(&request)?.challenge();
     Ok(HttpResponse::Created().json(ChallengeIssued {
         challenge: issued.nonce,
         audience: connector.did().to_owned(),
@@ -141,7 +140,8 @@ pub struct SessionShown {
     responses((status = 200, body = SessionOpened, description = "Signed in: a read-only session of the audit API"),
               (status = 400, body = ErrorBody, description = "The body is not `{challenge, token}`"),
               (status = 401, body = ErrorBody, description = "Refused, saying why: an unknown, used or expired challenge; a malformed, replayed or tampered token; a token for another challenge or audience; no trusted AuditorCredential"),
-              (status = 429, body = ErrorBody, description = "Too many requests from this address")))]
+              (status = 429, body = ErrorBody, description = "Too many requests from this address"),
+              (status = 503, body = ErrorBody, description = "As many sign-ins as this connector remembers happened within a challenge's lifetime; `Retry-After` says when to try again")))]
 pub(crate) async fn sign_in(
     _: Throttled,
     request: HttpRequest,
@@ -156,8 +156,9 @@ pub(crate) async fn sign_in(
             path: "/challenge".into(),
         });
     }
-    // Used up here, whatever the token turns out to be.
-    signin.take_challenge(&asked.challenge).map_err(refused)?;
+    // Checked before the token costs anything; marked answered only by the sign-in that
+    // opens a session, so that strangers' failed attempts fill nothing.
+    signin.check_challenge(&asked.challenge).map_err(refused)?;
     let verification = connector.verification();
     let caller = auth::authenticate(
         Some(asked.token.as_str()),
@@ -183,7 +184,9 @@ pub(crate) async fn sign_in(
         AuditorCheck::Auditor => {}
         AuditorCheck::Refused(reason) => return Err(ApiError::SignIn(reason)),
     }
-    let opened = signin.open(&caller.did);
+    let opened = signin
+        .open(&caller.did, &asked.challenge)
+        .map_err(refused)?;
     tracing::info!(auditor = %caller.did, "an auditor signed in to the console");
     Ok(HttpResponse::Ok().json(SessionOpened {
         session: opened.token.as_str().to_owned(),

@@ -1,11 +1,16 @@
-//! What the auditor's sign-in to the console keeps: the challenges handed out and the sessions
+//! What the auditor's sign-in to the console keeps: the challenges answered and the sessions
 //! opened, both in memory (a restart signs every auditor out), both expiring and bounded in
-//! number, so that nobody can fill the connector's memory by asking for challenges.
+//! number.
 //!
-//! A challenge is 256 random bits, single-use: [`AuditorSignIn::take_challenge`] removes it
-//! whether the presentation that answers it is then accepted or not. A session token is 256
-//! random bits as well; only its SHA-256 digest is kept, compared in constant time, and the
-//! token itself is handed out once and never logged.
+//! A challenge keeps nothing on the connector until it is answered: it is 128 random bits, the
+//! moment it expires and an HMAC-SHA256 tag over both under a key this server drew at start
+//! ([`AuditorSignIn::check_challenge`] checks the tag in constant time and the expiry). So a
+//! stranger may ask for as many challenges as the rate limit lets through without using up
+//! anything an auditor needs. A challenge is single-use: the sign-in that answers it with a
+//! trusted `AuditorCredential` marks it answered ([`AuditorSignIn::open`]) until it expires;
+//! only such sign-ins fill that list, so only auditors can. A session token is 256 random bits;
+//! only its SHA-256 digest is kept, compared in constant time, and the token itself is handed
+//! out once and never logged.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -13,6 +18,8 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
+use hmac::digest::generic_array::GenericArray;
+use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
@@ -28,20 +35,22 @@ pub struct SignInLimits {
     pub challenge_ttl: Duration,
     /// How long a session lasts.
     pub session_ttl: Duration,
-    /// Most challenges waiting for their presentation at once; more are refused until some
-    /// expire or are used.
-    pub max_challenges: usize,
+    /// Most answered challenges remembered at once (each one an auditor's sign-in, kept until
+    /// the challenge expires so that it cannot be answered again); more sign-ins are refused
+    /// until the first expires.
+    pub max_answered: usize,
     /// Most open sessions; the one closest to its end is closed to make room.
     pub max_sessions: usize,
 }
 
 impl Default for SignInLimits {
-    /// Challenges of 5 minutes (256 at most waiting), sessions of 15 minutes (64 at most).
+    /// Challenges of 5 minutes (1024 sign-ins at most within one challenge's lifetime),
+    /// sessions of 15 minutes (64 at most).
     fn default() -> Self {
         SignInLimits {
             challenge_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(900),
-            max_challenges: 256,
+            max_answered: 1024,
             max_sessions: 64,
         }
     }
@@ -50,20 +59,28 @@ impl Default for SignInLimits {
 /// Why a challenge was not handed out or not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
-    /// As many challenges as are kept are waiting.
+    /// As many sign-ins as are remembered happened within a challenge's lifetime.
     #[error(
-        "{waiting} sign-ins are already waiting for their presentation, the most this connector \
-         keeps; try again in {} s", .retry_after.as_secs().max(1)
+        "{answered} sign-ins in the last {} s, the most this connector remembers; try again in \
+         {} s", .ttl.as_secs(), .retry_after.as_secs().max(1)
     )]
-    TooManyChallenges {
-        /// How many are waiting.
-        waiting: usize,
+    TooManySignIns {
+        /// How many challenges are remembered as answered.
+        answered: usize,
+        /// A challenge's lifetime.
+        ttl: Duration,
         /// When the first of them expires.
         retry_after: Duration,
     },
-    /// The challenge was never handed out, or was used already.
-    #[error("the challenge is unknown or was already used: ask for a new one")]
+    /// The challenge was not handed out by this server (or not since it started).
+    #[error(
+        "the challenge is unknown: this connector did not hand it out, or has restarted since; \
+         ask for a new one"
+    )]
     UnknownChallenge,
+    /// The challenge was answered already.
+    #[error("the challenge was already used to sign in: ask for a new one")]
+    UsedChallenge,
     /// The challenge expired before it was answered.
     #[error(
         "the challenge expired {} s ago: ask for a new one and sign in within {} s",
@@ -115,18 +132,42 @@ pub struct SessionInfo {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The challenges and sessions of one server, shared by its workers.
+/// The challenges answered and sessions open of one server, shared by its workers.
 #[derive(Clone)]
 pub struct AuditorSignIn {
     limits: SignInLimits,
+    /// The key of the challenges' tags (SHA-256's block size), drawn at start and never shown.
+    key: Arc<Zeroizing<[u8; 64]>>,
+    /// The instant challenges count their expiry from.
+    epoch: Instant,
     state: Arc<Mutex<State>>,
 }
 
 #[derive(Default)]
 struct State {
-    /// Waiting challenges: the nonce and when it expires.
-    challenges: Vec<(String, Instant)>,
+    /// Answered challenges: their random part and when they expire.
+    answered: Vec<([u8; CHALLENGE_RANDOM], Instant)>,
     sessions: Vec<Session>,
+}
+
+/// A challenge's random bytes, its expiry (milliseconds after [`AuditorSignIn::epoch`], big
+/// endian) and its tag.
+const CHALLENGE_RANDOM: usize = 16;
+const CHALLENGE_EXPIRY: usize = 8;
+const CHALLENGE_TAG: usize = 16;
+const CHALLENGE_BYTES: usize = CHALLENGE_RANDOM + CHALLENGE_EXPIRY + CHALLENGE_TAG;
+
+/// What a challenge's tag is computed over, ahead of its random bytes and expiry.
+const TAG_CONTEXT: &[u8] = b"symbolon console auditor challenge v1";
+
+impl State {
+    /// Whether a sign-in answered the challenge of `drawn` (forgetting those expired by `now`).
+    fn is_answered(&mut self, drawn: &[u8; CHALLENGE_RANDOM], now: Instant) -> bool {
+        self.answered.retain(|(_, until)| *until > now);
+        self.answered
+            .iter()
+            .any(|(seen, _)| bool::from(seen[..].ct_eq(&drawn[..])))
+    }
 }
 
 struct Session {
@@ -170,14 +211,18 @@ fn wall(after: Duration) -> DateTime<Utc> {
 }
 
 impl AuditorSignIn {
-    /// An empty sign-in state with `limits` (each bound at least 1).
+    /// An empty sign-in state with `limits` (each bound at least 1) and a fresh key.
     pub fn new(limits: SignInLimits) -> Self {
+        let mut key = Zeroizing::new([0u8; 64]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key[..]);
         AuditorSignIn {
             limits: SignInLimits {
-                max_challenges: limits.max_challenges.max(1),
+                max_answered: limits.max_answered.max(1),
                 max_sessions: limits.max_sessions.max(1),
                 ..limits
             },
+            key: Arc::new(key),
+            epoch: Instant::now(),
             state: Arc::new(Mutex::new(State::default())),
         }
     }
@@ -193,69 +238,119 @@ impl AuditorSignIn {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hands out a new challenge, unless [`SignInLimits::max_challenges`] are waiting.
-    pub fn challenge(&self) -> Result<Challenge, SignInError> {
+    /// Hands out a new challenge; nothing is kept until it is answered.
+    pub fn challenge(&self) -> Challenge {
         self.challenge_at(Instant::now())
     }
 
-    fn challenge_at(&self, now: Instant) -> Result<Challenge, SignInError> {
-        let mut state = self.state();
-        state.challenges.retain(|(_, expires)| *expires > now);
-        if state.challenges.len() >= self.limits.max_challenges {
-            let first = state
-                .challenges
-                .iter()
-                .map(|(_, expires)| *expires)
-                .min()
-                .unwrap_or(now);
-            return Err(SignInError::TooManyChallenges {
-                waiting: state.challenges.len(),
-                retry_after: first.saturating_duration_since(now),
-            });
-        }
-        let nonce = random();
-        state
-            .challenges
-            .push((nonce.clone(), now + self.limits.challenge_ttl));
-        Ok(Challenge {
-            nonce,
+    fn challenge_at(&self, now: Instant) -> Challenge {
+        let mut bytes = [0u8; CHALLENGE_BYTES];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes[..CHALLENGE_RANDOM]);
+        let expires = now + self.limits.challenge_ttl;
+        let offset = u64::try_from(expires.saturating_duration_since(self.epoch).as_millis())
+            .unwrap_or(u64::MAX);
+        bytes[CHALLENGE_RANDOM..CHALLENGE_RANDOM + CHALLENGE_EXPIRY]
+            .copy_from_slice(&offset.to_be_bytes());
+        let tag = self.tag(&bytes[..CHALLENGE_RANDOM + CHALLENGE_EXPIRY]);
+        bytes[CHALLENGE_RANDOM + CHALLENGE_EXPIRY..].copy_from_slice(&tag);
+        Challenge {
+            nonce: B64.encode(bytes),
             expires_in: self.limits.challenge_ttl,
             expires_at: wall(self.limits.challenge_ttl),
-        })
+        }
     }
 
-    /// Takes `nonce` out of the waiting challenges: it can be answered once only, whatever
-    /// the answer.
-    pub fn take_challenge(&self, nonce: &str) -> Result<(), SignInError> {
-        self.take_challenge_at(nonce, Instant::now())
+    /// The tag of a challenge's random bytes and expiry.
+    fn tag(&self, signed: &[u8]) -> [u8; CHALLENGE_TAG] {
+        let mut mac =
+            <Hmac<Sha256> as hmac::digest::KeyInit>::new(GenericArray::from_slice(&self.key[..]));
+        mac.update(TAG_CONTEXT);
+        mac.update(signed);
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0u8; CHALLENGE_TAG];
+        tag.copy_from_slice(&full[..CHALLENGE_TAG]);
+        tag
     }
 
-    fn take_challenge_at(&self, nonce: &str, now: Instant) -> Result<(), SignInError> {
-        let mut state = self.state();
-        let position = state
-            .challenges
-            .iter()
-            .position(|(n, _)| bool::from(n.as_bytes().ct_eq(nonce.as_bytes())))
+    /// Checks that `nonce` is a challenge this server handed out (its tag, in constant time),
+    /// that it has not expired and that no sign-in answered it yet. It stays answerable until
+    /// [`AuditorSignIn::open`] marks it answered.
+    pub fn check_challenge(&self, nonce: &str) -> Result<(), SignInError> {
+        self.check_challenge_at(nonce, Instant::now()).map(drop)
+    }
+
+    fn check_challenge_at(&self, nonce: &str, now: Instant) -> Result<(), SignInError> {
+        let (drawn, _) = self.verify_nonce(nonce, now)?;
+        if self.state().is_answered(&drawn, now) {
+            return Err(SignInError::UsedChallenge);
+        }
+        Ok(())
+    }
+
+    /// The random bytes and expiry of `nonce`, once its tag and expiry are checked.
+    fn verify_nonce(
+        &self,
+        nonce: &str,
+        now: Instant,
+    ) -> Result<([u8; CHALLENGE_RANDOM], Instant), SignInError> {
+        let bytes = B64
+            .decode(nonce)
+            .ok()
+            .filter(|b| b.len() == CHALLENGE_BYTES)
             .ok_or(SignInError::UnknownChallenge)?;
-        let (_, expires) = state.challenges.swap_remove(position);
+        let (signed, tag) = bytes.split_at(CHALLENGE_RANDOM + CHALLENGE_EXPIRY);
+        if !bool::from(self.tag(signed)[..].ct_eq(tag)) {
+            return Err(SignInError::UnknownChallenge);
+        }
+        let mut random = [0u8; CHALLENGE_RANDOM];
+        random.copy_from_slice(&signed[..CHALLENGE_RANDOM]);
+        let mut offset = [0u8; CHALLENGE_EXPIRY];
+        offset.copy_from_slice(&signed[CHALLENGE_RANDOM..]);
+        let expires = self.epoch + Duration::from_millis(u64::from_be_bytes(offset));
         if expires <= now {
             return Err(SignInError::ExpiredChallenge {
                 ago: now.saturating_duration_since(expires),
                 ttl: self.limits.challenge_ttl,
             });
         }
-        Ok(())
+        Ok((random, expires))
     }
 
-    /// Opens a session for `auditor`; when [`SignInLimits::max_sessions`] are open, the one
-    /// closest to its end is closed first.
-    pub fn open(&self, auditor: &str) -> Opened {
-        self.open_at(auditor, Instant::now())
+    /// Opens a session for `auditor`, who answered `nonce`: the challenge is checked again and
+    /// marked answered (so of two sign-ins with one challenge only the first opens a session).
+    /// When [`SignInLimits::max_sessions`] are open, the one closest to its end is closed
+    /// first.
+    pub fn open(&self, auditor: &str, nonce: &str) -> Result<Opened, SignInError> {
+        self.open_at(auditor, nonce, Instant::now())
     }
 
-    fn open_at(&self, auditor: &str, now: Instant) -> Opened {
+    fn open_at(&self, auditor: &str, nonce: &str, now: Instant) -> Result<Opened, SignInError> {
+        let (drawn, expires) = self.verify_nonce(nonce, now)?;
         let token = Zeroizing::new(format!("{SESSION_PREFIX}{}", random()));
         let mut state = self.state();
+        // Checked and marked under one lock: a second sign-in with this challenge, checked
+        // before this one marked it, is refused here.
+        if state.is_answered(&drawn, now) {
+            return Err(SignInError::UsedChallenge);
+        }
+        if state.answered.len() >= self.limits.max_answered {
+            let first = state
+                .answered
+                .iter()
+                .map(|(_, until)| *until)
+                .min()
+                .unwrap_or(now);
+            // In whole seconds, rounded up (expiries are kept to the millisecond).
+            let wait = first.saturating_duration_since(now);
+            let retry_after =
+                Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+            return Err(SignInError::TooManySignIns {
+                answered: state.answered.len(),
+                ttl: self.limits.challenge_ttl,
+                retry_after,
+            });
+        }
+        state.answered.push((drawn, expires));
         state.sessions.retain(|s| s.expires > now);
         if state.sessions.len() >= self.limits.max_sessions {
             if let Some(first) = state
@@ -275,11 +370,11 @@ impl AuditorSignIn {
             expires: now + self.limits.session_ttl,
             expires_at,
         });
-        Opened {
+        Ok(Opened {
             token,
             expires_in: self.limits.session_ttl,
             expires_at,
-        }
+        })
     }
 
     /// The open session of `token`, if any (its digest compared in constant time with each).
@@ -322,62 +417,116 @@ impl AuditorSignIn {
 mod tests {
     use super::*;
 
-    fn limits(max_challenges: usize, max_sessions: usize) -> SignInLimits {
+    fn limits(max_answered: usize, max_sessions: usize) -> SignInLimits {
         SignInLimits {
             challenge_ttl: Duration::from_secs(60),
             session_ttl: Duration::from_secs(600),
-            max_challenges,
+            max_answered,
             max_sessions,
         }
     }
 
     #[test]
-    fn a_challenge_is_random_and_can_be_taken_once() {
+    fn a_challenge_is_random_tagged_and_keeps_nothing_until_answered() {
         let signin = AuditorSignIn::new(limits(8, 8));
         let now = Instant::now();
-        let a = signin.challenge_at(now).unwrap();
-        let b = signin.challenge_at(now).unwrap();
+        let a = signin.challenge_at(now);
+        let b = signin.challenge_at(now);
         assert_ne!(a.nonce, b.nonce);
-        assert_eq!(B64.decode(&a.nonce).unwrap().len(), 32);
-        assert_eq!(signin.take_challenge_at(&a.nonce, now), Ok(()));
-        assert_eq!(
-            signin.take_challenge_at(&a.nonce, now),
-            Err(SignInError::UnknownChallenge)
-        );
-        assert_eq!(
-            signin.take_challenge_at("made-up", now),
-            Err(SignInError::UnknownChallenge)
-        );
-        assert_eq!(signin.take_challenge_at(&b.nonce, now), Ok(()));
+        assert_eq!(B64.decode(&a.nonce).unwrap().len(), CHALLENGE_BYTES);
+        assert_eq!(a.nonce.len(), 54);
+        // A stranger may ask for many more than any bound: nothing is kept.
+        for _ in 0..10_000 {
+            signin.challenge_at(now);
+        }
+        assert!(signin.state().answered.is_empty());
+        assert_eq!(signin.check_challenge_at(&a.nonce, now), Ok(()));
+        // Checking is not answering: it can be checked again.
+        assert_eq!(signin.check_challenge_at(&a.nonce, now), Ok(()));
+        assert_eq!(signin.check_challenge_at(&b.nonce, now), Ok(()));
     }
 
     #[test]
-    fn an_expired_challenge_is_refused_and_gone() {
+    fn a_challenge_opens_one_session_only() {
         let signin = AuditorSignIn::new(limits(8, 8));
         let now = Instant::now();
-        let a = signin.challenge_at(now).unwrap();
+        let a = signin.challenge_at(now);
+        signin
+            .open_at("did:example:auditor", &a.nonce, now)
+            .unwrap();
+        assert_eq!(
+            signin.check_challenge_at(&a.nonce, now),
+            Err(SignInError::UsedChallenge)
+        );
+        let again = signin
+            .open_at("did:example:auditor", &a.nonce, now)
+            .unwrap_err();
+        assert_eq!(again, SignInError::UsedChallenge);
+        assert!(again.to_string().contains("already used"), "{again}");
+        assert_eq!(signin.state().sessions.len(), 1);
+    }
+
+    #[test]
+    fn forged_tampered_and_foreign_challenges_are_unknown() {
+        let signin = AuditorSignIn::new(limits(8, 8));
+        let other = AuditorSignIn::new(limits(8, 8));
+        let now = Instant::now();
+        let a = signin.challenge_at(now);
+        let mut bytes = B64.decode(&a.nonce).unwrap();
+        // A later expiry, the tag kept.
+        bytes[CHALLENGE_RANDOM] ^= 0x01;
+        let tampered = B64.encode(&bytes);
+        let unknown = Err(SignInError::UnknownChallenge);
+        for nonce in [
+            tampered.as_str(),
+            "made-up",
+            "",
+            &a.nonce[..40],
+            &format!("{}AA", a.nonce),
+            // Another server's (or this one's before a restart): another key.
+            &other.challenge_at(now).nonce,
+        ] {
+            assert_eq!(signin.check_challenge_at(nonce, now), unknown, "{nonce}");
+            assert_eq!(
+                signin.open_at("did:example:a", nonce, now).map(drop),
+                unknown,
+                "{nonce}"
+            );
+        }
+        let refused = SignInError::UnknownChallenge.to_string();
+        assert!(refused.contains("ask for a new one"), "{refused}");
+    }
+
+    #[test]
+    fn an_expired_challenge_is_refused() {
+        let signin = AuditorSignIn::new(limits(8, 8));
+        let now = Instant::now();
+        let a = signin.challenge_at(now);
         let later = now + Duration::from_secs(61);
-        let refused = signin.take_challenge_at(&a.nonce, later).unwrap_err();
+        let refused = signin.check_challenge_at(&a.nonce, later).unwrap_err();
         assert!(matches!(refused, SignInError::ExpiredChallenge { .. }));
         assert!(refused.to_string().contains("expired"), "{refused}");
-        assert_eq!(
-            signin.take_challenge_at(&a.nonce, later),
-            Err(SignInError::UnknownChallenge)
-        );
+        assert!(matches!(
+            signin.open_at("did:example:a", &a.nonce, later),
+            Err(SignInError::ExpiredChallenge { .. })
+        ));
     }
 
     #[test]
-    fn waiting_challenges_are_bounded_and_make_room_as_they_expire() {
+    fn answered_challenges_are_bounded_and_forgotten_once_expired() {
         let signin = AuditorSignIn::new(limits(3, 8));
         let now = Instant::now();
         for _ in 0..3 {
-            signin.challenge_at(now).unwrap();
+            let nonce = signin.challenge_at(now).nonce;
+            signin.open_at("did:example:a", &nonce, now).unwrap();
         }
-        let refused = signin.challenge_at(now).unwrap_err();
+        let fourth = signin.challenge_at(now).nonce;
+        let refused = signin.open_at("did:example:a", &fourth, now).unwrap_err();
         assert_eq!(
             refused,
-            SignInError::TooManyChallenges {
-                waiting: 3,
+            SignInError::TooManySignIns {
+                answered: 3,
+                ttl: Duration::from_secs(60),
                 retry_after: Duration::from_secs(60)
             }
         );
@@ -385,18 +534,20 @@ mod tests {
             refused.to_string().contains("try again in 60 s"),
             "{refused}"
         );
-        assert_eq!(signin.state().challenges.len(), 3);
-        // Once they expired, new ones are handed out again.
+        // Once the answered ones expired, sign-ins open sessions again.
         let later = now + Duration::from_secs(61);
-        signin.challenge_at(later).unwrap();
-        assert_eq!(signin.state().challenges.len(), 1);
+        let fresh = signin.challenge_at(later).nonce;
+        signin.open_at("did:example:a", &fresh, later).unwrap();
+        assert_eq!(signin.state().answered.len(), 1);
     }
 
     #[test]
     fn a_session_token_is_known_by_its_digest_until_it_ends_or_is_closed() {
         let signin = AuditorSignIn::new(limits(8, 8));
         let now = Instant::now();
-        let opened = signin.open_at("did:example:auditor", now);
+        let opened = signin
+            .open_at("did:example:auditor", &signin.challenge_at(now).nonce, now)
+            .unwrap();
         assert!(opened.token.starts_with(SESSION_PREFIX));
         assert!(!format!("{opened:?}").contains(opened.token.as_str()));
         let info = signin.session_at(&opened.token, now).unwrap();
@@ -416,7 +567,9 @@ mod tests {
         assert_eq!(signin.session_at(&opened.token, later), None);
         assert!(signin.state().sessions.is_empty());
 
-        let again = signin.open_at("did:example:auditor", now);
+        let again = signin
+            .open_at("did:example:auditor", &signin.challenge_at(now).nonce, now)
+            .unwrap();
         assert!(signin.close(&again.token));
         assert!(!signin.close(&again.token));
         assert_eq!(signin.session_at(&again.token, now), None);
@@ -426,9 +579,13 @@ mod tests {
     fn open_sessions_are_bounded_by_closing_the_one_nearest_its_end() {
         let signin = AuditorSignIn::new(limits(8, 2));
         let now = Instant::now();
-        let first = signin.open_at("did:example:a", now);
-        let second = signin.open_at("did:example:b", now + Duration::from_secs(1));
-        let third = signin.open_at("did:example:c", now + Duration::from_secs(2));
+        let open = |auditor: &str, at: Instant| {
+            let nonce = signin.challenge_at(now).nonce;
+            signin.open_at(auditor, &nonce, at).unwrap()
+        };
+        let first = open("did:example:a", now);
+        let second = open("did:example:b", now + Duration::from_secs(1));
+        let third = open("did:example:c", now + Duration::from_secs(2));
         let at = now + Duration::from_secs(3);
         assert_eq!(signin.session_at(&first.token, at), None);
         assert!(signin.session_at(&second.token, at).is_some());

@@ -54,7 +54,7 @@ async fn an_auditor_signs_in_with_a_credential_and_checks_proofs_in_a_real_brows
     browser
         .wait_text(
             "#auditor-status",
-            &["Sign-in refused", "malformed token", "a new one is shown"],
+            &["Sign-in refused", "malformed token", "new challenge is shown"],
         )
         .await;
     let challenge = changed(&browser, "#auditor-challenge", &first).await;
