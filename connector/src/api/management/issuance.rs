@@ -22,6 +22,11 @@ use crate::issuer::StatusRegistry;
 
 /// Longest a call waits for an onboarding request's outcome.
 const MAX_WAIT: Duration = Duration::from_secs(60);
+/// The first pause before asking the issuer again for a decision; it doubles after each ask,
+/// up to [`LONGEST_POLL`].
+const FIRST_POLL: Duration = Duration::from_millis(10);
+/// The longest pause between two asks.
+const LONGEST_POLL: Duration = Duration::from_millis(200);
 
 /// Routes of issuance.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -297,8 +302,12 @@ pub(super) async fn start_onboarding(
     let mut onboarding = holder::request(&cx, &url, &new.credential_type).await?;
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(new.wait_seconds).min(MAX_WAIT);
+    // An issuer deciding by policy answers within milliseconds: ask again soon, then less
+    // often.
+    let mut pause = FIRST_POLL;
     while onboarding.status == IssuanceStatus::Received && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(LONGEST_POLL);
         onboarding = holder::refresh(&cx, &onboarding.holder_pid).await?;
     }
     Ok(HttpResponse::Ok().json(onboarding))
