@@ -29,6 +29,23 @@ use crate::mpc_fixture::*;
 use crate::webdriver::Browser;
 use a11y::assert_accessible;
 
+/// Pastes `head` as the earlier head to check the trail against, and waits for the page to
+/// name it not consistent because its signature does not verify.
+pub async fn earlier_head_is_refused(browser: &Browser, head: &str) {
+    browser.type_into("#earlier-head", head).await;
+    browser.click("#check-consistency").await;
+    browser
+        .wait_text(
+            "#consistency-verdict",
+            &[
+                "Not consistent",
+                "The earlier head verifies",
+                "signature does not verify",
+            ],
+        )
+        .await;
+}
+
 /// Where the screenshots go: `SYMBOLON_CONSOLE_SCREENSHOTS` (the README's pictures come from
 /// `SYMBOLON_CONSOLE_SCREENSHOTS=docs/console`, relative to the repository), else the build's
 /// target directory, so that a test run leaves the checkout as it was.

@@ -120,12 +120,23 @@ async fn refused(
     credentials: &[Secured],
     audience: &str,
 ) -> String {
+    let (status, answer) = answering(node, holder, credentials, audience).await;
+    refusal(status, &answer)
+}
+
+/// Asks `node` for a fresh challenge and signs in with `holder`'s presentation of
+/// `credentials` for `audience`: the answer's status and body.
+async fn answering(
+    node: &Connector,
+    holder: &Identity,
+    credentials: &[Secured],
+    audience: &str,
+) -> (u16, Value) {
     let nonce = challenge(node).await;
     let token = presenting(holder, credentials, audience, Some(nonce.as_str()))
         .await
         .unwrap();
-    let (status, answer) = sign_in(node, &nonce, &token).await;
-    refusal(status, &answer)
+    sign_in(node, &nonce, &token).await
 }
 
 /// An authority and a connector trusting it, and an auditor holding its `AuditorCredential`.
@@ -368,11 +379,7 @@ async fn every_refused_sign_in_says_why() {
         .any(|e| e["type"] == "audit.access" && e["outcome"] == "ok"));
 
     // And the right presentation for a fresh challenge still works.
-    let nonce = challenge(&node).await;
-    let token = presenting(&auditor, &credentials, &audience, Some(nonce.as_str()))
-        .await
-        .unwrap();
-    let (status, opened) = sign_in(&node, &nonce, &token).await;
+    let (status, opened) = answering(&node, &auditor, &credentials, &audience).await;
     assert_eq!(status, 200, "{opened}");
 }
 
@@ -406,18 +413,10 @@ async fn challenges_and_sessions_expire_and_only_sign_ins_are_remembered() {
     // Only sign-ins are remembered: two open sessions, a third within the challenges' lifetime
     // is refused with when to try again.
     for _ in 0..2 {
-        let nonce = challenge(&node).await;
-        let token = presenting(&auditor, &credentials, &audience, Some(nonce.as_str()))
-            .await
-            .unwrap();
-        let (status, opened) = sign_in(&node, &nonce, &token).await;
+        let (status, opened) = answering(&node, &auditor, &credentials, &audience).await;
         assert_eq!(status, 200, "{opened}");
     }
-    let nonce = challenge(&node).await;
-    let token = presenting(&auditor, &credentials, &audience, Some(nonce.as_str()))
-        .await
-        .unwrap();
-    let (status, answer) = sign_in(&node, &nonce, &token).await;
+    let (status, answer) = answering(&node, &auditor, &credentials, &audience).await;
     assert_eq!(status, 503, "{answer}");
     assert_eq!(answer["error"], "unavailable");
     let message = answer["message"].as_str().unwrap();
@@ -426,11 +425,7 @@ async fn challenges_and_sessions_expire_and_only_sign_ins_are_remembered() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     // A session ends on its own.
-    let nonce = challenge(&node).await;
-    let token = presenting(&auditor, &credentials, &audience, Some(nonce.as_str()))
-        .await
-        .unwrap();
-    let (status, opened) = sign_in(&node, &nonce, &token).await;
+    let (status, opened) = answering(&node, &auditor, &credentials, &audience).await;
     assert_eq!(status, 200, "{opened}");
     assert_eq!(opened["expires_in"], 4);
     let session = opened["session"].as_str().unwrap().to_owned();
