@@ -127,6 +127,22 @@ pub async fn configure(authority: &Connector, members: &[(&str, &str)], approval
     assert_eq!(status, 200, "{body}");
 }
 
+/// Waits up to `within` until `holder`'s onboarding request `pid` has `status` (`ISSUED`,
+/// `REJECTED`, …); the request as it then stands.
+pub async fn onboarding_reaches(
+    holder: &Connector,
+    pid: &str,
+    status: &str,
+    within: Duration,
+) -> Value {
+    let what = format!("onboarding request {pid} to be {status}");
+    eventually(within, &what, || async {
+        let (_, onboarding) = holder.get(&format!("/api/v1/onboarding/{pid}")).await;
+        (onboarding["status"] == status).then_some(onboarding)
+    })
+    .await
+}
+
 /// `holder` asks `authority` for a membership, waiting `wait` seconds.
 pub async fn join(holder: &Connector, authority: &Connector, wait: u64) -> Value {
     let (status, onboarding) = holder
@@ -236,15 +252,7 @@ async fn the_operator_approves_one_request_and_rejects_another_with_a_reason() {
     assert_eq!(status, 200, "{approved}");
     assert_eq!(approved["status"], "ISSUED");
     let pid = first["holder_pid"].as_str().unwrap().to_owned();
-    eventually(
-        Duration::from_secs(5),
-        "the approved credential",
-        || async {
-            let (_, onboarding) = hospital.get(&format!("/api/v1/onboarding/{pid}")).await;
-            (onboarding["status"] == "ISSUED").then_some(())
-        },
-    )
-    .await;
+    onboarding_reaches(&hospital, &pid, "ISSUED", Duration::from_secs(5)).await;
     assert_eq!(wallet_types(&hospital).await.len(), 1);
     let (status, again) = authority
         .post(&format!("/api/v1/issuer/requests/{id}/approve"), &json!({}))
@@ -268,11 +276,7 @@ async fn the_operator_approves_one_request_and_rejects_another_with_a_reason() {
         .await;
     assert_eq!(status, 200, "{rejected}");
     let pid = second["holder_pid"].as_str().unwrap().to_owned();
-    let onboarding = eventually(Duration::from_secs(5), "the rejection", || async {
-        let (_, onboarding) = hospital.get(&format!("/api/v1/onboarding/{pid}")).await;
-        (onboarding["status"] == "REJECTED").then_some(onboarding)
-    })
-    .await;
+    let onboarding = onboarding_reaches(&hospital, &pid, "REJECTED", Duration::from_secs(5)).await;
     assert_eq!(
         onboarding["reasons"],
         json!(["registration not confirmed yet"])

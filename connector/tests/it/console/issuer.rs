@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::shots;
-use crate::dcp::{configure, join};
+use crate::dcp::{configure, join, onboarding_reaches};
 use crate::dsp::*;
 use crate::webdriver::Browser;
 
@@ -91,25 +91,9 @@ async fn the_operator_approves_one_request_and_rejects_another_in_a_real_browser
 
     // The holders learn the decisions: the clinic holds its membership, the hospital the reason.
     let pid = asked[0]["holder_pid"].as_str().unwrap().to_owned();
-    eventually(
-        Duration::from_secs(10),
-        "the clinic's credential",
-        || async {
-            let (_, onboarding) = clinic.get(&format!("/api/v1/onboarding/{pid}")).await;
-            (onboarding["status"] == "ISSUED").then_some(())
-        },
-    )
-    .await;
+    onboarding_reaches(&clinic, &pid, "ISSUED", Duration::from_secs(10)).await;
     let pid = asked[1]["holder_pid"].as_str().unwrap().to_owned();
-    let onboarding = eventually(
-        Duration::from_secs(10),
-        "the hospital's rejection",
-        || async {
-            let (_, onboarding) = hospital.get(&format!("/api/v1/onboarding/{pid}")).await;
-            (onboarding["status"] == "REJECTED").then_some(onboarding)
-        },
-    )
-    .await;
+    let onboarding = onboarding_reaches(&hospital, &pid, "REJECTED", Duration::from_secs(10)).await;
     assert_eq!(
         onboarding["reasons"],
         json!(["registration not confirmed yet"])
