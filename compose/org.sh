@@ -20,7 +20,7 @@
 #              DNS on the host's network, which a bridge carries; nothing is read from peers/)
 #   SYMBOLON   the `symbolon` binary (default: `symbolon` on PATH)
 #   PORT       HTTPS port (8443), P2P_PORT peer network port (9443)
-set -euo pipefail
+set -Eeuo pipefail
 
 mode=${1:-serve}
 : "${ORG_NAME:?org.sh needs ORG_NAME, the organisation (its host name)}"
@@ -38,6 +38,9 @@ pki=$SHARED/pki
 url=https://$ORG_NAME:$PORT
 log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$ORG_NAME" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+# A command that fails where none may (set -e) stops the script: say where, so that a host
+# that stops is never silent.
+trap 'log "error: stopped at line $LINENO (exit status $?)"' ERR
 case $ORG_DISCOVERY in bootstrap | mdns) ;; *) die "ORG_DISCOVERY is \`$ORG_DISCOVERY\`: bootstrap or mdns" ;; esac
 
 command -v "$SYMBOLON" > /dev/null || die "no \`$SYMBOLON\` binary (set SYMBOLON to the built one)"
@@ -143,14 +146,16 @@ if [ "$ORG_P2P" = yes ]; then
 fi
 
 rotate_log
-"$SYMBOLON" "${serve_args[@]}" > >(tee "$dir/serve.log") 2>&1 &
+# The log exists before `tee` opens it, so that it can be read from the first moment.
+: > "$dir/serve.log"
+"$SYMBOLON" "${serve_args[@]}" > >(tee -a "$dir/serve.log") 2>&1 &
 child=$!
 log "serving $url (pid $child)"
 [ "$ORG_P2P" != yes ] || log "finds its peers by $ORG_DISCOVERY"
 if [ "$ORG_P2P" = yes ]; then
   # Publish this peer's address: its host's address and the PeerId serve printed.
   for _ in $(seq 300); do
-    peer_id=$(sed -n 's|^listening on /.*/p2p/\(12D3Koo[1-9A-HJ-NP-Za-km-z]*\)$|\1|p' "$dir/serve.log" | tail -n 1)
+    peer_id=$(sed -n 's|^listening on /.*/p2p/\(12D3Koo[1-9A-HJ-NP-Za-km-z]*\)$|\1|p' "$dir/serve.log" | tail -n 1) || true
     [ -n "$peer_id" ] && break
     kill -0 "$child" 2> /dev/null || die "serve stopped: $(tail -n 5 "$dir/serve.log")"
     sleep 0.2
