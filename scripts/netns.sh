@@ -83,8 +83,12 @@ pids=()
 # Stops every connector, removes every namespace, veth and the bridge, and fails if a process
 # survived.
 cleanup() {
-  local status=$? pid ns running=() survivors=()
+  local status=$? pid ns i running=() survivors=() stopped=()
   trap - EXIT INT TERM
+  # Hosts whose connector had stopped on its own before this cleanup.
+  for i in "${!pids[@]}"; do
+    kill -0 "${pids[$i]}" 2> /dev/null || stopped+=("${names[$i]}")
+  done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
   for ns in "${namespaces[@]}"; do
     for pid in $(ip netns pids "$ns" 2> /dev/null); do
@@ -107,6 +111,9 @@ cleanup() {
   ip link del "$bridge" 2> /dev/null || true
   if [ "$status" != 0 ]; then
     echo "failed (exit $status); the connectors' logs:" >&2
+    if [ "${#stopped[@]}" -gt 0 ]; then
+      echo "these hosts' connectors had stopped before the failure: ${stopped[*]}" >&2
+    fi
     for name in "${names[@]}"; do
       echo "--- $name (last 15 lines)" >&2
       tail -n 15 "$logs/$name.log" >&2 2> /dev/null || true
