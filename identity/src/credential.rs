@@ -140,6 +140,12 @@ pub fn format_time(time: DateTime<Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Formats a time as an XSD dateTimeStamp with millisecond precision (truncated, never
+/// rounded up into the future), for dates that order documents issued in quick succession.
+pub fn format_time_millis(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
 /// Parses an XSD dateTimeStamp (RFC 3339 with a time zone).
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)

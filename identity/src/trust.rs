@@ -53,7 +53,9 @@ impl TrustList {
             "id": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
             "type": ["VerifiableCredential", "TrustListCredential"],
             "issuer": authority.as_str(),
-            "validFrom": crate::credential::format_time(chrono::Utc::now()),
+            // Milliseconds: of two lists of one authority, the later `validFrom` is the newer,
+            // so two issued within the same second must still be told apart.
+            "validFrom": crate::credential::format_time_millis(chrono::Utc::now()),
             "credentialSubject": {
                 "id": authority.as_str(),
                 "dataSpaceId": data_space,
@@ -208,5 +210,21 @@ mod tests {
             parse_entry("did:web:hds.example= ,"),
             Err(TrustEntryError::NoType(_))
         ));
+    }
+
+    #[test]
+    fn a_list_is_dated_to_the_millisecond() {
+        let authority = Did::parse("did:web:hds.example").unwrap();
+        let before = chrono::Utc::now();
+        let credential = TrustList::credential(&authority, "hds", &BTreeMap::new()).unwrap();
+        let after = chrono::Utc::now();
+        let text = credential["validFrom"].as_str().unwrap();
+        // `2026-12-03T18:00:08.123Z`: three digits of the second's fraction.
+        assert_eq!(text.len(), 24, "{text}");
+        assert_eq!(text.as_bytes()[19], b'.', "{text}");
+        let valid_from = crate::credential::parse_time(text).unwrap();
+        let truncated = before
+            - chrono::Duration::nanoseconds(i64::from(before.timestamp_subsec_nanos() % 1_000_000));
+        assert!(truncated <= valid_from && valid_from <= after, "{text}");
     }
 }

@@ -186,6 +186,14 @@ mod tests {
             Some(t + Duration::seconds(1)),
         );
         assert_eq!(decide(&installed, &later), Verdict::Newer);
+        // Lists are dated to the millisecond: one issued a millisecond later is newer.
+        let next_millisecond = list(
+            ANCHOR,
+            "hds",
+            &["did:key:a", "did:key:c"],
+            Some(t + Duration::milliseconds(1)),
+        );
+        assert_eq!(decide(&installed, &next_millisecond), Verdict::Newer);
         // An undated installed list is older than any dated one.
         let undated = list(ANCHOR, "hds", &["did:key:c"], None);
         assert_eq!(decide(&undated, &installed), Verdict::Newer);
