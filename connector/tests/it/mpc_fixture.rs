@@ -102,7 +102,7 @@ pub async fn study_with(holders: Vec<Holder<'_>>, permit: Option<StudyPermit<'_>
     if permit.is_some() {
         // Every `peer` above installed (and announced) a trust list of its own, dated when it was
         // made; a holder whose HDAB list is older takes a later one from the network, and one of
-        // the same second is refused as not newer. Installed now, after them all, the HDAB list
+        // the same millisecond is refused as not newer. Installed now, after them all, the HDAB list
         // is the newest every holder has seen, whatever the order announcements arrive in.
         for node in &connectors {
             trust_as_hdab(&authority, node).await;
