@@ -146,6 +146,8 @@ impl std::fmt::Debug for Verifier {
 struct Decoded<'a> {
     credential: Value,
     jws: Option<(&'a str, jose::DecodedJws)>,
+    /// An SD-JWT's Key Binding JWT too old or dated in the future: a validity failure.
+    stale_key_binding: Option<VerifyError>,
 }
 
 impl Verifier {
@@ -283,7 +285,10 @@ impl Verifier {
         }
         report.signer = issuer_id(credential).map(str::to_owned);
         report.types = specific_types(credential);
-        let validity = self.check_validity(credential);
+        let stale_key_binding = decoded.stale_key_binding;
+        let validity = self
+            .check_validity(credential)
+            .and_then(|()| stale_key_binding.map_or(Ok(()), Err));
         report.record("validity", validity);
         match credential.get("credentialStatus") {
             None => report.skip("status", "the credential has no credentialStatus"),
@@ -336,13 +341,19 @@ impl Verifier {
                         .and_then(|decoded| decoded.check_vc_claims().map(|()| decoded)),
                 )?;
                 report.format = Some(crate::sd_jwt::TYP.into());
-                // A Key Binding JWT, when there is one, must hold (its nonce and audience are
-                // a presentation verifier's to check).
+                // A Key Binding JWT, when there is one, must hold: its proof with the
+                // signature, its age with the validity window (its nonce and audience are a
+                // presentation verifier's to check).
+                let mut stale_key_binding = None;
                 if decoded.key_binding.is_some() {
-                    let check = self.key_binding_check();
-                    if let Err(error) = decoded.check_key_binding(&check) {
-                        report.fail("signature", error);
-                        return None;
+                    match decoded.check_key_binding() {
+                        Ok(kb) => {
+                            stale_key_binding = kb.check_fresh(&self.key_binding_check()).err()
+                        }
+                        Err(error) => {
+                            report.fail("signature", error);
+                            return None;
+                        }
                     }
                 }
                 let issuer_jwt = token.trim().split('~').next().unwrap_or_default();
@@ -351,6 +362,7 @@ impl Verifier {
                 return Some(Decoded {
                     credential: decoded.credential(),
                     jws: Some((issuer_jwt, decoded.jws)),
+                    stale_key_binding,
                 });
             }
             Input::Jwt(token) => {
@@ -389,7 +401,11 @@ impl Verifier {
             report.fail("signature", VerifyError::Invalid(error));
             return None;
         }
-        Some(Decoded { credential, jws })
+        Some(Decoded {
+            credential,
+            jws,
+            stale_key_binding: None,
+        })
     }
 
     /// Checks the signature of a decoded credential (resolving the issuer's DID). The future

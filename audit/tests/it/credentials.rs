@@ -151,3 +151,90 @@ async fn a_did_web_issuer_is_checked_from_the_document_in_the_bundle() {
     assert_eq!(report.of_kind(K::MissingDidDocument).count(), 1, "{report}");
     assert_eq!(report.missing_did_documents, ["did:web:authority.example"]);
 }
+
+/// `presented` (an SD-JWT with its Key Binding JWT) with the Key Binding JWT signed again by
+/// `key` as issued at `iat` (seconds since the epoch).
+fn key_bound_at(presented: &str, key: &symbolon_identity::KeyPair, iat: i64) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine as _;
+    let without_kb = &presented[..presented.rfind('~').unwrap() + 1];
+    let header = json!({"alg": "EdDSA", "typ": "kb+jwt"});
+    let body = json!({"iat": iat, "aud": "did:key:zAud", "nonce": "n-2",
+                      "sd_hash": symbolon_identity::sd_jwt::key_binding_hash(without_kb)});
+    let input = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(body.to_string())
+    );
+    format!(
+        "{without_kb}{input}.{}",
+        B64.encode(key.sign(input.as_bytes()))
+    )
+}
+
+// A Key Binding JWT is a presenter's proof: an auditor checks its signature and `sd_hash`, not
+// its age, which has passed by audit time (as a credential's validity window has).
+#[tokio::test(flavor = "current_thread")]
+async fn an_sd_jwt_presented_long_ago_still_verifies_and_a_forged_key_binding_is_named() {
+    let authority = Identity::generate(KeyAlgorithm::Ed25519);
+    let member = Identity::generate(KeyAlgorithm::Ed25519);
+    let unsigned = credential::build(
+        &authority.did,
+        "DataSpaceMembershipCredential",
+        &member.did,
+        &json!({"legalName": "Org", "registrationNumber": "KvK-1", "role": "Hospital", "dataSpaceId": "hds"}),
+        None,
+    )
+    .unwrap();
+    let sd = issue_credential(&authority, unsigned, Format::SdJwt)
+        .await
+        .unwrap()
+        .to_text();
+    let presented = symbolon_identity::sd_jwt::present(
+        &sd,
+        &member.key,
+        &symbolon_identity::sd_jwt::Presentation {
+            disclose: &["legalName".to_owned()],
+            nonce: "n-2",
+            audience: "did:key:zAud",
+        },
+    )
+    .unwrap();
+    let a_day_ago = chrono::Utc::now().timestamp() - 86_400;
+    let old = key_bound_at(&presented, &member.key, a_day_ago);
+    let org = org();
+    org.log
+        .append(
+            &AuditEvent::new(
+                "presentation.verified",
+                org.did.as_str(),
+                member.did.as_str(),
+                "ok",
+            )
+            .with_details(json!({"presentation": old})),
+        )
+        .unwrap();
+    org.log.sign_head(&org.key, &org.did).unwrap();
+    let mut bundle = org.bundle();
+    bundle.credentials.push(json!(old));
+    let report = verify(bundle).await;
+    assert!(report.is_valid(), "{report}");
+    assert_eq!(report.credentials_checked, 2);
+
+    // Signed by another key than the credential's holder key, or over other disclosures.
+    let thief = Identity::generate(KeyAlgorithm::Ed25519);
+    let forged = key_bound_at(&presented, &thief.key, a_day_ago);
+    let (issuer_jwt, _) = old.split_once('~').unwrap();
+    let kb = old.rsplit('~').next().unwrap();
+    let fewer = format!("{issuer_jwt}~{kb}");
+    let mut bundle = org.bundle();
+    bundle.credentials.extend([json!(forged), json!(fewer)]);
+    let report = verify(bundle).await;
+    let bad: Vec<String> = report
+        .of_kind(K::CredentialInvalid)
+        .map(|f| f.message.clone())
+        .collect();
+    assert_eq!(bad.len(), 2, "{report}");
+    assert!(bad[0].contains("Key Binding JWT"), "{bad:?}");
+    assert!(bad[1].contains("sd_hash"), "{bad:?}");
+}

@@ -314,6 +314,27 @@ impl Walk<'_> {
     }
 }
 
+impl KeyBinding {
+    /// Whether the Key Binding JWT was issued within `check.max_age` seconds of `check.now`
+    /// and not in the future (with `check.leeway` either way): a validity check, which an
+    /// auditor reading an old trail does not apply.
+    pub fn check_fresh(&self, check: &KeyBindingCheck) -> Result<(), VerifyError> {
+        if self.issued_at > check.now.saturating_add(check.leeway) {
+            return Err(VerifyError::NotYetValid(format!(
+                "Key Binding JWT issued at {} (in the future)",
+                self.issued_at
+            )));
+        }
+        if check.now.saturating_sub(self.issued_at) > check.max_age.saturating_add(check.leeway) {
+            return Err(VerifyError::Expired(format!(
+                "Key Binding JWT issued at {}, more than {} seconds ago",
+                self.issued_at, check.max_age
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn decode_key_binding(token: &str) -> Result<KeyBinding, VerifyError> {
     let jws = jose::decode(token)?;
     if jws.header.get("typ").and_then(Value::as_str) != Some(KB_TYP) {
@@ -358,10 +379,10 @@ impl Decoded {
         }
     }
 
-    /// Checks the Key Binding JWT (RFC 9901 §7.3): present, signed by the holder key
-    /// (`cnf.jwk`), its `sd_hash` over exactly what was presented, and issued within
-    /// `check.max_age` seconds. The caller compares its `nonce` and `aud`.
-    pub fn check_key_binding(&self, check: &KeyBindingCheck) -> Result<&KeyBinding, VerifyError> {
+    /// Checks the Key Binding JWT's proof (RFC 9901 §7.3): present, signed by the holder key
+    /// (`cnf.jwk`), and its `sd_hash` over exactly what was presented. Its age is a validity
+    /// check ([`KeyBinding::check_fresh`]); the caller compares its `nonce` and `aud`.
+    pub fn check_key_binding(&self) -> Result<&KeyBinding, VerifyError> {
         let kb = self.key_binding.as_ref().ok_or_else(|| {
             VerifyError::BadSignature(
                 "key binding is required and the SD-JWT has no Key Binding JWT".into(),
@@ -379,18 +400,6 @@ impl Decoded {
             return Err(VerifyError::BadSignature(
                 "the Key Binding JWT's `sd_hash` does not match the SD-JWT presented".into(),
             ));
-        }
-        if kb.issued_at > check.now.saturating_add(check.leeway) {
-            return Err(VerifyError::NotYetValid(format!(
-                "Key Binding JWT issued at {} (in the future)",
-                kb.issued_at
-            )));
-        }
-        if check.now.saturating_sub(kb.issued_at) > check.max_age.saturating_add(check.leeway) {
-            return Err(VerifyError::Expired(format!(
-                "Key Binding JWT issued at {}, more than {} seconds ago",
-                kb.issued_at, check.max_age
-            )));
         }
         Ok(kb)
     }

@@ -57,6 +57,8 @@ struct Presented {
     signer: String,
     challenge: String,
     audience: Vec<String>,
+    /// An SD-JWT's Key Binding JWT too old or dated in the future: a validity failure.
+    stale_key_binding: Option<VerifyError>,
 }
 
 impl Verifier {
@@ -99,6 +101,7 @@ impl Verifier {
             signer,
             challenge,
             audience,
+            stale_key_binding,
         } = presented;
         report.signer = Some(signer.clone());
         let challenge_ok = if challenge == options.challenge {
@@ -128,6 +131,9 @@ impl Verifier {
             if let Err(error) = self.check_lifetime(&presentation) {
                 report.fail("validity", error);
             }
+        }
+        if let Some(error) = stale_key_binding {
+            report.fail("validity", error);
         }
         // A challenge used before is refused here, before any credential is fetched; it is
         // recorded only at the end, once everything else passed.
@@ -336,6 +342,7 @@ impl Verifier {
                     signer,
                     challenge,
                     audience,
+                    stale_key_binding: None,
                 })
             }
             Input::Json(presentation) => {
@@ -367,6 +374,7 @@ impl Verifier {
                     signer,
                     challenge: info.challenge.unwrap_or_default(),
                     audience: info.domain.into_iter().collect(),
+                    stale_key_binding: None,
                 })
             }
         }
@@ -375,8 +383,9 @@ impl Verifier {
 
 impl Verifier {
     /// An SD-JWT VC presented with key binding (RFC 9901 §7.3): the Key Binding JWT is
-    /// required, signed by the credential's holder key (`cnf.jwk`), fresh, and over exactly
-    /// the disclosures presented; its `nonce` and `aud` are the challenge and audience. The
+    /// required, signed by the credential's holder key (`cnf.jwk`) and over exactly the
+    /// disclosures presented (those are its proof, a signature check), and fresh (a validity
+    /// check); its `nonce` and `aud` are the challenge and audience. The
     /// presenter is the holder key's did:key; the SD-JWT VC itself is then verified as the
     /// presentation's one credential (issuer signature, disclosures, validity, status, trust).
     fn sd_jwt_presentation(&self, token: &str, report: &mut Report) -> Option<Presented> {
@@ -386,14 +395,12 @@ impl Verifier {
                 .and_then(|decoded| decoded.check_vc_claims().map(|()| decoded)),
         )?;
         report.format = Some(crate::sd_jwt::TYP.into());
-        let bound = decoded
-            .check_key_binding(&self.key_binding_check())
-            .and_then(|kb| {
-                let key = decoded.holder_key()?.ok_or_else(|| {
-                    VerifyError::BadSignature("the credential names no holder key".into())
-                })?;
-                Ok((kb, crate::did::Did::key(&key)))
-            });
+        let bound = decoded.check_key_binding().and_then(|kb| {
+            let key = decoded.holder_key()?.ok_or_else(|| {
+                VerifyError::BadSignature("the credential names no holder key".into())
+            })?;
+            Ok((kb, crate::did::Did::key(&key)))
+        });
         let (kb, holder) = report.record("signature", bound)?;
         let signer = holder.as_str().to_owned();
         Some(Presented {
@@ -406,6 +413,7 @@ impl Verifier {
             signer,
             challenge: kb.nonce.clone(),
             audience: vec![kb.audience.clone()],
+            stale_key_binding: kb.check_fresh(&self.key_binding_check()).err(),
         })
     }
 }

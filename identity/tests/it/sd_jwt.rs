@@ -373,12 +373,47 @@ async fn key_binding_is_required_and_checked() {
     );
     let report = verify(forged, options()).await;
     assert_eq!(report.outcome("signature"), Some(Outcome::Failed));
-    // An old Key Binding JWT.
+    // An old Key Binding JWT: its proof holds, its age fails the validity check (which an
+    // auditor reading an old trail leaves aside), for the presentation and the credential.
+    let later = Utc::now() + Duration::hours(3);
     let report = verifier()
-        .at(Utc::now() + Duration::hours(3))
+        .at(later)
         .verify_presentation_with(&Input::parse(&presented).unwrap(), &options())
         .await;
     assert!(!report.verified);
+    assert_eq!(
+        report.outcome("signature"),
+        Some(Outcome::Passed),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.outcome("validity"),
+        Some(Outcome::Failed),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Key Binding JWT issued at"),
+        "{report:?}"
+    );
+    let report = verifier()
+        .at(later)
+        .verify_credential(&Input::parse(&presented).unwrap())
+        .await;
+    assert!(!report.verified);
+    assert_eq!(
+        report.outcome("signature"),
+        Some(Outcome::Passed),
+        "{report:?}"
+    );
+    assert_eq!(
+        report.outcome("validity"),
+        Some(Outcome::Failed),
+        "{report:?}"
+    );
     // And the right one passes.
     assert!(verify(presented, options()).await.verified);
 }
