@@ -6,6 +6,8 @@
 // - vc+jwt and vp+jwt (compact JWS, EdDSA or ES256), bare, enveloped as
 //   `data:application/vc+jwt,…`, or as an Enveloped… object;
 // - SD-JWT VCs: the issuer's JWT, and that every disclosure is one the issuer signed a digest of;
+//   a Key Binding JWT, when one ends it, signed by the holder key (`cnf.jwk`) over exactly what
+//   was presented (`sd_hash`) — not its age, which has passed by audit time;
 // - Data Integrity credentials with one `eddsa-jcs-2022` proof (RFC 8785 JSON, Ed25519); other
 //   suites (`eddsa-rdfc-2022`, `ecdsa-rdfc-2019`: RDF canonicalisation) and proof sets are not
 //   checked here, and each one is named in a warning, left to the command line.
@@ -82,6 +84,14 @@ async function checkSignature(jws, signer, documents) {
   if ((header.alg === "EdDSA") !== (jwk.kty === "OKP" && jwk.crv === "Ed25519")) {
     throw new ProofError(`the key of \`${signer}\` does not match the algorithm \`${header.alg}\``);
   }
+  if (!(await verifiesWith(jws, jwk))) {
+    throw new ProofError(`the signature of \`${signer}\` does not verify: the ${jws.kind} was changed after it was signed, or not signed by that key`);
+  }
+}
+
+/** Whether the compact JWS `jws` (EdDSA or ES256, as its header says) verifies with `jwk`. */
+async function verifiesWith(jws, jwk) {
+  const { header, signingInput, signature } = jws;
   let key, sig;
   try {
     const algorithm = header.alg === "EdDSA" ? { name: "Ed25519" } : { name: "ECDSA", namedCurve: "P-256" };
@@ -91,9 +101,7 @@ async function checkSignature(jws, signer, documents) {
     throw new ProofError(`the key or signature cannot be used: ${error.message}`);
   }
   const verifyAlg = header.alg === "EdDSA" ? { name: "Ed25519" } : { name: "ECDSA", hash: "SHA-256" };
-  if (!(await crypto.subtle.verify(verifyAlg, key, sig, encoder.encode(signingInput)))) {
-    throw new ProofError(`the signature of \`${signer}\` does not verify: the ${jws.kind} was changed after it was signed, or not signed by that key`);
-  }
+  return crypto.subtle.verify(verifyAlg, key, sig, encoder.encode(signingInput));
 }
 
 function firstMethod(document) {
@@ -118,9 +126,40 @@ async function checkDisclosures(jws) {
   const signed = digests(jws.payload);
   for (const [n, disclosure] of jws.disclosures.entries()) {
     if (disclosure.split(".").length === 3) continue; // the Key Binding JWT, a presenter's
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(disclosure)));
-    const b64 = btoa(String.fromCharCode(...digest)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const b64 = b64url(await sha256(encoder.encode(disclosure)));
     if (!signed.has(b64)) throw new ProofError(`disclosure ${n + 1} is not one the issuer signed a digest of: it was changed or added`);
+  }
+}
+
+function b64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * Checks the Key Binding JWT that ends the SD-JWT `token` (RFC 9901 §7.3), if one does: its
+ * `typ`, its signature by the holder key the issuer signed (`cnf.jwk`), and its `sd_hash` over
+ * exactly the issuer's JWT and the disclosures presented. Its `iat`, nonce and audience were
+ * checked when it was presented and logged; its age is not an audit's concern.
+ */
+async function checkKeyBinding(token, jws) {
+  const text = token.trim();
+  const at = text.lastIndexOf("~");
+  const kbText = text.slice(at + 1);
+  if (!kbText) return;
+  const kb = decodeJws(kbText);
+  if (kb.header.typ !== "kb+jwt") throw new ProofError("its Key Binding JWT's `typ` is not `kb+jwt`");
+  const cnf = jws.payload.cnf;
+  const jwk = cnf && typeof cnf === "object" ? cnf.jwk : undefined;
+  if (!jwk || typeof jwk !== "object") throw new ProofError("it ends with a Key Binding JWT, but the issuer signed no holder key (`cnf.jwk`)");
+  if (!["EdDSA", "ES256"].includes(kb.header.alg) || (kb.header.alg === "EdDSA") !== (jwk.kty === "OKP" && jwk.crv === "Ed25519")) {
+    throw new ProofError(`its Key Binding JWT's algorithm \`${kb.header.alg}\` does not match the holder key (\`cnf.jwk\`)`);
+  }
+  if (!(await verifiesWith(kb, jwk))) {
+    throw new ProofError("its Key Binding JWT's signature does not verify with the holder key (`cnf.jwk`): another key signed it, or it was changed");
+  }
+  const expected = b64url(await sha256(encoder.encode(text.slice(0, at + 1))));
+  if (kb.payload.sd_hash !== expected) {
+    throw new ProofError("its Key Binding JWT's `sd_hash` does not match the SD-JWT presented: disclosures were added or removed after the holder signed it");
   }
 }
 
@@ -201,7 +240,10 @@ async function checkItem(value, presentation, documents, depth = 0) {
     ? id(body.holder) || jws.payload.iss || (jws.header.kid || "").split("#")[0]
     : id(body.issuer) || jws.payload.iss;
   await checkSignature(jws, signer, documents);
-  if (jws.sd) await checkDisclosures(jws);
+  if (jws.sd) {
+    await checkDisclosures(jws);
+    await checkKeyBinding(item, jws);
+  }
   const warnings = [];
   if (isPresentation) {
     const inner = body.verifiableCredential === undefined ? [] : [body.verifiableCredential].flat();

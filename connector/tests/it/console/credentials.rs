@@ -1,15 +1,17 @@
 //! The proofs of the credentials an audit bundle embeds, checked in a real browser: a did:web
 //! connector's bundle holds its membership credential (issued by a did:key authority) and the
 //! test adds a credential the connector issued itself (a did:web issuer, whose document the
-//! bundle carries), an SD-JWT VC and two Data Integrity credentials (eddsa-jcs-2022, checked in
-//! the browser; eddsa-rdfc-2022, not). The clean bundle verifies in the browser, the RDF one
-//! named as left to the command line; in a tampered copy (a claim of the JWT changed, a did:web
-//! signature broken, an SD-JWT disclosure swapped, a claim of the JCS credential changed) the
+//! bundle carries), an SD-JWT VC, an SD-JWT VC presented with a Key Binding JWT and two Data
+//! Integrity credentials (eddsa-jcs-2022, checked in the browser; eddsa-rdfc-2022, not). The
+//! clean bundle verifies in the browser, the RDF one named as left to the command line; in a
+//! tampered copy (a claim of the JWT changed, a did:web signature broken, an SD-JWT disclosure
+//! swapped, a claim of the JCS credential changed, a disclosure dropped after key binding) the
 //! page names each failing credential and why, where the Rust verifier also finds them.
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use symbolon_identity::{issue_credential, Format, Secured};
+use symbolon_identity::sd_jwt::{self, Presentation};
+use symbolon_identity::{issue_credential, Format, Identity, KeyAlgorithm, Secured};
 
 use super::shots;
 use crate::dcp_holder::web_connector_configured;
@@ -107,10 +109,28 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
     else {
         panic!("a Data Integrity credential is JSON");
     };
+    // An SD-JWT VC of a did:key holder, presented with its Key Binding JWT.
+    let holder = Identity::generate(KeyAlgorithm::Ed25519);
+    let mut bound = membership_document(holder.did.as_str(), "Hospital");
+    bound["issuer"] = json!(authority.did());
+    let bound = issue_credential(&authority.identity, bound, Format::SdJwt)
+        .await
+        .unwrap()
+        .to_text();
+    let presented = sd_jwt::present(
+        &bound,
+        &holder.key,
+        &Presentation {
+            disclose: &["legalName".to_owned()],
+            nonce: "audit-nonce",
+            audience: node.did(),
+        },
+    )
+    .unwrap();
     let credentials = bundle["credentials"].as_array_mut().unwrap();
     let held = credentials.len();
     assert!(held >= 1, "the wallet's membership is in the bundle");
-    credentials.extend([json!(own), json!(sd), jcs, rdfc]);
+    credentials.extend([json!(own), json!(sd), jcs, rdfc, json!(presented)]);
     assert!(
         rust_credential_errors(&bundle).is_empty(),
         "clean: {bundle}"
@@ -120,7 +140,9 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
     std::fs::write(&clean, serde_json::to_vec(&bundle).unwrap()).unwrap();
 
     // Tampered: the held membership's role, the did:web credential's signature, a disclosure
-    // of the SD-JWT and the eddsa-jcs-2022 credential's role. The Rust verifier finds all four.
+    // of the SD-JWT, the eddsa-jcs-2022 credential's role and the disclosure presented under
+    // the Key Binding JWT (dropped: `sd_hash` no longer matches). The Rust verifier finds all
+    // five.
     let mut tampered = bundle.clone();
     let position = bundle["credentials"]
         .as_array()
@@ -132,8 +154,12 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
     tampered["credentials"][held] = json!(broken_signature(&own));
     tampered["credentials"][held + 1] = json!(swapped_disclosure(&sd));
     tampered["credentials"][held + 2]["credentialSubject"]["role"] = json!("Insurer");
+    let (issuer_jwt, _) = presented.split_once('~').unwrap();
+    let key_binding = presented.rsplit('~').next().unwrap();
+    tampered["credentials"][held + 4] = json!(format!("{issuer_jwt}~{key_binding}"));
     let found = rust_credential_errors(&tampered);
-    assert_eq!(found.len(), 4, "{found:#?}");
+    assert_eq!(found.len(), 5, "{found:#?}");
+    assert!(found.iter().any(|m| m.contains("sd_hash")), "{found:#?}");
     let bad = tmp.path().join("tampered-credentials.json");
     std::fs::write(&bad, serde_json::to_vec(&tampered).unwrap()).unwrap();
 
@@ -153,8 +179,7 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
                 .count()
         })
         .sum::<usize>();
-    let last = bundle["credentials"].as_array().unwrap().len();
-    let total = in_entries + last;
+    let total = in_entries + bundle["credentials"].as_array().unwrap().len();
     let checked = browser
         .wait_text(
             "#credentials-checked",
@@ -169,7 +194,7 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
         .wait_text(
             "#findings",
             &[
-                &format!("credential {last} of the bundle's credentials"),
+                &format!("credential {} of the bundle's credentials", held + 4),
                 "eddsa-rdfc-2022",
                 "not checked in the browser",
             ],
@@ -178,7 +203,7 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
 
     browser.choose_file("#bundle-file", &bad).await;
     browser
-        .wait_text("#verdict", &["Not valid", "4 problems"])
+        .wait_text("#verdict", &["Not valid", "5 problems"])
         .await;
     browser
         .wait_text(
@@ -207,6 +232,8 @@ async fn a_bundles_credentials_are_checked_in_a_real_browser_and_the_failing_one
                     authority.did(),
                     authority.did()
                 ),
+                &format!("credential {} of the bundle's credentials", held + 5),
+                "fails its proof check: its Key Binding JWT's `sd_hash` does not match the SD-JWT presented",
             ],
         )
         .await;
