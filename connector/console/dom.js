@@ -14,8 +14,18 @@ export function h(tag, attrs = {}, ...children) {
       el.setAttribute(name, value === true ? "" : String(value));
     }
   }
-  append(el, children);
+  append(el, tag === "code" ? children.flat(Infinity).map(breakable) : children);
   return el;
+}
+
+/**
+ * A string as text with a line-break opportunity (`<wbr>`) after each `:`, `/`, `#`, `?`, `&`
+ * and `=`, so that a long DID, URL or id wraps between its parts rather than mid-word; other
+ * children are kept as they are. Copying the text is unchanged (`<wbr>` adds no text).
+ */
+function breakable(child) {
+  if (typeof child !== "string" || child.length < 24) return child;
+  return child.split(/(?<=[:/#?&=])/).flatMap((part, i) => (i === 0 ? [part] : [document.createElement("wbr"), part]));
 }
 
 /** Appends strings, numbers, nodes and arrays of them. */
