@@ -14,9 +14,19 @@ export function h(tag, attrs = {}, ...children) {
       el.setAttribute(name, value === true ? "" : String(value));
     }
   }
-  append(el, tag === "code" ? children.flat(Infinity).map(breakable) : children);
+  if (tag === "code") {
+    const parts = children.flat(Infinity);
+    // A short id (`claims`) is never broken: a table column keeps at least its width.
+    if (!el.className && parts.every((p) => typeof p === "string") && parts.join("").length < BREAKABLE) el.className = "short";
+    append(el, parts.map(breakable));
+  } else {
+    append(el, children);
+  }
   return el;
 }
+
+/** Ids in `code` this long or longer may wrap; shorter ones keep to one line. */
+const BREAKABLE = 24;
 
 /**
  * A string as text with a line-break opportunity (`<wbr>`) after each `:`, `/`, `#`, `?`, `&`
@@ -24,7 +34,7 @@ export function h(tag, attrs = {}, ...children) {
  * children are kept as they are. Copying the text is unchanged (`<wbr>` adds no text).
  */
 function breakable(child) {
-  if (typeof child !== "string" || child.length < 24) return child;
+  if (typeof child !== "string" || child.length < BREAKABLE) return child;
   return child.split(/(?<=[:/#?&=])/).flatMap((part, i) => (i === 0 ? [part] : [document.createElement("wbr"), part]));
 }
 
