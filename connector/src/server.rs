@@ -206,6 +206,7 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = HttpServer::new(factory)
         .workers(workers)
+        .keep_alive(KEEP_ALIVE)
         .shutdown_timeout(2);
     let server = match tls {
         Some(config) => server.listen_rustls_0_23(listener, config),
@@ -220,6 +221,16 @@ pub fn start(dir: DataDir, options: ServeOptions) -> Result<Running, ServeError>
         connector,
     })
 }
+
+/// How long an idle client connection is kept open (actix-web's default, stated): a stranger
+/// cannot hold connections for long, and the connector's own clients give up an idle connection
+/// well before ([`symbolon_identity::net::IDLE_CONNECTION_REUSE`]), so that none writes a request
+/// into a connection this server is closing.
+const KEEP_ALIVE: Duration = Duration::from_secs(5);
+const _: () = assert!(
+    symbolon_identity::net::IDLE_CONNECTION_REUSE.as_millis() * 2 <= KEEP_ALIVE.as_millis(),
+    "clients must give up an idle connection well before the server closes it"
+);
 
 /// How often nonces past their expiry are deleted from the store.
 const NONCE_PRUNE_INTERVAL: Duration = Duration::from_secs(600);

@@ -13,6 +13,21 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use address::{AddressClass, AddressError, AddressPolicy, PolicyResolver};
 
+/// How long a client keeps an idle connection for reuse: well under the 5 s keep-alive of
+/// Symbolon's servers (actix-web's default, and a common one), so that a request is never
+/// written into a connection the server is closing at that moment — a race that fails the
+/// request with "connection closed before message completed" and that a client cannot retry
+/// safely for a POST. Every HTTP client of the connector that sends more than one request is
+/// built with it.
+pub const IDLE_CONNECTION_REUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A client builder for addresses an operator named (its own connector, a URL source), not
+/// checked by an [`AddressPolicy`], that reuses an idle connection for
+/// [`IDLE_CONNECTION_REUSE`] only.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_idle_timeout(IDLE_CONNECTION_REUSE)
+}
+
 /// The error of parsing a URL (`url::ParseError`, named through `reqwest`).
 pub type UrlParseError = <reqwest::Url as std::str::FromStr>::Err;
 

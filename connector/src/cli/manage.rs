@@ -275,7 +275,9 @@ impl Management {
         Ok(Management {
             url: url.trim().trim_end_matches('/').to_owned(),
             token: token.expose().to_owned(),
-            http: reqwest::Client::new(),
+            http: symbolon_identity::net::client_builder()
+                .build()
+                .unwrap_or_default(),
         })
     }
 

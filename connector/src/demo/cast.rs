@@ -55,7 +55,9 @@ impl Org {
             url: running.url,
             connector: running.connector,
             admin,
-            client: reqwest::Client::new(),
+            client: symbolon_identity::net::client_builder()
+                .build()
+                .unwrap_or_default(),
         })
     }
 
@@ -86,7 +88,7 @@ impl Org {
         let response = request.send().await.map_err(|e| DemoError::Http {
             who: self.name.clone(),
             path: path.to_owned(),
-            reason: e.to_string(),
+            reason: with_sources(&e),
         })?;
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
@@ -308,4 +310,16 @@ impl Org {
             )))
         }
     }
+}
+
+/// `error` and each of its sources, `: `-separated (reqwest's own message names only the URL).
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -404,7 +404,9 @@ pub async fn audit(space: &DataSpace, narrator: &mut Narrator<'_>) -> Result<(),
         .await
         .map_err(|e| DemoError::Check(e.to_string()))?;
     let mut entries = 0;
-    let client = reqwest::Client::new();
+    let client = symbolon_identity::net::client_builder()
+        .build()
+        .unwrap_or_default();
     for org in everyone.iter().filter(|o| o.name != "auditor") {
         let draft = TokenDraft::new(org.did());
         let presentation = create_presentation(

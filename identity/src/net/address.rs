@@ -111,6 +111,7 @@ impl AddressPolicy {
     /// not go through the resolver: check every URL with [`AddressPolicy::check_url`] first.
     pub fn client_builder(&self) -> reqwest::ClientBuilder {
         reqwest::Client::builder()
+            .pool_idle_timeout(super::IDLE_CONNECTION_REUSE)
             .dns_resolver(PolicyResolver::new(*self))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
