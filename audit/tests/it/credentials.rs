@@ -8,8 +8,8 @@ use symbolon_identity::{
 
 use crate::common::{org, Org};
 
-/// A membership credential for `member`, signed by `issuer` as a JWT.
-async fn membership_jwt(issuer: &Identity, member: &Identity) -> String {
+/// A membership credential for `member` by `issuer`, signed in `format`.
+async fn membership(issuer: &Identity, member: &Identity, format: Format) -> String {
     let unsigned = credential::build(
         &issuer.did,
         "DataSpaceMembershipCredential",
@@ -18,10 +18,30 @@ async fn membership_jwt(issuer: &Identity, member: &Identity) -> String {
         None,
     )
     .unwrap();
-    issue_credential(issuer, unsigned, Format::Jwt)
+    issue_credential(issuer, unsigned, format)
         .await
         .unwrap()
         .to_text()
+}
+
+/// A membership credential for `member`, signed by `issuer` as a JWT.
+async fn membership_jwt(issuer: &Identity, member: &Identity) -> String {
+    membership(issuer, member, Format::Jwt).await
+}
+
+/// Logs that `org` verified `presentation` by `member`.
+fn log_presentation(org: &Org, member: &Identity, presentation: &str) {
+    org.log
+        .append(
+            &AuditEvent::new(
+                "presentation.verified",
+                org.did.as_str(),
+                member.did.as_str(),
+                "ok",
+            )
+            .with_details(json!({"presentation": presentation})),
+        )
+        .unwrap();
 }
 
 /// Logs the issuance of `token` by `issuer` and signs a head.
@@ -63,17 +83,7 @@ async fn credentials_are_checked_and_a_broken_one_is_named() {
                 .with_details(json!({"credential": token})),
         )
         .unwrap();
-    org.log
-        .append(
-            &AuditEvent::new(
-                "presentation.verified",
-                org.did.as_str(),
-                member.did.as_str(),
-                "ok",
-            )
-            .with_details(json!({"presentation": vp.to_text()})),
-        )
-        .unwrap();
+    log_presentation(&org, &member, &vp.to_text());
     org.log.sign_head(&org.key, &org.did).unwrap();
     let mut bundle = org.bundle();
     bundle.credentials.push(json!(token));
@@ -178,18 +188,7 @@ fn key_bound_at(presented: &str, key: &symbolon_identity::KeyPair, iat: i64) -> 
 async fn an_sd_jwt_presented_long_ago_still_verifies_and_a_forged_key_binding_is_named() {
     let authority = Identity::generate(KeyAlgorithm::Ed25519);
     let member = Identity::generate(KeyAlgorithm::Ed25519);
-    let unsigned = credential::build(
-        &authority.did,
-        "DataSpaceMembershipCredential",
-        &member.did,
-        &json!({"legalName": "Org", "registrationNumber": "KvK-1", "role": "Hospital", "dataSpaceId": "hds"}),
-        None,
-    )
-    .unwrap();
-    let sd = issue_credential(&authority, unsigned, Format::SdJwt)
-        .await
-        .unwrap()
-        .to_text();
+    let sd = membership(&authority, &member, Format::SdJwt).await;
     let presented = symbolon_identity::sd_jwt::present(
         &sd,
         &member.key,
@@ -203,17 +202,7 @@ async fn an_sd_jwt_presented_long_ago_still_verifies_and_a_forged_key_binding_is
     let a_day_ago = chrono::Utc::now().timestamp() - 86_400;
     let old = key_bound_at(&presented, &member.key, a_day_ago);
     let org = org();
-    org.log
-        .append(
-            &AuditEvent::new(
-                "presentation.verified",
-                org.did.as_str(),
-                member.did.as_str(),
-                "ok",
-            )
-            .with_details(json!({"presentation": old})),
-        )
-        .unwrap();
+    log_presentation(&org, &member, &old);
     org.log.sign_head(&org.key, &org.did).unwrap();
     let mut bundle = org.bundle();
     bundle.credentials.push(json!(old));
