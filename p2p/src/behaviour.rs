@@ -85,6 +85,8 @@ fn behaviour(
 
     let mut kad_config = kad::Config::new(StreamProtocol::new(protocol::KAD_PROTOCOL));
     kad_config.set_query_timeout(Duration::from_secs(30));
+    // A data space is small: look for peers every minute rather than every five.
+    kad_config.set_periodic_bootstrap_interval(Some(Duration::from_secs(60)));
     let mut kad =
         kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
     // Every connector serves the DHT, even with only private or loopback addresses.

@@ -90,6 +90,9 @@ pub(crate) struct EventLoop {
     outbound: HashMap<OutboundRequestId, Outbound>,
     /// Requests of peers whose handshake is under way, served once they authenticate.
     queued: HashMap<PeerId, Vec<(Request, ResponseChannel<Response>)>>,
+    /// Connected peers whose first catalog has been answered with this node's own (see
+    /// [`gossip`]); forgotten when the last connection closes.
+    catalog_answered: HashSet<PeerId>,
 }
 
 impl EventLoop {
@@ -131,6 +134,7 @@ impl EventLoop {
             sequence,
             outbound: HashMap::new(),
             queued: HashMap::new(),
+            catalog_answered: HashSet::new(),
         })
     }
 

@@ -69,12 +69,12 @@ impl EventLoop {
         }
     }
 
-    /// Sends `peer` the node's current offers, freshly signed.
+    /// Sends `peer` the node's current offers, freshly signed — none when it has none: sent
+    /// once this node has authenticated `peer`, it also tells `peer` so (see [`on_catalog`]).
+    ///
+    /// [`on_catalog`]: Self::on_catalog
     pub(super) fn send_catalog(&mut self, peer: PeerId) {
         let offers: Vec<Value> = self.own_offers.values().cloned().collect();
-        if offers.is_empty() {
-            return;
-        }
         let mut announcements = Vec::with_capacity(offers.len());
         for offer in offers {
             let sequence = self.next_sequence();
@@ -150,6 +150,14 @@ impl EventLoop {
         let Ok(author) = did_of_peer(&peer) else {
             return;
         };
+        // The first catalog of a peer comes once it has authenticated this node (requests of a
+        // peer are served only once this node has authenticated it too): from now on the peer
+        // takes this node's announcements. One this node gossiped in between — after it had
+        // authenticated the peer and sent its catalog, before the peer had authenticated it —
+        // was dropped by the peer; answering with the current catalog, once, closes that gap.
+        if self.catalog_answered.insert(peer) && !self.own_offers.is_empty() {
+            self.send_catalog(peer);
+        }
         let tokens = announcements.into_iter().take(MAX_CATALOG_BATCH).collect();
         self.check_batch(peer, author, tokens, Origin::Catalog { channel });
     }

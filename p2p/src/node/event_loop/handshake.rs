@@ -163,6 +163,7 @@ impl EventLoop {
             })
         };
         self.queued.remove(&peer);
+        self.catalog_answered.remove(&peer);
         if let Some(did) = did {
             self.shared.emit(P2pEvent::PeerDisconnected {
                 peer_id: peer.to_base58(),
@@ -239,7 +240,8 @@ impl EventLoop {
         }
     }
 
-    /// Lets an authenticated peer in: gossip, its queued requests, the node's offers.
+    /// Lets an authenticated peer in: gossip, its queued requests, the node's offers; and asks
+    /// the network again for peers, now that one more answers.
     fn authenticated(&mut self, peer: PeerId, did: String, roles: Vec<String>) {
         self.swarm
             .behaviour_mut()
@@ -252,6 +254,14 @@ impl EventLoop {
         });
         self.serve_queued(peer);
         self.send_catalog(peer);
+        // The Kademlia bootstrap made on joining asked the peers known then, which may not yet
+        // have known a peer that joined just before this one (a peer enters a routing table
+        // once identify has run); Kademlia's own bootstrap on a new routing-table entry is
+        // skipped while that first one runs. Asking again once a peer is authenticated finds
+        // such a peer in moments rather than at the next periodic bootstrap.
+        if let Err(error) = self.swarm.behaviour_mut().kad.bootstrap() {
+            tracing::debug!(%error, "kademlia bootstrap");
+        }
     }
 
     /// Shuts a refused peer out: reports it, answers its queued requests and disconnects it
