@@ -30,8 +30,9 @@ pub(crate) enum Request {
         /// A fresh random nonce.
         nonce: String,
     },
-    /// The sender's current announcements, sent once it authenticated the receiver, so that a
-    /// peer that joins later learns the offers announced before it came.
+    /// The sender's current announcements (maybe none), sent once it authenticated the
+    /// receiver, so that a peer that joins later learns the offers announced before it came;
+    /// and once more in answer to the receiver's first catalog.
     Catalog {
         /// Compact JWS announcements.
         announcements: Vec<String>,
