@@ -342,3 +342,63 @@ pub fn print_report(report: &symbolon_identity::Report, json: bool) -> CommandRe
         Err(Failure::Rejected)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{audit::AuditCommand, Cli, Command};
+
+    // A base64url challenge or nonce begins with `-` one time in 64: it is a value, not a flag.
+    #[test]
+    fn a_challenge_or_nonce_may_begin_with_a_hyphen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_str().unwrap();
+        let cli = Cli::try_parse_from([
+            "symbolon",
+            "audit",
+            "present",
+            "--data-dir",
+            dir,
+            "--to",
+            "did:web:example.org",
+            "--challenge",
+            "-jQ2v_x",
+        ])
+        .map_err(|e| e.to_string())
+        .unwrap();
+        let Command::Audit(AuditCommand::Present { challenge, .. }) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!(challenge, "-jQ2v_x");
+        let create = [
+            "symbolon",
+            "presentation",
+            "create",
+            "--data-dir",
+            dir,
+            "--audience",
+            "did:web:x",
+            "--nonce",
+            "-n0nce",
+        ];
+        let verify = [
+            "symbolon",
+            "presentation",
+            "verify",
+            "vp.jwt",
+            "--audience",
+            "did:web:x",
+            "--nonce",
+            "-n0nce",
+        ];
+        for args in [&create[..], &verify[..]] {
+            let parsed = Cli::try_parse_from(args);
+            assert!(
+                parsed.is_ok(),
+                "{args:?}: {:?}",
+                parsed.err().map(|e| e.to_string())
+            );
+        }
+    }
+}

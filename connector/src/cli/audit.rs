@@ -53,8 +53,8 @@ pub enum AuditCommand {
         /// The organisation's DID (the console shows it with the challenge).
         #[arg(long)]
         to: String,
-        /// The challenge the console shows.
-        #[arg(long)]
+        /// The challenge the console shows (base64url: it may begin with `-`).
+        #[arg(long, allow_hyphen_values = true)]
         challenge: String,
     },
     /// Show a bundle as a readable timeline: who did what, when, with which outcome (it does

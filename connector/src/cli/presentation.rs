@@ -16,8 +16,8 @@ pub enum PresentationCommand {
     Create {
         #[command(flatten)]
         dir: DataDirArg,
-        /// The verifier's nonce (challenge).
-        #[arg(long)]
+        /// The verifier's nonce (challenge; it may begin with `-`, as a base64url one can).
+        #[arg(long, allow_hyphen_values = true)]
         nonce: String,
         /// The verifier's DID or origin (audience, domain).
         #[arg(long)]
@@ -36,8 +36,8 @@ pub enum PresentationCommand {
     },
     /// Verify a presentation (exit 0 valid, 1 invalid, 2 usage error).
     Verify {
-        /// The nonce (challenge) the presentation must carry.
-        #[arg(long)]
+        /// The nonce (challenge) the presentation must carry (it may begin with `-`).
+        #[arg(long, allow_hyphen_values = true)]
         nonce: String,
         /// The audience (domain) the presentation must name.
         #[arg(long)]
