@@ -48,8 +48,8 @@ if [ -n "${SYMBOLON_BIN:-}" ]; then
   bin=$SYMBOLON_BIN
 else
   echo "building symbolon (the first build takes a while: about 15 minutes on 2 cores)"
-  # The whole workspace's binaries, with the features `cargo test --workspace` builds them with,
-  # so that a target directory the tests filled is reused rather than rebuilt.
+  # The whole workspace's binaries (`.ci/run` passes the one `cargo test --workspace` built as
+  # SYMBOLON_BIN instead: the tests' build unifies features with the dev-dependencies).
   cargo build --workspace --bins --locked
   bin=${CARGO_TARGET_DIR:-$repo/target}/debug/symbolon
 fi
