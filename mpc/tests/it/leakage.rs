@@ -111,3 +111,29 @@ fn no_party_receives_another_partys_salary() {
         "(receiver, owner) pairs where a party received another's salary in both runs: {in_both:?}"
     );
 }
+
+// The check above finds a salary that does travel: each encoding, inside a longer message,
+// is found for its receiver, and not for the party that owns it.
+#[test]
+fn a_salary_in_the_clear_is_found_in_any_of_its_encodings() {
+    let salaries = [2500i64, 3250, 1800, 4320];
+    let encodings = [
+        Fp::from_u64(3250).to_bytes().to_vec(),
+        3250u64.to_le_bytes().to_vec(),
+        3250u64.to_be_bytes().to_vec(),
+    ];
+    for encoding in encodings {
+        let mut message = vec![7u8; 5];
+        message.extend_from_slice(&encoding);
+        message.extend_from_slice(&[9u8; 3]);
+        // Party 2 received party 1's salary; party 1 received its own; the others nothing of it.
+        let received = vec![
+            vec![vec![0u8; 16]],
+            vec![message.clone()],
+            vec![message],
+            vec![vec![1u8; 16]],
+            vec![vec![2u8; 16]],
+        ];
+        assert_eq!(salaries_found(salaries, &received), [(2, 1)]);
+    }
+}
