@@ -118,6 +118,9 @@ pub(crate) struct Handshake {
     /// The nonce of the node's challenge; results that name another nonce belong to an
     /// earlier handshake.
     nonce: String,
+    /// How many challenges this connection's handshake has sent: a challenge lost with its
+    /// connection while another connection to the peer remains is sent again.
+    attempt: u8,
 }
 
 impl Handshake {
@@ -126,7 +129,23 @@ impl Handshake {
         Handshake {
             state: HandshakeState::ChallengeSent,
             nonce,
+            attempt: 1,
         }
+    }
+
+    /// The handshake that replaces this one when its challenge was lost with a connection:
+    /// the challenge `nonce` is being sent, one attempt later.
+    pub(crate) fn retry(&self, nonce: String) -> Self {
+        Handshake {
+            state: HandshakeState::ChallengeSent,
+            nonce,
+            attempt: self.attempt.saturating_add(1),
+        }
+    }
+
+    /// How many challenges this handshake has sent, counting this one.
+    pub(crate) fn attempt(&self) -> u8 {
+        self.attempt
     }
 
     /// Where it stands.
@@ -223,6 +242,17 @@ mod tests {
             error.to_string(),
             "handshake event `timed out` is not allowed in state `authenticated`"
         );
+    }
+
+    #[test]
+    fn a_retried_challenge_has_a_new_nonce_and_counts_its_attempt() {
+        let first = Handshake::start("n1".into());
+        assert_eq!(first.attempt(), 1);
+        let second = first.retry("n2".into());
+        assert!(second.is_for("n2") && !second.is_for("n1"));
+        assert_eq!(second.state(), ChallengeSent);
+        assert_eq!(second.attempt(), 2);
+        assert_eq!(second.retry("n3".into()).attempt(), 3);
     }
 
     #[test]

@@ -20,6 +20,8 @@ const REFUSAL_GRACE: std::time::Duration = std::time::Duration::from_millis(300)
 pub(super) const MAX_ANSWERING: usize = 16;
 /// Longest challenge the node answers.
 const MAX_NONCE_CHARS: usize = 128;
+/// Most challenges one connection's handshake sends when they are lost with a connection.
+const MAX_CHALLENGES: u8 = 3;
 
 impl EventLoop {
     /// Starts a handshake on the first connection to `peer`: sends the challenge and arms
@@ -32,6 +34,11 @@ impl EventLoop {
             entry.handshake = Some(Handshake::start(nonce.clone()));
             entry.refusal = None;
         }
+        self.send_challenge(peer, nonce);
+    }
+
+    /// Sends the challenge `nonce` to `peer` and arms its timeout.
+    fn send_challenge(&mut self, peer: PeerId, nonce: String) {
         self.swarm
             .behaviour_mut()
             .gossipsub
@@ -74,15 +81,64 @@ impl EventLoop {
         }
     }
 
-    /// Handles the failure of the challenge `nonce` (no answer, a broken connection).
+    /// Handles the failure of the challenge `nonce`. A peer that did not answer in time or does
+    /// not speak the protocol is refused. A challenge lost with its connection is not the
+    /// peer's doing (two nodes dialling each other at once open two connections, and one may
+    /// close under the challenge): it is sent again, with a fresh nonce, while another
+    /// connection to the peer remains, up to [`MAX_CHALLENGES`] times; with none left, the
+    /// last connection's closing ends the handshake, so that the peer reads as unreachable
+    /// (not refused) and is challenged anew when it connects again.
     pub(super) fn on_challenge_failed(
         &mut self,
         peer: PeerId,
         nonce: &str,
         error: &OutboundFailure,
     ) {
+        let lost = matches!(
+            error,
+            OutboundFailure::ConnectionClosed
+                | OutboundFailure::Io(_)
+                | OutboundFailure::DialFailure
+        );
+        if lost && self.challenge_again(peer, nonce) {
+            return;
+        }
         let reason = format!("authentication exchange failed: {error}");
         self.fail(peer, nonce, HandshakeEvent::PresentationMissing, reason);
+    }
+
+    /// Replaces `peer`'s handshake whose challenge `nonce` was lost with a new challenge, if
+    /// the peer is still connected and the handshake has attempts left. Returns whether the
+    /// loss is dealt with (a new challenge sent, or nothing to do), `false` when the peer is to
+    /// be refused.
+    fn challenge_again(&mut self, peer: PeerId, nonce: &str) -> bool {
+        let connected = self.swarm.is_connected(&peer);
+        let fresh = auth::fresh_nonce();
+        {
+            let mut view = self.shared.view();
+            let Some(entry) = view.peers.peers.get_mut(&peer) else {
+                return true;
+            };
+            let Some(handshake) = entry
+                .handshake
+                .as_ref()
+                .filter(|h| h.is_for(nonce) && h.state() == HandshakeState::ChallengeSent)
+            else {
+                // An earlier handshake's challenge, or one the peer has answered since.
+                return true;
+            };
+            if !connected {
+                // The last connection's closing ends the handshake.
+                return true;
+            }
+            if handshake.attempt() >= MAX_CHALLENGES {
+                return false;
+            }
+            entry.handshake = Some(handshake.retry(fresh.clone()));
+        }
+        tracing::debug!(%peer, "challenge lost with its connection; sent again");
+        self.send_challenge(peer, fresh);
+        true
     }
 
     /// Checks a presentation in a task of its own; the result comes back as
