@@ -70,6 +70,16 @@ fn salary_case_received(salaries: [i64; 4]) -> Vec<Vec<Vec<u8>>> {
     logs.iter().map(|log| log.lock().unwrap().clone()).collect()
 }
 
+/// A salary as the engine encodes it (a field element) and as a plain integer, both byte
+/// orders.
+fn encodings(salary: i64) -> [Vec<u8>; 3] {
+    [
+        Fp::from_u64(salary as u64).to_bytes().to_vec(),
+        (salary as u64).to_le_bytes().to_vec(),
+        (salary as u64).to_be_bytes().to_vec(),
+    ]
+}
+
 /// The (receiver, owner) pairs where a message `receiver` received holds `owner`'s salary in
 /// one of its encodings.
 fn salaries_found(salaries: [i64; 4], received: &[Vec<Vec<u8>>]) -> Vec<(usize, usize)> {
@@ -80,11 +90,7 @@ fn salaries_found(salaries: [i64; 4], received: &[Vec<Vec<u8>>]) -> Vec<(usize, 
             if owner == party {
                 continue;
             }
-            let encodings = [
-                Fp::from_u64(*salary as u64).to_bytes().to_vec(),
-                (*salary as u64).to_le_bytes().to_vec(),
-                (*salary as u64).to_be_bytes().to_vec(),
-            ];
+            let encodings = encodings(*salary);
             let seen = messages
                 .iter()
                 .any(|m| encodings.iter().any(|e| contains(m, e)));
@@ -117,12 +123,7 @@ fn no_party_receives_another_partys_salary() {
 #[test]
 fn a_salary_in_the_clear_is_found_in_any_of_its_encodings() {
     let salaries = [2500i64, 3250, 1800, 4320];
-    let encodings = [
-        Fp::from_u64(3250).to_bytes().to_vec(),
-        3250u64.to_le_bytes().to_vec(),
-        3250u64.to_be_bytes().to_vec(),
-    ];
-    for encoding in encodings {
+    for encoding in encodings(salaries[1]) {
         let mut message = vec![7u8; 5];
         message.extend_from_slice(&encoding);
         message.extend_from_slice(&[9u8; 3]);

@@ -113,8 +113,7 @@ impl EventLoop {
     /// be refused.
     fn challenge_again(&mut self, peer: PeerId, nonce: &str) -> bool {
         let connected = self.swarm.is_connected(&peer);
-        let fresh = auth::fresh_nonce();
-        {
+        let fresh = {
             let mut view = self.shared.view();
             let Some(entry) = view.peers.peers.get_mut(&peer) else {
                 return true;
@@ -134,8 +133,10 @@ impl EventLoop {
             if handshake.attempt() >= MAX_CHALLENGES {
                 return false;
             }
+            let fresh = auth::fresh_nonce();
             entry.handshake = Some(handshake.retry(fresh.clone()));
-        }
+            fresh
+        };
         tracing::debug!(%peer, "challenge lost with its connection; sent again");
         self.send_challenge(peer, fresh);
         true
